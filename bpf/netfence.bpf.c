@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * netfence egress fence: cgroup sock_addr programs judging every connect() and unconnected
+ * sendmsg() of a cgroup against the compiled policy (see netfence.h for the map layout), and a
+ * sock_create program refusing sockets that bypass those hooks when raw_sockets is denied.
+ *
+ * Kernel rules followed throughout: context fields are copied to locals before use, the address
+ * family comes from the program type (sendmsg4 may run for an AF_INET6 socket), programs return
+ * only 0 or 1, ctx->sk is never dereferenced and user_port is read with a 32-bit load.
+ */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/socket.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "netfence.h"
+
+#ifndef SOCK_STREAM
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#endif
+#ifndef AF_INET
+#define AF_INET 2
+#define AF_INET6 10
+#endif
+
+/* Settings of one fence, fixed at load time (a new policy means new programs). */
+const volatile __u32 nf_mode = NF_MODE_ENFORCE;
+const volatile __u32 nf_default = NF_VERDICT_DENY;
+const volatile __u32 nf_loopback_allow = 0;
+const volatile __u32 nf_raw_deny = 0;
+const volatile __u32 nf_events_per_sec = 0; /* per CPU; 0 disables events */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nf_key4);
+	__type(value, struct nf_entry);
+	__uint(max_entries, 1);
+} nf_rules4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nf_key6);
+	__type(value, struct nf_entry);
+	__uint(max_entries, 1);
+} nf_rules6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct nf_portset);
+	__uint(max_entries, 1);
+} nf_portsets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, NF_CNT_COUNT);
+} nf_counters SEC(".maps");
+
+struct nf_ratelimit {
+	__u64 window_ns;
+	__u64 sent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct nf_ratelimit);
+	__uint(max_entries, 1);
+} nf_evlimit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} nf_events SEC(".maps");
+
+static __always_inline void nf_count(__u32 slot)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&nf_counters, &slot);
+
+	if (cnt)
+		*cnt += 1;
+}
+
+static __always_inline int nf_event_allowed(void)
+{
+	__u32 zero = 0;
+	struct nf_ratelimit *rl = bpf_map_lookup_elem(&nf_evlimit, &zero);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!rl || nf_events_per_sec == 0)
+		return 0;
+	if (now - rl->window_ns >= 1000000000ULL) {
+		rl->window_ns = now;
+		rl->sent = 0;
+	}
+	if (rl->sent >= nf_events_per_sec)
+		return 0;
+	rl->sent++;
+	return 1;
+}
+
+static __always_inline void nf_report(__u32 hook, __u32 family, const __u32 *addr, __u16 port,
+				      __u32 proto, __u32 slot)
+{
+	struct nf_event *ev;
+
+	if (!nf_event_allowed())
+		return;
+	ev = bpf_ringbuf_reserve(&nf_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->addr[0] = addr[0];
+	ev->addr[1] = family == 6 ? addr[1] : 0;
+	ev->addr[2] = family == 6 ? addr[2] : 0;
+	ev->addr[3] = family == 6 ? addr[3] : 0;
+	ev->port = port;
+	ev->family = family;
+	ev->proto = proto;
+	ev->verdict = slot;
+	ev->hook = hook;
+	ev->pad[0] = 0;
+	ev->pad[1] = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Turn a verdict into the program's return value, counting and reporting it. */
+static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, const __u32 *addr,
+				     __u16 port, __u32 proto)
+{
+	if (allow) {
+		nf_count(NF_CNT_ALLOWED);
+		return NF_VERDICT_ALLOW;
+	}
+	if (nf_mode == NF_MODE_AUDIT) {
+		nf_count(NF_CNT_AUDITED);
+		nf_report(hook, family, addr, port, proto, NF_CNT_AUDITED);
+		return NF_VERDICT_ALLOW;
+	}
+	nf_count(NF_CNT_DENIED);
+	nf_report(hook, family, addr, port, proto, NF_CNT_DENIED);
+	return NF_VERDICT_DENY;
+}
+
+static __always_inline int nf_port_allowed(const struct nf_entry *entry, __u32 proto, __u16 port)
+{
+	__u32 id = entry->portset[proto];
+	__u32 idx, word;
+	struct nf_portset *set;
+
+	if (id == NF_PORTSET_NONE)
+		return 0;
+	if (id == NF_PORTSET_ALL)
+		return 1;
+	idx = id - NF_PORTSET_FIRST;
+	set = bpf_map_lookup_elem(&nf_portsets, &idx);
+	if (!set)
+		return 0; /* a dangling id is a loader bug: fail closed */
+	word = (port >> 6) & (NF_PORTSET_WORDS - 1);
+	return (set->bits[word] >> (port & 63)) & 1;
+}
+
+static __always_inline __u32 nf_proto_class(__u32 type, __u32 protocol)
+{
+	if (type == SOCK_STREAM)
+		return NF_PROTO_TCP;
+	if (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE)
+		return NF_PROTO_UDP;
+	return NF_PROTO_OTHER;
+}
+
+/* The verdict for an IPv4 destination, before mode and counters. */
+static __always_inline int nf_judge4(__u32 addr, __u16 port, __u32 proto)
+{
+	struct nf_key4 key = { .prefixlen = 32, .addr = addr };
+	struct nf_entry *entry;
+
+	if (nf_loopback_allow && (bpf_ntohl(addr) >> 24) == 127)
+		return 1;
+	entry = bpf_map_lookup_elem(&nf_rules4, &key);
+	if (!entry)
+		return nf_default == NF_VERDICT_ALLOW;
+	return nf_port_allowed(entry, proto, port);
+}
+
+static __always_inline int nf_is_v4mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
+}
+
+static __always_inline int nf_judge6(const __u32 *addr, __u16 port, __u32 proto)
+{
+	struct nf_key6 key = { .prefixlen = 128 };
+	struct nf_entry *entry;
+
+	if (nf_is_v4mapped(addr))
+		return nf_judge4(addr[3], port, proto);
+	if (nf_loopback_allow && addr[0] == 0 && addr[1] == 0 && addr[2] == 0 &&
+	    addr[3] == bpf_htonl(1))
+		return 1;
+	key.addr[0] = addr[0];
+	key.addr[1] = addr[1];
+	key.addr[2] = addr[2];
+	key.addr[3] = addr[3];
+	entry = bpf_map_lookup_elem(&nf_rules6, &key);
+	if (!entry)
+		return nf_default == NF_VERDICT_ALLOW;
+	return nf_port_allowed(entry, proto, port);
+}
+
+static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
+{
+	__u32 addr = ctx->user_ip4;
+	__u32 port32 = ctx->user_port;
+	__u32 type = ctx->type;
+	__u32 protocol = ctx->protocol;
+	__u16 port = bpf_ntohs((__u16)port32);
+	__u32 proto = nf_proto_class(type, protocol);
+
+	return nf_finish(nf_judge4(addr, port, proto), hook, 4, &addr, port, proto);
+}
+
+static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
+{
+	__u32 addr[4];
+	__u32 port32 = ctx->user_port;
+	__u32 type = ctx->type;
+	__u32 protocol = ctx->protocol;
+	__u16 port = bpf_ntohs((__u16)port32);
+	__u32 proto = nf_proto_class(type, protocol);
+
+	addr[0] = ctx->user_ip6[0];
+	addr[1] = ctx->user_ip6[1];
+	addr[2] = ctx->user_ip6[2];
+	addr[3] = ctx->user_ip6[3];
+	return nf_finish(nf_judge6(addr, port, proto), hook, 6, addr, port, proto);
+}
+
+SEC("cgroup/connect4")
+int nf_connect4(struct bpf_sock_addr *ctx)
+{
+	return nf_decide4(ctx, NF_HOOK_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int nf_connect6(struct bpf_sock_addr *ctx)
+{
+	return nf_decide6(ctx, NF_HOOK_CONNECT6);
+}
+
+SEC("cgroup/sendmsg4")
+int nf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return nf_decide4(ctx, NF_HOOK_SENDMSG4);
+}
+
+SEC("cgroup/sendmsg6")
+int nf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return nf_decide6(ctx, NF_HOOK_SENDMSG6);
+}
+
+/*
+ * Raw, SCTP, SMC and other non-TCP/UDP inet sockets never reach the sock_addr hooks above, so
+ * when raw_sockets is denied they are refused at socket(). Ping sockets (ICMP over SOCK_DGRAM)
+ * are refused too: they address hosts without a port the policy could judge.
+ */
+SEC("cgroup/sock_create")
+int nf_sock_create(struct bpf_sock *ctx)
+{
+	__u32 family = ctx->family;
+	__u32 type = ctx->type;
+	__u32 protocol = ctx->protocol;
+	__u32 none[4] = {};
+	int allow;
+
+	if (!nf_raw_deny || (family != AF_INET && family != AF_INET6))
+		return NF_VERDICT_ALLOW;
+	allow = (type == SOCK_STREAM && protocol == IPPROTO_TCP) ||
+		(type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE));
+	return nf_finish(allow, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, none, 0,
+			 NF_PROTO_OTHER);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

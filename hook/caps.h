@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Least privilege: netfence keeps CAP_BPF and CAP_NET_ADMIN (CAP_SYS_ADMIN instead of CAP_BPF
+ * on kernels that predate it) and drops every other capability, from every set including the
+ * bounding set, before it reads any input.
+ */
+#ifndef NETFENCE_CAPS_H
+#define NETFENCE_CAPS_H
+
+/* 0 on success; -EPERM with a message in err when the needed capabilities are missing. */
+int nf_caps_drop(char *err, size_t errlen);
+
+#endif

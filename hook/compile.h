@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Compiling a policy into the map contents the BPF programs read (layout and reasoning in
+ * bpf/netfence.h): one LPM entry per distinct rule prefix per family, each naming, per protocol
+ * class, an interned port set holding the final verdict of every port under "deny wins, else
+ * allow, else default" over all rules covering that prefix.
+ */
+#ifndef NETFENCE_COMPILE_H
+#define NETFENCE_COMPILE_H
+
+#include <stddef.h>
+#include "policy.h"
+#include "netfence.h"
+
+#define NF_MAX_PORTSETS 4096 /* 32 MiB of bitmaps; more distinct port sets is refused */
+
+struct nf_entry4 {
+	struct nf_key4 key;
+	struct nf_entry val;
+};
+
+struct nf_entry6 {
+	struct nf_key6 key;
+	struct nf_entry val;
+};
+
+struct nf_compiled {
+	size_t n4, n6;
+	struct nf_entry4 *v4;
+	struct nf_entry6 *v6;
+	size_t nportsets;           /* stored sets; id = index + NF_PORTSET_FIRST */
+	struct nf_portset *portsets;
+	/* Settings for the programs' read-only data. */
+	unsigned int mode;          /* enum nf_mode */
+	unsigned int default_allow; /* 1: no matching rule → allow */
+	unsigned int loopback_allow;
+	unsigned int raw_deny;
+};
+
+/*
+ * Compile a resolved policy (nf_policy_resolve called). 0 on success with *ret set (free with
+ * nf_compiled_free); -ENOMEM, or -E2BIG with a message in err when the policy needs more than
+ * NF_MAX_PORTSETS distinct port sets.
+ */
+int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, char *err, size_t errlen);
+void nf_compiled_free(struct nf_compiled *c);
+
+/* Reference verdict computed from the rules directly (no maps): for tests and `policy check`.
+ * addr is network order (4 or 16 bytes per family); returns 1 allow, 0 deny. */
+int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr, int proto,
+		      uint16_t port);
+
+/* The verdict the compiled maps give, by emulating the BPF lookup in userspace. */
+int nf_compiled_verdict(const struct nf_compiled *c, int family, const uint8_t *addr, int proto,
+			uint16_t port);
+
+#endif

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "compile.h"
+#include "fence.h"
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+#include "state.h"
+
+static int open_cgroup(const char *dir, uint64_t *ret_id, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	struct stat st;
+	char q[256];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int r = -errno;
+
+		snprintf(err, errlen, "cannot open cgroup '%s': %s", nf_quote(dir, q, sizeof(q)),
+			 strerror(-r));
+		return r;
+	}
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "'%s' is not a cgroup v2 directory",
+			 nf_quote(dir, q, sizeof(q)));
+		close(fd);
+		return -ENOTDIR;
+	}
+	*ret_id = st.st_ino;
+	return fd;
+}
+
+/* The counters of the fence in force, so that a replaced fence keeps counting. */
+static int open_counters(const struct nf_paths *paths, const char *id)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", paths->bpffs_root, id,
+			     NF_PIN_COUNTERS) >= sizeof(path))
+		return -1;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -1 : fd;
+}
+
+static int write_state(const struct nf_paths *paths, const struct nf_fence_request *req,
+		       uint64_t cgroup_id)
+{
+	char now[64];
+	struct nf_state s = {
+		.id = (char *)req->id,
+		.cgroup = (char *)req->cgroup_dir,
+		.cgroup_id = cgroup_id,
+		.mode = req->policy->mode == NF_MODE_AUDIT ? "audit" : "enforce",
+		.source = (char *)req->source,
+		.attached_at = now,
+		.removable = req->removable,
+		.own_netns = req->own_netns,
+		.policy = req->policy_doc,
+	};
+
+	nf_state_now(now, sizeof(now));
+	return nf_state_write(paths->state_dir, &s);
+}
+
+static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
+			 const struct nf_compiled *c, char *err, size_t errlen)
+{
+	char newdir[4096];
+	uint64_t cgid = 0;
+	int cgfd, r;
+
+	cgfd = open_cgroup(req->cgroup_dir, &cgid, err, errlen);
+	if (cgfd < 0)
+		return cgfd;
+	r = nf_pins_begin(paths->bpffs_root, req->id, newdir, sizeof(newdir));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot prepare pins under %s: %s", paths->bpffs_root,
+			 strerror(-r));
+		close(cgfd);
+		return r;
+	}
+	struct nf_load_opts o = {
+		.compiled = c,
+		.cgroup_fd = cgfd,
+		.pin_dir = newdir,
+		.events_per_sec = req->events_per_sec,
+		.counters_fd = open_counters(paths, req->id),
+	};
+	r = nf_loader_attach(&o, err, errlen);
+	if (o.counters_fd >= 0)
+		close(o.counters_fd);
+	close(cgfd);
+	if (r < 0) {
+		nf_pins_abort(paths->bpffs_root, req->id);
+		return r;
+	}
+	r = nf_pins_commit(paths->bpffs_root, req->id);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot commit pins under %s: %s", paths->bpffs_root,
+			 strerror(-r));
+		return r;
+	}
+	r = write_state(paths, req, cgid);
+	if (r < 0)
+		snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
+			 strerror(-r));
+	return r;
+}
+
+int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req, char *err,
+		    size_t errlen)
+{
+	struct nf_compiled *c = NULL;
+	int lock, r;
+
+	r = nf_compile(req->policy, &c, err, errlen);
+	if (r < 0)
+		return r;
+	r = nf_pins_ensure_root(paths->bpffs_root);
+	if (r < 0) {
+		snprintf(err, errlen, "bpffs root %s: %s", paths->bpffs_root,
+			 r == -ENOTSUP ? "not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)"
+				       : strerror(-r));
+		nf_compiled_free(c);
+		return r;
+	}
+	lock = nf_pins_lock(paths->state_dir);
+	if (lock < 0) {
+		snprintf(err, errlen, "cannot lock state dir %s: %s", paths->state_dir,
+			 strerror(-lock));
+		nf_compiled_free(c);
+		return lock;
+	}
+	r = attach_locked(paths, req, c, err, errlen);
+	close(lock);
+	nf_compiled_free(c);
+	return r;
+}
+
+static int detach_locked(const struct nf_paths *paths, const char *id)
+{
+	int r = nf_pins_remove(paths->bpffs_root, id);
+
+	if (r < 0)
+		return r;
+	return nf_state_remove(paths->state_dir, id);
+}
+
+int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, size_t errlen)
+{
+	int lock, r;
+
+	lock = nf_pins_lock(paths->state_dir);
+	if (lock < 0) {
+		snprintf(err, errlen, "cannot lock state dir %s: %s", paths->state_dir,
+			 strerror(-lock));
+		return lock;
+	}
+	r = detach_locked(paths, id);
+	close(lock);
+	if (r < 0)
+		snprintf(err, errlen, "cannot remove the fence: %s", strerror(-r));
+	return r;
+}
+
+/* 1 when the fence's cgroup is gone (its links report no cgroup, or there are no links). */
+static int fence_dead(const struct nf_paths *paths, const char *id)
+{
+	char dir[4096];
+	uint64_t cgid = 0;
+	int r;
+
+	r = nf_pins_recover(paths->bpffs_root, id);
+	if (r < 0)
+		return r;
+	r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	r = nf_loader_cgroup_id(dir, &cgid);
+	if (r == -ENOENT)
+		return 1;
+	if (r < 0)
+		return r;
+	return cgid == 0;
+}
+
+static int gc_locked(const struct nf_paths *paths, size_t *removed)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = nf_pins_ids(paths->bpffs_root, &ids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (fence_dead(paths, ids[i]) == 1 && detach_locked(paths, ids[i]) == 0) {
+			nf_log_info("container '%s': cgroup gone, fence removed", ids[i]);
+			(*removed)++;
+		}
+	}
+	nf_pins_ids_free(ids, n);
+
+	/* State files whose pins are gone describe nothing. */
+	r = nf_state_ids(paths->state_dir, &ids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (nf_fence_exists(paths, ids[i]) == 0 &&
+		    nf_state_remove(paths->state_dir, ids[i]) == 0)
+			(*removed)++;
+	nf_pins_ids_free(ids, n);
+	return 0;
+}
+
+int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed)
+{
+	size_t removed = 0;
+	int lock, r;
+
+	lock = nf_pins_lock(paths->state_dir);
+	if (lock < 0)
+		return lock;
+	r = gc_locked(paths, &removed);
+	close(lock);
+	if (r == 0 && ret_removed)
+		*ret_removed = removed;
+	return r;
+}
+
+int nf_fence_exists(const struct nf_paths *paths, const char *id)
+{
+	char dir[4096];
+	struct stat st;
+	int r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
+
+	if (r < 0)
+		return r;
+	if (stat(dir, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}

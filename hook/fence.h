@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A fence is a compiled policy attached to one cgroup under one id: the pins under
+ * <bpffs_root>/<id>/ and the state file <state_dir>/<id>.json. This module puts fences in
+ * place, replaces and removes them, and reaps those whose cgroup is gone.
+ */
+#ifndef NETFENCE_FENCE_H
+#define NETFENCE_FENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "policy.h"
+
+struct nf_paths {
+	const char *bpffs_root;
+	const char *state_dir;
+};
+
+struct nf_fence_request {
+	const char *id;
+	const char *cgroup_dir;
+	const struct nf_policy *policy; /* resolved (nf_policy_resolve) */
+	json_t *policy_doc;             /* as given, for the state file */
+	const char *source;
+	bool own_netns;
+	bool removable;
+	unsigned int events_per_sec;
+};
+
+/*
+ * Attach, or replace the fence of an id already attached: the new programs are attached before
+ * the old ones are released, so the cgroup is never unfenced. On failure nothing new is left
+ * attached or pinned and the previous fence, if any, stays in force.
+ */
+int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req, char *err,
+		    size_t errlen);
+
+/* Remove the fence of id; an unknown id is success. Works after the cgroup is gone. */
+int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, size_t errlen);
+
+/*
+ * Remove every fence whose cgroup no longer exists, and state files without pins. Fences of a
+ * live cgroup are never touched. Optional count of removed ids in ret_removed.
+ */
+int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed);
+
+/* Whether the fence id is in place: 1 yes, 0 no, -errno. */
+int nf_fence_exists(const struct nf_paths *paths, const char *id);
+
+#endif

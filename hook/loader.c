@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "log.h"
+#include "netfence.skel.h"
+
+struct prog_pin {
+	const char *pin;
+	size_t prog_off; /* offset of the program pointer in skel->progs */
+};
+
+#define PROG(name) { "link_" #name, offsetof(struct netfence_bpf, progs.nf_##name) }
+static const struct prog_pin prog_pins[] = {
+	PROG(connect4), PROG(connect6), PROG(sendmsg4), PROG(sendmsg6), PROG(sock_create),
+};
+#define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	nf_log_debug("libbpf: %s", line);
+	return 0;
+}
+
+void nf_loader_init(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+static void set_settings(struct netfence_bpf *skel, const struct nf_load_opts *o)
+{
+	const struct nf_compiled *c = o->compiled;
+
+	skel->rodata->nf_mode = c->mode;
+	skel->rodata->nf_default = c->default_allow ? NF_VERDICT_ALLOW : NF_VERDICT_DENY;
+	skel->rodata->nf_loopback_allow = c->loopback_allow;
+	skel->rodata->nf_raw_deny = c->raw_deny;
+	skel->rodata->nf_events_per_sec = o->events_per_sec;
+}
+
+static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
+{
+	const struct nf_compiled *c = o->compiled;
+	int r;
+
+	/* Zero-sized maps are refused by the kernel: keep one unused slot. */
+	r = bpf_map__set_max_entries(skel->maps.nf_rules4, c->n4 ? c->n4 : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_rules6, c->n6 ? c->n6 : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_portsets,
+					     c->nportsets ? c->nportsets : 1);
+	if (!r && o->counters_fd >= 0)
+		r = bpf_map__reuse_fd(skel->maps.nf_counters, o->counters_fd);
+	return r;
+}
+
+static int fill_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
+{
+	int fd4 = bpf_map__fd(skel->maps.nf_rules4);
+	int fd6 = bpf_map__fd(skel->maps.nf_rules6);
+	int fdp = bpf_map__fd(skel->maps.nf_portsets);
+
+	for (size_t i = 0; i < c->nportsets; i++) {
+		__u32 key = (__u32)i;
+
+		if (bpf_map_update_elem(fdp, &key, &c->portsets[i], BPF_ANY) < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i < c->n4; i++)
+		if (bpf_map_update_elem(fd4, &c->v4[i].key, &c->v4[i].val, BPF_NOEXIST) < 0)
+			return -errno;
+	for (size_t i = 0; i < c->n6; i++)
+		if (bpf_map_update_elem(fd6, &c->v6[i].key, &c->v6[i].val, BPF_NOEXIST) < 0)
+			return -errno;
+	/* Frozen maps cannot be rewritten through the syscall, by us or by anyone who finds
+	 * them by id: the verdict tables are as immutable as the programs. */
+	if (bpf_map_freeze(fd4) < 0 || bpf_map_freeze(fd6) < 0 || bpf_map_freeze(fdp) < 0)
+		return -errno;
+	return 0;
+}
+
+static int pin_at(const char *dir, const char *name, int fd)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return bpf_obj_pin(fd, path) < 0 ? -errno : 0;
+}
+
+static int attach_and_pin(struct netfence_bpf *skel, const struct nf_load_opts *o,
+			  struct bpf_link **links, char *err, size_t errlen)
+{
+	int r;
+
+	for (size_t i = 0; i < NPROGS; i++) {
+		struct bpf_program *prog =
+			*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off);
+
+		links[i] = bpf_program__attach_cgroup(prog, o->cgroup_fd);
+		if (!links[i]) {
+			r = -errno;
+			snprintf(err, errlen, "cannot attach %s: %s", bpf_program__name(prog),
+				 strerror(-r));
+			return r;
+		}
+		r = pin_at(o->pin_dir, prog_pins[i].pin, bpf_link__fd(links[i]));
+		if (r < 0) {
+			snprintf(err, errlen, "cannot pin %s/%s: %s", o->pin_dir,
+				 prog_pins[i].pin, strerror(-r));
+			return r;
+		}
+	}
+	r = pin_at(o->pin_dir, NF_PIN_COUNTERS, bpf_map__fd(skel->maps.nf_counters));
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_EVENTS, bpf_map__fd(skel->maps.nf_events));
+	if (r < 0)
+		snprintf(err, errlen, "cannot pin maps in %s: %s", o->pin_dir, strerror(-r));
+	return r;
+}
+
+int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
+{
+	struct bpf_link *links[NPROGS] = {};
+	struct netfence_bpf *skel;
+	int r;
+
+	skel = netfence_bpf__open();
+	if (!skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+		return r;
+	}
+	set_settings(skel, o);
+	r = size_maps(skel, o);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot size the BPF maps: %s", strerror(-r));
+		goto out;
+	}
+	r = netfence_bpf__load(skel);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-r));
+		goto out;
+	}
+	r = fill_maps(skel, o->compiled);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot fill the BPF maps: %s", strerror(-r));
+		goto out;
+	}
+	r = attach_and_pin(skel, o, links, err, errlen);
+out:
+	if (r < 0)
+		nf_loader_unpin(o->pin_dir);
+	/* Our references go; the pins keep the links (and so the attachment) alive. */
+	for (size_t i = 0; i < NPROGS; i++)
+		bpf_link__destroy(links[i]);
+	netfence_bpf__destroy(skel);
+	return r;
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum[NF_CNT_COUNT] = {};
+	__u64 *vals;
+	int fd, r = 0;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	fd = open_pin(pin_dir, NF_PIN_COUNTERS);
+	if (fd < 0)
+		return fd;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (__u32 k = 0; k < NF_CNT_COUNT && r == 0; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals) < 0) {
+			r = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			sum[k] += vals[c];
+	}
+	free(vals);
+	close(fd);
+	if (r == 0)
+		memcpy(ret, sum, sizeof(sum));
+	return r;
+}
+
+int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd, r;
+
+	fd = open_pin(pin_dir, NF_PIN_FIRST_LINK);
+	if (fd < 0)
+		return fd;
+	r = bpf_obj_get_info_by_fd(fd, &info, &len);
+	r = r < 0 ? -errno : 0;
+	close(fd);
+	if (r == 0)
+		*ret_id = info.type == BPF_LINK_TYPE_CGROUP ? info.cgroup.cgroup_id : 0;
+	return r;
+}
+
+int nf_loader_unpin(const char *pin_dir)
+{
+	DIR *d = opendir(pin_dir);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	closedir(d);
+	if (rmdir(pin_dir) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "loader.h"
+#include "pins.h"
+
+int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf,
+		 size_t size)
+{
+	int n;
+
+	switch (slot) {
+	case NF_PINS_NEW:
+		n = snprintf(buf, size, "%s/.%s.new", root, id);
+		break;
+	case NF_PINS_OLD:
+		n = snprintf(buf, size, "%s/.%s.old", root, id);
+		break;
+	default:
+		n = snprintf(buf, size, "%s/%s", root, id);
+		break;
+	}
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int nf_pins_ensure_root(const char *root)
+{
+	struct statfs sfs;
+	int r = mkdir_p(root, 0700);
+
+	if (r < 0)
+		return r;
+	if (statfs(root, &sfs) < 0)
+		return -errno;
+	return sfs.f_type == BPF_FS_MAGIC ? 0 : -ENOTSUP;
+}
+
+int nf_pins_lock(const char *state_dir)
+{
+	char path[4096];
+	int fd, r = mkdir_p(state_dir, 0700);
+
+	if (r < 0)
+		return r;
+	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", state_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+int nf_pins_recover(const char *root, const char *id)
+{
+	char cur[4096], new[4096], old[4096];
+	int r;
+
+	if (nf_pins_path(root, id, NF_PINS_CURRENT, cur, sizeof(cur)) < 0 ||
+	    nf_pins_path(root, id, NF_PINS_NEW, new, sizeof(new)) < 0 ||
+	    nf_pins_path(root, id, NF_PINS_OLD, old, sizeof(old)) < 0)
+		return -ENAMETOOLONG;
+
+	if (exists(old)) {
+		/* The new fence was complete before the old one was moved aside. */
+		if (!exists(cur)) {
+			r = rename(exists(new) ? new : old, cur);
+			if (r < 0)
+				return -errno;
+		}
+		r = nf_loader_unpin(old);
+		if (r < 0)
+			return r;
+	}
+	/* A .new without .old never finished building: the fence in force is <id>. */
+	return nf_loader_unpin(new);
+}
+
+int nf_pins_begin(const char *root, const char *id, char *buf, size_t size)
+{
+	int r = nf_pins_recover(root, id);
+
+	if (r < 0)
+		return r;
+	r = nf_pins_path(root, id, NF_PINS_NEW, buf, size);
+	if (r < 0)
+		return r;
+	return mkdir(buf, 0700) < 0 ? -errno : 0;
+}
+
+int nf_pins_commit(const char *root, const char *id)
+{
+	char cur[4096], new[4096], old[4096];
+
+	if (nf_pins_path(root, id, NF_PINS_CURRENT, cur, sizeof(cur)) < 0 ||
+	    nf_pins_path(root, id, NF_PINS_NEW, new, sizeof(new)) < 0 ||
+	    nf_pins_path(root, id, NF_PINS_OLD, old, sizeof(old)) < 0)
+		return -ENAMETOOLONG;
+	if (exists(cur) && rename(cur, old) < 0)
+		return -errno;
+	if (rename(new, cur) < 0)
+		return -errno;
+	return nf_loader_unpin(old);
+}
+
+int nf_pins_abort(const char *root, const char *id)
+{
+	char new[4096];
+	int r = nf_pins_path(root, id, NF_PINS_NEW, new, sizeof(new));
+
+	return r < 0 ? r : nf_loader_unpin(new);
+}
+
+int nf_pins_remove(const char *root, const char *id)
+{
+	char cur[4096];
+	int r = nf_pins_recover(root, id);
+
+	if (r < 0)
+		return r;
+	r = nf_pins_path(root, id, NF_PINS_CURRENT, cur, sizeof(cur));
+	return r < 0 ? r : nf_loader_unpin(cur);
+}
+
+/* "<id>", ".<id>.new" or ".<id>.old" → id; NULL for anything else. */
+static char *slot_id(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (name[0] != '.')
+		return strdup(name);
+	if (len > 5 && (strcmp(name + len - 4, ".new") == 0 || strcmp(name + len - 4, ".old") == 0))
+		return strndup(name + 1, len - 5);
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	char **ids = NULL;
+	size_t n = 0, cap = 0, out = 0;
+
+	if (!d) {
+		if (errno != ENOENT)
+			return -errno;
+		*ret_ids = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char *id;
+
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		id = slot_id(de->d_name);
+		if (!id)
+			continue;
+		if (n == cap) {
+			char **grown = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
+
+			if (!grown) {
+				free(id);
+				closedir(d);
+				nf_pins_ids_free(ids, n);
+				return -ENOMEM;
+			}
+			ids = grown;
+		}
+		ids[n++] = id;
+	}
+	closedir(d);
+	if (n)
+		qsort(ids, n, sizeof(*ids), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (out && strcmp(ids[out - 1], ids[i]) == 0)
+			free(ids[i]);
+		else
+			ids[out++] = ids[i];
+	}
+	*ret_ids = ids;
+	*ret_n = out;
+	return 0;
+}
+
+void nf_pins_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The pin store: one directory per fenced container under the bpffs root, replaced by renames
+ * so that an interrupted attach (even SIGKILL) leaves either the old fence or the new one in
+ * force, and the next run finishes or rolls back what was interrupted:
+ *
+ *   <root>/<id>/        the fence in force
+ *   <root>/.<id>.new/   a fence being built; complete once .<id>.old exists
+ *   <root>/.<id>.old/   the fence being replaced, unpinned last
+ *
+ * Container ids start with an alphanumeric character, so the dot-names never collide with one.
+ * Callers hold the store lock (nf_pins_lock) around every change.
+ */
+#ifndef NETFENCE_PINS_H
+#define NETFENCE_PINS_H
+
+#include <stddef.h>
+
+enum nf_pins_slot {
+	NF_PINS_CURRENT,
+	NF_PINS_NEW,
+	NF_PINS_OLD,
+};
+
+int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf,
+		 size_t size);
+
+/* Create the root (mode 0700) and check it is on bpffs. */
+int nf_pins_ensure_root(const char *root);
+
+/* Take the store's exclusive lock (a file in the state dir); returns the fd to close. */
+int nf_pins_lock(const char *state_dir);
+
+/* Finish or roll back an interrupted attach of id. */
+int nf_pins_recover(const char *root, const char *id);
+
+/* Start building a new fence: returns the empty .<id>.new directory in buf. */
+int nf_pins_begin(const char *root, const char *id, char *buf, size_t size);
+
+/* Put the built fence in force, then release the one it replaces. */
+int nf_pins_commit(const char *root, const char *id);
+
+/* Drop a fence under construction. */
+int nf_pins_abort(const char *root, const char *id);
+
+/* Remove every slot of id. An unknown id is success. */
+int nf_pins_remove(const char *root, const char *id);
+
+/* Ids with any slot in the store (sorted, deduplicated). Free with nf_pins_ids_free. */
+int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n);
+void nf_pins_ids_free(char **ids, size_t n);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The state file of a fence, <state_dir>/<id>.json: what was attached where, with which policy
+ * and when. Written atomically (temporary file, then rename); the pins are the truth for what
+ * is attached, the state file is what `show` and `gc` explain it with.
+ */
+#ifndef NETFENCE_STATE_H
+#define NETFENCE_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define NF_STATE_MAX_BYTES (4 * 1024 * 1024)
+
+struct nf_state {
+	char *id;
+	char *cgroup;      /* absolute directory of the fenced cgroup */
+	uint64_t cgroup_id;
+	char *mode;        /* "enforce" or "audit" */
+	char *source;      /* "annotation", "policy-name:<name>", "default:<name>", "file" */
+	char *attached_at; /* RFC 3339, UTC */
+	bool removable;    /* the container could lift the fence (accepted by the operator) */
+	bool own_netns;
+	json_t *policy;    /* the policy document as given */
+};
+
+int nf_state_write(const char *dir, const struct nf_state *s);
+int nf_state_read(const char *dir, const char *id, struct nf_state **ret);
+int nf_state_remove(const char *dir, const char *id);
+void nf_state_free(struct nf_state *s);
+
+/* Ids with a state file (sorted). Free with nf_pins_ids_free. */
+int nf_state_ids(const char *dir, char ***ret_ids, size_t *ret_n);
+
+/* Current time as RFC 3339 UTC into buf (at least 32 bytes). */
+void nf_state_now(char *buf, size_t size);
+
+#endif
