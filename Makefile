@@ -56,6 +56,7 @@ TEST_BINS   := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL        := $(OUTPUT)/netfence.skel.h
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all clean check unit integration demo bench fuzz deps install vmlinux format \
 	check-format
 
@@ -93,12 +94,17 @@ unit: $(TEST_BINS)
 	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs 1; done
 	$(Q)if [ -x tests/schema_check.sh ]; then tests/schema_check.sh ./netfence; fi
 
-check: netfence unit integration
+# The README's two commands: each installs what it needs first.
+check: deps
+	$(Q)$(MAKE) --no-print-directory netfence
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
 
 integration: netfence
 	$(Q)integration/run-all.sh
 
-demo: netfence
+demo: deps
+	$(Q)$(MAKE) --no-print-directory netfence
 	$(Q)integration/demo.sh
 
 bench: netfence

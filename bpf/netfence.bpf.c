@@ -149,9 +149,23 @@ static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, const 
 	return NF_VERDICT_DENY;
 }
 
+/*
+ * Fixed-offset reads: an index that is a different constant on different paths makes the
+ * verifier refuse the pointer arithmetic to loaders without CAP_PERFMON, and netfence keeps
+ * only CAP_BPF and CAP_NET_ADMIN.
+ */
+static __always_inline __u32 nf_portset_id(const struct nf_entry *entry, __u32 proto)
+{
+	if (proto == NF_PROTO_TCP)
+		return entry->portset[NF_PROTO_TCP];
+	if (proto == NF_PROTO_UDP)
+		return entry->portset[NF_PROTO_UDP];
+	return entry->portset[NF_PROTO_OTHER];
+}
+
 static __always_inline int nf_port_allowed(const struct nf_entry *entry, __u32 proto, __u16 port)
 {
-	__u32 id = entry->portset[proto];
+	__u32 id = nf_portset_id(entry, proto);
 	__u32 idx, word;
 	struct nf_portset *set;
 
@@ -285,7 +299,10 @@ int nf_sock_create(struct bpf_sock *ctx)
 		return NF_VERDICT_ALLOW;
 	allow = (type == SOCK_STREAM && protocol == IPPROTO_TCP) ||
 		(type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE));
-	return nf_finish(allow, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, none, 0,
+	/* Counters are about destinations: a permitted socket() is not a verdict on one. */
+	if (allow)
+		return NF_VERDICT_ALLOW;
+	return nf_finish(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, none, 0,
 			 NF_PROTO_OTHER);
 }
 

@@ -47,9 +47,9 @@ static int open_counters(const struct nf_paths *paths, const char *id)
 	char path[4096];
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", paths->bpffs_root, id,
-			     NF_PIN_COUNTERS) >= sizeof(path))
+	if (nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, path, sizeof(path) - 32) < 0)
 		return -1;
+	strcat(path, "/" NF_PIN_COUNTERS);
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -1 : fd;
 }

@@ -27,16 +27,15 @@ static const struct prog_pin prog_pins[] = {
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t n;
+	static char text[65536];
+	char *line, *save = NULL;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n && line[n - 1] == '\n')
-		line[--n] = '\0';
-	nf_log_debug("libbpf: %s", line);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	/* Verifier logs come as one message; the log takes one line per event. */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		nf_log_debug("libbpf: %s", line);
 	return 0;
 }
 

@@ -14,22 +14,58 @@
 #include "loader.h"
 #include "pins.h"
 
+/* bpffs refuses names containing '.', which container ids may hold: '.' is written "_d" and '_'
+ * "__", an encoding that keeps distinct ids distinct. */
+static int encode_id(const char *id, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (; *id; id++) {
+		if (o + 3 > size)
+			return -ENAMETOOLONG;
+		if (*id == '.' || *id == '_') {
+			buf[o++] = '_';
+			buf[o++] = *id == '.' ? 'd' : '_';
+		} else {
+			buf[o++] = *id;
+		}
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+static char *decode_id(const char *name, size_t len)
+{
+	char *id = malloc(len + 1);
+	size_t o = 0;
+
+	if (!id)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] != '_') {
+			id[o++] = name[i];
+			continue;
+		}
+		if (i + 1 == len || (name[i + 1] != 'd' && name[i + 1] != '_')) {
+			free(id);
+			return NULL;
+		}
+		id[o++] = name[++i] == 'd' ? '.' : '_';
+	}
+	id[o] = '\0';
+	return id;
+}
+
 int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf,
 		 size_t size)
 {
+	static const char *const suffix[] = { "", "@new", "@old" };
+	char enc[2100];
 	int n;
 
-	switch (slot) {
-	case NF_PINS_NEW:
-		n = snprintf(buf, size, "%s/.%s.new", root, id);
-		break;
-	case NF_PINS_OLD:
-		n = snprintf(buf, size, "%s/.%s.old", root, id);
-		break;
-	default:
-		n = snprintf(buf, size, "%s/%s", root, id);
-		break;
-	}
+	if (encode_id(id, enc, sizeof(enc)) < 0)
+		return -ENAMETOOLONG;
+	n = snprintf(buf, size, "%s/%s%s", root, enc, suffix[slot]);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -114,7 +150,7 @@ int nf_pins_recover(const char *root, const char *id)
 		if (r < 0)
 			return r;
 	}
-	/* A .new without .old never finished building: the fence in force is <id>. */
+	/* A @new without @old never finished building: the fence in force is <id>. */
 	return nf_loader_unpin(new);
 }
 
@@ -164,16 +200,16 @@ int nf_pins_remove(const char *root, const char *id)
 	return r < 0 ? r : nf_loader_unpin(cur);
 }
 
-/* "<id>", ".<id>.new" or ".<id>.old" → id; NULL for anything else. */
+/* "<enc>", "<enc>@new" or "<enc>@old" → id; NULL for anything else. */
 static char *slot_id(const char *name)
 {
 	size_t len = strlen(name);
 
-	if (name[0] != '.')
-		return strdup(name);
-	if (len > 5 && (strcmp(name + len - 4, ".new") == 0 || strcmp(name + len - 4, ".old") == 0))
-		return strndup(name + 1, len - 5);
-	return NULL;
+	if (len > 4 && (strcmp(name + len - 4, "@new") == 0 || strcmp(name + len - 4, "@old") == 0))
+		len -= 4;
+	if (memchr(name, '@', len))
+		return NULL;
+	return decode_id(name, len);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -198,8 +234,7 @@ int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 	while ((de = readdir(d))) {
 		char *id;
 
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		id = slot_id(de->d_name);
 		if (!id)

@@ -5,10 +5,11 @@
  * force, and the next run finishes or rolls back what was interrupted:
  *
  *   <root>/<id>/        the fence in force
- *   <root>/.<id>.new/   a fence being built; complete once .<id>.old exists
- *   <root>/.<id>.old/   the fence being replaced, unpinned last
+ *   <root>/<id>@new/    a fence being built; complete once <id>@old exists
+ *   <root>/<id>@old/    the fence being replaced, unpinned last
  *
- * Container ids start with an alphanumeric character, so the dot-names never collide with one.
+ * bpffs refuses '.' in names, so ids are encoded ('.' as "_d", '_' as "__"); '@' never occurs
+ * in a container id, so the slot names never collide with one.
  * Callers hold the store lock (nf_pins_lock) around every change.
  */
 #ifndef NETFENCE_PINS_H
@@ -34,7 +35,7 @@ int nf_pins_lock(const char *state_dir);
 /* Finish or roll back an interrupted attach of id. */
 int nf_pins_recover(const char *root, const char *id);
 
-/* Start building a new fence: returns the empty .<id>.new directory in buf. */
+/* Start building a new fence: returns the empty <id>@new directory in buf. */
 int nf_pins_begin(const char *root, const char *id, char *buf, size_t size);
 
 /* Put the built fence in force, then release the one it replaces. */

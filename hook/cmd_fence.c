@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Commands that change fences by hand: attach, detach, update, gc; and policy check. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "oci.h"
+#include "state.h"
+#include "util.h"
+
+int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
+{
+	char q[256];
+	int r;
+
+	/* One byte over the limit lets the parser report the size with the real numbers. */
+	if (strcmp(path, "-") == 0)
+		r = nf_read_fd(STDIN_FILENO, NF_POLICY_MAX_BYTES + 1, ret, ret_len);
+	else
+		r = nf_read_file(path, NF_POLICY_MAX_BYTES + 1, ret, ret_len);
+	if (r == -EFBIG)
+		snprintf(err, errlen, "%s: /: document is more than the %d bytes allowed",
+			 nf_quote(path, q, sizeof(q)), NF_POLICY_MAX_BYTES);
+	else if (r < 0)
+		snprintf(err, errlen, "cannot read '%s': %s", nf_quote(path, q, sizeof(q)),
+			 strerror(-r));
+	return r;
+}
+
+unsigned int nf_cli_events_rate(const struct nf_config *cfg)
+{
+	if (!cfg->events_enabled)
+		return 0;
+	return cfg->events_rate_per_sec ? cfg->events_rate_per_sec : UINT32_MAX;
+}
+
+/* Read, parse and resolve the --policy argument; the document is returned for the state file. */
+static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_policy,
+		       json_t **ret_doc)
+{
+	char err[NF_ERR_MAX + 300], q[256];
+	struct nf_policy *p = NULL;
+	size_t len;
+	char *buf;
+	int r;
+
+	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));
+	if (r < 0)
+		return nf_log_error(0, "%s", err);
+	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
+	if (r < 0) {
+		free(buf);
+		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
+	}
+	*ret_doc = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	nf_policy_resolve(p, own_netns);
+	*ret_policy = p;
+	return 0;
+}
+
+static int check_id(const char *id)
+{
+	char q[128];
+
+	if (!id)
+		return nf_log_error(0, "--id is required"), -EINVAL;
+	if (nf_oci_id_valid(id) < 0)
+		return nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, 128)),
+		       -EINVAL;
+	return 0;
+}
+
+static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
+		 bool removable, const char *verb)
+{
+	char err[NF_ERR_MAX + 300];
+	struct nf_policy *p = NULL;
+	json_t *doc = NULL;
+	int r;
+
+	nf_log_set_id(id);
+	r = load_policy(cli->policy, own_netns, &p, &doc);
+	if (r < 0)
+		return NF_EXIT_FAIL;
+	struct nf_fence_request req = {
+		.id = id,
+		.cgroup_dir = cgroup,
+		.policy = p,
+		.policy_doc = doc,
+		.source = "file",
+		.own_netns = own_netns,
+		.removable = removable,
+		.events_per_sec = nf_cli_events_rate(&cli->cfg),
+	};
+	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	nf_policy_free(p);
+	json_decref(doc);
+	if (r < 0)
+		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+	nf_log_info("%s %s", verb, cgroup);
+	return NF_EXIT_OK;
+}
+
+int nf_cmd_attach(struct nf_cli *cli)
+{
+	if (check_id(cli->id) < 0)
+		return NF_EXIT_USAGE;
+	if (!cli->cgroup || !cli->policy) {
+		nf_log_error(0, "attach needs --id, --cgroup and --policy");
+		return NF_EXIT_USAGE;
+	}
+	/* A bare cgroup may share the host's network namespace: loopback follows the rules. */
+	return fence(cli, cli->id, cli->cgroup, false, false, "fenced");
+}
+
+int nf_cmd_update(struct nf_cli *cli)
+{
+	const char *id = cli->argv[0];
+	struct nf_state *s = NULL;
+	int r;
+
+	if (check_id(id) < 0)
+		return NF_EXIT_USAGE;
+	if (!cli->policy) {
+		nf_log_error(0, "update needs --policy");
+		return NF_EXIT_USAGE;
+	}
+	nf_log_set_id(id);
+	r = nf_state_read(cli->paths.state_dir, id, &s);
+	if (r < 0)
+		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
+		       NF_EXIT_FAIL;
+	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, "policy updated on");
+	nf_state_free(s);
+	return r;
+}
+
+int nf_cmd_detach(struct nf_cli *cli)
+{
+	const char *id = cli->argv[0];
+	char err[512];
+
+	if (check_id(id) < 0)
+		return NF_EXIT_USAGE;
+	nf_log_set_id(id);
+	if (nf_fence_detach(&cli->paths, id, err, sizeof(err)) < 0)
+		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+	return NF_EXIT_OK;
+}
+
+int nf_cmd_gc(struct nf_cli *cli)
+{
+	size_t removed = 0;
+	int r = nf_fence_gc(&cli->paths, &removed);
+
+	if (r < 0)
+		return nf_log_error(r, "gc failed"), NF_EXIT_FAIL;
+	if (cli->json)
+		printf("{\"removed\":%zu}\n", removed);
+	else
+		printf("removed %zu stale fence%s\n", removed, removed == 1 ? "" : "s");
+	return NF_EXIT_OK;
+}
+
+int nf_cmd_policy(struct nf_cli *cli)
+{
+	char err[NF_ERR_MAX + 300], q[256];
+	const char *path = cli->argv[1];
+	struct nf_policy *p = NULL;
+	size_t len;
+	char *buf;
+	int r;
+
+	if (strcmp(cli->argv[0], "check") != 0) {
+		nf_log_error(0, "unknown policy command '%s'", nf_quote(cli->argv[0], q, sizeof(q)));
+		return NF_EXIT_USAGE;
+	}
+	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));
+	if (r < 0)
+		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
+	free(buf);
+	if (r < 0)
+		return nf_log_error(0, "%s: %s", nf_quote(path, q, sizeof(q)), err), NF_EXIT_FAIL;
+	if (cli->json)
+		printf("{\"valid\":true,\"rules\":%zu}\n", p->nrules);
+	else
+		printf("%s: valid, %zu rule%s\n", nf_quote(path, q, sizeof(q)), p->nrules,
+		       p->nrules == 1 ? "" : "s");
+	nf_policy_free(p);
+	return NF_EXIT_OK;
+}

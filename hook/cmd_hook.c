@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * netfence hook: the OCI hook. The runtime passes the container state on stdin; attach stages
+ * fence the container's cgroup with the policy from its annotations, poststop removes the fence.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "cgroup.h"
+#include "netfence.h"
+#include "cli.h"
+#include "log.h"
+#include "oci.h"
+#include "pins.h"
+#include "util.h"
+
+#define ANN_POLICY "io.netfence.policy"
+#define ANN_POLICY_NAME "io.netfence.policy-name"
+
+enum stage {
+	STAGE_ATTACH,
+	STAGE_DETACH,
+};
+
+/* Everything an attach decides from the state and bundle, freed by ctx_free. */
+struct hook_ctx {
+	struct nf_oci_state *state;
+	struct nf_oci_config *config; /* the bundle's config.json */
+	char *policy_buf;
+	size_t policy_len;
+	char source[128];
+	char *cgroup;
+};
+
+static int stage_parse(const char *arg, const char *status, enum stage *ret)
+{
+	static const struct {
+		const char *name;
+		enum stage stage;
+	} stages[] = {
+		{ "prestart", STAGE_ATTACH },  { "createRuntime", STAGE_ATTACH },
+		{ "poststart", STAGE_ATTACH }, { "poststop", STAGE_DETACH },
+		{ "creating", STAGE_ATTACH },  { "created", STAGE_ATTACH },
+		{ "running", STAGE_ATTACH },   { "stopped", STAGE_DETACH },
+	};
+	const char *key = arg ? arg : status;
+
+	for (size_t i = 0; key && i < sizeof(stages) / sizeof(stages[0]); i++) {
+		if (strcmp(key, stages[i].name) == 0) {
+			*ret = stages[i].stage;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Annotations come from the state; runtimes that leave them out have them in config.json. */
+static const char *annotation(struct hook_ctx *c, const char *key)
+{
+	if (c->state->annotations.n > 0)
+		return nf_oci_annotation(c->state, key);
+	return c->config ? nf_oci_annotations_get(&c->config->annotations, key) : NULL;
+}
+
+static int load_named_policy(struct nf_cli *cli, struct hook_ctx *c, const char *name,
+			     const char *what)
+{
+	char path[4096], q[128];
+	int r;
+
+	if (nf_policy_name_valid(name) < 0)
+		return nf_log_error(0, "%s: '%s' is not a valid policy name", what,
+				    nf_quote(name, q, sizeof(q)));
+	snprintf(path, sizeof(path), "%s/%s.json", cli->cfg.policies_dir, name);
+	r = nf_read_file(path, NF_POLICY_MAX_BYTES + 1, &c->policy_buf, &c->policy_len);
+	if (r < 0)
+		return nf_log_error(r, "%s: cannot read policy '%s' (%s)", what, name, path);
+	return 0;
+}
+
+/* Pick the policy: inline annotation, named annotation, host default, or none (returns 0). */
+static int choose_policy(struct nf_cli *cli, struct hook_ctx *c)
+{
+	const char *inline_doc = annotation(c, ANN_POLICY);
+	const char *name = annotation(c, ANN_POLICY_NAME);
+	int r;
+
+	if (inline_doc && name)
+		return nf_log_error(0, "both %s and %s are set; refusing an ambiguous policy",
+				    ANN_POLICY, ANN_POLICY_NAME);
+	if (inline_doc) {
+		c->policy_len = strlen(inline_doc);
+		c->policy_buf = strndup(inline_doc, c->policy_len);
+		snprintf(c->source, sizeof(c->source), "annotation");
+		return c->policy_buf ? 1 : -ENOMEM;
+	}
+	if (name) {
+		r = load_named_policy(cli, c, name, ANN_POLICY_NAME);
+		snprintf(c->source, sizeof(c->source), "policy-name:%s", name);
+		return r < 0 ? r : 1;
+	}
+	if (cli->cfg.default_policy) {
+		r = load_named_policy(cli, c, cli->cfg.default_policy, "default_policy");
+		snprintf(c->source, sizeof(c->source), "default:%s", cli->cfg.default_policy);
+		return r < 0 ? r : 1;
+	}
+	return 0;
+}
+
+/* A container with its own network namespace has its own loopback. */
+static bool own_netns(const struct nf_oci_config *config)
+{
+	struct stat ns, host;
+	const char *path;
+
+	if (!config || !config->has_netns)
+		return false;
+	path = config->netns_path;
+	if (!path)
+		return true;
+	/* Joining a namespace by path: own unless it is the host's. */
+	if (stat(path, &ns) < 0 || stat("/proc/self/ns/net", &host) < 0)
+		return false;
+	return ns.st_dev != host.st_dev || ns.st_ino != host.st_ino;
+}
+
+/*
+ * A container holding CAP_SYS_ADMIN, or CAP_BPF with CAP_NET_ADMIN, in the initial user
+ * namespace can attach its own program after ours and overwrite the verdict. Returns 1 when
+ * the container could lift the fence and the operator accepts it, 0 when it cannot, -EPERM when
+ * it could and the operator does not accept it.
+ */
+static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config)
+{
+	const char *caps;
+
+	if (!config || config->has_userns)
+		return 0;
+	if (nf_oci_config_has_cap(config, "CAP_SYS_ADMIN"))
+		caps = "CAP_SYS_ADMIN";
+	else if (nf_oci_config_has_cap(config, "CAP_BPF") &&
+		 nf_oci_config_has_cap(config, "CAP_NET_ADMIN"))
+		caps = "CAP_BPF and CAP_NET_ADMIN";
+	else
+		return 0;
+	if (!cli->cfg.allow_removable_fence)
+		return nf_log_error(0,
+				    "holds %s in the initial user namespace, which lets it attach "
+				    "its own BPF program and lift the fence; refusing (set "
+				    "allow_removable_fence in the host config to accept)",
+				    caps),
+		       -EPERM;
+	nf_log_warning(0, "holds %s in the initial user namespace and could lift this fence; "
+			  "accepted by allow_removable_fence",
+		       caps);
+	return 1;
+}
+
+static int resolve_cgroup(struct hook_ctx *c)
+{
+	char err[512];
+	int r;
+
+	if (!c->state->pid)
+		return nf_log_error(0, "/pid: missing or 0; needed to find the container's cgroup");
+	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid,
+			      &c->cgroup, err, sizeof(err));
+	if (r == 0)
+		r = nf_cgroup_check_dir(c->cgroup, err, sizeof(err));
+	if (r < 0)
+		return nf_log_error(0, "%s", err);
+	return 0;
+}
+
+static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
+{
+	char err[NF_ERR_MAX + 300];
+	struct nf_policy *p = NULL;
+	json_t *doc;
+	int removable, r;
+
+	if (c->state->bundle) {
+		r = nf_oci_config_load(c->state->bundle, &c->config, err, sizeof(err));
+		if (r < 0)
+			return nf_log_error(0, "%s", err);
+	}
+	r = choose_policy(cli, c);
+	if (r <= 0) {
+		if (r == 0)
+			nf_log_debug("no netfence policy; not fenced");
+		return r;
+	}
+	r = nf_policy_parse(c->policy_buf, c->policy_len, &p, err, sizeof(err));
+	if (r < 0)
+		return nf_log_error(0, "%s: %s", strncmp(c->source, "annotation", 10) == 0
+						    ? ANN_POLICY : c->source, err);
+	removable = check_removable(cli, c->config);
+	r = removable < 0 ? removable : resolve_cgroup(c);
+	if (r < 0) {
+		nf_policy_free(p);
+		return r;
+	}
+	nf_policy_resolve(p, own_netns(c->config));
+	doc = json_loadb(c->policy_buf, c->policy_len, 0, NULL);
+	struct nf_fence_request req = {
+		.id = c->state->id,
+		.cgroup_dir = c->cgroup,
+		.policy = p,
+		.policy_doc = doc,
+		.source = c->source,
+		.own_netns = own_netns(c->config),
+		.removable = removable == 1,
+		.events_per_sec = nf_cli_events_rate(&cli->cfg),
+	};
+	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	nf_policy_free(p);
+	json_decref(doc);
+	if (r < 0)
+		return nf_log_error(0, "%s", err);
+	nf_log_info("fenced %s (%s, %s)", c->cgroup,
+		    req.policy->mode == NF_MODE_AUDIT ? "audit" : "enforce", c->source);
+	return 0;
+}
+
+static void ctx_free(struct hook_ctx *c)
+{
+	nf_oci_state_free(c->state);
+	nf_oci_config_free(c->config);
+	free(c->policy_buf);
+	free(c->cgroup);
+}
+
+static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
+{
+	char err[NF_ERR_MAX + 300], q[128];
+	enum stage stage;
+	size_t len;
+	char *buf;
+	int r;
+
+	r = nf_read_fd(STDIN_FILENO, NF_OCI_STATE_MAX + 1, &buf, &len);
+	if (r < 0)
+		return nf_log_error(r, "cannot read the container state on stdin");
+	r = nf_oci_state_parse(buf, len, &c->state, err, sizeof(err));
+	free(buf);
+	if (r < 0)
+		return nf_log_error(0, "state: %s", err);
+	if (nf_oci_id_valid(c->state->id) < 0)
+		return nf_log_error(0, "state: /id: '%s' is not a valid container id",
+				    nf_quote(c->state->id, q, sizeof(q)));
+	nf_log_set_id(c->state->id);
+	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) <
+	    0)
+		return nf_log_error(0, "unknown hook stage '%s'",
+				    nf_quote(cli->argc ? cli->argv[0]
+						       : c->state->status,
+					     q, sizeof(q)));
+	if (stage == STAGE_DETACH) {
+		r = nf_fence_detach(&cli->paths, c->state->id, err, sizeof(err));
+		return r < 0 ? nf_log_error(0, "%s", err) : 0;
+	}
+	return hook_attach(cli, c);
+}
+
+int nf_cmd_hook(struct nf_cli *cli)
+{
+	struct hook_ctx c = {};
+	int r = hook_run(cli, &c);
+
+	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */
+	if (nf_pins_ensure_root(cli->paths.bpffs_root) == 0)
+		nf_fence_gc(&cli->paths, NULL);
+	ctx_free(&c);
+	if (r < 0 && cli->cfg.fail_mode == NF_FAIL_OPEN) {
+		nf_log_warning(0, "fail_mode is open: the container runs without this fence");
+		return NF_EXIT_OK;
+	}
+	return r < 0 ? NF_EXIT_FAIL : NF_EXIT_OK;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Commands that report on fences: list, show, metrics, monitor. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "loader.h"
+#include "log.h"
+#include "oci.h"
+#include "pins.h"
+#include "state.h"
+
+struct fence_view {
+	const char *id;
+	struct nf_state *state; /* NULL when the state file is missing */
+	uint64_t counters[NF_CNT_COUNT];
+	uint64_t cgroup_id; /* from the links: 0 when the cgroup is gone */
+	bool attached;
+};
+
+static void view_load(const struct nf_cli *cli, const char *id, struct fence_view *v)
+{
+	char dir[4096];
+
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	nf_state_read(cli->paths.state_dir, id, &v->state);
+	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0)
+		return;
+	v->attached = nf_loader_counters(dir, v->counters) == 0;
+	if (v->attached)
+		nf_loader_cgroup_id(dir, &v->cgroup_id);
+}
+
+static json_t *view_json(const struct fence_view *v)
+{
+	const struct nf_state *s = v->state;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:{s:I, s:I, s:I}}", "id", v->id, "cgroup",
+			      s ? s->cgroup : "", "mode", s ? s->mode : "unknown", "attached",
+			      v->attached, "cgroup_id", (json_int_t)v->cgroup_id, "counters",
+			      "allowed", (json_int_t)v->counters[NF_CNT_ALLOWED], "denied",
+			      (json_int_t)v->counters[NF_CNT_DENIED], "audited",
+			      (json_int_t)v->counters[NF_CNT_AUDITED]);
+
+	if (o && s) {
+		json_object_set_new(o, "source", json_string(s->source));
+		json_object_set_new(o, "attached_at", json_string(s->attached_at));
+		json_object_set_new(o, "removable", json_boolean(s->removable));
+		json_object_set_new(o, "own_netns", json_boolean(s->own_netns));
+	}
+	return o;
+}
+
+/* Union of the ids with pins and those with a state file. */
+static int all_ids(const struct nf_cli *cli, char ***ret, size_t *ret_n)
+{
+	char **a = NULL, **b = NULL, **out;
+	size_t na = 0, nb = 0, n = 0;
+	int r;
+
+	r = nf_pins_ids(cli->paths.bpffs_root, &a, &na);
+	if (r < 0)
+		return r;
+	r = nf_state_ids(cli->paths.state_dir, &b, &nb);
+	if (r < 0) {
+		nf_pins_ids_free(a, na);
+		return r;
+	}
+	out = calloc(na + nb + 1, sizeof(*out));
+	if (!out) {
+		nf_pins_ids_free(a, na);
+		nf_pins_ids_free(b, nb);
+		return -ENOMEM;
+	}
+	for (size_t i = 0, j = 0; i < na || j < nb;) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i], b[j]);
+
+		if (c <= 0) {
+			out[n++] = a[i++];
+			if (c == 0)
+				free(b[j++]);
+		} else {
+			out[n++] = b[j++];
+		}
+	}
+	free(a);
+	free(b);
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int nf_cmd_list(struct nf_cli *cli)
+{
+	json_t *arr = cli->json ? json_array() : NULL;
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = all_ids(cli, &ids, &n);
+	if (r < 0)
+		return nf_log_error(r, "cannot list fences"), NF_EXIT_FAIL;
+	if (!cli->json)
+		printf("%-24s %-8s %10s %10s %10s  %s\n", "ID", "MODE", "ALLOWED", "DENIED",
+		       "AUDITED", "CGROUP");
+	for (size_t i = 0; i < n; i++) {
+		struct fence_view v;
+
+		view_load(cli, ids[i], &v);
+		if (cli->json)
+			json_array_append_new(arr, view_json(&v));
+		else
+			printf("%-24s %-8s %10llu %10llu %10llu  %s%s%s\n", v.id,
+			       v.state ? v.state->mode : "?",
+			       (unsigned long long)v.counters[NF_CNT_ALLOWED],
+			       (unsigned long long)v.counters[NF_CNT_DENIED],
+			       (unsigned long long)v.counters[NF_CNT_AUDITED],
+			       v.state ? v.state->cgroup : "?", v.attached ? "" : " (not attached)",
+			       v.state && v.state->removable ? " (removable)" : "");
+		nf_state_free(v.state);
+	}
+	if (cli->json) {
+		json_dumpf(arr, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(arr);
+	}
+	nf_pins_ids_free(ids, n);
+	return NF_EXIT_OK;
+}
+
+int nf_cmd_show(struct nf_cli *cli)
+{
+	const char *id = cli->argv[0];
+	struct fence_view v;
+	char q[128];
+
+	if (nf_oci_id_valid(id) < 0) {
+		nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, sizeof(q)));
+		return NF_EXIT_USAGE;
+	}
+	view_load(cli, id, &v);
+	if (!v.state && !v.attached) {
+		nf_log_set_id(id);
+		nf_log_error(0, "not fenced");
+		return NF_EXIT_FAIL;
+	}
+	if (cli->json) {
+		json_t *o = view_json(&v);
+
+		if (v.state && v.state->policy)
+			json_object_set(o, "policy", v.state->policy);
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("id:          %s\n", id);
+		printf("cgroup:      %s\n", v.state ? v.state->cgroup : "?");
+		printf("attached:    %s\n", v.attached ? (v.cgroup_id ? "yes" : "cgroup gone") : "no");
+		printf("mode:        %s\n", v.state ? v.state->mode : "?");
+		printf("source:      %s\n", v.state ? v.state->source : "?");
+		printf("since:       %s\n", v.state ? v.state->attached_at : "?");
+		if (v.state && v.state->removable)
+			printf("soundness:   REMOVABLE: the container holds capabilities that let it"
+			       " lift this fence\n");
+		printf("allowed:     %llu\n", (unsigned long long)v.counters[NF_CNT_ALLOWED]);
+		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
+		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
+	}
+	nf_state_free(v.state);
+	return NF_EXIT_OK;
+}
+
+int nf_cmd_metrics(struct nf_cli *cli)
+{
+	static const char *const names[NF_CNT_COUNT] = { "allowed", "denied", "audited" };
+	char **ids = NULL;
+	size_t n = 0, attached = 0;
+	int r;
+
+	r = all_ids(cli, &ids, &n);
+	if (r < 0)
+		return nf_log_error(r, "cannot list fences"), NF_EXIT_FAIL;
+	printf("# HELP netfence_verdicts_total Verdicts given by a fence, by kind.\n"
+	       "# TYPE netfence_verdicts_total counter\n");
+	for (size_t i = 0; i < n; i++) {
+		struct fence_view v;
+
+		view_load(cli, ids[i], &v);
+		attached += v.attached;
+		for (int k = 0; k < NF_CNT_COUNT && v.attached; k++)
+			printf("netfence_verdicts_total{container=\"%s\",verdict=\"%s\"} %llu\n",
+			       ids[i], names[k], (unsigned long long)v.counters[k]);
+		nf_state_free(v.state);
+	}
+	printf("# HELP netfence_fences Fences currently attached.\n"
+	       "# TYPE netfence_fences gauge\n"
+	       "netfence_fences %zu\n",
+	       attached);
+	nf_pins_ids_free(ids, n);
+	return NF_EXIT_OK;
+}
