@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Policy → map contents (layout in bpf/netfence.h).
+ *
+ * Per address family, the distinct rule prefixes sorted by (address, length) are a preorder walk
+ * of the prefix tree: every prefix comes after the prefixes covering it, and the prefixes it
+ * covers follow it contiguously. One pass with a stack of the covering chain (at most 33 or 129
+ * deep) therefore sees, for each prefix, the union of the ports of the rules covering it as
+ * "own rules ∪ what the parent already accumulated": O(rules · log rules) plus the port work,
+ * never rules × rules.
+ *
+ * Port sets are handled as sorted, disjoint, non-adjacent lists of ranges, which are canonical
+ * (two lists are equal exactly when the bitmaps are) and small for real policies; only the
+ * interned final sets become 8 KiB bitmaps. The cost per prefix is that of its parent's lists,
+ * which real policies keep short; a hostile one (a parent holding tens of thousands of scattered
+ * ports under thousands of /32s) is bounded by the document size and takes seconds, not more.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+#define PORT_MAX     65535
+#define STACK_MAX    129 /* prefix lengths 0..128: the longest chain of covering prefixes */
+#define INTERN_SLOTS (2 * NF_MAX_PORTSETS) /* open addressing, at most half full */
+#define ACTIONS	     2			   /* enum nf_action: deny, allow */
+
+struct ranges {
+	struct nf_port_range *r;
+	size_t n;
+};
+
+/* A rule seen from one family: its prefix (/0 for "any") and its index in the policy. */
+struct item {
+	uint8_t addr[16];
+	uint8_t len;
+	uint32_t rule;
+};
+
+/* One prefix of the covering chain, with everything its rules and their parents add up to. */
+struct frame {
+	uint8_t addr[16];
+	uint8_t len;
+	struct ranges cum[ACTIONS][NF_PROTO_COUNT];
+	bool owned[ACTIONS][NF_PROTO_COUNT]; /* false: borrowed from the parent frame */
+	uint32_t id[NF_PROTO_COUNT];	     /* interned final verdict set */
+};
+
+/* A compiled entry before it takes its per-family key shape. */
+struct gentry {
+	uint8_t addr[16];
+	uint8_t len;
+	struct nf_entry val;
+};
+
+struct interner {
+	struct ranges sets[NF_MAX_PORTSETS]; /* id - NF_PORTSET_FIRST */
+	uint64_t hash[NF_MAX_PORTSETS];
+	size_t n;
+	uint32_t slot[INTERN_SLOTS]; /* index + 1; 0 = empty */
+};
+
+struct builder {
+	const struct nf_policy *p;
+	bool default_allow;
+	struct ranges *rule_ports; /* per rule, normalized; absent ports = every port */
+	struct interner in;
+	struct frame stack[STACK_MAX + 1];
+	struct frame base; /* what an address no rule covers gets */
+};
+
+static const struct nf_port_range all_ports = {0, PORT_MAX};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct nf_port_range *x = a, *y = b;
+
+	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+/* Append r to a normalized list being built in order of r.lo, merging overlaps and neighbours. */
+static void push_range(struct ranges *out, struct nf_port_range r)
+{
+	struct nf_port_range *last = out->n ? &out->r[out->n - 1] : NULL;
+
+	if (last && (uint32_t)r.lo <= (uint32_t)last->hi + 1) {
+		if (r.hi > last->hi)
+			last->hi = r.hi;
+		return;
+	}
+	out->r[out->n++] = r;
+}
+
+/* Sort and merge r[0..n) in place; returns the new count. */
+static size_t normalize(struct nf_port_range *r, size_t n)
+{
+	struct ranges out = {r, 0};
+	size_t i;
+
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (i = 0; i < n; i++)
+		push_range(&out, r[i]);
+	return out.n;
+}
+
+static int ranges_merge(const struct ranges *a, const struct ranges *b, struct ranges *ret)
+{
+	struct ranges out = {malloc((a->n + b->n) * sizeof(*out.r)), 0};
+	size_t i = 0, j = 0;
+
+	if (!out.r)
+		return -ENOMEM;
+	while (i < a->n || j < b->n) {
+		if (j == b->n || (i < a->n && a->r[i].lo <= b->r[j].lo))
+			push_range(&out, a->r[i++]);
+		else
+			push_range(&out, b->r[j++]);
+	}
+	*ret = out;
+	return 0;
+}
+
+/* base minus cut, both normalized; the result is normalized. */
+static int ranges_subtract(const struct ranges *base, const struct ranges *cut, struct ranges *ret)
+{
+	struct ranges out = {malloc((base->n + cut->n + 1) * sizeof(*out.r)), 0};
+	size_t i, j = 0;
+
+	if (!out.r)
+		return -ENOMEM;
+	for (i = 0; i < base->n; i++) {
+		uint32_t lo = base->r[i].lo, hi = base->r[i].hi;
+
+		while (j < cut->n && cut->r[j].hi < lo)
+			j++;
+		for (size_t k = j; k < cut->n && cut->r[k].lo <= hi && lo <= hi; k++) {
+			if (cut->r[k].lo > lo)
+				out.r[out.n++] = (struct nf_port_range){lo, cut->r[k].lo - 1};
+			lo = (uint32_t)cut->r[k].hi + 1;
+		}
+		if (lo <= hi)
+			out.r[out.n++] = (struct nf_port_range){lo, hi};
+	}
+	*ret = out;
+	return 0;
+}
+
+static uint64_t ranges_hash(const struct ranges *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		h = (h ^ s->r[i].lo) * 0x100000001b3ULL;
+		h = (h ^ s->r[i].hi) * 0x100000001b3ULL;
+	}
+	return h ^ s->n;
+}
+
+static bool ranges_equal(const struct ranges *a, const struct ranges *b)
+{
+	return a->n == b->n && memcmp(a->r, b->r, a->n * sizeof(*a->r)) == 0;
+}
+
+/* The id of set s, which the interner takes over (or frees when it already holds it). */
+static int intern(struct interner *in, struct ranges *s, uint32_t *ret)
+{
+	uint64_t h = ranges_hash(s);
+	size_t i = h & (INTERN_SLOTS - 1);
+
+	if (s->n == 0 || (s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == PORT_MAX)) {
+		*ret = s->n ? NF_PORTSET_ALL : NF_PORTSET_NONE;
+		free(s->r);
+		return 0;
+	}
+	for (; in->slot[i]; i = (i + 1) & (INTERN_SLOTS - 1)) {
+		size_t k = in->slot[i] - 1;
+
+		if (in->hash[k] == h && ranges_equal(&in->sets[k], s)) {
+			*ret = NF_PORTSET_FIRST + k;
+			free(s->r);
+			return 0;
+		}
+	}
+	if (in->n == NF_MAX_PORTSETS) {
+		free(s->r);
+		return -E2BIG;
+	}
+	in->sets[in->n] = *s;
+	in->hash[in->n] = h;
+	in->slot[i] = ++in->n;
+	*ret = NF_PORTSET_FIRST + in->n - 1;
+	return 0;
+}
+
+/* Every rule's ports as a normalized list, so that later unions are linear merges. */
+static int prepare_rules(struct builder *b)
+{
+	const struct nf_policy *p = b->p;
+	size_t i;
+
+	b->rule_ports = calloc(p->nrules ? p->nrules : 1, sizeof(*b->rule_ports));
+	if (!b->rule_ports)
+		return -ENOMEM;
+	for (i = 0; i < p->nrules; i++) {
+		const struct nf_rule *rule = &p->rules[i];
+		size_t n = rule->nports ? rule->nports : 1;
+		struct ranges *s = &b->rule_ports[i];
+
+		s->r = malloc(n * sizeof(*s->r));
+		if (!s->r)
+			return -ENOMEM;
+		if (rule->nports)
+			memcpy(s->r, rule->ports, n * sizeof(*s->r));
+		else
+			s->r[0] = all_ports;
+		s->n = normalize(s->r, n);
+	}
+	return 0;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+/* Does the prefix (addr, len) cover addr b? Host bits of addr are zero. */
+static bool covers(const uint8_t *addr, unsigned int len, const uint8_t *b)
+{
+	unsigned int whole = len / 8, rest = len % 8;
+
+	if (memcmp(addr, b, whole) != 0)
+		return false;
+	return rest == 0 || ((addr[whole] ^ b[whole]) & (uint8_t)(0xff00 >> rest)) == 0;
+}
+
+static void frame_release(struct frame *f)
+{
+	for (int a = 0; a < ACTIONS; a++)
+		for (int c = 0; c < NF_PROTO_COUNT; c++)
+			if (f->owned[a][c])
+				free(f->cum[a][c].r);
+	memset(f->owned, 0, sizeof(f->owned));
+}
+
+/* The union of the ports of items[0..n) with action a that apply to protocol class c. */
+static int own_ports(struct builder *b, const struct item *items, size_t n, int a, int c,
+		     struct ranges *ret)
+{
+	struct ranges out = {NULL, 0};
+	size_t i, total = 0, rules = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct nf_rule *rule = &b->p->rules[items[i].rule];
+
+		if (rule->action == a && (rule->protocols & (1u << c))) {
+			total += b->rule_ports[items[i].rule].n;
+			rules++;
+		}
+	}
+	*ret = out;
+	if (!rules)
+		return 0;
+	out.r = malloc(total * sizeof(*out.r));
+	if (!out.r)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct nf_rule *rule = &b->p->rules[items[i].rule];
+		const struct ranges *s = &b->rule_ports[items[i].rule];
+
+		if (rule->action == a && (rule->protocols & (1u << c))) {
+			memcpy(out.r + out.n, s->r, s->n * sizeof(*s->r));
+			out.n += s->n;
+		}
+	}
+	if (rules > 1)
+		out.n = normalize(out.r, out.n);
+	*ret = out;
+	return 0;
+}
+
+/* f->cum = own rules' ports ∪ parent's, per action and class; borrowed when nothing is added. */
+static int frame_accumulate(struct builder *b, struct frame *f, const struct frame *parent,
+			    const struct item *items, size_t n)
+{
+	for (int a = 0; a < ACTIONS; a++) {
+		for (int c = 0; c < NF_PROTO_COUNT; c++) {
+			struct ranges own;
+			int r = own_ports(b, items, n, a, c, &own);
+
+			if (r < 0)
+				return r;
+			f->cum[a][c] = parent->cum[a][c];
+			if (!own.n) {
+				free(own.r);
+				continue;
+			}
+			r = ranges_merge(&own, &parent->cum[a][c], &f->cum[a][c]);
+			free(own.r);
+			if (r < 0)
+				return r;
+			f->owned[a][c] = true;
+		}
+	}
+	return 0;
+}
+
+/* The final verdict per class: deny wins, else allow, else default. */
+static int frame_finish(struct builder *b, struct frame *f, const struct frame *parent)
+{
+	static const struct ranges every = {(struct nf_port_range *)&all_ports, 1};
+
+	for (int c = 0; c < NF_PROTO_COUNT; c++) {
+		const struct ranges *deny = &f->cum[NF_ACTION_DENY][c];
+		const struct ranges *allow = &f->cum[NF_ACTION_ALLOW][c];
+		struct ranges final;
+		int r;
+
+		if (!f->owned[NF_ACTION_DENY][c] && !f->owned[NF_ACTION_ALLOW][c]) {
+			f->id[c] = parent->id[c];
+			continue;
+		}
+		r = ranges_subtract(b->default_allow ? &every : allow, deny, &final);
+		if (r < 0)
+			return r;
+		r = intern(&b->in, &final, &f->id[c]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Compile the rules of one family, items sorted by cmp_item, into out (one entry per prefix). */
+static int compile_items(struct builder *b, const struct item *items, size_t n, struct gentry *out,
+			 size_t *ret_n)
+{
+	size_t i = 0, j, depth = 0, nout = 0;
+	int r = 0;
+
+	while (i < n && r >= 0) {
+		struct frame *f, *parent;
+
+		for (j = i + 1; j < n && items[j].len == items[i].len &&
+				!memcmp(items[j].addr, items[i].addr, sizeof(items[i].addr));
+		     j++)
+			;
+		while (depth &&
+		       !covers(b->stack[depth - 1].addr, b->stack[depth - 1].len, items[i].addr))
+			frame_release(&b->stack[--depth]);
+		parent = depth ? &b->stack[depth - 1] : &b->base;
+		f = &b->stack[depth++];
+		memcpy(f->addr, items[i].addr, sizeof(f->addr));
+		f->len = items[i].len;
+		r = frame_accumulate(b, f, parent, items + i, j - i);
+		if (r >= 0)
+			r = frame_finish(b, f, parent);
+		memcpy(out[nout].addr, f->addr, sizeof(f->addr));
+		out[nout].len = f->len;
+		for (int c = 0; c < NF_PROTO_COUNT; c++)
+			out[nout].val.portset[c] = f->id[c];
+		nout++;
+		i = j;
+	}
+	while (depth)
+		frame_release(&b->stack[--depth]);
+	*ret_n = nout;
+	return r;
+}
+
+/* The rules applying to family (4 or 6), "any" ones as /0, sorted into preorder. */
+static struct item *collect_items(const struct nf_policy *p, int family, size_t *ret_n)
+{
+	struct item *items = calloc(p->nrules ? p->nrules : 1, sizeof(*items));
+	size_t i, n = 0;
+
+	if (!items)
+		return NULL;
+	for (i = 0; i < p->nrules; i++) {
+		const struct nf_rule *rule = &p->rules[i];
+
+		if (!rule->any && rule->prefix.family != family)
+			continue;
+		if (!rule->any) {
+			memcpy(items[n].addr, rule->prefix.addr, sizeof(items[n].addr));
+			items[n].len = rule->prefix.prefixlen;
+		}
+		items[n++].rule = (uint32_t)i;
+	}
+	qsort(items, n, sizeof(*items), cmp_item);
+	*ret_n = n;
+	return items;
+}
+
+static int compile_family(struct builder *b, int family, struct gentry **ret, size_t *ret_n)
+{
+	struct gentry *out = NULL;
+	struct item *items;
+	size_t n;
+	int r = -ENOMEM;
+
+	items = collect_items(b->p, family, &n);
+	if (items)
+		out = calloc(n ? n : 1, sizeof(*out));
+	if (out)
+		r = compile_items(b, items, n, out, ret_n);
+	free(items);
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
+static int emit_entries(struct nf_compiled *c, const struct gentry *g4, size_t n4,
+			const struct gentry *g6, size_t n6)
+{
+	size_t i;
+
+	c->v4 = calloc(n4 ? n4 : 1, sizeof(*c->v4));
+	c->v6 = calloc(n6 ? n6 : 1, sizeof(*c->v6));
+	if (!c->v4 || !c->v6)
+		return -ENOMEM;
+	for (i = 0; i < n4; i++) {
+		c->v4[i].key.prefixlen = g4[i].len;
+		memcpy(&c->v4[i].key.addr, g4[i].addr, 4);
+		c->v4[i].val = g4[i].val;
+	}
+	for (i = 0; i < n6; i++) {
+		c->v6[i].key.prefixlen = g6[i].len;
+		memcpy(c->v6[i].key.addr, g6[i].addr, 16);
+		c->v6[i].val = g6[i].val;
+	}
+	c->n4 = n4;
+	c->n6 = n6;
+	return 0;
+}
+
+static void set_bits(struct nf_portset *set, uint32_t lo, uint32_t hi)
+{
+	for (uint32_t port = lo; port <= hi;) {
+		uint32_t word = port / 64, bit = port % 64;
+
+		if (bit == 0 && hi - port >= 63) {
+			set->bits[word] = ~0ULL;
+			port += 64;
+		} else {
+			set->bits[word] |= 1ULL << bit;
+			port++;
+		}
+	}
+}
+
+static int emit_portsets(struct nf_compiled *c, const struct interner *in)
+{
+	c->portsets = calloc(in->n ? in->n : 1, sizeof(*c->portsets));
+	if (!c->portsets)
+		return -ENOMEM;
+	for (size_t k = 0; k < in->n; k++)
+		for (size_t i = 0; i < in->sets[k].n; i++)
+			set_bits(&c->portsets[k], in->sets[k].r[i].lo, in->sets[k].r[i].hi);
+	c->nportsets = in->n;
+	return 0;
+}
+
+static void builder_free(struct builder *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; b->rule_ports && i < b->p->nrules; i++)
+		free(b->rule_ports[i].r);
+	free(b->rule_ports);
+	for (i = 0; i < b->in.n; i++)
+		free(b->in.sets[i].r);
+	free(b);
+}
+
+static void compile_settings(const struct nf_policy *p, struct nf_compiled *c)
+{
+	c->mode = p->mode == NF_MODE_AUDIT ? NF_MODE_AUDIT : NF_MODE_ENFORCE;
+	c->default_allow = p->default_action == NF_ACTION_ALLOW;
+	/* An unresolved policy gets the closed choices: loopback follows the rules. */
+	c->loopback_allow = p->loopback == NF_LOOPBACK_ALLOW;
+	c->raw_deny =
+	    p->raw_sockets == NF_RAW_DENY || (p->raw_sockets == NF_RAW_UNSET && !c->default_allow);
+}
+
+static int compile_maps(struct builder *b, struct nf_compiled *c)
+{
+	struct gentry *g4 = NULL, *g6 = NULL;
+	size_t n4 = 0, n6 = 0;
+	int r;
+
+	r = prepare_rules(b);
+	if (r >= 0)
+		r = compile_family(b, 4, &g4, &n4);
+	if (r >= 0)
+		r = compile_family(b, 6, &g6, &n6);
+	if (r >= 0)
+		r = emit_entries(c, g4, n4, g6, n6);
+	if (r >= 0)
+		r = emit_portsets(c, &b->in);
+	free(g4);
+	free(g6);
+	return r;
+}
+
+int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, char *err, size_t errlen)
+{
+	struct nf_compiled *c = calloc(1, sizeof(*c));
+	struct builder *b = calloc(1, sizeof(*b));
+	int r = -ENOMEM;
+
+	if (c && b) {
+		b->p = p;
+		compile_settings(p, c);
+		b->default_allow = c->default_allow;
+		for (int k = 0; k < NF_PROTO_COUNT; k++)
+			b->base.id[k] = c->default_allow ? NF_PORTSET_ALL : NF_PORTSET_NONE;
+		r = compile_maps(b, c);
+	}
+	builder_free(b);
+	if (r < 0) {
+		nf_compiled_free(c);
+		if (r == -E2BIG)
+			snprintf(
+			    err, errlen,
+			    "the policy needs more than %d distinct port sets (ports allowed per "
+			    "prefix and protocol); use fewer distinct port lists",
+			    NF_MAX_PORTSETS);
+		else
+			snprintf(err, errlen, "out of memory compiling the policy");
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void nf_compiled_free(struct nf_compiled *c)
+{
+	if (!c)
+		return;
+	free(c->v4);
+	free(c->v6);
+	free(c->portsets);
+	free(c);
+}
+
+/* ::ffff:a.b.c.d is judged as a.b.c.d, as the programs do. Returns the family or -EINVAL. */
+static int dest_normalize(int family, const uint8_t *addr, uint8_t out[16])
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	memset(out, 0, 16);
+	if (family == 4) {
+		memcpy(out, addr, 4);
+		return 4;
+	}
+	if (family != 6)
+		return -EINVAL;
+	if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		memcpy(out, addr + 12, 4);
+		return 4;
+	}
+	memcpy(out, addr, 16);
+	return 6;
+}
+
+static bool is_loopback(int family, const uint8_t *a)
+{
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+
+	return family == 4 ? a[0] == 127 : memcmp(a, v6_loopback, 16) == 0;
+}
+
+static bool ports_match(const struct nf_rule *rule, uint16_t port)
+{
+	if (!rule->nports)
+		return true;
+	for (size_t i = 0; i < rule->nports; i++)
+		if (rule->ports[i].lo <= port && port <= rule->ports[i].hi)
+			return true;
+	return false;
+}
+
+int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr, int proto,
+		      uint16_t port)
+{
+	bool allowed = false;
+	uint8_t a[16];
+	int fam = dest_normalize(family, addr, a);
+
+	if (fam < 0 || proto < 0 || proto >= NF_PROTO_COUNT)
+		return NF_VERDICT_DENY;
+	if (p->loopback == NF_LOOPBACK_ALLOW && is_loopback(fam, a))
+		return NF_VERDICT_ALLOW;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct nf_rule *rule = &p->rules[i];
+
+		if (!rule->any && (rule->prefix.family != fam ||
+				   !covers(rule->prefix.addr, rule->prefix.prefixlen, a)))
+			continue;
+		if (!(rule->protocols & (1u << proto)) || !ports_match(rule, port))
+			continue;
+		if (rule->action == NF_ACTION_DENY)
+			return NF_VERDICT_DENY;
+		allowed = true;
+	}
+	if (allowed || p->default_action == NF_ACTION_ALLOW)
+		return NF_VERDICT_ALLOW;
+	return NF_VERDICT_DENY;
+}
+
+/* Entry i's key as (address bytes, length), whichever family. */
+static const uint8_t *entry_key(const struct nf_compiled *c, int family, size_t i,
+				unsigned int *len)
+{
+	if (family == 4) {
+		*len = c->v4[i].key.prefixlen;
+		return (const uint8_t *)&c->v4[i].key.addr;
+	}
+	*len = c->v6[i].key.prefixlen;
+	return (const uint8_t *)c->v6[i].key.addr;
+}
+
+/* Entries are in cmp_item order (address, then length): binary search for an exact key. */
+static const struct nf_entry *find_exact(const struct nf_compiled *c, int family,
+					 const uint8_t *addr, unsigned int len)
+{
+	size_t lo = 0, hi = family == 4 ? c->n4 : c->n6, bytes = family == 4 ? 4 : 16;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		unsigned int mlen;
+		const uint8_t *key = entry_key(c, family, mid, &mlen);
+		int cmp = memcmp(key, addr, bytes);
+
+		if (cmp == 0)
+			cmp = (mlen > len) - (mlen < len);
+		if (cmp == 0)
+			return family == 4 ? &c->v4[mid].val : &c->v6[mid].val;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* What BPF_MAP_TYPE_LPM_TRIE returns for a full-length key: the longest covering entry. */
+static const struct nf_entry *lpm_lookup(const struct nf_compiled *c, int family,
+					 const uint8_t *addr)
+{
+	unsigned int maxlen = family == 4 ? 32 : 128;
+	uint8_t masked[16];
+
+	for (int len = (int)maxlen; len >= 0; len--) {
+		const struct nf_entry *e;
+
+		memcpy(masked, addr, 16);
+		if (len % 8)
+			masked[len / 8] &= (uint8_t)(0xff00 >> (len % 8));
+		memset(masked + (len + 7) / 8, 0, 16 - (size_t)(len + 7) / 8);
+		e = find_exact(c, family, masked, (unsigned int)len);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+int nf_compiled_verdict(const struct nf_compiled *c, int family, const uint8_t *addr, int proto,
+			uint16_t port)
+{
+	const struct nf_entry *e;
+	uint8_t a[16];
+	int fam = dest_normalize(family, addr, a);
+	uint32_t id;
+
+	if (fam < 0 || proto < 0 || proto >= NF_PROTO_COUNT)
+		return NF_VERDICT_DENY;
+	if (c->loopback_allow && is_loopback(fam, a))
+		return NF_VERDICT_ALLOW;
+	e = lpm_lookup(c, fam, a);
+	if (!e)
+		return c->default_allow ? NF_VERDICT_ALLOW : NF_VERDICT_DENY;
+	id = e->portset[proto];
+	if (id == NF_PORTSET_NONE)
+		return NF_VERDICT_DENY;
+	if (id == NF_PORTSET_ALL)
+		return NF_VERDICT_ALLOW;
+	if (id - NF_PORTSET_FIRST >= c->nportsets)
+		return NF_VERDICT_DENY; /* as the programs do with a dangling id */
+	return (c->portsets[id - NF_PORTSET_FIRST].bits[port / 64] >> (port % 64)) & 1;
+}

@@ -1,0 +1,652 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Tests for hook/compile.c: the map contents a policy compiles to, and that the BPF lookup
+ * emulated over them (nf_compiled_verdict) gives the verdict the rules give directly
+ * (nf_policy_verdict) — on hand-written policies and on thousands of randomized probes.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compile.h"
+#include "policy.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOWDOWN 10
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLOWDOWN 10
+#endif
+#endif
+#ifndef SLOWDOWN
+#define SLOWDOWN 1
+#endif
+
+static struct nf_policy *parse(const char *doc, bool own_netns)
+{
+	char err[NF_ERR_MAX] = "";
+	struct nf_policy *p = NULL;
+
+	cr_assert_eq(nf_policy_parse(doc, strlen(doc), &p, err, sizeof(err)), 0, "%s: %s", doc,
+		     err);
+	nf_policy_resolve(p, own_netns);
+	return p;
+}
+
+static struct nf_compiled *compile(const struct nf_policy *p)
+{
+	char err[NF_ERR_MAX] = "";
+	struct nf_compiled *c = NULL;
+
+	cr_assert_eq(nf_compile(p, &c, err, sizeof(err)), 0, "%s", err);
+	return c;
+}
+
+static const struct nf_entry *find4(const struct nf_compiled *c, const char *addr, int len)
+{
+	uint32_t a;
+
+	cr_assert_eq(inet_pton(AF_INET, addr, &a), 1);
+	for (size_t i = 0; i < c->n4; i++)
+		if (c->v4[i].key.addr == a && c->v4[i].key.prefixlen == (uint32_t)len)
+			return &c->v4[i].val;
+	cr_assert_fail("no entry %s/%d", addr, len);
+	return NULL;
+}
+
+/* Port set id as the list of ports it allows, compared with want (ascending, -1 ends). */
+static void expect_ports(const struct nf_compiled *c, uint32_t id, const int *want)
+{
+	const struct nf_portset *set;
+	int port, k = 0;
+
+	cr_assert(id >= NF_PORTSET_FIRST && id - NF_PORTSET_FIRST < c->nportsets, "id %u", id);
+	set = &c->portsets[id - NF_PORTSET_FIRST];
+	for (port = 0; port < 65536; port++) {
+		if (!((set->bits[port / 64] >> (port % 64)) & 1))
+			continue;
+		cr_expect_eq(port, want[k], "port %d allowed, want %d", port, want[k]);
+		if (want[k] >= 0)
+			k++;
+	}
+	cr_expect_eq(want[k], -1, "port %d not allowed", want[k]);
+}
+
+static int verdict_str(const struct nf_compiled *c, const struct nf_policy *p, const char *addr,
+		       int proto, uint16_t port)
+{
+	uint8_t a[16];
+	int family = strchr(addr, ':') ? 6 : 4;
+	int v;
+
+	cr_assert_eq(inet_pton(family == 4 ? AF_INET : AF_INET6, addr, a), 1);
+	v = nf_compiled_verdict(c, family, a, proto, port);
+	cr_expect_eq(v, nf_policy_verdict(p, family, a, proto, port), "%s proto %d port %u", addr,
+		     proto, port);
+	return v;
+}
+
+static bool compiled_equal(const struct nf_compiled *a, const struct nf_compiled *b)
+{
+	return a->n4 == b->n4 && a->n6 == b->n6 && a->nportsets == b->nportsets &&
+	       !memcmp(a->v4, b->v4, a->n4 * sizeof(*a->v4)) &&
+	       !memcmp(a->v6, b->v6, a->n6 * sizeof(*a->v6)) &&
+	       !memcmp(a->portsets, b->portsets, a->nportsets * sizeof(*a->portsets)) &&
+	       a->mode == b->mode && a->default_allow == b->default_allow &&
+	       a->loopback_allow == b->loopback_allow && a->raw_deny == b->raw_deny;
+}
+
+/* ---- hand-written policies ---------------------------------------------------------------- */
+
+Test(compile, empty_policies)
+{
+	struct nf_policy *p = parse("{\"version\":1,\"default\":\"deny\",\"rules\":[]}", true);
+	struct nf_compiled *c = compile(p);
+	uint8_t a[16] = {8, 8, 8, 8};
+
+	cr_expect(c->n4 == 0 && c->n6 == 0 && c->nportsets == 0);
+	cr_expect(!c->default_allow && c->raw_deny && c->loopback_allow);
+	cr_expect_eq(c->mode, NF_MODE_ENFORCE);
+	cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, 80), NF_VERDICT_DENY);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+
+	p = parse("{\"version\":1,\"default\":\"allow\",\"rules\":[]}", false);
+	c = compile(p);
+	cr_expect(c->n4 == 0 && c->n6 == 0 && c->nportsets == 0);
+	cr_expect(c->default_allow && !c->raw_deny && !c->loopback_allow);
+	cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_OTHER, 0), NF_VERDICT_ALLOW);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, settings)
+{
+	struct nf_policy *p =
+	    parse("{\"version\":1,\"mode\":\"audit\",\"default\":\"deny\","
+		  "\"loopback\":\"policy\",\"raw_sockets\":\"allow\",\"rules\":[]}",
+		  true);
+	struct nf_compiled *c = compile(p);
+
+	cr_expect_eq(c->mode, NF_MODE_AUDIT);
+	cr_expect(!c->default_allow && !c->loopback_allow && !c->raw_deny);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+/* The example of bpf/netfence.h: an entry carries the verdict of every rule covering it. */
+Test(compile, merged_entries)
+{
+	struct nf_policy *p = parse(
+	    "{\"version\":1,\"default\":\"deny\",\"rules\":["
+	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\",\"ports\":[443]},"
+	    "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\"}]}",
+	    true);
+	struct nf_compiled *c = compile(p);
+	const struct nf_entry *e;
+	static const int p443[] = {443, -1};
+
+	cr_assert_eq(c->n4, 2);
+	cr_expect_eq(c->n6, 0);
+	e = find4(c, "10.0.0.0", 8);
+	expect_ports(c, e->portset[NF_PROTO_TCP], p443);
+	cr_expect_eq(e->portset[NF_PROTO_UDP], NF_PORTSET_NONE);
+	cr_expect_eq(e->portset[NF_PROTO_OTHER], NF_PORTSET_NONE);
+	e = find4(c, "10.1.0.0", 16);
+	for (int k = 0; k < NF_PROTO_COUNT; k++)
+		cr_expect_eq(e->portset[k], NF_PORTSET_NONE);
+	cr_expect_eq(c->nportsets, 1);
+	cr_expect_eq(verdict_str(c, p, "10.2.3.4", NF_PROTO_TCP, 443), 1);
+	cr_expect_eq(verdict_str(c, p, "10.1.3.4", NF_PROTO_TCP, 443), 0);
+	cr_expect_eq(verdict_str(c, p, "11.0.0.0", NF_PROTO_TCP, 443), 0);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, nested_allows_merge)
+{
+	struct nf_policy *p = parse(
+	    "{\"version\":1,\"default\":\"deny\",\"rules\":["
+	    "{\"action\":\"allow\",\"cidr\":\"10.1.2.0/24\",\"protocol\":\"udp\",\"ports\":[53]},"
+	    "{\"action\":\"allow\",\"cidr\":\"10.1.0.0/16\",\"protocol\":\"tcp\",\"ports\":[80]},"
+	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\","
+	    "\"ports\":[443,\"79-80\"]}]}",
+	    true);
+	struct nf_compiled *c = compile(p);
+	const struct nf_entry *e8, *e16, *e24;
+	static const int web[] = {79, 80, 443, -1}, dns[] = {53, -1};
+
+	cr_assert_eq(c->n4, 3);
+	e8 = find4(c, "10.0.0.0", 8);
+	e16 = find4(c, "10.1.0.0", 16);
+	e24 = find4(c, "10.1.2.0", 24);
+	expect_ports(c, e8->portset[NF_PROTO_TCP], web);
+	cr_expect_eq(e16->portset[NF_PROTO_TCP], e8->portset[NF_PROTO_TCP], "same set, same id");
+	cr_expect_eq(e24->portset[NF_PROTO_TCP], e8->portset[NF_PROTO_TCP]);
+	expect_ports(c, e24->portset[NF_PROTO_UDP], dns);
+	cr_expect_eq(e16->portset[NF_PROTO_UDP], NF_PORTSET_NONE);
+	cr_expect_eq(e24->portset[NF_PROTO_OTHER], NF_PORTSET_NONE);
+	cr_expect_eq(c->nportsets, 2);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, default_allow_deny_ports)
+{
+	struct nf_policy *p =
+	    parse("{\"version\":1,\"default\":\"allow\",\"rules\":["
+		  "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"tcp\",\"ports\":[\"0-24\","
+		  "\"26-65535\"]},"
+		  "{\"action\":\"allow\",\"cidr\":\"192.0.2.0/24\",\"protocol\":\"tcp\"}]}",
+		  true);
+	struct nf_compiled *c = compile(p);
+	static const int smtp[] = {25, -1};
+
+	cr_assert_eq(c->n4, 2, "any gives 0.0.0.0/0");
+	cr_assert_eq(c->n6, 1, "any gives ::/0");
+	cr_expect_eq(c->v6[0].key.prefixlen, 0);
+	expect_ports(c, find4(c, "0.0.0.0", 0)->portset[NF_PROTO_TCP], smtp);
+	cr_expect_eq(find4(c, "192.0.2.0", 24)->portset[NF_PROTO_TCP],
+		     find4(c, "0.0.0.0", 0)->portset[NF_PROTO_TCP], "deny wins over the allow");
+	cr_expect_eq(find4(c, "0.0.0.0", 0)->portset[NF_PROTO_UDP], NF_PORTSET_ALL);
+	cr_expect_eq(verdict_str(c, p, "2001:db8::1", NF_PROTO_TCP, 25), 1);
+	cr_expect_eq(verdict_str(c, p, "2001:db8::1", NF_PROTO_TCP, 26), 0);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+/* IPv4-mapped destinations are judged by the IPv4 rules only, as the programs do. */
+Test(compile, mapped)
+{
+	struct nf_policy *p =
+	    parse("{\"version\":1,\"default\":\"deny\",\"loopback\":\"policy\",\"rules\":["
+		  "{\"action\":\"allow\",\"cidr\":\"::ffff:10.0.0.0/104\",\"protocol\":\"tcp\"},"
+		  "{\"action\":\"allow\",\"cidr\":\"::/0\",\"protocol\":\"udp\"}]}",
+		  true);
+	struct nf_compiled *c = compile(p);
+
+	cr_assert_eq(c->n4, 1);
+	cr_assert_eq(c->n6, 1);
+	find4(c, "10.0.0.0", 8);
+	cr_expect_eq(verdict_str(c, p, "::ffff:10.9.9.9", NF_PROTO_TCP, 1), 1);
+	cr_expect_eq(verdict_str(c, p, "10.9.9.9", NF_PROTO_TCP, 1), 1);
+	cr_expect_eq(verdict_str(c, p, "::ffff:10.9.9.9", NF_PROTO_UDP, 53), 0,
+		     "::/0 is IPv6 only");
+	cr_expect_eq(verdict_str(c, p, "2001:db8::", NF_PROTO_UDP, 53), 1);
+	cr_expect_eq(verdict_str(c, p, "::ffff:11.0.0.1", NF_PROTO_TCP, 1), 0);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, loopback)
+{
+	static const char *const lo[] = {"127.0.0.1", "127.255.255.255", "::1", "::ffff:127.0.0.1"};
+	const char *doc = "{\"version\":1,\"default\":\"deny\",\"rules\":["
+			  "{\"action\":\"deny\",\"cidr\":\"any\"}]}";
+	struct nf_policy *own = parse(doc, true), *host = parse(doc, false);
+	struct nf_compiled *cown = compile(own), *chost = compile(host);
+
+	for (size_t i = 0; i < 4; i++) {
+		cr_expect_eq(verdict_str(cown, own, lo[i], NF_PROTO_TCP, 80), 1, "%s", lo[i]);
+		cr_expect_eq(verdict_str(chost, host, lo[i], NF_PROTO_TCP, 80), 0, "%s", lo[i]);
+	}
+	cr_expect_eq(verdict_str(cown, own, "128.0.0.1", NF_PROTO_TCP, 80), 0);
+	cr_expect_eq(verdict_str(cown, own, "::2", NF_PROTO_TCP, 80), 0);
+	nf_compiled_free(cown);
+	nf_compiled_free(chost);
+	nf_policy_free(own);
+	nf_policy_free(host);
+}
+
+/* Ranges across 64-port bitmap words: every one of the 65536 ports checked. */
+Test(compile, port_edges)
+{
+	struct nf_policy *p = parse(
+	    "{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":\"any\","
+	    "\"protocol\":\"tcp\",\"ports\":[0,\"63-64\",\"127-255\",\"1000-2047\",\"65472-65535\","
+	    "\"65470\"]},{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"tcp\","
+	    "\"ports\":[\"128-128\",\"1024-1087\",65535]}]}",
+	    true);
+	struct nf_compiled *c = compile(p);
+	uint8_t a[16] = {192, 0, 2, 1};
+
+	for (uint32_t port = 0; port < 65536; port++)
+		cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, (uint16_t)port),
+			     nf_policy_verdict(p, 4, a, NF_PROTO_TCP, (uint16_t)port), "port %u",
+			     port);
+	cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, 64), 1);
+	cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, 65), 0);
+	cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, 65535), 0);
+	cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, 65534), 1);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, dangling_portset_fails_closed)
+{
+	struct nf_entry4 e = {.key = {.prefixlen = 0}, .val = {{7, NF_PORTSET_ALL, 0}}};
+	struct nf_compiled c = {.n4 = 1, .v4 = &e, .default_allow = 1};
+	uint8_t a[16] = {1, 2, 3, 4};
+
+	cr_expect_eq(nf_compiled_verdict(&c, 4, a, NF_PROTO_TCP, 1), NF_VERDICT_DENY);
+	cr_expect_eq(nf_compiled_verdict(&c, 4, a, NF_PROTO_UDP, 1), NF_VERDICT_ALLOW);
+	cr_expect_eq(nf_compiled_verdict(&c, 5, a, NF_PROTO_UDP, 1), NF_VERDICT_DENY);
+	cr_expect_eq(nf_compiled_verdict(&c, 4, a, NF_PROTO_COUNT, 1), NF_VERDICT_DENY);
+}
+
+/* ---- interning and its limit -------------------------------------------------------------- */
+
+/* n allow rules on distinct /32s, rule i allowing TCP port (i % distinct). */
+static struct nf_policy *distinct_ports_policy(size_t n, size_t distinct)
+{
+	size_t cap = 128 + n * 96, len;
+	char *doc = malloc(cap), *c = doc;
+	struct nf_policy *p;
+
+	c += sprintf(c, "{\"version\":1,\"default\":\"deny\",\"rules\":[");
+	for (size_t i = 0; i < n; i++)
+		c += sprintf(c,
+			     "%s{\"action\":\"allow\",\"cidr\":\"10.%zu.%zu.%zu\",\"protocol\":"
+			     "\"tcp\",\"ports\":[%zu]}",
+			     i ? "," : "", i >> 16, (i >> 8) & 255, i & 255, i % distinct);
+	strcpy(c, "]}");
+	len = strlen(doc);
+	cr_assert_lt(len, cap);
+	p = parse(doc, true);
+	free(doc);
+	return p;
+}
+
+Test(compile, interning)
+{
+	struct nf_policy *p = distinct_ports_policy(1000, 10);
+	struct nf_compiled *c = compile(p);
+
+	cr_expect_eq(c->n4, 1000);
+	cr_expect_eq(c->nportsets, 10, "1000 prefixes share 10 sets");
+	for (size_t i = 0; i < c->n4; i++) {
+		cr_expect_eq(c->v4[i].val.portset[NF_PROTO_UDP], NF_PORTSET_NONE);
+		cr_expect_geq(c->v4[i].val.portset[NF_PROTO_TCP], NF_PORTSET_FIRST);
+	}
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+/* Equal sets share an id however the rules spell them: ids compare bitmaps, not text. */
+Test(compile, interning_canonical)
+{
+	struct nf_policy *p =
+	    parse("{\"version\":1,\"default\":\"deny\",\"rules\":["
+		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.1\",\"ports\":[\"1-2\",\"3-4\",8]},"
+		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.2\",\"ports\":[8,\"1-4\",2,\"2-3\"]},"
+		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.3\",\"ports\":[\"1-4\"]},"
+		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.3\",\"ports\":[8]},"
+		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.4\",\"ports\":[\"0-65535\"]},"
+		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.5\",\"ports\":[\"0-9\",\"10-65535\"]}]}",
+		  true);
+	struct nf_compiled *c = compile(p);
+	static const int want[] = {1, 2, 3, 4, 8, -1};
+	uint32_t id = find4(c, "10.0.0.1", 32)->portset[NF_PROTO_UDP];
+
+	expect_ports(c, id, want);
+	cr_expect_eq(find4(c, "10.0.0.2", 32)->portset[NF_PROTO_UDP], id);
+	cr_expect_eq(find4(c, "10.0.0.3", 32)->portset[NF_PROTO_OTHER], id);
+	cr_expect_eq(find4(c, "10.0.0.4", 32)->portset[NF_PROTO_TCP], NF_PORTSET_ALL);
+	cr_expect_eq(find4(c, "10.0.0.5", 32)->portset[NF_PROTO_TCP], NF_PORTSET_ALL);
+	cr_expect_eq(c->nportsets, 1);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, too_many_portsets)
+{
+	struct nf_policy *p = distinct_ports_policy(NF_MAX_PORTSETS, NF_MAX_PORTSETS);
+	struct nf_compiled *c = compile(p);
+	char err[NF_ERR_MAX] = "";
+
+	cr_expect_eq(c->nportsets, NF_MAX_PORTSETS);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+	p = distinct_ports_policy(NF_MAX_PORTSETS + 1, NF_MAX_PORTSETS + 1);
+	c = NULL;
+	cr_expect_eq(nf_compile(p, &c, err, sizeof(err)), -E2BIG);
+	cr_expect_null(c);
+	cr_expect_str_eq(err, "the policy needs more than 4096 distinct port sets (ports allowed "
+			      "per prefix and protocol); use fewer distinct port lists");
+	nf_policy_free(p);
+}
+
+/* ---- randomized cross-check --------------------------------------------------------------- */
+
+static uint64_t rng = 0x6e6574666e6365ULL; /* fixed seed: failures reproduce */
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static const char *const pool4[] = {"10.0.0.0",	      "10.1.0.0",      "10.1.2.0",  "10.1.2.3",
+				    "10.255.255.255", "192.168.1.128", "127.0.0.1", "0.0.0.0"};
+static const char *const pool6[] = {"2001:db8::", "2001:db8:1::", "2001:db8:1:2::1", "::",
+				    "::1",	  "fe80::",	  "::ffff:10.1.2.3", "::ffff:0:0"};
+static const uint16_t port_edges[] = {0,   1,	 21,   22,   23,   53,	  80,
+				      443, 1023, 1024, 8080, 8443, 65534, 65535};
+
+/* A prefix string as a user would write it, through the parser's own prefix code. */
+static void random_prefix(struct nf_prefix *ret)
+{
+	bool v6 = rnd(2);
+	const char *base = v6 ? pool6[rnd(8)] : pool4[rnd(8)];
+	uint8_t a[16] = {0};
+	unsigned int max = v6 ? 128 : 32, len = rnd(4) ? max - rnd(max / 4 + 1) : rnd(max + 1);
+	char s[80];
+
+	cr_assert_eq(inet_pton(v6 ? AF_INET6 : AF_INET, base, a), 1);
+	for (unsigned int bit = len; bit < max; bit++)
+		a[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, a, s, 64);
+	sprintf(s + strlen(s), "/%u", len);
+	cr_assert_eq(nf_prefix_parse(s, ret), 0, "%s", s);
+}
+
+static void random_rule(struct nf_rule *r)
+{
+	static const uint8_t protos[] = {NF_PMASK_TCP, NF_PMASK_UDP, NF_PMASK_ANY};
+
+	r->action = rnd(3) ? NF_ACTION_ALLOW : NF_ACTION_DENY;
+	r->protocols = protos[rnd(3)];
+	r->any = rnd(12) == 0;
+	if (!r->any)
+		random_prefix(&r->prefix);
+	r->nports = rnd(4) ? 1 + rnd(3) : 0;
+	r->ports = calloc(r->nports ? r->nports : 1, sizeof(*r->ports));
+	for (size_t k = 0; k < r->nports; k++) {
+		uint16_t x = port_edges[rnd(14)], y = rnd(3) ? x : port_edges[rnd(14)];
+
+		r->ports[k].lo = x < y ? x : y;
+		r->ports[k].hi = x < y ? y : x;
+	}
+}
+
+static struct nf_policy *random_policy(size_t nrules)
+{
+	struct nf_policy *p = calloc(1, sizeof(*p));
+
+	p->version = 1;
+	p->default_action = rnd(2) ? NF_ACTION_ALLOW : NF_ACTION_DENY;
+	p->loopback = rnd(2) ? NF_LOOPBACK_ALLOW : NF_LOOPBACK_POLICY;
+	p->raw_sockets = NF_RAW_DENY;
+	p->nrules = nrules;
+	p->rules = calloc(nrules ? nrules : 1, sizeof(*p->rules));
+	for (size_t i = 0; i < nrules; i++)
+		random_rule(&p->rules[i]);
+	return p;
+}
+
+/* Destinations around a prefix: its first and last address and their outside neighbours. */
+static void probe_addrs(const struct nf_prefix *pf, uint8_t out[4][16], int *family)
+{
+	unsigned int bytes = pf->family == 4 ? 4 : 16, max = bytes * 8;
+
+	*family = pf->family;
+	memcpy(out[0], pf->addr, 16);
+	memcpy(out[1], pf->addr, 16);
+	for (unsigned int bit = pf->prefixlen; bit < max; bit++)
+		out[1][bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	memcpy(out[2], out[0], 16);
+	memcpy(out[3], out[1], 16);
+	for (int i = (int)bytes - 1; i >= 0 && out[2][i]-- == 0; i--)
+		; /* first - 1, wrapping */
+	for (int i = (int)bytes - 1; i >= 0 && ++out[3][i] == 0; i--)
+		; /* last + 1, wrapping */
+}
+
+static size_t probe(const struct nf_policy *p, const struct nf_compiled *c, int family,
+		    const uint8_t *a)
+{
+	uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff};
+	size_t n = 0;
+
+	for (int proto = 0; proto < NF_PROTO_COUNT; proto++) {
+		for (size_t k = 0; k < 14 + 4; k++) {
+			uint16_t port = k < 14 ? port_edges[k] : (uint16_t)rnd(65536);
+
+			if (k >= 14 && p->nrules) {
+				const struct nf_rule *r = &p->rules[rnd((uint32_t)p->nrules)];
+
+				if (r->nports)
+					port = k % 2 ? r->ports[0].lo - 1 : r->ports[0].hi + 1;
+			}
+			cr_assert_eq(nf_compiled_verdict(c, family, a, proto, port),
+				     nf_policy_verdict(p, family, a, proto, port),
+				     "family %d proto %d port %u", family, proto, port);
+			n++;
+			if (family == 4) {
+				memcpy(mapped + 12, a, 4);
+				cr_assert_eq(nf_compiled_verdict(c, 6, mapped, proto, port),
+					     nf_policy_verdict(p, 4, a, proto, port),
+					     "mapped: proto %d port %u", proto, port);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+/* Probe around the prefixes of every rule (of at most max random rules) and random addresses. */
+static size_t crosscheck(const struct nf_policy *p, const struct nf_compiled *c, size_t max)
+{
+	uint8_t addrs[4][16], a[16];
+	size_t n = 0;
+	int family;
+
+	for (size_t k = 0; k < p->nrules && k < max; k++) {
+		size_t i = p->nrules <= max ? k : rnd((uint32_t)p->nrules);
+
+		if (p->rules[i].any)
+			continue;
+		probe_addrs(&p->rules[i].prefix, addrs, &family);
+		for (int k = 0; k < 4; k++)
+			n += probe(p, c, family, addrs[k]);
+	}
+	for (int k = 0; k < 8; k++) {
+		struct nf_prefix pf;
+
+		random_prefix(&pf);
+		memcpy(a, pf.addr, 16);
+		for (unsigned int b = pf.prefixlen; b < (pf.family == 4 ? 32u : 128u); b++)
+			if (rnd(2))
+				a[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		n += probe(p, c, pf.family, a);
+	}
+	return n;
+}
+
+static void shuffle(struct nf_policy *p)
+{
+	for (size_t i = p->nrules; i > 1; i--) {
+		size_t j = rnd((uint32_t)i);
+		struct nf_rule t = p->rules[i - 1];
+
+		p->rules[i - 1] = p->rules[j];
+		p->rules[j] = t;
+	}
+}
+
+Test(compile, random_crosscheck)
+{
+	size_t probes = 0;
+
+	for (int round = 0; round < 150; round++) {
+		struct nf_policy *p = random_policy(rnd(40));
+		struct nf_compiled *c = compile(p), *c2;
+
+		probes += crosscheck(p, c, SIZE_MAX);
+		shuffle(p);
+		c2 = compile(p);
+		cr_assert(compiled_equal(c, c2), "round %d: rule order changed the maps", round);
+		probes += crosscheck(p, c2, SIZE_MAX);
+		nf_compiled_free(c);
+		nf_compiled_free(c2);
+		nf_policy_free(p);
+	}
+	cr_log_info("%zu probes", probes);
+	cr_expect_gt(probes, 100000);
+}
+
+/* Deny wins whatever the order: an allow inside a deny inside an allow. */
+Test(compile, deny_wins_any_order)
+{
+	struct nf_policy *p = parse(
+	    "{\"version\":1,\"default\":\"deny\",\"rules\":["
+	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\"},"
+	    "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\",\"protocol\":\"tcp\",\"ports\":[22]},"
+	    "{\"action\":\"allow\",\"cidr\":\"10.1.1.1\",\"protocol\":\"tcp\",\"ports\":[22,23]},"
+	    "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"udp\"},"
+	    "{\"action\":\"allow\",\"cidr\":\"10.1.1.0/24\",\"protocol\":\"udp\"}]}",
+	    true);
+	struct nf_compiled *ref = compile(p);
+
+	for (int i = 0; i < 50; i++) {
+		struct nf_compiled *c;
+
+		shuffle(p);
+		c = compile(p);
+		cr_expect(compiled_equal(ref, c), "shuffle %d", i);
+		cr_expect_eq(verdict_str(c, p, "10.1.1.1", NF_PROTO_TCP, 22), 0);
+		cr_expect_eq(verdict_str(c, p, "10.1.1.1", NF_PROTO_TCP, 23), 1);
+		cr_expect_eq(verdict_str(c, p, "10.1.1.2", NF_PROTO_TCP, 23), 1);
+		cr_expect_eq(verdict_str(c, p, "10.1.1.2", NF_PROTO_UDP, 53), 0);
+		nf_compiled_free(c);
+	}
+	nf_compiled_free(ref);
+	nf_policy_free(p);
+}
+
+/* ---- scale -------------------------------------------------------------------------------- */
+
+static double compile_ms(const struct nf_policy *p, struct nf_compiled **ret)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*ret = compile(p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+static struct nf_policy *big_policy(int kind)
+{
+	struct nf_policy *p = calloc(1, sizeof(*p));
+
+	p->version = 1;
+	p->default_action = NF_ACTION_DENY;
+	p->loopback = NF_LOOPBACK_ALLOW;
+	p->raw_sockets = NF_RAW_DENY;
+	p->nrules = NF_POLICY_MAX_RULES;
+	p->rules = calloc(p->nrules, sizeof(*p->rules));
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		struct nf_rule *r = &p->rules[i];
+		uint32_t v = kind == 0 ? 0x0a000000 | i : 0x0a000000 | i << 8;
+
+		r->action = i % 7 ? NF_ACTION_ALLOW : NF_ACTION_DENY;
+		r->protocols = NF_PMASK_TCP;
+		r->prefix.family = kind == 2 ? 6 : 4;
+		r->prefix.prefixlen = kind == 0 ? 32 : kind == 1 ? 24 : 64;
+		v = htonl(v);
+		memcpy(kind == 2 ? r->prefix.addr + 4 : r->prefix.addr, &v, 4);
+		if (kind == 2)
+			r->prefix.addr[0] = 0x20;
+		r->nports = 2;
+		r->ports = calloc(2, sizeof(*r->ports));
+		r->ports[0] = (struct nf_port_range){443, 443};
+		r->ports[1] = (struct nf_port_range){8000 + i % 16, 8080};
+	}
+	return p;
+}
+
+Test(compile, scale)
+{
+	static const char *const kinds[] = {"16384 /32", "16384 /24", "16384 IPv6 /64"};
+
+	for (int kind = 0; kind < 3; kind++) {
+		struct nf_policy *p = big_policy(kind);
+		struct nf_compiled *c;
+		double ms = compile_ms(p, &c);
+
+		cr_log_info("%s: %.1f ms, %zu sets", kinds[kind], ms, c->nportsets);
+		cr_expect_eq(c->n4 + c->n6, NF_POLICY_MAX_RULES);
+		cr_expect_lt(ms, 50.0 * SLOWDOWN, "%s took %.1f ms", kinds[kind], ms);
+		crosscheck(p, c, 4);
+		nf_compiled_free(c);
+		nf_policy_free(p);
+	}
+}

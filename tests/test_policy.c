@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Tests for hook/policy.c: the policy document parser, prefixes and port ranges.
+ *
+ * The fixtures under tests/data/policies/ and the value lists tests/data/prefixes.txt and
+ * ports.txt are shared with tests/schema_check.sh, which holds the JSON Schema to the same
+ * classification: together they keep the schema and the parser in agreement.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netfence.h"
+#include "policy.h"
+
+#ifndef TEST_DATA
+#define TEST_DATA "tests/data"
+#endif
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.json files of a fixture directory, sorted; returns the count. */
+static size_t list_json(const char *dir, char ***ret)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+
+	cr_assert_not_null(d, "cannot open %s", dir);
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0)
+			continue;
+		names = realloc(names, (n + 1) * sizeof(*names));
+		cr_assert_not_null(names);
+		cr_assert_neq(asprintf(&names[n++], "%s/%s", dir, e->d_name), -1);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	*ret = names;
+	return n;
+}
+
+static int parse_str(const char *doc, struct nf_policy **p, char *err)
+{
+	*p = NULL;
+	err[0] = '\0';
+	return nf_policy_parse(doc, strlen(doc), p, err, NF_ERR_MAX);
+}
+
+/* ---- fixtures: the same directories tests/schema_check.sh classifies ---------------------- */
+
+TestSuite(fixtures);
+
+Test(fixtures, valid)
+{
+	char **files, err[NF_ERR_MAX];
+	size_t n = list_json(TEST_DATA "/policies/valid", &files);
+
+	cr_assert_geq(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		struct nf_policy *p = NULL;
+		size_t len;
+		char *buf = read_file(files[i], &len);
+
+		err[0] = '\0';
+		cr_expect_eq(nf_policy_parse(buf, len, &p, err, sizeof(err)), 0, "%s: %s", files[i],
+			     err);
+		nf_policy_free(p);
+		free(buf);
+		free(files[i]);
+	}
+	free(files);
+}
+
+/* Every document of dir is refused with the message in the .err file beside it. */
+static void check_invalid_dir(const char *dir, size_t min)
+{
+	char **files, err[NF_ERR_MAX];
+	size_t n = list_json(dir, &files);
+
+	cr_assert_geq(n, min);
+	for (size_t i = 0; i < n; i++) {
+		struct nf_policy *p = NULL;
+		size_t len, elen;
+		char *buf = read_file(files[i], &len), *want, errpath[4096];
+
+		snprintf(errpath, sizeof(errpath), "%.*s.err", (int)strlen(files[i]) - 5, files[i]);
+		want = read_file(errpath, &elen);
+		if (elen && want[elen - 1] == '\n')
+			want[elen - 1] = '\0';
+		err[0] = '\0';
+		cr_expect_eq(nf_policy_parse(buf, len, &p, err, sizeof(err)), -EINVAL,
+			     "%s accepted", files[i]);
+		cr_expect_null(p);
+		cr_expect_str_eq(err, want, "%s", files[i]);
+		free(want);
+		free(buf);
+		free(files[i]);
+	}
+	free(files);
+}
+
+Test(fixtures, invalid)
+{
+	check_invalid_dir(TEST_DATA "/policies/invalid", 30);
+}
+
+Test(fixtures, invalid_semantic)
+{
+	check_invalid_dir(TEST_DATA "/policies/invalid-semantic", 3);
+}
+
+Test(fixtures, schema_examples)
+{
+	json_error_t jerr;
+	json_t *schema = json_load_file(TEST_DATA "/../../schemas/policy.schema.json", 0, &jerr);
+	json_t *examples, *ex;
+	char err[NF_ERR_MAX];
+	size_t i;
+
+	cr_assert_not_null(schema, "schema: %s", jerr.text);
+	examples = json_object_get(schema, "examples");
+	cr_assert(json_array_size(examples) >= 2);
+	json_array_foreach(examples, i, ex)
+	{
+		struct nf_policy *p = NULL;
+
+		err[0] = '\0';
+		cr_expect_eq(nf_policy_from_json(ex, &p, err, sizeof(err)), 0, "example %zu: %s", i,
+			     err);
+		nf_policy_free(p);
+	}
+	json_decref(schema);
+}
+
+/* ---- parse errors, table-driven ----------------------------------------------------------- */
+
+#define HEAD	"{\"version\":1,\"default\":\"deny\","
+#define RULE(r) HEAD "\"rules\":[" r "]}"
+
+static const struct {
+	const char *doc, *msg;
+} bad_docs[] = {
+    {"{}", "/: missing required field 'version'"},
+    {"null", "/: expected an object, got null"},
+    {"1", "/: expected an object, got 1"},
+    {"1.5", "/: expected an object, got 1.5"},
+    {"{\"foo\":1}", "/: unknown field 'foo'"},
+    {"{\"a'b\\\\\":1}", "/: unknown field 'a\\'b\\\\'"},
+    {"{\"version\":0,\"default\":\"deny\",\"rules\":[]}",
+     "/version: 0 is not a supported version (expected 1)"},
+    {"{\"version\":-1,\"default\":\"deny\",\"rules\":[]}",
+     "/version: -1 is not a supported version (expected 1)"},
+    {"{\"version\":true,\"default\":\"deny\",\"rules\":[]}",
+     "/version: expected an integer, got true"},
+    {"{\"version\":1e0,\"default\":\"deny\",\"rules\":[]}",
+     "/version: expected an integer, got 1.0"},
+    {HEAD "\"mode\":\"\",\"rules\":[]}", "/mode: '' is not one of enforce, audit"},
+    {HEAD "\"mode\":[\"enforce\"],\"rules\":[]}", "/mode: expected a string, got an array"},
+    {HEAD "\"loopback\":\"ALLOW\",\"rules\":[]}", "/loopback: 'ALLOW' is not one of allow, policy"},
+    {HEAD "\"raw_sockets\":\"policy\",\"rules\":[]}",
+     "/raw_sockets: 'policy' is not one of allow, deny"},
+    {HEAD "\"rules\":null}", "/rules: expected an array, got null"},
+    {RULE("[]"), "/rules/0: expected an object, got an array"},
+    {RULE("{}"), "/rules/0: missing required field 'action'"},
+    {RULE("{\"action\":\"allow\",\"cidr\":\"any\",\"port\":[1]}"),
+     "/rules/0: unknown field 'port'"},
+    {RULE("{\"action\":1,\"cidr\":\"any\"}"), "/rules/0/action: expected a string, got 1"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"TCP\"}"),
+     "/rules/0/protocol: 'TCP' is not one of tcp, udp, any"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":null}"),
+     "/rules/0/protocol: expected a string, got null"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"\"}"), "/rules/0/cidr: '' is not a valid prefix"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"10.0.0.0/-1\"}"),
+     "/rules/0/cidr: '10.0.0.0/-1' is not a valid prefix"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"1.2.3.4/\"}"),
+     "/rules/0/cidr: '1.2.3.4/' is not a valid prefix"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"10.0.0\"}"),
+     "/rules/0/cidr: '10.0.0' is not a valid prefix"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"::/129\"}"),
+     "/rules/0/cidr: '::/129' is not a valid prefix"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\"},{\"action\":\"deny\",\"cidr\":\"192.168.1.1/"
+	  "24\"}"),
+     "/rules/1/cidr: '192.168.1.1/24' has host bits set"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"::1/64\"}"),
+     "/rules/0/cidr: '::1/64' has host bits set"},
+    {RULE("{\"action\":\"deny\",\"cidr\":[\"any\"]}"),
+     "/rules/0/cidr: expected a string, got an array"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"\\t10.0.0.0/8\"}"),
+     "/rules/0/cidr: '\\x0910.0.0.0/8' is not a valid prefix"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"a\\u0000b\"}"),
+     "invalid JSON at line 1 column 73: \\u0000 is not allowed without JSON_ALLOW_NUL near "
+     "'\"a\\u0000b\"'"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[65536]}"),
+     "/rules/0/ports/0: 65536 is out of range 0-65535"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[9223372036854775807]}"),
+     "/rules/0/ports/0: 9223372036854775807 is out of range 0-65535"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"-1\"]}"),
+     "/rules/0/ports/0: '-1' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[1,\"5-3\"]}"),
+     "/rules/0/ports/1: '5-3' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"65535-65536\"]}"),
+     "/rules/0/ports/0: '65535-65536' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"a\"]}"),
+     "/rules/0/ports/0: 'a' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[null]}"),
+     "/rules/0/ports/0: null is not a port number or a 'lo-hi' range"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[[1]]}"),
+     "/rules/0/ports/0: an array is not a port number or a 'lo-hi' range"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[1.5]}"),
+     "/rules/0/ports/0: 1.5 is not a port number or a 'lo-hi' range"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":{}}"),
+     "/rules/0/ports: expected an array, got an object"},
+    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[]}"),
+     "/rules/0/ports: must not be empty (leave \"ports\" out for every port)"},
+    {"{} {}", "invalid JSON at line 1 column 4: end of file expected near '{'"},
+    {"{\"version\":1,\n\"default\":\"deny\",\n\"rules\":[],\n\"rules\":[]}",
+     "invalid JSON at line 4 column 7: duplicate object key near '\"rules\"'"},
+    {"{\"version\":1,\"default\":\"d\xc3\"}",
+     "invalid JSON at line 1 column 25: unable to decode byte 0xc3 near '\"d'"},
+    {"{\"version\":1,\"default\":\"d\x1b\"}",
+     "invalid JSON at line 1 column 25: control character 0x1b near '\"d'"},
+};
+
+Test(parse, errors)
+{
+	char err[NF_ERR_MAX];
+	struct nf_policy *p;
+	size_t i;
+
+	cr_assert_geq(sizeof(bad_docs) / sizeof(bad_docs[0]), 30);
+	for (i = 0; i < sizeof(bad_docs) / sizeof(bad_docs[0]); i++) {
+		cr_expect_eq(parse_str(bad_docs[i].doc, &p, err), -EINVAL, "accepted: %s",
+			     bad_docs[i].doc);
+		cr_expect_null(p);
+		cr_expect_str_eq(err, bad_docs[i].msg, "for %s\n  got  %s\n  want %s",
+				 bad_docs[i].doc, err, bad_docs[i].msg);
+		nf_policy_free(p);
+	}
+}
+
+/* A document of exactly len bytes: a valid policy padded with spaces. */
+static char *padded_doc(size_t len)
+{
+	static const char doc[] = "{\"version\":1,\"default\":\"deny\",\"rules\":[]}";
+	char *buf = malloc(len);
+
+	cr_assert_not_null(buf);
+	memset(buf, ' ', len);
+	memcpy(buf, doc, sizeof(doc) - 1);
+	return buf;
+}
+
+Test(parse, size_limit)
+{
+	char err[NF_ERR_MAX];
+	struct nf_policy *p = NULL;
+	char *buf = padded_doc(NF_POLICY_MAX_BYTES + 1);
+
+	cr_expect_eq(nf_policy_parse(buf, NF_POLICY_MAX_BYTES, &p, err, sizeof(err)), 0, "%s", err);
+	nf_policy_free(p);
+	p = NULL;
+	cr_expect_eq(nf_policy_parse(buf, NF_POLICY_MAX_BYTES + 1, &p, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "/: document is 1048577 bytes, more than the 1048576 allowed");
+	cr_expect_null(p);
+	free(buf);
+}
+
+static char *rules_doc(size_t n)
+{
+	static const char rule[] = "{\"action\":\"deny\",\"cidr\":\"any\"},";
+	char *buf = malloc(64 + n * (sizeof(rule) - 1)), *c = buf;
+
+	cr_assert_not_null(buf);
+	c += sprintf(c, "{\"version\":1,\"default\":\"allow\",\"rules\":[");
+	for (size_t i = 0; i < n; i++)
+		c += sprintf(c, "%s", rule);
+	strcpy(c - (n ? 1 : 0), "]}");
+	return buf;
+}
+
+Test(parse, rule_limit)
+{
+	char err[NF_ERR_MAX];
+	struct nf_policy *p = NULL;
+	char *buf = rules_doc(NF_POLICY_MAX_RULES);
+
+	cr_expect_eq(parse_str(buf, &p, err), 0, "%s", err);
+	cr_expect_eq(p->nrules, NF_POLICY_MAX_RULES);
+	nf_policy_free(p);
+	free(buf);
+	buf = rules_doc(NF_POLICY_MAX_RULES + 1);
+	cr_expect_eq(parse_str(buf, &p, err), -EINVAL);
+	cr_expect_str_eq(err, "/rules: 16385 rules, more than the 16384 allowed");
+	free(buf);
+}
+
+Test(parse, fields)
+{
+	static const char doc[] =
+	    "{\"version\":1,\"mode\":\"audit\",\"default\":\"allow\",\"loopback\":\"policy\","
+	    "\"raw_sockets\":\"deny\",\"rules\":["
+	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\","
+	    "\"ports\":[443,\"8000-8080\",\"0\",65535]},"
+	    "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"udp\"},"
+	    "{\"action\":\"deny\",\"cidr\":\"2001:db8::/32\"},"
+	    "{\"action\":\"allow\",\"cidr\":\"::ffff:192.0.2.0/120\",\"protocol\":\"any\"}]}";
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	static const uint8_t v4[16] = {192, 0, 2, 0};
+	char err[NF_ERR_MAX];
+	struct nf_policy *p;
+	const struct nf_rule *r;
+
+	cr_assert_eq(parse_str(doc, &p, err), 0, "%s", err);
+	cr_expect_eq(p->version, 1);
+	cr_expect_eq(p->mode, NF_MODE_AUDIT);
+	cr_expect_eq(p->default_action, NF_ACTION_ALLOW);
+	cr_expect_eq(p->loopback, NF_LOOPBACK_POLICY);
+	cr_expect_eq(p->raw_sockets, NF_RAW_DENY);
+	cr_assert_eq(p->nrules, 4);
+	r = &p->rules[0];
+	cr_expect_eq(r->action, NF_ACTION_ALLOW);
+	cr_expect_eq(r->protocols, NF_PMASK_TCP);
+	cr_expect_not(r->any);
+	cr_expect_eq(r->prefix.family, 4);
+	cr_expect_eq(r->prefix.prefixlen, 8);
+	cr_expect_eq(r->prefix.addr[0], 10);
+	cr_assert_eq(r->nports, 4);
+	cr_expect(r->ports[0].lo == 443 && r->ports[0].hi == 443);
+	cr_expect(r->ports[1].lo == 8000 && r->ports[1].hi == 8080);
+	cr_expect(r->ports[2].lo == 0 && r->ports[2].hi == 0);
+	cr_expect(r->ports[3].lo == 65535 && r->ports[3].hi == 65535);
+	r = &p->rules[1];
+	cr_expect(r->any && r->action == NF_ACTION_DENY && r->protocols == NF_PMASK_UDP);
+	cr_expect_eq(r->nports, 0);
+	r = &p->rules[2];
+	cr_expect(r->prefix.family == 6 && r->prefix.prefixlen == 32);
+	cr_expect_arr_eq(r->prefix.addr, v6, 16);
+	cr_expect_eq(r->protocols, NF_PMASK_ANY);
+	r = &p->rules[3];
+	cr_expect(r->prefix.family == 4 && r->prefix.prefixlen == 24, "mapped prefix kept as IPv6");
+	cr_expect_arr_eq(r->prefix.addr, v4, 16);
+	nf_policy_free(p);
+}
+
+Test(parse, defaults)
+{
+	char err[NF_ERR_MAX];
+	struct nf_policy *p;
+
+	cr_assert_eq(parse_str(RULE("{\"action\":\"allow\",\"cidr\":\"::1\"}"), &p, err), 0);
+	cr_expect_eq(p->mode, NF_MODE_ENFORCE);
+	cr_expect_eq(p->default_action, NF_ACTION_DENY);
+	cr_expect_eq(p->loopback, NF_LOOPBACK_UNSET);
+	cr_expect_eq(p->raw_sockets, NF_RAW_UNSET);
+	cr_expect_eq(p->rules[0].protocols, NF_PMASK_ANY);
+	cr_expect_eq(p->rules[0].nports, 0);
+	cr_expect_eq(p->rules[0].prefix.prefixlen, 128);
+	nf_policy_free(p);
+}
+
+/* The parser reads exactly len bytes: no NUL terminator needed, nothing read beyond. */
+Test(parse, length_bounded)
+{
+	static const char doc[] = "{\"version\":1,\"default\":\"deny\",\"rules\":[]}";
+	char err[NF_ERR_MAX], *buf = malloc(sizeof(doc) - 1);
+	struct nf_policy *p = NULL;
+
+	memcpy(buf, doc, sizeof(doc) - 1);
+	cr_expect_eq(nf_policy_parse(buf, sizeof(doc) - 1, &p, err, sizeof(err)), 0, "%s", err);
+	nf_policy_free(p);
+	free(buf);
+	cr_expect_eq(nf_policy_parse("{\"version\":1,\"default\":\"deny\",\"rules\":[]}}",
+				     sizeof(doc) - 1, &p, err, sizeof(err)),
+		     0);
+	nf_policy_free(p);
+}
+
+Test(parse, small_error_buffer)
+{
+	char err[16];
+	struct nf_policy *p;
+
+	memset(err, 'x', sizeof(err));
+	cr_expect_eq(nf_policy_parse("{\"a\":1}", 7, &p, err, 8), -EINVAL);
+	cr_expect_str_eq(err, "/: unkn");
+	cr_expect_eq(err[8], 'x');
+	cr_expect_eq(nf_policy_parse("{\"a\":1}", 7, &p, NULL, 0), -EINVAL);
+}
+
+Test(parse, from_json)
+{
+	char err[NF_ERR_MAX];
+	struct nf_policy *p = NULL;
+	json_t *doc = json_pack("{s:i, s:s, s:[{s:s, s:s, s:[i]}]}", "version", 1, "default",
+				"deny", "rules", "action", "allow", "cidr", "any", "ports", 80);
+
+	cr_assert_eq(nf_policy_from_json(doc, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect(p->rules[0].any && p->rules[0].nports == 1 && p->rules[0].ports[0].lo == 80);
+	nf_policy_free(p);
+	json_object_set_new(doc, "version", json_integer(3));
+	cr_expect_eq(nf_policy_from_json(doc, &p, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "/version: 3 is not a supported version (expected 1)");
+	json_decref(doc);
+	nf_policy_free(NULL);
+}
+
+/* ---- resolve ------------------------------------------------------------------------------- */
+
+Test(policy, resolve)
+{
+	static const struct {
+		int loopback, raw, def;
+		bool own_netns;
+		int want_loopback, want_raw;
+	} cases[] = {
+	    {NF_LOOPBACK_UNSET, NF_RAW_UNSET, NF_ACTION_DENY, true, NF_LOOPBACK_ALLOW, NF_RAW_DENY},
+	    {NF_LOOPBACK_UNSET, NF_RAW_UNSET, NF_ACTION_ALLOW, false, NF_LOOPBACK_POLICY,
+	     NF_RAW_ALLOW},
+	    {NF_LOOPBACK_POLICY, NF_RAW_ALLOW, NF_ACTION_DENY, true, NF_LOOPBACK_POLICY,
+	     NF_RAW_ALLOW},
+	    {NF_LOOPBACK_ALLOW, NF_RAW_DENY, NF_ACTION_ALLOW, false, NF_LOOPBACK_ALLOW,
+	     NF_RAW_DENY},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nf_policy p = {.loopback = cases[i].loopback,
+				      .raw_sockets = cases[i].raw,
+				      .default_action = cases[i].def};
+
+		nf_policy_resolve(&p, cases[i].own_netns);
+		cr_expect_eq(p.loopback, cases[i].want_loopback, "case %zu", i);
+		cr_expect_eq(p.raw_sockets, cases[i].want_raw, "case %zu", i);
+		nf_policy_resolve(&p, !cases[i].own_netns);
+		cr_expect_eq(p.loopback, cases[i].want_loopback, "resolve is idempotent");
+	}
+}
+
+/* ---- prefixes ------------------------------------------------------------------------------ */
+
+Test(prefix, table)
+{
+	static const struct {
+		const char *s;
+		int family, len;
+		const char *addr; /* expected address, inet_pton form */
+	} cases[] = {
+	    {"10.0.0.0/8", 4, 8, "10.0.0.0"},
+	    {"0.0.0.0/0", 4, 0, "0.0.0.0"},
+	    {"1.2.3.4", 4, 32, "1.2.3.4"},
+	    {"1.2.3.4/32", 4, 32, "1.2.3.4"},
+	    {"255.255.255.254/31", 4, 31, "255.255.255.254"},
+	    {"::/0", 6, 0, "::"},
+	    {"::1", 6, 128, "::1"},
+	    {"2001:DB8::/32", 6, 32, "2001:db8::"},
+	    {"2001:db8::1/128", 6, 128, "2001:db8::1"},
+	    {"::ffff:10.0.0.0/104", 4, 8, "10.0.0.0"},
+	    {"::ffff:1.2.3.4", 4, 32, "1.2.3.4"},
+	    {"::ffff:0:0/96", 4, 0, "0.0.0.0"},
+	    {"::fffe:0:0/95", 6, 95, "::fffe:0:0"}, /* covers the mapped range: stays IPv6 */
+	    {"::1.2.3.4", 6, 128, "::1.2.3.4"},	    /* IPv4-compatible is not mapped */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nf_prefix p, empty = {0};
+		uint8_t want[16] = {0};
+
+		cr_assert_eq(
+		    inet_pton(cases[i].family == 4 ? AF_INET : AF_INET6, cases[i].addr, want), 1);
+		cr_expect_eq(nf_prefix_parse(cases[i].s, &p), 0, "%s", cases[i].s);
+		cr_expect_eq(p.family, cases[i].family, "%s", cases[i].s);
+		cr_expect_eq(p.prefixlen, cases[i].len, "%s", cases[i].s);
+		cr_expect_arr_eq(p.addr, want, 16, "%s", cases[i].s);
+		p = empty;
+	}
+}
+
+Test(prefix, errors)
+{
+	static const struct {
+		const char *s;
+		int r;
+	} cases[] = {
+	    {"10.0.0.0/33", -EINVAL},
+	    {"10.0.0.0/-1", -EINVAL},
+	    {"10.0.0", -EINVAL},
+	    {"1.2.3.4/", -EINVAL},
+	    {"010.0.0.1", -EINVAL},
+	    {"1.2.3.4/08", -EINVAL},
+	    {" 1.2.3.4", -EINVAL},
+	    {"1.2.3.4 ", -EINVAL},
+	    {"::/129", -EINVAL},
+	    {"any", -EINVAL},
+	    {"", -EINVAL},
+	    {"10.0.0.1/8", -EDOM},
+	    {"::1/0", -EDOM},
+	    {"1.2.3.5/31", -EDOM},
+	    {"128.0.0.0/0", -EDOM},
+	};
+	struct nf_prefix p = {.family = 99};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(nf_prefix_parse(cases[i].s, &p), cases[i].r, "%s", cases[i].s);
+	cr_expect_eq(p.family, 99, "ret written on failure");
+}
+
+/* Runs check(class, value) on every line of a "class<TAB>value" corpus; returns the count. */
+static size_t each_corpus_line(const char *path, void (*check)(const char *, const char *))
+{
+	size_t len, n = 0;
+	char *buf = read_file(path, &len), *line, *save = NULL;
+
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(line, '\t');
+
+		if (line[0] == '#')
+			continue;
+		cr_assert_not_null(tab, "%s: bad line '%s'", path, line);
+		*tab = '\0';
+		check(line, tab + 1);
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+static void check_prefix_line(const char *cls, const char *value)
+{
+	struct nf_prefix p;
+	int want = strcmp(cls, "ok") == 0 ? 0 : strcmp(cls, "hostbits") == 0 ? -EDOM : -EINVAL;
+
+	cr_expect_eq(nf_prefix_parse(value, &p), want, "prefixes.txt: '%s' (%s)", value, cls);
+}
+
+static void check_port_line(const char *cls, const char *value)
+{
+	struct nf_port_range r;
+	int want = strcmp(cls, "ok") == 0 ? 0 : -EINVAL;
+
+	cr_expect_eq(nf_port_range_parse(value, &r), want, "ports.txt: '%s' (%s)", value, cls);
+}
+
+Test(prefix, corpus)
+{
+	cr_expect_geq(each_corpus_line(TEST_DATA "/prefixes.txt", check_prefix_line), 60);
+}
+
+/* ---- port ranges --------------------------------------------------------------------------- */
+
+Test(port, table)
+{
+	static const struct {
+		const char *s;
+		int r, lo, hi;
+	} cases[] = {
+	    {"0", 0, 0, 0},
+	    {"65535", 0, 65535, 65535},
+	    {"0-65535", 0, 0, 65535},
+	    {"443", 0, 443, 443},
+	    {"8000-8080", 0, 8000, 8080},
+	    {"7-7", 0, 7, 7},
+	    {"65536", -EINVAL},
+	    {"5-3", -EINVAL},
+	    {"-1", -EINVAL},
+	    {"1-", -EINVAL},
+	    {"a", -EINVAL},
+	    {"", -EINVAL},
+	    {"080", -EINVAL},
+	    {" 80", -EINVAL},
+	    {"80 ", -EINVAL},
+	    {"1-2-3", -EINVAL},
+	    {"+80", -EINVAL},
+	    {"0-65536", -EINVAL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nf_port_range r = {1, 1};
+
+		cr_expect_eq(nf_port_range_parse(cases[i].s, &r), cases[i].r, "'%s'", cases[i].s);
+		if (cases[i].r == 0)
+			cr_expect(r.lo == cases[i].lo && r.hi == cases[i].hi, "'%s'", cases[i].s);
+		else
+			cr_expect(r.lo == 1 && r.hi == 1, "'%s': ret written on failure",
+				  cases[i].s);
+	}
+}
+
+Test(port, corpus)
+{
+	cr_expect_geq(each_corpus_line(TEST_DATA "/ports.txt", check_port_line), 40);
+}
