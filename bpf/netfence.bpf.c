@@ -31,7 +31,7 @@ const volatile __u32 nf_mode = NF_MODE_ENFORCE;
 const volatile __u32 nf_default = NF_VERDICT_DENY;
 const volatile __u32 nf_loopback_allow = 0;
 const volatile __u32 nf_raw_deny = 0;
-const volatile __u32 nf_events_per_sec = 0; /* per CPU; 0 disables events */
+const volatile __u32 nf_events_per_sec = 0; /* per fence; 0 disables events */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -68,8 +68,10 @@ struct nf_ratelimit {
 	__u64 sent;
 };
 
+/* Shared by all CPUs: the limit is per fence. A racing window reset only lets a few extra
+ * events through. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct nf_ratelimit);
 	__uint(max_entries, 1);
@@ -100,10 +102,7 @@ static __always_inline int nf_event_allowed(void)
 		rl->window_ns = now;
 		rl->sent = 0;
 	}
-	if (rl->sent >= nf_events_per_sec)
-		return 0;
-	rl->sent++;
-	return 1;
+	return __sync_fetch_and_add(&rl->sent, 1) < nf_events_per_sec;
 }
 
 static __always_inline void nf_report(__u32 hook, __u32 family, const __u32 *addr, __u16 port,

@@ -40,7 +40,7 @@ int nf_cmd_metrics(struct nf_cli *cli);
 int nf_cmd_monitor(struct nf_cli *cli);
 int nf_cmd_policy(struct nf_cli *cli);
 
-/* Events per second per CPU for the BPF programs: 0 disables them, the config's 0 is no limit. */
+/* Events per second per fence for the BPF programs: 0 disables them, the config's 0 is no limit. */
 unsigned int nf_cli_events_rate(const struct nf_config *cfg);
 
 /* Read a policy document from a file or "-" (stdin), bounded; message in err. */

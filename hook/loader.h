@@ -20,7 +20,7 @@ struct nf_load_opts {
 	const struct nf_compiled *compiled;
 	int cgroup_fd;
 	const char *pin_dir;         /* an existing, empty directory on bpffs */
-	unsigned int events_per_sec; /* per CPU; 0 disables events */
+	unsigned int events_per_sec; /* per fence; 0 disables events */
 	int counters_fd;             /* counters map to keep using (re-attach), or -1 */
 };
 
