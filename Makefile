@@ -92,7 +92,8 @@ $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 
 unit: $(TEST_BINS)
 	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs 1; done
-	$(Q)if [ -x tests/schema_check.sh ]; then tests/schema_check.sh ./netfence; fi
+	$(Q)tests/schema_check.sh ./netfence
+	$(Q)python3 tests/config_schema_check.py
 
 # The README's two commands: each installs what it needs first.
 check: deps

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: Apache-2.0
+/* cgroup v2 directory of a process: see cgroup.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "cgroup.h"
+#include "util.h"
+
+#define QUOTE_MAX	128		 /* characters of a quoted value shown in a message */
+#define QUOTE_BUF	(QUOTE_MAX + 48) /* and the quotes, last escape, length note */
+#define DELETED_SUFFIX	" (deleted)"
+#define PREFERRED_MOUNT "/sys/fs/cgroup"
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* Append byte ch to buf at *o, escaped unless printable ASCII. buf has room for 4 more. */
+static void put_escaped(char *buf, size_t *o, unsigned char ch)
+{
+	if (ch == '\'' || ch == '\\') {
+		buf[(*o)++] = '\\';
+		buf[(*o)++] = ch;
+	} else if (ch == '\n') {
+		*o += sprintf(buf + *o, "\\n");
+	} else if (ch == '\t') {
+		*o += sprintf(buf + *o, "\\t");
+	} else if (ch < 0x20 || ch >= 0x7f) {
+		*o += sprintf(buf + *o, "\\x%02x", ch);
+	} else {
+		buf[(*o)++] = ch;
+	}
+}
+
+/* 'value' with quotes, backslashes and every byte outside printable ASCII escaped; cut once the
+ * escaped text passes QUOTE_MAX characters, and then followed by the value's length. */
+static const char *quote(char buf[static QUOTE_BUF], const char *s, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[o++] = '\'';
+	for (i = 0; i < len && o <= QUOTE_MAX; i++)
+		put_escaped(buf, &o, s[i]);
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	if (i < len)
+		snprintf(buf + o, QUOTE_BUF - o, "... (%zu bytes)", len);
+	return buf;
+}
+
+/* Decode mountinfo's octal escapes (\040 for a space) in place; false on a NUL. */
+static bool unescape(char *s)
+{
+	char *o = s;
+
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
+			if (*o == '\0')
+				return false;
+			o++;
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return true;
+}
+
+/*
+ * The mount point of one mountinfo line if it is a cgroup2 mount of the hierarchy's root, else
+ * NULL. Fields: id parent major:minor root mount-point options [optional...] - fstype source
+ * super-options. Malformed lines are skipped: the format is the kernel's, not an attacker's.
+ */
+static char *cgroup2_mount_of(char *line)
+{
+	char *field[64], *p = line, *tok;
+	size_t n = 0, dash;
+
+	while (n < 64 && (tok = strsep(&p, " ")))
+		field[n++] = tok;
+	for (dash = 6; dash < n && strcmp(field[dash], "-") != 0; dash++)
+		;
+	if (dash + 1 >= n || strcmp(field[dash + 1], "cgroup2") != 0)
+		return NULL;
+	if (!unescape(field[3]) || strcmp(field[3], "/") != 0)
+		return NULL;
+	if (!unescape(field[4]) || field[4][0] != '/')
+		return NULL;
+	return field[4];
+}
+
+/* The cgroup2 mount in an open mountinfo file; see nf_cgroup_find_mount(). */
+static int find_mount(FILE *f, char **ret_mount)
+{
+	char *line = NULL, *found = NULL, *mnt;
+	size_t size = 0;
+	ssize_t n;
+	int r = 0;
+
+	while ((n = getline(&line, &size, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		mnt = cgroup2_mount_of(line);
+		if (!mnt || (found && strcmp(mnt, PREFERRED_MOUNT) != 0))
+			continue;
+		free(found);
+		found = strdup(mnt);
+		if (!found) {
+			r = -ENOMEM;
+			break;
+		}
+		if (strcmp(found, PREFERRED_MOUNT) == 0)
+			break;
+	}
+	if (!r && ferror(f))
+		r = -EIO;
+	else if (!r && !found)
+		r = -ENOENT;
+	free(line);
+	if (r < 0) {
+		free(found);
+		return r;
+	}
+	*ret_mount = found;
+	return 0;
+}
+
+int nf_cgroup_find_mount(const char *mountinfo_path, char **ret_mount)
+{
+	FILE *f;
+	int r;
+
+	f = fopen(mountinfo_path, "re");
+	if (!f)
+		return -errno;
+	r = find_mount(f, ret_mount);
+	fclose(f);
+	return r;
+}
+
+/* Locate the path of the single `0::` line; -ENOENT if none, -EINVAL if several. */
+static int find_unified_line(const char *buf, size_t len, const char **ret_path, size_t *ret_plen)
+{
+	const char *p = buf, *end = buf + len, *path = NULL;
+	size_t plen = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *eol = nl ? nl : end;
+
+		if (eol - p >= 3 && memcmp(p, "0::", 3) == 0) {
+			if (path)
+				return -EINVAL;
+			path = p + 3;
+			plen = eol - path;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!path)
+		return -ENOENT;
+	*ret_path = path;
+	*ret_plen = plen;
+	return 0;
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* See nf_cgroup_parse_proc() for the rules. */
+static int check_path(const char *path, size_t len)
+{
+	size_t i, start;
+
+	if (len == 0 || path[0] != '/' || memchr(path, '\0', len) ||
+	    ends_with(path, len, DELETED_SUFFIX))
+		return -EINVAL;
+	if ((len == 3 || (len > 3 && path[3] == '/')) && memcmp(path, "/..", 3) == 0)
+		return -EXDEV;
+	if (len == 1)
+		return -EPERM;
+	/* Components: no empty one ("//", trailing "/"), no "." or "..". */
+	for (start = i = 1; i <= len; i++) {
+		const char *c = path + start;
+		size_t n = i - start;
+
+		if (i < len && path[i] != '/')
+			continue;
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return -EINVAL;
+		start = i + 1;
+	}
+	return 0;
+}
+
+int nf_cgroup_parse_proc(const char *buf, size_t len, char **ret_path)
+{
+	const char *path;
+	size_t plen;
+	char *s;
+	int r;
+
+	r = find_unified_line(buf, len, &path, &plen);
+	if (r < 0)
+		return r;
+	r = check_path(path, plen);
+	if (r < 0)
+		return r;
+	s = strndup(path, plen);
+	if (!s)
+		return -ENOMEM;
+	*ret_path = s;
+	return 0;
+}
+
+static int path_error(int pid, const char *path, size_t plen, int r, char *err, size_t errlen)
+{
+	char q[QUOTE_BUF];
+
+	quote(q, path, plen);
+	switch (r) {
+	case -EXDEV:
+		return fail(err, errlen, r,
+			    "pid %d: cgroup %s is outside netfence's cgroup namespace", pid, q);
+	case -EPERM:
+		return fail(err, errlen, r,
+			    "pid %d: cgroup %s is the root cgroup, refusing to fence it", pid, q);
+	default:
+		if (plen > 0 && path[0] == '/' && ends_with(path, plen, DELETED_SUFFIX))
+			return fail(err, errlen, r, "pid %d: cgroup %s has been removed", pid, q);
+		return fail(err, errlen, r, "pid %d: cgroup %s is not a valid cgroup path", pid, q);
+	}
+}
+
+/* The `0::` path of pid, checked, as a new string. */
+static int read_proc_cgroup(const char *proc_root, int pid, char **ret_path, char *err,
+			    size_t errlen)
+{
+	char file[PATH_MAX];
+	const char *path = NULL;
+	size_t len = 0, plen = 0;
+	char *buf = NULL, *s = NULL;
+	int r;
+
+	if ((size_t)snprintf(file, sizeof(file), "%s/%d/cgroup", proc_root, pid) >= sizeof(file))
+		return fail(err, errlen, -ENAMETOOLONG, "pid %d: proc root is too long", pid);
+	r = nf_read_file(file, NF_CGROUP_PROC_MAX, &buf, &len);
+	if (r == -EFBIG)
+		return fail(err, errlen, r, "pid %d: %s is more than %d bytes", pid, file,
+			    NF_CGROUP_PROC_MAX);
+	if (r < 0)
+		return fail(err, errlen, r, "pid %d: cannot read %s: %s", pid, file, strerror(-r));
+	r = find_unified_line(buf, len, &path, &plen);
+	if (r == -ENOENT)
+		fail(err, errlen, r, "pid %d: no cgroup v2 entry ('0::' line) in %s", pid, file);
+	else if (r < 0)
+		fail(err, errlen, r, "pid %d: more than one '0::' line in %s", pid, file);
+	else if ((r = check_path(path, plen)) < 0)
+		path_error(pid, path, plen, r, err, errlen);
+	else if (!(s = strndup(path, plen)))
+		r = fail(err, errlen, -ENOMEM, "out of memory");
+	free(buf);
+	if (r < 0)
+		return r;
+	*ret_path = s;
+	return 0;
+}
+
+int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid, char **ret_dir,
+		      char *err, size_t errlen)
+{
+	char *path = NULL, *mount = NULL, *dir = NULL, q[QUOTE_BUF];
+	struct stat st;
+	FILE *f;
+	int r;
+
+	if (!proc_root)
+		proc_root = "/proc";
+	if (!mountinfo_path)
+		mountinfo_path = "/proc/self/mountinfo";
+	if (pid <= 0)
+		return fail(err, errlen, -EINVAL, "pid %d is not a process id", pid);
+
+	r = read_proc_cgroup(proc_root, pid, &path, err, errlen);
+	if (r < 0)
+		return r;
+	/* Opened here so that a missing file is not taken for a missing mount. */
+	f = fopen(mountinfo_path, "re");
+	if (!f) {
+		r = -errno;
+		fail(err, errlen, r, "cannot read %s: %s", mountinfo_path, strerror(-r));
+		goto out;
+	}
+	r = find_mount(f, &mount);
+	fclose(f);
+	if (r == -ENOENT) {
+		fail(err, errlen, r, "no cgroup2 filesystem mounted (according to %s)",
+		     mountinfo_path);
+		goto out;
+	}
+	if (r < 0) {
+		fail(err, errlen, r, "cannot read %s: %s", mountinfo_path, strerror(-r));
+		goto out;
+	}
+	/* A cgroup2 mount on "/" is odd but possible: do not start the result with "//". */
+	if (asprintf(&dir, "%s%s", strcmp(mount, "/") == 0 ? "" : mount, path) < 0) {
+		dir = NULL;
+		r = fail(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (strlen(dir) >= PATH_MAX) {
+		r = fail(err, errlen, -ENAMETOOLONG, "pid %d: cgroup directory %s is too long", pid,
+			 quote(q, dir, strlen(dir)));
+		goto out;
+	}
+	if (stat(dir, &st) < 0) {
+		r = -errno;
+		fail(err, errlen, r, "pid %d: cgroup directory %s: %s", pid,
+		     quote(q, dir, strlen(dir)), strerror(-r));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		r = fail(err, errlen, -ENOTDIR, "pid %d: cgroup %s is not a directory", pid,
+			 quote(q, dir, strlen(dir)));
+		goto out;
+	}
+	*ret_dir = dir;
+	dir = NULL;
+out:
+	free(dir);
+	free(mount);
+	free(path);
+	return r;
+}
+
+int nf_cgroup_open(const char *dir, char *err, size_t errlen)
+{
+	char q[QUOTE_BUF];
+	struct statfs sfs;
+	int fd, r;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		return fail(err, errlen, r, "cannot open cgroup %s: %s", quote(q, dir, strlen(dir)),
+			    strerror(-r));
+	}
+	if (fstatfs(fd, &sfs) < 0) {
+		r = -errno;
+		close(fd);
+		return fail(err, errlen, r, "cannot statfs cgroup %s: %s",
+			    quote(q, dir, strlen(dir)), strerror(-r));
+	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		close(fd);
+		return fail(err, errlen, -EMEDIUMTYPE, "%s is not on a cgroup2 filesystem",
+			    quote(q, dir, strlen(dir)));
+	}
+	return fd;
+}
+
+int nf_cgroup_check_dir(const char *dir, char *err, size_t errlen)
+{
+	int fd = nf_cgroup_open(dir, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+int nf_cgroup_id(const char *dir, uint64_t *ret_id)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*ret_id = st.st_ino;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A process's cgroup v2 directory (DESIGN.md, "Hook behaviour"): the `0::` line of
+ * /proc/<pid>/cgroup, under the cgroup2 mount listed in /proc/self/mountinfo (/sys/fs/cgroup on
+ * unified hosts, /sys/fs/cgroup/unified on hybrid ones).
+ *
+ * The proc root and the mountinfo path are parameters so that tests point them at a fake tree;
+ * for the same reason nf_cgroup_resolve() checks only that the directory exists, and the caller
+ * then opens it with nf_cgroup_open(), which checks that it is on a cgroup2 filesystem.
+ *
+ * Messages are one line, without trailing newline, with the values quoted, e.g.
+ *   pid 1234: cgroup '/' is the root cgroup, refusing to fence it
+ */
+#ifndef NETFENCE_CGROUP_H
+#define NETFENCE_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NF_CGROUP_PROC_MAX (64 * 1024) /* most bytes read from /proc/<pid>/cgroup */
+
+/*
+ * Find the cgroup2 mount point in a mountinfo file (e.g. "/proc/self/mountinfo"). Only mounts of
+ * the hierarchy's root (root field "/") count, since the paths of /proc/<pid>/cgroup are relative
+ * to it; of those, /sys/fs/cgroup is preferred, else the first listed. Octal escapes (\040) are
+ * decoded. Returns 0 with a new string in *ret_mount, -ENOENT if there is none, or -errno from
+ * reading the file.
+ */
+int nf_cgroup_find_mount(const char *mountinfo_path, char **ret_mount);
+
+/*
+ * Parse the content of /proc/<pid>/cgroup and return the path of its `0::` line (cgroup v2) as a
+ * new string in *ret_path. Fails with
+ *   -ENOENT  no `0::` line (a cgroup v1 only host),
+ *   -EXDEV   the path starts with "/.." (outside the reader's cgroup namespace),
+ *   -EPERM   the path is "/" (the caller refuses the root cgroup),
+ *   -EINVAL  anything else unexpected: two `0::` lines, a path that is not absolute, holds a NUL,
+ *            an empty, "." or ".." component, or ends in " (deleted)".
+ */
+int nf_cgroup_parse_proc(const char *buf, size_t len, char **ret_path);
+
+/*
+ * The cgroup v2 directory of process pid: reads <proc_root>/<pid>/cgroup (NULL: "/proc") and
+ * joins its `0::` path to the mount found in mountinfo_path (NULL: "/proc/self/mountinfo").
+ * Checks that the result is a directory, not that it is on cgroup2 (see nf_cgroup_open()).
+ * Returns 0 with a new string in *ret_dir, or -errno as nf_cgroup_parse_proc(), -ENOENT and
+ * -ENOTDIR for a missing directory, -EFBIG for an oversized /proc file, with a message in err.
+ */
+int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid, char **ret_dir,
+		      char *err, size_t errlen);
+
+/*
+ * Open a cgroup directory (O_RDONLY | O_DIRECTORY | O_CLOEXEC) for attaching programs to it, and
+ * check on that same fd that it is on a cgroup2 filesystem (-EMEDIUMTYPE otherwise). Returns the
+ * fd, or -errno with a message in err.
+ */
+int nf_cgroup_open(const char *dir, char *err, size_t errlen);
+
+/* nf_cgroup_open() without keeping the fd: 0 if dir is a cgroup2 directory, else -errno. */
+int nf_cgroup_check_dir(const char *dir, char *err, size_t errlen);
+
+/*
+ * The cgroup id, the inode number of its directory (what bpf_get_current_cgroup_id() returns on
+ * 64-bit hosts). Stored with a container's state, it tells a cgroup from another one later
+ * created under the same name. 0 or -errno.
+ */
+int nf_cgroup_id(const char *dir, uint64_t *ret_id);
+
+#endif
