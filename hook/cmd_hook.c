@@ -147,6 +147,10 @@ static int check_removable(struct nf_cli *cli, const struct nf_oci_config *confi
 		caps = "CAP_BPF and CAP_NET_ADMIN";
 	else
 		return 0;
+	/* Without process.capabilities the runtime leaves the container all of its own. */
+	if (!config->has_capabilities)
+		caps = "every capability (config.json has no process.capabilities), CAP_SYS_ADMIN "
+		       "among them,";
 	if (!cli->cfg.allow_removable_fence)
 		return nf_log_error(0,
 				    "holds %s in the initial user namespace, which lets it attach "
