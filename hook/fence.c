@@ -10,12 +10,33 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "cgroup.h"
 #include "compile.h"
 #include "fence.h"
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
 #include "state.h"
+
+/*
+ * A fence on a root cgroup would judge every process of the machine (or of a cgroup
+ * namespace): the hierarchy's real root has no cgroup.type, and the root of the cgroup2 mount
+ * seen here is refused too.
+ */
+static bool is_root_cgroup(int fd, const struct stat *st)
+{
+	struct stat mnt;
+	char *mount = NULL;
+	bool root;
+
+	if (faccessat(fd, "cgroup.type", F_OK, 0) < 0 && errno == ENOENT)
+		return true;
+	if (nf_cgroup_find_mount("/proc/self/mountinfo", &mount) < 0)
+		return false;
+	root = stat(mount, &mnt) == 0 && mnt.st_dev == st->st_dev && mnt.st_ino == st->st_ino;
+	free(mount);
+	return root;
+}
 
 static int open_cgroup(const char *dir, uint64_t *ret_id, char *err, size_t errlen)
 {
@@ -36,6 +57,12 @@ static int open_cgroup(const char *dir, uint64_t *ret_id, char *err, size_t errl
 			 nf_quote(dir, q, sizeof(q)));
 		close(fd);
 		return -ENOTDIR;
+	}
+	if (is_root_cgroup(fd, &st)) {
+		snprintf(err, errlen, "'%s' is a root cgroup, refusing to fence it",
+			 nf_quote(dir, q, sizeof(q)));
+		close(fd);
+		return -EPERM;
 	}
 	*ret_id = st.st_ino;
 	return fd;
@@ -175,7 +202,36 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
 	return r;
 }
 
-/* 1 when the fence's cgroup is gone (its links report no cgroup, or there are no links). */
+/*
+ * The recorded cgroup directory is gone. The path was resolved in the hook's mount namespace
+ * (runc binds the cgroup2 mount over /sys/fs/cgroup on hybrid hosts), so it is only judged
+ * where its parent directory is on cgroup2 here too; elsewhere only the links can tell.
+ */
+static bool state_cgroup_gone(const struct nf_paths *paths, const char *id)
+{
+	struct nf_state *s = NULL;
+	struct statfs sfs;
+	struct stat st;
+	char *slash;
+	bool gone = false;
+
+	if (nf_state_read(paths->state_dir, id, &s) < 0)
+		return false;
+	slash = strrchr(s->cgroup, '/');
+	if (s->cgroup[0] == '/' && slash && slash != s->cgroup &&
+	    stat(s->cgroup, &st) < 0 && errno == ENOENT) {
+		*slash = '\0';
+		gone = statfs(s->cgroup, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+	}
+	nf_state_free(s);
+	return gone;
+}
+
+/*
+ * 1 when the fence's cgroup is gone. The kernel releases a removed cgroup's links (their
+ * cgroup id turns 0) only once the last reference to the cgroup is dropped, which an open
+ * socket can delay; the state file's directory tells at once.
+ */
 static int fence_dead(const struct nf_paths *paths, const char *id)
 {
 	char dir[4096];
@@ -193,7 +249,7 @@ static int fence_dead(const struct nf_paths *paths, const char *id)
 		return 1;
 	if (r < 0)
 		return r;
-	return cgid == 0;
+	return cgid == 0 || state_cgroup_gone(paths, id);
 }
 
 static int gc_locked(const struct nf_paths *paths, size_t *removed)

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * nfclient: a static probe for the kernel integration tests (integration/test-kernel.sh).
+ * Each mode performs one kind of egress operation and prints its verdict as one word, "ok" or
+ * the errno name ("EPERM", "ECONNREFUSED", ...), so the test can tell a fence denial (EPERM)
+ * from an allowed operation that found no listener (ECONNREFUSED).
+ *
+ *   nfclient tcp ADDR PORT                  connect() (connect4/connect6)
+ *   nfclient tfo ADDR PORT                  sendto(MSG_FASTOPEN) on a TCP socket (connect hook)
+ *   nfclient udp ADDR PORT                  unconnected sendto() (sendmsg4/sendmsg6)
+ *   nfclient udp-connect ADDR PORT          connect() then send() (connect4/connect6)
+ *   nfclient udp-sendmsg ADDR PORT          unconnected sendmsg() with msg_name
+ *   nfclient udp-sendmmsg ADDR PORT ...     one sendmmsg() batch; one word per message
+ *                                           (IPv4 sent mapped when the batch mixes families)
+ *   nfclient raw4 | raw6                    socket(SOCK_RAW, ICMP) (sock_create)
+ *   nfclient ping4 | ping6                  socket(SOCK_DGRAM, ICMP) (sock_create)
+ *   nfclient ping4-connect ADDR             ping socket, connect() (connect4, "other" class)
+ *   nfclient listen tcp|udp ADDR PORT       bind (and listen), print "listening", then wait
+ *
+ * ADDR is numeric. The socket family follows the address, so "::ffff:127.0.0.1" is reached
+ * from an AF_INET6 socket (connect6/sendmsg6 on a v6 socket to an IPv4-mapped address, which
+ * the kernel turns into connect4/sendmsg4 for UDP). Words are separated by spaces on one line.
+ *
+ * Exit status: 0 the probe ran (its verdict is the output, whatever it is), 1 the probe could
+ * not be set up (e.g. socket() failed where it was not the thing under test; the output is
+ * then "socket:ERRNO"), 2 usage error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TIMEOUT_MS 3000
+#define MAX_MSGS   64
+
+static const char *errname(int e)
+{
+	static char buf[16];
+	const char *n = strerrorname_np(e);
+
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+/* Print the verdict of one operation: 0 is "ok", anything else an errno. */
+static int verdict(int err)
+{
+	puts(err ? errname(err) : "ok");
+	return 0;
+}
+
+static int setup_failed(const char *what, int err)
+{
+	printf("%s:%s\n", what, errname(err));
+	return 1;
+}
+
+static int usage(void)
+{
+	fputs("usage: nfclient tcp|tfo|udp|udp-connect|udp-sendmsg ADDR PORT\n"
+	      "       nfclient udp-sendmmsg ADDR PORT [ADDR PORT]...\n"
+	      "       nfclient raw4|raw6|ping4|ping6\n"
+	      "       nfclient ping4-connect ADDR\n"
+	      "       nfclient listen tcp|udp ADDR PORT\n",
+	      stderr);
+	return 2;
+}
+
+/* Fill *ss from a numeric address and port; returns the address length, 0 if invalid. */
+static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	unsigned long p;
+	char *end;
+
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (errno || *end || end == port || p > 65535)
+		return 0;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((unsigned short)p);
+		return sizeof(*s4);
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((unsigned short)p);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
+/* Wait for a non-blocking connect to finish; returns 0 or the errno it ended with. */
+static int wait_connect(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	socklen_t len = sizeof(int);
+	int err = 0, r;
+
+	r = poll(&pfd, 1, TIMEOUT_MS);
+	if (r < 0)
+		return errno;
+	if (r == 0)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+static int do_tcp(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	if (connect(fd, (const struct sockaddr *)ss, len) < 0)
+		err = errno == EINPROGRESS ? wait_connect(fd) : errno;
+	close(fd);
+	return verdict(err);
+}
+
+static int do_tfo(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	if (sendto(fd, "x", 1, MSG_FASTOPEN, (const struct sockaddr *)ss, len) < 0)
+		err = errno == EINPROGRESS ? wait_connect(fd) : errno;
+	close(fd);
+	return verdict(err);
+}
+
+static int udp_socket(int family)
+{
+	return socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+}
+
+static int do_udp(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = udp_socket(ss->ss_family);
+	int err = 0;
+
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	if (sendto(fd, "x", 1, 0, (const struct sockaddr *)ss, len) < 0)
+		err = errno;
+	close(fd);
+	return verdict(err);
+}
+
+static int do_udp_connect(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = udp_socket(ss->ss_family);
+	int err = 0;
+
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	if (connect(fd, (const struct sockaddr *)ss, len) < 0 || send(fd, "x", 1, 0) < 0)
+		err = errno;
+	close(fd);
+	return verdict(err);
+}
+
+static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct iovec iov = {.iov_base = "x", .iov_len = 1};
+	struct msghdr msg = {
+	    .msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+	int fd = udp_socket(ss->ss_family);
+	int err = 0;
+
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	if (sendmsg(fd, &msg, 0) < 0)
+		err = errno;
+	close(fd);
+	return verdict(err);
+}
+
+/* Rewrite an IPv4 address as IPv4-mapped IPv6 (in place); returns the new length. */
+static socklen_t to_v6(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in s4 = *(struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6)
+		return sizeof(*s6);
+	memset(s6, 0, sizeof(*s6));
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = s4.sin_port;
+	s6->sin6_addr.s6_addr[10] = 0xff;
+	s6->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&s6->sin6_addr.s6_addr[12], &s4.sin_addr, 4);
+	return sizeof(*s6);
+}
+
+/*
+ * One sendmmsg() batch over one socket: AF_INET6 if any address is IPv6 (IPv4 ones are then
+ * sent IPv4-mapped, which runs sendmsg4 on the v6 socket), else AF_INET. sendmmsg stops at
+ * the first failing message, so the rest are resubmitted after recording that one's errno.
+ */
+static int do_udp_sendmmsg(int argc, char **argv)
+{
+	static struct sockaddr_storage ss[MAX_MSGS];
+	static struct mmsghdr mm[MAX_MSGS];
+	static struct iovec iov[MAX_MSGS];
+	int n = argc / 2, i = 0, family = AF_INET, fd;
+
+	if (argc % 2 || n == 0 || n > MAX_MSGS)
+		return usage();
+	for (int k = 0; k < n; k++) {
+		if (!parse_addr(argv[2 * k], argv[2 * k + 1], &ss[k]))
+			return usage();
+		if (ss[k].ss_family == AF_INET6)
+			family = AF_INET6;
+	}
+	for (int k = 0; k < n; k++) {
+		socklen_t len = family == AF_INET6 ? to_v6(&ss[k]) : sizeof(struct sockaddr_in);
+
+		iov[k] = (struct iovec){.iov_base = "x", .iov_len = 1};
+		mm[k].msg_hdr = (struct msghdr){
+		    .msg_name = &ss[k], .msg_namelen = len, .msg_iov = &iov[k], .msg_iovlen = 1};
+	}
+	fd = udp_socket(family);
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	while (i < n) {
+		int r = sendmmsg(fd, &mm[i], n - i, 0);
+
+		if (r < 0) {
+			printf("%s%s", i ? " " : "", errname(errno));
+			i++;
+			continue;
+		}
+		for (int k = 0; k < r; k++, i++)
+			printf("%sok", i ? " " : "");
+	}
+	putchar('\n');
+	close(fd);
+	return 0;
+}
+
+/* socket() is the operation under test: its errno is the verdict. */
+static int do_socket(int family, int type, int protocol)
+{
+	int fd = socket(family, type | SOCK_CLOEXEC, protocol);
+
+	if (fd < 0)
+		return verdict(errno);
+	close(fd);
+	return verdict(0);
+}
+
+static int do_ping4_connect(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = parse_addr(addr, "0", &ss);
+	struct icmphdr echo = {.type = ICMP_ECHO};
+	int fd, err = 0;
+
+	if (!len || ss.ss_family != AF_INET)
+		return usage();
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 || send(fd, &echo, sizeof(echo), 0) < 0)
+		err = errno;
+	close(fd);
+	return verdict(err);
+}
+
+/* Bind a listener, say so, and stay until killed (the test starts it outside the fence). */
+static int do_listen(const char *proto, const struct sockaddr_storage *ss, socklen_t len)
+{
+	int tcp = strcmp(proto, "tcp") == 0;
+	int one = 1, fd;
+
+	if (!tcp && strcmp(proto, "udp") != 0)
+		return usage();
+	fd = socket(ss->ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0)
+		return setup_failed("bind", errno);
+	if (tcp && listen(fd, 128) < 0)
+		return setup_failed("listen", errno);
+	puts("listening");
+	fflush(stdout);
+	for (;;) {
+		char buf[512];
+
+		if (tcp) {
+			int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (c >= 0)
+				close(c);
+		} else if (recv(fd, buf, sizeof(buf), 0) < 0 && errno != EINTR) {
+			return setup_failed("recv", errno);
+		}
+	}
+}
+
+typedef int (*addr_fn)(const struct sockaddr_storage *, socklen_t);
+
+static const struct {
+	const char *name;
+	addr_fn fn;
+} addr_modes[] = {
+    {"tcp", do_tcp},
+    {"tfo", do_tfo},
+    {"udp", do_udp},
+    {"udp-connect", do_udp_connect},
+    {"udp-sendmsg", do_udp_sendmsg},
+};
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "udp-sendmmsg") == 0)
+		return do_udp_sendmmsg(argc - 2, argv + 2);
+	if (strcmp(argv[1], "raw4") == 0 && argc == 2)
+		return do_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (strcmp(argv[1], "raw6") == 0 && argc == 2)
+		return do_socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	if (strcmp(argv[1], "ping4") == 0 && argc == 2)
+		return do_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+	if (strcmp(argv[1], "ping6") == 0 && argc == 2)
+		return do_socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	if (strcmp(argv[1], "ping4-connect") == 0 && argc == 3)
+		return do_ping4_connect(argv[2]);
+	if (strcmp(argv[1], "listen") == 0 && argc == 5) {
+		len = parse_addr(argv[3], argv[4], &ss);
+		return len ? do_listen(argv[2], &ss, len) : usage();
+	}
+	if (argc != 4)
+		return usage();
+	len = parse_addr(argv[2], argv[3], &ss);
+	if (!len)
+		return usage();
+	for (size_t i = 0; i < sizeof(addr_modes) / sizeof(addr_modes[0]); i++)
+		if (strcmp(argv[1], addr_modes[i].name) == 0)
+			return addr_modes[i].fn(&ss, len);
+	return usage();
+}

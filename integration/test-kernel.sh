@@ -1,0 +1,899 @@
+#!/bin/bash
+# Kernel tests: `netfence attach` on a test cgroup, then integration/nfclient run inside that
+# cgroup performs one egress operation per case and prints its verdict ("ok", "EPERM",
+# "ECONNREFUSED", ...). A TCP connect to a loopback port without a listener fails with
+# ECONNREFUSED when the fence allows it and EPERM when the fence denies it, so no listener is
+# needed; an unconnected UDP send to loopback succeeds when allowed.
+#
+# Only loopback (127.0.0.0/8, ::1) is targeted, plus 10.99.0.1 and fd00:99::1 added to the
+# loopback of a private network namespace the test creates (a cgroup fence applies in any
+# netns; traffic there never leaves the host). Rules on other prefixes are exercised with
+# sub-prefixes of 127.0.0.0/8.
+#
+# Each table row gets a fresh attach (so counters start at zero), its own id, and a detach
+# after which the cgroup has no program and no pin or state of that id is left; at the end the
+# bpffs root and the state dir must be empty. Cases that need more than one attach or one
+# operation (re-attach, update, gc, nested fences, ...) are functions, listed in CASES.
+#
+# Needs root, a cgroup v2 hierarchy, kernel BTF, bpftool, jq and a C compiler with a static
+# libc; exits 77 with the reason when one is missing.
+#
+# Environment: NETFENCE (default ./netfence at the project root), CC (default cc),
+# KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases.
+set -u
+
+ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
+NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
+CC=${CC:-cc}
+KT_FILTER=${KT_FILTER:-}
+
+T=""       # temporary directory: bpffs mount, state dir, policies, client
+CG2=""     # cgroup v2 mount point
+CG=""      # the test cgroup, $CG2/netfence-test-$$
+CHILD=""   # a cgroup created under the fenced one
+NS=""      # private network namespace (empty when it could not be created)
+NS_WHY=""  # why there is no netns
+CLIENT=""  # the static nfclient
+BG_PIDS="" # background processes to stop at exit
+PASSED=0
+FAILED=0
+ERRS=""
+
+skip()
+{
+	echo "SKIP: $*"
+	exit 77
+}
+
+# --- prerequisites -----------------------------------------------------------------------
+
+# The cgroup v2 mount point, from /proc/self/mountinfo: field 4 is the mounted root (the
+# hierarchy's own root, "/", not a bind of a sub-cgroup), field 5 the mount point, and the
+# filesystem type follows the " - " separator.
+find_cgroup2()
+{
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+	       if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; exit } }' /proc/self/mountinfo
+}
+
+check_prereqs()
+{
+	local c
+	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs mounts)"
+	for c in bpftool jq "$CC" mount umount awk timeout unshare nsenter; do
+		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
+	done
+	[ -r /sys/kernel/btf/vmlinux ] || skip "no kernel BTF (/sys/kernel/btf/vmlinux)"
+	CG2=$(find_cgroup2)
+	[ -n "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
+	[ -d "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
+	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
+}
+
+# --- setup and teardown ------------------------------------------------------------------
+
+cleanup()
+{
+	local rc=$? id pid cg
+	trap - EXIT INT TERM
+	for pid in $BG_PIDS; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$T" ] && [ -d "$T/state" ]; then
+		for id in $(nf --json list 2>/dev/null | jq -r '.[]?.id // empty' 2>/dev/null); do
+			nf detach "$id" >/dev/null 2>&1
+		done
+	fi
+	for cg in "$CG/gc" "$CG/late" "$CHILD" "$CG"; do
+		if [ -z "$cg" ] || [ ! -d "$cg" ]; then
+			continue
+		fi
+		# Move stragglers to the root cgroup so the directory can go.
+		while read -r pid; do
+			kill "$pid" 2>/dev/null
+			echo "$pid" >"$CG2/cgroup.procs" 2>/dev/null
+		done <"$cg/cgroup.procs"
+		rmdir "$cg" 2>/dev/null || echo "warning: could not remove cgroup $cg" >&2
+	done
+	[ -n "$NS" ] && ip netns delete "$NS" 2>/dev/null
+	if [ -n "$T" ]; then
+		# Unmounting the bpffs drops any link netfence leaked, which detaches its programs.
+		mountpoint -q "$T/bpffs" && umount "$T/bpffs"
+		if [ "${KT_KEEP:-0}" = 1 ]; then
+			echo "kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+setup()
+{
+	T=$(mktemp -d /tmp/netfence-kernel.XXXXXX) || skip "cannot create a temporary directory"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mkdir -p "$T/bpffs" "$T/state" "$T/policies"
+	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
+	cat >"$T/config.json" <<EOF
+{ "bpffs_root": "$T/bpffs", "state_dir": "$T/state", "fail_mode": "closed" }
+EOF
+	# A private copy, so a rebuild of ./netfence during the run does not disturb it.
+	cp "$NETFENCE" "$T/netfence" || skip "cannot copy $NETFENCE"
+	NETFENCE=$T/netfence
+	CLIENT=$T/nfclient
+	"$CC" -static -O2 -Wall -D_GNU_SOURCE -o "$CLIENT" "$ROOT_DIR/integration/nfclient.c" ||
+		skip "cannot build the static test client with '$CC -static' (glibc static libc?)"
+	CG=$CG2/netfence-test-$$
+	CHILD=$CG/child
+	mkdir "$CG" "$CHILD" || skip "cannot create cgroups under $CG2"
+	setup_netns
+}
+
+# A private netns whose lo also holds 10.99.0.1/24 and fd00:99::1/64 (addresses outside
+# 127.0.0.0/8 and ::1 that stay inside the namespace), with ping sockets enabled for root
+# (net.ipv4.ping_group_range is per netns).
+setup_netns()
+{
+	local ns=netfence-test-$$
+	if ! command -v ip >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+		NS_WHY="iproute2 or nsenter is not installed"
+		return
+	fi
+	if ! ip netns add "$ns" 2>/dev/null; then
+		NS_WHY="cannot create a network namespace"
+		return
+	fi
+	NS=$ns
+	if ! { ip -n "$NS" link set lo up &&
+		ip -n "$NS" addr add 10.99.0.1/24 dev lo &&
+		ip -n "$NS" addr add fd00:99::1/64 dev lo nodad &&
+		ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"; }; then
+		NS_WHY="cannot set up addresses in the test netns"
+		ip netns delete "$NS"
+		NS=""
+	fi
+}
+
+# --- helpers -----------------------------------------------------------------------------
+
+nf()
+{
+	"$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" "$@"
+}
+
+# Record a failed check inside the current case.
+fail()
+{
+	ERRS="${ERRS}      - $*
+"
+}
+
+# case_end NAME: print the verdict of the case whose checks just ran.
+case_end()
+{
+	if [ -z "$ERRS" ]; then
+		PASSED=$((PASSED + 1))
+		echo "PASS $1"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL $1"
+		printf '%s' "$ERRS"
+	fi
+	ERRS=""
+}
+
+# Whether case NAME is selected by KT_FILTER.
+selected()
+{
+	[ -z "$KT_FILTER" ] || [[ $1 =~ $KT_FILTER ]]
+}
+
+# policy NAME JSON: write a policy file, $T/policies/NAME.json.
+policy()
+{
+	printf '%s\n' "$2" >"$T/policies/$1.json"
+}
+
+# attach ID POLICY-NAME [CGROUP]: attach, recording a failure with netfence's message.
+attach()
+{
+	local out
+	if ! out=$(nf attach --id "$1" --cgroup "${3:-$CG}" --policy "$T/policies/$2.json" 2>&1); then
+		fail "attach --id $1 (policy $2) failed: $out"
+		return 1
+	fi
+}
+
+# detach ID [CGROUP]: detach, then check nothing of ID is left anywhere.
+detach()
+{
+	local out
+	if ! out=$(nf detach "$1" 2>&1); then
+		fail "detach $1 failed: $out"
+	fi
+	check_clean "$1" "${2:-$CG}"
+}
+
+# cg_progs CGROUP: the programs attached to CGROUP as a JSON array (bpftool prints nothing,
+# not [], for a cgroup without programs).
+cg_progs()
+{
+	bpftool -j cgroup show "$1" | jq -c -s 'add // []'
+}
+
+# check_clean ID CGROUP: no program on CGROUP, no pins and no state for ID. (That the bpffs
+# root and the state dir are empty as a whole is checked once, at the end.)
+check_clean()
+{
+	local progs left
+	progs=$(cg_progs "$2" | jq -r '.[] | "\(.attach_type):\(.name)"' 2>&1)
+	[ -z "$progs" ] || fail "after detach $1, programs still attached to $2: $(flat "$progs")"
+	left=$(find "$T/bpffs" -mindepth 1 -maxdepth 1 -name "$1*" 2>&1)
+	[ -z "$left" ] || fail "after detach $1, pins left: $(flat "$(find "$T/bpffs/$1" 2>&1)")"
+	left=$(find "$T/state" -mindepth 1 -maxdepth 1 -name "$1*" 2>&1)
+	[ -z "$left" ] || fail "after detach $1, state left: $(flat "$left")"
+}
+
+# All fences are gone: nothing attached, the bpffs root holds only the kernel's progs.debug
+# and maps.debug iterators, the state dir no file but a lock.
+check_all_clean()
+{
+	local left
+	left=$(cg_progs "$CG" | jq -r '.[] | "\(.attach_type):\(.name)"' 2>&1)
+	[ -z "$left" ] || fail "programs still attached to $CG: $(flat "$left")"
+	left=$(cg_progs "$CHILD" | jq -r '.[] | "\(.attach_type):\(.name)"' 2>&1)
+	[ -z "$left" ] || fail "programs attached to $CHILD: $(flat "$left")"
+	left=$(find "$T/bpffs" -mindepth 1 ! -name progs.debug ! -name maps.debug 2>&1)
+	[ -z "$left" ] || fail "bpffs root not empty: $(flat "$left")"
+	left=$(find "$T/state" -mindepth 1 ! -name .lock 2>&1)
+	[ -z "$left" ] || fail "state dir not empty: $(flat "$left")"
+	left=$(nf list --json 2>&1)
+	[ "$left" = "[]" ] || fail "list --json: $left"
+}
+
+# Detach whatever an earlier failed case left, so one leak does not fail every later case
+# (that case has already reported it).
+reset_fences()
+{
+	local id
+	for id in $(nf list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null); do
+		nf detach "$id" >/dev/null 2>&1
+	done
+}
+
+# flat TEXT: TEXT on one line.
+flat()
+{
+	printf '%s' "$1" | tr '\n' ' '
+}
+
+# run_client WHERE ARGS...: run nfclient in a cgroup ("cg": the fenced one, "child": the one
+# under it), in the host netns or ("ns" suffix) the test netns; prints the client's output.
+run_client()
+{
+	local where=$1 cg=$CG
+	shift
+	case $where in
+	child*) cg=$CHILD ;;
+	esac
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 1
+		case $where in
+		*ns) exec timeout 10 nsenter --net="/run/netns/$NS" "$CLIENT" "$@" ;;
+		*) exec timeout 10 "$CLIENT" "$@" ;;
+		esac
+	) 2>&1
+}
+
+# counters ID: "a=ALLOWED d=DENIED u=AUDITED" from `show ID --json`.
+counters()
+{
+	nf show "$1" --json 2>&1 |
+		jq -r '"a=\(.counters.allowed) d=\(.counters.denied) u=\(.counters.audited)"' 2>&1
+}
+
+expect_counters()
+{
+	local got
+	got=$(counters "$1")
+	[ "$got" = "$2" ] || fail "counters of $1: expected '$2', got '$got'"
+}
+
+# expect_client WHERE "ARGS" EXPECTED: run the client and compare its verdict.
+expect_client()
+{
+	local where=$1 expect=$3 got
+	local -a argv
+	read -r -a argv <<<"$2"
+	got=$(run_client "$where" "${argv[@]}")
+	[ "$got" = "$expect" ] || fail "nfclient $2 ($where): expected '$expect', got '$got'"
+}
+
+# --- policies ----------------------------------------------------------------------------
+
+write_policies()
+{
+	policy deny '{"version":1,"mode":"enforce","default":"deny","rules":[]}'
+	policy allow '{"version":1,"mode":"enforce","default":"allow","rules":[]}'
+	policy tcpports '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.0/8","protocol":"tcp","ports":[8080,"9000-9010"]}]}'
+	policy edges '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.1/32","protocol":"tcp","ports":["1-1023",65535]}]}'
+	policy udp '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"127.0.0.0/8","protocol":"udp","ports":[5353]},
+		{"action":"allow","cidr":"::1/128","protocol":"udp","ports":[5353]}]}'
+	policy v6 '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"::1/128","protocol":"tcp","ports":[9000]}]}'
+	policy mapped '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.2/32","protocol":"tcp"}]}'
+	policy v6all '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"::/0"}]}'
+	policy v4all '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"0.0.0.0/0"}]}'
+	policy anytcp '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"any","protocol":"tcp"}]}'
+	policy dw_a '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.0/8"},{"action":"deny","cidr":"127.0.0.5/32"}]}'
+	policy dw_b '{"version":1,"default":"deny","rules":[
+		{"action":"deny","cidr":"127.0.0.5/32"},{"action":"allow","cidr":"127.0.0.0/8"}]}'
+	policy dw_specific '{"version":1,"default":"allow","rules":[
+		{"action":"deny","cidr":"127.0.0.0/8"},{"action":"allow","cidr":"127.0.0.1/32"}]}'
+	policy dw_ports '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.0/8","protocol":"tcp","ports":["1-65535"]},
+		{"action":"deny","cidr":"127.0.0.0/16","protocol":"tcp","ports":[7000]}]}'
+	policy dw_proto '{"version":1,"default":"deny","rules":[
+		{"action":"deny","cidr":"127.0.0.5/32","protocol":"udp"},
+		{"action":"allow","cidr":"127.0.0.0/8"}]}'
+	policy deny128 '{"version":1,"default":"allow","rules":[
+		{"action":"deny","cidr":"::1/128","protocol":"tcp","ports":[22]}]}'
+	policy defallow '{"version":1,"default":"allow","rules":[
+		{"action":"deny","cidr":"127.0.0.9/32"}]}'
+	policy lo_allow '{"version":1,"default":"deny","loopback":"allow","rules":[]}'
+	policy lo_allow_deny '{"version":1,"default":"deny","loopback":"allow","rules":[
+		{"action":"deny","cidr":"127.0.0.1/32"},{"action":"deny","cidr":"::1/128"}]}'
+	policy lo_policy '{"version":1,"default":"deny","loopback":"policy","rules":[]}'
+	policy audit '{"version":1,"mode":"audit","default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"127.0.0.2/32"}]}'
+	policy audit_raw '{"version":1,"mode":"audit","default":"allow","raw_sockets":"deny","rules":[]}'
+	policy raw_deny '{"version":1,"default":"allow","raw_sockets":"deny","rules":[]}'
+	policy raw_allow '{"version":1,"default":"deny","raw_sockets":"allow","rules":[]}'
+	policy raw_allow_lo '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"127.0.0.1/32"}]}'
+	policy raw_allow_lo_tcp '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"127.0.0.1/32","protocol":"tcp"}]}'
+	policy tfo '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.1/32","protocol":"tcp","ports":[9000]}]}'
+	policy netns '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"10.99.0.0/24","protocol":"tcp"},
+		{"action":"deny","cidr":"10.99.0.1/32","protocol":"tcp","ports":[81]},
+		{"action":"allow","cidr":"fd00:99::/64","protocol":"udp"},
+		{"action":"deny","cidr":"fd00:99::1/128","protocol":"udp","ports":[53]}]}'
+	policy counted '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"127.0.0.2/32"}]}'
+	policy counted_raw '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"127.0.0.2/32"}]}'
+	policy bad_prefix '{"version":1,"default":"deny","rules":[
+		{"action":"allow","cidr":"10.0.0.0/33"}]}'
+}
+
+# --- the table ---------------------------------------------------------------------------
+#
+# name | policy | where (cg, child, ns, child+ns) | nfclient arguments | expected output |
+# expected counters after this one operation ("a=ALLOWED d=DENIED u=AUDITED", or "-")
+
+ROWS=(
+	# TCP ports on an IPv4 /8, single ports and a range: its edges
+	"tcp4-port-single           | tcpports  | cg | tcp 127.0.0.1 8080       | ECONNREFUSED | -"
+	"tcp4-port-single+1         | tcpports  | cg | tcp 127.0.0.1 8081       | EPERM        | -"
+	"tcp4-range-lo-1            | tcpports  | cg | tcp 127.0.0.1 8999       | EPERM        | -"
+	"tcp4-range-lo              | tcpports  | cg | tcp 127.0.0.1 9000       | ECONNREFUSED | -"
+	"tcp4-range-hi              | tcpports  | cg | tcp 127.1.2.3 9010       | ECONNREFUSED | -"
+	"tcp4-range-hi+1            | tcpports  | cg | tcp 127.0.0.1 9011       | EPERM        | -"
+	"udp4-tcp-only-rule         | tcpports  | cg | udp 127.0.0.1 9000       | EPERM        | -"
+	"tcp4-port-1                | edges     | cg | tcp 127.0.0.1 1          | ECONNREFUSED | -"
+	"tcp4-port-1023             | edges     | cg | tcp 127.0.0.1 1023       | ECONNREFUSED | -"
+	"tcp4-port-1024             | edges     | cg | tcp 127.0.0.1 1024       | EPERM        | -"
+	"tcp4-port-65534            | edges     | cg | tcp 127.0.0.1 65534      | EPERM        | -"
+	"tcp4-port-65535            | edges     | cg | tcp 127.0.0.1 65535      | ECONNREFUSED | -"
+	"tcp4-outside-32            | edges     | cg | tcp 127.0.0.2 80         | EPERM        | -"
+	# UDP: unconnected sendto/sendmsg (sendmsg hooks) and connected (connect hooks)
+	"udp4-sendto-allowed        | udp       | cg | udp 127.0.0.1 5353       | ok           | a=1 d=0 u=0"
+	"udp4-sendto-denied         | udp       | cg | udp 127.0.0.1 5354       | EPERM        | a=0 d=1 u=0"
+	"udp6-sendto-allowed        | udp       | cg | udp ::1 5353             | ok           | a=1 d=0 u=0"
+	"udp6-sendto-denied         | udp       | cg | udp ::1 5354             | EPERM        | a=0 d=1 u=0"
+	"udp4-sendmsg-denied        | udp       | cg | udp-sendmsg 127.0.0.1 53 | EPERM        | a=0 d=1 u=0"
+	"udp6-sendmsg-allowed       | udp       | cg | udp-sendmsg ::1 5353     | ok           | a=1 d=0 u=0"
+	"udp4-connect-allowed       | udp       | cg | udp-connect 127.0.0.1 5353 | ok         | a=1 d=0 u=0"
+	"udp4-connect-denied        | udp       | cg | udp-connect 127.0.0.1 5354 | EPERM      | a=0 d=1 u=0"
+	"udp6-connect-denied        | udp       | cg | udp-connect ::1 5354     | EPERM        | a=0 d=1 u=0"
+	"tcp4-on-udp-rule           | udp       | cg | tcp 127.0.0.1 5353       | EPERM        | a=0 d=1 u=0"
+	# sendmmsg() stops at a denied message without its errno; nfclient resubmits that message
+	# alone to learn it, so each denied message is judged twice.
+	"udp-sendmmsg-per-message   | udp       | cg | udp-sendmmsg 127.0.0.1 5353 127.0.0.1 5354 ::1 5353 ::1 5354 ::ffff:127.0.0.1 5353 | ok EPERM ok EPERM ok | a=3 d=4 u=0"
+	# IPv4-mapped IPv6 on AF_INET6 sockets: judged by the IPv4 rules
+	"udp-mapped-sendto-allowed  | udp       | cg | udp ::ffff:127.0.0.1 5353 | ok          | a=1 d=0 u=0"
+	"udp-mapped-sendto-denied   | udp       | cg | udp ::ffff:127.0.0.1 5354 | EPERM       | a=0 d=1 u=0"
+	"udp-mapped-connect-allowed | udp       | cg | udp-connect ::ffff:127.0.0.1 5353 | ok  | -"
+	"udp-mapped-connect-denied  | udp       | cg | udp-connect ::ffff:127.0.0.1 5354 | EPERM | -"
+	"tcp-mapped-allowed         | mapped    | cg | tcp ::ffff:127.0.0.2 80  | ECONNREFUSED | -"
+	"tcp-mapped-denied          | mapped    | cg | tcp ::ffff:127.0.0.3 80  | EPERM        | -"
+	"tcp-mapped-not-v6-rules    | v6all     | cg | tcp ::ffff:127.0.0.1 80  | EPERM        | -"
+	"tcp-mapped-by-v4-slash0    | v4all     | cg | tcp ::ffff:127.0.0.1 80  | ECONNREFUSED | -"
+	# IPv6 /128 and /0 rules, "any" prefixes
+	"tcp6-128-port-allowed      | v6        | cg | tcp ::1 9000             | ECONNREFUSED | -"
+	"tcp6-128-port-denied       | v6        | cg | tcp ::1 9001             | EPERM        | -"
+	"tcp4-not-by-v6-rule        | v6        | cg | tcp 127.0.0.1 9000       | EPERM        | -"
+	"tcp6-slash0                | v6all     | cg | tcp ::1 80               | ECONNREFUSED | -"
+	"udp6-slash0                | v6all     | cg | udp ::1 80               | ok           | -"
+	"tcp4-not-by-v6-slash0      | v6all     | cg | tcp 127.0.0.1 80         | EPERM        | -"
+	"tcp4-slash0                | v4all     | cg | tcp 127.9.9.9 80         | ECONNREFUSED | -"
+	"tcp6-not-by-v4-slash0      | v4all     | cg | tcp ::1 80               | EPERM        | -"
+	"tcp6-any-cidr              | anytcp    | cg | tcp ::1 80               | ECONNREFUSED | -"
+	"tcp4-any-cidr              | anytcp    | cg | tcp 127.0.0.1 80         | ECONNREFUSED | -"
+	"udp4-any-cidr-tcp-only     | anytcp    | cg | udp 127.0.0.1 80         | EPERM        | -"
+	# deny wins, whatever the order and however specific the allow
+	"deny-wins-allow-first-hit  | dw_a      | cg | tcp 127.0.0.5 80         | EPERM        | -"
+	"deny-wins-allow-first-miss | dw_a      | cg | tcp 127.0.0.6 80         | ECONNREFUSED | -"
+	"deny-wins-deny-first-hit   | dw_b      | cg | tcp 127.0.0.5 80         | EPERM        | -"
+	"deny-wins-deny-first-miss  | dw_b      | cg | tcp 127.0.0.6 80         | ECONNREFUSED | -"
+	"deny8-over-allow32         | dw_specific | cg | tcp 127.0.0.1 80       | EPERM        | -"
+	"deny8-default-allow-v6     | dw_specific | cg | tcp ::1 80             | ECONNREFUSED | -"
+	"deny-port-in-allow-range   | dw_ports  | cg | tcp 127.0.0.1 7000       | EPERM        | -"
+	"deny-port-neighbour        | dw_ports  | cg | tcp 127.0.0.1 7001       | ECONNREFUSED | -"
+	"deny16-outside-prefix      | dw_ports  | cg | tcp 127.1.0.1 7000       | ECONNREFUSED | -"
+	"deny-udp-only-hits-udp     | dw_proto  | cg | udp 127.0.0.5 80         | EPERM        | -"
+	"deny-udp-only-spares-tcp   | dw_proto  | cg | tcp 127.0.0.5 80         | ECONNREFUSED | -"
+	"deny128-port               | deny128   | cg | tcp ::1 22               | EPERM        | -"
+	"deny128-other-port         | deny128   | cg | tcp ::1 23               | ECONNREFUSED | -"
+	"deny128-not-v4             | deny128   | cg | tcp 127.0.0.1 22         | ECONNREFUSED | -"
+	# default allow with deny rules
+	"default-allow-denied-32    | defallow  | cg | tcp 127.0.0.9 80         | EPERM        | -"
+	"default-allow-udp-denied   | defallow  | cg | udp 127.0.0.9 80         | EPERM        | -"
+	"default-allow-other        | defallow  | cg | tcp 127.0.0.1 80         | ECONNREFUSED | -"
+	"default-allow-v6           | defallow  | cg | udp ::1 80               | ok           | -"
+	"default-deny-tcp4          | deny      | cg | tcp 127.0.0.1 80         | EPERM        | -"
+	"default-deny-tcp6          | deny      | cg | tcp ::1 80               | EPERM        | -"
+	"default-deny-udp6          | deny      | cg | udp ::1 80               | EPERM        | -"
+	"default-allow-empty        | allow     | cg | tcp 127.0.0.1 80         | ECONNREFUSED | -"
+	# loopback: absent (= policy for attach), policy, allow
+	"loopback-absent-is-policy  | deny      | cg | tcp 127.0.0.1 80         | EPERM        | -"
+	"loopback-policy-v4         | lo_policy | cg | tcp 127.0.0.1 80         | EPERM        | -"
+	"loopback-policy-v6         | lo_policy | cg | tcp ::1 80               | EPERM        | -"
+	"loopback-allow-v4          | lo_allow  | cg | tcp 127.0.0.1 80         | ECONNREFUSED | -"
+	"loopback-allow-v4-8        | lo_allow  | cg | tcp 127.200.0.1 80       | ECONNREFUSED | -"
+	"loopback-allow-v6          | lo_allow  | cg | tcp ::1 80               | ECONNREFUSED | -"
+	"loopback-allow-mapped      | lo_allow  | cg | tcp ::ffff:127.0.0.1 80  | ECONNREFUSED | -"
+	"loopback-allow-udp         | lo_allow  | cg | udp 127.0.0.1 80         | ok           | -"
+	"loopback-allow-beats-deny4 | lo_allow_deny | cg | tcp 127.0.0.1 80     | ECONNREFUSED | -"
+	"loopback-allow-beats-deny6 | lo_allow_deny | cg | udp ::1 80           | ok           | -"
+	"loopback-allow-not-others  | lo_allow  | ns | tcp 10.99.0.1 80         | EPERM        | -"
+	# audit mode: would-be denials pass and are counted as audited
+	"audit-denied-passes-tcp    | audit     | cg | tcp 127.0.0.1 80         | ECONNREFUSED | a=0 d=0 u=1"
+	"audit-denied-passes-udp6   | audit     | cg | udp ::1 80               | ok           | a=0 d=0 u=1"
+	"audit-allowed-counted      | audit     | cg | tcp 127.0.0.2 80         | ECONNREFUSED | a=1 d=0 u=0"
+	"audit-raw-socket-passes    | audit_raw | cg | raw4                     | ok           | -"
+	# a cgroup created under the fenced one is fenced too
+	"child-cgroup-denied        | deny      | child | tcp 127.0.0.1 80      | EPERM        | a=0 d=1 u=0"
+	"child-cgroup-allowed       | mapped    | child | tcp 127.0.0.2 80      | ECONNREFUSED | -"
+	"child-cgroup-udp6-denied   | deny      | child | udp ::1 80            | EPERM        | -"
+	# raw, ping sockets: sock_create
+	"raw4-denied                | raw_deny  | cg | raw4                     | EPERM        | -"
+	"raw6-denied                | raw_deny  | cg | raw6                     | EPERM        | -"
+	"raw-deny-spares-tcp        | raw_deny  | cg | tcp 127.0.0.1 80         | ECONNREFUSED | -"
+	"raw-deny-spares-udp6       | raw_deny  | cg | udp ::1 80               | ok           | -"
+	"raw4-follows-default-deny  | deny      | cg | raw4                     | EPERM        | -"
+	"raw4-follows-default-allow | defallow  | cg | raw4                     | ok           | -"
+	"raw4-allowed               | raw_allow | cg | raw4                     | ok           | -"
+	"raw6-allowed               | raw_allow | cg | raw6                     | ok           | -"
+	"ping4-socket-denied        | raw_deny  | ns | ping4                    | EPERM        | -"
+	"ping6-socket-denied        | raw_deny  | ns | ping6                    | EPERM        | -"
+	"ping4-socket-allowed       | raw_allow | ns | ping4                    | ok           | -"
+	"ping4-connect-denied       | raw_allow | ns | ping4-connect 127.0.0.1  | EPERM        | -"
+	"ping4-connect-any-proto    | raw_allow_lo | ns | ping4-connect 127.0.0.1 | ok         | -"
+	"ping4-connect-tcp-rule     | raw_allow_lo_tcp | ns | ping4-connect 127.0.0.1 | EPERM  | -"
+	# TCP fast open: sendto(MSG_FASTOPEN) goes through the connect hook
+	"tfo4-allowed               | tfo       | cg | tfo 127.0.0.1 9000       | ECONNREFUSED | -"
+	"tfo4-denied                | tfo       | cg | tfo 127.0.0.1 9001       | EPERM        | -"
+	"tfo6-denied                | tfo       | cg | tfo ::1 9000             | EPERM        | -"
+	# other prefixes, on the loopback of a private netns
+	"ns-tcp4-prefix24           | netns     | ns | tcp 10.99.0.1 80         | ECONNREFUSED | -"
+	"ns-tcp4-deny32-port        | netns     | ns | tcp 10.99.0.1 81         | EPERM        | -"
+	"ns-udp4-tcp-only-rule      | netns     | ns | udp 10.99.0.1 80         | EPERM        | -"
+	"ns-udp6-prefix64           | netns     | ns | udp fd00:99::1 54        | ok           | -"
+	"ns-udp6-deny128-port       | netns     | ns | udp fd00:99::1 53        | EPERM        | -"
+	"ns-tcp6-udp-only-rule      | netns     | ns | tcp fd00:99::1 80        | EPERM        | -"
+	"ns-child-tcp4-deny32-port  | netns     | child+ns | tcp 10.99.0.1 81   | EPERM        | -"
+)
+
+trim()
+{
+	local s=$1
+	s=${s#"${s%%[![:space:]]*}"}
+	s=${s%"${s##*[![:space:]]}"}
+	printf '%s' "$s"
+}
+
+run_row()
+{
+	local name pol where args expect cnt id
+	IFS='|' read -r name pol where args expect cnt <<<"$1"
+	name=$(trim "$name")
+	pol=$(trim "$pol")
+	where=$(trim "$where")
+	args=$(trim "$args")
+	expect=$(trim "$expect")
+	cnt=$(trim "$cnt")
+	selected "$name" || return 0
+	if [[ $where == *ns ]] && [ -z "$NS" ]; then
+		echo "SKIP $name ($NS_WHY)"
+		return 0
+	fi
+	id="kt-$name"
+	reset_fences
+	if attach "$id" "$pol"; then
+		expect_client "$where" "$args" "$expect"
+		[ "$cnt" = - ] || expect_counters "$id" "$cnt"
+		detach "$id"
+	fi
+	case_end "$name"
+}
+
+# --- cases beyond one attach and one operation -------------------------------------------
+
+# The client works and sees no fence before any attach (a sanity check of the harness).
+case_unfenced()
+{
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+	expect_client cg "udp ::1 80" ok
+	expect_client child "tcp ::1 80" ECONNREFUSED
+	expect_client cg raw4 ok
+	local progs
+	progs=$(cg_progs "$CG" | jq length)
+	[ "$progs" = 0 ] || fail "$progs programs on $CG before any attach"
+}
+
+# The programs netfence attaches: the four sock_addr types (+ sock_create when raw sockets
+# are denied), as links, named nf_*, none of them overridable.
+case_attached_programs()
+{
+	local id=kt-programs types n
+	attach "$id" deny || return
+	types=$(cg_progs "$CG" | jq -r '[.[].attach_type] | sort | join(" ")')
+	[ "$types" = "cgroup_inet4_connect cgroup_inet6_connect cgroup_inet_sock_create cgroup_udp4_sendmsg cgroup_udp6_sendmsg" ] ||
+		fail "attach types on $CG: '$types'"
+	cg_progs "$CG" | jq -e 'all(.[]; .name | startswith("nf_"))' >/dev/null ||
+		fail "program names not nf_*: $(cg_progs "$CG" | jq -c '[.[].name]')"
+	cg_progs "$CG" | jq -e 'all(.[]; .attach_flags == "multi")' >/dev/null ||
+		fail "attach flags not all 'multi': $(cg_progs "$CG" | jq -c '[.[].attach_flags]')"
+	# Attached through bpf_links (the cgroup id is the directory's inode number).
+	n=$(bpftool -j link show | jq -s --argjson cg "$(stat -c %i "$CG")" \
+		'add // [] | map(select(.type == "cgroup" and .cgroup_id == $cg)) | length')
+	[ "$n" = 5 ] || fail "$n cgroup bpf_links on $CG, expected 5"
+	[ -d "$T/bpffs/$id" ] || fail "no pin directory $T/bpffs/$id"
+	[ -n "$(find "$T/state" -mindepth 1 ! -name .lock)" ] || fail "no state file in $T/state"
+	detach "$id"
+	attach "$id" raw_allow || return
+	# sock_create may stay attached (allowing everything) when raw sockets are allowed.
+	types=$(cg_progs "$CG" | jq -r '[.[].attach_type | select(. != "cgroup_inet_sock_create")] |
+		sort | join(" ")')
+	[ "$types" = "cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg cgroup_udp6_sendmsg" ] ||
+		fail "attach types with raw_sockets allow: '$types'"
+	expect_client cg raw4 ok
+	detach "$id"
+}
+
+# show --json and list --json describe the fence.
+case_show_list()
+{
+	local id=kt-show out
+	attach "$id" audit || return
+	out=$(nf show "$id" --json 2>&1)
+	echo "$out" | jq -e --arg id "$id" --arg cg "$CG" \
+		'.id == $id and .cgroup == $cg and .mode == "audit" and
+		 .counters == {"allowed":0,"denied":0,"audited":0}' >/dev/null ||
+		fail "show --json: unexpected $(echo "$out" | jq -c . 2>/dev/null || echo "$out")"
+	out=$(nf --json show "$id" 2>&1)
+	echo "$out" | jq -e '.mode == "audit"' >/dev/null ||
+		fail "global --json before the command: $out"
+	out=$(nf list --json 2>&1)
+	echo "$out" | jq -e --arg id "$id" 'map(select(.id == $id)) | length == 1' >/dev/null ||
+		fail "list --json does not hold $id once: $out"
+	nf show "$id" >/dev/null 2>&1 || fail "show $id (table) failed"
+	nf show kt-no-such-id >/dev/null 2>&1 && fail "show of an unknown id succeeded"
+	detach "$id"
+	out=$(nf list --json 2>&1)
+	echo "$out" | jq -e 'length == 0' >/dev/null || fail "list --json after detach: $out"
+}
+
+# Exactly N denied after N denied attempts, across hooks.
+counted_run()
+{
+	local id=$1
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	expect_client cg "udp ::1 80" EPERM
+	expect_client cg "udp-connect 127.0.0.3 80" EPERM
+	expect_client cg "tcp 127.0.0.2 80" ECONNREFUSED
+	expect_client cg "udp ::ffff:127.0.0.2 80" ok
+	expect_counters "$id" "a=2 d=3 u=0"
+	expect_client child "tcp ::ffff:127.0.0.4 80" EPERM
+	expect_counters "$id" "a=2 d=4 u=0"
+}
+
+case_counters()
+{
+	attach kt-counters counted || return
+	counted_run kt-counters
+	detach kt-counters
+}
+
+# Same with raw_sockets denied (the default under default deny): sock_create is attached too,
+# and the counters still count what the four sock_addr programs decided.
+case_counters_raw_deny()
+{
+	attach kt-counters-raw counted_raw || return
+	counted_run kt-counters-raw
+	detach kt-counters-raw
+}
+
+# A cgroup created under the fenced one after the attach is fenced too.
+case_child_after_attach()
+{
+	local id=kt-late-child late=$CG/late
+	attach "$id" deny || return
+	if mkdir "$late"; then
+		(
+			echo "$BASHPID" >"$late/cgroup.procs" || exit 1
+			exec "$CLIENT" tcp 127.0.0.1 80
+		) >"$T/late.out" 2>&1
+		[ "$(cat "$T/late.out")" = EPERM ] || fail "client in $late: $(cat "$T/late.out")"
+		rmdir "$late" || fail "cannot remove $late"
+	else
+		fail "cannot create $late"
+	fi
+	detach "$id"
+}
+
+# A fence on a child cgroup adds to its parent's: both policies must allow. The child's own
+# fence cannot lift the parent's denial.
+case_nested_fences()
+{
+	policy nest_parent '{"version":1,"default":"allow","rules":[{"action":"deny","cidr":"127.0.0.5/32"}]}'
+	policy nest_child '{"version":1,"default":"allow","rules":[{"action":"deny","cidr":"127.0.0.6/32"},
+		{"action":"allow","cidr":"127.0.0.5/32"}]}'
+	attach kt-nest-parent nest_parent || return
+	if attach kt-nest-child nest_child "$CHILD"; then
+		expect_client child "tcp 127.0.0.5 80" EPERM
+		expect_client child "tcp 127.0.0.6 80" EPERM
+		expect_client child "tcp 127.0.0.7 80" ECONNREFUSED
+		expect_client cg "tcp 127.0.0.6 80" ECONNREFUSED
+		detach kt-nest-child "$CHILD"
+	fi
+	expect_client child "tcp 127.0.0.6 80" ECONNREFUSED
+	expect_client child "tcp 127.0.0.5 80" EPERM
+	detach kt-nest-parent
+}
+
+# `update` changes the policy of a live fence; an unknown id is an error.
+case_update()
+{
+	local id=kt-update out
+	attach "$id" allow || return
+	expect_client cg "udp ::1 80" ok
+	out=$(nf update "$id" --policy "$T/policies/deny.json" 2>&1) || fail "update failed: $out"
+	expect_client cg "udp ::1 80" EPERM
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	out=$(nf show "$id" --json | jq -c .policy 2>&1)
+	[ "$out" = "$(jq -c . "$T/policies/deny.json")" ] || fail "show after update: policy $out"
+	detach "$id"
+	out=$(nf update kt-no-such-id --policy "$T/policies/deny.json" 2>&1) &&
+		fail "update of an unknown id succeeded: $out"
+	check_clean kt-no-such-id "$CG"
+}
+
+# Re-attaching an id replaces the policy: the verdict flips, no program is left twice.
+case_reattach()
+{
+	local id=kt-reattach n1 n2
+	attach "$id" deny || return
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	n1=$(cg_progs "$CG" | jq length)
+	attach "$id" raw_deny || { detach "$id"; return; }
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+	n2=$(cg_progs "$CG" | jq length)
+	[ "$n1" = "$n2" ] || fail "programs on $CG: $n1 after attach, $n2 after re-attach"
+	attach "$id" lo_policy || { detach "$id"; return; }
+	expect_client cg "tcp ::1 80" EPERM
+	# The counters belong to the id and survive re-attaching (monotonic, as metrics expect).
+	expect_counters "$id" "a=1 d=2 u=0"
+	[ "$(nf list --json | jq length)" = 1 ] || fail "list after re-attach: $(nf list --json)"
+	detach "$id"
+}
+
+# While an id is re-attached again and again, a denied destination is never reachable.
+case_reattach_no_gap()
+{
+	local id=kt-nogap i pid out
+	policy nogap_a '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"127.0.0.2/32"}]}'
+	policy nogap_b '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"127.0.0.3/32"}]}'
+	attach "$id" nogap_a || return
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs" || exit 1
+		while [ ! -e "$T/nogap.stop" ]; do
+			"$CLIENT" tcp 127.0.0.1 80
+		done
+	) >"$T/nogap.out" 2>&1 &
+	pid=$!
+	BG_PIDS="$BG_PIDS $pid"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if [ $((i % 2)) = 0 ]; then attach "$id" nogap_a; else attach "$id" nogap_b; fi
+	done
+	touch "$T/nogap.stop"
+	wait "$pid"
+	out=$(sort "$T/nogap.out" | uniq -c | tr -s ' ' | tr '\n' ';')
+	grep -qv '^EPERM$' "$T/nogap.out" && fail "a denied connect got through during re-attach: $out"
+	[ -s "$T/nogap.out" ] || fail "the probe loop did not run"
+	echo "    note: $(wc -l <"$T/nogap.out") probes during 10 re-attaches"
+	detach "$id"
+}
+
+# Detach of an unknown id is success, twice in a row too.
+case_detach_unknown()
+{
+	local out
+	out=$(nf detach kt-never-attached 2>&1) || fail "detach of an unknown id failed: $out"
+	attach kt-twice deny || return
+	detach kt-twice
+	out=$(nf detach kt-twice 2>&1) || fail "second detach failed: $out"
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+}
+
+# A refused attach leaves nothing behind.
+case_attach_refused()
+{
+	local out
+	if out=$(nf attach --id kt-bad --cgroup "$CG" --policy "$T/policies/bad_prefix.json" 2>&1); then
+		fail "attach with cidr 10.0.0.0/33 succeeded"
+	else
+		[[ $out == *"/rules/0/cidr"* ]] || fail "error does not name /rules/0/cidr: $out"
+	fi
+	check_clean kt-bad "$CG"
+	out=$(nf attach --id ../escape --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1) &&
+		fail "attach with id '../escape' succeeded"
+	check_clean ../escape "$CG"
+	out=$(nf attach --id kt-nocg --cgroup "$CG/no-such-dir" --policy "$T/policies/deny.json" 2>&1) &&
+		fail "attach to a missing cgroup succeeded"
+	check_clean kt-nocg "$CG"
+}
+
+# An attach that fails after loading (pins cannot be made: the bpffs root is a plain
+# directory) leaves nothing attached; a failed re-attach keeps the old fence in force.
+case_attach_atomic()
+{
+	local out plain=$T/not-bpffs
+	mkdir -p "$plain"
+	if out=$("$NETFENCE" --config "$T/config.json" --bpffs-root "$plain" --state-dir "$T/state" \
+		attach --id kt-atomic --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1); then
+		fail "attach with a non-bpffs --bpffs-root succeeded: $out"
+		"$NETFENCE" --bpffs-root "$plain" --state-dir "$T/state" detach kt-atomic >/dev/null 2>&1
+	fi
+	out=$(cg_progs "$CG" | jq -r '.[].name' 2>&1)
+	[ -z "$out" ] || fail "failed attach left programs on $CG: $(flat "$out")"
+	out=$(find "$plain" "$T/state" -mindepth 1 ! -name .lock 2>&1)
+	[ -z "$out" ] || fail "failed attach left files: $(flat "$out")"
+	attach kt-atomic deny || return
+	nf attach --id kt-atomic --cgroup "$CG" --policy "$T/policies/bad_prefix.json" \
+		>/dev/null 2>&1 && fail "re-attach with an invalid policy succeeded"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	detach kt-atomic
+}
+
+# The root cgroup is never fenced. Tested without risk to the host: in a new cgroup namespace
+# rooted at the test cgroup, with cgroup2 mounted afresh in a private mount namespace, the
+# "root cgroup" netfence sees is the test cgroup.
+case_root_refused()
+{
+	local out rc mnt=$T/cg2ns
+	mkdir -p "$mnt"
+	out=$( (
+		echo "$BASHPID" >"$CG/cgroup.procs" || exit 99
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		exec unshare -C -m sh -c 'mount --make-rprivate / && mount -t cgroup2 none "$1" ||
+			exit 99
+			shift
+			exec "$@"' sh "$mnt" "$NETFENCE" --config "$T/config.json" \
+			--bpffs-root "$T/bpffs" --state-dir "$T/state" attach --id kt-root \
+			--cgroup "$mnt" --policy "$T/policies/allow.json"
+	) 2>&1)
+	rc=$?
+	case $rc in
+	0)
+		fail "attach to the root cgroup (of a cgroup namespace) succeeded: $out"
+		nf detach kt-root >/dev/null 2>&1
+		;;
+	99) fail "cannot set up the cgroup namespace: $out" ;;
+	*) [[ $out == *root* ]] || fail "refused, but the message does not say why: $out" ;;
+	esac
+	check_clean kt-root "$CG"
+}
+
+# The policy from stdin ("-").
+case_policy_stdin()
+{
+	local out
+	if ! out=$(nf attach --id kt-stdin --cgroup "$CG" --policy - <"$T/policies/deny.json" 2>&1); then
+		fail "attach --policy - failed: $out"
+		return
+	fi
+	expect_client cg "tcp ::1 80" EPERM
+	detach kt-stdin
+}
+
+# gc removes fences whose cgroup is gone and keeps live ones.
+case_gc()
+{
+	local gc=$CG/gc out i
+	mkdir "$gc" || { fail "cannot create $gc"; return; }
+	attach kt-gc-gone deny "$gc" || { rmdir "$gc"; return; }
+	attach kt-gc-live deny || { nf detach kt-gc-gone; rmdir "$gc"; return; }
+	rmdir "$gc" || fail "cannot remove $gc"
+	# The kernel detaches a removed cgroup's links asynchronously (after an RCU grace period
+	# and a workqueue run), and netfence tells a dead fence from its links, so allow a delay.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		out=$(nf gc 2>&1) || fail "gc failed: $out"
+		[ -e "$T/bpffs/kt-gc-gone" ] || break
+		sleep 0.5
+	done
+	[ "$i" = 1 ] || echo "    note: gc reaped the fence of a removed cgroup on try $i"
+	[ ! -e "$T/bpffs/kt-gc-gone" ] || fail "gc left pins: $(flat "$(find "$T/bpffs/kt-gc-gone")")"
+	out=$(nf list --json 2>&1)
+	echo "$out" | jq -e 'map(.id) == ["kt-gc-live"]' >/dev/null || fail "list after gc: $out"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	detach kt-gc-live
+	# If gc did not reap it, remove it so later cases start clean.
+	nf detach kt-gc-gone >/dev/null 2>&1
+}
+
+CASES=(
+	"harness-unfenced-baseline case_unfenced"
+	"attached-programs case_attached_programs"
+	"show-and-list case_show_list"
+	"counters-exact case_counters"
+	"counters-exact-raw-deny case_counters_raw_deny"
+	"reattach-flips-verdict case_reattach"
+	"reattach-no-gap case_reattach_no_gap"
+	"update-flips-verdict case_update"
+	"child-created-after-attach case_child_after_attach"
+	"nested-fences-both-apply case_nested_fences"
+	"detach-unknown-and-twice case_detach_unknown"
+	"attach-refused-leaves-nothing case_attach_refused"
+	"attach-atomic case_attach_atomic"
+	"root-cgroup-refused case_root_refused"
+	"policy-from-stdin case_policy_stdin"
+	"gc-reaps-gone-cgroups case_gc"
+)
+
+main()
+{
+	local c row name fn
+	check_prereqs
+	setup
+	write_policies
+	echo "cgroup $CG, bpffs $T/bpffs, netns ${NS:-none ($NS_WHY)}"
+	for c in "${CASES[@]}"; do
+		read -r name fn <<<"$c"
+		selected "$name" || continue
+		reset_fences
+		"$fn" </dev/null
+		case_end "$name"
+	done
+	for row in "${ROWS[@]}"; do
+		run_row "$row" </dev/null
+	done
+	check_all_clean
+	case_end "all-detached-nothing-left"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+main "$@"

@@ -1,0 +1,273 @@
+#!/bin/bash
+# netfence under Podman, wired the way users install it: a hooks.d file (a copy of
+# schemas/netfence-hooks.json pointing at the built ./netfence, with the test's bpffs root and
+# state dir) in the directory given by --hooks-dir, and the policy in --annotation. Podman
+# runs the prestart hook at start and the poststop hook itself at removal.
+#
+# Podman runs with the runc runtime, cgroupfs, its storage under the test's temp dir (vfs, no
+# image: --rootfs), host or no networking (no netavark or slirp needed). On a hybrid cgroup
+# host it runs as it is (cgroup v1 controllers plus the unified hierarchy), which exercises
+# netfence's discovery of cgroup v2 at /sys/fs/cgroup/unified.
+# Needs root; exits 77 when it cannot run.
+#
+#   integration/test-podman.sh [CASE...]      (default: every case, in table order)
+set -u
+
+# shellcheck source=integration/lib-runtime.sh
+. "$(dirname "$0")/lib-runtime.sh"
+
+# pm ARGS...: podman with the test's storage and hooks.
+pm()
+{
+	# shellcheck disable=SC2086 # RT_PODMAN is a command line without spaces inside words
+	$RT_PODMAN "$@"
+}
+
+# The podman run options every test container needs. --rootfs is a flag: the rootfs directory
+# takes the image's place, after all the options.
+pm_run_opts()
+{
+	echo "--cgroup-parent=$RT_PARENT --ulimit nofile=1024:1024 --ulimit nproc=4096:4096" \
+		"--pids-limit=0 --rootfs"
+}
+
+# pm_start NAME NETWORK [podman run options...]: a detached container sleeping; echoes its id.
+pm_start()
+{
+	local name=$1 net=$2
+	shift 2
+	# shellcheck disable=SC2046 # pm_run_opts is a list of words
+	pm run -d --name "$name" --network "$net" $(pm_run_opts) "$@" "$T/rootfs" /bin/client sleep 3600 \
+		</dev/null 2>"$T/logs/$name.run"
+}
+
+# pm_annotation KEY VALUE: the --annotation argument for KEY=VALUE. Some Podman versions (4.3) parse
+# --annotation as a comma-separated list (pflag "strings", which is CSV): a JSON policy, with
+# its commas and quotes, must then be one CSV-quoted field, quotes doubled. Later versions
+# take the argument as it is ("stringArray").
+pm_annotation()
+{
+	local kv="$1=$2"
+	if [ "$PM_CSV" = 1 ]; then
+		printf '"%s"' "${kv//\"/\"\"}"
+	else
+		printf '%s' "$kv"
+	fi
+}
+
+pm_probe()
+{
+	local name=$1 kind=$2 addr=$3 port=$4 want=$5 got
+	got=$(pm exec "$name" /bin/client "$kind" "$addr" "$port" </dev/null 2>>"$T/logs/$name.exec")
+	[ "$got" = "$want" ] ||
+		rt_fail "$name: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
+}
+
+pm_id()
+{
+	pm inspect --format '{{.Id}}' "$1" 2>/dev/null
+}
+
+# pm_remove NAME ID: remove (Podman runs poststop) and check that nothing is left.
+pm_remove()
+{
+	pm rm -f -t 0 "$1" >"$T/logs/$1.rm" 2>&1 || rt_fail "$1: podman rm failed: $(cat "$T/logs/$1.rm")"
+	expect_nothing_left "$2"
+}
+
+case_host_network()
+{
+	local name=pm-host id
+	id=$(pm_start "$name" host --annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
+	pm_probe "$name" tcp 127.0.0.1 "$PA2" ECONNREFUSED
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm_probe "$name" tcp ::1 "$PA" ok
+	pm_probe "$name" tcp ::1 "$PD" EPERM
+	pm_probe "$name" udp 127.0.0.1 "$PU" ok
+	pm_probe "$name" udp 127.0.0.1 "$PD" EPERM
+	pm_probe "$name" udp ::1 "$PD" EPERM
+	[ "$(nf_field "$id" mode)" = enforce ] || rt_fail "$name: netfence show $id: mode is not enforce"
+	[ "$(nf_field "$id" counters.denied)" -gt 0 ] 2>/dev/null ||
+		rt_fail "$name: show: counters.denied is not > 0"
+	case $(nf_field "$id" cgroup) in
+	*"$RT_PARENT/"*"$id"*) ;;
+	*) rt_fail "$name: show: cgroup '$(nf_field "$id" cgroup)' is not the container's" ;;
+	esac
+	pm_remove "$name" "$id"
+}
+
+# --network none: a private network namespace, loopback following the rules on request.
+case_private_network()
+{
+	local name=pm-private id ann
+	ann=$(pm_annotation io.netfence.policy "$POLICY_LO_POLICY")
+	id=$(pm_start "$name" none --annotation "$ann") ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA2" ECONNREFUSED
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm_probe "$name" tcp ::1 "$PD" EPERM
+	pm_probe "$name" udp 127.0.0.1 "$PD" EPERM
+	pm_remove "$name" "$id"
+}
+
+# --network none without a "loopback" field: its own loopback is allowed.
+case_private_loopback_default()
+{
+	local name=pm-private-lo id
+	id=$(pm_start "$name" none --annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PD" ECONNREFUSED
+	pm_probe "$name" udp ::1 "$PD" ok
+	pm_remove "$name" "$id"
+}
+
+# podman run --rm: the probes run as the container's own process; removal is Podman's
+# cleanup after exit.
+case_run_rm()
+{
+	local name=pm-run-rm out want ann
+	ann=$(pm_annotation io.netfence.policy "$POLICY")
+	if ! rt_have_busybox "$T/rootfs"; then
+		rt_log "$name: no busybox in the rootfs: one probe only"
+		# shellcheck disable=SC2046
+		out=$(pm run --rm --name "$name" --network host $(pm_run_opts) \
+			--annotation "$ann" "$T/rootfs" /bin/client tcp 127.0.0.1 "$PD" \
+			</dev/null 2>"$T/logs/$name.run")
+		want=EPERM
+	else
+		# shellcheck disable=SC2046
+		out=$(pm run --rm --name "$name" --network host $(pm_run_opts) \
+			--annotation "$ann" "$T/rootfs" /bin/sh -c \
+			"client tcp 127.0.0.1 $PA 2>/dev/null; client tcp 127.0.0.1 $PD;
+			 client udp ::1 $PU; client udp ::1 $PD" </dev/null 2>"$T/logs/$name.run")
+		want=$(printf 'ok\nEPERM\nok\nEPERM')
+	fi
+	[ "$out" = "$want" ] || rt_fail "$name: probes printed '$(printf '%s' "$out" | tr '\n' ' ')'," \
+		"expected '$(printf '%s' "$want" | tr '\n' ' ')'"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pm container exists "$name" 2>/dev/null || break
+		sleep 0.5
+	done
+	pm container exists "$name" 2>/dev/null && rt_fail "$name: still there after --rm"
+	expect_store_empty
+}
+
+# No netfence annotation: the hooks.d file does not match, the container runs unfenced.
+case_unannotated()
+{
+	local name=pm-plain id
+	id=$(pm_start "$name" host) ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PD" ok
+	[ -z "$(find "$T/state" "$T/bpffs" -name "*$id*" 2>/dev/null)" ] ||
+		rt_fail "$name: netfence fenced an unannotated container"
+	pm_remove "$name" "$id"
+}
+
+# An invalid policy: podman run fails and says why in netfence's words.
+case_invalid_policy()
+{
+	local name=pm-invalid id ann
+	ann=$(pm_annotation io.netfence.policy "$POLICY_BAD")
+	if pm_start "$name" host --annotation "$ann" >/dev/null; then
+		rt_fail "$name: podman started a container with an invalid policy"
+	fi
+	grep -q "netfence: container '[0-9a-f]*': io.netfence.policy: /rules/0/cidr: '10.0.0.0/33'" \
+		"$T/logs/$name.run" ||
+		rt_fail "$name: netfence's message is not in podman's error: $(tail -n 2 "$T/logs/$name.run" |
+			tr '\n' ' ' | cut -c 1-400)"
+	id=$(pm_id "$name")
+	pm rm -f -t 0 "$name" >/dev/null 2>&1
+	[ -z "$id" ] || expect_nothing_left "$id"
+	expect_store_empty
+}
+
+# io.netfence.policy-name through Podman.
+case_policy_name()
+{
+	local name=pm-policy-name id
+	printf '%s\n' "$POLICY" >"$T/policies/it-web.json"
+	id=$(pm_start "$name" host --annotation "io.netfence.policy-name=it-web") ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm_remove "$name" "$id"
+}
+
+# podman restart reruns the hooks with the same id: still fenced afterwards, nothing doubled.
+case_restart()
+{
+	local name=pm-restart id cg n
+	id=$(pm_start "$name" host --annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm restart -t 0 "$name" >"$T/logs/$name.restart" 2>&1 ||
+		rt_fail "$name: podman restart failed: $(tail -n 2 "$T/logs/$name.restart")"
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
+	cg=$(nf_field "$id" cgroup)
+	n=$(rt_nf_progs_on "$cg")
+	[ "${n:-0}" -ge 4 ] && [ "$n" -le 5 ] && n=ok
+	[ "$n" = ok ] ||
+		rt_fail "$name: $n netfence programs on $cg after restart, expected 4 or 5"
+	pm_remove "$name" "$id"
+}
+
+case_store_empty()
+{
+	expect_store_empty
+}
+
+CASES="
+host-network              case_host_network
+private-network           case_private_network
+private-loopback-default  case_private_loopback_default
+run-rm                    case_run_rm
+unannotated               case_unannotated
+invalid-policy            case_invalid_policy
+policy-name               case_policy_name
+restart                   case_restart
+store-empty               case_store_empty
+"
+
+rt_setup podman
+rt_require_cmd podman runc ss
+# Podman handles cgroups itself (v1 + unified on a hybrid host), in the host mount namespace.
+# shellcheck disable=SC2034 # read by rt_ns
+RT_BIND=0
+rt_build_rootfs "$T/rootfs"
+
+# The shipped hooks.d file, pointed at the built binary and the test's directories.
+mkdir -p "$T/hooks.d" "$T/podman"
+python3 - "$RT_ROOT_DIR/schemas/netfence-hooks.json" "$T/hooks.d/netfence.json" "$NETFENCE" \
+	"$T" <<'PY' || rt_skip "cannot write the hooks.d file from schemas/netfence-hooks.json"
+import json, sys
+src, dst, binary, t = sys.argv[1:]
+h = json.load(open(src))
+h["hook"]["path"] = binary
+opts = ["--config", t + "/netfence.json", "--bpffs-root", t + "/bpffs", "--state-dir", t + "/state"]
+h["hook"]["args"] = h["hook"]["args"][:1] + opts + h["hook"]["args"][1:]
+json.dump(h, open(dst, "w"), indent=2)
+PY
+RT_PODMAN="podman --root $T/podman/root --runroot $T/podman/runroot --tmpdir $T/podman/tmp"
+RT_PODMAN="$RT_PODMAN --storage-driver vfs --runtime runc --cgroup-manager cgroupfs"
+RT_PODMAN="$RT_PODMAN --events-backend file --hooks-dir $T/hooks.d --log-level error"
+
+PM_CSV=0
+podman run --help 2>/dev/null | grep -q -- '--annotation strings' && PM_CSV=1
+
+# Can Podman run a plain container here at all?
+# shellcheck disable=SC2046
+out=$(pm run --rm --network host $(pm_run_opts) "$T/rootfs" /bin/client tcp 127.0.0.1 1 </dev/null \
+	2>"$T/logs/podman-smoke")
+[ "$out" = ECONNREFUSED ] ||
+	rt_skip "podman cannot run a container here: $(tail -n 1 "$T/logs/podman-smoke")"
+
+rt_policies
+echo "podman $(podman --version | awk '{ print $3 }') (runc, cgroupfs), hooks.d: $T/hooks.d," \
+	"ports: allowed $PA $PA2 (tcp) $PU (udp), denied $PD"
+
+rt_run_table "$CASES" "$@"
+rt_summary

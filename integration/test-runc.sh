@@ -1,0 +1,297 @@
+#!/bin/bash
+# netfence with real runc containers: both hook wirings, host and private network
+# namespaces, allowed and denied TCP/UDP over IPv4 and IPv6 loopback, errors, and cleanup
+# (including a runtime that dies before poststop). Needs root; exits 77 when it cannot run.
+#
+#   integration/test-runc.sh [CASE...]      (default: every case, in table order)
+set -u
+
+# shellcheck source=integration/lib-runtime.sh
+. "$(dirname "$0")/lib-runtime.sh"
+
+# --- runc-only cases ---------------------------------------------------------------------
+
+# Host network namespace with "loopback": "allow": loopback passes whatever the rules say.
+case_host_loopback_allow()
+{
+	local id=runc-host-lo-allow
+	rt_start_fenced "$id" policy="$POLICY_LO_ALLOW" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" ok
+	expect_probe "$id" tcp 127.0.0.2 "$PA" ECONNREFUSED
+	expect_probe "$id" tcp ::1 "$PD" ok
+	expect_probe "$id" udp 127.0.0.1 "$PD" ok
+	rt_delete_clean "$id"
+}
+
+# Audit mode: nothing is refused, would-be denials are counted.
+case_audit()
+{
+	local id=runc-audit
+	rt_start_fenced "$id" policy="$POLICY_AUDIT" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" ok
+	expect_probe "$id" udp ::1 "$PD" ok
+	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
+	[ "$(nf_field "$id" mode)" = audit ] || rt_fail "$id: show: mode is not audit"
+	[ "$(nf_field "$id" counters.audited)" -gt 0 ] 2>/dev/null ||
+		rt_fail "$id: show: counters.audited is not > 0"
+	[ "$(nf_field "$id" counters.denied)" = 0 ] ||
+		rt_fail "$id: show: counters.denied is $(nf_field "$id" counters.denied), expected 0"
+	rt_delete_clean "$id"
+}
+
+# io.netfence.policy-name: the policy comes from <policies_dir>/<name>.json.
+case_policy_name()
+{
+	local id=runc-policy-name
+	printf '%s\n' "$POLICY" >"$T/policies/it-web.json"
+	rt_start_fenced "$id" policy_name=it-web || return
+	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$id" udp ::1 "$PD" EPERM
+	rt_delete_clean "$id"
+}
+
+# A policy name that is not a file: refused with netfence's message.
+case_policy_name_missing()
+{
+	local id=runc-policy-name-missing
+	rt_bundle "$T/bundles/$id" "$id" policy_name=it-nosuch || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id'" "$T/logs/$id.create" ||
+		rt_fail "$id: no netfence message in runc's output: $(tail -n 2 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Both annotations: ambiguous, refused.
+case_ambiguous()
+{
+	local id=runc-ambiguous
+	printf '%s\n' "$POLICY" >"$T/policies/it-web.json"
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" policy_name=it-web || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id'.*ambiguous" "$T/logs/$id.create" ||
+		rt_fail "$id: no 'ambiguous' netfence message: $(tail -n 2 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# fail_mode "open": an invalid policy is logged (syslog; runc shows a hook's stderr only when
+# it fails) and the container starts, unfenced.
+case_fail_open()
+{
+	local id=runc-fail-open
+	rt_write_config "$T/netfence-open.json" open false
+	rt_start_fenced "$id" policy="$POLICY_BAD" config="$T/netfence-open.json" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" ok
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# CAP_SYS_ADMIN in the initial user namespace could lift the fence: refused by default,
+# accepted (and reported as removable) with allow_removable_fence.
+case_removable_refused()
+{
+	local id=runc-sys-admin
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" \
+		caps=CAP_SYS_ADMIN,CAP_KILL,CAP_NET_BIND_SERVICE || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id'.*CAP_SYS_ADMIN" "$T/logs/$id.create" ||
+		rt_fail "$id: no netfence message naming CAP_SYS_ADMIN: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+case_removable_accepted()
+{
+	local id=runc-sys-admin-ok
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
+		caps=CAP_SYS_ADMIN,CAP_KILL,CAP_NET_BIND_SERVICE || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
+	[ "$(nf_field "$id" removable)" = True ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected true"
+	rt_delete "$id" || rt_fail "$id: runc delete failed"
+	expect_nothing_left "$id"
+}
+
+# The attach hook runs again for a live container (Podman reruns hooks on restart): the new
+# programs replace the old, the container stays fenced, nothing doubles up.
+case_reattach()
+{
+	local id=runc-reattach pid before after state
+	rt_start_fenced "$id" policy="$POLICY" || return
+	before=$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")
+	pid=$(rt_pid "$id")
+	state=$(python3 - "$id" "$pid" "$T/bundles/$id" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[3] + "/config.json"))
+print(json.dumps({"ociVersion": "1.0.2", "id": sys.argv[1], "status": "created",
+                  "pid": int(sys.argv[2]), "bundle": sys.argv[3],
+                  "annotations": cfg["annotations"]}))
+PY
+	)
+	for _ in 1 2; do
+		printf '%s' "$state" | nf hook createRuntime >"$T/logs/$id.reattach" 2>&1 ||
+			rt_fail "$id: second attach failed: $(cat "$T/logs/$id.reattach")"
+	done
+	after=$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")
+	[ "$after" = "$before" ] ||
+		rt_fail "$id: $before netfence programs before re-attach, $after after"
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
+	rt_delete_clean "$id"
+}
+
+# netfence gc leaves live fences alone.
+case_gc_keeps_live()
+{
+	local id=runc-gc-live
+	rt_start_fenced "$id" policy="$POLICY" || return
+	nf gc >"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
+	nf show "$id" >/dev/null 2>&1 || rt_fail "$id: gc removed a live fence"
+	# Also from the host's mount namespace, where the recorded cgroup path does not exist on
+	# a hybrid host: gc must judge by the kernel's links, not by the path.
+	"$NETFENCE" --config "$T/netfence.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" gc \
+		>>"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc (host mount ns) failed"
+	nf show "$id" >/dev/null 2>&1 || rt_fail "$id: gc in the host mount namespace removed it"
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	rt_delete_clean "$id"
+}
+
+# A hook after netfence's fails: runc gives up after the attach. runc 1.1 runs poststop from
+# its error path; other versions and runtimes may not. Either way nothing is left after gc.
+case_later_hook_fails()
+{
+	local id=runc-later-hook-fails
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" after_hook=/bin/false || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it despite a failing hook"
+	rt_delete "$id"
+	if [ -n "$(find "$T/state" "$T/bpffs" -mindepth 1 -name "*$id*" 2>/dev/null)" ]; then
+		rt_log "$id: fence left behind after the failed create; reaping"
+		rt_wait_released "$id"
+	fi
+	nf gc >"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
+	expect_nothing_left "$id"
+}
+
+# A cgroup made under the container's stays fenced (no BPF_F_ALLOW_OVERRIDE): a host process
+# moved into it is refused like the container.
+case_child_cgroup()
+{
+	local id=runc-child-cgroup cg got
+	rt_start_fenced "$id" policy="$POLICY" || return
+	cg="$RT_CG2$RT_PARENT/$id/nested"
+	mkdir "$cg" || rt_fail "$id: cannot make $cg"
+	got=$(sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" tcp 127.0.0.1 "$3"' sh "$cg" \
+		"$T/ctclient" "$PD" 2>/dev/null)
+	[ "$got" = EPERM ] || rt_fail "$id: a process in a nested cgroup got '$got', expected EPERM"
+	got=$(sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" tcp ::1 "$3"' sh "$cg" \
+		"$T/ctclient" "$PA" 2>/dev/null)
+	[ "$got" = ok ] || rt_fail "$id: a process in a nested cgroup got '$got' for PA, expected ok"
+	rmdir "$cg" 2>/dev/null
+	rt_delete_clean "$id"
+}
+
+# Container ids may hold '.', '+', '_' and '-': they name pins and state files unharmed.
+case_odd_id()
+{
+	local id=runc.odd+id_1-x
+	rt_start_fenced "$id" policy="$POLICY" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
+	[ "$(nf_field "$id" id)" = "$id" ] || rt_fail "$id: show does not find it by its id"
+	rt_delete_clean "$id"
+}
+
+# poststop for a container netfence never saw, twice, and detach of an unknown id: success.
+case_detach_idempotent()
+{
+	local id=runc-never-fenced i
+	for i in 1 2; do
+		printf '{"ociVersion": "1.0.2", "id": "%s", "status": "stopped", "bundle": "%s"}' \
+			"$id" "$T/bundles/none" | nf hook poststop >"$T/logs/$id.poststop" 2>&1 ||
+			rt_fail "$id: poststop #$i for an unknown id failed: $(cat "$T/logs/$id.poststop")"
+	done
+	nf detach "$id" >"$T/logs/$id.detach" 2>&1 ||
+		rt_fail "$id: detach of an unknown id failed: $(cat "$T/logs/$id.detach")"
+	expect_nothing_left "$id"
+}
+
+# The largest policy allowed (16384 rules, through a policy file): the container starts in
+# reasonable time and the verdicts are the same as with the small policy.
+case_large_policy()
+{
+	local id=runc-large-policy start ms
+	python3 - "$T/policies/it-large.json" "$POLICY" <<'PY'
+import json, sys
+p = json.loads(sys.argv[2])
+extra = [{"action": "allow", "cidr": "10.%d.%d.%d/32" % (i >> 16, (i >> 8) & 255, i & 255)}
+         for i in range(16384 - len(p["rules"]))]
+p["rules"] = extra + p["rules"]
+with open(sys.argv[1], "w") as f:
+    json.dump(p, f, separators=(",", ":"))
+PY
+	start=$(date +%s%N)
+	rt_start_fenced "$id" policy_name=it-large || return
+	ms=$((($(date +%s%N) - start) / 1000000))
+	rt_log "$id: 16384 rules, $(stat -c %s "$T/policies/it-large.json") bytes: created in $ms ms"
+	[ "$ms" -lt 10000 ] || rt_fail "$id: creating the container took $ms ms"
+	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$id" udp ::1 "$PU" ok
+	expect_probe "$id" udp ::1 "$PD" EPERM
+	rt_delete_clean "$id"
+}
+
+# --- the table ---------------------------------------------------------------------------
+
+CASES="
+host-createRuntime        case_host_createRuntime
+host-prestart             case_host_prestart
+host-nostage              case_host_nostage
+host-loopback-allow       case_host_loopback_allow
+private-loopback-default  case_private_loopback_default
+private-loopback-policy   case_private_loopback_policy
+audit-mode                case_audit
+policy-name               case_policy_name
+policy-name-missing       case_policy_name_missing
+ambiguous-annotations     case_ambiguous
+invalid-policy            case_invalid_policy
+fail-open                 case_fail_open
+unfenced                  case_unfenced
+removable-refused         case_removable_refused
+removable-accepted        case_removable_accepted
+reattach                  case_reattach
+gc-keeps-live             case_gc_keeps_live
+crash-then-gc             case_crash_gc
+crash-then-next-hook      case_crash_next_hook
+later-hook-fails          case_later_hook_fails
+nested-cgroup             case_child_cgroup
+odd-id                    case_odd_id
+detach-idempotent         case_detach_idempotent
+large-policy              case_large_policy
+config-example            case_config_example
+store-empty               case_store_empty
+"
+
+rt_setup runc
+rt_require_cmd runc ss
+rt_use runc
+rt_build_rootfs "$T/rootfs"
+
+# Can runc run a plain container here at all? If not, skip with its own words.
+rt_bundle "$T/bundles/smoke" runc-smoke hooks=none || rt_skip "cannot write a bundle"
+if ! rt_run runc-smoke "$T/bundles/smoke" ||
+	[ "$(rt_exec runc-smoke /bin/client tcp 127.0.0.1 1)" != ECONNREFUSED ]; then
+	rt_skip "runc cannot run a container here: $(tail -n 1 "$T/logs/runc-smoke.create")"
+fi
+rt_delete runc-smoke
+
+rt_policies
+echo "runc $(runc --version | head -n 1 | awk '{ print $3 }'), cgroup v2 at $RT_CG2," \
+	"ports: allowed $PA $PA2 (tcp) $PU (udp), denied $PD"
+
+rt_run_table "$CASES" "$@"
+rt_summary
