@@ -16,8 +16,6 @@
 #include "cgroup.h"
 #include "util.h"
 
-#define QUOTE_MAX	128		 /* characters of a quoted value shown in a message */
-#define QUOTE_BUF	(QUOTE_MAX + 48) /* and the quotes, last escape, length note */
 #define DELETED_SUFFIX	" (deleted)"
 #define PREFERRED_MOUNT "/sys/fs/cgroup"
 
@@ -34,39 +32,6 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 		va_end(ap);
 	}
 	return r;
-}
-
-/* Append byte ch to buf at *o, escaped unless printable ASCII. buf has room for 4 more. */
-static void put_escaped(char *buf, size_t *o, unsigned char ch)
-{
-	if (ch == '\'' || ch == '\\') {
-		buf[(*o)++] = '\\';
-		buf[(*o)++] = ch;
-	} else if (ch == '\n') {
-		*o += sprintf(buf + *o, "\\n");
-	} else if (ch == '\t') {
-		*o += sprintf(buf + *o, "\\t");
-	} else if (ch < 0x20 || ch >= 0x7f) {
-		*o += sprintf(buf + *o, "\\x%02x", ch);
-	} else {
-		buf[(*o)++] = ch;
-	}
-}
-
-/* 'value' with quotes, backslashes and every byte outside printable ASCII escaped; cut once the
- * escaped text passes QUOTE_MAX characters, and then followed by the value's length. */
-static const char *quote(char buf[static QUOTE_BUF], const char *s, size_t len)
-{
-	size_t i, o = 0;
-
-	buf[o++] = '\'';
-	for (i = 0; i < len && o <= QUOTE_MAX; i++)
-		put_escaped(buf, &o, s[i]);
-	buf[o++] = '\'';
-	buf[o] = '\0';
-	if (i < len)
-		snprintf(buf + o, QUOTE_BUF - o, "... (%zu bytes)", len);
-	return buf;
 }
 
 /* Decode mountinfo's octal escapes (\040 for a space) in place; false on a NUL. */
@@ -242,9 +207,9 @@ int nf_cgroup_parse_proc(const char *buf, size_t len, char **ret_path)
 
 static int path_error(int pid, const char *path, size_t plen, int r, char *err, size_t errlen)
 {
-	char q[QUOTE_BUF];
+	char q[NF_QUOTE_BUF];
 
-	quote(q, path, plen);
+	nf_quote_mem(q, path, plen);
 	switch (r) {
 	case -EXDEV:
 		return fail(err, errlen, r,
@@ -296,7 +261,7 @@ static int read_proc_cgroup(const char *proc_root, int pid, char **ret_path, cha
 int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid, char **ret_dir,
 		      char *err, size_t errlen)
 {
-	char *path = NULL, *mount = NULL, *dir = NULL, q[QUOTE_BUF];
+	char *path = NULL, *mount = NULL, *dir = NULL, q[NF_QUOTE_BUF];
 	struct stat st;
 	FILE *f;
 	int r;
@@ -337,18 +302,18 @@ int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid
 	}
 	if (strlen(dir) >= PATH_MAX) {
 		r = fail(err, errlen, -ENAMETOOLONG, "pid %d: cgroup directory %s is too long", pid,
-			 quote(q, dir, strlen(dir)));
+			 nf_quote_str(q, dir));
 		goto out;
 	}
 	if (stat(dir, &st) < 0) {
 		r = -errno;
-		fail(err, errlen, r, "pid %d: cgroup directory %s: %s", pid,
-		     quote(q, dir, strlen(dir)), strerror(-r));
+		fail(err, errlen, r, "pid %d: cgroup directory %s: %s", pid, nf_quote_str(q, dir),
+		     strerror(-r));
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		r = fail(err, errlen, -ENOTDIR, "pid %d: cgroup %s is not a directory", pid,
-			 quote(q, dir, strlen(dir)));
+			 nf_quote_str(q, dir));
 		goto out;
 	}
 	*ret_dir = dir;
@@ -362,26 +327,26 @@ out:
 
 int nf_cgroup_open(const char *dir, char *err, size_t errlen)
 {
-	char q[QUOTE_BUF];
+	char q[NF_QUOTE_BUF];
 	struct statfs sfs;
 	int fd, r;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		return fail(err, errlen, r, "cannot open cgroup %s: %s", quote(q, dir, strlen(dir)),
+		return fail(err, errlen, r, "cannot open cgroup %s: %s", nf_quote_str(q, dir),
 			    strerror(-r));
 	}
 	if (fstatfs(fd, &sfs) < 0) {
 		r = -errno;
 		close(fd);
-		return fail(err, errlen, r, "cannot statfs cgroup %s: %s",
-			    quote(q, dir, strlen(dir)), strerror(-r));
+		return fail(err, errlen, r, "cannot statfs cgroup %s: %s", nf_quote_str(q, dir),
+			    strerror(-r));
 	}
 	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
 		close(fd);
 		return fail(err, errlen, -EMEDIUMTYPE, "%s is not on a cgroup2 filesystem",
-			    quote(q, dir, strlen(dir)));
+			    nf_quote_str(q, dir));
 	}
 	return fd;
 }

@@ -13,6 +13,7 @@
 
 #include "loader.h"
 #include "pins.h"
+#include "util.h"
 
 /* bpffs refuses names containing '.', which container ids may hold: '.' is written "_d" and '_'
  * "__", an encoding that keeps distinct ids distinct. */
@@ -212,11 +213,6 @@ static char *slot_id(const char *name)
 	return decode_id(name, len);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 {
 	DIR *d = opendir(root);
@@ -239,22 +235,14 @@ int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 		id = slot_id(de->d_name);
 		if (!id)
 			continue;
-		if (n == cap) {
-			char **grown = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
-
-			if (!grown) {
-				free(id);
-				closedir(d);
-				nf_pins_ids_free(ids, n);
-				return -ENOMEM;
-			}
-			ids = grown;
+		if (nf_strv_push(&ids, &n, &cap, id) < 0) {
+			closedir(d);
+			nf_strv_free(ids, n);
+			return -ENOMEM;
 		}
-		ids[n++] = id;
 	}
 	closedir(d);
-	if (n)
-		qsort(ids, n, sizeof(*ids), cmp_str);
+	nf_strv_sort(ids, n);
 	for (size_t i = 0; i < n; i++) {
 		if (out && strcmp(ids[out - 1], ids[i]) == 0)
 			free(ids[i]);
@@ -268,7 +256,5 @@ int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 
 void nf_pins_ids_free(char **ids, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	nf_strv_free(ids, n);
 }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "pins.h"
 #include "state.h"
 #include "util.h"
 
@@ -140,11 +139,6 @@ void nf_state_free(struct nf_state *s)
 	free(s);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int nf_state_ids(const char *dir, char ***ret_ids, size_t *ret_n)
 {
 	DIR *d = opendir(dir);
@@ -163,28 +157,14 @@ int nf_state_ids(const char *dir, char ***ret_ids, size_t *ret_n)
 		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json"))
 			continue;
 		id = strndup(de->d_name, len - 5);
-		if (n == cap) {
-			char **grown = id ? realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids))
-					  : NULL;
-
-			if (!grown) {
-				free(id);
-				closedir(d);
-				nf_pins_ids_free(ids, n);
-				return -ENOMEM;
-			}
-			ids = grown;
-		}
-		if (!id) {
+		if (nf_strv_push(&ids, &n, &cap, id) < 0) {
 			closedir(d);
-			nf_pins_ids_free(ids, n);
+			nf_strv_free(ids, n);
 			return -ENOMEM;
 		}
-		ids[n++] = id;
 	}
 	closedir(d);
-	if (n)
-		qsort(ids, n, sizeof(*ids), cmp_str);
+	nf_strv_sort(ids, n);
 	*ret_ids = ids;
 	*ret_n = n;
 	return 0;

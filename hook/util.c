@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -66,6 +69,25 @@ int nf_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	return r;
 }
 
+/* O_NONBLOCK so that a FIFO in place of the file cannot hang us before fstat() refuses it. */
+int nf_read_regular_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	else
+		r = nf_read_fd(fd, max, ret, ret_len);
+	close(fd);
+	return r;
+}
+
 int nf_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -81,4 +103,76 @@ int nf_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+void nf_escape_byte(char *buf, size_t *o, unsigned char ch, bool quoting)
+{
+	if (quoting && (ch == '\'' || ch == '\\')) {
+		buf[(*o)++] = '\\';
+		buf[(*o)++] = ch;
+	} else if (ch == '\n') {
+		*o += sprintf(buf + *o, "\\n");
+	} else if (ch == '\t') {
+		*o += sprintf(buf + *o, "\\t");
+	} else if (ch < 0x20 || ch >= 0x7f) {
+		*o += sprintf(buf + *o, "\\x%02x", ch);
+	} else {
+		buf[(*o)++] = ch;
+	}
+}
+
+const char *nf_quote_mem(char buf[static NF_QUOTE_BUF], const char *s, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[o++] = '\'';
+	for (i = 0; i < len && o <= NF_QUOTE_MAX; i++)
+		nf_escape_byte(buf, &o, s[i], true);
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	if (i < len)
+		snprintf(buf + o, NF_QUOTE_BUF - o, "... (%zu bytes)", len);
+	return buf;
+}
+
+const char *nf_quote_str(char buf[static NF_QUOTE_BUF], const char *s)
+{
+	return nf_quote_mem(buf, s, strlen(s));
+}
+
+int nf_strv_push(char ***v, size_t *n, size_t *cap, char *s)
+{
+	if (!s)
+		return -ENOMEM;
+	if (*n == *cap) {
+		size_t grown_cap = *cap ? *cap * 2 : 16;
+		char **grown = realloc(*v, grown_cap * sizeof(**v));
+
+		if (!grown) {
+			free(s);
+			return -ENOMEM;
+		}
+		*v = grown;
+		*cap = grown_cap;
+	}
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void nf_strv_sort(char **v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+}
+
+void nf_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
