@@ -39,9 +39,9 @@ unsigned int nf_cli_events_rate(const struct nf_config *cfg)
 	return cfg->events_rate_per_sec ? cfg->events_rate_per_sec : UINT32_MAX;
 }
 
-/* Read, parse and resolve the --policy argument; the document is returned for the state file. */
+/* Read, parse and resolve the --policy argument; the text is kept for the state dir. */
 static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_policy,
-		       json_t **ret_doc)
+		       char **ret_text, size_t *ret_len)
 {
 	char err[NF_ERR_MAX + 300], q[256];
 	struct nf_policy *p = NULL;
@@ -57,10 +57,10 @@ static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_
 		free(buf);
 		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
 	}
-	*ret_doc = json_loadb(buf, len, 0, NULL);
-	free(buf);
 	nf_policy_resolve(p, own_netns);
 	*ret_policy = p;
+	*ret_text = buf;
+	*ret_len = len;
 	return 0;
 }
 
@@ -81,18 +81,20 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 {
 	char err[NF_ERR_MAX + 300];
 	struct nf_policy *p = NULL;
-	json_t *doc = NULL;
+	char *text = NULL;
+	size_t len = 0;
 	int r;
 
 	nf_log_set_id(id);
-	r = load_policy(cli->policy, own_netns, &p, &doc);
+	r = load_policy(cli->policy, own_netns, &p, &text, &len);
 	if (r < 0)
 		return NF_EXIT_FAIL;
 	struct nf_fence_request req = {
 		.id = id,
 		.cgroup_dir = cgroup,
 		.policy = p,
-		.policy_doc = doc,
+		.policy_text = text,
+		.policy_len = len,
 		.source = "file",
 		.own_netns = own_netns,
 		.removable = removable,
@@ -100,7 +102,7 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	};
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
 	nf_policy_free(p);
-	json_decref(doc);
+	free(text);
 	if (r < 0)
 		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
 	nf_log_info("%s %s", verb, cgroup);

@@ -184,7 +184,6 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 {
 	char err[NF_ERR_MAX + 300];
 	struct nf_policy *p = NULL;
-	json_t *doc;
 	int removable, r;
 
 	if (c->state->bundle) {
@@ -209,12 +208,12 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		return r;
 	}
 	nf_policy_resolve(p, own_netns(c->config));
-	doc = json_loadb(c->policy_buf, c->policy_len, 0, NULL);
 	struct nf_fence_request req = {
 		.id = c->state->id,
 		.cgroup_dir = c->cgroup,
 		.policy = p,
-		.policy_doc = doc,
+		.policy_text = c->policy_buf,
+		.policy_len = c->policy_len,
 		.source = c->source,
 		.own_netns = own_netns(c->config),
 		.removable = removable == 1,
@@ -222,7 +221,6 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 	};
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
 	nf_policy_free(p);
-	json_decref(doc);
 	if (r < 0)
 		return nf_log_error(0, "%s", err);
 	nf_log_info("fenced %s (%s, %s)", c->cgroup,

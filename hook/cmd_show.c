@@ -155,8 +155,12 @@ int nf_cmd_show(struct nf_cli *cli)
 	if (cli->json) {
 		json_t *o = view_json(&v);
 
-		if (v.state && v.state->policy)
-			json_object_set(o, "policy", v.state->policy);
+		char *text = NULL;
+		size_t len;
+
+		if (nf_state_read_policy(cli->paths.state_dir, id, &text, &len) == 0)
+			json_object_set_new(o, "policy", json_loadb(text, len, 0, NULL));
+		free(text);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);

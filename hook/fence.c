@@ -94,11 +94,12 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 		.attached_at = now,
 		.removable = req->removable,
 		.own_netns = req->own_netns,
-		.policy = req->policy_doc,
 	};
+	int r;
 
 	nf_state_now(now, sizeof(now));
-	return nf_state_write(paths->state_dir, &s);
+	r = nf_state_write_policy(paths->state_dir, req->id, req->policy_text, req->policy_len);
+	return r < 0 ? r : nf_state_write(paths->state_dir, &s);
 }
 
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,

@@ -28,33 +28,21 @@ void nf_state_now(char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int nf_state_write(const char *dir, const struct nf_state *s)
+/* Write text to <dir>/<id><suffix> through a temporary file and a rename. */
+static int write_atomic(const char *dir, const char *id, const char *suffix, const char *text,
+			size_t len)
 {
-	char path[4096], tmp[4096];
-	json_t *doc;
-	char *text;
+	char path[4096], tmp[4096], tsuffix[32];
 	int fd, r;
 
-	if (state_path(dir, s->id, ".json", path, sizeof(path)) < 0 ||
-	    state_path(dir, s->id, ".json.tmp", tmp, sizeof(tmp)) < 0)
+	snprintf(tsuffix, sizeof(tsuffix), "%s.tmp", suffix);
+	if (state_path(dir, id, suffix, path, sizeof(path)) < 0 ||
+	    state_path(dir, id, tsuffix, tmp, sizeof(tmp)) < 0)
 		return -ENAMETOOLONG;
-	doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:O}", "id", s->id, "cgroup",
-			s->cgroup, "cgroup_id", (json_int_t)s->cgroup_id, "mode", s->mode, "source",
-			s->source, "attached_at", s->attached_at, "removable", s->removable,
-			"own_netns", s->own_netns, "policy", s->policy ? s->policy : json_null());
-	if (!doc)
-		return -ENOMEM;
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (!text)
-		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		free(text);
+	if (fd < 0)
 		return -errno;
-	}
-	r = nf_write_all(fd, text, strlen(text));
-	free(text);
+	r = nf_write_all(fd, text, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
@@ -62,6 +50,41 @@ int nf_state_write(const char *dir, const struct nf_state *s)
 	if (r < 0)
 		unlink(tmp);
 	return r;
+}
+
+int nf_state_write(const char *dir, const struct nf_state *s)
+{
+	json_t *doc;
+	char *text;
+	int r;
+
+	doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b}", "id", s->id, "cgroup",
+			s->cgroup, "cgroup_id", (json_int_t)s->cgroup_id, "mode", s->mode, "source",
+			s->source, "attached_at", s->attached_at, "removable", s->removable,
+			"own_netns", s->own_netns);
+	if (!doc)
+		return -ENOMEM;
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text)
+		return -ENOMEM;
+	r = write_atomic(dir, s->id, ".json", text, strlen(text));
+	free(text);
+	return r;
+}
+
+int nf_state_write_policy(const char *dir, const char *id, const char *text, size_t len)
+{
+	return write_atomic(dir, id, ".policy", text, len);
+}
+
+int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *ret_len)
+{
+	char path[4096];
+
+	if (state_path(dir, id, ".policy", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	return nf_read_file(path, NF_STATE_MAX_BYTES, ret, ret_len);
 }
 
 static char *dup_str(json_t *doc, const char *key)
@@ -103,7 +126,6 @@ int nf_state_read(const char *dir, const char *id, struct nf_state **ret)
 	s->cgroup_id = (uint64_t)json_integer_value(json_object_get(doc, "cgroup_id"));
 	s->removable = json_is_true(json_object_get(doc, "removable"));
 	s->own_netns = json_is_true(json_object_get(doc, "own_netns"));
-	s->policy = json_incref(json_object_get(doc, "policy"));
 	json_decref(doc);
 	if (!s->id || !s->cgroup || !s->mode || !s->source || !s->attached_at) {
 		nf_state_free(s);
@@ -117,12 +139,14 @@ int nf_state_remove(const char *dir, const char *id)
 {
 	char path[4096];
 
-	if (state_path(dir, id, ".json", path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	if (state_path(dir, id, ".json.tmp", path, sizeof(path)) == 0)
-		unlink(path);
+	static const char *const suffixes[] = { ".json", ".policy", ".json.tmp", ".policy.tmp" };
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if (state_path(dir, id, suffixes[i], path, sizeof(path)) < 0)
+			return -ENAMETOOLONG;
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -135,7 +159,6 @@ void nf_state_free(struct nf_state *s)
 	free(s->mode);
 	free(s->source);
 	free(s->attached_at);
-	json_decref(s->policy);
 	free(s);
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The state file of a fence, <state_dir>/<id>.json: what was attached where, with which policy
- * and when. Written atomically (temporary file, then rename); the pins are the truth for what
- * is attached, the state file is what `show` and `gc` explain it with.
+ * The state file of a fence, <state_dir>/<id>.json: what was attached where and when, and
+ * beside it <state_dir>/<id>.policy, the policy document as given. Both are written atomically
+ * (temporary file, then rename). The pins are the truth for what is attached; the state file is
+ * what `show` and `gc` explain it with, kept small because every hook run reads it.
  */
 #ifndef NETFENCE_STATE_H
 #define NETFENCE_STATE_H
@@ -22,10 +23,11 @@ struct nf_state {
 	char *attached_at; /* RFC 3339, UTC */
 	bool removable;    /* the container could lift the fence (accepted by the operator) */
 	bool own_netns;
-	json_t *policy;    /* the policy document as given */
 };
 
 int nf_state_write(const char *dir, const struct nf_state *s);
+int nf_state_write_policy(const char *dir, const char *id, const char *text, size_t len);
+int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *ret_len);
 int nf_state_read(const char *dir, const char *id, struct nf_state **ret);
 int nf_state_remove(const char *dir, const char *id);
 void nf_state_free(struct nf_state *s);
