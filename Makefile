@@ -130,10 +130,10 @@ install: netfence
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(HOOKS_DIR)/netfence.json
 
 format:
-	clang-format -i hook/*.[ch] bpf/*.[ch] tests/*.c integration/*.c
+	clang-format -i hook/*.[ch] bpf/*.[ch]
 
 check-format:
-	clang-format --dry-run --Werror hook/*.[ch] bpf/*.[ch] tests/*.c integration/*.c
+	clang-format --dry-run --Werror hook/*.[ch] bpf/*.[ch]
 
 clean:
 	rm -rf .output .output-asan netfence

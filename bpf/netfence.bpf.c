@@ -18,11 +18,11 @@
 
 #ifndef SOCK_STREAM
 #define SOCK_STREAM 1
-#define SOCK_DGRAM 2
-#define SOCK_RAW 3
+#define SOCK_DGRAM  2
+#define SOCK_RAW    3
 #endif
 #ifndef AF_INET
-#define AF_INET 2
+#define AF_INET	 2
 #define AF_INET6 10
 #endif
 

@@ -20,7 +20,7 @@
 #define PREFERRED_MOUNT "/sys/fs/cgroup"
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 {

@@ -20,12 +20,12 @@ struct nf_cli {
 	struct nf_paths paths;
 	bool config_given;
 	bool json;
-	const char *id;     /* --id */
+	const char *id;	    /* --id */
 	const char *cgroup; /* --cgroup */
 	const char *policy; /* --policy */
-	int count;          /* monitor --count: stop after N events (0: never) */
-	int timeout_ms;     /* monitor --timeout */
-	int argc;           /* positional arguments after the command */
+	int count;	    /* monitor --count: stop after N events (0: never) */
+	int timeout_ms;	    /* monitor --timeout */
+	int argc;	    /* positional arguments after the command */
 	char **argv;
 };
 

@@ -180,7 +180,8 @@ int nf_cmd_policy(struct nf_cli *cli)
 	int r;
 
 	if (strcmp(cli->argv[0], "check") != 0) {
-		nf_log_error(0, "unknown policy command '%s'", nf_quote(cli->argv[0], q, sizeof(q)));
+		nf_log_error(0, "unknown policy command '%s'",
+			     nf_quote(cli->argv[0], q, sizeof(q)));
 		return NF_EXIT_USAGE;
 	}
 	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));

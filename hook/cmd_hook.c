@@ -18,7 +18,7 @@
 #include "pins.h"
 #include "util.h"
 
-#define ANN_POLICY "io.netfence.policy"
+#define ANN_POLICY	"io.netfence.policy"
 #define ANN_POLICY_NAME "io.netfence.policy-name"
 
 enum stage {
@@ -158,8 +158,9 @@ static int check_removable(struct nf_cli *cli, const struct nf_oci_config *confi
 				    "allow_removable_fence in the host config to accept)",
 				    caps),
 		       -EPERM;
-	nf_log_warning(0, "holds %s in the initial user namespace and could lift this fence; "
-			  "accepted by allow_removable_fence",
+	nf_log_warning(0,
+		       "holds %s in the initial user namespace and could lift this fence; "
+		       "accepted by allow_removable_fence",
 		       caps);
 	return 1;
 }
@@ -171,8 +172,8 @@ static int resolve_cgroup(struct hook_ctx *c)
 
 	if (!c->state->pid)
 		return nf_log_error(0, "/pid: missing or 0; needed to find the container's cgroup");
-	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid,
-			      &c->cgroup, err, sizeof(err));
+	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
+			      sizeof(err));
 	if (r == 0)
 		r = nf_cgroup_check_dir(c->cgroup, err, sizeof(err));
 	if (r < 0)
@@ -199,8 +200,9 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 	}
 	r = nf_policy_parse(c->policy_buf, c->policy_len, &p, err, sizeof(err));
 	if (r < 0)
-		return nf_log_error(0, "%s: %s", strncmp(c->source, "annotation", 10) == 0
-						    ? ANN_POLICY : c->source, err);
+		return nf_log_error(
+			0, "%s: %s",
+			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
 	removable = check_removable(cli, c->config);
 	r = removable < 0 ? removable : resolve_cgroup(c);
 	if (r < 0) {
@@ -255,12 +257,10 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 		return nf_log_error(0, "state: /id: '%s' is not a valid container id",
 				    nf_quote(c->state->id, q, sizeof(q)));
 	nf_log_set_id(c->state->id);
-	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) <
-	    0)
-		return nf_log_error(0, "unknown hook stage '%s'",
-				    nf_quote(cli->argc ? cli->argv[0]
-						       : c->state->status,
-					     q, sizeof(q)));
+	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) < 0)
+		return nf_log_error(
+			0, "unknown hook stage '%s'",
+			nf_quote(cli->argc ? cli->argv[0] : c->state->status, q, sizeof(q)));
 	if (stage == STAGE_DETACH) {
 		r = nf_fence_detach(&cli->paths, c->state->id, err, sizeof(err));
 		return r < 0 ? nf_log_error(0, "%s", err) : 0;

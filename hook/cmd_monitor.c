@@ -21,8 +21,8 @@ struct watch {
 	struct ring_buffer *rb;
 	char **ids; /* the fences whose ring buffers rb reads, in nf_pins_ids order */
 	size_t n;
-	int seen;   /* events printed */
-	int limit;  /* stop after this many (0: never) */
+	int seen;  /* events printed */
+	int limit; /* stop after this many (0: never) */
 };
 
 static volatile sig_atomic_t stop;
@@ -149,9 +149,9 @@ int nf_cmd_monitor(struct nf_cli *cli)
 		else
 			usleep(200 * 1000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (cli->timeout_ms && (now.tv_sec - start.tv_sec) * 1000 +
-						(now.tv_nsec - start.tv_nsec) / 1000000 >=
-					       cli->timeout_ms)
+		if (cli->timeout_ms &&
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+			    cli->timeout_ms)
 			break;
 	}
 	watch_reset(&w, &ctxs);

@@ -167,12 +167,14 @@ int nf_cmd_show(struct nf_cli *cli)
 	} else {
 		printf("id:          %s\n", id);
 		printf("cgroup:      %s\n", v.state ? v.state->cgroup : "?");
-		printf("attached:    %s\n", v.attached ? (v.cgroup_id ? "yes" : "cgroup gone") : "no");
+		printf("attached:    %s\n",
+		       v.attached ? (v.cgroup_id ? "yes" : "cgroup gone") : "no");
 		printf("mode:        %s\n", v.state ? v.state->mode : "?");
 		printf("source:      %s\n", v.state ? v.state->source : "?");
 		printf("since:       %s\n", v.state ? v.state->attached_at : "?");
 		if (v.state && v.state->removable)
-			printf("soundness:   REMOVABLE: the container holds capabilities that let it"
+			printf("soundness:   REMOVABLE: the container holds capabilities that let "
+			       "it"
 			       " lift this fence\n");
 		printf("allowed:     %llu\n", (unsigned long long)v.counters[NF_CNT_ALLOWED]);
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);

@@ -71,7 +71,7 @@ struct builder {
 	struct frame base; /* what an address no rule covers gets */
 };
 
-static const struct nf_port_range all_ports = {0, PORT_MAX};
+static const struct nf_port_range all_ports = { 0, PORT_MAX };
 
 static int cmp_range(const void *a, const void *b)
 {
@@ -96,7 +96,7 @@ static void push_range(struct ranges *out, struct nf_port_range r)
 /* Sort and merge r[0..n) in place; returns the new count. */
 static size_t normalize(struct nf_port_range *r, size_t n)
 {
-	struct ranges out = {r, 0};
+	struct ranges out = { r, 0 };
 	size_t i;
 
 	qsort(r, n, sizeof(*r), cmp_range);
@@ -107,7 +107,7 @@ static size_t normalize(struct nf_port_range *r, size_t n)
 
 static int ranges_merge(const struct ranges *a, const struct ranges *b, struct ranges *ret)
 {
-	struct ranges out = {malloc((a->n + b->n) * sizeof(*out.r)), 0};
+	struct ranges out = { malloc((a->n + b->n) * sizeof(*out.r)), 0 };
 	size_t i = 0, j = 0;
 
 	if (!out.r)
@@ -125,7 +125,7 @@ static int ranges_merge(const struct ranges *a, const struct ranges *b, struct r
 /* base minus cut, both normalized; the result is normalized. */
 static int ranges_subtract(const struct ranges *base, const struct ranges *cut, struct ranges *ret)
 {
-	struct ranges out = {malloc((base->n + cut->n + 1) * sizeof(*out.r)), 0};
+	struct ranges out = { malloc((base->n + cut->n + 1) * sizeof(*out.r)), 0 };
 	size_t i, j = 0;
 
 	if (!out.r)
@@ -137,11 +137,11 @@ static int ranges_subtract(const struct ranges *base, const struct ranges *cut, 
 			j++;
 		for (size_t k = j; k < cut->n && cut->r[k].lo <= hi && lo <= hi; k++) {
 			if (cut->r[k].lo > lo)
-				out.r[out.n++] = (struct nf_port_range){lo, cut->r[k].lo - 1};
+				out.r[out.n++] = (struct nf_port_range){ lo, cut->r[k].lo - 1 };
 			lo = (uint32_t)cut->r[k].hi + 1;
 		}
 		if (lo <= hi)
-			out.r[out.n++] = (struct nf_port_range){lo, hi};
+			out.r[out.n++] = (struct nf_port_range){ lo, hi };
 	}
 	*ret = out;
 	return 0;
@@ -256,7 +256,7 @@ static void frame_release(struct frame *f)
 static int own_ports(struct builder *b, const struct item *items, size_t n, int a, int c,
 		     struct ranges *ret)
 {
-	struct ranges out = {NULL, 0};
+	struct ranges out = { NULL, 0 };
 	size_t i, total = 0, rules = 0;
 
 	for (i = 0; i < n; i++) {
@@ -317,7 +317,7 @@ static int frame_accumulate(struct builder *b, struct frame *f, const struct fra
 /* The final verdict per class: deny wins, else allow, else default. */
 static int frame_finish(struct builder *b, struct frame *f, const struct frame *parent)
 {
-	static const struct ranges every = {(struct nf_port_range *)&all_ports, 1};
+	static const struct ranges every = { (struct nf_port_range *)&all_ports, 1 };
 
 	for (int c = 0; c < NF_PROTO_COUNT; c++) {
 		const struct ranges *deny = &f->cum[NF_ACTION_DENY][c];
@@ -492,8 +492,8 @@ static void compile_settings(const struct nf_policy *p, struct nf_compiled *c)
 	c->default_allow = p->default_action == NF_ACTION_ALLOW;
 	/* An unresolved policy gets the closed choices: loopback follows the rules. */
 	c->loopback_allow = p->loopback == NF_LOOPBACK_ALLOW;
-	c->raw_deny =
-	    p->raw_sockets == NF_RAW_DENY || (p->raw_sockets == NF_RAW_UNSET && !c->default_allow);
+	c->raw_deny = p->raw_sockets == NF_RAW_DENY ||
+		      (p->raw_sockets == NF_RAW_UNSET && !c->default_allow);
 }
 
 static int compile_maps(struct builder *b, struct nf_compiled *c)
@@ -534,11 +534,11 @@ int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, char *err, s
 	if (r < 0) {
 		nf_compiled_free(c);
 		if (r == -E2BIG)
-			snprintf(
-			    err, errlen,
-			    "the policy needs more than %d distinct port sets (ports allowed per "
-			    "prefix and protocol); use fewer distinct port lists",
-			    NF_MAX_PORTSETS);
+			snprintf(err, errlen,
+				 "the policy needs more than %d distinct port sets (ports allowed "
+				 "per "
+				 "prefix and protocol); use fewer distinct port lists",
+				 NF_MAX_PORTSETS);
 		else
 			snprintf(err, errlen, "out of memory compiling the policy");
 		return r;
@@ -560,7 +560,7 @@ void nf_compiled_free(struct nf_compiled *c)
 /* ::ffff:a.b.c.d is judged as a.b.c.d, as the programs do. Returns the family or -EINVAL. */
 static int dest_normalize(int family, const uint8_t *addr, uint8_t out[16])
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	memset(out, 0, 16);
 	if (family == 4) {
@@ -579,7 +579,7 @@ static int dest_normalize(int family, const uint8_t *addr, uint8_t out[16])
 
 static bool is_loopback(int family, const uint8_t *a)
 {
-	static const uint8_t v6_loopback[16] = {[15] = 1};
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
 
 	return family == 4 ? a[0] == 127 : memcmp(a, v6_loopback, 16) == 0;
 }

@@ -28,10 +28,10 @@ struct nf_compiled {
 	size_t n4, n6;
 	struct nf_entry4 *v4;
 	struct nf_entry6 *v6;
-	size_t nportsets;           /* stored sets; id = index + NF_PORTSET_FIRST */
+	size_t nportsets; /* stored sets; id = index + NF_PORTSET_FIRST */
 	struct nf_portset *portsets;
 	/* Settings for the programs' read-only data. */
-	unsigned int mode;          /* enum nf_mode */
+	unsigned int mode;	    /* enum nf_mode */
 	unsigned int default_allow; /* 1: no matching rule → allow */
 	unsigned int loopback_allow;
 	unsigned int raw_deny;

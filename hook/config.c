@@ -16,10 +16,10 @@ static const struct {
 	const char *name;
 	int level;
 } log_levels[] = {
-    {"error", LOG_ERR},
-    {"warning", LOG_WARNING},
-    {"info", LOG_INFO},
-    {"debug", LOG_DEBUG},
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
 };
 
 static int set_string(char **slot, const char *s)
@@ -80,9 +80,10 @@ static int parse_default_policy(const struct nf_json_ctx *c, const json_t *v, ch
 	if (!json_is_string(v))
 		return nf_json_type_error(c, "/default_policy", v, "a string or null");
 	if (nf_policy_name_valid(json_string_value(v)) < 0)
-		return nf_json_fail(
-		    c, -EINVAL, "/default_policy: %s is not a valid policy name (" NAME_RULE ")",
-		    nf_quote_str(q, json_string_value(v)));
+		return nf_json_fail(c, -EINVAL,
+				    "/default_policy: %s is not a valid policy name (" NAME_RULE
+				    ")",
+				    nf_quote_str(q, json_string_value(v)));
 	return set_string(slot, json_string_value(v));
 }
 
@@ -220,15 +221,15 @@ static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len
 int nf_config_defaults(struct nf_config *c)
 {
 	struct nf_config d = {
-	    .bpffs_root = strdup(NF_DEFAULT_BPFFS_ROOT),
-	    .state_dir = strdup(NF_DEFAULT_STATE_DIR),
-	    .policies_dir = strdup(NF_DEFAULT_POLICIES_DIR),
-	    .default_policy = NULL,
-	    .fail_mode = NF_FAIL_CLOSED,
-	    .log_level = LOG_INFO,
-	    .events_enabled = true,
-	    .events_rate_per_sec = NF_DEFAULT_EVENTS_RATE,
-	    .allow_removable_fence = false,
+		.bpffs_root = strdup(NF_DEFAULT_BPFFS_ROOT),
+		.state_dir = strdup(NF_DEFAULT_STATE_DIR),
+		.policies_dir = strdup(NF_DEFAULT_POLICIES_DIR),
+		.default_policy = NULL,
+		.fail_mode = NF_FAIL_CLOSED,
+		.log_level = LOG_INFO,
+		.events_enabled = true,
+		.events_rate_per_sec = NF_DEFAULT_EVENTS_RATE,
+		.allow_removable_fence = false,
 	};
 
 	if (!d.bpffs_root || !d.state_dir || !d.policies_dir) {
@@ -242,14 +243,14 @@ int nf_config_defaults(struct nf_config *c)
 
 int nf_config_parse(const char *buf, size_t len, struct nf_config *c, char *err, size_t errlen)
 {
-	const struct nf_json_ctx ctx = {err, errlen, ""};
+	const struct nf_json_ctx ctx = { err, errlen, "" };
 
 	return config_parse(&ctx, buf, len, c);
 }
 
 int nf_config_load(const char *path, bool must_exist, struct nf_config *c, char *err, size_t errlen)
 {
-	const struct nf_json_ctx ctx = {err, errlen, ""};
+	const struct nf_json_ctx ctx = { err, errlen, "" };
 	size_t len = 0;
 	char *buf = NULL;
 	int r;

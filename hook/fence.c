@@ -219,8 +219,8 @@ static bool state_cgroup_gone(const struct nf_paths *paths, const char *id)
 	if (nf_state_read(paths->state_dir, id, &s) < 0)
 		return false;
 	slash = strrchr(s->cgroup, '/');
-	if (s->cgroup[0] == '/' && slash && slash != s->cgroup &&
-	    stat(s->cgroup, &st) < 0 && errno == ENOENT) {
+	if (s->cgroup[0] == '/' && slash && slash != s->cgroup && stat(s->cgroup, &st) < 0 &&
+	    errno == ENOENT) {
 		*slash = '\0';
 		gone = statfs(s->cgroup, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 	}

@@ -25,7 +25,7 @@ struct nf_json_ctx {
 
 /* Write prefix and message to c->err, if there is one; returns r. */
 int nf_json_fail(const struct nf_json_ctx *c, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* "<ptr>: <value> is not <want>" ("document" for the empty pointer); returns -EINVAL. */
 int nf_json_type_error(const struct nf_json_ctx *c, const char *ptr, const json_t *v,

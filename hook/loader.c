@@ -19,7 +19,10 @@ struct prog_pin {
 	size_t prog_off; /* offset of the program pointer in skel->progs */
 };
 
-#define PROG(name) { "link_" #name, offsetof(struct netfence_bpf, progs.nf_##name) }
+#define PROG(name)                                                            \
+	{                                                                     \
+		"link_" #name, offsetof(struct netfence_bpf, progs.nf_##name) \
+	}
 static const struct prog_pin prog_pins[] = {
 	PROG(connect4), PROG(connect6), PROG(sendmsg4), PROG(sendmsg6), PROG(sock_create),
 };
@@ -76,8 +79,8 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
  * One BPF_MAP_UPDATE_BATCH per map: filling a 16384-entry trie element by element costs three
  * times as long. Kernels without batch support for the map type get one update per entry.
  */
-static int update_all(int fd, const void *keys, const void *vals, size_t key_size,
-		      size_t val_size, size_t n)
+static int update_all(int fd, const void *keys, const void *vals, size_t key_size, size_t val_size,
+		      size_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = (__u32)n;
@@ -94,8 +97,8 @@ static int update_all(int fd, const void *keys, const void *vals, size_t key_siz
 }
 
 /* The compiled entries interleave keys and values; the batch call wants two arrays. */
-static int update_entries(int fd, const void *entries, size_t n, size_t entry_size,
-			  size_t key_size, size_t val_off)
+static int update_entries(int fd, const void *entries, size_t n, size_t entry_size, size_t key_size,
+			  size_t val_off)
 {
 	size_t val_size = sizeof(struct nf_entry);
 	char *keys = malloc(n ? n * key_size : 1);
@@ -172,8 +175,8 @@ static int attach_and_pin(struct netfence_bpf *skel, const struct nf_load_opts *
 		}
 		r = pin_at(o->pin_dir, prog_pins[i].pin, bpf_link__fd(links[i]));
 		if (r < 0) {
-			snprintf(err, errlen, "cannot pin %s/%s: %s", o->pin_dir,
-				 prog_pins[i].pin, strerror(-r));
+			snprintf(err, errlen, "cannot pin %s/%s: %s", o->pin_dir, prog_pins[i].pin,
+				 strerror(-r));
 			return r;
 		}
 	}

@@ -12,16 +12,16 @@
 #include "compile.h"
 
 /* Names of the pins in a fence's directory. */
-#define NF_PIN_COUNTERS "map_counters"
-#define NF_PIN_EVENTS "map_events"
+#define NF_PIN_COUNTERS	  "map_counters"
+#define NF_PIN_EVENTS	  "map_events"
 #define NF_PIN_FIRST_LINK "link_connect4"
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
 	int cgroup_fd;
-	const char *pin_dir;         /* an existing, empty directory on bpffs */
+	const char *pin_dir;	     /* an existing, empty directory on bpffs */
 	unsigned int events_per_sec; /* per fence; 0 disables events */
-	int counters_fd;             /* counters map to keep using (re-attach), or -1 */
+	int counters_fd;	     /* counters map to keep using (re-attach), or -1 */
 };
 
 /*

@@ -47,8 +47,8 @@ void nf_log_set_id(const char *container_id)
 	if (!container_id)
 		log_id[0] = '\0';
 	else
-		snprintf(log_id, sizeof(log_id), "container '%s': ",
-			 nf_quote(container_id, q, sizeof(q)));
+		snprintf(log_id, sizeof(log_id),
+			 "container '%s': ", nf_quote(container_id, q, sizeof(q)));
 }
 
 const char *nf_quote(const char *s, char *buf, size_t size)

@@ -11,18 +11,19 @@
 #include <syslog.h>
 
 void nf_log_open(bool to_syslog);
-void nf_log_set_level(int max_level); /* LOG_ERR .. LOG_DEBUG */
-int nf_log_level_parse(const char *s); /* "error", "warning", "info", "debug"; -EINVAL */
+void nf_log_set_level(int max_level);	      /* LOG_ERR .. LOG_DEBUG */
+int nf_log_level_parse(const char *s);	      /* "error", "warning", "info", "debug"; -EINVAL */
 void nf_log_set_id(const char *container_id); /* NULL: no container prefix */
 
-/* Log one line; returns -|err| (or -EIO when err is 0) so callers can `return nf_log_error(r, ...)`.
- * err is reported as ": <strerror>" when nonzero and the format does not already end with %m. */
+/* Log one line; returns -|err| (or -EIO when err is 0) so callers can `return nf_log_error(r,
+ * ...)`. err is reported as ": <strerror>" when nonzero and the format does not already end with
+ * %m. */
 int nf_log_full(int level, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define nf_log_error(err, ...) nf_log_full(LOG_ERR, (err), __VA_ARGS__)
+#define nf_log_error(err, ...)	 nf_log_full(LOG_ERR, (err), __VA_ARGS__)
 #define nf_log_warning(err, ...) nf_log_full(LOG_WARNING, (err), __VA_ARGS__)
-#define nf_log_info(...) nf_log_full(LOG_INFO, 0, __VA_ARGS__)
-#define nf_log_debug(...) nf_log_full(LOG_DEBUG, 0, __VA_ARGS__)
+#define nf_log_info(...)	 nf_log_full(LOG_INFO, 0, __VA_ARGS__)
+#define nf_log_debug(...)	 nf_log_full(LOG_DEBUG, 0, __VA_ARGS__)
 
 /* Quote an untrusted value for a message: non-printable bytes escaped, long values cut. */
 const char *nf_quote(const char *s, char *buf, size_t size);

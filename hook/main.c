@@ -26,16 +26,11 @@ static int cmd_version(struct nf_cli *cli)
 }
 
 static const struct command commands[] = {
-	{ "hook", nf_cmd_hook, 0, 1, true },
-	{ "attach", nf_cmd_attach, 0, 0, true },
-	{ "detach", nf_cmd_detach, 1, 1, true },
-	{ "update", nf_cmd_update, 1, 1, true },
-	{ "list", nf_cmd_list, 0, 0, true },
-	{ "show", nf_cmd_show, 1, 1, true },
-	{ "monitor", nf_cmd_monitor, 0, 0, true },
-	{ "metrics", nf_cmd_metrics, 0, 0, true },
-	{ "gc", nf_cmd_gc, 0, 0, true },
-	{ "policy", nf_cmd_policy, 2, 2, false },
+	{ "hook", nf_cmd_hook, 0, 1, true },	   { "attach", nf_cmd_attach, 0, 0, true },
+	{ "detach", nf_cmd_detach, 1, 1, true },   { "update", nf_cmd_update, 1, 1, true },
+	{ "list", nf_cmd_list, 0, 0, true },	   { "show", nf_cmd_show, 1, 1, true },
+	{ "monitor", nf_cmd_monitor, 0, 0, true }, { "metrics", nf_cmd_metrics, 0, 0, true },
+	{ "gc", nf_cmd_gc, 0, 0, true },	   { "policy", nf_cmd_policy, 2, 2, false },
 	{ "version", cmd_version, 0, 0, false },
 };
 
@@ -45,7 +40,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  hook [STAGE]                OCI hook: state JSON on stdin; STAGE is prestart,\n"
-	      "                              createRuntime, poststart (attach) or poststop (detach)\n"
+	      "                              createRuntime, poststart (attach) or poststop "
+	      "(detach)\n"
 	      "  attach --id ID --cgroup DIR --policy FILE|-\n"
 	      "                              fence any cgroup v2 directory\n"
 	      "  detach ID                   remove a fence (an unknown id is success)\n"
@@ -138,7 +134,8 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 			break;
 		case OPT_COUNT:
 		case OPT_TIMEOUT:
-			if (parse_int(optarg, c == OPT_COUNT ? &cli->count : &cli->timeout_ms) < 0) {
+			if (parse_int(optarg, c == OPT_COUNT ? &cli->count : &cli->timeout_ms) <
+			    0) {
 				fprintf(stderr, "netfence: --%s: '%s' is not a number\n",
 					c == OPT_COUNT ? "count" : "timeout", optarg);
 				return -EINVAL;
@@ -219,8 +216,8 @@ int main(int argc, char **argv)
 			cmd = &commands[i];
 	nargs = argc - optind - 1;
 	if (!cmd || nargs < cmd->min_args || nargs > cmd->max_args) {
-		fprintf(stderr, "netfence: %s '%s'\n", cmd ? "wrong arguments for" : "unknown command",
-			argv[optind]);
+		fprintf(stderr, "netfence: %s '%s'\n",
+			cmd ? "wrong arguments for" : "unknown command", argv[optind]);
 		usage(stderr);
 		nf_config_free(&cli.cfg);
 		return NF_EXIT_USAGE;

@@ -157,7 +157,7 @@ static int state_from_json(const struct nf_json_ctx *c, const json_t *doc, struc
 int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
 		       size_t errlen)
 {
-	const struct nf_json_ctx c = {err, errlen, ""};
+	const struct nf_json_ctx c = { err, errlen, "" };
 	struct nf_oci_state *s;
 	json_t *doc;
 	int r;
@@ -196,8 +196,8 @@ void nf_oci_config_free(struct nf_oci_config *c)
 /* process.capabilities: append every set's names to cfg->caps. */
 static int get_caps(const struct nf_json_ctx *c, const json_t *caps, struct nf_oci_config *cfg)
 {
-	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted",
-					   "ambient"};
+	static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted",
+					    "ambient" };
 	char p[NF_JSON_PTR_MAX], pi[NF_JSON_PTR_MAX];
 	size_t i, total = 0;
 	json_t *set, *name;
@@ -343,7 +343,7 @@ static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len
 int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
 			size_t errlen)
 {
-	const struct nf_json_ctx c = {err, errlen, ""};
+	const struct nf_json_ctx c = { err, errlen, "" };
 
 	return config_parse(&c, buf, len, ret);
 }
@@ -351,7 +351,7 @@ int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret,
 int nf_oci_config_load(const char *bundle, struct nf_oci_config **ret, char *err, size_t errlen)
 {
 	char q[NF_QUOTE_BUF], prefix[NF_QUOTE_BUF + 32], path[PATH_MAX];
-	const struct nf_json_ctx c = {err, errlen, prefix};
+	const struct nf_json_ctx c = { err, errlen, prefix };
 	size_t len = 0;
 	char *buf = NULL;
 	int r;

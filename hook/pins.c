@@ -57,8 +57,7 @@ static char *decode_id(const char *name, size_t len)
 	return id;
 }
 
-int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf,
-		 size_t size)
+int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf, size_t size)
 {
 	static const char *const suffix[] = { "", "@new", "@old" };
 	char enc[2100];

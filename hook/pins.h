@@ -23,8 +23,7 @@ enum nf_pins_slot {
 	NF_PINS_OLD,
 };
 
-int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf,
-		 size_t size);
+int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf, size_t size);
 
 /* Create the root (mode 0700) and check it is on bpffs. */
 int nf_pins_ensure_root(const char *root);

@@ -43,41 +43,41 @@ struct nf_name {
 };
 
 static const struct nf_name mode_names[] = {
-    {"enforce", NF_MODE_ENFORCE},
-    {"audit", NF_MODE_AUDIT},
-    {NULL, 0},
+	{ "enforce", NF_MODE_ENFORCE },
+	{ "audit", NF_MODE_AUDIT },
+	{ NULL, 0 },
 };
 
 static const struct nf_name action_names[] = {
-    {"allow", NF_ACTION_ALLOW},
-    {"deny", NF_ACTION_DENY},
-    {NULL, 0},
+	{ "allow", NF_ACTION_ALLOW },
+	{ "deny", NF_ACTION_DENY },
+	{ NULL, 0 },
 };
 
 static const struct nf_name loopback_names[] = {
-    {"allow", NF_LOOPBACK_ALLOW},
-    {"policy", NF_LOOPBACK_POLICY},
-    {NULL, 0},
+	{ "allow", NF_LOOPBACK_ALLOW },
+	{ "policy", NF_LOOPBACK_POLICY },
+	{ NULL, 0 },
 };
 
 static const struct nf_name raw_names[] = {
-    {"allow", NF_RAW_ALLOW},
-    {"deny", NF_RAW_DENY},
-    {NULL, 0},
+	{ "allow", NF_RAW_ALLOW },
+	{ "deny", NF_RAW_DENY },
+	{ NULL, 0 },
 };
 
 static const struct nf_name protocol_names[] = {
-    {"tcp", NF_PMASK_TCP},
-    {"udp", NF_PMASK_UDP},
-    {"any", NF_PMASK_ANY},
-    {NULL, 0},
+	{ "tcp", NF_PMASK_TCP },
+	{ "udp", NF_PMASK_UDP },
+	{ "any", NF_PMASK_ANY },
+	{ NULL, 0 },
 };
 
-static const char *const policy_fields[] = {"version",	   "mode",  "default", "loopback",
-					    "raw_sockets", "rules", NULL};
-static const char *const policy_required[] = {"version", "default", "rules", NULL};
-static const char *const rule_fields[] = {"action", "cidr", "protocol", "ports", NULL};
-static const char *const rule_required[] = {"action", "cidr", NULL};
+static const char *const policy_fields[] = { "version",	    "mode",  "default", "loopback",
+					     "raw_sockets", "rules", NULL };
+static const char *const policy_required[] = { "version", "default", "rules", NULL };
+static const char *const rule_fields[] = { "action", "cidr", "protocol", "ports", NULL };
+static const char *const rule_required[] = { "action", "cidr", NULL };
 
 /*
  * Copy at most max of the n bytes of s into out with every byte outside printable ASCII
@@ -546,7 +546,7 @@ static bool host_bits_set(const struct nf_prefix *p)
 /* ::ffff:a.b.c.d/96+n becomes a.b.c.d/n: the programs judge mapped destinations as IPv4. */
 static void unmap_v4(struct nf_prefix *p)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	if (p->family != 6 || p->prefixlen < 96 || memcmp(p->addr, mapped, 12) != 0)
 		return;
@@ -567,7 +567,7 @@ int nf_prefix_parse(const char *s, struct nf_prefix *ret)
 	const char *slash = strchr(s, '/');
 	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
 	char addr[64];
-	struct nf_prefix p = {0};
+	struct nf_prefix p = { 0 };
 	unsigned long len;
 
 	if (alen == 0 || alen >= sizeof(addr))

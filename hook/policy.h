@@ -17,7 +17,7 @@
 #define NF_POLICY_MAX_RULES 16384
 #define NF_POLICY_MAX_BYTES (1024 * 1024)
 #define NF_POLICY_MAX_PORTS 1024 /* entries in one rule's "ports" */
-#define NF_ERR_MAX 512
+#define NF_ERR_MAX	    512
 
 enum nf_action {
 	NF_ACTION_DENY = 0,
@@ -48,26 +48,26 @@ struct nf_port_range {
 };
 
 struct nf_prefix {
-	uint8_t family;    /* 4 or 6 */
+	uint8_t family;	   /* 4 or 6 */
 	uint8_t prefixlen; /* 0..32 or 0..128 */
 	uint8_t addr[16];  /* network order, host bits zero; IPv4 uses addr[0..3] */
 };
 
 struct nf_rule {
-	uint8_t action;          /* enum nf_action */
-	uint8_t protocols;       /* enum nf_protomask */
-	bool any;                /* cidr "any": both 0.0.0.0/0 and ::/0 */
+	uint8_t action;		 /* enum nf_action */
+	uint8_t protocols;	 /* enum nf_protomask */
+	bool any;		 /* cidr "any": both 0.0.0.0/0 and ::/0 */
 	struct nf_prefix prefix; /* unused when any */
-	size_t nports;           /* 0: every port */
+	size_t nports;		 /* 0: every port */
 	struct nf_port_range *ports;
 };
 
 struct nf_policy {
-	int version;     /* 1 */
-	int mode;        /* enum nf_mode (netfence.h) */
+	int version;	    /* 1 */
+	int mode;	    /* enum nf_mode (netfence.h) */
 	int default_action; /* enum nf_action */
-	int loopback;    /* enum nf_loopback */
-	int raw_sockets; /* enum nf_raw */
+	int loopback;	    /* enum nf_loopback */
+	int raw_sockets;    /* enum nf_raw */
 	size_t nrules;
 	struct nf_rule *rules;
 };
@@ -81,8 +81,7 @@ int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *e
 
 /* Same, from an already parsed jansson value (the state file and annotations hold JSON). */
 struct json_t;
-int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *err,
-			size_t errlen);
+int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *err, size_t errlen);
 
 void nf_policy_free(struct nf_policy *p);
 

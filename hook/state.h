@@ -16,12 +16,12 @@
 
 struct nf_state {
 	char *id;
-	char *cgroup;      /* absolute directory of the fenced cgroup */
+	char *cgroup; /* absolute directory of the fenced cgroup */
 	uint64_t cgroup_id;
-	char *mode;        /* "enforce" or "audit" */
-	char *source;      /* "annotation", "policy-name:<name>", "default:<name>", "file" */
+	char *mode;	   /* "enforce" or "audit" */
+	char *source;	   /* "annotation", "policy-name:<name>", "default:<name>", "file" */
 	char *attached_at; /* RFC 3339, UTC */
-	bool removable;    /* the container could lift the fence (accepted by the operator) */
+	bool removable;	   /* the container could lift the fence (accepted by the operator) */
 	bool own_netns;
 };
 
