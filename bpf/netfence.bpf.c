@@ -93,11 +93,15 @@ static __always_inline void nf_count(__u32 slot)
 static __always_inline int nf_event_allowed(void)
 {
 	__u32 zero = 0;
-	struct nf_ratelimit *rl = bpf_map_lookup_elem(&nf_evlimit, &zero);
-	__u64 now = bpf_ktime_get_ns();
+	struct nf_ratelimit *rl;
+	__u64 now;
 
-	if (!rl || nf_events_per_sec == 0)
+	if (nf_events_per_sec == 0)
 		return 0;
+	rl = bpf_map_lookup_elem(&nf_evlimit, &zero);
+	if (!rl)
+		return 0;
+	now = bpf_ktime_get_ns();
 	if (now - rl->window_ns >= 1000000000ULL) {
 		rl->window_ns = now;
 		rl->sent = 0;

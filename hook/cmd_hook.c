@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "netfence.h"
@@ -16,6 +15,7 @@
 #include "log.h"
 #include "oci.h"
 #include "pins.h"
+#include "soundness.h"
 #include "util.h"
 
 #define ANN_POLICY	"io.netfence.policy"
@@ -111,57 +111,36 @@ static int choose_policy(struct nf_cli *cli, struct hook_ctx *c)
 	return 0;
 }
 
-/* A container with its own network namespace has its own loopback. */
 static bool own_netns(const struct nf_oci_config *config)
 {
-	struct stat ns, host;
-	const char *path;
-
-	if (!config || !config->has_netns)
-		return false;
-	path = config->netns_path;
-	if (!path)
-		return true;
-	/* Joining a namespace by path: own unless it is the host's. */
-	if (stat(path, &ns) < 0 || stat("/proc/self/ns/net", &host) < 0)
-		return false;
-	return ns.st_dev != host.st_dev || ns.st_ino != host.st_ino;
+	return config &&
+	       nf_soundness_ns_own(config->has_netns, config->netns_path, "/proc/self/ns/net");
 }
 
 /*
- * A container holding CAP_SYS_ADMIN, or CAP_BPF with CAP_NET_ADMIN, in the initial user
- * namespace can attach its own program after ours and overwrite the verdict. Returns 1 when
- * the container could lift the fence and the operator accepts it, 0 when it cannot, -EPERM when
- * it could and the operator does not accept it.
+ * Returns 1 when the container could lift or walk around its fence and the operator accepts
+ * that (the fence is then marked removable), 0 when the fence holds, -EPERM when it could and
+ * the operator does not accept it.
  */
 static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config)
 {
-	const char *caps;
+	struct nf_soundness_ctx ctx = {
+		.own_userns = config && nf_soundness_ns_own(config->has_userns, config->userns_path,
+							    "/proc/self/ns/user"),
+		.own_netns = own_netns(config),
+		.bpffs_root = cli->cfg.bpffs_root,
+	};
+	char why[512];
 
-	if (!config || config->has_userns)
+	if (!config || nf_soundness_check(config, &ctx, why, sizeof(why)) == 0)
 		return 0;
-	if (nf_oci_config_has_cap(config, "CAP_SYS_ADMIN"))
-		caps = "CAP_SYS_ADMIN";
-	else if (nf_oci_config_has_cap(config, "CAP_BPF") &&
-		 nf_oci_config_has_cap(config, "CAP_NET_ADMIN"))
-		caps = "CAP_BPF and CAP_NET_ADMIN";
-	else
-		return 0;
-	/* Without process.capabilities the runtime leaves the container all of its own. */
-	if (!config->has_capabilities)
-		caps = "every capability (config.json has no process.capabilities), CAP_SYS_ADMIN "
-		       "among them,";
 	if (!cli->cfg.allow_removable_fence)
 		return nf_log_error(0,
-				    "holds %s in the initial user namespace, which lets it attach "
-				    "its own BPF program and lift the fence; refusing (set "
+				    "%s; refusing to start it behind a fence it could lift (set "
 				    "allow_removable_fence in the host config to accept)",
-				    caps),
+				    why),
 		       -EPERM;
-	nf_log_warning(0,
-		       "holds %s in the initial user namespace and could lift this fence; "
-		       "accepted by allow_removable_fence",
-		       caps);
+	nf_log_warning(0, "%s; accepted by allow_removable_fence, the fence is not sound", why);
 	return 1;
 }
 

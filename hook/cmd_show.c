@@ -22,8 +22,9 @@ struct fence_view {
 	const char *id;
 	struct nf_state *state; /* NULL when the state file is missing */
 	uint64_t counters[NF_CNT_COUNT];
-	uint64_t cgroup_id; /* from the links: 0 when the cgroup is gone */
-	bool attached;
+	uint64_t cgroup_id; /* from the links: 0 when the cgroup is gone or they were detached */
+	bool pinned;	    /* the fence's pins exist */
+	bool attached;	    /* and its links are attached to a cgroup */
 };
 
 static void view_load(const struct nf_cli *cli, const char *id, struct fence_view *v)
@@ -35,9 +36,10 @@ static void view_load(const struct nf_cli *cli, const char *id, struct fence_vie
 	nf_state_read(cli->paths.state_dir, id, &v->state);
 	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0)
 		return;
-	v->attached = nf_loader_counters(dir, v->counters) == 0;
-	if (v->attached)
+	v->pinned = nf_loader_counters(dir, v->counters) == 0;
+	if (v->pinned)
 		nf_loader_cgroup_id(dir, &v->cgroup_id);
+	v->attached = v->pinned && v->cgroup_id != 0;
 }
 
 static json_t *view_json(const struct fence_view *v)
@@ -147,7 +149,7 @@ int nf_cmd_show(struct nf_cli *cli)
 		return NF_EXIT_USAGE;
 	}
 	view_load(cli, id, &v);
-	if (!v.state && !v.attached) {
+	if (!v.state && !v.pinned) {
 		nf_log_set_id(id);
 		nf_log_error(0, "not fenced");
 		return NF_EXIT_FAIL;
@@ -167,8 +169,9 @@ int nf_cmd_show(struct nf_cli *cli)
 	} else {
 		printf("id:          %s\n", id);
 		printf("cgroup:      %s\n", v.state ? v.state->cgroup : "?");
-		printf("attached:    %s\n",
-		       v.attached ? (v.cgroup_id ? "yes" : "cgroup gone") : "no");
+		printf("attached:    %s\n", v.attached ? "yes"
+					    : v.pinned ? "no (cgroup gone or links detached)"
+						       : "no");
 		printf("mode:        %s\n", v.state ? v.state->mode : "?");
 		printf("source:      %s\n", v.state ? v.state->source : "?");
 		printf("since:       %s\n", v.state ? v.state->attached_at : "?");
@@ -201,7 +204,7 @@ int nf_cmd_metrics(struct nf_cli *cli)
 
 		view_load(cli, ids[i], &v);
 		attached += v.attached;
-		for (int k = 0; k < NF_CNT_COUNT && v.attached; k++)
+		for (int k = 0; k < NF_CNT_COUNT && v.pinned; k++)
 			printf("netfence_verdicts_total{container=\"%s\",verdict=\"%s\"} %llu\n",
 			       ids[i], names[k], (unsigned long long)v.counters[k]);
 		nf_state_free(v.state);

@@ -190,6 +190,11 @@ void nf_oci_config_free(struct nf_oci_config *c)
 	free(c->caps);
 	free(c->netns_path);
 	free(c->userns_path);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].type);
+		free(c->mounts[i].source);
+	}
+	free(c->mounts);
 	free(c);
 }
 
@@ -286,6 +291,64 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 	return 0;
 }
 
+/* mounts: type, source and whether submounts come along, for the exposure checks. */
+static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m,
+		     struct nf_oci_mount *ret)
+{
+	char pf[NF_JSON_PTR_MAX], po[NF_JSON_PTR_MAX];
+	const json_t *opts, *o;
+	size_t i;
+	int r;
+
+	if (!json_is_object(m))
+		return nf_json_type_error(c, p, m, "an object");
+	r = get_string(c, nf_json_ptr_key(pf, p, "type"), json_object_get(m, "type"), false,
+		       &ret->type);
+	if (r == 0)
+		r = get_string(c, nf_json_ptr_key(pf, p, "source"), json_object_get(m, "source"),
+			       false, &ret->source);
+	if (r < 0)
+		return r;
+	opts = json_object_get(m, "options");
+	if (!opts || json_is_null(opts))
+		return 0;
+	nf_json_ptr_key(pf, p, "options");
+	if (!json_is_array(opts))
+		return nf_json_type_error(c, pf, opts, "an array");
+	json_array_foreach(opts, i, o)
+	{
+		if (!json_is_string(o))
+			return nf_json_type_error(c, nf_json_ptr_index(po, pf, i), o, "a string");
+		if (strcmp(json_string_value(o), "rbind") == 0)
+			ret->rbind = true;
+	}
+	return 0;
+}
+
+static int get_mounts(const struct nf_json_ctx *c, const json_t *mounts, struct nf_oci_config *cfg)
+{
+	char p[NF_JSON_PTR_MAX];
+	const json_t *m;
+	size_t i;
+	int r;
+
+	if (!mounts || json_is_null(mounts))
+		return 0;
+	if (!json_is_array(mounts))
+		return nf_json_type_error(c, "/mounts", mounts, "an array");
+	cfg->mounts = calloc(json_array_size(mounts) ?: 1, sizeof(*cfg->mounts));
+	if (!cfg->mounts)
+		return -ENOMEM;
+	json_array_foreach(mounts, i, m)
+	{
+		cfg->n_mounts++;
+		r = get_mount(c, nf_json_ptr_index(p, "/mounts", i), m, &cfg->mounts[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int config_from_json(const struct nf_json_ctx *c, const json_t *doc,
 			    struct nf_oci_config *cfg)
 {
@@ -294,6 +357,9 @@ static int config_from_json(const struct nf_json_ctx *c, const json_t *doc,
 
 	r = get_annotations(c, "/annotations", json_object_get(doc, "annotations"),
 			    &cfg->annotations);
+	if (r < 0)
+		return r;
+	r = get_mounts(c, json_object_get(doc, "mounts"), cfg);
 	if (r < 0)
 		return r;
 	process = json_object_get(doc, "process");

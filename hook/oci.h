@@ -43,6 +43,12 @@ struct nf_oci_state {
 	struct nf_oci_annotations annotations; /* empty if absent or null */
 };
 
+struct nf_oci_mount {
+	char *type;   /* NULL if absent */
+	char *source; /* NULL if absent */
+	bool rbind;   /* "rbind" among the options: the source's submounts come along */
+};
+
 struct nf_oci_config {
 	struct nf_oci_annotations annotations;
 	/*
@@ -56,6 +62,8 @@ struct nf_oci_config {
 	char *netns_path;  /* that entry's path (joins an existing netns), NULL for a new one */
 	bool has_userns;   /* a "user" entry in linux.namespaces */
 	char *userns_path; /* NULL for a new one */
+	size_t n_mounts;
+	struct nf_oci_mount *mounts; /* the "mounts" array */
 };
 
 /*

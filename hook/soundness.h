@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Whether a container could lift or walk around its fence, decided from its bundle's
+ * config.json before the fence is attached (docs/security.md has the measurements):
+ *
+ * - CAP_SYS_ADMIN, or CAP_BPF with CAP_NET_ADMIN, in the initial user namespace: the container
+ *   can attach its own program to its cgroup after netfence's and reset the verdict
+ *   (bpf_set_retval), and with CAP_SYS_ADMIN detach netfence's links by id.
+ * - CAP_NET_ADMIN over the network namespace its traffic leaves through: a NAT rule rewrites the
+ *   destination after netfence has judged the original one.
+ * - A mount of the BPF filesystem: whoever is uid 0 there can unpin netfence's links.
+ *
+ * A container in its own user namespace holds capabilities only there: they still govern a
+ * network namespace that user namespace owns, never the host's BPF.
+ */
+#ifndef NETFENCE_SOUNDNESS_H
+#define NETFENCE_SOUNDNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "oci.h"
+
+struct nf_soundness_ctx {
+	bool own_userns; /* the container has a user namespace other than the host's */
+	bool own_netns;	 /* the container has a network namespace other than the host's */
+	const char *bpffs_root;
+};
+
+/* 0 when the fence holds; 1 with the reason (one clause, for a log line) in buf when the
+ * container could lift or walk around it. */
+int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundness_ctx *ctx,
+		       char *buf, size_t size);
+
+/* Whether the namespace the OCI entry names is the container's own: true for a new one (no
+ * path), else whether path is another namespace than host_ns (e.g. /proc/self/ns/net). */
+bool nf_soundness_ns_own(bool has_entry, const char *path, const char *host_ns);
+
+#endif

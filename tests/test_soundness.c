@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Which containers could lift their fence (hook/soundness.c), decided from config.json. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "oci.h"
+#include "soundness.h"
+
+struct sound_case {
+	const char *name;
+	const char *config; /* config.json */
+	bool own_userns, own_netns;
+	int expect;         /* 0: the fence holds; 1: removable */
+	const char *reason; /* substring of the reason when removable */
+};
+
+#define CAPS(...) "{\"process\":{\"capabilities\":{\"bounding\":[" __VA_ARGS__ "]}}"
+#define DEFAULT_CAPS "\"CAP_CHOWN\",\"CAP_NET_RAW\",\"CAP_NET_BIND_SERVICE\",\"CAP_KILL\""
+
+static const struct sound_case cases[] = {
+	{ "runc defaults", CAPS(DEFAULT_CAPS) "}", false, true, 0, NULL },
+	{ "no capabilities", CAPS() "}", false, false, 0, NULL },
+	{ "sys_admin", CAPS("\"CAP_SYS_ADMIN\"") "}", false, true, 1, "CAP_SYS_ADMIN" },
+	{ "bpf+net_admin", CAPS("\"CAP_BPF\",\"CAP_NET_ADMIN\"") "}", false, true, 1,
+	  "CAP_BPF and CAP_NET_ADMIN" },
+	{ "bpf alone", CAPS("\"CAP_BPF\"") "}", false, true, 0, NULL },
+	{ "net_admin, own netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, true, 1, "NAT" },
+	{ "net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, false, 1, "NAT" },
+	{ "userns: sys_admin+bpf, host netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_BPF\"") "}", true,
+	  false, 0, NULL },
+	{ "userns: net_admin over its own netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_NET_ADMIN\"") "}",
+	  true, true, 1, "NAT" },
+	{ "userns: net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", true, false, 0, NULL },
+	{ "capabilities absent", "{}", false, true, 1, "no process.capabilities" },
+	{ "capabilities only in ambient",
+	  "{\"process\":{\"capabilities\":{\"ambient\":[\"CAP_SYS_ADMIN\"]}}}", false, true, 1,
+	  "CAP_SYS_ADMIN" },
+	{ "bpffs mount by type", CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bpf\"}]}",
+	  false, true, 1, "BPF filesystem" },
+	{ "bind of the bpffs root", CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bind\","
+					   "\"source\":\"/sys/fs/bpf/netfence\"}]}",
+	  false, true, 1, "/sys/fs/bpf/netfence" },
+	{ "rbind of /sys", CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
+				  "\"options\":[\"rbind\",\"ro\"]}]}",
+	  false, true, 1, "BPF filesystem" },
+	{ "plain bind of /sys", CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
+				       "\"options\":[\"bind\"]}]}",
+	  false, true, 0, NULL },
+	{ "sysfs and a look-alike path", CAPS() ",\"mounts\":[{\"destination\":\"/sys\","
+						"\"type\":\"sysfs\",\"source\":\"sysfs\"},"
+						"{\"destination\":\"/x\",\"source\":"
+						"\"/sys/fs/bpfx\",\"options\":[\"rbind\"]}]}",
+	  false, true, 0, NULL },
+};
+
+Test(soundness, table)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct sound_case *t = &cases[i];
+		struct nf_soundness_ctx ctx = {
+			.own_userns = t->own_userns,
+			.own_netns = t->own_netns,
+			.bpffs_root = "/sys/fs/bpf/netfence",
+		};
+		struct nf_oci_config *cfg = NULL;
+		char err[512], why[512] = "";
+		int r;
+
+		r = nf_oci_config_parse(t->config, strlen(t->config), &cfg, err, sizeof(err));
+		cr_assert_eq(r, 0, "%s: config does not parse: %s", t->name, err);
+		r = nf_soundness_check(cfg, &ctx, why, sizeof(why));
+		cr_expect_eq(r, t->expect, "%s: got %d (%s)", t->name, r, why);
+		if (t->reason)
+			cr_expect(strstr(why, t->reason), "%s: reason '%s' lacks '%s'", t->name, why,
+				  t->reason);
+		nf_oci_config_free(cfg);
+	}
+}
+
+Test(soundness, mount_types_checked)
+{
+	static const char doc[] = "{\"mounts\":[{\"destination\":\"/b\",\"options\":[\"rbind\",3]}]}";
+	struct nf_oci_config *cfg = NULL;
+	char err[512];
+
+	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &cfg, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "/mounts/0/options/1: 3 is not a string");
+}
+
+Test(soundness, namespace_identity)
+{
+	cr_expect(!nf_soundness_ns_own(false, NULL, "/proc/self/ns/net"));
+	cr_expect(nf_soundness_ns_own(true, NULL, "/proc/self/ns/net"));
+	/* Joining our own namespace by path is the host's namespace, not the container's. */
+	cr_expect(!nf_soundness_ns_own(true, "/proc/self/ns/net", "/proc/self/ns/net"));
+	cr_expect(!nf_soundness_ns_own(true, "/nonexistent/ns", "/proc/self/ns/net"));
+}
