@@ -196,8 +196,13 @@ static __always_inline __u32 nf_proto_class(__u32 type, __u32 protocol)
 /* The verdict for an IPv4 destination, before mode and counters. */
 static __always_inline int nf_judge4(__u32 addr, __u16 port, __u32 proto)
 {
-	struct nf_key4 key = { .prefixlen = 32, .addr = addr };
+	struct nf_key4 key = { .prefixlen = 32 };
 	struct nf_entry *entry;
+
+	/* The kernel connects 0.0.0.0 to this host: judge it as the loopback it reaches. */
+	if (addr == 0)
+		addr = bpf_htonl(0x7f000001);
+	key.addr = addr;
 
 	if (nf_loopback_allow && (bpf_ntohl(addr) >> 24) == 127)
 		return 1;
@@ -219,13 +224,16 @@ static __always_inline int nf_judge6(const __u32 *addr, __u16 port, __u32 proto)
 
 	if (nf_is_v4mapped(addr))
 		return nf_judge4(addr[3], port, proto);
-	if (nf_loopback_allow && addr[0] == 0 && addr[1] == 0 && addr[2] == 0 &&
-	    addr[3] == bpf_htonl(1))
-		return 1;
 	key.addr[0] = addr[0];
 	key.addr[1] = addr[1];
 	key.addr[2] = addr[2];
 	key.addr[3] = addr[3];
+	/* :: reaches this host, like ::1. */
+	if (!key.addr[0] && !key.addr[1] && !key.addr[2] && !key.addr[3])
+		key.addr[3] = bpf_htonl(1);
+	if (nf_loopback_allow && !key.addr[0] && !key.addr[1] && !key.addr[2] &&
+	    key.addr[3] == bpf_htonl(1))
+		return 1;
 	entry = bpf_map_lookup_elem(&nf_rules6, &key);
 	if (!entry)
 		return nf_default == NF_VERDICT_ALLOW;
@@ -272,15 +280,31 @@ int nf_connect6(struct bpf_sock_addr *ctx)
 	return nf_decide6(ctx, NF_HOOK_CONNECT6);
 }
 
+/*
+ * A send on a connected UDP socket that carries control messages (IP_TOS, UDP_SEGMENT, ...)
+ * runs the sendmsg hook without a destination: port 0, which a real destination never has
+ * (the kernel refuses it before the hook). Its peer was judged at connect().
+ */
+static __always_inline int nf_no_destination(struct bpf_sock_addr *ctx)
+{
+	__u32 port32 = ctx->user_port;
+
+	return port32 == 0;
+}
+
 SEC("cgroup/sendmsg4")
 int nf_sendmsg4(struct bpf_sock_addr *ctx)
 {
+	if (nf_no_destination(ctx))
+		return NF_VERDICT_ALLOW;
 	return nf_decide4(ctx, NF_HOOK_SENDMSG4);
 }
 
 SEC("cgroup/sendmsg6")
 int nf_sendmsg6(struct bpf_sock_addr *ctx)
 {
+	if (nf_no_destination(ctx))
+		return NF_VERDICT_ALLOW;
 	return nf_decide6(ctx, NF_HOOK_SENDMSG6);
 }
 
@@ -306,6 +330,108 @@ int nf_sock_create(struct bpf_sock *ctx)
 	if (allow)
 		return NF_VERDICT_ALLOW;
 	return nf_finish(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, none, 0,
+			 NF_PROTO_OTHER);
+}
+
+/*
+ * Source routing sends a packet to a first hop other than the destination the hooks above
+ * judged: an IPv4 loose or strict source route option (set with IP_OPTIONS, or per message
+ * with IP_RETOPTS, which no socket hook sees) or an IPv6 routing header (IPV6_RTHDR, allowed
+ * without privileges). Such packets are dropped on their way out of the fenced cgroup.
+ */
+#define NF_IPOPT_LSRR	   131
+#define NF_IPOPT_SSRR	   137
+#define NF_IP6_HOPOPTS	   0
+#define NF_IP6_ROUTING	   43
+#define NF_IP6_FRAGMENT	   44
+#define NF_IP6_DSTOPTS	   60
+#define NF_IP6_MAX_EXTHDRS 8
+
+/* One byte at a variable offset: indexing a stack array needs CAP_PERFMON, a helper does not. */
+static __always_inline int nf_skb_byte(struct __sk_buff *skb, __u32 off)
+{
+	__u8 b = 0;
+
+	if (bpf_skb_load_bytes(skb, off, &b, 1) < 0)
+		return -1;
+	return b;
+}
+
+/*
+ * IPv4 options are at most 40 bytes. The scan is unrolled so that every read has a constant
+ * offset: the verifier refuses variable stack offsets without CAP_PERFMON, and a loop over
+ * variable option lengths makes it explore too many states.
+ */
+static __always_inline int nf_source_routed4(struct __sk_buff *skb)
+{
+	__u8 opts[40] = {};
+	__u32 len, next = 0;
+	int vihl = nf_skb_byte(skb, 0);
+
+	if (vihl < 0)
+		return 0;
+	len = (vihl & 0xf) * 4;
+	if (len <= 20)
+		return 0;
+	len -= 20;
+	if (len > sizeof(opts) || bpf_skb_load_bytes(skb, 20, opts, len) < 0)
+		return 0;
+#pragma unroll
+	for (__u32 i = 0; i < sizeof(opts); i++) {
+		if (i != next || i >= len)
+			continue;
+		if (opts[i] == 0) /* end of options */
+			return 0;
+		if (opts[i] == 1) { /* no-op */
+			next = i + 1;
+			continue;
+		}
+		if (opts[i] == NF_IPOPT_LSRR || opts[i] == NF_IPOPT_SSRR)
+			return 1;
+		if (i + 1 >= sizeof(opts) || opts[i + 1] < 2)
+			return 0;
+		next = i + opts[i + 1];
+	}
+	return 0;
+}
+
+static __always_inline int nf_source_routed6(struct __sk_buff *skb)
+{
+	__u8 next = 0, hdr[2] = {};
+	__u32 off = 40;
+
+	if (bpf_skb_load_bytes(skb, 6, &next, 1) < 0)
+		return 0;
+	for (int i = 0; i < NF_IP6_MAX_EXTHDRS; i++) {
+		if (next == NF_IP6_ROUTING)
+			return 1;
+		if (next != NF_IP6_HOPOPTS && next != NF_IP6_DSTOPTS && next != NF_IP6_FRAGMENT)
+			return 0;
+		if (bpf_skb_load_bytes(skb, off, hdr, 2) < 0)
+			return 0;
+		next = hdr[0];
+		off += next == NF_IP6_FRAGMENT ? 8 : ((__u32)hdr[1] + 1) * 8;
+	}
+	return 0;
+}
+
+SEC("cgroup_skb/egress")
+int nf_egress(struct __sk_buff *skb)
+{
+	__u32 protocol = skb->protocol;
+	__u32 none[4] = {};
+	int routed;
+
+	if (protocol == bpf_htons(0x0800))
+		routed = nf_source_routed4(skb);
+	else if (protocol == bpf_htons(0x86dd))
+		routed = nf_source_routed6(skb);
+	else
+		return NF_VERDICT_ALLOW;
+	/* Counters are about destinations: an ordinary packet is not a verdict on one. */
+	if (!routed)
+		return NF_VERDICT_ALLOW;
+	return nf_finish(0, NF_HOOK_EGRESS, protocol == bpf_htons(0x0800) ? 4 : 6, none, 0,
 			 NF_PROTO_OTHER);
 }
 

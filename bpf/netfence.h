@@ -102,7 +102,8 @@ enum nf_hook {
 	NF_HOOK_SENDMSG4 = 2,
 	NF_HOOK_SENDMSG6 = 3,
 	NF_HOOK_SOCK_CREATE = 4,
-	NF_HOOK_COUNT = 5,
+	NF_HOOK_EGRESS = 5,
+	NF_HOOK_COUNT = 6,
 };
 
 #endif /* NETFENCE_BPF_H */

@@ -122,13 +122,14 @@ static bool own_netns(const struct nf_oci_config *config)
  * that (the fence is then marked removable), 0 when the fence holds, -EPERM when it could and
  * the operator does not accept it.
  */
-static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config)
+static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config, bool raw_deny)
 {
 	struct nf_soundness_ctx ctx = {
 		.own_userns = config && nf_soundness_ns_own(config->has_userns, config->userns_path,
 							    "/proc/self/ns/user"),
 		.own_netns = own_netns(config),
 		.bpffs_root = cli->cfg.bpffs_root,
+		.raw_deny = raw_deny,
 	};
 	char why[512];
 
@@ -182,13 +183,13 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		return nf_log_error(
 			0, "%s: %s",
 			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
-	removable = check_removable(cli, c->config);
+	nf_policy_resolve(p, own_netns(c->config));
+	removable = check_removable(cli, c->config, p->raw_sockets == NF_RAW_DENY);
 	r = removable < 0 ? removable : resolve_cgroup(c);
 	if (r < 0) {
 		nf_policy_free(p);
 		return r;
 	}
-	nf_policy_resolve(p, own_netns(c->config));
 	struct nf_fence_request req = {
 		.id = c->state->id,
 		.cgroup_dir = c->cgroup,

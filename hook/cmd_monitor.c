@@ -35,8 +35,8 @@ static void on_signal(int sig)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	static const char *const hooks[NF_HOOK_COUNT] = { "connect4", "connect6", "sendmsg4",
-							  "sendmsg6", "sock_create" };
+	static const char *const hooks[NF_HOOK_COUNT] = { "connect4", "connect6",    "sendmsg4",
+							  "sendmsg6", "sock_create", "egress" };
 	static const char *const protos[NF_PROTO_COUNT] = { "tcp", "udp", "other" };
 	const struct nf_event *ev = data;
 	struct watch *w = *(struct watch **)ctx;

@@ -557,24 +557,33 @@ void nf_compiled_free(struct nf_compiled *c)
 	free(c);
 }
 
-/* ::ffff:a.b.c.d is judged as a.b.c.d, as the programs do. Returns the family or -EINVAL. */
+/* ::ffff:a.b.c.d is judged as a.b.c.d and 0.0.0.0 and :: as loopback, as the programs do.
+ * Returns the family or -EINVAL. */
 static int dest_normalize(int family, const uint8_t *addr, uint8_t out[16])
 {
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
+	static const uint8_t zero[16];
+
 	memset(out, 0, 16);
 	if (family == 4) {
 		memcpy(out, addr, 4);
-		return 4;
-	}
-	if (family != 6)
+	} else if (family != 6) {
 		return -EINVAL;
-	if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+	} else if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
 		memcpy(out, addr + 12, 4);
-		return 4;
+		family = 4;
+	} else {
+		memcpy(out, addr, 16);
 	}
-	memcpy(out, addr, 16);
-	return 6;
+	/* The kernel connects the unspecified address to this host: judge it as loopback. */
+	if (family == 4 && !out[0] && !out[1] && !out[2] && !out[3]) {
+		out[0] = 127;
+		out[3] = 1;
+	} else if (family == 6 && !memcmp(out, zero, 16)) {
+		out[15] = 1;
+	}
+	return family;
 }
 
 static bool is_loopback(int family, const uint8_t *a)

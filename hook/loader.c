@@ -24,7 +24,8 @@ struct prog_pin {
 		"link_" #name, offsetof(struct netfence_bpf, progs.nf_##name) \
 	}
 static const struct prog_pin prog_pins[] = {
-	PROG(connect4), PROG(connect6), PROG(sendmsg4), PROG(sendmsg6), PROG(sock_create),
+	PROG(connect4), PROG(connect6),	   PROG(sendmsg4),
+	PROG(sendmsg6), PROG(sock_create), PROG(egress),
 };
 #define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
 

@@ -69,8 +69,13 @@ static const char *cap_reason(const struct nf_oci_config *cfg, const struct nf_s
 	/* Its own user namespace owns a network namespace it creates, not the host's. */
 	if (net_admin && (!ctx->own_userns || ctx->own_netns))
 		return "CAP_NET_ADMIN over its network namespace, which lets it rewrite "
-		       "destinations "
-		       "with NAT after netfence has judged them";
+		       "destinations with NAT after netfence has judged them";
+	/* Under raw_sockets allow the policy itself lets raw packets out. */
+	if (ctx->raw_deny && nf_oci_config_has_cap(cfg, "CAP_NET_RAW") &&
+	    (!ctx->own_userns || ctx->own_netns))
+		return "CAP_NET_RAW while the policy denies raw sockets, and packet sockets "
+		       "(AF_PACKET) send frames no cgroup hook sees (drop CAP_NET_RAW or allow "
+		       "raw_sockets)";
 	return NULL;
 }
 

@@ -8,6 +8,8 @@
  *   (bpf_set_retval), and with CAP_SYS_ADMIN detach netfence's links by id.
  * - CAP_NET_ADMIN over the network namespace its traffic leaves through: a NAT rule rewrites the
  *   destination after netfence has judged the original one.
+ * - CAP_NET_RAW over that network namespace when the policy denies raw sockets: packet sockets
+ *   (AF_PACKET) send frames that no cgroup hook sees.
  * - A mount of the BPF filesystem: whoever is uid 0 there can unpin netfence's links.
  *
  * A container in its own user namespace holds capabilities only there: they still govern a
@@ -25,6 +27,7 @@ struct nf_soundness_ctx {
 	bool own_userns; /* the container has a user namespace other than the host's */
 	bool own_netns;	 /* the container has a network namespace other than the host's */
 	const char *bpffs_root;
+	bool raw_deny; /* the policy denies raw sockets (resolved raw_sockets) */
 };
 
 /* 0 when the fence holds; 1 with the reason (one clause, for a log line) in buf when the

@@ -418,7 +418,7 @@ bp_cannot_touch()
 	printf '%s\n' "$out" | grep -q '^bypass: load retval_ EPERM' ||
 		rt_fail "with $caps only, the attacker's cgroup/connect4 program loaded"
 	n=$(bpftool cgroup show "$cg" 2>/dev/null | grep -c ' nf_')
-	[ "$n" = 5 ] || rt_fail "$n netfence programs left on the cgroup, expected 5"
+	[ "$n" = 6 ] || rt_fail "$n netfence programs left on the cgroup, expected 6"
 	bp_expect_fenced "$cg" "after the attempts"
 	rt_log "measured: $caps alone: load EPERM, *_get_next_id/get_fd_by_id EPERM," \
 		"detach without fd EINVAL"

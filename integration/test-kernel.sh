@@ -560,7 +560,7 @@ case_attached_programs()
 	local id=kt-programs types n
 	attach "$id" deny || return
 	types=$(cg_progs "$CG" | jq -r '[.[].attach_type] | sort | join(" ")')
-	[ "$types" = "cgroup_inet4_connect cgroup_inet6_connect cgroup_inet_sock_create cgroup_udp4_sendmsg cgroup_udp6_sendmsg" ] ||
+	[ "$types" = "cgroup_inet4_connect cgroup_inet6_connect cgroup_inet_egress cgroup_inet_sock_create cgroup_udp4_sendmsg cgroup_udp6_sendmsg" ] ||
 		fail "attach types on $CG: '$types'"
 	cg_progs "$CG" | jq -e 'all(.[]; .name | startswith("nf_"))' >/dev/null ||
 		fail "program names not nf_*: $(cg_progs "$CG" | jq -c '[.[].name]')"
@@ -569,13 +569,13 @@ case_attached_programs()
 	# Attached through bpf_links (the cgroup id is the directory's inode number).
 	n=$(bpftool -j link show | jq -s --argjson cg "$(stat -c %i "$CG")" \
 		'add // [] | map(select(.type == "cgroup" and .cgroup_id == $cg)) | length')
-	[ "$n" = 5 ] || fail "$n cgroup bpf_links on $CG, expected 5"
+	[ "$n" = 6 ] || fail "$n cgroup bpf_links on $CG, expected 6"
 	[ -d "$T/bpffs/$id" ] || fail "no pin directory $T/bpffs/$id"
 	[ -n "$(find "$T/state" -mindepth 1 ! -name .lock)" ] || fail "no state file in $T/state"
 	detach "$id"
 	attach "$id" raw_allow || return
 	# sock_create may stay attached (allowing everything) when raw sockets are allowed.
-	types=$(cg_progs "$CG" | jq -r '[.[].attach_type | select(. != "cgroup_inet_sock_create")] |
+	types=$(cg_progs "$CG" | jq -r '[.[].attach_type | select(. != "cgroup_inet_sock_create" and . != "cgroup_inet_egress")] |
 		sort | join(" ")')
 	[ "$types" = "cgroup_inet4_connect cgroup_inet6_connect cgroup_udp4_sendmsg cgroup_udp6_sendmsg" ] ||
 		fail "attach types with raw_sockets allow: '$types'"

@@ -209,9 +209,9 @@ case_restart()
 	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
 	cg=$(nf_field "$id" cgroup)
 	n=$(rt_nf_progs_on "$cg")
-	[ "${n:-0}" -ge 4 ] && [ "$n" -le 5 ] && n=ok
+	[ "${n:-0}" -ge 5 ] && [ "$n" -le 6 ] && n=ok
 	[ "$n" = ok ] ||
-		rt_fail "$name: $n netfence programs on $cg after restart, expected 4 or 5"
+		rt_fail "$name: $n netfence programs on $cg after restart, expected 5 or 6"
 	pm_remove "$name" "$id"
 }
 

@@ -10,7 +10,7 @@
 struct sound_case {
 	const char *name;
 	const char *config; /* config.json */
-	bool own_userns, own_netns;
+	bool own_userns, own_netns, raw_deny;
 	int expect;         /* 0: the fence holds; 1: removable */
 	const char *reason; /* substring of the reason when removable */
 };
@@ -19,39 +19,44 @@ struct sound_case {
 #define DEFAULT_CAPS "\"CAP_CHOWN\",\"CAP_NET_RAW\",\"CAP_NET_BIND_SERVICE\",\"CAP_KILL\""
 
 static const struct sound_case cases[] = {
-	{ "runc defaults", CAPS(DEFAULT_CAPS) "}", false, true, 0, NULL },
-	{ "no capabilities", CAPS() "}", false, false, 0, NULL },
-	{ "sys_admin", CAPS("\"CAP_SYS_ADMIN\"") "}", false, true, 1, "CAP_SYS_ADMIN" },
-	{ "bpf+net_admin", CAPS("\"CAP_BPF\",\"CAP_NET_ADMIN\"") "}", false, true, 1,
+	{ "runc defaults, raw allowed", CAPS(DEFAULT_CAPS) "}", false, true, false, 0, NULL },
+	{ "runc defaults, raw denied", CAPS(DEFAULT_CAPS) "}", false, true, true, 1, "AF_PACKET" },
+	{ "podman defaults, raw denied", CAPS("\"CAP_CHOWN\",\"CAP_KILL\"") "}", false, true, true, 0,
+	  NULL },
+	{ "userns: net_raw, host netns, raw denied", CAPS("\"CAP_NET_RAW\"") "}", true, false, true,
+	  0, NULL },
+	{ "no capabilities", CAPS() "}", false, false, false, 0, NULL },
+	{ "sys_admin", CAPS("\"CAP_SYS_ADMIN\"") "}", false, true, false, 1, "CAP_SYS_ADMIN" },
+	{ "bpf+net_admin", CAPS("\"CAP_BPF\",\"CAP_NET_ADMIN\"") "}", false, true, false, 1,
 	  "CAP_BPF and CAP_NET_ADMIN" },
-	{ "bpf alone", CAPS("\"CAP_BPF\"") "}", false, true, 0, NULL },
-	{ "net_admin, own netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, true, 1, "NAT" },
-	{ "net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, false, 1, "NAT" },
+	{ "bpf alone", CAPS("\"CAP_BPF\"") "}", false, true, false, 0, NULL },
+	{ "net_admin, own netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, true, false, 1, "NAT" },
+	{ "net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, false, false, 1, "NAT" },
 	{ "userns: sys_admin+bpf, host netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_BPF\"") "}", true,
-	  false, 0, NULL },
+	  false, false, 0, NULL },
 	{ "userns: net_admin over its own netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_NET_ADMIN\"") "}",
-	  true, true, 1, "NAT" },
-	{ "userns: net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", true, false, 0, NULL },
-	{ "capabilities absent", "{}", false, true, 1, "no process.capabilities" },
+	  true, true, false, 1, "NAT" },
+	{ "userns: net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", true, false, false, 0, NULL },
+	{ "capabilities absent", "{}", false, true, false, 1, "no process.capabilities" },
 	{ "capabilities only in ambient",
-	  "{\"process\":{\"capabilities\":{\"ambient\":[\"CAP_SYS_ADMIN\"]}}}", false, true, 1,
+	  "{\"process\":{\"capabilities\":{\"ambient\":[\"CAP_SYS_ADMIN\"]}}}", false, true, false, 1,
 	  "CAP_SYS_ADMIN" },
 	{ "bpffs mount by type", CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bpf\"}]}",
-	  false, true, 1, "BPF filesystem" },
+	  false, true, false, 1, "BPF filesystem" },
 	{ "bind of the bpffs root", CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bind\","
 					   "\"source\":\"/sys/fs/bpf/netfence\"}]}",
-	  false, true, 1, "/sys/fs/bpf/netfence" },
+	  false, true, false, 1, "/sys/fs/bpf/netfence" },
 	{ "rbind of /sys", CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
 				  "\"options\":[\"rbind\",\"ro\"]}]}",
-	  false, true, 1, "BPF filesystem" },
+	  false, true, false, 1, "BPF filesystem" },
 	{ "plain bind of /sys", CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
 				       "\"options\":[\"bind\"]}]}",
-	  false, true, 0, NULL },
+	  false, true, false, 0, NULL },
 	{ "sysfs and a look-alike path", CAPS() ",\"mounts\":[{\"destination\":\"/sys\","
 						"\"type\":\"sysfs\",\"source\":\"sysfs\"},"
 						"{\"destination\":\"/x\",\"source\":"
 						"\"/sys/fs/bpfx\",\"options\":[\"rbind\"]}]}",
-	  false, true, 0, NULL },
+	  false, true, false, 0, NULL },
 };
 
 Test(soundness, table)
@@ -61,6 +66,7 @@ Test(soundness, table)
 		struct nf_soundness_ctx ctx = {
 			.own_userns = t->own_userns,
 			.own_netns = t->own_netns,
+			.raw_deny = t->raw_deny,
 			.bpffs_root = "/sys/fs/bpf/netfence",
 		};
 		struct nf_oci_config *cfg = NULL;
