@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Turn the records of bench/run.sh into bench/results.json and a table on stdout.
+
+  report.py RESULTS.jsonl OUT.json [--netfence BIN] [--seconds N] [--params "k=v ..."]
+
+The targets of issue 5 are evaluated and printed beside the numbers; they are information,
+never a failure (the exit status is 0 whatever the numbers are).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+CONFIGS = ["unfenced", "netfence", "nft", "iptables", "iptables-ct", "iptables-legacy"]
+CONFIG_NOTES = {
+    "unfenced": "no fence, no firewall (the baseline)",
+    "netfence": "netfence fence on the client's cgroup",
+    "nft": "nftables: one interval set, one rule 'ip daddr @set reject' (output hook)",
+    "iptables": "iptables-nft: one '-d CIDR -j REJECT' rule per CIDR in OUTPUT",
+    "iptables-ct": "iptables-nft: conntrack ESTABLISHED,RELATED accept, then one rule per CIDR",
+    "iptables-legacy": "iptables-legacy (x_tables): one rule per CIDR in OUTPUT",
+}
+
+
+def pct(values, p):
+    """Nearest-rank percentile."""
+    v = sorted(values)
+    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
+
+
+def summary(values):
+    return {"runs": len(values), "median": round(statistics.median(values), 3),
+            "p95": round(pct(values, 95), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3)}
+
+
+def cmd(*args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine(netfence):
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return {
+        "kernel": platform.release(),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "lscpu_model": cmd("sh", "-c", "lscpu | sed -n 's/^Model name: *//p; s/^L2 cache: *//p;"
+                           " s/^L3 cache: *//p; s/^Hypervisor vendor: *//p' | paste -sd ';'"),
+        "os": cmd("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"),
+        "netfence": cmd(netfence, "version").splitlines()[0] if cmd(netfence, "version") else "",
+        "git": cmd("git", "-C", root, "describe", "--always", "--dirty"),
+        "runc": (cmd("runc", "--version").splitlines() or [""])[0],
+        "nft": cmd("nft", "--version"),
+        "iptables": cmd("iptables", "-V"),
+        "bpftool": (cmd("bpftool", "version").splitlines() or [""])[0],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("records")
+    ap.add_argument("out")
+    ap.add_argument("--netfence", default="netfence")
+    ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--params", default="")
+    a = ap.parse_args()
+    recs = [json.loads(l) for l in open(a.records) if l.strip()]
+    res = {"machine": machine(a.netfence),
+           "params": dict(kv.split("=", 1) for kv in a.params.split()),
+           "runtime_seconds": a.seconds}
+    out = []
+    p = out.append
+    m = res["machine"]
+    p("netfence benchmarks: %s | kernel %s | %s CPUs | %s | %s" % (
+        m["netfence"], m["kernel"], m["nproc"], m["cpu"], m["os"]))
+
+    # 1. hook latency
+    hook = defaultdict(lambda: defaultdict(list))
+    sizes = {}
+    for r in recs:
+        if r["section"] == "hook":
+            hook[r["rules"]][r["op"]].append(r)
+        elif r["section"] == "hook_sizes":
+            sizes[r["rules"]] = r
+    res["hook"] = []
+    if hook:
+        p("")
+        p("1. netfence hook, whole process (ms; %s runs each)" % res["params"].get("hook_runs"))
+        p("   %6s  %11s %8s  %11s %8s  %9s  %10s" % ("rules", "attach med", "p95", "detach med",
+                                                      "p95", "peak RSS", "OCI state"))
+        for n in sorted(hook):
+            row = {"rules": n}
+            for op in ("attach", "detach"):
+                ms = [x["us"] / 1000 for x in hook[n][op]]
+                row[op] = summary(ms)
+                row[op]["max_rss_kb"] = max(x["rss_kb"] for x in hook[n][op])
+            row.update({k: sizes.get(n, {}).get(k) for k in ("policy_bytes", "state_bytes")})
+            res["hook"].append(row)
+            p("   %6d  %11.2f %8.2f  %11.2f %8.2f  %6d KB  %7.1f KB" % (
+                n, row["attach"]["median"], row["attach"]["p95"], row["detach"]["median"],
+                row["detach"]["p95"], max(row["attach"]["max_rss_kb"], row["detach"]["max_rss_kb"]),
+                (row["state_bytes"] or 0) / 1024))
+
+    vf = [r for r in recs if r["section"] == "verifier"]
+    res["verifier"] = vf
+    if vf:
+        p("")
+        p("   verifier, per program loaded alone (us of 'verification time'; insns processed)")
+        names = []
+        for r in vf:
+            if r["result"]["program"] not in names:
+                names.append(r["result"]["program"])
+        p("   %-34s" % "" + "".join("%15s" % n for n in names) + "%10s" % "total")
+        for caps, label in (("all", "every capability"),
+                            ("hook", "CAP_BPF + CAP_NET_ADMIN (the hook)")):
+            got = {r["result"]["program"]: r["result"] for r in vf if r["caps"] == caps}
+            if not got:
+                continue
+            p("   %-34s" % label + "".join(
+                "%15s" % ("%d (%d)" % (got[n]["verification_us"], got[n]["insns_processed"])
+                          if n in got else "-") for n in names) +
+              "%10d" % sum(x["verification_us"] for x in got.values()))
+
+    # 2. verdict cost
+    ver = [r for r in recs if r["section"] == "verdict"]
+    res["verdict"] = ver
+    if ver:
+        p("")
+        p("2. verdict cost, run_time_ns / run_cnt (ns per call; 'empty' = a program returning 1)")
+        extra = sorted({n.split("_", 1)[1] for r in ver for n, v in r["programs"].items()
+                        if v["ns_per_call"] is not None} -
+                       {"connect4", "sendmsg4", "connect6", "sendmsg6"})
+        p("   %-8s %6s  %9s %9s  %9s %9s  %8s %9s" % ("", "rules", "connect4", "sendmsg4",
+                                                      "connect6", "sendmsg6", "denied",
+                                                      "mismatch") +
+          "".join("  %11s" % e for e in extra))
+        rows = defaultdict(dict)
+        for r in ver:
+            key = (r["label"], r["rules"])
+            for name, v in r["programs"].items():
+                if v["ns_per_call"] is not None:
+                    rows[key][name.split("_", 1)[1]] = v["ns_per_call"]
+            rows[key].setdefault("denied", 0)
+            rows[key].setdefault("calls", 0)
+            if r["label"] != "empty":
+                rows[key]["denied"] += r["load"]["denied"]
+                rows[key]["calls"] += r["load"]["tcp"] + r["load"]["udp"]
+                rows[key]["mismatch"] = rows[key].get("mismatch", 0) + r["load"]["mismatch"]
+        for (label, n) in sorted(rows, key=lambda k: (k[0] != "empty", k[1])):
+            v = rows[(label, n)]
+            f = lambda k: ("%9.1f" % v[k]) if v.get(k) is not None else "%9s" % "-"
+            p("   %-8s %6s  %s %s  %s %s  %7s%% %9s" % (
+                label, n if label != "empty" else "-", f("connect4"), f("sendmsg4"),
+                f("connect6"), f("sendmsg6"),
+                ("%.0f" % (100 * v["denied"] / v["calls"])) if v["calls"] else "-",
+                v.get("mismatch", "-")) + "".join("  %11s" % (("%.1f" % v[e]) if v.get(e) else "-")
+                                                  for e in extra))
+        if extra:
+            p("   (%s: the same load's other programs, per socket or per packet rather than per "
+              "verdict)" % ", ".join(extra))
+
+    # 3. throughput
+    tp = [r for r in recs if r["section"] == "tput"]
+    res["throughput"] = []
+    if tp:
+        p("")
+        p("3. throughput to allowed destinations, ops/s (median of %s rounds) and, in brackets, "
+          "the median over rounds of the ratio to the unfenced run of the same round" %
+          res["params"].get("tput_rounds"))
+        groups = defaultdict(lambda: defaultdict(list))
+        for r in tp:
+            groups[(r["rules"], r["proto"], r["dest"])][r["config"]].append(r["result"])
+        present = [c for c in CONFIGS if any(c in g for g in groups.values())]
+        p("   %6s %5s  " % ("rules", "proto") + "  ".join("%17s" % c for c in present))
+        for key in sorted(k for k in groups if k[2] == "allowed"):
+            g = groups[key]
+            base = statistics.median(x["ops_per_sec"] for x in g["unfenced"]) if g["unfenced"] else None
+            row = {"rules": key[0], "proto": key[1], "dest": key[2], "configs": {}}
+            cells = []
+            for c in present:
+                if c not in g:
+                    cells.append("%17s" % "-")
+                    continue
+                ops = [x["ops_per_sec"] for x in g[c]]
+                med = statistics.median(ops)
+                errs = sum(x["eperm"] + x["refused"] + x["other"] for x in g[c])
+                # Pair each run with the unfenced run of the same round: slow drifts of the
+                # machine's load then cancel out.
+                ub = {r.get("round"): r["result"]["ops_per_sec"] for r in tp
+                      if (r["rules"], r["proto"], r["dest"]) == key and r["config"] == "unfenced"}
+                pairs = [r["result"]["ops_per_sec"] / ub[r.get("round")] for r in tp
+                         if (r["rules"], r["proto"], r["dest"]) == key and r["config"] == c
+                         and ub.get(r.get("round"))]
+                ratio = statistics.median(pairs) if pairs else None
+                row["configs"][c] = {"median_ops_per_sec": round(med), "runs": ops,
+                                     "ratio": round(ratio, 3) if ratio else None,
+                                     "ratio_of_medians": round(med / base, 3) if base else None,
+                                     "errors": errs}
+                cells.append("%9d (%5.1f%%)" % (med, 100 * ratio) if ratio else "%17d" % med)
+            res["throughput"].append(row)
+            p("   %6d %5s  " % (key[0], key[1]) + "  ".join(cells))
+        errs = [(r["rules"], r["proto"], r["config"], r["result"]) for r in tp
+                if r["dest"] == "allowed" and (r["result"]["eperm"] or r["result"]["refused"]
+                                               or r["result"]["other"])]
+        if errs:
+            p("   note: %d allowed runs saw errors, e.g. %s" % (len(errs), errs[0]))
+        p("   denied destinations (TCP): refusals per second")
+        for key in sorted(k for k in groups if k[2] == "denied"):
+            g = groups[key]
+            row = {"rules": key[0], "proto": key[1], "dest": "denied", "configs": {}}
+            cells = []
+            for c in present:
+                if c not in g:
+                    cells.append("%17s" % "-")
+                    continue
+                x = g[c][0]
+                row["configs"][c] = {"refusals_per_sec": round(x["ops_per_sec"]),
+                                     "eperm": x["eperm"], "refused": x["refused"], "ok": x["ok"],
+                                     "other": x["other"]}
+                how = ("EPERM" if x["eperm"] >= max(x["refused"], x["ok"], x["other"]) else
+                       "refused" if x["refused"] >= max(x["ok"], x["other"]) else
+                       "other" if x["other"] >= x["ok"] else "ok?!")
+                cells.append("%9d %7s" % (x["ops_per_sec"], how))
+            res["throughput"].append(row)
+            p("   %6d %5s  " % (key[0], key[1]) + "  ".join(cells))
+        res["throughput_configs"] = {c: CONFIG_NOTES[c] for c in present}
+
+    # 4. container start and memory
+    rc = defaultdict(list)
+    for r in recs:
+        if r["section"] == "runc":
+            rc[r["variant"]].append(r["us"] / 1000)
+    res["container_start"] = {}
+    if rc:
+        p("")
+        p("4. runc run of a container exiting at once (ms, %d runs each, variants interleaved)" %
+          len(rc["plain"]))
+        base = statistics.median(rc["plain"])
+        for v in ("plain", "nf100", "nf16384"):
+            if v not in rc:
+                continue
+            s = summary(rc[v])
+            s["overhead_pct"] = round(100 * (s["median"] / base - 1), 2)
+            s["overhead_ms"] = round(s["median"] - base, 2)
+            res["container_start"][v] = s
+            label = {"plain": "no hooks", "nf100": "hooks, 100 rules",
+                     "nf16384": "hooks, 16384 rules"}[v]
+            p("   %-20s median %8.2f  p95 %8.2f  overhead %+6.1f%% (%+.2f ms)" % (
+                label, s["median"], s["p95"], s["overhead_pct"], s["overhead_ms"]))
+    mem = [r for r in recs if r["section"] == "memory"]
+    res["memory"] = []
+    if mem:
+        p("")
+        p("   kernel memory of one fence (bytes_memlock as bpftool reports it)")
+        p("   %6s %4s  %10s %10s %12s %9s %9s" % ("rules", "fam", "LPM tries", "port sets",
+                                                  "other maps", "progs", "total"))
+        for r in mem:
+            lpm = sum(x["bytes_memlock"] for x in r["maps"] if x["type"] == "lpm_trie")
+            ps = sum(x["bytes_memlock"] for x in r["maps"] if x["name"] == "nf_portsets")
+            other = sum(x["bytes_memlock"] for x in r["maps"]) - lpm - ps
+            progs = sum(x["bytes_memlock"] for x in r["progs"])
+            row = dict(r, lpm_bytes=lpm, portset_bytes=ps, other_map_bytes=other,
+                       prog_bytes=progs, total_bytes=lpm + ps + other + progs,
+                       xlated=sum(x["bytes_xlated"] for x in r["progs"]),
+                       jited=sum(x["bytes_jited"] for x in r["progs"]))
+            del row["section"]
+            res["memory"].append(row)
+            p("   %6d %4s  %10d %10d %12d %9d %9d" % (r["rules"], "v%d" % r["family"], lpm, ps,
+                                                     other, progs, row["total_bytes"]))
+
+    # Targets (issue 5): reported, never asserted.
+    t = []
+
+    def target(name, goal, value, ok, unit=""):
+        t.append({"target": name, "goal": goal, "measured": value, "met": ok})
+
+    hk = {r["rules"]: r for r in res["hook"]}
+    if 100 in hk:
+        v = hk[100]["attach"]["median"]
+        target("hook attach median, 100 rules", "<= 5 ms", "%.2f ms" % v, v <= 5)
+    if 16384 in hk:
+        v = hk[16384]["attach"]["median"]
+        target("hook attach median, 16384 rules", "<= 50 ms", "%.2f ms" % v, v <= 50)
+    if hk:
+        v = max(r["detach"]["median"] for r in res["hook"])
+        target("hook detach median (worst size)", "<= 2 ms", "%.2f ms" % v, v <= 2)
+    vr = {(r["family"], r["rules"]): r for r in ver if r["label"] == "netfence"}
+    emp = {r["family"]: r for r in ver if r["label"] == "empty"}
+    verdict_progs = ("nf_connect4", "nf_sendmsg4", "nf_connect6", "nf_sendmsg6")
+    worst = [(ns["ns_per_call"], name) for (f, n), r in vr.items() if n == 16384
+             for name, ns in r["programs"].items()
+             if ns["ns_per_call"] is not None and name in verdict_progs]
+    if worst:
+        v, name = max(worst)
+        floor = max((x["ns_per_call"] for r in emp.values() for x in r["programs"].values()
+                     if x["ns_per_call"]), default=0)
+        target("verdict, 16384 rules (worst program)", "<= 150 ns",
+               "%.0f ns (%s; %.0f ns over the empty program's %.0f)" % (v, name, v - floor, floor),
+               v <= 150)
+        growth = []
+        for f in (4, 6):
+            if (f, 1000) in vr and (f, 16384) in vr:
+                lo = max(x["ns_per_call"] for k, x in vr[(f, 1000)]["programs"].items()
+                         if k in verdict_progs and x["ns_per_call"])
+                hi = max(x["ns_per_call"] for k, x in vr[(f, 16384)]["programs"].items()
+                         if k in verdict_progs and x["ns_per_call"])
+                growth.append("IPv%d x%.2f" % (f, hi / lo))
+        if growth:
+            target("verdict growth 1000 -> 16384 rules (x16.4 rules)", "sub-linear",
+                   ", ".join(growth), all(float(g.split("x")[1]) < 16.4 / 2 for g in growth))
+    for row in res["throughput"]:
+        if row["dest"] != "allowed" or row["rules"] != 16384 or "netfence" not in row["configs"]:
+            continue
+        v = row["configs"]["netfence"]["ratio"]
+        target("%s throughput fenced/unfenced, 16384 rules" % row["proto"], ">= 95%",
+               "%.1f%%" % (100 * v), v >= 0.95)
+    for row in res["throughput"]:
+        if row["dest"] != "allowed" or row["proto"] != "tcp" or "iptables" not in row["configs"]:
+            continue
+        nfv = row["configs"]["netfence"]["median_ops_per_sec"]
+        for c in ("iptables", "iptables-ct", "iptables-legacy"):
+            if c in row["configs"]:
+                ipv = row["configs"][c]["median_ops_per_sec"]
+                target("tcp: netfence ahead of %s, %d rules" % (c, row["rules"]), "ahead",
+                       "%d vs %d connects/s (x%.2f)" % (nfv, ipv, nfv / ipv if ipv else 0),
+                       nfv > ipv)
+    for v in ("nf100", "nf16384"):
+        if v in res["container_start"]:
+            o = res["container_start"][v]["overhead_pct"]
+            target("container start overhead, %s rules" % v[2:], "<= 5%", "%+.1f%%" % o, o <= 5)
+    res["targets"] = t
+    if t:
+        p("")
+        p("Targets (issue 5)")
+        for x in t:
+            p("   %-4s %-52s %-10s %s" % ("MET" if x["met"] else "MISS", x["target"], x["goal"],
+                                         x["measured"]))
+    p("")
+    p("(%s; %ds; results in %s)" % (a.params, a.seconds, a.out))
+    text = "\n".join(out)
+    res["table"] = text
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,660 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# netfence benchmarks (`make bench`, as root). Prints a table and writes bench/results.json;
+# BENCHMARKS.md describes the method and records a run. Nothing here is a pass/fail test: the
+# targets are reported, never asserted.
+#
+#   1. hook      whole-process `netfence hook` attach (createRuntime) and detach (poststop)
+#                latency and peak RSS, policies of 1, 100, 1000 and 16384 rules
+#   2. verdict   run_time_ns / run_cnt of every sock_addr program (kernel.bpf_stats_enabled=1)
+#                on a mix of allowed and denied destinations spread over the rule set, IPv4 and
+#                IPv6 policies of each size, beside programs that only return 1 (the floor)
+#   3. connect   TCP connect() and UDP sendto() throughput from a fenced cgroup, an unfenced one,
+#                and behind the same CIDRs as an nftables set and as iptables chains (one rule per
+#                CIDR; iptables-nft, iptables-nft behind a conntrack shortcut, iptables-legacy)
+#   4. runc      `runc run` of a container that exits at once, with and without the hooks; and
+#                the kernel memory of one fence (maps and programs)
+#
+# Everything lives in private places removed on exit, whatever happens: a temporary directory
+# with its own bpffs mount and netfence state dir, cgroups under <cgroup2>/netfence-bench.PID,
+# network namespaces nfb<PID>-*. The destinations are in 10.0.0.0/8 and fd00::/8, made local
+# routes inside those namespaces (sources 192.168.0.1 and fd00::1 on a veth pair kept inside), so
+# no packet leaves the machine. kernel.bpf_stats_enabled is restored.
+#
+# Environment:
+#   NETFENCE=path      binary under test (default ./netfence)
+#   BENCH_QUICK=1      fewer and shorter runs (a smoke run of the script, not for numbers)
+#   BENCH_ONLY="hook verdict connect runc"   sections to run (default: all)
+#   BENCH_KEEP=1       keep the temporary directory
+#   BENCH_OUT=file     results file (default bench/results.json)
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NETFENCE=${NETFENCE:-$ROOT/netfence}
+PYTHON=${PYTHON:-python3}
+CC=${CC:-cc}
+CLANG=${CLANG:-clang}
+OUT=${BENCH_OUT:-$ROOT/bench/results.json}
+BUILD=$ROOT/.output/bench
+ONLY=${BENCH_ONLY:-hook verdict connect runc}
+
+SIZES="1 100 1000 16384"
+FW_SIZES="1000 16384" # sizes with the nftables/iptables comparison
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	HOOK_RUNS=5 VERDICT_REPEAT=3 TPUT_SECS=0.3 TPUT_ROUNDS=1 RUNC_RUNS=3
+else
+	HOOK_RUNS=40      # attach/detach pairs per size
+	VERDICT_REPEAT=20 # passes over the 4096 destinations (~80k calls per program)
+	TPUT_SECS=0.6     # seconds per TCP throughput run (UDP: half)
+	TPUT_ROUNDS=8     # rounds, each running every configuration once, in rotating order
+	RUNC_RUNS=30      # runc runs per variant
+fi
+TPUT_WINDOW=16 # TCP connects in flight
+PORT=443
+
+T=""
+CG2=""
+CGP=""
+NS_LIST=""
+BG_PIDS=""
+STATS_OLD=""
+RUNC_BIND=0
+
+say()
+{
+	printf '%s\n' "$*" >&2
+}
+
+die()
+{
+	say "bench: $*"
+	exit 1
+}
+
+in_list()
+{
+	case " $2 " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# --- setup and cleanup -----------------------------------------------------------------------
+
+cleanup()
+{
+	local rc=$? pid ns m i id
+	trap - EXIT INT TERM
+	if [ -n "$STATS_OLD" ]; then
+		sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD" 2>/dev/null
+	fi
+	for pid in $BG_PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $BG_PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$T" ] && [ -d "$T/runc-root" ]; then
+		for id in $(runc_ns runc --root "$T/runc-root" list -q 2>/dev/null); do
+			runc_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
+		done
+	fi
+	if [ -n "$T" ] && [ -d "$T/bpffs" ]; then
+		for id in bench-hook bench-verdict bench-tput; do
+			nf detach "$id" >/dev/null 2>&1
+		done
+	fi
+	for ns in $NS_LIST; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$T" ]; then
+		# shellcheck disable=SC2013 # our mount points have no spaces
+		for m in $(awk -v t="$T" '$5 == t || index($5, t "/") == 1 { print $5 }' \
+			/proc/self/mountinfo | sort -r); do
+			umount -l "$m" 2>/dev/null
+		done
+	fi
+	if [ -n "$CGP" ] && [ -d "$CGP" ]; then
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			find "$CGP" -depth -type d -exec rmdir {} \; 2>/dev/null
+			[ -d "$CGP" ] || break
+			sleep 0.2
+		done
+		[ -d "$CGP" ] && say "bench: could not remove $CGP"
+	fi
+	if [ -n "$T" ]; then
+		if [ "${BENCH_KEEP:-0}" = 1 ]; then
+			say "bench: kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+# runc only uses cgroup v2 when it is at /sys/fs/cgroup: on a hybrid host it runs in a private
+# mount namespace where the v2 hierarchy is bound there.
+runc_ns()
+{
+	if [ "$RUNC_BIND" = 1 ]; then
+		# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
+		unshare -m sh -c 'mount --make-rprivate / && mount --bind "$0" /sys/fs/cgroup &&
+			exec "$@"' "$CG2" "$@"
+	else
+		"$@"
+	fi
+}
+
+nf()
+{
+	"$NETFENCE" --config "$T/netfence.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" "$@"
+}
+
+find_cgroup2()
+{
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit }
+		break } }' /proc/self/mountinfo
+}
+
+build_helpers()
+{
+	mkdir -p "$BUILD"
+	"$CC" -O2 -Wall -Wextra -o "$BUILD/nfload" "$ROOT/bench/nfload.c" ||
+		die "cannot build bench/nfload.c"
+	"$CC" -O2 -Wall -Wextra -o "$BUILD/nftime" "$ROOT/bench/nftime.c" ||
+		die "cannot build bench/nftime.c"
+	"$CLANG" -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" \
+		-c "$ROOT/bench/empty.bpf.c" -o "$BUILD/empty.bpf.o" ||
+		die "cannot build bench/empty.bpf.c"
+	"$CC" -O2 -Wall -Wextra -o "$BUILD/nfverify" "$ROOT/bench/nfverify.c" -lbpf ||
+		die "cannot build bench/nfverify.c"
+	printf 'int main(void) { return 0; }\n' >"$BUILD/true.c"
+	"$CC" -O2 -static -o "$BUILD/true-static" "$BUILD/true.c" 2>/dev/null ||
+		say "bench: no static libc: the runc section will be skipped"
+}
+
+setup()
+{
+	[ "$(id -u)" = 0 ] || die "needs root (cgroup eBPF, bpffs, network namespaces)"
+	[ -x "$NETFENCE" ] || die "$NETFENCE not found (run make)"
+	local c
+	for c in bpftool ip "$PYTHON" "$CC" "$CLANG" sysctl mount unshare; do
+		command -v "$c" >/dev/null 2>&1 || die "'$c' is not installed (make deps)"
+	done
+	CG2=$(find_cgroup2)
+	[ -n "$CG2" ] || die "no cgroup v2 hierarchy in /proc/self/mountinfo"
+	[ "$CG2" = /sys/fs/cgroup ] || RUNC_BIND=1
+	T=$(mktemp -d /tmp/netfence-bench.XXXXXX) || die "cannot create a temporary directory"
+	chmod 755 "$T"
+	CGP="$CG2/netfence-bench.$$"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mkdir -p "$T/bpffs" "$T/state" "$T/gen" "$T/bundle" "$T/logs"
+	mount -t bpf bpf "$T/bpffs" || die "cannot mount bpffs at $T/bpffs"
+	mkdir "$CGP" || die "cannot create $CGP"
+	cat >"$T/netfence.json" <<EOF
+{
+  "bpffs_root": "$T/bpffs",
+  "state_dir": "$T/state",
+  "policies_dir": "$T/policies",
+  "fail_mode": "closed",
+  "log_level": "warning",
+  "events": { "enabled": false, "rate_per_sec": 10 }
+}
+EOF
+	# The capabilities runc spec gives: without them the hook refuses a container that could
+	# lift its own fence.
+	cat >"$T/bundle/config.json" <<'EOF'
+{"ociVersion": "1.0.2", "process": {"capabilities": {
+  "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+  "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+  "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]}}}
+EOF
+	STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+	build_helpers
+	: >"$T/results.jsonl"
+}
+
+# rec JSON: one result record.
+rec()
+{
+	printf '%s\n' "$1" >>"$T/results.jsonl"
+}
+
+# A private network namespace where 10.0.0.0/8 and fd00::/8 are local, on a veth pair whose
+# two ends both stay inside it, with a listener (TCP accept-and-close, UDP sink) on $PORT.
+# Connections to 10/8 come from 192.168.0.1 (the local route's source), outside every CIDR of
+# the benchmark, so that replies and a reject's ICMP error are not themselves rejected.
+make_netns()
+{
+	local ns="nfb$$-$1" log="$T/logs/serve-$1"
+	ip netns add "$ns" || die "cannot create network namespace $ns"
+	NS_LIST="$NS_LIST $ns"
+	# shellcheck disable=SC2015 # die only runs on failure; it exits
+	ip -n "$ns" link set lo up &&
+		ip -n "$ns" link add nf0 type veth peer name nf1 &&
+		ip -n "$ns" link set nf0 up && ip -n "$ns" link set nf1 up &&
+		ip -n "$ns" addr add 10.0.0.1/8 dev nf0 &&
+		ip -n "$ns" addr add 192.168.0.1/32 dev nf0 &&
+		ip -n "$ns" route add local 10.0.0.0/8 dev nf0 table local src 192.168.0.1 &&
+		ip -n "$ns" -6 addr add fd00::1/8 dev nf0 nodad &&
+		ip -n "$ns" -6 route add local fd00::/8 dev nf0 table local ||
+		die "cannot set up the addresses of $ns"
+	# A firewall's reject answers with an ICMP error: unthrottled, so that a refusal is as fast
+	# as the firewall can make it rather than the ICMP rate limit (1000/s by default).
+	ip netns exec "$ns" sysctl -qw net.core.somaxconn=65535 net.ipv4.icmp_ratelimit=0 \
+		net.ipv4.icmp_msgs_per_sec=10000000 net.ipv4.icmp_msgs_burst=10000000
+	mkdir -p "$CGP/srv"
+	"$BUILD/nfload" --netns "$ns" --cgroup "$CGP/srv" serve "$PORT" >"$log" 2>&1 &
+	BG_PIDS="$BG_PIDS $!"
+	for _ in $(seq 50); do
+		grep -q ready "$log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "the listener in $ns did not start: $(cat "$log")"
+}
+
+# prog_id ID HOOK: the program behind the pinned link of fence ID.
+prog_id()
+{
+	bpftool link show pinned "$T/bpffs/$1/link_$2" --json 2>/dev/null |
+		"$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'
+}
+
+# prog_stats ID...: "id run_cnt run_time_ns" per program.
+prog_stats()
+{
+	local id
+	for id in "$@"; do
+		bpftool prog show id "$id" --json | "$PYTHON" -c '
+import json, sys
+p = json.load(sys.stdin)
+print(p["id"], p.get("run_cnt", 0), p.get("run_time_ns", 0))'
+	done
+}
+
+# --- 1. hook latency ----------------------------------------------------------------------------
+
+state_json()
+{
+	# state_json STATUS PID POLICY_FILE: an OCI state as runc sends it (annotations included).
+	"$PYTHON" - "$1" "$2" "$3" "$T/bundle" <<'PY'
+import json, sys
+status, pid, policy, bundle = sys.argv[1:5]
+s = {"ociVersion": "1.0.2", "id": "bench-hook", "status": status, "bundle": bundle,
+     "annotations": {"io.netfence.policy": open(policy).read()}}
+if int(pid):
+    s["pid"] = int(pid)
+print(json.dumps(s, separators=(",", ":")))
+PY
+}
+
+bench_hook()
+{
+	local n pid i line us rss rc
+	say "== hook attach/detach latency ($HOOK_RUNS runs per size)"
+	mkdir -p "$CGP/hook"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 100000' sh "$CGP/hook" &
+	pid=$!
+	BG_PIDS="$BG_PIDS $pid"
+	sleep 0.1
+	for n in $SIZES; do
+		state_json creating "$pid" "$T/gen/mix4-$n.json" >"$T/gen/state-attach-$n.json"
+		state_json stopped 0 "$T/gen/mix4-$n.json" >"$T/gen/state-detach-$n.json"
+		# One untimed pair first: page cache, the lock file, the bpffs root.
+		nf hook createRuntime <"$T/gen/state-attach-$n.json" >/dev/null 2>"$T/logs/hook.err" ||
+			die "hook attach of $n rules failed: $(cat "$T/logs/hook.err")"
+		[ "$(bpftool cgroup show "$CGP/hook" 2>/dev/null | grep -c ' nf_')" -ge 4 ] ||
+			die "the hook reported success but no nf_* program is on $CGP/hook"
+		nf hook poststop <"$T/gen/state-detach-$n.json" >/dev/null 2>&1
+		for ((i = 0; i < HOOK_RUNS; i++)); do
+			for op in attach detach; do
+				[ $op = attach ] && stage=createRuntime || stage=poststop
+				line=$("$BUILD/nftime" "$T/gen/state-$op-$n.json" "$NETFENCE" \
+					--config "$T/netfence.json" --bpffs-root "$T/bpffs" \
+					--state-dir "$T/state" hook "$stage" 2>>"$T/logs/hook.err")
+				read -r us rss rc user sys <<<"$line"
+				[ "$rc" = 0 ] || die "hook $op of $n rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
+				rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"$op\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
+			done
+		done
+		rec "{\"section\":\"hook_sizes\",\"rules\":$n,\"policy_bytes\":$(stat -c %s "$T/gen/mix4-$n.json"),\"state_bytes\":$(stat -c %s "$T/gen/state-attach-$n.json")}"
+		say "   $n rules done"
+	done
+	kill "$pid" 2>/dev/null
+	bench_verifier
+}
+
+# The verifier's share of an attach: every program of the embedded object, loaded alone, with
+# every capability and with only those the hook keeps.
+bench_verifier()
+{
+	local obj caps line
+	# The object embedded in the binary under test: it is built beside it.
+	obj=$(dirname "$NETFENCE")/.output/bpf/netfence.bpf.o
+	[ -f "$obj" ] || obj=$ROOT/.output/bpf/netfence.bpf.o
+	[ -f "$obj" ] || return 0
+	for caps in all hook; do
+		if [ $caps = hook ]; then
+			command -v setpriv >/dev/null 2>&1 || continue
+			set -- setpriv --bounding-set=-all,+bpf,+net_admin \
+				--inh-caps=-all,+bpf,+net_admin "$BUILD/nfverify" "$obj"
+		else
+			set -- "$BUILD/nfverify" "$obj"
+		fi
+		"$@" >"$T/verify.out" 2>>"$T/logs/verify.err"
+		while read -r line; do
+			rec "{\"section\":\"verifier\",\"caps\":\"$caps\",\"result\":$line}"
+		done <"$T/verify.out"
+	done
+}
+
+# --- 2. verdict cost and kernel memory -------------------------------------------------------------
+
+# fence_memory FAMILY RULES: the maps and programs of fence bench-verdict, as one record.
+fence_memory()
+{
+	local ids="" h
+	for h in "$T/bpffs/bench-verdict"/link_*; do
+		ids="$ids $(prog_id bench-verdict "${h##*/link_}")"
+	done
+	# shellcheck disable=SC2086 # one argument per program id
+	"$PYTHON" - "$1" "$2" $ids <<'PY' >>"$T/results.jsonl"
+import json, subprocess, sys
+fam, rules, ids = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+def show(kind, i):
+    return json.loads(subprocess.check_output(["bpftool", kind, "show", "id", str(i), "--json"]))
+progs = [show("prog", i) for i in ids]
+map_ids = sorted({m for p in progs for m in p.get("map_ids", [])})
+maps = [show("map", m) for m in map_ids]
+print(json.dumps({
+    "section": "memory", "family": fam, "rules": rules,
+    "progs": [{k: p.get(k) for k in ("name", "bytes_xlated", "bytes_jited", "bytes_memlock",
+                                      "verified_insns")} for p in progs],
+    "maps": [{k: m.get(k) for k in ("name", "type", "max_entries", "bytes_key", "bytes_value",
+                                     "bytes_memlock")} for m in maps],
+}))
+PY
+}
+
+# measure_verdict LABEL FAMILY RULES DESTS PROG_ID...: one stats-enabled pass of the mix load.
+measure_verdict()
+{
+	local label=$1 fam=$2 n=$3 dests=$4 cg=$5
+	shift 5
+	"$BUILD/nfload" --netns "nfb$$-base" --cgroup "$cg" mix "$dests" 1 >/dev/null # warm up
+	prog_stats "$@" >"$T/stats.before"
+	sysctl -qw kernel.bpf_stats_enabled=1
+	"$BUILD/nfload" --netns "nfb$$-base" --cgroup "$cg" mix "$dests" "$VERDICT_REPEAT" \
+		>"$T/mix.out"
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	prog_stats "$@" >"$T/stats.after"
+	"$PYTHON" - "$label" "$fam" "$n" "$T/stats.before" "$T/stats.after" "$T/mix.out" \
+		<<'PY' >>"$T/results.jsonl"
+import json, subprocess, sys
+label, fam, n, before, after, mix = sys.argv[1:7]
+b = {l.split()[0]: l.split()[1:] for l in open(before)}
+progs = {}
+for line in open(after):
+    pid, cnt, ns = line.split()
+    name = json.loads(subprocess.check_output(["bpftool", "prog", "show", "id", pid, "--json"]))["name"]
+    dc, dt = int(cnt) - int(b[pid][0]), int(ns) - int(b[pid][1])
+    progs[name] = {"calls": dc, "ns_per_call": round(dt / dc, 1) if dc else None}
+print(json.dumps({"section": "verdict", "label": label, "family": int(fam), "rules": int(n),
+                  "programs": progs, "load": json.loads(open(mix).read())}))
+PY
+}
+
+bench_verdict()
+{
+	local fam n ids h
+	say "== verdict cost (bpf_stats, $VERDICT_REPEAT x 4096 destinations)"
+	mkdir -p "$CGP/verdict" "$CGP/empty"
+	# The floor: programs returning 1, attached to their own cgroup.
+	bpftool prog loadall "$BUILD/empty.bpf.o" "$T/bpffs/empty" ||
+		die "cannot load bench/empty.bpf.c"
+	for h in connect4 sendmsg4 connect6 sendmsg6; do
+		bpftool cgroup attach "$CGP/empty" "$h" pinned "$T/bpffs/empty/empty_$h" ||
+			die "cannot attach the empty $h program"
+	done
+	ids=""
+	for h in connect4 sendmsg4 connect6 sendmsg6; do
+		ids="$ids $(bpftool prog show pinned "$T/bpffs/empty/empty_$h" --json |
+			"$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+	done
+	for fam in 4 6; do
+		# shellcheck disable=SC2086
+		measure_verdict empty "$fam" 0 "$T/gen/mix$fam-16384.dests" "$CGP/empty" $ids
+	done
+	for fam in 4 6; do
+		for n in $SIZES; do
+			nf attach --id bench-verdict --cgroup "$CGP/verdict" \
+				--policy "$T/gen/mix$fam-$n.json" >/dev/null 2>"$T/logs/attach.err" ||
+				die "attach of mix$fam-$n failed: $(cat "$T/logs/attach.err")"
+			# Every program of the fence: the sock_addr ones judge each connect/sendmsg,
+			# others (sock_create, a cgroup_skb egress filter) run per socket or per packet.
+			ids=""
+			for h in "$T/bpffs/bench-verdict"/link_*; do
+				ids="$ids $(prog_id bench-verdict "${h##*/link_}")"
+			done
+			# shellcheck disable=SC2086
+			measure_verdict netfence "$fam" "$n" "$T/gen/mix$fam-$n.dests" "$CGP/verdict" $ids
+			fence_memory "$fam" "$n"
+			nf detach bench-verdict >/dev/null 2>&1
+			say "   IPv$fam $n rules done"
+		done
+	done
+	for h in connect4 sendmsg4 connect6 sendmsg6; do
+		bpftool cgroup detach "$CGP/empty" "$h" pinned "$T/bpffs/empty/empty_$h" 2>/dev/null
+	done
+	rm -rf "$T/bpffs/empty"
+}
+
+# --- 3. connect() throughput -----------------------------------------------------------------
+
+# tput CONFIG RULES PROTO DESTS ROUND: one throughput run; CONFIG picks the netns and cgroup.
+tput()
+{
+	local cfg=$1 n=$2 proto=$3 dests=$4 round=$5 ns cg secs
+	case $cfg in
+	unfenced) ns=base cg=$CGP/unfenced ;;
+	netfence) ns=base cg=$CGP/fenced ;;
+	*) ns=$cfg cg=$CGP/unfenced ;;
+	esac
+	if [ "$proto" = tcp ]; then
+		"$BUILD/nfload" --netns "nfb$$-$ns" --cgroup "$cg" tcp "$dests" "$PORT" "$TPUT_SECS" \
+			"$TPUT_WINDOW" >"$T/tput.out" 2>>"$T/logs/tput.err"
+	else
+		secs=$(awk -v s="$TPUT_SECS" 'BEGIN { print s / 2 }')
+		"$BUILD/nfload" --netns "nfb$$-$ns" --cgroup "$cg" udp "$dests" "$PORT" "$secs" \
+			>"$T/tput.out" 2>>"$T/logs/tput.err"
+	fi
+	rec "{\"section\":\"tput\",\"config\":\"$cfg\",\"rules\":$n,\"dest\":\"$(basename "$dests" |
+		sed 's/.*\.//')\",\"proto\":\"$proto\",\"round\":$round,\"result\":$(cat "$T/tput.out")}"
+}
+
+load_firewalls()
+{
+	local n=$1 g="$T/gen/block-$1"
+	if in_list nft "$FWS"; then
+		ip netns exec "nfb$$-nft" nft flush ruleset
+		ip netns exec "nfb$$-nft" nft -f "$g.nft" || die "nft could not load $g.nft"
+	fi
+	if in_list iptables "$FWS"; then
+		ip netns exec "nfb$$-iptables" iptables-restore <"$g.ipt" ||
+			die "iptables-restore could not load $g.ipt"
+	fi
+	if in_list iptables-ct "$FWS"; then
+		ip netns exec "nfb$$-iptables-ct" iptables-restore <"$g.ipt-ct" ||
+			die "iptables-restore could not load $g.ipt-ct"
+	fi
+	if in_list iptables-legacy "$FWS"; then
+		ip netns exec "nfb$$-iptables-legacy" iptables-legacy-restore <"$g.ipt" ||
+			die "iptables-legacy-restore could not load $g.ipt"
+	fi
+}
+
+clear_firewalls()
+{
+	local fw
+	for fw in $FWS; do
+		ip netns exec "nfb$$-$fw" nft flush ruleset 2>/dev/null
+		if [ "$fw" = iptables-legacy ]; then
+			ip netns exec "nfb$$-$fw" iptables-legacy -F OUTPUT 2>/dev/null
+		fi
+	done
+}
+
+bench_connect()
+{
+	local n r cfgs rot c proto i
+	say "== connect()/sendto() throughput ($TPUT_ROUNDS rounds of ${TPUT_SECS}s per configuration)"
+	mkdir -p "$CGP/unfenced" "$CGP/fenced"
+	FWS=""
+	command -v nft >/dev/null 2>&1 && FWS="$FWS nft"
+	if command -v iptables-restore >/dev/null 2>&1; then
+		FWS="$FWS iptables iptables-ct"
+	fi
+	command -v iptables-legacy-restore >/dev/null 2>&1 && FWS="$FWS iptables-legacy"
+	[ -n "$FWS" ] || say "bench: neither nft nor iptables is installed: firewall rows skipped"
+	for c in $FWS; do
+		make_netns "$c"
+	done
+	for n in $SIZES; do
+		nf attach --id bench-tput --cgroup "$CGP/fenced" --policy "$T/gen/block-$n.policy.json" \
+			>/dev/null 2>"$T/logs/attach.err" ||
+			die "attach of block-$n failed: $(cat "$T/logs/attach.err")"
+		cfgs="unfenced netfence"
+		if in_list "$n" "$FW_SIZES"; then
+			load_firewalls "$n"
+			cfgs="$cfgs $FWS"
+		else
+			clear_firewalls
+		fi
+		# shellcheck disable=SC2086
+		set -- $cfgs
+		for ((r = 0; r < TPUT_ROUNDS; r++)); do
+			# Rotate the order every round, so that no configuration always runs first.
+			rot=("${@:$((r % $# + 1))}" "${@:1:$((r % $#))}")
+			for c in "${rot[@]}"; do
+				for proto in tcp udp; do
+					tput "$c" "$n" "$proto" "$T/gen/block-$n.allowed" "$r"
+				done
+			done
+		done
+		# Denied destinations: how fast a refusal comes back (EPERM, or the firewall's reject).
+		for c in "$@"; do
+			[ "$c" = unfenced ] && continue
+			tput "$c" "$n" tcp "$T/gen/block-$n.denied" 0
+		done
+		say "   $n rules done"
+	done
+	clear_firewalls
+	nf detach bench-tput >/dev/null 2>&1
+}
+
+# --- 4. container start --------------------------------------------------------------------------
+
+# runc_bundle DIR POLICY_FILE|"" CGROUPS_PATH: a container running /bin/true in its own
+# namespaces, with the netfence hooks and the policy annotation when a policy is given.
+runc_bundle()
+{
+	mkdir -p "$1"
+	"$PYTHON" - "$1" "$2" "$T" "$NETFENCE" "$T/rootfs" "$3" <<'PY'
+import json, os, sys
+d, policy, t, netfence, rootfs, cgpath = sys.argv[1:7]
+nf = [netfence, "--config", t + "/netfence.json", "--bpffs-root", t + "/bpffs",
+      "--state-dir", t + "/state", "hook"]
+hooks, annotations = {}, {}
+if policy:
+    annotations["io.netfence.policy"] = open(policy).read()
+    hooks = {"createRuntime": [{"path": netfence, "args": ["netfence"] + nf[1:] + ["createRuntime"]}],
+             "poststop": [{"path": netfence, "args": ["netfence"] + nf[1:] + ["poststop"]}]}
+config = {
+    "ociVersion": "1.0.2",
+    "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": ["/bin/true"],
+                "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": True,
+                "capabilities": {k: ["CAP_KILL"] for k in ("bounding", "effective", "permitted")}},
+    "root": {"path": rootfs, "readonly": True},
+    "hostname": "bench",
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+    "hooks": hooks,
+    "annotations": annotations,
+    "linux": {"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "network")],
+              "cgroupsPath": cgpath, "resources": {}},
+}
+json.dump(config, open(os.path.join(d, "config.json"), "w"))
+PY
+}
+
+bench_runc()
+{
+	local v p
+	if ! command -v runc >/dev/null 2>&1 || [ ! -x "$BUILD/true-static" ]; then
+		say "== runc: skipped (no runc or no static libc)"
+		rec '{"section":"runc_skipped"}'
+		return 0
+	fi
+	say "== runc run, with and without the hooks ($RUNC_RUNS runs per variant)"
+	mkdir -p "$T/rootfs/bin" "$T/rootfs/proc" "$T/runc-root"
+	cp "$BUILD/true-static" "$T/rootfs/bin/true"
+	for v in plain nf100 nf16384; do
+		case $v in
+		plain) p="" ;;
+		*) p="$T/gen/mix4-${v#nf}.json" ;;
+		esac
+		runc_bundle "$T/rc-$v" "$p" "/${CGP#"$CG2"/}/rc-$v"
+	done
+	# One shell in the runtime's mount namespace runs every container; the variants take turns,
+	# each under its own id and cgroup, which runc removes when the container exits.
+	# shellcheck disable=SC2016
+	runc_ns bash -c '
+		b=$1 t=$2 runs=$3
+		for v in plain nf100 nf16384; do # warm-up, untimed
+			runc --root "$t/runc-root" run --bundle "$t/rc-$v" "bench-$v" </dev/null \
+				>"$t/logs/runc-warm-$v" 2>&1 ||
+				{ echo "warm-up $v: $(tail -n 3 "$t/logs/runc-warm-$v")"; exit 1; }
+		done
+		for ((i = 0; i < runs; i++)); do
+			for v in plain nf100 nf16384; do
+				echo "$v $("$b/nftime" /dev/null runc --root "$t/runc-root" run \
+					--bundle "$t/rc-$v" "bench-$v" 2>>"$t/logs/runc.err")"
+			done
+		done' bash "$BUILD" "$T" "$RUNC_RUNS" >"$T/runc.out" ||
+		die "runc failed: $(tail -n 3 "$T/runc.out") $(tail -n 3 "$T/logs/runc.err" 2>/dev/null)"
+	while read -r v us rss rc _; do
+		[ "$rc" = 0 ] || die "runc run ($v) exited $rc: $(tail -n 3 "$T/logs/runc.err")"
+		rec "{\"section\":\"runc\",\"variant\":\"$v\",\"us\":$us}"
+	done <"$T/runc.out"
+}
+
+# --- main ----------------------------------------------------------------------------------------
+
+main()
+{
+	local n fam t0
+	t0=$(date +%s)
+	setup
+	say "bench: netfence $("$NETFENCE" version 2>/dev/null | head -n 1), kernel $(uname -r), $(nproc) CPUs"
+	for n in $SIZES; do
+		for fam in 4 6; do
+			"$PYTHON" "$ROOT/bench/gen-policy.py" mix --family "$fam" --rules "$n" \
+				--seed "$n" "$T/gen/mix$fam-$n.json" "$T/gen/mix$fam-$n.dests" \
+				>>"$T/gen/log" || die "gen-policy.py mix failed"
+		done
+		"$PYTHON" "$ROOT/bench/gen-policy.py" block --rules "$n" --seed "$n" "$T/gen/block-$n" \
+			>>"$T/gen/log" || die "gen-policy.py block failed"
+	done
+	make_netns base
+	in_list hook "$ONLY" && bench_hook
+	in_list verdict "$ONLY" && bench_verdict
+	in_list connect "$ONLY" && bench_connect
+	in_list runc "$ONLY" && bench_runc
+	cp "$T/results.jsonl" "$BUILD/records.jsonl" # for re-running report.py by hand
+	"$PYTHON" "$ROOT/bench/report.py" "$T/results.jsonl" "$OUT" \
+		--netfence "$NETFENCE" --seconds $(($(date +%s) - t0)) \
+		--params "hook_runs=$HOOK_RUNS verdict_repeat=$VERDICT_REPEAT tput_secs=$TPUT_SECS tput_rounds=$TPUT_ROUNDS tput_window=$TPUT_WINDOW runc_runs=$RUNC_RUNS quick=${BENCH_QUICK:-0}" ||
+		die "report.py failed"
+}
+
+main "$@"
