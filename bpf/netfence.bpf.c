@@ -26,6 +26,8 @@
 #define AF_INET6 10
 #endif
 
+#define NF_LOOPBACK4 0x7f000001 /* 127.0.0.1, host order */
+
 /* Settings of one fence, fixed at load time (a new policy means new programs). */
 const volatile __u32 nf_mode = NF_MODE_ENFORCE;
 const volatile __u32 nf_default = NF_VERDICT_DENY;
@@ -199,9 +201,9 @@ static __always_inline int nf_judge4(__u32 addr, __u16 port, __u32 proto)
 	struct nf_key4 key = { .prefixlen = 32 };
 	struct nf_entry *entry;
 
-	/* The kernel connects 0.0.0.0 to this host: judge it as the loopback it reaches. */
+	/* 0.0.0.0 was sent to 127.0.0.1 by nf_decide4 (or an IPv4-mapped form of it). */
 	if (addr == 0)
-		addr = bpf_htonl(0x7f000001);
+		addr = bpf_htonl(NF_LOOPBACK4);
 	key.addr = addr;
 
 	if (nf_loopback_allow && (bpf_ntohl(addr) >> 24) == 127)
@@ -249,6 +251,15 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
 	__u16 port = bpf_ntohs((__u16)port32);
 	__u32 proto = nf_proto_class(type, protocol);
 
+	/*
+	 * The kernel routes 0.0.0.0 to the socket's source address, or to 127.0.0.1 when it has
+	 * none; the source cannot be read here, so the destination becomes 127.0.0.1: the
+	 * address judged is the address reached.
+	 */
+	if (addr == 0) {
+		addr = bpf_htonl(NF_LOOPBACK4);
+		ctx->user_ip4 = addr;
+	}
 	return nf_finish(nf_judge4(addr, port, proto), hook, 4, &addr, port, proto);
 }
 
@@ -265,6 +276,12 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
 	addr[1] = ctx->user_ip6[1];
 	addr[2] = ctx->user_ip6[2];
 	addr[3] = ctx->user_ip6[3];
+	/* ::ffff:0.0.0.0 takes the IPv4 route to the source address: see nf_decide4. The kernel
+	 * turns :: into ::1 itself. */
+	if (nf_is_v4mapped(addr) && addr[3] == 0) {
+		addr[3] = bpf_htonl(NF_LOOPBACK4);
+		ctx->user_ip6[3] = addr[3];
+	}
 	return nf_finish(nf_judge6(addr, port, proto), hook, 6, addr, port, proto);
 }
 
@@ -339,13 +356,13 @@ int nf_sock_create(struct bpf_sock *ctx)
  * with IP_RETOPTS, which no socket hook sees) or an IPv6 routing header (IPV6_RTHDR, allowed
  * without privileges). Such packets are dropped on their way out of the fenced cgroup.
  */
-#define NF_IPOPT_LSRR	   131
-#define NF_IPOPT_SSRR	   137
-#define NF_IP6_HOPOPTS	   0
-#define NF_IP6_ROUTING	   43
-#define NF_IP6_FRAGMENT	   44
-#define NF_IP6_DSTOPTS	   60
-#define NF_IP6_MAX_EXTHDRS 8
+#define NF_IP6_HOPOPTS	0
+#define NF_IP6_ROUTING	43
+#define NF_IP6_FRAGMENT 44
+#define NF_IP6_DSTOPTS	60
+/* The kernel writes Hop-by-Hop, Destination Options, then the routing header: it is at most
+ * the third extension header of a packet a socket sends. */
+#define NF_IP6_MAX_EXTHDRS 3
 
 /* One byte at a variable offset: indexing a stack array needs CAP_PERFMON, a helper does not. */
 static __always_inline int nf_skb_byte(struct __sk_buff *skb, __u32 off)
@@ -358,41 +375,15 @@ static __always_inline int nf_skb_byte(struct __sk_buff *skb, __u32 off)
 }
 
 /*
- * IPv4 options are at most 40 bytes. The scan is unrolled so that every read has a constant
- * offset: the verifier refuses variable stack offsets without CAP_PERFMON, and a loop over
- * variable option lengths makes it explore too many states.
+ * Any IPv4 option counts: scanning the option list for the source routes costs thousands of
+ * verifier steps per fence without CAP_PERFMON, while options other than source routes are
+ * next to unused by applications (timestamps, record route, router alert).
  */
 static __always_inline int nf_source_routed4(struct __sk_buff *skb)
 {
-	__u8 opts[40] = {};
-	__u32 len, next = 0;
 	int vihl = nf_skb_byte(skb, 0);
 
-	if (vihl < 0)
-		return 0;
-	len = (vihl & 0xf) * 4;
-	if (len <= 20)
-		return 0;
-	len -= 20;
-	if (len > sizeof(opts) || bpf_skb_load_bytes(skb, 20, opts, len) < 0)
-		return 0;
-#pragma unroll
-	for (__u32 i = 0; i < sizeof(opts); i++) {
-		if (i != next || i >= len)
-			continue;
-		if (opts[i] == 0) /* end of options */
-			return 0;
-		if (opts[i] == 1) { /* no-op */
-			next = i + 1;
-			continue;
-		}
-		if (opts[i] == NF_IPOPT_LSRR || opts[i] == NF_IPOPT_SSRR)
-			return 1;
-		if (i + 1 >= sizeof(opts) || opts[i + 1] < 2)
-			return 0;
-		next = i + opts[i + 1];
-	}
-	return 0;
+	return vihl > 0 && (vihl & 0xf) > 5;
 }
 
 static __always_inline int nf_source_routed6(struct __sk_buff *skb)
@@ -402,6 +393,7 @@ static __always_inline int nf_source_routed6(struct __sk_buff *skb)
 
 	if (bpf_skb_load_bytes(skb, 6, &next, 1) < 0)
 		return 0;
+#pragma unroll
 	for (int i = 0; i < NF_IP6_MAX_EXTHDRS; i++) {
 		if (next == NF_IP6_ROUTING)
 			return 1;
@@ -409,8 +401,9 @@ static __always_inline int nf_source_routed6(struct __sk_buff *skb)
 			return 0;
 		if (bpf_skb_load_bytes(skb, off, hdr, 2) < 0)
 			return 0;
-		next = hdr[0];
+		/* A fragment header is 8 bytes; the others give their length in 8-byte units. */
 		off += next == NF_IP6_FRAGMENT ? 8 : ((__u32)hdr[1] + 1) * 8;
+		next = hdr[0];
 	}
 	return 0;
 }
