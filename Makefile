@@ -33,7 +33,9 @@ CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers 
 	       -I$(OUTPUT) -Ihook -Ibpf $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 LDLIBS      += $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
 
+BIN         := netfence
 ifeq ($(ASAN),1)
+BIN         := netfence-asan
 CC          := clang
 CFLAGS      += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS     += -fsanitize=address,undefined
@@ -60,9 +62,10 @@ SKEL        := $(OUTPUT)/netfence.skel.h
 .PHONY: all clean check unit integration demo bench fuzz deps install vmlinux format \
 	check-format
 
-all: netfence
+all: $(BIN)
 
-netfence: $(HOOK_OBJS)
+# ASAN=1 builds netfence-asan, so a sanitizer build never replaces the real binary.
+$(BIN): $(HOOK_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -92,17 +95,17 @@ $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 
 unit: $(TEST_BINS)
 	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs 1; done
-	$(Q)tests/schema_check.sh ./netfence
+	$(Q)tests/schema_check.sh ./$(BIN)
 	$(Q)python3 tests/config_schema_check.py
 
 # The README's two commands: each installs what it needs first.
 check: deps
-	$(Q)$(MAKE) --no-print-directory netfence
+	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
-integration: netfence
-	$(Q)integration/run-all.sh
+integration: $(BIN)
+	$(Q)NETFENCE=$(CURDIR)/$(BIN) integration/run-all.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory netfence
@@ -130,10 +133,10 @@ install: netfence
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(HOOKS_DIR)/netfence.json
 
 format:
-	clang-format -i hook/*.[ch] bpf/*.[ch]
+	clang-format -i hook/*.[ch] bpf/*.[ch] fuzz/*.[ch]
 
 check-format:
-	clang-format --dry-run --Werror hook/*.[ch] bpf/*.[ch]
+	clang-format --dry-run --Werror hook/*.[ch] bpf/*.[ch] fuzz/*.[ch]
 
 clean:
-	rm -rf .output .output-asan netfence
+	rm -rf .output .output-asan netfence netfence-asan

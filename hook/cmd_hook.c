@@ -76,7 +76,16 @@ static int load_named_policy(struct nf_cli *cli, struct hook_ctx *c, const char 
 		return nf_log_error(0, "%s: '%s' is not a valid policy name", what,
 				    nf_quote(name, q, sizeof(q)));
 	snprintf(path, sizeof(path), "%s/%s.json", cli->cfg.policies_dir, name);
-	r = nf_read_file(path, NF_POLICY_MAX_BYTES + 1, &c->policy_buf, &c->policy_len);
+	/* Regular files only: opening a FIFO there would hang the runtime. */
+	r = nf_read_regular_file(path, NF_POLICY_MAX_BYTES + 1, &c->policy_buf, &c->policy_len);
+	if (r == -EINVAL)
+		return nf_log_error(0, "%s: policy '%s' (%s) is not a regular file", what, name,
+				    path);
+	if (r == -EFBIG)
+		return nf_log_error(0,
+				    "%s: policy '%s' (%s): /: document is more than the %d "
+				    "bytes allowed",
+				    what, name, path, NF_POLICY_MAX_BYTES);
 	if (r < 0)
 		return nf_log_error(r, "%s: cannot read policy '%s' (%s)", what, name, path);
 	return 0;
@@ -202,12 +211,11 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	if (r == 0)
+		nf_log_info("fenced %s (%s, %s)", c->cgroup,
+			    p->mode == NF_MODE_AUDIT ? "audit" : "enforce", c->source);
 	nf_policy_free(p);
-	if (r < 0)
-		return nf_log_error(0, "%s", err);
-	nf_log_info("fenced %s (%s, %s)", c->cgroup,
-		    req.policy->mode == NF_MODE_AUDIT ? "audit" : "enforce", c->source);
-	return 0;
+	return r < 0 ? nf_log_error(0, "%s", err) : 0;
 }
 
 static void ctx_free(struct hook_ctx *c)
@@ -226,7 +234,11 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 	char *buf;
 	int r;
 
+	/* One byte over the limit lets the parser report the size with the real numbers. */
 	r = nf_read_fd(STDIN_FILENO, NF_OCI_STATE_MAX + 1, &buf, &len);
+	if (r == -EFBIG)
+		return nf_log_error(0, "state: document is more than the %d bytes allowed",
+				    NF_OCI_STATE_MAX);
 	if (r < 0)
 		return nf_log_error(r, "cannot read the container state on stdin");
 	r = nf_oci_state_parse(buf, len, &c->state, err, sizeof(err));

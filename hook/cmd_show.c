@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
@@ -27,6 +30,19 @@ struct fence_view {
 	bool attached;	    /* and its links are attached to a cgroup */
 };
 
+/* The recorded path now holds another cgroup than the one the links are attached to (removed
+ * and made again while the old one lingers). Judged only where the path is on cgroup2 here. */
+static bool cgroup_replaced(const struct fence_view *v)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (!v->state || v->state->cgroup[0] != '/' || stat(v->state->cgroup, &st) < 0)
+		return false;
+	return st.st_ino != v->cgroup_id && statfs(v->state->cgroup, &sfs) == 0 &&
+	       sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 static void view_load(const struct nf_cli *cli, const char *id, struct fence_view *v)
 {
 	char dir[4096];
@@ -39,7 +55,7 @@ static void view_load(const struct nf_cli *cli, const char *id, struct fence_vie
 	v->pinned = nf_loader_counters(dir, v->counters) == 0;
 	if (v->pinned)
 		nf_loader_cgroup_id(dir, &v->cgroup_id);
-	v->attached = v->pinned && v->cgroup_id != 0;
+	v->attached = v->pinned && v->cgroup_id != 0 && !cgroup_replaced(v);
 }
 
 static json_t *view_json(const struct fence_view *v)
@@ -169,9 +185,10 @@ int nf_cmd_show(struct nf_cli *cli)
 	} else {
 		printf("id:          %s\n", id);
 		printf("cgroup:      %s\n", v.state ? v.state->cgroup : "?");
-		printf("attached:    %s\n", v.attached ? "yes"
-					    : v.pinned ? "no (cgroup gone or links detached)"
-						       : "no");
+		printf("attached:    %s\n",
+		       v.attached ? "yes"
+		       : v.pinned ? "no (cgroup gone or replaced, or links detached)"
+				  : "no");
 		printf("mode:        %s\n", v.state ? v.state->mode : "?");
 		printf("source:      %s\n", v.state ? v.state->source : "?");
 		printf("since:       %s\n", v.state ? v.state->attached_at : "?");

@@ -204,11 +204,13 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
 }
 
 /*
- * The recorded cgroup directory is gone. The path was resolved in the hook's mount namespace
- * (runc binds the cgroup2 mount over /sys/fs/cgroup on hybrid hosts), so it is only judged
- * where its parent directory is on cgroup2 here too; elsewhere only the links can tell.
+ * The recorded cgroup directory is gone, or the path now holds another cgroup (removed and
+ * made again, as restarted units and containers do, while the old one lingers). The path was
+ * resolved in the hook's mount namespace (runc binds the cgroup2 mount over /sys/fs/cgroup on
+ * hybrid hosts), so it is only judged where it, or its parent, is on cgroup2 here too;
+ * elsewhere only the links can tell.
  */
-static bool state_cgroup_gone(const struct nf_paths *paths, const char *id)
+static bool state_cgroup_gone(const struct nf_paths *paths, const char *id, uint64_t link_cgid)
 {
 	struct nf_state *s = NULL;
 	struct statfs sfs;
@@ -219,8 +221,12 @@ static bool state_cgroup_gone(const struct nf_paths *paths, const char *id)
 	if (nf_state_read(paths->state_dir, id, &s) < 0)
 		return false;
 	slash = strrchr(s->cgroup, '/');
-	if (s->cgroup[0] == '/' && slash && slash != s->cgroup && stat(s->cgroup, &st) < 0 &&
-	    errno == ENOENT) {
+	if (s->cgroup[0] != '/' || !slash || slash == s->cgroup) {
+		/* not a path this check can judge */
+	} else if (stat(s->cgroup, &st) == 0) {
+		gone = s->cgroup_id == link_cgid && st.st_ino != s->cgroup_id &&
+		       statfs(s->cgroup, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+	} else if (errno == ENOENT) {
 		*slash = '\0';
 		gone = statfs(s->cgroup, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 	}
@@ -250,7 +256,7 @@ static int fence_dead(const struct nf_paths *paths, const char *id)
 		return 1;
 	if (r < 0)
 		return r;
-	return cgid == 0 || state_cgroup_gone(paths, id);
+	return cgid == 0 || state_cgroup_gone(paths, id, cgid);
 }
 
 static int gc_locked(const struct nf_paths *paths, size_t *removed)

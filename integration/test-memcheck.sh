@@ -1,0 +1,299 @@
+#!/bin/bash
+# Memory errors and leaks on the real paths: every command that reads input or changes a
+# fence, run against the kernel on a test cgroup with a process in it, under
+#   valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
+# (with integration/valgrind.supp: libbpf's partially zeroed bpf_attr, a valgrind false positive)
+# or, when NETFENCE is a sanitizer build (`make ASAN=1`: valgrind cannot run those), directly
+# with ASan, LeakSanitizer and UBSan set to exit 99 on any report.
+#
+# Each case checks netfence's own exit status (the error paths are run too: they are where
+# leaks hide), that the tool reported nothing, and what the command should have done to the
+# cgroup. Prints PASS/FAIL per case and "N passed, N failed"; exit 1 on any failure, 77 with
+# the reason when it cannot run (not root, no valgrind, ...).
+#
+# Environment: NETFENCE (default ./netfence), MC_TOOL=valgrind|sanitizer (default: chosen
+# from the binary), MC_FILTER=REGEX, MC_KEEP=1 keeps the temporary directory and the logs.
+set -u
+
+ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
+NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
+MC_FILTER=${MC_FILTER:-}
+MC_TOOL=${MC_TOOL:-}
+
+T=""
+CG2=""
+CG=""
+SLEEPER=""
+PASSED=0
+FAILED=0
+ERRS=""
+NFARGS=()
+FENCE_N=0 # programs of one fence, as counted after the first attach
+
+skip()
+{
+	echo "SKIP: $*"
+	exit 77
+}
+
+find_cgroup2()
+{
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+	       if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; exit } }' /proc/self/mountinfo
+}
+
+check_prereqs()
+{
+	local c
+	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs mounts)"
+	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
+	if [ -z "$MC_TOOL" ]; then
+		if grep -aq __asan_init "$NETFENCE"; then
+			MC_TOOL=sanitizer
+		else
+			MC_TOOL=valgrind
+		fi
+	fi
+	for c in bpftool jq mount umount awk timeout; do
+		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
+	done
+	if [ "$MC_TOOL" = valgrind ]; then
+		command -v valgrind >/dev/null 2>&1 || skip "valgrind is not installed"
+		grep -aq __asan_init "$NETFENCE" &&
+			skip "$NETFENCE is a sanitizer build; valgrind cannot run it (MC_TOOL=sanitizer)"
+	fi
+	CG2=$(find_cgroup2)
+	[ -n "$CG2" ] && [ -d "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
+}
+
+cleanup()
+{
+	local rc=$? pid
+	trap - EXIT INT TERM
+	if [ -n "$SLEEPER" ]; then
+		kill "$SLEEPER" 2>/dev/null
+		wait "$SLEEPER" 2>/dev/null
+	fi
+	if [ -n "$T" ]; then
+		mountpoint -q "$T/bpffs" && umount "$T/bpffs"
+	fi
+	for cg in "$CG/dead" "$CG/hook" "$CG/cli" "$CG"; do
+		[ -n "$CG" ] && [ -d "$cg" ] || continue
+		while read -r pid; do
+			kill -9 "$pid" 2>/dev/null
+		done <"$cg/cgroup.procs"
+		sleep 0.1
+		rmdir "$cg" 2>/dev/null || echo "warning: could not remove cgroup $cg" >&2
+	done
+	if [ -n "$T" ]; then
+		if [ "${MC_KEEP:-0}" = 1 ]; then
+			echo "kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+setup()
+{
+	T=$(mktemp -d /tmp/netfence-memcheck.XXXXXX) || skip "cannot create a temporary directory"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mkdir -p "$T/bpffs" "$T/state" "$T/pol" "$T/bundle" "$T/logs" || exit 1
+	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
+	jq -n --arg b "$T/bpffs" --arg s "$T/state" --arg p "$T/pol" \
+		'{bpffs_root: $b, state_dir: $s, policies_dir: $p, fail_mode: "closed",
+		  events: {enabled: true, rate_per_sec: 10}}' >"$T/config.json"
+	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"]}},
+		linux: {namespaces: [{type: "network"}]}}' >"$T/bundle/config.json"
+	cat >"$T/pol/web.json" <<'EOF'
+{"version":1,"mode":"enforce","default":"deny","rules":[
+ {"action":"allow","cidr":"10.0.0.0/8","protocol":"tcp","ports":[443,"8000-8080"]},
+ {"action":"allow","cidr":"::/0","protocol":"udp","ports":[53]},
+ {"action":"deny","cidr":"169.254.169.254/32"}]}
+EOF
+	echo '{"version":1,"mode":"audit","default":"deny","rules":[]}' >"$T/pol/audit.json"
+	echo '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"10.0.0.0/33"}]}' \
+		>"$T/pol/bad.json"
+	cp "$NETFENCE" "$T/netfence" || skip "cannot copy $NETFENCE"
+	NETFENCE=$T/netfence
+	NFARGS=(--config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state")
+	CG=$CG2/netfence-memcheck-$$
+	mkdir "$CG" "$CG/cli" "$CG/hook" "$CG/dead" || skip "cannot create cgroups under $CG2"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 3600' sh "$CG/hook" &
+	SLEEPER=$!
+	sleep 0.2
+	grep -qx "$SLEEPER" "$CG/hook/cgroup.procs" || skip "cannot move a process into $CG/hook"
+}
+
+fail()
+{
+	ERRS="${ERRS}      - $*
+"
+}
+
+case_end()
+{
+	if [ -z "$ERRS" ]; then
+		PASSED=$((PASSED + 1))
+		echo "PASS $1"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL $1"
+		printf '%s' "$ERRS"
+	fi
+	ERRS=""
+}
+
+flat()
+{
+	printf '%s' "$1" | tr '\n' ' ' | cut -c 1-400
+}
+
+cg_count()
+{
+	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && NF' | wc -l
+}
+
+# DESIGN.md's five programs that are not on the cgroup.
+missing_progs()
+{
+	local progs t
+	progs=$(bpftool -j cgroup show "$1" 2>/dev/null | jq -r -s 'add // [] | .[].name')
+	for t in nf_connect4 nf_connect6 nf_sendmsg4 nf_sendmsg6 nf_sock_create; do
+		grep -qx "$t" <<<"$progs" || printf '%s ' "$t"
+	done
+}
+
+# checked NAME WANT_RC STDIN-FILE ARGS...: run netfence ARGS under the tool and check its exit
+# status and the tool's report. The case stays open (case_end is the caller's).
+checked()
+{
+	local name=$1 want=$2 in=$3 rc log
+	shift 3
+	log=$T/logs/$name
+	if [ "$MC_TOOL" = valgrind ]; then
+		timeout -k 5 300 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+			--show-leak-kinds=definite --error-exitcode=99 --track-fds=no \
+			--suppressions="$ROOT_DIR/integration/valgrind.supp" \
+			--log-file="$log.tool" "$NETFENCE" "${NFARGS[@]}" "$@" \
+			<"$in" >"$log.out" 2>"$log.err"
+		rc=$?
+	else
+		ASAN_OPTIONS=detect_leaks=1:exitcode=99:abort_on_error=0:log_path="$log.tool" \
+			LSAN_OPTIONS=exitcode=99 UBSAN_OPTIONS=halt_on_error=1:exitcode=99:print_stacktrace=1:log_path="$log.tool" \
+			timeout -k 5 120 "$NETFENCE" "${NFARGS[@]}" "$@" <"$in" >"$log.out" 2>"$log.err"
+		rc=$?
+	fi
+	if [ "$rc" -eq 99 ]; then
+		fail "$MC_TOOL reported errors: $(flat "$(cat "$log.tool"* "$log.err" 2>/dev/null | grep -m 8 -E 'ERROR|Invalid|uninitialised|definitely|runtime error|#[0-3] |at 0x|by 0x')")"
+	elif [ "$rc" -ne "$want" ]; then
+		fail "exit status $rc, expected $want: $(flat "$(cat "$log.err")")"
+	fi
+	if cat "$log.tool"* 2>/dev/null | grep -qE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Sanitizer|runtime error'; then
+		[ "$rc" -eq 99 ] || fail "$MC_TOOL log holds a report: $(flat "$(cat "$log.tool"*)")"
+	fi
+}
+
+selected()
+{
+	[ -z "$MC_FILTER" ] || [[ $1 =~ $MC_FILTER ]]
+}
+
+# run NAME WANT_RC STDIN ARGS...: one whole case.
+run()
+{
+	local name=$1
+	selected "$name" || return 0
+	checked "$@"
+	case_end "$name"
+}
+
+state_json()
+{
+	jq -cn --arg id "$1" --arg st "$2" --argjson pid "$3" --arg b "$T/bundle" --arg pol "$4" \
+		'{ociVersion: "1.0.2", id: $id, status: $st, pid: $pid, bundle: $b} +
+		 (if $pol == "" then {} else {annotations: {"io.netfence.policy": $pol}} end)'
+}
+
+main()
+{
+	local n missing
+	check_prereqs
+	setup
+	echo "    tool: $MC_TOOL"
+	: >"$T/empty"
+
+	run policy-check-valid 0 "$T/empty" policy check "$T/pol/web.json"
+	run policy-check-invalid 1 "$T/empty" policy check "$T/pol/bad.json"
+	run policy-check-stdin 0 "$T/pol/web.json" policy check -
+
+	if selected attach; then
+		checked attach 0 "$T/empty" attach --id mc-cli --cgroup "$CG/cli" --policy "$T/pol/web.json"
+		FENCE_N=$(cg_count "$CG/cli")
+		missing=$(missing_progs "$CG/cli")
+		[ -z "$missing" ] || fail "programs missing after attach: $missing"
+		case_end attach
+	fi
+	run attach-invalid-policy 1 "$T/pol/bad.json" attach --id mc-bad --cgroup "$CG/cli" --policy -
+	run reattach 0 "$T/empty" attach --id mc-cli --cgroup "$CG/cli" --policy "$T/pol/audit.json"
+	run update 0 "$T/empty" update mc-cli --policy "$T/pol/web.json"
+	run show 0 "$T/empty" show mc-cli
+	run show-json 0 "$T/empty" show mc-cli --json
+	run show-unknown 1 "$T/empty" show mc-nope
+	run list-json 0 "$T/empty" list --json
+	run metrics 0 "$T/empty" metrics
+	run monitor 0 "$T/empty" monitor --count 1 --timeout 300
+	if selected detach; then
+		checked detach 0 "$T/empty" detach mc-cli
+		n=$(cg_count "$CG/cli")
+		[ "$n" -eq 0 ] || fail "$n programs left after detach"
+		case_end detach
+	fi
+	run detach-unknown 0 "$T/empty" detach mc-cli
+
+	state_json mc-hook creating "$SLEEPER" "$(cat "$T/pol/web.json")" >"$T/state-create.json"
+	if selected hook-createRuntime; then
+		checked hook-createRuntime 0 "$T/state-create.json" hook createRuntime
+		n=$(cg_count "$CG/hook")
+		missing=$(missing_progs "$CG/hook")
+		[ -z "$missing" ] || fail "programs missing after the hook: $missing"
+		[ "$n" -eq "$FENCE_N" ] || fail "$n programs attached by the hook, $FENCE_N by attach"
+		case_end hook-createRuntime
+	fi
+	run hook-createRuntime-again 0 "$T/state-create.json" hook createRuntime
+	state_json mc-hook stopped 0 "" >"$T/state-stop.json"
+	if selected hook-poststop; then
+		checked hook-poststop 0 "$T/state-stop.json" hook poststop
+		n=$(cg_count "$CG/hook")
+		[ "$n" -eq 0 ] || fail "$n programs left after poststop"
+		case_end hook-poststop
+	fi
+	printf '{"id":"mc-x","status":"creating","bundle":"/b","pid":[[[' >"$T/state-bad.json"
+	run hook-invalid-state 1 "$T/state-bad.json" hook createRuntime
+	state_json mc-hook creating "$SLEEPER" "$(cat "$T/pol/bad.json")" >"$T/state-badpol.json"
+	run hook-invalid-policy 1 "$T/state-badpol.json" hook createRuntime
+	state_json mc-hook creating 1 "$(cat "$T/pol/web.json")" >"$T/state-root.json"
+	run hook-root-cgroup 1 "$T/state-root.json" hook createRuntime
+
+	# gc with a fence whose cgroup is gone.
+	if selected gc; then
+		"$NETFENCE" "${NFARGS[@]}" attach --id mc-dead --cgroup "$CG/dead" \
+			--policy "$T/pol/web.json" >/dev/null 2>&1 || fail "setup: attach mc-dead failed"
+		rmdir "$CG/dead" || fail "setup: cannot remove $CG/dead"
+		checked gc 0 "$T/empty" gc
+		[ ! -e "$T/state/mc-dead.json" ] || fail "gc left the state of mc-dead"
+		case_end gc
+	fi
+
+	n=$(find "$T/bpffs" -mindepth 1 ! -name progs.debug ! -name maps.debug | wc -l)
+	[ "$n" -eq 0 ] || fail "pins left: $(flat "$(find "$T/bpffs" -mindepth 1)")"
+	case_end all-clean
+
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+main "$@"
