@@ -112,6 +112,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #ifdef HAVE_LIBURING
 #include <liburing.h>
 #endif
@@ -146,17 +148,6 @@
 static const char *mark = "evasion";
 static int timeout_ms = 3000;
 
-static const char *errname(int e)
-{
-	static char buf[16];
-	const char *n = strerrorname_np(e);
-
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
-
 /* Print one result word: 0 is "ok", anything else an errno. */
 static void word(int err)
 {
@@ -170,60 +161,11 @@ static int verdict(int err)
 	return 0;
 }
 
-static int setup_failed(const char *what, int err)
-{
-	printf("%s:%s\n", what, errname(err));
-	return 1;
-}
-
 static int usage(void)
 {
 	fputs("usage: evasion [-m MARK] [-t MS] MODE ARGS...  (see the comment in evasion.c)\n",
 	      stderr);
 	return 2;
-}
-
-/* Fill *ss from a numeric address and port; returns the address length, 0 if invalid. */
-static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	unsigned long p;
-	char *end;
-
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (errno || *end || end == port || p > 65535)
-		return 0;
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((unsigned short)p);
-		return sizeof(*s4);
-	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((unsigned short)p);
-		return sizeof(*s6);
-	}
-	return 0;
-}
-
-/* Rewrite an IPv4 address as IPv4-mapped IPv6 (in place); returns the new length. */
-static socklen_t to_v6(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in s4 = *(struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6)
-		return sizeof(*s6);
-	memset(s6, 0, sizeof(*s6));
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = s4.sin_port;
-	s6->sin6_addr.s6_addr[10] = 0xff;
-	s6->sin6_addr.s6_addr[11] = 0xff;
-	memcpy(&s6->sin6_addr.s6_addr[12], &s4.sin_addr, 4);
-	return sizeof(*s6);
 }
 
 /* Wait for a non-blocking connect to finish; returns 0 or the errno it ended with. */
@@ -310,11 +252,6 @@ static int do_tfo_connect(const struct sockaddr_storage *ss, socklen_t len)
 }
 
 /* --- UDP ---------------------------------------------------------------------------------- */
-
-static int udp_socket(int family)
-{
-	return socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-}
 
 static int do_udp(const struct sockaddr_storage *ss, socklen_t len)
 {
