@@ -41,52 +41,33 @@
 # nothing), at most 4 * FT_TRIALS trials.
 set -u
 
-ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
-NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
+# shellcheck source=integration/lib-kernel.sh
+. "$(dirname "$0")/lib-kernel.sh"
 CC=${CC:-cc}
 FT_TRIALS=${FT_TRIALS:-200}
 FT_KILL_MAX_MS=${FT_KILL_MAX_MS:-}
-FT_FILTER=${FT_FILTER:-}
+CASE_FILTER=${FT_FILTER:-}
+FLAT_WIDTH=400
+ERRS_MAX_LINES=40
 NPAR=64
 PORT_BASE=20000
 KA=30001 # allowed by policy A only
 KB=30002 # allowed by policy B only
 KD=30003 # denied by both
 
-T=""
-CG2=""
-CG=""       # the test's parent cgroup; every test cgroup is under it
+# T, CG2, NF: see lib-kernel.sh. CG ($CG2/netfence-faults-$$) is the test's parent cgroup;
+# every test cgroup is under it.
 CLIENT=""
 BG_PIDS=""
 FENCE_PROGS="" # attach_type:name of each program of one fence
 FENCE_N=0
-PASSED=0
-FAILED=0
-ERRS=""
-NF=()
-
-skip()
-{
-	echo "SKIP: $*"
-	exit 77
-}
-
-find_cgroup2()
-{
-	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
-	       if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; exit } }' /proc/self/mountinfo
-}
 
 check_prereqs()
 {
-	local c
-	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs mounts)"
-	for c in bpftool jq capsh python3 "$CC" mount umount awk timeout; do
-		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
-	done
-	CG2=$(find_cgroup2)
-	[ -n "$CG2" ] && [ -d "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
-	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
+	need_root
+	need_commands bpftool jq capsh python3 "$CC" mount umount awk timeout
+	need_cgroup2
+	need_netfence
 	case ${FT_TRIALS}${FT_KILL_MAX_MS:-0} in
 	*[!0-9]*) skip "FT_TRIALS and FT_KILL_MAX_MS must be numbers" ;;
 	esac
@@ -107,83 +88,32 @@ remove_cgroup_tree()
 	[ ! -d "$1" ] || echo "warning: could not remove cgroup $1" >&2
 }
 
+# Called by the EXIT trap (lib-kernel.sh's on_exit).
 cleanup()
 {
-	local rc=$? pid
-	trap - EXIT INT TERM
+	local pid
 	for pid in $BG_PIDS; do
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	if [ -n "$T" ]; then
-		# Unmounting the bpffs releases every link netfence pinned there: the programs
-		# detach, whatever state a failed case left.
-		mountpoint -q "$T/bpffs" && umount "$T/bpffs"
-	fi
+	unmount_bpffs
 	[ -n "$CG" ] && remove_cgroup_tree "$CG"
-	if [ -n "$T" ]; then
-		if [ "${FT_KEEP:-0}" = 1 ]; then
-			echo "kept $T" >&2
-		else
-			rm -rf "$T"
-		fi
-	fi
-	exit "$rc"
+	remove_tmp "${FT_KEEP:-0}"
 }
 
 setup()
 {
-	T=$(mktemp -d /tmp/netfence-faults.XXXXXX) || skip "cannot create a temporary directory"
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	make_tmp faults
 	mkdir -p "$T/bpffs" "$T/state" "$T/pol" "$T/out" "$T/bundle" || exit 1
-	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
-	jq -n --arg b "$T/bpffs" --arg s "$T/state" --arg p "$T/pol" \
-		'{bpffs_root: $b, state_dir: $s, policies_dir: $p, fail_mode: "closed"}' \
-		>"$T/config.json"
+	mount_bpffs
+	write_config pol
 	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"]}},
 		linux: {namespaces: [{type: "network"}]}}' >"$T/bundle/config.json"
-	cp "$NETFENCE" "$T/netfence" || skip "cannot copy $NETFENCE"
-	NETFENCE=$T/netfence
-	NF=("$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state")
-	CLIENT=$T/nfclient
-	"$CC" -static -O2 -Wall -D_GNU_SOURCE -o "$CLIENT" "$ROOT_DIR/integration/nfclient.c" ||
-		skip "cannot build the static test client with '$CC -static'"
+	copy_netfence
+	build_client ""
 	CG=$CG2/netfence-faults-$$
 	mkdir "$CG" || skip "cannot create a cgroup under $CG2"
 	discover_fence
-}
-
-# --- reporting -----------------------------------------------------------------------------
-
-fail()
-{
-	ERRS="${ERRS}      - $*
-"
-}
-
-case_end()
-{
-	if [ -z "$ERRS" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1"
-		printf '%s' "$ERRS" | head -n 40
-	fi
-	ERRS=""
-}
-
-selected()
-{
-	[ -z "$FT_FILTER" ] || [[ $1 =~ $FT_FILTER ]]
-}
-
-flat()
-{
-	printf '%s' "$1" | tr '\n' ' ' | cut -c 1-400
 }
 
 # --- helpers -------------------------------------------------------------------------------
@@ -208,24 +138,11 @@ verdict()
 	esac
 }
 
-# The programs on a cgroup as "attach_type:name" lines.
-cg_progs()
-{
-	bpftool -j cgroup show "$1" 2>/dev/null |
-		jq -r -s 'add // [] | .[] | "\(.attach_type):\(.name)"'
-}
-
-# Number of programs attached to a cgroup, as `bpftool cgroup show` lists them.
-cg_count()
-{
-	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && NF' | wc -l
-}
-
 # Every program of a fence (FENCE_PROGS) is on the cgroup: prints the ones that are missing.
 missing_hooks()
 {
 	local progs t
-	progs=$(cg_progs "$1")
+	progs=$(cg_prog_lines "$1")
 	for t in $FENCE_PROGS; do
 		grep -qx "$t" <<<"$progs" || printf '%s ' "$t"
 	done
@@ -245,7 +162,7 @@ discover_fence()
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	FENCE_PROGS=$(cg_progs "$CG/scratch" | sort)
+	FENCE_PROGS=$(cg_prog_lines "$CG/scratch" | sort)
 	FENCE_N=$(cg_count "$CG/scratch")
 	"${NF[@]}" detach scratch >/dev/null 2>&1
 	rmdir "$CG/scratch"
@@ -372,7 +289,7 @@ check_settled()
 	want=$([ "$p" = A ] && echo allow/deny/deny || echo deny/allow/deny)
 	if [ "$a/$b/$d" != "$want" ]; then
 		# Tell a passing state (the kernel releasing the old links late) from a lasting one.
-		progs=$(cg_progs "$KCG" | tr '\n' ' ')
+		progs=$(cg_prog_lines "$KCG" | tr '\n' ' ')
 		sleep 0.5
 		again=$(verdict "$KCG" 127.0.0.1 "$KA")/$(verdict "$KCG" 127.0.0.1 "$KB")/$(verdict "$KCG" 127.0.0.1 "$KD")
 		fail "trial $trial: right after the re-run with $p: $a/$b/$d, expected $want" \
@@ -380,7 +297,7 @@ check_settled()
 	fi
 	n=$(cg_count "$KCG")
 	[ "$n" -eq "$FENCE_N" ] ||
-		fail "trial $trial: $n programs after re-run, expected $FENCE_N: $(flat "$(cg_progs "$KCG")")"
+		fail "trial $trial: $n programs after re-run, expected $FENCE_N: $(flat "$(cg_prog_lines "$KCG")")"
 	slots=$(pins_left | sed 's|.*/||' | tr '\n' ' ')
 	[ "$slots" = "kill " ] || fail "trial $trial: pin slots after re-run: '$slots'"
 	port=$("${NF[@]}" show kill --json 2>/dev/null | jq -c '.policy.rules[0].ports[0]')

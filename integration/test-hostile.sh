@@ -24,85 +24,47 @@
 # HT_KEEP=1 keeps the temporary directory.
 set -u
 
-ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
-NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
-HT_FILTER=${HT_FILTER:-}
+# shellcheck source=integration/lib-kernel.sh
+. "$(dirname "$0")/lib-kernel.sh"
+CASE_FILTER=${HT_FILTER:-}
+FLAT_WIDTH=300
 CASE_TIMEOUT=30
 
-T=""       # temporary directory: bpffs mount, state dir, policies, bundle, inputs
-CG2=""     # cgroup v2 mount point
-CG=""      # the test cgroup
+# T, CG2, CG ($CG2/netfence-hostile-$$), NF: see lib-kernel.sh.
 SLEEPER="" # pid of the process in $CG
 NOPID=""   # a pid that does not exist
-PASSED=0
-FAILED=0
-ERRS=""
 BAD_INPUT="" # set when a case's input could not be built: the case then fails
-NF=()      # netfence with the test's config, bpffs root and state dir
-
-skip()
-{
-	echo "SKIP: $*"
-	exit 77
-}
-
-find_cgroup2()
-{
-	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
-	       if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; exit } }' /proc/self/mountinfo
-}
 
 check_prereqs()
 {
-	local c
-	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs mounts)"
-	for c in bpftool jq mount umount awk timeout mkfifo; do
-		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
-	done
-	CG2=$(find_cgroup2)
-	[ -n "$CG2" ] && [ -d "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
-	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
+	need_root
+	need_commands bpftool jq mount umount awk timeout mkfifo
+	need_cgroup2
+	need_netfence
 }
 
+# Called by the EXIT trap (lib-kernel.sh's on_exit).
 cleanup()
 {
-	local rc=$? pid
-	trap - EXIT INT TERM
 	if [ -n "$SLEEPER" ]; then
 		kill "$SLEEPER" 2>/dev/null
 		wait "$SLEEPER" 2>/dev/null
 	fi
 	if [ -n "$CG" ] && [ -d "$CG" ]; then
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$CG/cgroup.procs"
-		sleep 0.1
-		rmdir "$CG" 2>/dev/null || echo "warning: could not remove cgroup $CG" >&2
+		remove_cgroup "$CG"
 	fi
-	if [ -n "$T" ]; then
-		# Unmounting the bpffs drops any link a failed case leaked.
-		mountpoint -q "$T/bpffs" && umount "$T/bpffs"
-		if [ "${HT_KEEP:-0}" = 1 ]; then
-			echo "kept $T" >&2
-		else
-			rm -rf "$T"
-		fi
-	fi
-	exit "$rc"
+	# Unmounting the bpffs drops any link a failed case leaked.
+	unmount_bpffs
+	remove_tmp "${HT_KEEP:-0}"
 }
 
 setup()
 {
 	local p
-	T=$(mktemp -d /tmp/netfence-hostile.XXXXXX) || skip "cannot create a temporary directory"
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	make_tmp hostile
 	mkdir -p "$T/bpffs" "$T/state" "$T/policies" "$T/bundle" "$T/in.d" || exit 1
-	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
-	jq -n --arg b "$T/bpffs" --arg s "$T/state" --arg p "$T/policies" \
-		'{bpffs_root: $b, state_dir: $s, policies_dir: $p, fail_mode: "closed"}' \
-		>"$T/config.json"
+	mount_bpffs
+	write_config policies
 	# Few capabilities and its own network namespace: nothing in the bundle makes the hook
 	# refuse, only the hostile input under test.
 	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"],
@@ -110,9 +72,7 @@ setup()
 		linux: {namespaces: [{type: "pid"}, {type: "network"}, {type: "mount"}]}}' \
 		>"$T/bundle/config.json"
 	echo '{"version":1,"default":"deny","rules":[]}' >"$T/policies/good.json"
-	cp "$NETFENCE" "$T/netfence" || skip "cannot copy $NETFENCE"
-	NETFENCE=$T/netfence
-	NF=("$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state")
+	copy_netfence
 	make_canaries
 	CG=$CG2/netfence-hostile-$$
 	mkdir "$CG" || skip "cannot create a cgroup under $CG2"
@@ -132,39 +92,10 @@ setup()
 
 # --- checks ------------------------------------------------------------------------------
 
-fail()
-{
-	ERRS="${ERRS}      - $*
-"
-}
-
-case_end()
-{
-	if [ -z "$ERRS" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1"
-		printf '%s' "$ERRS"
-	fi
-	ERRS=""
-}
-
-selected()
-{
-	[ -z "$HT_FILTER" ] || [[ $1 =~ $HT_FILTER ]]
-}
-
-flat()
-{
-	printf '%s' "$1" | tr '\n' ' ' | cut -c 1-300
-}
-
 # What is attached to the test cgroup ("" when nothing).
 cg_progs()
 {
-	bpftool -j cgroup show "$CG" 2>/dev/null | jq -r -s 'add // [] | .[] | "\(.attach_type):\(.name)"'
+	cg_prog_lines "$CG"
 }
 
 # Pins, state files and programs left behind ("" when none).

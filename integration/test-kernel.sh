@@ -22,60 +22,35 @@
 # KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases.
 set -u
 
-ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
-NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
+# shellcheck source=integration/lib-kernel.sh
+. "$(dirname "$0")/lib-kernel.sh"
 CC=${CC:-cc}
-KT_FILTER=${KT_FILTER:-}
+CASE_FILTER=${KT_FILTER:-}
 
-T=""       # temporary directory: bpffs mount, state dir, policies, client
-CG2=""     # cgroup v2 mount point
-CG=""      # the test cgroup, $CG2/netfence-test-$$
+# T, CG2, CG ($CG2/netfence-test-$$): see lib-kernel.sh.
 CHILD=""   # a cgroup created under the fenced one
 NS=""      # private network namespace (empty when it could not be created)
 NS_WHY=""  # why there is no netns
 CLIENT=""  # the static nfclient
 BG_PIDS="" # background processes to stop at exit
-PASSED=0
-FAILED=0
-ERRS=""
-
-skip()
-{
-	echo "SKIP: $*"
-	exit 77
-}
 
 # --- prerequisites -----------------------------------------------------------------------
 
-# The cgroup v2 mount point, from /proc/self/mountinfo: field 4 is the mounted root (the
-# hierarchy's own root, "/", not a bind of a sub-cgroup), field 5 the mount point, and the
-# filesystem type follows the " - " separator.
-find_cgroup2()
-{
-	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
-	       if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; exit } }' /proc/self/mountinfo
-}
-
 check_prereqs()
 {
-	local c
-	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs mounts)"
-	for c in bpftool jq "$CC" mount umount awk timeout unshare nsenter; do
-		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
-	done
+	need_root
+	need_commands bpftool jq "$CC" mount umount awk timeout unshare nsenter
 	[ -r /sys/kernel/btf/vmlinux ] || skip "no kernel BTF (/sys/kernel/btf/vmlinux)"
-	CG2=$(find_cgroup2)
-	[ -n "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
-	[ -d "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
-	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
+	need_cgroup2
+	need_netfence
 }
 
 # --- setup and teardown ------------------------------------------------------------------
 
+# Called by the EXIT trap (lib-kernel.sh's on_exit).
 cleanup()
 {
-	local rc=$? id pid cg
-	trap - EXIT INT TERM
+	local id pid cg
 	for pid in $BG_PIDS; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -97,35 +72,21 @@ cleanup()
 		rmdir "$cg" 2>/dev/null || echo "warning: could not remove cgroup $cg" >&2
 	done
 	[ -n "$NS" ] && ip netns delete "$NS" 2>/dev/null
-	if [ -n "$T" ]; then
-		# Unmounting the bpffs drops any link netfence leaked, which detaches its programs.
-		mountpoint -q "$T/bpffs" && umount "$T/bpffs"
-		if [ "${KT_KEEP:-0}" = 1 ]; then
-			echo "kept $T" >&2
-		else
-			rm -rf "$T"
-		fi
-	fi
-	exit "$rc"
+	# Unmounting the bpffs drops any link netfence leaked, which detaches its programs.
+	unmount_bpffs
+	remove_tmp "${KT_KEEP:-0}"
 }
 
 setup()
 {
-	T=$(mktemp -d /tmp/netfence-kernel.XXXXXX) || skip "cannot create a temporary directory"
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	make_tmp kernel
 	mkdir -p "$T/bpffs" "$T/state" "$T/policies"
-	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
+	mount_bpffs
 	cat >"$T/config.json" <<EOF
 { "bpffs_root": "$T/bpffs", "state_dir": "$T/state", "fail_mode": "closed" }
 EOF
-	# A private copy, so a rebuild of ./netfence during the run does not disturb it.
-	cp "$NETFENCE" "$T/netfence" || skip "cannot copy $NETFENCE"
-	NETFENCE=$T/netfence
-	CLIENT=$T/nfclient
-	"$CC" -static -O2 -Wall -D_GNU_SOURCE -o "$CLIENT" "$ROOT_DIR/integration/nfclient.c" ||
-		skip "cannot build the static test client with '$CC -static' (glibc static libc?)"
+	copy_netfence
+	build_client "(glibc static libc?)"
 	CG=$CG2/netfence-test-$$
 	CHILD=$CG/child
 	mkdir "$CG" "$CHILD" || skip "cannot create cgroups under $CG2"
@@ -162,33 +123,6 @@ setup_netns()
 nf()
 {
 	"$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" "$@"
-}
-
-# Record a failed check inside the current case.
-fail()
-{
-	ERRS="${ERRS}      - $*
-"
-}
-
-# case_end NAME: print the verdict of the case whose checks just ran.
-case_end()
-{
-	if [ -z "$ERRS" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1"
-		printf '%s' "$ERRS"
-	fi
-	ERRS=""
-}
-
-# Whether case NAME is selected by KT_FILTER.
-selected()
-{
-	[ -z "$KT_FILTER" ] || [[ $1 =~ $KT_FILTER ]]
 }
 
 # policy NAME JSON: write a policy file, $T/policies/NAME.json.
@@ -262,12 +196,6 @@ reset_fences()
 	for id in $(nf list --json 2>/dev/null | jq -r '.[].id' 2>/dev/null); do
 		nf detach "$id" >/dev/null 2>&1
 	done
-}
-
-# flat TEXT: TEXT on one line.
-flat()
-{
-	printf '%s' "$1" | tr '\n' ' '
 }
 
 # run_client WHERE ARGS...: run nfclient in a cgroup ("cg": the fenced one, "child": the one

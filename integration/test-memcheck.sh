@@ -15,38 +15,20 @@
 # from the binary), MC_FILTER=REGEX, MC_KEEP=1 keeps the temporary directory and the logs.
 set -u
 
-ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
-NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
-MC_FILTER=${MC_FILTER:-}
+# shellcheck source=integration/lib-kernel.sh
+. "$(dirname "$0")/lib-kernel.sh"
+CASE_FILTER=${MC_FILTER:-}
+FLAT_WIDTH=400
 MC_TOOL=${MC_TOOL:-}
 
-T=""
-CG2=""
-CG=""
+# T, CG2, CG ($CG2/netfence-memcheck-$$), NFARGS: see lib-kernel.sh.
 SLEEPER=""
-PASSED=0
-FAILED=0
-ERRS=""
-NFARGS=()
 FENCE_N=0 # programs of one fence, as counted after the first attach
-
-skip()
-{
-	echo "SKIP: $*"
-	exit 77
-}
-
-find_cgroup2()
-{
-	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
-	       if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; exit } }' /proc/self/mountinfo
-}
 
 check_prereqs()
 {
-	local c
-	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs mounts)"
-	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
+	need_root
+	need_netfence
 	if [ -z "$MC_TOOL" ]; then
 		if grep -aq __asan_init "$NETFENCE"; then
 			MC_TOOL=sanitizer
@@ -54,58 +36,37 @@ check_prereqs()
 			MC_TOOL=valgrind
 		fi
 	fi
-	for c in bpftool jq mount umount awk timeout; do
-		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
-	done
+	need_commands bpftool jq mount umount awk timeout
 	if [ "$MC_TOOL" = valgrind ]; then
 		command -v valgrind >/dev/null 2>&1 || skip "valgrind is not installed"
 		grep -aq __asan_init "$NETFENCE" &&
 			skip "$NETFENCE is a sanitizer build; valgrind cannot run it (MC_TOOL=sanitizer)"
 	fi
-	CG2=$(find_cgroup2)
-	[ -n "$CG2" ] && [ -d "$CG2" ] || skip "no cgroup v2 hierarchy in /proc/self/mountinfo"
+	need_cgroup2
 }
 
+# Called by the EXIT trap (lib-kernel.sh's on_exit).
 cleanup()
 {
-	local rc=$? pid
-	trap - EXIT INT TERM
+	local cg
 	if [ -n "$SLEEPER" ]; then
 		kill "$SLEEPER" 2>/dev/null
 		wait "$SLEEPER" 2>/dev/null
 	fi
-	if [ -n "$T" ]; then
-		mountpoint -q "$T/bpffs" && umount "$T/bpffs"
-	fi
+	unmount_bpffs
 	for cg in "$CG/dead" "$CG/hook" "$CG/cli" "$CG"; do
 		[ -n "$CG" ] && [ -d "$cg" ] || continue
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$cg/cgroup.procs"
-		sleep 0.1
-		rmdir "$cg" 2>/dev/null || echo "warning: could not remove cgroup $cg" >&2
+		remove_cgroup "$cg"
 	done
-	if [ -n "$T" ]; then
-		if [ "${MC_KEEP:-0}" = 1 ]; then
-			echo "kept $T" >&2
-		else
-			rm -rf "$T"
-		fi
-	fi
-	exit "$rc"
+	remove_tmp "${MC_KEEP:-0}"
 }
 
 setup()
 {
-	T=$(mktemp -d /tmp/netfence-memcheck.XXXXXX) || skip "cannot create a temporary directory"
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	make_tmp memcheck
 	mkdir -p "$T/bpffs" "$T/state" "$T/pol" "$T/bundle" "$T/logs" || exit 1
-	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
-	jq -n --arg b "$T/bpffs" --arg s "$T/state" --arg p "$T/pol" \
-		'{bpffs_root: $b, state_dir: $s, policies_dir: $p, fail_mode: "closed",
-		  events: {enabled: true, rate_per_sec: 10}}' >"$T/config.json"
+	mount_bpffs
+	write_config pol '{events: {enabled: true, rate_per_sec: 10}}'
 	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"]}},
 		linux: {namespaces: [{type: "network"}]}}' >"$T/bundle/config.json"
 	cat >"$T/pol/web.json" <<'EOF'
@@ -117,44 +78,13 @@ EOF
 	echo '{"version":1,"mode":"audit","default":"deny","rules":[]}' >"$T/pol/audit.json"
 	echo '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"10.0.0.0/33"}]}' \
 		>"$T/pol/bad.json"
-	cp "$NETFENCE" "$T/netfence" || skip "cannot copy $NETFENCE"
-	NETFENCE=$T/netfence
-	NFARGS=(--config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state")
+	copy_netfence
 	CG=$CG2/netfence-memcheck-$$
 	mkdir "$CG" "$CG/cli" "$CG/hook" "$CG/dead" || skip "cannot create cgroups under $CG2"
 	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 3600' sh "$CG/hook" &
 	SLEEPER=$!
 	sleep 0.2
 	grep -qx "$SLEEPER" "$CG/hook/cgroup.procs" || skip "cannot move a process into $CG/hook"
-}
-
-fail()
-{
-	ERRS="${ERRS}      - $*
-"
-}
-
-case_end()
-{
-	if [ -z "$ERRS" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1"
-		printf '%s' "$ERRS"
-	fi
-	ERRS=""
-}
-
-flat()
-{
-	printf '%s' "$1" | tr '\n' ' ' | cut -c 1-400
-}
-
-cg_count()
-{
-	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && NF' | wc -l
 }
 
 # DESIGN.md's five programs that are not on the cgroup.
@@ -195,11 +125,6 @@ checked()
 	if cat "$log.tool"* 2>/dev/null | grep -qE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Sanitizer|runtime error'; then
 		[ "$rc" -eq 99 ] || fail "$MC_TOOL log holds a report: $(flat "$(cat "$log.tool"*)")"
 	fi
-}
-
-selected()
-{
-	[ -z "$MC_FILTER" ] || [[ $1 =~ $MC_FILTER ]]
 }
 
 # run NAME WANT_RC STDIN ARGS...: one whole case.
