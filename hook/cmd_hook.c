@@ -131,12 +131,13 @@ static bool own_netns(const struct nf_oci_config *config)
  * that (the fence is then marked removable), 0 when the fence holds, -EPERM when it could and
  * the operator does not accept it.
  */
-static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config, bool raw_deny)
+static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config, bool own_net,
+			   bool raw_deny)
 {
 	struct nf_soundness_ctx ctx = {
 		.own_userns = config && nf_soundness_ns_own(config->has_userns, config->userns_path,
 							    "/proc/self/ns/user"),
-		.own_netns = own_netns(config),
+		.own_netns = own_net,
 		.bpffs_root = cli->cfg.bpffs_root,
 		.raw_deny = raw_deny,
 	};
@@ -174,6 +175,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 {
 	char err[NF_ERR_MAX + 300];
 	struct nf_policy *p = NULL;
+	bool own_net;
 	int removable, r;
 
 	if (c->state->bundle) {
@@ -192,8 +194,9 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		return nf_log_error(
 			0, "%s: %s",
 			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
-	nf_policy_resolve(p, own_netns(c->config));
-	removable = check_removable(cli, c->config, p->raw_sockets == NF_RAW_DENY);
+	own_net = own_netns(c->config);
+	nf_policy_resolve(p, own_net);
+	removable = check_removable(cli, c->config, own_net, p->raw_sockets == NF_RAW_DENY);
 	r = removable < 0 ? removable : resolve_cgroup(c);
 	if (r < 0) {
 		nf_policy_free(p);
@@ -206,7 +209,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		.policy_text = c->policy_buf,
 		.policy_len = c->policy_len,
 		.source = c->source,
-		.own_netns = own_netns(c->config),
+		.own_netns = own_net,
 		.removable = removable == 1,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};

@@ -8,19 +8,10 @@
 
 #include "config.h"
 #include "json.h"
+#include "log.h"
 #include "util.h"
 
 #define NAME_RULE "[a-z0-9][a-z0-9._-]{0,62}"
-
-static const struct {
-	const char *name;
-	int level;
-} log_levels[] = {
-	{ "error", LOG_ERR },
-	{ "warning", LOG_WARNING },
-	{ "info", LOG_INFO },
-	{ "debug", LOG_DEBUG },
-};
 
 static int set_string(char **slot, const char *s)
 {
@@ -108,14 +99,14 @@ static int parse_fail_mode(const struct nf_json_ctx *c, const json_t *v, int *re
 static int parse_log_level(const struct nf_json_ctx *c, const json_t *v, int *ret)
 {
 	char q[NF_QUOTE_BUF];
+	int level;
 
 	if (!json_is_string(v))
 		return nf_json_type_error(c, "/log_level", v, "a string");
-	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-		if (strcmp(json_string_value(v), log_levels[i].name) == 0) {
-			*ret = log_levels[i].level;
-			return 0;
-		}
+	level = nf_log_level_parse(json_string_value(v));
+	if (level >= 0) {
+		*ret = level;
+		return 0;
 	}
 	return nf_json_fail(c, -EINVAL,
 			    "/log_level: %s is not one of 'error', 'warning', 'info', 'debug'",
