@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 
 #include "cgroup.h"
+#include "tmpdir.h"
 
 #define DATA	      TEST_DATA "/cgroup/"
 #define SENTINEL      ((char *)0x1)
@@ -174,8 +175,7 @@ static void fake_mountinfo(const char *mount_rel, const char *escaped_rel)
 
 static void setup_tree(void)
 {
-	strcpy(tmp, "/tmp/netfence-test-cgroup-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp), "mkdtemp: %m");
+	nf_test_mkdtemp(tmp, sizeof(tmp), "cgroup");
 	make_dir("proc");
 	make_dir("cg");
 	make_dir("cg/machine.slice");
@@ -184,16 +184,9 @@ static void setup_tree(void)
 	fake_mountinfo("cg", NULL);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void teardown_tree(void)
 {
-	if (tmp[0])
-		nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	nf_test_rmtree(tmp);
 }
 
 /* <tmp>/rel; the result stays valid for the next three calls. */

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "config.h"
+#include "tmpdir.h"
 
 #define FIXTURES      TEST_DATA "/config/"
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -258,20 +259,12 @@ static char dir[64]; /* "/tmp/netfence-test-config-XXXXXX" */
 
 static void setup_dir(void)
 {
-	strcpy(dir, "/tmp/netfence-test-config-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %m");
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	nf_test_mkdtemp(dir, sizeof(dir), "config");
 }
 
 static void teardown_dir(void)
 {
-	if (dir[0])
-		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	nf_test_rmtree(dir);
 }
 
 static const char *in_dir(const char *name)

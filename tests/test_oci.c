@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "oci.h"
+#include "tmpdir.h"
 
 #define DATA		TEST_DATA "/oci/"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -556,20 +557,12 @@ static char bundle[64]; /* "/tmp/netfence-test-oci-XXXXXX" */
 
 static void setup_bundle(void)
 {
-	strcpy(bundle, "/tmp/netfence-test-oci-XXXXXX");
-	cr_assert_not_null(mkdtemp(bundle), "mkdtemp: %m");
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	nf_test_mkdtemp(bundle, sizeof(bundle), "oci");
 }
 
 static void teardown_bundle(void)
 {
-	if (bundle[0])
-		nftw(bundle, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	nf_test_rmtree(bundle);
 }
 
 static void write_config(const char *content, size_t len)
