@@ -198,13 +198,9 @@ static __always_inline __u32 nf_proto_class(__u32 type, __u32 protocol)
 /* The verdict for an IPv4 destination, before mode and counters. */
 static __always_inline int nf_judge4(__u32 addr, __u16 port, __u32 proto)
 {
-	struct nf_key4 key = { .prefixlen = 32 };
+	/* 0.0.0.0 never gets here: nf_decide4 and nf_decide6 rewrite it to 127.0.0.1. */
+	struct nf_key4 key = { .prefixlen = 32, .addr = addr };
 	struct nf_entry *entry;
-
-	/* 0.0.0.0 was sent to 127.0.0.1 by nf_decide4 (or an IPv4-mapped form of it). */
-	if (addr == 0)
-		addr = bpf_htonl(NF_LOOPBACK4);
-	key.addr = addr;
 
 	if (nf_loopback_allow && (bpf_ntohl(addr) >> 24) == 127)
 		return 1;
