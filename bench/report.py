@@ -269,20 +269,21 @@ def main():
     if mem:
         p("")
         p("   kernel memory of one fence (bytes_memlock as bpftool reports it)")
-        p("   %6s %4s  %10s %10s %12s %9s %9s" % ("rules", "fam", "LPM tries", "port sets",
+        p("   %6s %4s  %10s %10s %12s %9s %9s" % ("rules", "fam", "trees", "port sets",
                                                   "other maps", "progs", "total"))
+        tables = ("nf_tree4", "nf_tree6", "nf_classes")
         for r in mem:
-            lpm = sum(x["bytes_memlock"] for x in r["maps"] if x["type"] == "lpm_trie")
+            tab = sum(x["bytes_memlock"] for x in r["maps"] if x["name"] in tables)
             ps = sum(x["bytes_memlock"] for x in r["maps"] if x["name"] == "nf_portsets")
-            other = sum(x["bytes_memlock"] for x in r["maps"]) - lpm - ps
+            other = sum(x["bytes_memlock"] for x in r["maps"]) - tab - ps
             progs = sum(x["bytes_memlock"] for x in r["progs"])
-            row = dict(r, lpm_bytes=lpm, portset_bytes=ps, other_map_bytes=other,
-                       prog_bytes=progs, total_bytes=lpm + ps + other + progs,
+            row = dict(r, table_bytes=tab, portset_bytes=ps, other_map_bytes=other,
+                       prog_bytes=progs, total_bytes=tab + ps + other + progs,
                        xlated=sum(x["bytes_xlated"] for x in r["progs"]),
                        jited=sum(x["bytes_jited"] for x in r["progs"]))
             del row["section"]
             res["memory"].append(row)
-            p("   %6d %4s  %10d %10d %12d %9d %9d" % (r["rules"], "v%d" % r["family"], lpm, ps,
+            p("   %6d %4s  %10d %10d %12d %9d %9d" % (r["rules"], "v%d" % r["family"], tab, ps,
                                                      other, progs, row["total_bytes"]))
 
     # Targets (issue 5): reported, never asserted.

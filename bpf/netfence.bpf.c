@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * netfence egress fence: cgroup sock_addr programs judging every connect() and unconnected
- * sendmsg() of a cgroup against the compiled policy (see netfence.h for the map layout), and a
+ * sendmsg() of a cgroup against the compiled policy (see netfence.h for the table layout), and a
  * sock_create program refusing sockets that bypass those hooks when raw_sockets is denied.
  *
  * Kernel rules followed throughout: context fields are copied to locals before use, the address
@@ -26,30 +26,40 @@
 #define AF_INET6 10
 #endif
 
-#define NF_LOOPBACK4 0x7f000001 /* 127.0.0.1, host order */
+#define NF_LOOPBACK4  0x7f000001 /* 127.0.0.1, host order */
+#define NF_CLASS_NONE 0xffffffff /* no table: nf_class() fails closed */
 
 /* Settings of one fence, fixed at load time (a new policy means new programs). */
 const volatile __u32 nf_mode = NF_MODE_ENFORCE;
-const volatile __u32 nf_default = NF_VERDICT_DENY;
 const volatile __u32 nf_loopback_allow = 0;
 const volatile __u32 nf_raw_deny = 0;
 const volatile __u32 nf_events_per_sec = 0; /* per fence; 0 disables events */
+/* Where each level of the trees starts; the loader sets both (defaults: no rule). */
+const volatile struct nf_tree_layout nf_tree4_levels = { .level = { 0, 1, 2, 3 }, .nodes = 4 };
+const volatile struct nf_tree_layout nf_tree6_levels = { .level = { 0, 1, 2, 3, 4, 5 },
+							 .nodes = 6 };
+
+/* Sizes are the loader's, per policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct nf_node4);
+	__uint(max_entries, 4);
+} nf_tree4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct nf_key4);
-	__type(value, struct nf_entry);
-	__uint(max_entries, 1);
-} nf_rules4 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct nf_node6);
+	__uint(max_entries, 6);
+} nf_tree6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct nf_key6);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
 	__type(value, struct nf_entry);
 	__uint(max_entries, 1);
-} nf_rules6 SEC(".maps");
+} nf_classes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -195,18 +205,139 @@ static __always_inline __u32 nf_proto_class(__u32 type, __u32 protocol)
 	return NF_PROTO_OTHER;
 }
 
-/* The verdict for an IPv4 destination, before mode and counters. */
-static __always_inline int nf_judge4(__u32 addr, __u16 port, __u32 proto)
+/*
+ * Comparisons without a branch, so that the search below is one verifier path whatever the
+ * table holds. The empty asm statements hide the arithmetic from clang, which would otherwise
+ * turn it back into a compare-and-branch.
+ */
+static __always_inline __u64 nf_opaque(__u64 x)
+{
+	asm volatile("" : "+r"(x));
+	return x;
+}
+
+/* All ones when a < b, else 0; for values below 2^63. */
+static __always_inline __u64 nf_lt_mask(__u64 a, __u64 b)
+{
+	return nf_opaque((__s64)nf_opaque(a - b) >> 63);
+}
+
+/* All ones when the IPv6 address x < key, else 0: the sign of x - key, limb by limb. */
+static __always_inline __u64 nf_lt6_mask(const struct nf_addr6 *x, const struct nf_addr6 *key)
+{
+	__u64 borrow = nf_opaque(x->low - key->low) >> 63;
+
+	borrow = nf_opaque(x->mid - key->mid - borrow) >> 63;
+	return nf_opaque((__s64)nf_opaque(x->top - key->top - borrow) >> 63);
+}
+
+/* NULL (fail closed) for a class the table does not hold: a loader bug. A lookup, not an index
+ * into one array: the class is a constant on some paths (the last address), which the verifier
+ * refuses as an offset to loaders without CAP_PERFMON. */
+static __always_inline const struct nf_entry *nf_class(__u32 cls)
+{
+	return bpf_map_lookup_elem(&nf_classes, &cls);
+}
+
+/*
+ * The class of the interval holding addr: a walk down the tree (netfence.h). At every level the
+ * node's keys <= addr are counted without a branch, as FANOUT + the sum of the "<" masks, and
+ * the count picks the child. These are global functions: the verifier checks each once, on its
+ * own, rather than once per path of the program that calls it.
+ *
+ * What keeps that check small for a loader without CAP_PERFMON, which makes the verifier also
+ * walk what the CPU might do speculatively (Spectre v1): a fixed number of levels and no branch
+ * per key; and nodes fetched by map lookup, which returns a pointer the keys are read from at
+ * fixed offsets. Adding a computed offset to a map value pointer instead makes the verifier
+ * walk the rest of the search once more per level, as if the offset had been masked to 0:
+ * 2^levels walks. The sums are written as trees so that the additions are not one long chain.
+ */
+#define NF_SUM4(m, i) ((m)[(i)] + (m)[(i) + 1] + ((m)[(i) + 2] + (m)[(i) + 3]))
+
+__noinline __u32 nf_search4(__u32 addr)
+{
+	const struct nf_node4 *n = 0;
+	__u32 node = 0, idx;
+
+#pragma unroll
+	for (int l = 0; l < NF_TREE4_LEVELS; l++) {
+		__s64 m[NF_TREE4_FANOUT];
+
+		idx = nf_tree4_levels.level[l] + node;
+		n = bpf_map_lookup_elem(&nf_tree4, &idx);
+		if (!n)
+			return NF_CLASS_NONE;
+#pragma unroll
+		for (int k = 0; k < NF_TREE4_FANOUT; k++)
+			m[k] = nf_lt_mask(addr, n->key[k]);
+		node = node * NF_TREE4_FANOUT + NF_TREE4_FANOUT - 1 +
+		       ((NF_SUM4(m, 0) + NF_SUM4(m, 4)) + (NF_SUM4(m, 8) + NF_SUM4(m, 12)));
+	}
+	return n->cls[node & (NF_TREE4_FANOUT - 1)];
+}
+
+/* The same for IPv6, with one running sum: more values alive at once than in the IPv4 walk
+ * would be spilled to the stack, each spill costing a speculation barrier. */
+__noinline __u32 nf_search6(__u64 hi, __u64 lo)
+{
+	const struct nf_node6 *n = 0;
+	struct nf_addr6 x;
+	__u32 node = 0, idx;
+
+	x.top = hi >> 62;
+	x.mid = (hi << 2 >> 1) | lo >> 63;
+	x.low = lo << 1 >> 1;
+#pragma unroll
+	for (int l = 0; l < NF_TREE6_LEVELS; l++) {
+		__s64 sum = 0;
+
+		idx = nf_tree6_levels.level[l] + node;
+		n = bpf_map_lookup_elem(&nf_tree6, &idx);
+		if (!n)
+			return NF_CLASS_NONE;
+#pragma unroll
+		for (int k = 0; k < NF_TREE6_FANOUT; k++)
+			sum += nf_lt6_mask(&x, &n->key[k]);
+		node = node * NF_TREE6_FANOUT + NF_TREE6_FANOUT - 1 + sum;
+	}
+	return n->cls[node & (NF_TREE6_FANOUT - 1)];
+}
+
+/*
+ * The verdicts, before mode and counters, are global functions too: verified once with unknown
+ * arguments, they hand their caller an unknown verdict. Inlined, most of their returns are
+ * constants (loopback, no port, every port), which keeps the caller's paths from pruning each
+ * other and doubles them at every later branch; verification took four times as long.
+ * Callers use only bit 0 of the result, which is all the verifier lets a program return.
+ */
+__noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
 {
 	/* 0.0.0.0 never gets here: nf_decide4 and nf_decide6 rewrite it to 127.0.0.1. */
-	struct nf_key4 key = { .prefixlen = 32, .addr = addr };
-	struct nf_entry *entry;
+	__u32 host = bpf_ntohl(addr);
+	const struct nf_entry *entry;
 
-	if (nf_loopback_allow && (bpf_ntohl(addr) >> 24) == 127)
+	if (nf_loopback_allow && (host >> 24) == 127)
 		return 1;
-	entry = bpf_map_lookup_elem(&nf_rules4, &key);
+	entry = nf_class(host == 0xffffffff ? nf_tree4_levels.max_class : nf_search4(host));
 	if (!entry)
-		return nf_default == NF_VERDICT_ALLOW;
+		return 0;
+	return nf_port_allowed(entry, proto, port);
+}
+
+/* IPv6 destinations that are not IPv4-mapped; hi and lo in host order. */
+__noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
+{
+	const struct nf_entry *entry;
+
+	/* :: reaches this host, like ::1. */
+	if (!hi && !lo)
+		lo = 1;
+	if (nf_loopback_allow && !hi && lo == 1)
+		return 1;
+	entry = nf_class(hi == ~0ULL && lo == ~0ULL ? nf_tree6_levels.max_class
+						    : nf_search6(hi, lo));
+	if (!entry)
+		return 0;
 	return nf_port_allowed(entry, proto, port);
 }
 
@@ -215,27 +346,15 @@ static __always_inline int nf_is_v4mapped(const __u32 *a)
 	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
 }
 
-static __always_inline int nf_judge6(const __u32 *addr, __u16 port, __u32 proto)
+static __always_inline int nf_judge_any6(const __u32 *addr, __u16 port, __u32 proto)
 {
-	struct nf_key6 key = { .prefixlen = 128 };
-	struct nf_entry *entry;
+	__u64 hi, lo;
 
 	if (nf_is_v4mapped(addr))
-		return nf_judge4(addr[3], port, proto);
-	key.addr[0] = addr[0];
-	key.addr[1] = addr[1];
-	key.addr[2] = addr[2];
-	key.addr[3] = addr[3];
-	/* :: reaches this host, like ::1. */
-	if (!key.addr[0] && !key.addr[1] && !key.addr[2] && !key.addr[3])
-		key.addr[3] = bpf_htonl(1);
-	if (nf_loopback_allow && !key.addr[0] && !key.addr[1] && !key.addr[2] &&
-	    key.addr[3] == bpf_htonl(1))
-		return 1;
-	entry = bpf_map_lookup_elem(&nf_rules6, &key);
-	if (!entry)
-		return nf_default == NF_VERDICT_ALLOW;
-	return nf_port_allowed(entry, proto, port);
+		return nf_judge4(addr[3], port, proto) & 1;
+	hi = (__u64)bpf_ntohl(addr[0]) << 32 | bpf_ntohl(addr[1]);
+	lo = (__u64)bpf_ntohl(addr[2]) << 32 | bpf_ntohl(addr[3]);
+	return nf_judge6(hi, lo, port, proto) & 1;
 }
 
 static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
@@ -256,7 +375,7 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
 		addr = bpf_htonl(NF_LOOPBACK4);
 		ctx->user_ip4 = addr;
 	}
-	return nf_finish(nf_judge4(addr, port, proto), hook, 4, &addr, port, proto);
+	return nf_finish(nf_judge4(addr, port, proto) & 1, hook, 4, &addr, port, proto);
 }
 
 static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
@@ -278,7 +397,7 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
 		addr[3] = bpf_htonl(NF_LOOPBACK4);
 		ctx->user_ip6[3] = addr[3];
 	}
-	return nf_finish(nf_judge6(addr, port, proto), hook, 6, addr, port, proto);
+	return nf_finish(nf_judge_any6(addr, port, proto), hook, 6, addr, port, proto);
 }
 
 SEC("cgroup/connect4")

@@ -4,22 +4,29 @@
  *
  * How a verdict is reached
  * ------------------------
- * A policy is a list of rules (action, prefix, protocol, ports). The loader compiles it into two
- * longest-prefix-match tries, one per address family, with one entry per distinct rule prefix.
- * The value of an entry describes the verdict of every port for every protocol class, taking
- * into account *all* rules whose prefix covers the entry's prefix, not only the rule that
- * introduced it. Because the prefixes that contain an address form a chain, the rules covering
- * an address are exactly the rules covering the longest rule prefix that contains it, so one
- * trie lookup finds everything that applies: the cost is that of the lookup, O(prefix length),
- * whatever the number of rules.
+ * A policy is a list of rules (action, prefix, protocol, ports). The loader first compiles it
+ * into one entry per distinct rule prefix per address family. The value of an entry describes the
+ * verdict of every port for every protocol class, taking into account *all* rules whose prefix
+ * covers the entry's prefix, not only the rule that introduced it. Because the prefixes that
+ * contain an address form a chain, the rules covering an address are exactly the rules covering
+ * the longest rule prefix that contains it.
+ *
+ * Those prefixes then cut the address space into intervals: at most 2n + 1 for n prefixes, each
+ * with the value of the longest prefix covering it (or the policy's default), adjacent intervals
+ * with equal values merged. The values are interned into a small table of classes, and the
+ * interval starts of each family go into a static B+-tree: leaves of NF_TREE*_FANOUT sorted
+ * starts (one class id per start), internal nodes holding the first start of each child, every
+ * node one or two cache lines. A verdict walks a fixed number of levels, at each one counting
+ * the keys <= the address without a branch: a few cache lines, no pointer chasing, and a cost
+ * that grows with log(rules), not rules.
  *
  * Per protocol class the entry names a port set. A port set is the final verdict for each of
  * the 65536 ports after "deny wins, else allow, else default" has been applied, stored as a
  * bitmap (bit set = allow). The two sets every policy needs, "no port allowed" and "every port
  * allowed", are reserved ids and take no memory; the others are interned, so rules sharing the
- * same ports share one bitmap. An address no prefix covers gets the policy's default.
+ * same ports share one bitmap.
  *
- * IPv4-mapped IPv6 destinations (::ffff:a.b.c.d) are looked up in the IPv4 trie.
+ * IPv4-mapped IPv6 destinations (::ffff:a.b.c.d) are looked up in the IPv4 table.
  */
 #ifndef NETFENCE_BPF_H
 #define NETFENCE_BPF_H
@@ -66,6 +73,7 @@ enum nf_counter {
 	NF_CNT_COUNT = 3,
 };
 
+/* A compiled prefix; the tables the programs read are built from these. */
 struct nf_key4 {
 	__u32 prefixlen;
 	__u32 addr; /* network byte order */
@@ -74,6 +82,48 @@ struct nf_key4 {
 struct nf_key6 {
 	__u32 prefixlen;
 	__u32 addr[4]; /* network byte order */
+};
+
+/*
+ * Trees (nf_tree4, nf_tree6): array maps of nodes, the levels one after the other, root first
+ * (struct nf_tree_layout gives where each level starts). A node holds FANOUT sorted keys,
+ * interval starts as numbers in host byte order (IPv4 __u32, IPv6 struct nf_addr6), padding
+ * keys all ones; a leaf also names the class of each of its intervals, an index into
+ * nf_classes. Key c of node i is the first key of node i * FANOUT + c of the level below. The
+ * number of levels is fixed (a smaller tree starts with one-child nodes), so that the programs
+ * have no loop and no branch per key; 16384 rules make at most 32769 intervals, which the levels
+ * cover. Padding would count as <= the last address (all ones), so that one is not searched: its
+ * class is max_class.
+ */
+#define NF_TREE4_FANOUT	   16 /* 96-byte nodes */
+#define NF_TREE4_LEVELS	   4  /* 16^4 = 65536 intervals */
+#define NF_TREE6_FANOUT	   8  /* 208-byte nodes */
+#define NF_TREE6_LEVELS	   6  /* 8^6 = 262144 intervals */
+#define NF_TREE_MAX_LEVELS 6
+
+/* An IPv6 tree key: the address as a 128-bit number in limbs below 2^63, so that a comparison
+ * is three subtractions whose signs are exact (a 64-bit limb would need a longer borrow
+ * formula and more registers than the program has, hence stack spills). */
+struct nf_addr6 {
+	__u64 top; /* bits 127-126 */
+	__u64 mid; /* bits 125-63 */
+	__u64 low; /* bits 62-0 */
+};
+
+struct nf_node4 {
+	__u32 key[NF_TREE4_FANOUT];
+	__u16 cls[NF_TREE4_FANOUT]; /* leaves only */
+};
+
+struct nf_node6 {
+	struct nf_addr6 key[NF_TREE6_FANOUT];
+	__u16 cls[NF_TREE6_FANOUT]; /* leaves only */
+};
+
+struct nf_tree_layout {
+	__u32 level[NF_TREE_MAX_LEVELS]; /* index of the first node of each level, root first */
+	__u32 nodes;			 /* in all */
+	__u32 max_class;		 /* the class of the last address */
 };
 
 struct nf_entry {

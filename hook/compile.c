@@ -9,6 +9,9 @@
  * "own rules ∪ what the parent already accumulated": O(rules · log rules) plus the port work,
  * never rules × rules.
  *
+ * The entries, in that same order, then become interval tables in one more pass with a stack:
+ * an entry starts an interval with its own value, and where it ends its parent's value resumes.
+ *
  * Port sets are handled as sorted, disjoint, non-adjacent lists of ranges, which are canonical
  * (two lists are equal exactly when the bitmaps are) and small for real policies; only the
  * interned final sets become 8 KiB bitmaps. The cost per prefix is that of its parent's lists,
@@ -472,6 +475,291 @@ static int emit_portsets(struct nf_compiled *c, const struct interner *in)
 	return 0;
 }
 
+/* Addresses as numbers: IPv4 in the low 32 bits. */
+typedef unsigned __int128 nf_u128;
+
+/* From start to the next interval's start, the addresses get class cls. */
+struct interval {
+	nf_u128 start;
+	uint32_t cls;
+};
+
+/* Distinct entry values, found again by open addressing. */
+struct class_set {
+	struct nf_entry *v;
+	size_t n;
+	uint32_t *slot; /* index + 1; 0 = empty */
+	size_t mask;
+};
+
+static bool entry_equal(const struct nf_entry *a, const struct nf_entry *b)
+{
+	return !memcmp(a->portset, b->portset, sizeof(a->portset));
+}
+
+static uint32_t class_of(struct class_set *cs, const struct nf_entry *e)
+{
+	uint64_t h = (e->portset[0] * 0x9e3779b97f4a7c15ULL) ^
+		     (e->portset[1] * 0xc2b2ae3d27d4eb4fULL) ^
+		     (e->portset[2] * 0x165667b19e3779f9ULL);
+	size_t i;
+
+	for (i = (size_t)(h ^ h >> 29) & cs->mask; cs->slot[i]; i = (i + 1) & cs->mask)
+		if (entry_equal(&cs->v[cs->slot[i] - 1], e))
+			return cs->slot[i] - 1;
+	cs->v[cs->n] = *e;
+	cs->slot[i] = (uint32_t)++cs->n;
+	return (uint32_t)(cs->n - 1);
+}
+
+static nf_u128 addr_value(const uint8_t *a, size_t bytes)
+{
+	nf_u128 v = 0;
+
+	for (size_t i = 0; i < bytes; i++)
+		v = v << 8 | a[i];
+	return v;
+}
+
+/* The last address of a family: 2^32 - 1 or 2^128 - 1. */
+static nf_u128 addr_max(int family)
+{
+	return family == 4 ? (nf_u128)UINT32_MAX : ~(nf_u128)0;
+}
+
+/* A new interval at start; one already starting there is superseded. */
+static void interval_push(struct interval *iv, size_t *n, nf_u128 start, uint32_t cls)
+{
+	if (*n && iv[*n - 1].start == start)
+		iv[*n - 1].cls = cls;
+	else
+		iv[(*n)++] = (struct interval){ start, cls };
+}
+
+struct open_prefix {
+	nf_u128 end;
+	uint32_t cls;
+};
+
+/* Close the innermost open prefix: its parent (or the default) resumes after it. */
+static void interval_close(struct open_prefix *stack, size_t *depth, struct interval *iv, size_t *n,
+			   nf_u128 max, uint32_t default_cls)
+{
+	nf_u128 end = stack[--(*depth)].end;
+
+	if (end != max)
+		interval_push(iv, n, end + 1, *depth ? stack[*depth - 1].cls : default_cls);
+}
+
+/* Entry i's key as (address bytes, length), whichever family. */
+static const uint8_t *entry_key(const struct nf_compiled *c, int family, size_t i,
+				unsigned int *len)
+{
+	if (family == 4) {
+		*len = c->v4[i].key.prefixlen;
+		return (const uint8_t *)&c->v4[i].key.addr;
+	}
+	*len = c->v6[i].key.prefixlen;
+	return (const uint8_t *)c->v6[i].key.addr;
+}
+
+/* The entries of one family (preorder) as merged intervals covering the whole address space. */
+static int build_intervals(const struct nf_compiled *c, int family, struct class_set *cs,
+			   uint32_t default_cls, struct interval **ret, size_t *ret_n)
+{
+	size_t n = family == 4 ? c->n4 : c->n6, bytes = family == 4 ? 4 : 16, m = 0, depth = 0;
+	unsigned int width = (unsigned int)bytes * 8;
+	struct open_prefix stack[STACK_MAX];
+	nf_u128 max = addr_max(family);
+	struct interval *iv = malloc((2 * n + 1) * sizeof(*iv));
+	size_t i, k;
+
+	if (!iv)
+		return -ENOMEM;
+	interval_push(iv, &m, 0, default_cls);
+	for (i = 0; i < n; i++) {
+		const struct nf_entry *val = family == 4 ? &c->v4[i].val : &c->v6[i].val;
+		unsigned int len;
+		nf_u128 start = addr_value(entry_key(c, family, i, &len), bytes);
+		nf_u128 span = len == 0 ? max : ((nf_u128)1 << (width - len)) - 1;
+
+		while (depth && stack[depth - 1].end < start)
+			interval_close(stack, &depth, iv, &m, max, default_cls);
+		stack[depth].end = start + span;
+		stack[depth++].cls = class_of(cs, val);
+		interval_push(iv, &m, start, stack[depth - 1].cls);
+	}
+	while (depth)
+		interval_close(stack, &depth, iv, &m, max, default_cls);
+	/* Neighbours with the same value are one interval. */
+	for (i = k = 1; i < m; i++)
+		if (iv[i].cls != iv[k - 1].cls)
+			iv[k++] = iv[i];
+	*ret = iv;
+	*ret_n = k;
+	return 0;
+}
+
+struct tree_shape {
+	unsigned int fanout, levels;
+};
+
+static const struct tree_shape shape4 = { NF_TREE4_FANOUT, NF_TREE4_LEVELS };
+static const struct tree_shape shape6 = { NF_TREE6_FANOUT, NF_TREE6_LEVELS };
+
+/* One family's nodes, whichever key type. */
+struct tree {
+	int family;
+	const struct tree_shape *sh;
+	struct nf_node4 *n4;
+	struct nf_node6 *n6;
+};
+
+static void key_store(const struct tree *t, size_t node, unsigned int k, nf_u128 v)
+{
+	if (t->family == 4) {
+		t->n4[node].key[k] = (uint32_t)v;
+	} else {
+		struct nf_addr6 *key = &t->n6[node].key[k];
+
+		key->top = (uint64_t)(v >> 126);
+		key->mid = (uint64_t)(v >> 63) & INT64_MAX;
+		key->low = (uint64_t)v & INT64_MAX;
+	}
+}
+
+static nf_u128 key_load(const struct tree *t, size_t node, unsigned int k)
+{
+	const struct nf_addr6 *key;
+
+	if (t->family == 4)
+		return t->n4[node].key[k];
+	key = &t->n6[node].key[k];
+	return (nf_u128)key->top << 126 | (nf_u128)key->mid << 63 | key->low;
+}
+
+/* Key k of a node <= a, computed as the programs do: for IPv6 the sign of a - key limb by limb,
+ * which is only right for limbs in range, so that a bad key shows here as in the kernel. */
+static bool key_le(const struct tree *t, size_t node, unsigned int k, nf_u128 a)
+{
+	const struct nf_addr6 *key;
+	uint64_t borrow;
+
+	if (t->family == 4)
+		return t->n4[node].key[k] <= a;
+	key = &t->n6[node].key[k];
+	borrow = ((uint64_t)a & INT64_MAX) - key->low;
+	borrow = ((uint64_t)(a >> 63) & INT64_MAX) - key->mid - (borrow >> 63);
+	return ((uint64_t)(a >> 126) - key->top - (borrow >> 63)) >> 63 == 0;
+}
+
+static void cls_store(const struct tree *t, size_t node, unsigned int k, uint32_t cls)
+{
+	if (t->family == 4)
+		t->n4[node].cls[k] = (uint16_t)cls;
+	else
+		t->n6[node].cls[k] = (uint16_t)cls;
+}
+
+static uint16_t cls_load(const struct tree *t, size_t node, unsigned int k)
+{
+	return t->family == 4 ? t->n4[node].cls[k] : t->n6[node].cls[k];
+}
+
+/* Node counts per level, root first: leaves hold the intervals, each level above one key per
+ * node below. */
+static int tree_levels(const struct tree_shape *sh, size_t m, size_t *nodes)
+{
+	size_t n = (m + sh->fanout - 1) / sh->fanout;
+
+	for (int l = (int)sh->levels - 1; l >= 0; l--) {
+		nodes[l] = n ? n : 1;
+		n = (nodes[l] + sh->fanout - 1) / sh->fanout;
+	}
+	return nodes[0] == 1 ? 0 : -E2BIG; /* 16384 rules never come near */
+}
+
+/* The tree of netfence.h over the merged intervals. */
+static int emit_tree(const struct interval *iv, size_t m, int family, struct nf_tree_layout *lay,
+		     struct tree *t)
+{
+	size_t nodes[NF_TREE_MAX_LEVELS], total = 0, leaves, i, l;
+	unsigned int f;
+
+	t->family = family;
+	t->sh = family == 4 ? &shape4 : &shape6;
+	f = t->sh->fanout;
+	if (tree_levels(t->sh, m, nodes) < 0)
+		return -E2BIG;
+	memset(lay, 0, sizeof(*lay));
+	for (l = 0; l < t->sh->levels; l++) {
+		lay->level[l] = (uint32_t)total;
+		total += nodes[l];
+	}
+	lay->nodes = (uint32_t)total;
+	lay->max_class = iv[m - 1].cls;
+	if (family == 4)
+		t->n4 = calloc(total, sizeof(*t->n4));
+	else
+		t->n6 = calloc(total, sizeof(*t->n6));
+	if (!t->n4 && !t->n6)
+		return -ENOMEM;
+	leaves = lay->level[t->sh->levels - 1];
+	for (i = 0; i < total * f; i++) {
+		key_store(t, i / f, (unsigned int)(i % f), addr_max(family)); /* padding */
+		cls_store(t, i / f, (unsigned int)(i % f), iv[m - 1].cls);
+	}
+	for (i = 0; i < m; i++) {
+		key_store(t, leaves + i / f, (unsigned int)(i % f), iv[i].start);
+		cls_store(t, leaves + i / f, (unsigned int)(i % f), iv[i].cls);
+	}
+	/* Upwards: key c of node n is the first key of node n * fanout + c of the level below. */
+	for (l = t->sh->levels - 1; l-- > 0;)
+		for (i = 0; i < nodes[l + 1]; i++)
+			key_store(t, lay->level[l] + i / f, (unsigned int)(i % f),
+				  key_load(t, lay->level[l + 1] + i, 0));
+	return 0;
+}
+
+static int emit_tables(struct nf_compiled *c, const struct builder *b)
+{
+	struct class_set cs = { 0 };
+	struct nf_entry def;
+	struct interval *iv = NULL;
+	struct tree t4 = { 0 }, t6 = { 0 };
+	size_t cap = c->n4 + c->n6 + 1, slots = 1, m;
+	int r;
+
+	while (slots < 2 * cap)
+		slots *= 2;
+	cs.v = calloc(cap, sizeof(*cs.v));
+	cs.slot = calloc(slots, sizeof(*cs.slot));
+	cs.mask = slots - 1;
+	if (!cs.v || !cs.slot) {
+		free(cs.slot);
+		free(cs.v);
+		return -ENOMEM;
+	}
+	memcpy(def.portset, b->base.id, sizeof(def.portset));
+	class_of(&cs, &def); /* class 0: no prefix covers the address */
+	r = build_intervals(c, 4, &cs, 0, &iv, &m);
+	if (r >= 0)
+		r = emit_tree(iv, m, 4, &c->tree4, &t4);
+	free(iv);
+	iv = NULL;
+	if (r >= 0)
+		r = build_intervals(c, 6, &cs, 0, &iv, &m);
+	if (r >= 0)
+		r = emit_tree(iv, m, 6, &c->tree6, &t6);
+	free(iv);
+	c->nodes4 = t4.n4;
+	c->nodes6 = t6.n6;
+	free(cs.slot);
+	c->classes = cs.v;
+	c->nclasses = cs.n;
+	return r;
+}
+
 static void builder_free(struct builder *b)
 {
 	size_t i;
@@ -511,6 +799,8 @@ static int compile_maps(struct builder *b, struct nf_compiled *c)
 		r = emit_entries(c, g4, n4, g6, n6);
 	if (r >= 0)
 		r = emit_portsets(c, &b->in);
+	if (r >= 0)
+		r = emit_tables(c, b);
 	free(g4);
 	free(g6);
 	return r;
@@ -554,6 +844,9 @@ void nf_compiled_free(struct nf_compiled *c)
 	free(c->v4);
 	free(c->v6);
 	free(c->portsets);
+	free(c->nodes4);
+	free(c->nodes6);
+	free(c->classes);
 	free(c);
 }
 
@@ -631,61 +924,27 @@ int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr
 	return NF_VERDICT_DENY;
 }
 
-/* Entry i's key as (address bytes, length), whichever family. */
-static const uint8_t *entry_key(const struct nf_compiled *c, int family, size_t i,
-				unsigned int *len)
-{
-	if (family == 4) {
-		*len = c->v4[i].key.prefixlen;
-		return (const uint8_t *)&c->v4[i].key.addr;
-	}
-	*len = c->v6[i].key.prefixlen;
-	return (const uint8_t *)c->v6[i].key.addr;
-}
-
-/* Entries are in cmp_item order (address, then length): binary search for an exact key. */
-static const struct nf_entry *find_exact(const struct nf_compiled *c, int family,
-					 const uint8_t *addr, unsigned int len)
-{
-	size_t lo = 0, hi = family == 4 ? c->n4 : c->n6, bytes = family == 4 ? 4 : 16;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		unsigned int mlen;
-		const uint8_t *key = entry_key(c, family, mid, &mlen);
-		int cmp = memcmp(key, addr, bytes);
-
-		if (cmp == 0)
-			cmp = (mlen > len) - (mlen < len);
-		if (cmp == 0)
-			return family == 4 ? &c->v4[mid].val : &c->v6[mid].val;
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* What BPF_MAP_TYPE_LPM_TRIE returns for a full-length key: the longest covering entry. */
-static const struct nf_entry *lpm_lookup(const struct nf_compiled *c, int family,
+/* The search the programs make (nf_judge*, nf_search*), over the same bytes. */
+static const struct nf_entry *table_find(const struct nf_compiled *c, int family,
 					 const uint8_t *addr)
 {
-	unsigned int maxlen = family == 4 ? 32 : 128;
-	uint8_t masked[16];
+	const struct nf_tree_layout *lay = family == 4 ? &c->tree4 : &c->tree6;
+	struct tree t = { family, family == 4 ? &shape4 : &shape6, c->nodes4, c->nodes6 };
+	nf_u128 a = addr_value(addr, family == 4 ? 4 : 16);
+	uint32_t node = 0, idx = 0, cls = lay->max_class;
 
-	for (int len = (int)maxlen; len >= 0; len--) {
-		const struct nf_entry *e;
+	for (unsigned int l = 0; l < t.sh->levels && a != addr_max(family); l++) {
+		unsigned int count = 0;
 
-		memcpy(masked, addr, 16);
-		if (len % 8)
-			masked[len / 8] &= (uint8_t)(0xff00 >> (len % 8));
-		memset(masked + (len + 7) / 8, 0, 16 - (size_t)(len + 7) / 8);
-		e = find_exact(c, family, masked, (unsigned int)len);
-		if (e)
-			return e;
+		idx = lay->level[l] + node;
+		if (idx >= lay->nodes)
+			return NULL; /* the map lookup fails: so do the programs */
+		for (unsigned int k = 0; k < t.sh->fanout; k++)
+			count += key_le(&t, idx, k, a);
+		node = node * t.sh->fanout + count - 1;
+		cls = cls_load(&t, idx, node & (t.sh->fanout - 1));
 	}
-	return NULL;
+	return cls < c->nclasses ? &c->classes[cls] : NULL;
 }
 
 int nf_compiled_verdict(const struct nf_compiled *c, int family, const uint8_t *addr, int proto,
@@ -700,9 +959,9 @@ int nf_compiled_verdict(const struct nf_compiled *c, int family, const uint8_t *
 		return NF_VERDICT_DENY;
 	if (c->loopback_allow && is_loopback(fam, a))
 		return NF_VERDICT_ALLOW;
-	e = lpm_lookup(c, fam, a);
+	e = table_find(c, fam, a);
 	if (!e)
-		return c->default_allow ? NF_VERDICT_ALLOW : NF_VERDICT_DENY;
+		return NF_VERDICT_DENY; /* as the programs do with a dangling class */
 	id = e->portset[proto];
 	if (id == NF_PORTSET_NONE)
 		return NF_VERDICT_DENY;

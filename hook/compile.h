@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Compiling a policy into the map contents the BPF programs read (layout and reasoning in
- * bpf/netfence.h): one LPM entry per distinct rule prefix per family, each naming, per protocol
+ * bpf/netfence.h): one entry per distinct rule prefix per family, each naming, per protocol
  * class, an interned port set holding the final verdict of every port under "deny wins, else
- * allow, else default" over all rules covering that prefix.
+ * allow, else default" over all rules covering that prefix; then, from those entries, the
+ * interval tables the programs search.
  */
 #ifndef NETFENCE_COMPILE_H
 #define NETFENCE_COMPILE_H
@@ -30,6 +31,13 @@ struct nf_compiled {
 	struct nf_entry6 *v6;
 	size_t nportsets; /* stored sets; id = index + NF_PORTSET_FIRST */
 	struct nf_portset *portsets;
+	/* The tables the programs read: a tree of intervals per family (tree*.nodes nodes, its
+	 * levels where tree* says) and the distinct entry values they name. */
+	struct nf_tree_layout tree4, tree6;
+	struct nf_node4 *nodes4;
+	struct nf_node6 *nodes6;
+	size_t nclasses;
+	struct nf_entry *classes;
 	/* Settings for the programs' read-only data. */
 	unsigned int mode;	    /* enum nf_mode */
 	unsigned int default_allow; /* 1: no matching rule → allow */
@@ -50,7 +58,7 @@ void nf_compiled_free(struct nf_compiled *c);
 int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr, int proto,
 		      uint16_t port);
 
-/* The verdict the compiled maps give, by emulating the BPF lookup in userspace. */
+/* The verdict the compiled tables give, by running the programs' search in userspace. */
 int nf_compiled_verdict(const struct nf_compiled *c, int family, const uint8_t *addr, int proto,
 			uint16_t port);
 

@@ -53,10 +53,11 @@ static void set_settings(struct netfence_bpf *skel, const struct nf_load_opts *o
 	const struct nf_compiled *c = o->compiled;
 
 	skel->rodata->nf_mode = c->mode;
-	skel->rodata->nf_default = c->default_allow ? NF_VERDICT_ALLOW : NF_VERDICT_DENY;
 	skel->rodata->nf_loopback_allow = c->loopback_allow;
 	skel->rodata->nf_raw_deny = c->raw_deny;
 	skel->rodata->nf_events_per_sec = o->events_per_sec;
+	memcpy((void *)&skel->rodata->nf_tree4_levels, &c->tree4, sizeof(c->tree4));
+	memcpy((void *)&skel->rodata->nf_tree6_levels, &c->tree6, sizeof(c->tree6));
 }
 
 static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
@@ -64,10 +65,12 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
 	const struct nf_compiled *c = o->compiled;
 	int r;
 
-	/* Zero-sized maps are refused by the kernel: keep one unused slot. */
-	r = bpf_map__set_max_entries(skel->maps.nf_rules4, c->n4 ? c->n4 : 1);
+	r = bpf_map__set_max_entries(skel->maps.nf_tree4, c->tree4.nodes);
 	if (!r)
-		r = bpf_map__set_max_entries(skel->maps.nf_rules6, c->n6 ? c->n6 : 1);
+		r = bpf_map__set_max_entries(skel->maps.nf_tree6, c->tree6.nodes);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_classes, (__u32)c->nclasses);
+	/* Zero-sized maps are refused by the kernel: keep one unused slot. */
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_portsets,
 					     c->nportsets ? c->nportsets : 1);
@@ -97,54 +100,42 @@ static int update_all(int fd, const void *keys, const void *vals, size_t key_siz
 	return 0;
 }
 
-/* The compiled entries interleave keys and values; the batch call wants two arrays. */
-static int update_entries(int fd, const void *entries, size_t n, size_t entry_size, size_t key_size,
-			  size_t val_off)
+/* An array map's elements 0..n-1 from vals. */
+static int fill_array(int fd, const void *vals, size_t val_size, size_t n)
 {
-	size_t val_size = sizeof(struct nf_entry);
-	char *keys = malloc(n ? n * key_size : 1);
-	char *vals = malloc(n ? n * val_size : 1);
-	int r = -ENOMEM;
+	__u32 *idx = calloc(n ? n : 1, sizeof(*idx));
+	int r;
 
-	if (keys && vals) {
-		for (size_t i = 0; i < n; i++) {
-			const char *e = (const char *)entries + i * entry_size;
-
-			memcpy(keys + i * key_size, e, key_size);
-			memcpy(vals + i * val_size, e + val_off, val_size);
-		}
-		r = update_all(fd, keys, vals, key_size, val_size, n);
-	}
-	free(keys);
-	free(vals);
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (__u32)i;
+	r = update_all(fd, idx, vals, sizeof(*idx), val_size, n);
+	free(idx);
 	return r;
 }
 
 static int fill_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 {
-	int fd4 = bpf_map__fd(skel->maps.nf_rules4);
-	int fd6 = bpf_map__fd(skel->maps.nf_rules6);
+	int fd4 = bpf_map__fd(skel->maps.nf_tree4);
+	int fd6 = bpf_map__fd(skel->maps.nf_tree6);
+	int fdc = bpf_map__fd(skel->maps.nf_classes);
 	int fdp = bpf_map__fd(skel->maps.nf_portsets);
-	__u32 *idx = calloc(c->nportsets ? c->nportsets : 1, sizeof(*idx));
 	int r;
 
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->nportsets; i++)
-		idx[i] = (__u32)i;
-	r = update_all(fdp, idx, c->portsets, sizeof(*idx), sizeof(*c->portsets), c->nportsets);
-	free(idx);
+	r = fill_array(fdp, c->portsets, sizeof(*c->portsets), c->nportsets);
 	if (r == 0)
-		r = update_entries(fd4, c->v4, c->n4, sizeof(*c->v4), sizeof(struct nf_key4),
-				   offsetof(struct nf_entry4, val));
+		r = fill_array(fd4, c->nodes4, sizeof(*c->nodes4), c->tree4.nodes);
 	if (r == 0)
-		r = update_entries(fd6, c->v6, c->n6, sizeof(*c->v6), sizeof(struct nf_key6),
-				   offsetof(struct nf_entry6, val));
+		r = fill_array(fd6, c->nodes6, sizeof(*c->nodes6), c->tree6.nodes);
+	if (r == 0)
+		r = fill_array(fdc, c->classes, sizeof(*c->classes), c->nclasses);
 	if (r < 0)
 		return r;
 	/* Frozen maps cannot be rewritten through the syscall, by us or by anyone who finds
 	 * them by id: the verdict tables are as immutable as the programs. */
-	if (bpf_map_freeze(fd4) < 0 || bpf_map_freeze(fd6) < 0 || bpf_map_freeze(fdp) < 0)
+	if (bpf_map_freeze(fd4) < 0 || bpf_map_freeze(fd6) < 0 || bpf_map_freeze(fdc) < 0 ||
+	    bpf_map_freeze(fdp) < 0)
 		return -errno;
 	return 0;
 }

@@ -353,7 +353,7 @@ case_child_link() { bp_child link; }
 
 # --- kernel cases: detaching, replacing, rewriting ------------------------------------------
 
-# bp_ids ID CGROUP: sets PROG_IDS, LINK_IDS, MAP_IDS (netfence's nf_rules4 maps) as root.
+# bp_ids ID CGROUP: sets PROG_IDS, LINK_IDS, MAP_IDS (netfence's nf_classes maps) as root.
 bp_ids()
 {
 	local f p m
@@ -366,7 +366,7 @@ bp_ids()
 	MAP_IDS=""
 	for p in $PROG_IDS; do
 		for m in $(bpftool prog show id "$p" --json | jq -r '.map_ids[]?'); do
-			if [ "$(bpftool map show id "$m" --json | jq -r .name)" = nf_rules4 ]; then
+			if [ "$(bpftool map show id "$m" --json | jq -r .name)" = nf_classes ]; then
 				case " $MAP_IDS " in *" $m "*) ;; *) MAP_IDS="$MAP_IDS $m" ;; esac
 			fi
 		done
@@ -580,10 +580,10 @@ case_frozen_maps()
 	bp_fence "$id" "$cg" || return
 	out=$(bp_attacker "$cg" all update-map --deny4 127.0.0.2 --cgroup "$cg")
 	bp_check_caps "$out" "sys_admin=1 net_admin=1 bpf=1"
-	[ "$(bp_count "$out" '^bypass: map-update nf_rules4.* EPERM$')" -ge 1 ] ||
+	[ "$(bp_count "$out" '^bypass: map-update nf_classes.* EPERM$')" -ge 1 ] ||
 		rt_fail "map update was not refused with EPERM: $(printf '%s\n' "$out" |
 			grep 'map-update' | tr '\n' ' ')"
-	[ "$(bp_count "$out" '^bypass: map-delete nf_rules4.* EPERM$')" -ge 1 ] ||
+	[ "$(bp_count "$out" '^bypass: map-delete nf_classes.* EPERM$')" -ge 1 ] ||
 		rt_fail "map delete was not refused with EPERM"
 	[ "$(bp_hostile_ok "$out")" = 0 ] || rt_fail "root rewrote a frozen rule map"
 	bp_expect_fenced "$cg" "after the attempts"

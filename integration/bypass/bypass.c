@@ -27,10 +27,10 @@
  * every cgroup below it by the id of its ancestor at level L; each --fence CGDIR is fenced with
  * "deny ADDR/32, allow the rest of IPv4, deny IPv6"; --fill adds N fake fenced cgroup ids.
  * detach-progs / detach-links / update-map / detach-pinned: attempts on netfence's own objects
- * (nf_* programs attached to DIR, links of DIR running nf_* or anc_* programs, the nf_rules4
+ * (nf_* programs attached to DIR, links of DIR running nf_* or anc_* programs, the nf_classes
  * maps of those programs, pinned links). They act only on those targets, never on other
  * fences of the host; the ids may also be given explicitly. update-map tries to make ADDR
- * allowed in nf_rules4. The links are found by id, so DIR only needs to be named (its id
+ * (and everything else) allowed by rewriting nf_classes. The links are found by id, so DIR only needs to be named (its id
  * comes from name_to_handle_at), not opened by the attacker.
  * egress: the post-NAT experiment (see retval.bpf.c): a cgroup_skb/egress program on DIR
  * dropping IPv4 packets to ADDR, attached with a bpf_link.
@@ -735,21 +735,25 @@ static int cmd_detach_links(struct args *a)
 	return 0;
 }
 
-/* nf_rules4 key and value layout (bpf/netfence.h); the value allows every port. */
-struct nf_key4_copy {
-	__u32 prefixlen;
-	__u32 addr;
-};
+/*
+ * nf_classes (bpf/netfence.h) is one array element holding every verdict class the trees name,
+ * three __u32 port set ids each: all 1 (NF_PORTSET_ALL) would allow every destination,
+ * ADDR included.
+ */
+#define NF_CLASSES_MAX (64 * 1024 * 12)
 
 static int cmd_update_map(struct args *a)
 {
 	__u32 ids[MAX_IDS];
 	int n = 0;
-	struct nf_key4_copy key = { .prefixlen = 32 };
-	__u32 allow_all[3] = { 1, 1, 1 }; /* NF_PORTSET_ALL for tcp, udp, other */
+	struct in_addr target;
+	static __u32 allow_all[NF_CLASSES_MAX / 4];
+	__u32 key = 0;
 
-	if (!a->deny4 || inet_pton(AF_INET, a->deny4, &key.addr) != 1)
+	if (!a->deny4 || inet_pton(AF_INET, a->deny4, &target) != 1)
 		return usage();
+	for (size_t i = 0; i < NF_CLASSES_MAX / 4; i++)
+		allow_all[i] = 1;
 	print_caps();
 	try_enumerate("map-get-next-id", bpf_map_get_next_id);
 	if (a->nids) {
@@ -799,11 +803,11 @@ static int cmd_update_map(struct args *a)
 		if (step("map-get-fd-by-id", label, fd < 0 ? -errno : 0) < 0)
 			continue;
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
-		    strcmp(info.name, "nf_rules4") != 0) {
+		    strcmp(info.name, "nf_classes") != 0 || info.value_size > NF_CLASSES_MAX) {
 			close(fd);
 			continue;
 		}
-		snprintf(label, sizeof(label), "nf_rules4(id=%u)", ids[i]);
+		snprintf(label, sizeof(label), "nf_classes(id=%u)", ids[i]);
 		hostile("map-update", label, bpf_map_update_elem(fd, &key, allow_all, BPF_ANY));
 		hostile("map-delete", label, bpf_map_delete_elem(fd, &key));
 		close(fd);
