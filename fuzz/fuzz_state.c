@@ -8,14 +8,22 @@
  * A state that parses must satisfy DESIGN.md's id rule, checked here independently of
  * nf_oci_id_valid() because the id becomes a path; a failure must come with a one-line message
  * and leave *ret alone.
+ *
+ * The state is read by the scanner of hook/json_scan.c, which must accept exactly what jansson
+ * accepts and read the same values: every input is also given to both and compared. The brief
+ * parse of a detach must accept whatever the full parse accepts, with the same id and status.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "config.h"
+#include "json_scan.h"
 #include "oci.h"
 #include "policy.h"
 #include "fuzz_common.h"
@@ -76,12 +84,102 @@ static void follow_annotations(const struct nf_oci_state *s)
 		fuzz_die("policy name '%s' accepted", name);
 }
 
+/* String, integer and type of member m as jansson reads value jv. */
+static void compare_value(const struct nf_json_scan_member *m, const json_t *jv, const char *key)
+{
+	static const json_type types[] = {
+		[NF_JSON_SCAN_NULL] = JSON_NULL,   [NF_JSON_SCAN_FALSE] = JSON_FALSE,
+		[NF_JSON_SCAN_TRUE] = JSON_TRUE,   [NF_JSON_SCAN_INTEGER] = JSON_INTEGER,
+		[NF_JSON_SCAN_REAL] = JSON_REAL,   [NF_JSON_SCAN_STRING] = JSON_STRING,
+		[NF_JSON_SCAN_ARRAY] = JSON_ARRAY, [NF_JSON_SCAN_OBJECT] = JSON_OBJECT,
+	};
+	char *v;
+
+	if (!jv || types[m->val.type] != json_typeof(jv))
+		fuzz_die("nf_json_scan: member '%s' is not what jansson read", key);
+	if (m->val.type == NF_JSON_SCAN_INTEGER &&
+	    nf_json_scan_integer(&m->val) != json_integer_value(jv))
+		fuzz_die("nf_json_scan: integer '%s' differs", key);
+	if (m->val.type != NF_JSON_SCAN_STRING)
+		return;
+	v = nf_json_scan_strdup(&m->val);
+	if (v &&
+	    (strlen(v) != json_string_length(jv) || memcmp(v, json_string_value(jv), strlen(v))))
+		fuzz_die("nf_json_scan: string '%s' differs", key);
+	free(v);
+}
+
+/*
+ * The scanner and jansson agree on the document and on the members the scanner records. Not on
+ * NUL bytes: jansson's lookahead takes a 0 for an empty buffer and so skips a NUL right after a
+ * number or a literal ("[1\0]" passes), while the scanner refuses every NUL byte, as its callers
+ * do before parsing.
+ */
+static void compare_scanner(const char *buf, size_t len)
+{
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	struct nf_json_scan_doc d;
+	int r = nf_json_scan(buf, len, 2, &d);
+
+	if (r == 0 && memchr(buf, '\0', len))
+		fuzz_die("nf_json_scan: accepted a NUL byte");
+	if (r == -ENOMEM || memchr(buf, '\0', len))
+		goto out;
+	if ((r == 0) != (j != NULL))
+		fuzz_die("nf_json_scan: %d but jansson %s", r, j ? "accepts" : "refuses");
+	for (size_t i = 0; r == 0 && i < d.n; i++) {
+		const struct nf_json_scan_member *m = &d.m[i];
+		const json_t *parent = m->parent == NF_JSON_SCAN_TOP ? j : NULL;
+		char *key = nf_json_scan_strdup(&m->key);
+
+		if (m->parent != NF_JSON_SCAN_TOP) {
+			char *pkey = nf_json_scan_strdup(&d.m[m->parent].key);
+
+			parent = pkey ? json_object_get(j, pkey) : NULL;
+			free(pkey);
+		}
+		if (key && parent)
+			compare_value(m, json_object_get(parent, key), key);
+		free(key);
+	}
+	if (r == 0)
+		nf_json_scan_free(&d);
+out:
+	json_decref(j);
+}
+
+/* Whatever the full parse accepts, the brief one accepts, with the same id and status. */
+static void compare_brief(const char *buf, size_t len, const struct nf_oci_state *full)
+{
+	struct nf_oci_state *s = (void *)1;
+	char err[FUZZ_ERR_BUF];
+	int r;
+
+	memset(err, 0xff, sizeof(err));
+	r = nf_oci_state_parse_brief(buf, len, &s, err, sizeof(err));
+	if (r < 0) {
+		fuzz_check_message("nf_oci_state_parse_brief", r, err);
+		if (s != (void *)1)
+			fuzz_die("nf_oci_state_parse_brief: *ret written on failure");
+		if (full && r != -ENOMEM)
+			fuzz_die("nf_oci_state_parse_brief refuses what the full parse accepts: %s",
+				 err);
+		return;
+	}
+	if (!s->id || !s->status || !id_ok(s->id))
+		fuzz_die("nf_oci_state_parse_brief: success without a valid id or status");
+	if (full && (strcmp(s->id, full->id) || strcmp(s->status, full->status)))
+		fuzz_die("nf_oci_state_parse_brief: id or status differ from the full parse");
+	nf_oci_state_free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nf_oci_state *s = (void *)1;
 	char err[FUZZ_ERR_BUF];
 	int r;
 
+	compare_scanner((const char *)data, size);
 	memset(err, 0xff, sizeof(err));
 	r = nf_oci_state_parse((const char *)data, size, &s, err, sizeof(err));
 	if (r < 0) {
@@ -90,8 +188,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_die("nf_oci_state_parse: unexpected %d (%s)", r, err);
 		if (s != (void *)1)
 			fuzz_die("nf_oci_state_parse: *ret written on failure");
+		compare_brief((const char *)data, size, NULL);
 		return 0;
 	}
+	compare_brief((const char *)data, size, s);
 	if (!s || !s->id || !s->status || !s->bundle)
 		fuzz_die("nf_oci_state_parse: success without id, status or bundle");
 	if (!id_ok(s->id) || nf_oci_id_valid(s->id) < 0)

@@ -28,8 +28,8 @@ ALL_TARGETS="policy state config"
 # BPF skeleton and the full library list.
 declare -A SRCS=(
 	[policy]="policy.c compile.c"
-	[state]="oci.c json.c util.c policy.c config.c log.c"
-	[config]="config.c oci.c cgroup.c json.c util.c log.c"
+	[state]="oci.c json.c json_scan.c util.c policy.c config.c log.c"
+	[config]="config.c oci.c cgroup.c json.c json_scan.c util.c log.c"
 )
 # Longest input per target: the documents are bounded far above this, but the interesting
 # structure fits, and short inputs keep the runs fast.

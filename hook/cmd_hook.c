@@ -229,6 +229,31 @@ static void ctx_free(struct hook_ctx *c)
 	free(c->cgroup);
 }
 
+/*
+ * A detach reads only the id (and the status when no stage is given): the annotations carry the
+ * whole policy at poststop too, and reading them was most of a detach's time. Anything else is
+ * parsed in full, as before, so an attach refuses what it always refused.
+ */
+static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, size_t len)
+{
+	const char *arg = cli->argc ? cli->argv[0] : NULL;
+	char err[NF_ERR_MAX + 300];
+	enum stage stage;
+	int r;
+
+	if (!arg || (stage_parse(arg, NULL, &stage) == 0 && stage == STAGE_DETACH)) {
+		r = nf_oci_state_parse_brief(buf, len, &c->state, err, sizeof(err));
+		if (r < 0)
+			return nf_log_error(0, "state: %s", err);
+		if (stage_parse(arg, c->state->status, &stage) == 0 && stage == STAGE_DETACH)
+			return 0;
+		nf_oci_state_free(c->state);
+		c->state = NULL;
+	}
+	r = nf_oci_state_parse(buf, len, &c->state, err, sizeof(err));
+	return r < 0 ? nf_log_error(0, "state: %s", err) : 0;
+}
+
 static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 {
 	char err[NF_ERR_MAX + 300], q[128];
@@ -244,10 +269,10 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 				    NF_OCI_STATE_MAX);
 	if (r < 0)
 		return nf_log_error(r, "cannot read the container state on stdin");
-	r = nf_oci_state_parse(buf, len, &c->state, err, sizeof(err));
+	r = parse_state(cli, c, buf, len);
 	free(buf);
 	if (r < 0)
-		return nf_log_error(0, "state: %s", err);
+		return r;
 	if (nf_oci_id_valid(c->state->id) < 0)
 		return nf_log_error(0, "state: /id: '%s' is not a valid container id",
 				    nf_quote(c->state->id, q, sizeof(q)));

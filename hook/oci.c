@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "json.h"
+#include "json_scan.h"
 #include "oci.h"
 #include "util.h"
 
@@ -107,29 +108,39 @@ int nf_oci_id_valid(const char *id)
 	return 0;
 }
 
-void nf_oci_state_free(struct nf_oci_state *s)
+static void state_clear(struct nf_oci_state *s)
 {
-	if (!s)
-		return;
 	free(s->oci_version);
 	free(s->id);
 	free(s->status);
 	free(s->bundle);
 	annotations_free(&s->annotations);
+	*s = (struct nf_oci_state){ 0 };
+}
+
+void nf_oci_state_free(struct nf_oci_state *s)
+{
+	if (!s)
+		return;
+	state_clear(s);
 	free(s);
 }
 
-static int state_from_json(const struct nf_json_ctx *c, const json_t *doc, struct nf_oci_state *s)
+/* brief: only id and status, what a detach reads. */
+static int state_from_json(const struct nf_json_ctx *c, const json_t *doc, bool brief,
+			   struct nf_oci_state *s)
 {
 	char q[NF_QUOTE_BUF];
 	const json_t *pid;
 	long long v = 0;
 	int r;
 
-	r = get_string(c, "/ociVersion", json_object_get(doc, "ociVersion"), false,
-		       &s->oci_version);
-	if (r < 0)
-		return r;
+	if (!brief) {
+		r = get_string(c, "/ociVersion", json_object_get(doc, "ociVersion"), false,
+			       &s->oci_version);
+		if (r < 0)
+			return r;
+	}
 	r = get_string(c, "/id", json_object_get(doc, "id"), true, &s->id);
 	if (r < 0)
 		return r;
@@ -137,7 +148,7 @@ static int state_from_json(const struct nf_json_ctx *c, const json_t *doc, struc
 		return nf_json_fail(c, -EINVAL, "/id: %s is not a valid container id (" ID_RULE ")",
 				    nf_quote_str(q, s->id));
 	r = get_string(c, "/status", json_object_get(doc, "status"), true, &s->status);
-	if (r < 0)
+	if (r < 0 || brief)
 		return r;
 	pid = json_object_get(doc, "pid");
 	if (pid) {
@@ -154,30 +165,159 @@ static int state_from_json(const struct nf_json_ctx *c, const json_t *doc, struc
 			       &s->annotations);
 }
 
-int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
-		       size_t errlen)
+/* The slow way, which says what is wrong: jansson's tree, checked field by field. */
+static int state_from_jansson(const struct nf_json_ctx *c, const char *buf, size_t len, bool brief,
+			      struct nf_oci_state *s)
 {
-	const struct nf_json_ctx c = { err, errlen, "" };
-	struct nf_oci_state *s;
 	json_t *doc;
 	int r;
 
-	r = nf_json_load_object(&c, buf, len, NF_OCI_STATE_MAX, &doc);
+	r = nf_json_load_object(c, buf, len, NF_OCI_STATE_MAX, &doc);
 	if (r < 0)
 		return r;
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		json_decref(doc);
-		return -ENOMEM;
-	}
-	r = state_from_json(&c, doc, s);
+	r = state_from_json(c, doc, brief, s);
 	json_decref(doc);
+	return r;
+}
+
+/*
+ * The fast way: the scanner's spans. It answers -EAGAIN for anything state_from_json() would
+ * refuse, so that every message comes from one place, and -ENOMEM.
+ */
+static const struct nf_json_scan_member *scan_get(const struct nf_json_scan_doc *d, size_t parent,
+						  const char *key)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->m[i].parent == parent && nf_json_scan_streq(&d->m[i].key, key))
+			return &d->m[i];
+	return NULL;
+}
+
+static int scan_string_dup(const struct nf_json_scan_member *m, bool required, char **ret)
+{
+	if (!m)
+		return required ? -EAGAIN : 0;
+	if (m->val.type != NF_JSON_SCAN_STRING)
+		return -EAGAIN;
+	*ret = nf_json_scan_strdup(&m->val);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int scan_annotations(const struct nf_json_scan_doc *d, const struct nf_json_scan_member *a,
+			    struct nf_oci_annotations *ret)
+{
+	size_t parent, n = 0;
+
+	if (!a || a->val.type == NF_JSON_SCAN_NULL)
+		return 0;
+	if (a->val.type != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	parent = (size_t)(a - d->m);
+	for (size_t i = parent + 1; i < d->n; i++)
+		n += d->m[i].parent == parent;
+	ret->v = calloc(n ?: 1, sizeof(*ret->v));
+	if (!ret->v)
+		return -ENOMEM;
+	for (size_t i = parent + 1; i < d->n; i++) {
+		struct nf_oci_annotation *an = &ret->v[ret->n];
+
+		if (d->m[i].parent != parent)
+			continue;
+		if (d->m[i].val.type != NF_JSON_SCAN_STRING)
+			return -EAGAIN;
+		an->key = nf_json_scan_strdup(&d->m[i].key);
+		an->value = nf_json_scan_strdup(&d->m[i].val);
+		ret->n++;
+		if (!an->key || !an->value)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int state_from_scan(const struct nf_json_scan_doc *d, bool brief, struct nf_oci_state *s)
+{
+	const size_t top = NF_JSON_SCAN_TOP;
+	const struct nf_json_scan_member *pid;
+	long long v;
+	int r;
+
+	if (d->top != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	r = scan_string_dup(scan_get(d, top, "id"), true, &s->id);
+	if (r == 0 && nf_oci_id_valid(s->id) < 0)
+		r = -EAGAIN;
+	if (r == 0)
+		r = scan_string_dup(scan_get(d, top, "status"), true, &s->status);
+	if (r < 0 || brief)
+		return r;
+	r = scan_string_dup(scan_get(d, top, "ociVersion"), false, &s->oci_version);
+	if (r == 0)
+		r = scan_string_dup(scan_get(d, top, "bundle"), true, &s->bundle);
+	if (r < 0)
+		return r;
+	pid = scan_get(d, top, "pid");
+	if (pid) {
+		if (pid->val.type != NF_JSON_SCAN_INTEGER)
+			return -EAGAIN;
+		v = nf_json_scan_integer(&pid->val);
+		if (v < 0 || v > INT_MAX)
+			return -EAGAIN;
+		s->pid = (int)v;
+		s->has_pid = true;
+	}
+	return scan_annotations(d, scan_get(d, top, "annotations"), &s->annotations);
+}
+
+static int state_from_scanner(const char *buf, size_t len, bool brief, struct nf_oci_state *s)
+{
+	struct nf_json_scan_doc d;
+	int r;
+
+	if (len > NF_OCI_STATE_MAX)
+		return -EAGAIN;
+	/* A detach never looks into the annotations: their members need no record. */
+	r = nf_json_scan(buf, len, brief ? 1 : 2, &d);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EAGAIN;
+	r = state_from_scan(&d, brief, s);
+	nf_json_scan_free(&d);
+	return r;
+}
+
+static int state_parse(const char *buf, size_t len, bool brief, struct nf_oci_state **ret,
+		       char *err, size_t errlen)
+{
+	const struct nf_json_ctx c = { err, errlen, "" };
+	struct nf_oci_state *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return nf_json_fail(&c, -ENOMEM, "out of memory");
+	/* jansson only for documents the scanner refuses: it says what is wrong, and where. */
+	r = state_from_scanner(buf, len, brief, s);
+	if (r == -EAGAIN) {
+		state_clear(s);
+		r = state_from_jansson(&c, buf, len, brief, s);
+	}
 	if (r < 0) {
 		nf_oci_state_free(s);
 		return r == -ENOMEM ? nf_json_fail(&c, r, "out of memory") : r;
 	}
 	*ret = s;
 	return 0;
+}
+
+int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
+		       size_t errlen)
+{
+	return state_parse(buf, len, false, ret, err, errlen);
+}
+
+int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
+			     size_t errlen)
+{
+	return state_parse(buf, len, true, ret, err, errlen);
 }
 
 void nf_oci_config_free(struct nf_oci_config *c)

@@ -12,6 +12,9 @@
  * The caller prefixes them with where the document came from ("state: ...").
  * Unknown fields are allowed everywhere: runtimes add their own. Documents with duplicate keys,
  * NUL bytes, "\u0000" in strings or invalid UTF-8 are refused.
+ * The state is read with json_scan.h's scanner, jansson's tree being ten times slower on the
+ * 1 MB states that carry large policies; jansson parses again only what the scanner refuses,
+ * so that the messages stay the same.
  */
 #ifndef NETFENCE_OCI_H
 #define NETFENCE_OCI_H
@@ -75,6 +78,13 @@ struct nf_oci_config {
  */
 int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
 		       size_t errlen);
+/*
+ * What a detach needs: the same checks of the document as a whole, but of its fields only id
+ * and status; the others are left unset. A runtime's oddities in fields a detach never reads
+ * must not keep a fence in place, and at poststop the annotations still carry the whole policy.
+ */
+int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
+			     size_t errlen);
 void nf_oci_state_free(struct nf_oci_state *s);
 
 /* The value of annotation key, or NULL. */

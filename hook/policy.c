@@ -145,15 +145,42 @@ static void quote_value(const json_t *v, char *out, size_t outlen)
 	}
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, const char *ptr,
-						      const char *fmt, ...)
+/*
+ * A JSON pointer, turned into text only when a message needs it: formatting the pointers of
+ * every rule of a valid 16384-rule policy up front cost more than validating the rules.
+ */
+struct ptr {
+	const char *name; /* the whole pointer ("/mode") or, inside a rule, its field ("cidr") */
+	long rule;	  /* index in /rules; -1 outside the rules */
+	long port;	  /* index in the rule's ports; -1 outside them */
+};
+
+#define TOP_PTR(s) (&(const struct ptr){ (s), -1, -1 })
+
+static const char *ptr_text(const struct ptr *p, char buf[static PTR_BUF])
 {
+	int n;
+
+	if (p->rule < 0)
+		return p->name;
+	n = snprintf(buf, PTR_BUF, "/rules/%ld", p->rule);
+	if (p->name && n < PTR_BUF)
+		n += snprintf(buf + n, PTR_BUF - n, "/%s", p->name);
+	if (p->port >= 0 && n < PTR_BUF)
+		snprintf(buf + n, PTR_BUF - n, "/%ld", p->port);
+	return buf;
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen,
+						      const struct ptr *ptr, const char *fmt, ...)
+{
+	char buf[PTR_BUF];
 	size_t n;
 	va_list ap;
 
 	if (!err || errlen == 0)
 		return -EINVAL;
-	snprintf(err, errlen, "%s: ", ptr);
+	snprintf(err, errlen, "%s: ", ptr_text(ptr, buf));
 	n = strlen(err);
 	va_start(ap, fmt);
 	vsnprintf(err + n, errlen - n, fmt, ap);
@@ -161,7 +188,8 @@ __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, 
 	return -EINVAL;
 }
 
-static int fail_type(char *err, size_t errlen, const char *ptr, const char *want, const json_t *v)
+static int fail_type(char *err, size_t errlen, const struct ptr *ptr, const char *want,
+		     const json_t *v)
 {
 	char q[QUOTE_BUF];
 
@@ -194,7 +222,7 @@ static const char *unknown_field(const json_t *obj, const char *const *known)
 	return NULL;
 }
 
-static int check_fields(const json_t *obj, const char *ptr, const char *const *known,
+static int check_fields(const json_t *obj, const struct ptr *ptr, const char *const *known,
 			const char *const *required, char *err, size_t errlen)
 {
 	const char *key = unknown_field(obj, known);
@@ -211,11 +239,25 @@ static int check_fields(const json_t *obj, const char *ptr, const char *const *k
 	return 0;
 }
 
-/* Look up string value v in names; *ret keeps its value when the field is absent. */
-static int parse_name(const json_t *v, const char *ptr, const struct nf_name *names, int *ret,
-		      char *err, size_t errlen)
+static int fail_name(const json_t *v, const struct ptr *ptr, const struct nf_name *names, char *err,
+		     size_t errlen)
 {
 	char q[QUOTE_BUF], list[128] = "";
+	size_t i;
+
+	for (i = 0; names[i].name; i++) {
+		if (i)
+			strcat(list, ", ");
+		strcat(list, names[i].name);
+	}
+	quote_value(v, q, sizeof(q));
+	return fail(err, errlen, ptr, "%s is not one of %s", q, list);
+}
+
+/* Look up string value v in names; *ret keeps its value when the field is absent. */
+static int parse_name(const json_t *v, const struct ptr *ptr, const struct nf_name *names, int *ret,
+		      char *err, size_t errlen)
+{
 	size_t i;
 
 	if (!v)
@@ -228,12 +270,8 @@ static int parse_name(const json_t *v, const char *ptr, const struct nf_name *na
 			*ret = names[i].value;
 			return 0;
 		}
-		if (i)
-			strcat(list, ", ");
-		strcat(list, names[i].name);
 	}
-	quote_value(v, q, sizeof(q));
-	return fail(err, errlen, ptr, "%s is not one of %s", q, list);
+	return fail_name(v, ptr, names, err, errlen);
 }
 
 static int parse_version(const json_t *v, int *ret, char *err, size_t errlen)
@@ -241,72 +279,76 @@ static int parse_version(const json_t *v, int *ret, char *err, size_t errlen)
 	char q[QUOTE_BUF];
 
 	if (!json_is_integer(v))
-		return fail_type(err, errlen, "/version", "an integer", v);
+		return fail_type(err, errlen, TOP_PTR("/version"), "an integer", v);
 	if (json_integer_value(v) != 1) {
 		quote_value(v, q, sizeof(q));
-		return fail(err, errlen, "/version", "%s is not a supported version (expected 1)",
-			    q);
+		return fail(err, errlen, TOP_PTR("/version"),
+			    "%s is not a supported version (expected 1)", q);
 	}
 	*ret = 1;
 	return 0;
 }
 
-static int parse_port(const json_t *v, const char *ptr, struct nf_port_range *ret, char *err,
+/* Values are quoted on the error path only: a valid rule never needs its text. */
+static int parse_port(const json_t *v, const struct ptr *ptr, struct nf_port_range *ret, char *err,
 		      size_t errlen)
 {
 	char q[QUOTE_BUF];
 
-	quote_value(v, q, sizeof(q));
 	if (json_is_integer(v)) {
 		json_int_t n = json_integer_value(v);
 
-		if (n < 0 || n > 65535)
-			return fail(err, errlen, ptr, "%s is out of range 0-65535", q);
-		ret->lo = ret->hi = (uint16_t)n;
-		return 0;
+		if (n >= 0 && n <= 65535) {
+			ret->lo = ret->hi = (uint16_t)n;
+			return 0;
+		}
+		quote_value(v, q, sizeof(q));
+		return fail(err, errlen, ptr, "%s is out of range 0-65535", q);
 	}
-	if (!json_is_string(v))
+	if (!json_is_string(v)) {
+		quote_value(v, q, sizeof(q));
 		return fail(err, errlen, ptr, "%s is not a port number or a 'lo-hi' range", q);
+	}
 	/* nf_port_range_parse takes a C string: a value with a NUL inside is refused. */
-	if (strlen(json_string_value(v)) != json_string_length(v) ||
-	    nf_port_range_parse(json_string_value(v), ret) < 0)
-		return fail(err, errlen, ptr,
-			    "%s is not a port 0-65535 or a range 'lo-hi' with lo <= hi", q);
-	return 0;
+	if (strlen(json_string_value(v)) == json_string_length(v) &&
+	    nf_port_range_parse(json_string_value(v), ret) == 0)
+		return 0;
+	quote_value(v, q, sizeof(q));
+	return fail(err, errlen, ptr, "%s is not a port 0-65535 or a range 'lo-hi' with lo <= hi",
+		    q);
 }
 
 static int parse_ports(const json_t *v, size_t idx, struct nf_rule *rule, char *err, size_t errlen)
 {
-	char ptr[PTR_BUF], eptr[PTR_BUF];
+	struct ptr ptr = { "ports", (long)idx, -1 };
 	size_t i, n;
 	int r;
 
 	if (!v)
 		return 0; /* every port */
-	snprintf(ptr, sizeof(ptr), "/rules/%zu/ports", idx);
 	if (!json_is_array(v))
-		return fail_type(err, errlen, ptr, "an array", v);
+		return fail_type(err, errlen, &ptr, "an array", v);
 	n = json_array_size(v);
 	if (n == 0)
-		return fail(err, errlen, ptr,
+		return fail(err, errlen, &ptr,
 			    "must not be empty (leave \"ports\" out for every port)");
 	if (n > NF_POLICY_MAX_PORTS)
-		return fail(err, errlen, ptr, "%zu entries, more than the %d allowed", n,
+		return fail(err, errlen, &ptr, "%zu entries, more than the %d allowed", n,
 			    NF_POLICY_MAX_PORTS);
 	rule->ports = calloc(n, sizeof(*rule->ports));
 	if (!rule->ports)
 		return fail_nomem(err, errlen);
 	rule->nports = n;
 	for (i = 0; i < n; i++) {
-		snprintf(eptr, sizeof(eptr), "/rules/%zu/ports/%zu", idx, i);
-		r = parse_port(json_array_get(v, i), eptr, &rule->ports[i], err, errlen);
+		ptr.port = (long)i;
+		r = parse_port(json_array_get(v, i), &ptr, &rule->ports[i], err, errlen);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int parse_cidr(const json_t *v, const char *ptr, struct nf_rule *rule, char *err,
+static int parse_cidr(const json_t *v, const struct ptr *ptr, struct nf_rule *rule, char *err,
 		      size_t errlen)
 {
 	const char *s = json_string_value(v);
@@ -322,37 +364,36 @@ static int parse_cidr(const json_t *v, const char *ptr, struct nf_rule *rule, ch
 	r = -EINVAL;
 	if (strlen(s) == json_string_length(v))
 		r = nf_prefix_parse(s, &rule->prefix);
+	if (r == 0)
+		return 0;
 	quote_value(v, q, sizeof(q));
 	if (r == -EDOM)
 		return fail(err, errlen, ptr, "%s has host bits set", q);
-	if (r < 0)
-		return fail(err, errlen, ptr, "%s is not a valid prefix", q);
-	return 0;
+	return fail(err, errlen, ptr, "%s is not a valid prefix", q);
 }
 
 static int parse_rule(const json_t *v, size_t idx, struct nf_rule *rule, char *err, size_t errlen)
 {
-	char ptr[PTR_BUF], fptr[PTR_BUF];
+	const struct ptr ptr = { NULL, (long)idx, -1 };
 	int action = NF_ACTION_DENY, protocols = NF_PMASK_ANY;
 	int r;
 
-	snprintf(ptr, sizeof(ptr), "/rules/%zu", idx);
 	if (!json_is_object(v))
-		return fail_type(err, errlen, ptr, "an object", v);
-	r = check_fields(v, ptr, rule_fields, rule_required, err, errlen);
+		return fail_type(err, errlen, &ptr, "an object", v);
+	r = check_fields(v, &ptr, rule_fields, rule_required, err, errlen);
 	if (r < 0)
 		return r;
-	snprintf(fptr, sizeof(fptr), "/rules/%zu/action", idx);
-	r = parse_name(json_object_get(v, "action"), fptr, action_names, &action, err, errlen);
+	r = parse_name(json_object_get(v, "action"), &(const struct ptr){ "action", (long)idx, -1 },
+		       action_names, &action, err, errlen);
 	if (r < 0)
 		return r;
-	snprintf(fptr, sizeof(fptr), "/rules/%zu/cidr", idx);
-	r = parse_cidr(json_object_get(v, "cidr"), fptr, rule, err, errlen);
+	r = parse_cidr(json_object_get(v, "cidr"), &(const struct ptr){ "cidr", (long)idx, -1 },
+		       rule, err, errlen);
 	if (r < 0)
 		return r;
-	snprintf(fptr, sizeof(fptr), "/rules/%zu/protocol", idx);
-	r = parse_name(json_object_get(v, "protocol"), fptr, protocol_names, &protocols, err,
-		       errlen);
+	r = parse_name(json_object_get(v, "protocol"),
+		       &(const struct ptr){ "protocol", (long)idx, -1 }, protocol_names, &protocols,
+		       err, errlen);
 	if (r < 0)
 		return r;
 	r = parse_ports(json_object_get(v, "ports"), idx, rule, err, errlen);
@@ -369,11 +410,11 @@ static int parse_rules(const json_t *v, struct nf_policy *p, char *err, size_t e
 	int r;
 
 	if (!json_is_array(v))
-		return fail_type(err, errlen, "/rules", "an array", v);
+		return fail_type(err, errlen, TOP_PTR("/rules"), "an array", v);
 	n = json_array_size(v);
 	if (n > NF_POLICY_MAX_RULES)
-		return fail(err, errlen, "/rules", "%zu rules, more than the %d allowed", n,
-			    NF_POLICY_MAX_RULES);
+		return fail(err, errlen, TOP_PTR("/rules"), "%zu rules, more than the %d allowed",
+			    n, NF_POLICY_MAX_RULES);
 	if (n == 0)
 		return 0;
 	p->rules = calloc(n, sizeof(*p->rules));
@@ -395,18 +436,19 @@ static int parse_settings(const json_t *doc, struct nf_policy *p, char *err, siz
 	r = parse_version(json_object_get(doc, "version"), &p->version, err, errlen);
 	if (r < 0)
 		return r;
-	r = parse_name(json_object_get(doc, "mode"), "/mode", mode_names, &p->mode, err, errlen);
+	r = parse_name(json_object_get(doc, "mode"), TOP_PTR("/mode"), mode_names, &p->mode, err,
+		       errlen);
 	if (r < 0)
 		return r;
-	r = parse_name(json_object_get(doc, "default"), "/default", action_names,
+	r = parse_name(json_object_get(doc, "default"), TOP_PTR("/default"), action_names,
 		       &p->default_action, err, errlen);
 	if (r < 0)
 		return r;
-	r = parse_name(json_object_get(doc, "loopback"), "/loopback", loopback_names, &p->loopback,
-		       err, errlen);
+	r = parse_name(json_object_get(doc, "loopback"), TOP_PTR("/loopback"), loopback_names,
+		       &p->loopback, err, errlen);
 	if (r < 0)
 		return r;
-	return parse_name(json_object_get(doc, "raw_sockets"), "/raw_sockets", raw_names,
+	return parse_name(json_object_get(doc, "raw_sockets"), TOP_PTR("/raw_sockets"), raw_names,
 			  &p->raw_sockets, err, errlen);
 }
 
@@ -416,8 +458,8 @@ int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *
 	int r;
 
 	if (!json_is_object(doc))
-		return fail_type(err, errlen, "/", "an object", doc);
-	r = check_fields(doc, "/", policy_fields, policy_required, err, errlen);
+		return fail_type(err, errlen, TOP_PTR("/"), "an object", doc);
+	r = check_fields(doc, TOP_PTR("/"), policy_fields, policy_required, err, errlen);
 	if (r < 0)
 		return r;
 	p = calloc(1, sizeof(*p));
@@ -467,8 +509,9 @@ int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *e
 	if (!buf)
 		buf = ""; /* memchr and jansson want a pointer even for 0 bytes */
 	if (len > NF_POLICY_MAX_BYTES)
-		return fail(err, errlen, "/", "document is %zu bytes, more than the %d allowed",
-			    len, NF_POLICY_MAX_BYTES);
+		return fail(err, errlen, TOP_PTR("/"),
+			    "document is %zu bytes, more than the %d allowed", len,
+			    NF_POLICY_MAX_BYTES);
 	r = check_nul(buf, len, err, errlen);
 	if (r < 0)
 		return r;

@@ -230,6 +230,80 @@ Test(state, not_nul_terminated)
 	nf_oci_state_free(s);
 }
 
+/* Escapes in keys and values read as jansson reads them, in the order of the document. */
+Test(state, escapes)
+{
+	static const char doc[] =
+	    "{\"\\u0069d\":\"c\\u0031\",\"status\":\"creating\",\"bundle\":\"\\/b\",\"pid\":7,"
+	    "\"annotations\":{\"k\\u00e9\":\"v\\n\\ud83d\\ude00\",\"io.netfence.policy\":"
+	    "\"{\\\"version\\\":1}\",\"z\":\"\"}}";
+	struct nf_oci_state *s = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(nf_oci_state_parse(doc, strlen(doc), &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(s->id, "c1");
+	cr_assert_str_eq(s->bundle, "/b");
+	cr_assert_eq(s->pid, 7);
+	cr_assert(s->has_pid);
+	cr_assert_null(s->oci_version);
+	cr_assert_eq(s->annotations.n, 3);
+	cr_assert_str_eq(s->annotations.v[0].key, "k\xc3\xa9");
+	cr_assert_str_eq(s->annotations.v[0].value, "v\n\xf0\x9f\x98\x80");
+	cr_assert_str_eq(s->annotations.v[1].value, "{\"version\":1}");
+	cr_assert_str_eq(s->annotations.v[2].key, "z");
+	cr_assert_str_eq(s->annotations.v[2].value, "");
+	nf_oci_state_free(s);
+}
+
+/*
+ * What a detach reads: id and status, checked as a full parse checks them; the other fields are
+ * not read, but the document must still be JSON that jansson accepts.
+ */
+static const struct doc_case brief_docs[] = {
+    {"{\"id\":\"c1\",\"status\":\"stopped\"}", 0, NULL},
+    {"{\"id\":\"c1\",\"status\":\"stopped\",\"pid\":\"12\",\"bundle\":false,"
+     "\"annotations\":[],\"ociVersion\":1}",
+     0, NULL},
+    {"{\"status\":\"stopped\"}", -EINVAL, "/id: missing"},
+    {"{\"id\":5,\"status\":\"stopped\"}", -EINVAL, "/id: 5 is not a string"},
+    {"{\"id\":\"../x\",\"status\":\"stopped\"}", -EINVAL,
+     "/id: '../x' is not a valid container id " ID_RULE},
+    {"{\"id\":\"c1\"}", -EINVAL, "/status: missing"},
+    {"{\"id\":\"c1\",\"status\":null}", -EINVAL, "/status: null is not a string"},
+    {"[]", -EINVAL, "document: [] is not an object"},
+    {"{\"id\":\"c1\",\"status\":\"stopped\",\"annotations\":{\"a\":\"1\",\"a\":\"2\"}}", -EINVAL,
+     "invalid JSON at line 1, column 56: duplicate object key near '\"a\"'"},
+    {"{\"id\":\"c1\",\"status\":\"stopped\",\"annotations\":{\"p\":\"\\ud800\"}}", -EINVAL,
+     "invalid JSON at line 1, column 57: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
+    {"{\"id\":\"c1\",\"status\":\"stopped\",\"x\":\"\xe0\x80\x80\"}", -EINVAL,
+     "invalid UTF-8 at line 1, column 35"},
+    {"{\"id\":\"c1\",\"status\":\"stopped\",\"x\":[1,]}", -EINVAL,
+     "invalid JSON at line 1, column 38: unexpected token near ']'"},
+};
+
+Test(state, brief)
+{
+	for (const struct doc_case *c = brief_docs; c < brief_docs + ARRAY_SIZE(brief_docs); c++) {
+		struct nf_oci_state *s = SENTINEL_STATE;
+		char err[512] = "";
+		int r;
+
+		r = nf_oci_state_parse_brief(c->doc, strlen(c->doc), &s, err, sizeof(err));
+		cr_assert_eq(r, c->ret, "%s: got %d (%s), want %d", c->doc, r, err, c->ret);
+		if (c->msg)
+			cr_assert_str_eq(err, c->msg, "%s: got %s", c->doc, err);
+		if (r < 0) {
+			cr_assert_eq(s, SENTINEL_STATE, "%s: output written", c->doc);
+			continue;
+		}
+		cr_assert_str_eq(s->id, "c1");
+		cr_assert_str_eq(s->status, "stopped");
+		cr_assert_null(s->bundle);
+		cr_assert_eq(s->annotations.n, 0);
+		nf_oci_state_free(s);
+	}
+}
+
 /* A state document of exactly len bytes, padded with an unknown field. */
 static char *state_of_size(size_t len)
 {

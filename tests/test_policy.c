@@ -167,6 +167,8 @@ Test(fixtures, schema_examples)
 
 #define HEAD	"{\"version\":1,\"default\":\"deny\","
 #define RULE(r) HEAD "\"rules\":[" r "]}"
+#define R1	"{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"ports\":[\"1-2\",3]},"
+#define R10	R1 R1 R1 R1 R1 R1 R1 R1 R1 R1 /* ten valid rules: the next one is /rules/10 */
 
 static const struct {
 	const char *doc, *msg;
@@ -243,6 +245,24 @@ static const struct {
      "/rules/0/ports: expected an array, got an object"},
     {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[]}"),
      "/rules/0/ports: must not be empty (leave \"ports\" out for every port)"},
+    /* Pointers are built only on the error path: indexes past one digit, every field. */
+    {RULE(R10 "{\"action\":\"allow\",\"cidr\":\"any\",\"ports\":[1,2,3,4,5,6,7,8,9,10,"
+	      "\"11-x\"]}"),
+     "/rules/10/ports/10: '11-x' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
+    {RULE(R10 "{\"action\":\"permit\",\"cidr\":\"any\"}"),
+     "/rules/10/action: 'permit' is not one of allow, deny"},
+    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"10.0.0.1/8\"}"),
+     "/rules/10/cidr: '10.0.0.1/8' has host bits set"},
+    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"icmp\"}"),
+     "/rules/10/protocol: 'icmp' is not one of tcp, udp, any"},
+    {RULE(R10 "{\"action\":\"deny\"}"), "/rules/10: missing required field 'cidr'"},
+    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[true]}"),
+     "/rules/10/ports/0: true is not a port number or a 'lo-hi' range"},
+    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[-7]}"),
+     "/rules/10/ports/0: -7 is out of range 0-65535"},
+    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"a\\u0000b\"]}"),
+     "invalid JSON at line 1 column 658: \\u0000 is not allowed without JSON_ALLOW_NUL near "
+     "'\"a\\u0000b\"'"},
     {"{} {}", "invalid JSON at line 1 column 4: end of file expected near '{'"},
     {"{\"version\":1,\n\"default\":\"deny\",\n\"rules\":[],\n\"rules\":[]}",
      "invalid JSON at line 4 column 7: duplicate object key near '\"rules\"'"},

@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: Apache-2.0
+/* A strict JSON scanner that accepts what jansson accepts: see json_scan.h. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_scan.h"
+
+/* No recorded member; and so also the parent of the top-level object's members. */
+#define NONE NF_JSON_SCAN_TOP
+
+/* An open object or array. */
+struct frame {
+	size_t member; /* the recorded member this container is the value of, or NONE */
+	size_t keys;   /* an object's first key on the key stack */
+	const char *start;
+	bool object;
+	bool record; /* an object whose members are recorded */
+};
+
+/* A key of an open object, decoded: duplicates are found on the text jansson would compare. */
+struct key {
+	const char *p;
+	size_t len;
+	char *owned; /* the decoded copy p points to, for a key with escapes */
+};
+
+struct scanner {
+	const char *p, *end;
+	unsigned int levels;
+	struct frame *stack;
+	size_t depth, stack_cap;
+	struct key *keys;
+	size_t nkeys, keys_cap;
+	struct nf_json_scan_doc *doc;
+	size_t doc_cap;
+};
+
+/* Bytes that end a run of plain string bytes: quote, backslash, control bytes, non-ASCII. */
+static const unsigned char string_stop[256] = {
+	[0x00 ... 0x1f] = 1,
+	['"'] = 1,
+	['\\'] = 1,
+	[0x80 ... 0xff] = 1,
+};
+
+/* The escapes that stand for one byte: \" \\ \/ \b \f \n \r \t. */
+static const unsigned char simple_escape_ok[256] = {
+	['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
+};
+
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/*
+ * The high bit of each of the 8 bytes of w that string_stop[] flags, and maybe of bytes after
+ * one of them; none when no byte is flagged, since only a flagged byte borrows. So in memory
+ * order the first marked byte is a flagged one on a little-endian machine.
+ */
+static uint64_t stop_bytes(uint64_t w)
+{
+	return (w | (w - 0x20 * ONES) | ((w ^ ('"' * ONES)) - ONES) |
+		((w ^ ('\\' * ONES)) - ONES)) &
+	       HIGH;
+}
+
+/* The first byte at or after p that string_stop[] flags, or end; 8 bytes at a time. */
+static const unsigned char *string_run(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w, hit;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&w, p, sizeof(w));
+		hit = stop_bytes(w);
+		if (hit) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(hit) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	while (p < end && !string_stop[*p])
+		p++;
+	return p;
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(const char *p, const char *end)
+{
+	return p < end && *p >= '0' && *p <= '9';
+}
+
+static void skip_ws(struct scanner *s)
+{
+	while (s->p < s->end && is_ws(*s->p))
+		s->p++;
+}
+
+/* Grow *v (of *cap elements of size sz) to hold at least n. */
+static int grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+	size_t c = *cap ? *cap : 16;
+	void *g;
+
+	if (n <= *cap)
+		return 0;
+	while (c < n)
+		c *= 2;
+	g = realloc(*v, c * sz);
+	if (!g)
+		return -ENOMEM;
+	*v = g;
+	*cap = c;
+	return 0;
+}
+
+/* Four hex digits at p, or -1. */
+static long hex4(const unsigned char *p, const unsigned char *end)
+{
+	long v = 0;
+
+	if (end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = v * 16 + ((c | 0x20) - 'a' + 10);
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * The escape at p (a backslash); returns the byte after it, or NULL. Like jansson: \u0000 is
+ * refused (it would cut the C strings callers get), and a surrogate only as a high-low pair.
+ */
+static const unsigned char *scan_escape(const unsigned char *p, const unsigned char *end)
+{
+	long u, lo;
+
+	if (end - p < 2)
+		return NULL;
+	if (simple_escape_ok[p[1]])
+		return p + 2;
+	if (p[1] != 'u')
+		return NULL;
+	u = hex4(p + 2, end);
+	if (u <= 0 || (u >= 0xdc00 && u <= 0xdfff))
+		return NULL;
+	if (u < 0xd800 || u > 0xdbff)
+		return p + 6;
+	if (end - p < 12 || p[6] != '\\' || p[7] != 'u')
+		return NULL;
+	lo = hex4(p + 8, end);
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return NULL;
+	return p + 12;
+}
+
+/* The UTF-8 sequence at p (a byte >= 0x80), checked as jansson's utf8_check_full() does. */
+static const unsigned char *scan_utf8(const unsigned char *p, const unsigned char *end)
+{
+	unsigned long v;
+	size_t n;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, v = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, v = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, v = p[0] & 0x07;
+	else
+		return NULL;
+	if ((size_t)(end - p) < n)
+		return NULL;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return NULL;
+		v = v << 6 | (p[i] & 0x3f);
+	}
+	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || (n == 3 && v < 0x800) ||
+	    (n == 4 && v < 0x10000))
+		return NULL;
+	return p + n;
+}
+
+/* The string starting at s->p (its quote). */
+static int scan_string(struct scanner *s, struct nf_json_scan_span *ret)
+{
+	const unsigned char *p = (const unsigned char *)s->p + 1;
+	const unsigned char *end = (const unsigned char *)s->end;
+	bool escaped = false;
+
+	for (;;) {
+		p = string_run(p, end);
+		if (p == end || *p < 0x20)
+			return -EINVAL;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			escaped = true;
+			p = scan_escape(p, end);
+		} else {
+			p = scan_utf8(p, end);
+		}
+		if (!p)
+			return -EINVAL;
+	}
+	*ret = (struct nf_json_scan_span){ s->p + 1, (const char *)p - s->p - 1,
+					   NF_JSON_SCAN_STRING, escaped };
+	s->p = (const char *)p + 1;
+	return 0;
+}
+
+/* An integer's magnitude, up to limit; false when it is larger (jansson: "too big integer"). */
+static bool magnitude(const char *p, const char *end, unsigned long long limit,
+		      unsigned long long *ret)
+{
+	unsigned long long v = 0;
+
+	for (; p < end; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (limit - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return true;
+}
+
+static bool integer_fits(const char *p, const char *end)
+{
+	unsigned long long v;
+	bool neg = *p == '-';
+
+	return magnitude(p + neg, end, neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX, &v);
+}
+
+/*
+ * jansson refuses a real that overflows a double (underflow to 0 is fine). netfence never calls
+ * setlocale(), so strtod() reads '.' as the decimal point, as jansson's own strtod wrapper does.
+ */
+static int real_fits(const char *p, const char *end)
+{
+	size_t n = (size_t)(end - p);
+	char small[64], *buf = n < sizeof(small) ? small : malloc(n + 1);
+	double d;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	errno = 0;
+	d = strtod(buf, NULL);
+	r = (d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE ? -EINVAL : 0;
+	if (buf != small)
+		free(buf);
+	return r;
+}
+
+static const char *skip_digits(const char *p, const char *end)
+{
+	while (is_digit(p, end))
+		p++;
+	return p;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(struct scanner *s, struct nf_json_scan_span *ret)
+{
+	const char *p = s->p, *end = s->end;
+	bool real = false;
+	int r;
+
+	if (*p == '-')
+		p++;
+	if (!is_digit(p, end))
+		return -EINVAL;
+	if (*p == '0' && is_digit(p + 1, end))
+		return -EINVAL;
+	p = skip_digits(p, end);
+	if (p < end && *p == '.') {
+		real = true;
+		if (!is_digit(++p, end))
+			return -EINVAL;
+		p = skip_digits(p, end);
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		real = true;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (!is_digit(p, end))
+			return -EINVAL;
+		p = skip_digits(p, end);
+	}
+	r = real ? real_fits(s->p, p) : (integer_fits(s->p, p) ? 0 : -EINVAL);
+	if (r < 0)
+		return r;
+	*ret = (struct nf_json_scan_span){ s->p, (size_t)(p - s->p),
+					   real ? NF_JSON_SCAN_REAL : NF_JSON_SCAN_INTEGER, false };
+	s->p = p;
+	return 0;
+}
+
+static int scan_literal(struct scanner *s, const char *word, enum nf_json_scan_type type,
+			struct nf_json_scan_span *ret)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+		return -EINVAL;
+	*ret = (struct nf_json_scan_span){ s->p, n, type, false };
+	s->p += n;
+	return 0;
+}
+
+/* A value that is not a container, at s->p. */
+static int scan_scalar(struct scanner *s, struct nf_json_scan_span *ret)
+{
+	if (s->p == s->end)
+		return -EINVAL;
+	switch (*s->p) {
+	case '"':
+		return scan_string(s, ret);
+	case 't':
+		return scan_literal(s, "true", NF_JSON_SCAN_TRUE, ret);
+	case 'f':
+		return scan_literal(s, "false", NF_JSON_SCAN_FALSE, ret);
+	case 'n':
+		return scan_literal(s, "null", NF_JSON_SCAN_NULL, ret);
+	default:
+		return scan_number(s, ret);
+	}
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->p, y->p, x->len);
+}
+
+/* The keys of the object being closed: sorted, a duplicate is next to its twin. */
+static int check_duplicates(struct key *k, size_t n)
+{
+	qsort(k, n, sizeof(*k), key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (key_cmp(&k[i - 1], &k[i]) == 0)
+			return -EINVAL;
+	return 0;
+}
+
+static void pop_keys(struct scanner *s, size_t base)
+{
+	while (s->nkeys > base)
+		free(s->keys[--s->nkeys].owned);
+}
+
+/* A key of the innermost object, then its ':'; *member is its record, or NONE. */
+static int scan_key(struct scanner *s, size_t *member)
+{
+	const struct frame *f = &s->stack[s->depth - 1];
+	struct nf_json_scan_span k;
+	struct key *key;
+	int r;
+
+	if (s->p == s->end || *s->p != '"')
+		return -EINVAL;
+	r = scan_string(s, &k);
+	if (r == 0)
+		r = grow((void **)&s->keys, &s->keys_cap, s->nkeys + 1, sizeof(*s->keys));
+	if (r < 0)
+		return r;
+	key = &s->keys[s->nkeys++];
+	*key = (struct key){ k.p, k.len, NULL };
+	if (k.escaped) {
+		key->owned = nf_json_scan_strdup(&k);
+		if (!key->owned)
+			return -ENOMEM;
+		key->p = key->owned;
+		key->len = strlen(key->owned);
+	}
+	*member = NONE;
+	if (f->record) {
+		r = grow((void **)&s->doc->m, &s->doc_cap, s->doc->n + 1, sizeof(*s->doc->m));
+		if (r < 0)
+			return r;
+		*member = s->doc->n++;
+		s->doc->m[*member] = (struct nf_json_scan_member){ .parent = f->member, .key = k };
+	}
+	skip_ws(s);
+	if (s->p == s->end || *s->p != ':')
+		return -EINVAL;
+	s->p++;
+	skip_ws(s);
+	return 0;
+}
+
+/* Open the container at s->p, the value of recorded member (or NONE). */
+static int open_container(struct scanner *s, size_t member)
+{
+	struct frame *f;
+	int r;
+
+	r = grow((void **)&s->stack, &s->stack_cap, s->depth + 1, sizeof(*s->stack));
+	if (r < 0)
+		return r;
+	f = &s->stack[s->depth++];
+	f->member = member;
+	f->keys = s->nkeys;
+	f->start = s->p;
+	f->object = *s->p == '{';
+	/* Members of the top-level object, and of objects directly in it when levels is 2. */
+	f->record = f->object && s->depth <= s->levels && (s->depth == 1 || member != NONE);
+	s->p++;
+	skip_ws(s);
+	return 0;
+}
+
+/* Close the innermost container at s->p (its '}' or ']'). */
+static int close_container(struct scanner *s)
+{
+	struct frame *f = &s->stack[s->depth - 1];
+	int r = 0;
+
+	s->p++;
+	if (f->object && s->nkeys - f->keys > 1)
+		r = check_duplicates(&s->keys[f->keys], s->nkeys - f->keys);
+	pop_keys(s, f->keys);
+	if (f->member != NONE)
+		s->doc->m[f->member].val = (struct nf_json_scan_span){
+			f->start, (size_t)(s->p - f->start),
+			f->object ? NF_JSON_SCAN_OBJECT : NF_JSON_SCAN_ARRAY, false
+		};
+	s->depth--;
+	return r;
+}
+
+/*
+ * After a value: close what ends here, then either stop at the end of the document (1) or move
+ * to the next value (0), past its key when it is a member (*member: its record, or NONE).
+ */
+static int after_value(struct scanner *s, size_t *member)
+{
+	const struct frame *f;
+	int r;
+
+	for (;;) {
+		skip_ws(s);
+		if (s->depth == 0)
+			return s->p == s->end ? 1 : -EINVAL;
+		if (s->p == s->end)
+			return -EINVAL;
+		f = &s->stack[s->depth - 1];
+		if (*s->p == (f->object ? '}' : ']')) {
+			r = close_container(s);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (*s->p != ',')
+			return -EINVAL;
+		s->p++;
+		skip_ws(s);
+		*member = NONE;
+		return f->object ? scan_key(s, member) : 0;
+	}
+}
+
+/* From the top-level container on: each turn scans one value and what follows it. */
+static int scan_values(struct scanner *s)
+{
+	struct nf_json_scan_span v;
+	size_t member = NONE; /* the record of the value about to be scanned */
+	const struct frame *f;
+	int r;
+
+	for (;;) {
+		/* jansson's depth: a value inside n containers is at depth n + 1. */
+		if (s->depth >= NF_JSON_SCAN_MAX_DEPTH)
+			return -EINVAL;
+		if (s->p < s->end && (*s->p == '{' || *s->p == '[')) {
+			r = open_container(s, member);
+			if (r < 0)
+				return r;
+			f = &s->stack[s->depth - 1];
+			if (s->p == s->end || *s->p != (f->object ? '}' : ']')) {
+				/* Not empty: go on with its first value. */
+				member = NONE;
+				r = f->object ? scan_key(s, &member) : 0;
+				if (r < 0)
+					return r;
+				continue;
+			}
+			r = close_container(s);
+		} else {
+			r = scan_scalar(s, &v);
+			if (r == 0 && member != NONE)
+				s->doc->m[member].val = v;
+		}
+		if (r == 0)
+			r = after_value(s, &member);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+}
+
+int nf_json_scan(const char *buf, size_t len, unsigned int levels, struct nf_json_scan_doc *ret)
+{
+	struct nf_json_scan_doc doc = { 0 };
+	struct scanner s = { .p = buf, .end = buf + len, .levels = levels, .doc = &doc };
+	int r = -EINVAL;
+
+	skip_ws(&s);
+	if (s.p < s.end && (*s.p == '{' || *s.p == '[')) {
+		doc.top = *s.p == '{' ? NF_JSON_SCAN_OBJECT : NF_JSON_SCAN_ARRAY;
+		r = scan_values(&s);
+	}
+	pop_keys(&s, 0);
+	free(s.keys);
+	free(s.stack);
+	if (r < 0) {
+		nf_json_scan_free(&doc);
+		return r;
+	}
+	*ret = doc;
+	return 0;
+}
+
+void nf_json_scan_free(struct nf_json_scan_doc *d)
+{
+	free(d->m);
+	d->m = NULL;
+	d->n = 0;
+}
+
+/* UTF-8 of code point u at o; returns the byte after it. */
+static char *put_utf8(char *o, unsigned long u)
+{
+	if (u < 0x80) {
+		*o++ = (char)u;
+	} else if (u < 0x800) {
+		*o++ = (char)(0xc0 | u >> 6);
+		*o++ = (char)(0x80 | (u & 0x3f));
+	} else if (u < 0x10000) {
+		*o++ = (char)(0xe0 | u >> 12);
+		*o++ = (char)(0x80 | (u >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (u & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | u >> 18);
+		*o++ = (char)(0x80 | (u >> 12 & 0x3f));
+		*o++ = (char)(0x80 | (u >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (u & 0x3f));
+	}
+	return o;
+}
+
+static char simple_escape(unsigned char c)
+{
+	switch (c) {
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	default:
+		return (char)c; /* '"', '\\' and '/' stand for themselves */
+	}
+}
+
+/* Decode the escape at *p (scanned, so valid and complete before end) into *o; advance both. */
+static void unescape(const unsigned char **p, const unsigned char *end, char **o)
+{
+	const unsigned char *e = *p;
+	unsigned long u;
+
+	if (e[1] != 'u') {
+		*(*o)++ = simple_escape(e[1]);
+		*p = e + 2;
+		return;
+	}
+	u = (unsigned long)hex4(e + 2, end);
+	*p = e + 6;
+	if (u >= 0xd800 && u <= 0xdbff) {
+		u = 0x10000 + ((u - 0xd800) << 10) + ((unsigned long)hex4(e + 8, end) - 0xdc00);
+		*p = e + 12;
+	}
+	*o = put_utf8(*o, u);
+}
+
+char *nf_json_scan_strdup(const struct nf_json_scan_span *s)
+{
+	const unsigned char *p = (const unsigned char *)s->p, *end = p + s->len;
+	char *out = malloc(s->len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	if (!s->escaped) {
+		memcpy(out, s->p, s->len);
+		out[s->len] = '\0';
+		return out;
+	}
+	/* A byte loop: in an escaped policy the runs between escapes are a few bytes long. */
+	while (p < end) {
+		if (*p == '\\')
+			unescape(&p, end, &o);
+		else
+			*o++ = (char)*p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+bool nf_json_scan_streq(const struct nf_json_scan_span *s, const char *str)
+{
+	char *d;
+	bool eq;
+
+	if (!s->escaped)
+		return s->len == strlen(str) && memcmp(s->p, str, s->len) == 0;
+	d = nf_json_scan_strdup(s);
+	eq = d && strcmp(d, str) == 0;
+	free(d);
+	return eq;
+}
+
+long long nf_json_scan_integer(const struct nf_json_scan_span *s)
+{
+	bool neg = s->p[0] == '-';
+	unsigned long long v = 0;
+
+	magnitude(s->p + neg, s->p + s->len, (unsigned long long)LLONG_MAX + 1, &v);
+	if (!neg)
+		return (long long)v;
+	return v ? -(long long)(v - 1) - 1 : 0;
+}

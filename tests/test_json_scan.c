@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Tests for hook/json_scan.c. The scanner must accept exactly what jansson's
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts, and read the same values: every case is checked
+ * against jansson itself, and the table cases against a written expectation as well, so that a
+ * jansson upgrade that changed its mind would show here rather than as a silently slower hook.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "json_scan.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TOP	      NF_JSON_SCAN_TOP
+
+static bool same_type(enum nf_json_scan_type t, const json_t *v)
+{
+	static const json_type map[] = {
+		[NF_JSON_SCAN_NULL] = JSON_NULL,       [NF_JSON_SCAN_FALSE] = JSON_FALSE,
+		[NF_JSON_SCAN_TRUE] = JSON_TRUE,       [NF_JSON_SCAN_INTEGER] = JSON_INTEGER,
+		[NF_JSON_SCAN_REAL] = JSON_REAL,       [NF_JSON_SCAN_STRING] = JSON_STRING,
+		[NF_JSON_SCAN_ARRAY] = JSON_ARRAY,     [NF_JSON_SCAN_OBJECT] = JSON_OBJECT,
+	};
+
+	return map[t] == json_typeof(v);
+}
+
+/* Member i (of object jp in jansson's tree) reads as jansson reads it; with levels 2 the
+ * members of a top-level member's object are recorded, and checked, too. */
+static void check_member(const struct nf_json_scan_doc *d, size_t i, const json_t *jp,
+			 const char *doc)
+{
+	const struct nf_json_scan_member *m = &d->m[i];
+	char *key = nf_json_scan_strdup(&m->key);
+	const json_t *jv;
+
+	cr_assert_not_null(key);
+	cr_assert(nf_json_scan_streq(&m->key, key), "%s: key '%s'", doc, key);
+	jv = json_object_get(jp, key);
+	cr_assert_not_null(jv, "%s: key '%s' unknown to jansson", doc, key);
+	cr_assert(same_type(m->val.type, jv), "%s: type of '%s'", doc, key);
+	if (m->val.type == NF_JSON_SCAN_STRING) {
+		char *v = nf_json_scan_strdup(&m->val);
+
+		cr_assert_not_null(v);
+		cr_assert_eq(strlen(v), json_string_length(jv), "%s: length of '%s'", doc, key);
+		cr_assert_eq(memcmp(v, json_string_value(jv), strlen(v)), 0, "%s: '%s'", doc, key);
+		free(v);
+	} else if (m->val.type == NF_JSON_SCAN_INTEGER) {
+		cr_assert_eq(nf_json_scan_integer(&m->val), json_integer_value(jv), "%s: '%s'", doc,
+			     key);
+	} else if (m->val.type == NF_JSON_SCAN_OBJECT && m->parent == TOP) {
+		size_t n = 0;
+
+		for (size_t k = i + 1; k < d->n; k++) {
+			if (d->m[k].parent != i)
+				continue;
+			check_member(d, k, jv, doc);
+			n++;
+		}
+		cr_assert_eq(n, json_object_size(jv), "%s: members of '%s'", doc, key);
+	}
+	free(key);
+}
+
+/* The scanner and jansson agree on buf; returns whether they accept it. */
+static bool check_doc(const char *buf, size_t len)
+{
+	struct nf_json_scan_doc d = { .n = 12345 };
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	char shown[128];
+	size_t n = 0;
+	int r;
+
+	snprintf(shown, sizeof(shown), "%.*s", (int)(len < 100 ? len : 100), buf);
+	r = nf_json_scan(buf, len, 2, &d);
+	cr_assert_eq(r == 0, j != NULL, "'%s' (%zu bytes): scanner %d, jansson %s", shown, len, r,
+		     j ? "accepts" : "refuses");
+	if (r < 0) {
+		cr_assert_eq(r, -EINVAL);
+		cr_assert_eq(d.n, 12345, "'%s': output written on failure", shown);
+		return false;
+	}
+	cr_assert(same_type(d.top, j), "'%s': top-level type", shown);
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.m[i].parent != TOP)
+			continue;
+		check_member(&d, i, j, shown);
+		n++;
+	}
+	cr_assert_eq(n, json_is_object(j) ? json_object_size(j) : 0, "'%s': members", shown);
+	nf_json_scan_free(&d);
+	json_decref(j);
+	return true;
+}
+
+static bool check_str(const char *doc)
+{
+	return check_doc(doc, strlen(doc));
+}
+
+static const char *const accepted[] = {
+	"{}",
+	"[]",
+	" \t\r\n{ } \t\r\n",
+	"[[],{},[[]]]",
+	"{\"a\":1,\"b\":-2,\"c\":0,\"d\":-0,\"e\":9223372036854775807,"
+	"\"f\":-9223372036854775808}",
+	"{\"a\":0.5,\"b\":-1.25e-3,\"c\":1E+2,\"d\":1e308,\"e\":1e-400,\"f\":0e0,\"g\":1.7976931348623157e308}",
+	"{\"t\":true,\"f\":false,\"n\":null,\"s\":\"\",\"o\":{},\"a\":[]}",
+	"{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}",
+	"{\"u\":\"\\u0001\\u001f\\u007f\\u0080\\u07ff\\u0800\\uffff\\uFFFE\\ud7ff\\ue000\"}",
+	"{\"pair\":\"\\ud800\\udc00\\udbff\\udfff\\uD83D\\uDE00\"}",
+	"{\"utf8\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80"
+	"\xf4\x8f\xbf\xbf\"}",
+	"{\"del\":\"\x7f\",\"quote in key\\\"\":1}",
+	"{\"\":1,\" \":2}",
+	"{\"a\":1,\"\\u0062\":2}",
+	"{\"x\":{\"a\":1},\"y\":{\"a\":1}}",
+	"[{\"a\":1},{\"a\":2}]",
+	"{\"annotations\":{\"k\":\"v\",\"io.netfence.policy\":\"{\\\"version\\\":1}\"},\"id\":\"c1\"}",
+	"{\"deep\":{\"er\":{\"a\":1,\"b\":[1,{\"c\":null}]}}}",
+};
+
+static const char *const refused[] = {
+	"",
+	" ",
+	"1",
+	"\"a\"",
+	"null",
+	"true",
+	"{",
+	"}",
+	"[",
+	"{\"a\"}",
+	"{\"a\":}",
+	"{\"a\" 1}",
+	"{\"a\":1,}",
+	"{,}",
+	"{1:1}",
+	"{'a':1}",
+	"{a:1}",
+	"[1,]",
+	"[,]",
+	"[1 2]",
+	"[1,,2]",
+	"{\"a\":1 \"b\":2}",
+	"{} x",
+	"{}{}",
+	"{}]",
+	"[]}",
+	"[}",
+	"{]",
+	"[01]",
+	"[-01]",
+	"[00]",
+	"[-]",
+	"[-a]",
+	"[1.]",
+	"[.5]",
+	"[1.e5]",
+	"[1e]",
+	"[1e+]",
+	"[1E-]",
+	"[+1]",
+	"[0x10]",
+	"[1a]",
+	"[NaN]",
+	"[Infinity]",
+	"[-Infinity]",
+	"[9223372036854775808]",
+	"[-9223372036854775809]",
+	"[99999999999999999999]",
+	"[1e309]",
+	"[-1e400]",
+	"[1.8e308]",
+	"[tru]",
+	"[truex]",
+	"[True]",
+	"[nul]",
+	"[nulll]",
+	"[falsey]",
+	"[\"\\u0000\"]",
+	"{\"\\u0000\":1}",
+	"[\"a\\u0000b\"]",
+	"[\"\\ud800\"]",
+	"[\"\\udbff\"]",
+	"[\"\\udc00\"]",
+	"[\"\\udfff\"]",
+	"[\"\\ud800\\u0041\"]",
+	"[\"\\ud800\\ud800\"]",
+	"[\"\\ud800\\n\"]",
+	"[\"\\ud800x\"]",
+	"[\"\\ud800\\\"]",
+	"[\"\\x\"]",
+	"[\"\\a\"]",
+	"[\"\\U0041\"]",
+	"[\"\\u12\"]",
+	"[\"\\u12g4\"]",
+	"[\"\\u\"]",
+	"[\"\\",
+	"[\"abc",
+	"[\"abc\\\"]",
+	"[\"\t\"]",
+	"[\"\n\"]",
+	"[\"\x1f\"]",
+	"[\"\x80\"]",
+	"[\"\xbf\"]",
+	"[\"\xc0\x80\"]",
+	"[\"\xc1\xbf\"]",
+	"[\"\xc2\"]",
+	"[\"\xc2\x7f\"]",
+	"[\"\xc2\xc0\"]",
+	"[\"\xe0\x80\x80\"]",
+	"[\"\xe0\x9f\xbf\"]",
+	"[\"\xed\xa0\x80\"]",
+	"[\"\xed\xbf\xbf\"]",
+	"[\"\xef\xbf\"]",
+	"[\"\xf0\x80\x80\x80\"]",
+	"[\"\xf0\x8f\xbf\xbf\"]",
+	"[\"\xf4\x90\x80\x80\"]",
+	"[\"\xf5\x80\x80\x80\"]",
+	"[\"\xf8\x88\x80\x80\x80\"]",
+	"[\"\xff\"]",
+	"[\xc3\xa9]",
+	"{}\xc3\xa9",
+	"{\"a\":1,\"a\":2}",
+	"{\"a\":1,\"b\":2,\"a\":3}",
+	"{\"a\":1,\"\\u0061\":2}",
+	"{\"\\/\":1,\"/\":2}",
+	"{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}",
+	"{\"\":1,\"\":2}",
+	"{\"x\":{\"a\":1,\"a\":1}}",
+	"[{\"a\":1,\"a\":2}]",
+	"{\"x\":[[{\"k\":{\"a\":1,\"b\":2,\"a\":3}}]]}",
+	"{\"x\":{\"a\":1},\"x\":{\"a\":1}}",
+};
+
+Test(scan, table)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(accepted); i++)
+		cr_assert(check_str(accepted[i]), "refused: %s", accepted[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		cr_assert_not(check_str(refused[i]), "accepted: %s", refused[i]);
+}
+
+/* NUL bytes: in a string, around the document, and a length that stops before one. */
+Test(scan, nul_bytes)
+{
+	static const char in_string[] = "{\"a\":\"x\0y\"}";
+	static const char after[] = "{\"a\":1}\0";
+	static const char before[] = "\0{\"a\":1}";
+	static const char in_key[] = "{\"a\0\":1}";
+
+	cr_assert_not(check_doc(in_string, sizeof(in_string) - 1));
+	cr_assert_not(check_doc(after, sizeof(after) - 1));
+	cr_assert_not(check_doc(before, sizeof(before) - 1));
+	cr_assert_not(check_doc(in_key, sizeof(in_key) - 1));
+	cr_assert(check_doc(after, sizeof(after) - 2));
+}
+
+/*
+ * jansson's lookahead takes a 0 byte for an empty buffer, so it skips a NUL right after a number
+ * or a literal. The scanner refuses every NUL byte; its callers refuse them before parsing.
+ */
+Test(scan, nul_after_number)
+{
+	static const char *const docs[] = { "[1\0]", "{\"a\":true\0}", "[null\0,2]" };
+	struct nf_json_scan_doc d;
+
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		size_t len = strlen(docs[i]) + 1 + strlen(docs[i] + strlen(docs[i]) + 1);
+		json_t *j = json_loadb(docs[i], len, JSON_REJECT_DUPLICATES, NULL);
+
+		cr_assert_eq(nf_json_scan(docs[i], len, 2, &d), -EINVAL, "%s", docs[i]);
+		/* If jansson ever stops skipping it, this test has done its job. */
+		cr_expect_not_null(j, "%s: jansson no longer skips the NUL", docs[i]);
+		json_decref(j);
+	}
+}
+
+/* A document need not be NUL-terminated: nothing past len is read (ASan would see it). */
+Test(scan, exact_length)
+{
+	static const char *const docs[] = { "{\"a\":\"xyz\"}", "{\"a\":123}", "{\"a\":1.5e3}",
+					    "{\"a\":true}", "[\"\\u00e9\"]" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		size_t len = strlen(docs[i]);
+		char *buf = malloc(len);
+
+		cr_assert_not_null(buf);
+		memcpy(buf, docs[i], len);
+		cr_assert(check_doc(buf, len), "%s", docs[i]);
+		for (size_t cut = 0; cut < len; cut++)
+			cr_assert_not(check_doc(buf, cut), "%s cut at %zu", docs[i], cut);
+		free(buf);
+	}
+}
+
+/* Every \uXXXX alone, and high surrogates followed by every kind of second escape. */
+Test(scan, unicode_escapes)
+{
+	char doc[64];
+
+	for (unsigned int u = 0; u <= 0xffff; u++) {
+		snprintf(doc, sizeof(doc), "{\"k\":\"a\\u%04x\",\"K\":\"\\u%04X\"}", u, u);
+		check_str(doc);
+	}
+	for (unsigned int hi = 0xd800; hi <= 0xdbff; hi += 0x3f) {
+		for (unsigned int lo = 0; lo <= 0xffff; lo += 0x101) {
+			snprintf(doc, sizeof(doc), "[\"\\u%04x\\u%04x\"]", hi, lo);
+			check_str(doc);
+		}
+		snprintf(doc, sizeof(doc), "{\"\\u%04x\\udc01\":1}", hi);
+		cr_assert(check_str(doc));
+	}
+}
+
+/* Every one- and two-byte sequence, and the edges of the three- and four-byte ones. */
+Test(scan, utf8)
+{
+	static const unsigned char leads[] = { 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef,
+					       0xf0, 0xf1, 0xf3, 0xf4, 0xf5 };
+	char doc[16];
+
+	for (unsigned int a = 0; a < 256; a++) {
+		for (unsigned int b = 0; b < 256; b++) {
+			int n = snprintf(doc, sizeof(doc), "[\"%c%c\"]", 0, 0);
+
+			doc[2] = (char)a;
+			doc[3] = (char)b;
+			check_doc(doc, (size_t)n);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(leads); i++) {
+		for (unsigned int b = 0x70; b < 0xd0; b++) {
+			unsigned char d4[] = { '[', '"', leads[i], b, 0x80, 0xbf, '"', ']' };
+			unsigned char d3[] = { '[', '"', leads[i], b, 0xbf, '"', ']' };
+
+			check_doc((const char *)d4, sizeof(d4));
+			check_doc((const char *)d3, sizeof(d3));
+		}
+	}
+}
+
+/* jansson's depth: at most 2048, counting a value inside n containers as n + 1. */
+static char *nested(size_t n, const char *open, const char *inner, const char *close)
+{
+	size_t lo = strlen(open), li = strlen(inner), lc = strlen(close);
+	char *buf = malloc(n * (lo + lc) + li + 1), *p = buf;
+
+	cr_assert_not_null(buf);
+	for (size_t i = 0; i < n; i++, p += lo)
+		memcpy(p, open, lo);
+	memcpy(p, inner, li);
+	p += li;
+	for (size_t i = 0; i < n; i++, p += lc)
+		memcpy(p, close, lc);
+	*p = '\0';
+	return buf;
+}
+
+Test(scan, depth)
+{
+	static const struct {
+		size_t n;
+		const char *open, *inner, *close;
+		bool ok;
+	} cases[] = {
+		{ 2047, "[", "", "]", true },	    { 2048, "[", "", "]", true },
+		{ 2049, "[", "", "]", false },	    { 2047, "[", "1", "]", true },
+		{ 2048, "[", "1", "]", false },	    { 2047, "[", "{}", "]", true },
+		{ 2048, "[", "{}", "]", false },    { 2047, "{\"a\":", "1", "}", true },
+		{ 2048, "{\"a\":", "1", "}", false }, { 2048, "{\"a\":", "{}", "}", false },
+		{ 2047, "{\"a\":", "{}", "}", true }, { 100000, "[", "", "]", false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *doc = nested(cases[i].n, cases[i].open, cases[i].inner, cases[i].close);
+
+		cr_assert_eq(check_str(doc), cases[i].ok, "%zu x %s%s%s", cases[i].n,
+			     cases[i].open, cases[i].inner, cases[i].close);
+		free(doc);
+	}
+}
+
+/* levels: 1 records the top-level members only, 2 those of the objects directly in it too. */
+Test(scan, levels)
+{
+	static const char doc[] = "{\"a\":{\"b\":{\"c\":1},\"d\":[{\"e\":2}]},\"f\":[{\"g\":3}],"
+				  "\"h\":\"\\u0069\"}";
+	struct nf_json_scan_doc d;
+
+	cr_assert_eq(nf_json_scan(doc, strlen(doc), 1, &d), 0);
+	cr_assert_eq(d.n, 3);
+	for (size_t i = 0; i < d.n; i++)
+		cr_assert_eq(d.m[i].parent, TOP);
+	cr_assert(nf_json_scan_streq(&d.m[0].key, "a"));
+	cr_assert_eq(d.m[0].val.type, NF_JSON_SCAN_OBJECT);
+	cr_assert_eq(d.m[0].val.len, strlen("{\"b\":{\"c\":1},\"d\":[{\"e\":2}]}"));
+	cr_assert_eq(d.m[2].val.type, NF_JSON_SCAN_STRING);
+	cr_assert(d.m[2].val.escaped);
+	cr_assert(nf_json_scan_streq(&d.m[2].val, "i"));
+	cr_assert_not(nf_json_scan_streq(&d.m[2].val, "\\u0069"));
+	nf_json_scan_free(&d);
+
+	cr_assert_eq(nf_json_scan(doc, strlen(doc), 2, &d), 0);
+	cr_assert_eq(d.n, 5);
+	cr_assert(nf_json_scan_streq(&d.m[1].key, "b"));
+	cr_assert_eq(d.m[1].parent, 0);
+	cr_assert_eq(d.m[1].val.type, NF_JSON_SCAN_OBJECT);
+	cr_assert(nf_json_scan_streq(&d.m[2].key, "d"));
+	cr_assert_eq(d.m[2].parent, 0);
+	cr_assert_eq(d.m[2].val.type, NF_JSON_SCAN_ARRAY);
+	cr_assert(nf_json_scan_streq(&d.m[3].key, "f"));
+	cr_assert_eq(d.m[3].parent, TOP);
+	nf_json_scan_free(&d);
+}
+
+/* Mutations of valid documents, from a fixed seed: the two must still agree on every one. */
+static uint64_t rng(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *s >> 33;
+}
+
+Test(scan, mutations)
+{
+	static const char alphabet[] = "{}[]:,\"\\/ u0123456789abcdefABCDEF.eE+-tfnlrsx\t\n\x7f\x80"
+				       "\xbf\xc2\xe0\xed\xf0\xf4";
+	char buf[256];
+	uint64_t seed = 42;
+	size_t yes = 0, no = 0;
+
+	for (int round = 0; round < 60000; round++) {
+		const char *base = accepted[rng(&seed) % ARRAY_SIZE(accepted)];
+		size_t len = strlen(base) < sizeof(buf) - 8 ? strlen(base) : sizeof(buf) - 8;
+		int edits = 1 + (int)(rng(&seed) % 3);
+
+		memcpy(buf, base, len);
+		for (int e = 0; e < edits && len > 0; e++) {
+			size_t at = rng(&seed) % len;
+			char c = alphabet[rng(&seed) % (sizeof(alphabet) - 1)];
+
+			switch (rng(&seed) % 3) {
+			case 0: /* replace */
+				buf[at] = c;
+				break;
+			case 1: /* insert */
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = c;
+				len++;
+				break;
+			default: /* delete */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+			}
+		}
+		if (check_doc(buf, len))
+			yes++;
+		else
+			no++;
+	}
+	/* Both sides of the line were explored. */
+	cr_assert_gt(yes, 5000, "%zu accepted", yes);
+	cr_assert_gt(no, 5000, "%zu refused", no);
+}
