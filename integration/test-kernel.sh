@@ -297,6 +297,11 @@ write_policies()
 		{"action":"deny","cidr":"10.99.0.1/32","protocol":"tcp","ports":[81]},
 		{"action":"allow","cidr":"fd00:99::/64","protocol":"udp"},
 		{"action":"deny","cidr":"fd00:99::1/128","protocol":"udp","ports":[53]}]}'
+	policy allones '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"255.255.255.255/32","protocol":"udp","ports":[9]},
+		{"action":"allow","cidr":"255.255.255.254/32","protocol":"udp","ports":[10]},
+		{"action":"allow","cidr":"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128","protocol":"udp",
+		 "ports":[9]}]}'
 	policy counted '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
 		{"action":"allow","cidr":"127.0.0.2/32"}]}'
 	policy counted_raw '{"version":1,"default":"deny","rules":[
@@ -432,6 +437,14 @@ ROWS=(
 	"ns-udp6-deny128-port       | netns     | ns | udp fd00:99::1 53        | EPERM        | -"
 	"ns-tcp6-udp-only-rule      | netns     | ns | tcp fd00:99::1 80        | EPERM        | -"
 	"ns-child-tcp4-deny32-port  | netns     | child+ns | tcp 10.99.0.1 81   | EPERM        | -"
+	# the last address of each family, which the trees do not search (bpf/netfence.h); allowed
+	# means the kernel's own answer, no route in the test netns
+	"all-ones-v4-allowed        | allones   | ns | udp 255.255.255.255 9    | ENETUNREACH  | -"
+	"all-ones-v4-other-port     | allones   | ns | udp 255.255.255.255 10   | EPERM        | -"
+	"all-ones-v4-neighbour      | allones   | ns | udp 255.255.255.254 10   | ENETUNREACH  | -"
+	"all-ones-v4-neighbour-port | allones   | ns | udp 255.255.255.254 9    | EPERM        | -"
+	"all-ones-v6-allowed        | allones   | ns | udp ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 9 | ENETUNREACH | -"
+	"all-ones-v6-other-port     | allones   | ns | udp ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 10 | EPERM | -"
 )
 
 trim()
