@@ -9,6 +9,11 @@
  * each rule's prefix (its first and last address, the ones just outside, the IPv4-mapped form
  * of IPv4 ones, loopback) and at ports around each rule's port ranges.
  *
+ * nf_policy_parse() reads a document through the scanner (hook/policy_scan.c) and parses it
+ * again with jansson only when the scanner's way refuses it: every input is also given to both
+ * ways alone, which must accept the same documents and build the same policy, and the message
+ * of nf_policy_parse() must be the jansson way's, byte for byte.
+ *
  * An input starting with a NUL byte (never a valid document) is instead a recipe: the bytes
  * after it generate a valid policy of up to 32 rules over a small pool of overlapping
  * prefixes, protocols and port ranges, so that the compiler's "deny wins, else allow, else
@@ -260,6 +265,59 @@ static size_t recipe_policy(const uint8_t *data, size_t size, char *out, size_t 
 	return o < cap ? o : 0;
 }
 
+/* --- the two ways of parsing ------------------------------------------------------------- */
+
+static bool same_rule(const struct nf_rule *x, const struct nf_rule *y)
+{
+	return x->action == y->action && x->protocols == y->protocols && x->any == y->any &&
+	       x->prefix.family == y->prefix.family && x->prefix.prefixlen == y->prefix.prefixlen &&
+	       memcmp(x->prefix.addr, y->prefix.addr, sizeof(x->prefix.addr)) == 0 &&
+	       x->nports == y->nports &&
+	       (!x->nports || memcmp(x->ports, y->ports, x->nports * sizeof(*x->ports)) == 0);
+}
+
+static void compare_policy(const struct nf_policy *a, const struct nf_policy *b, const char *what)
+{
+	if (a->version != b->version || a->mode != b->mode ||
+	    a->default_action != b->default_action || a->loopback != b->loopback ||
+	    a->raw_sockets != b->raw_sockets || a->nrules != b->nrules)
+		fuzz_die("%s: settings differ from the jansson way's", what);
+	for (size_t i = 0; i < a->nrules; i++)
+		if (!same_rule(&a->rules[i], &b->rules[i]))
+			fuzz_die("%s: rule %zu differs from the jansson way's", what, i);
+}
+
+/* nf_policy_parse() gave r, p and err for buf: the same as the jansson way alone. */
+static void compare_ways(const char *buf, size_t len, int r, const struct nf_policy *p,
+			 const char *err)
+{
+	struct nf_policy *pj = NULL, *ps = NULL;
+	char errj[FUZZ_ERR_BUF];
+	int rj, rs;
+
+	memset(errj, 0xff, sizeof(errj));
+	rj = nf_policy_parse_jansson(buf, len, &pj, errj, sizeof(errj));
+	rs = nf_policy_parse_scan(buf, len, &ps);
+	if (r == -ENOMEM || rj == -ENOMEM || rs == -ENOMEM)
+		goto out;
+	if (rs != 0 && rs != -EAGAIN)
+		fuzz_die("nf_policy_parse_scan: unexpected %d", rs);
+	if ((rs == 0) != (rj == 0))
+		fuzz_die("nf_policy_parse_scan %s what the jansson way %s (%s)",
+			 rs ? "refuses" : "accepts", rj ? "refuses" : "accepts", rj ? errj : "");
+	if (r != rj)
+		fuzz_die("nf_policy_parse: %d, the jansson way %d", r, rj);
+	if (r < 0 && strcmp(err, errj) != 0)
+		fuzz_die("nf_policy_parse says '%s', the jansson way '%s'", err, errj);
+	if (r == 0) {
+		compare_policy(ps, pj, "nf_policy_parse_scan");
+		compare_policy(p, pj, "nf_policy_parse");
+	}
+out:
+	nf_policy_free(pj);
+	nf_policy_free(ps);
+}
+
 /* --- one input --------------------------------------------------------------------------- */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -277,12 +335,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = nf_policy_parse(doc, len, &p, err, sizeof(err));
 		if (r < 0)
 			fuzz_die("recipe policy refused: %s: %.*s", err, (int)len, doc);
+		compare_ways(doc, len, r, p, err);
 		data++;
 		size--;
 		goto parsed;
 	}
 	memset(err, 0xff, sizeof(err));
 	r = nf_policy_parse((const char *)data, size, &p, err, sizeof(err));
+	compare_ways((const char *)data, size, r, r == 0 ? p : NULL, err);
 	if (r < 0) {
 		fuzz_check_message("nf_policy_parse", r, err);
 		if (r != -EINVAL && r != -ENOMEM && r != -EFBIG)

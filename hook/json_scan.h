@@ -78,7 +78,28 @@ char *nf_json_scan_strdup(const struct nf_json_scan_span *s);
 /* Whether string s decodes to exactly str. */
 bool nf_json_scan_streq(const struct nf_json_scan_span *s, const char *str);
 
+/* The decoded text of string s into buf of size bytes, NUL-terminated: 0, or -ENOSPC when it
+ * may not fit (s->len >= size), so that short values need no allocation. */
+int nf_json_scan_copy(const struct nf_json_scan_span *s, char *buf, size_t size);
+
 /* The value of integer s. */
 long long nf_json_scan_integer(const struct nf_json_scan_span *s);
+
+/*
+ * A walk over the members of an object or the elements of an array, for values deeper than the
+ * levels recorded. It trusts its input: c must be a container span of a document that
+ * nf_json_scan() accepted (a recorded value, or one this walk returned), which it does not check
+ * again; it only finds where each value ends. Values come back as nf_json_scan() records them.
+ */
+struct nf_json_scan_iter {
+	const char *p, *end;
+	bool object;
+};
+
+void nf_json_scan_iter_init(struct nf_json_scan_iter *it, const struct nf_json_scan_span *c);
+/* The next member (key and value) or element (value only; key may be NULL); false after the
+ * last one. */
+bool nf_json_scan_iter_next(struct nf_json_scan_iter *it, struct nf_json_scan_span *key,
+			    struct nf_json_scan_span *val);
 
 #endif

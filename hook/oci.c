@@ -320,10 +320,8 @@ int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **
 	return state_parse(buf, len, true, ret, err, errlen);
 }
 
-void nf_oci_config_free(struct nf_oci_config *c)
+static void config_clear(struct nf_oci_config *c)
 {
-	if (!c)
-		return;
 	annotations_free(&c->annotations);
 	for (size_t i = 0; i < c->n_caps; i++)
 		free(c->caps[i]);
@@ -335,6 +333,14 @@ void nf_oci_config_free(struct nf_oci_config *c)
 		free(c->mounts[i].source);
 	}
 	free(c->mounts);
+	*c = (struct nf_oci_config){ 0 };
+}
+
+void nf_oci_config_free(struct nf_oci_config *c)
+{
+	if (!c)
+		return;
+	config_clear(c);
 	free(c);
 }
 
@@ -521,23 +527,309 @@ static int config_from_json(const struct nf_json_ctx *c, const json_t *doc,
 	return 0;
 }
 
-static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len,
-			struct nf_oci_config **ret)
+/*
+ * The fast way for config.json: config_from_json() on the scanner's spans. Like the state's, it
+ * answers -EAGAIN for anything config_from_json() would refuse, and -ENOMEM.
+ */
+
+/* Member key of object span obj (a value the scanner recorded or walked), or NULL. */
+static bool walk_get(const struct nf_json_scan_span *obj, const char *key,
+		     struct nf_json_scan_span *ret)
 {
-	struct nf_oci_config *cfg;
+	struct nf_json_scan_span k, v;
+	struct nf_json_scan_iter it;
+
+	nf_json_scan_iter_init(&it, obj);
+	while (nf_json_scan_iter_next(&it, &k, &v)) {
+		if (nf_json_scan_streq(&k, key)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Absent or null: both mean "not given" to config_from_json(). */
+static bool given(const struct nf_json_scan_span *v)
+{
+	return v->p && v->type != NF_JSON_SCAN_NULL;
+}
+
+/* The elements of array v, which must all be strings: their number. */
+static int walk_strings(const struct nf_json_scan_span *v, size_t *ret)
+{
+	struct nf_json_scan_span e;
+	struct nf_json_scan_iter it;
+	size_t n = 0;
+
+	nf_json_scan_iter_init(&it, v);
+	while (nf_json_scan_iter_next(&it, NULL, &e)) {
+		if (e.type != NF_JSON_SCAN_STRING)
+			return -EAGAIN;
+		n++;
+	}
+	*ret = n;
+	return 0;
+}
+
+static int walk_string_dup(const struct nf_json_scan_span *v, char **ret)
+{
+	if (!v->p)
+		return 0;
+	if (v->type != NF_JSON_SCAN_STRING)
+		return -EAGAIN;
+	*ret = nf_json_scan_strdup(v);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int scan_caps(const struct nf_json_scan_span *caps, struct nf_oci_config *cfg)
+{
+	static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted",
+					    "ambient" };
+	struct nf_json_scan_span set[5] = { 0 }, e;
+	struct nf_json_scan_iter it;
+	size_t total = 0, n;
+	int r;
+
+	if (!given(caps))
+		return 0;
+	if (caps->type != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	cfg->has_capabilities = true;
+	for (size_t k = 0; k < 5; k++) {
+		if (!walk_get(caps, sets[k], &set[k]) || set[k].type == NF_JSON_SCAN_NULL)
+			continue;
+		if (set[k].type != NF_JSON_SCAN_ARRAY)
+			return -EAGAIN;
+		r = walk_strings(&set[k], &n);
+		if (r < 0)
+			return r;
+		total += n;
+	}
+	cfg->caps = calloc(total ?: 1, sizeof(*cfg->caps));
+	if (!cfg->caps)
+		return -ENOMEM;
+	for (size_t k = 0; k < 5; k++) {
+		if (set[k].type != NF_JSON_SCAN_ARRAY)
+			continue;
+		nf_json_scan_iter_init(&it, &set[k]);
+		while (nf_json_scan_iter_next(&it, NULL, &e)) {
+			cfg->caps[cfg->n_caps] = nf_json_scan_strdup(&e);
+			if (!cfg->caps[cfg->n_caps])
+				return -ENOMEM;
+			cfg->n_caps++;
+		}
+	}
+	return 0;
+}
+
+/* One entry of linux.namespaces: the network and user ones are noted, at most one of each. */
+static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_config *cfg)
+{
+	struct nf_json_scan_span type = { 0 }, path = { 0 };
+	char **ret_path;
+	bool *has;
+
+	if (ns->type != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	walk_get(ns, "type", &type);
+	walk_get(ns, "path", &path);
+	if (type.type != NF_JSON_SCAN_STRING || !type.p)
+		return -EAGAIN;
+	if (path.p && path.type != NF_JSON_SCAN_STRING)
+		return -EAGAIN;
+	if (nf_json_scan_streq(&type, "network")) {
+		has = &cfg->has_netns;
+		ret_path = &cfg->netns_path;
+	} else if (nf_json_scan_streq(&type, "user")) {
+		has = &cfg->has_userns;
+		ret_path = &cfg->userns_path;
+	} else {
+		return 0;
+	}
+	if (*has)
+		return -EAGAIN; /* a second one: config_from_json() says so */
+	*has = true;
+	/* No path, or "" as runc reads it: a new namespace. */
+	return path.len > 0 ? walk_string_dup(&path, ret_path) : 0;
+}
+
+static int scan_namespaces(const struct nf_json_scan_span *nss, struct nf_oci_config *cfg)
+{
+	struct nf_json_scan_span ns;
+	struct nf_json_scan_iter it;
+	int r;
+
+	if (!given(nss))
+		return 0;
+	if (nss->type != NF_JSON_SCAN_ARRAY)
+		return -EAGAIN;
+	nf_json_scan_iter_init(&it, nss);
+	while (nf_json_scan_iter_next(&it, NULL, &ns)) {
+		r = scan_namespace(&ns, cfg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int scan_mount(const struct nf_json_scan_span *m, struct nf_oci_mount *ret)
+{
+	struct nf_json_scan_span type = { 0 }, source = { 0 }, opts = { 0 }, o;
+	struct nf_json_scan_iter it;
+	size_t n;
+	int r;
+
+	if (m->type != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	walk_get(m, "type", &type);
+	walk_get(m, "source", &source);
+	walk_get(m, "options", &opts);
+	r = walk_string_dup(&type, &ret->type);
+	if (r == 0)
+		r = walk_string_dup(&source, &ret->source);
+	if (r < 0 || !given(&opts))
+		return r;
+	if (opts.type != NF_JSON_SCAN_ARRAY)
+		return -EAGAIN;
+	r = walk_strings(&opts, &n);
+	if (r < 0)
+		return r;
+	nf_json_scan_iter_init(&it, &opts);
+	while (nf_json_scan_iter_next(&it, NULL, &o))
+		if (nf_json_scan_streq(&o, "rbind"))
+			ret->rbind = true;
+	return 0;
+}
+
+static int scan_mounts(const struct nf_json_scan_span *mounts, struct nf_oci_config *cfg)
+{
+	struct nf_json_scan_span m;
+	struct nf_json_scan_iter it;
+	size_t n = 0;
+	int r;
+
+	if (!given(mounts))
+		return 0;
+	if (mounts->type != NF_JSON_SCAN_ARRAY)
+		return -EAGAIN;
+	nf_json_scan_iter_init(&it, mounts);
+	while (nf_json_scan_iter_next(&it, NULL, &m))
+		n++;
+	cfg->mounts = calloc(n ?: 1, sizeof(*cfg->mounts));
+	if (!cfg->mounts)
+		return -ENOMEM;
+	nf_json_scan_iter_init(&it, mounts);
+	while (nf_json_scan_iter_next(&it, NULL, &m)) {
+		r = scan_mount(&m, &cfg->mounts[cfg->n_mounts++]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The value of member key of recorded member parent (or the top level), absent: p NULL. */
+static struct nf_json_scan_span scan_val(const struct nf_json_scan_doc *d, size_t parent,
+					 const char *key)
+{
+	const struct nf_json_scan_member *m = scan_get(d, parent, key);
+
+	return m ? m->val : (struct nf_json_scan_span){ 0 };
+}
+
+/* process or linux: absent, null or an object; its index among the recorded members. */
+static int scan_section(const struct nf_json_scan_doc *d, const char *key, size_t *ret)
+{
+	const struct nf_json_scan_member *m = scan_get(d, NF_JSON_SCAN_TOP, key);
+
+	*ret = NF_JSON_SCAN_TOP;
+	if (!m || m->val.type == NF_JSON_SCAN_NULL)
+		return 0;
+	if (m->val.type != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	*ret = (size_t)(m - d->m);
+	return 0;
+}
+
+static int config_from_scan(const struct nf_json_scan_doc *d, struct nf_oci_config *cfg)
+{
+	const size_t top = NF_JSON_SCAN_TOP;
+	struct nf_json_scan_span v;
+	size_t process, linux_;
+	int r;
+
+	if (d->top != NF_JSON_SCAN_OBJECT)
+		return -EAGAIN;
+	r = scan_annotations(d, scan_get(d, top, "annotations"), &cfg->annotations);
+	if (r == 0) {
+		v = scan_val(d, top, "mounts");
+		r = scan_mounts(&v, cfg);
+	}
+	if (r == 0)
+		r = scan_section(d, "process", &process);
+	if (r == 0 && process != top) {
+		v = scan_val(d, process, "capabilities");
+		r = scan_caps(&v, cfg);
+	}
+	if (r == 0)
+		r = scan_section(d, "linux", &linux_);
+	if (r == 0 && linux_ != top) {
+		v = scan_val(d, linux_, "namespaces");
+		r = scan_namespaces(&v, cfg);
+	}
+	return r;
+}
+
+static int config_from_scanner(const char *buf, size_t len, struct nf_oci_config *cfg)
+{
+	struct nf_json_scan_doc d;
+	int r;
+
+	if (len > NF_OCI_CONFIG_MAX)
+		return -EAGAIN;
+	/* Level 2 records process.* and linux.*, and the annotations; the rest is walked. */
+	r = nf_json_scan(buf, len, 2, &d);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EAGAIN;
+	r = config_from_scan(&d, cfg);
+	nf_json_scan_free(&d);
+	return r;
+}
+
+/* The slow way, which says what is wrong. */
+static int config_from_jansson(const struct nf_json_ctx *c, const char *buf, size_t len,
+			       struct nf_oci_config *cfg)
+{
 	json_t *doc;
 	int r;
 
 	r = nf_json_load_object(c, buf, len, NF_OCI_CONFIG_MAX, &doc);
 	if (r < 0)
 		return r;
-	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg) {
-		json_decref(doc);
-		return nf_json_fail(c, -ENOMEM, "out of memory");
-	}
 	r = config_from_json(c, doc, cfg);
 	json_decref(doc);
+	return r;
+}
+
+/*
+ * A runtime's config.json carries the annotations too, policy included: jansson spent ~140
+ * instructions a byte building a tree of them. Scanner first, as for the state; jansson only for
+ * what the scanner or the field checks refuse, so that the messages stay the same.
+ */
+static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len,
+			struct nf_oci_config **ret)
+{
+	struct nf_oci_config *cfg;
+	int r;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return nf_json_fail(c, -ENOMEM, "out of memory");
+	r = config_from_scanner(buf, len, cfg);
+	if (r == -EAGAIN) {
+		config_clear(cfg);
+		r = config_from_jansson(c, buf, len, cfg);
+	}
 	if (r < 0) {
 		nf_oci_config_free(cfg);
 		return r == -ENOMEM ? nf_json_fail(c, r, "out of memory") : r;
@@ -552,6 +844,24 @@ int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret,
 	const struct nf_json_ctx c = { err, errlen, "" };
 
 	return config_parse(&c, buf, len, ret);
+}
+
+int nf_oci_config_parse_jansson(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
+				size_t errlen)
+{
+	const struct nf_json_ctx c = { err, errlen, "" };
+	struct nf_oci_config *cfg = calloc(1, sizeof(*cfg));
+	int r;
+
+	if (!cfg)
+		return nf_json_fail(&c, -ENOMEM, "out of memory");
+	r = config_from_jansson(&c, buf, len, cfg);
+	if (r < 0) {
+		nf_oci_config_free(cfg);
+		return r == -ENOMEM ? nf_json_fail(&c, r, "out of memory") : r;
+	}
+	*ret = cfg;
+	return 0;
 }
 
 int nf_oci_config_load(const char *bundle, struct nf_oci_config **ret, char *err, size_t errlen)

@@ -12,9 +12,9 @@
  * The caller prefixes them with where the document came from ("state: ...").
  * Unknown fields are allowed everywhere: runtimes add their own. Documents with duplicate keys,
  * NUL bytes, "\u0000" in strings or invalid UTF-8 are refused.
- * The state is read with json_scan.h's scanner, jansson's tree being ten times slower on the
- * 1 MB states that carry large policies; jansson parses again only what the scanner refuses,
- * so that the messages stay the same.
+ * The state and config.json are read with json_scan.h's scanner, jansson's tree being ten times
+ * slower on the 1 MB documents that carry large policies in their annotations; jansson parses
+ * again only what the scanner or the field checks refuse, so that the messages stay the same.
  */
 #ifndef NETFENCE_OCI_H
 #define NETFENCE_OCI_H
@@ -104,6 +104,10 @@ int nf_oci_id_valid(const char *id);
  */
 int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
 			size_t errlen);
+/* The same through jansson alone, the way nf_oci_config_parse() takes only for documents its
+ * scanner refuses: for the tests and the fuzz target that compare the two. */
+int nf_oci_config_parse_jansson(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
+				size_t errlen);
 
 /*
  * Read and parse <bundle>/config.json; bundle must be an absolute path and the file a regular

@@ -32,52 +32,11 @@
 
 #include "netfence.h"
 #include "policy.h"
+#include "policy_names.h"
 
 #define QUOTE_MAX 64 /* bytes of a user value shown in a message; longer ones end in "..." */
 #define QUOTE_BUF (QUOTE_MAX * 4 + 8)
 #define PTR_BUF	  64
-
-struct nf_name {
-	const char *name;
-	int value;
-};
-
-static const struct nf_name mode_names[] = {
-	{ "enforce", NF_MODE_ENFORCE },
-	{ "audit", NF_MODE_AUDIT },
-	{ NULL, 0 },
-};
-
-static const struct nf_name action_names[] = {
-	{ "allow", NF_ACTION_ALLOW },
-	{ "deny", NF_ACTION_DENY },
-	{ NULL, 0 },
-};
-
-static const struct nf_name loopback_names[] = {
-	{ "allow", NF_LOOPBACK_ALLOW },
-	{ "policy", NF_LOOPBACK_POLICY },
-	{ NULL, 0 },
-};
-
-static const struct nf_name raw_names[] = {
-	{ "allow", NF_RAW_ALLOW },
-	{ "deny", NF_RAW_DENY },
-	{ NULL, 0 },
-};
-
-static const struct nf_name protocol_names[] = {
-	{ "tcp", NF_PMASK_TCP },
-	{ "udp", NF_PMASK_UDP },
-	{ "any", NF_PMASK_ANY },
-	{ NULL, 0 },
-};
-
-static const char *const policy_fields[] = { "version",	    "mode",  "default", "loopback",
-					     "raw_sockets", "rules", NULL };
-static const char *const policy_required[] = { "version", "default", "rules", NULL };
-static const char *const rule_fields[] = { "action", "cidr", "protocol", "ports", NULL };
-static const char *const rule_required[] = { "action", "cidr", NULL };
 
 /*
  * Copy at most max of the n bytes of s into out with every byte outside printable ASCII
@@ -499,7 +458,8 @@ static int check_nul(const char *buf, size_t len, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *err, size_t errlen)
+int nf_policy_parse_jansson(const char *buf, size_t len, struct nf_policy **ret, char *err,
+			    size_t errlen)
 {
 	char text[JSON_ERROR_TEXT_LENGTH * 4 + 8];
 	json_error_t jerr;
@@ -528,6 +488,22 @@ int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *e
 	r = nf_policy_from_json(doc, ret, err, errlen);
 	json_decref(doc);
 	return r;
+}
+
+/*
+ * jansson's tree cost ~250 instructions a byte of a valid 16384-rule policy. Documents go through
+ * the scanner first; only those it does not take as they are, the invalid ones among them, are
+ * parsed again by jansson, which says what is wrong: the messages stay its own, to the byte.
+ */
+int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *err, size_t errlen)
+{
+	int r = nf_policy_parse_scan(buf ? buf : "", len, ret);
+
+	if (r == -ENOMEM)
+		return fail_nomem(err, errlen);
+	if (r != -EAGAIN)
+		return r;
+	return nf_policy_parse_jansson(buf, len, ret, err, errlen);
 }
 
 void nf_policy_free(struct nf_policy *p)

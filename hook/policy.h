@@ -79,6 +79,17 @@ struct nf_policy {
  */
 int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *err, size_t errlen);
 
+/*
+ * The two ways nf_policy_parse() goes, for the tests and the fuzz target that compare them.
+ * nf_policy_parse_scan() reads the document with json_scan.h's scanner and takes only documents
+ * that are valid as they are: anything else, invalid or merely unusual, is -EAGAIN without a
+ * message (also -ENOMEM, without one). nf_policy_parse_jansson() parses with jansson, checks
+ * everything and writes the message; on what both accept, both build the same policy.
+ */
+int nf_policy_parse_scan(const char *buf, size_t len, struct nf_policy **ret);
+int nf_policy_parse_jansson(const char *buf, size_t len, struct nf_policy **ret, char *err,
+			    size_t errlen);
+
 /* Same, from an already parsed jansson value (the state file and annotations hold JSON). */
 struct json_t;
 int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *err, size_t errlen);

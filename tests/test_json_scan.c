@@ -68,6 +68,60 @@ static void check_member(const struct nf_json_scan_doc *d, size_t i, const json_
 	free(key);
 }
 
+/* A value the walk returned reads as jansson's jv, and so, for containers, do all inside it. */
+static void check_walked(const struct nf_json_scan_span *v, const json_t *jv, const char *doc)
+{
+	struct nf_json_scan_span key, val;
+	struct nf_json_scan_iter it;
+	size_t n = 0;
+
+	cr_assert(same_type(v->type, jv), "%s: walked type", doc);
+	if (v->type == NF_JSON_SCAN_STRING) {
+		char *s = nf_json_scan_strdup(v);
+
+		cr_assert_not_null(s);
+		cr_assert(strlen(s) == json_string_length(jv) &&
+				  memcmp(s, json_string_value(jv), strlen(s)) == 0,
+			  "%s: walked string '%s'", doc, s);
+		free(s);
+	} else if (v->type == NF_JSON_SCAN_INTEGER) {
+		cr_assert_eq(nf_json_scan_integer(v), json_integer_value(jv), "%s", doc);
+	}
+	if (v->type != NF_JSON_SCAN_OBJECT && v->type != NF_JSON_SCAN_ARRAY)
+		return;
+	nf_json_scan_iter_init(&it, v);
+	while (nf_json_scan_iter_next(&it, &key, &val)) {
+		if (v->type == NF_JSON_SCAN_OBJECT) {
+			char *k = nf_json_scan_strdup(&key);
+
+			cr_assert_not_null(k);
+			check_walked(&val, json_object_get(jv, k), doc);
+			free(k);
+		} else {
+			check_walked(&val, json_array_get(jv, n), doc);
+		}
+		n++;
+	}
+	cr_assert_eq(n, v->type == NF_JSON_SCAN_OBJECT ? json_object_size(jv) : json_array_size(jv),
+		     "%s: walked members", doc);
+}
+
+/* The whole document walked from its top-level container. */
+static void check_walk(const char *buf, size_t len, enum nf_json_scan_type top, const json_t *j,
+		       const char *doc)
+{
+	struct nf_json_scan_span v = { .type = top };
+	size_t a = 0, b = len;
+
+	while (buf[a] != '{' && buf[a] != '[')
+		a++;
+	while (buf[b - 1] != '}' && buf[b - 1] != ']')
+		b--;
+	v.p = buf + a;
+	v.len = b - a;
+	check_walked(&v, j, doc);
+}
+
 /* The scanner and jansson agree on buf; returns whether they accept it. */
 static bool check_doc(const char *buf, size_t len)
 {
@@ -94,6 +148,7 @@ static bool check_doc(const char *buf, size_t len)
 		n++;
 	}
 	cr_assert_eq(n, json_is_object(j) ? json_object_size(j) : 0, "'%s': members", shown);
+	check_walk(buf, len, d.top, j, shown);
 	nf_json_scan_free(&d);
 	json_decref(j);
 	return true;

@@ -716,3 +716,132 @@ Test(load, errors)
 
 	cr_assert_eq(c, SENTINEL_CONFIG);
 }
+
+/* config.json: the scanner's way against jansson's ------------------------------------------- */
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void expect_same_config(const struct nf_oci_config *a, const struct nf_oci_config *b,
+			       const char *what)
+{
+	cr_assert_eq(a->annotations.n, b->annotations.n, "%s: annotations", what);
+	for (size_t i = 0; i < a->annotations.n; i++)
+		cr_assert(same_str(a->annotations.v[i].key, b->annotations.v[i].key) &&
+				  same_str(a->annotations.v[i].value, b->annotations.v[i].value),
+			  "%s: annotation %zu", what, i);
+	cr_assert(a->has_capabilities == b->has_capabilities && a->n_caps == b->n_caps,
+		  "%s: capabilities", what);
+	for (size_t i = 0; i < a->n_caps; i++)
+		cr_assert(same_str(a->caps[i], b->caps[i]), "%s: capability %zu", what, i);
+	cr_assert(a->has_netns == b->has_netns && same_str(a->netns_path, b->netns_path) &&
+			  a->has_userns == b->has_userns && same_str(a->userns_path, b->userns_path),
+		  "%s: namespaces", what);
+	cr_assert_eq(a->n_mounts, b->n_mounts, "%s: mounts", what);
+	for (size_t i = 0; i < a->n_mounts; i++)
+		cr_assert(same_str(a->mounts[i].type, b->mounts[i].type) &&
+				  same_str(a->mounts[i].source, b->mounts[i].source) &&
+				  a->mounts[i].rbind == b->mounts[i].rbind,
+			  "%s: mount %zu", what, i);
+}
+
+/* nf_oci_config_parse() answers what jansson's way answers, message and result. */
+static bool config_cross_check(const char *buf, size_t len)
+{
+	struct nf_oci_config *cj = NULL, *c = NULL;
+	char errj[512] = "", err[512] = "", shown[80];
+	int rj, r;
+
+	snprintf(shown, sizeof(shown), "%.*s", (int)(len < 60 ? len : 60), buf);
+	rj = nf_oci_config_parse_jansson(buf, len, &cj, errj, sizeof(errj));
+	r = nf_oci_config_parse(buf, len, &c, err, sizeof(err));
+	cr_assert_eq(r, rj, "%s: %d, jansson %d (%s)", shown, r, rj, errj);
+	cr_assert_str_eq(err, errj, "%s", shown);
+	if (r == 0)
+		expect_same_config(c, cj, shown);
+	nf_oci_config_free(cj);
+	nf_oci_config_free(c);
+	return r == 0;
+}
+
+Test(config, scanner_fixtures)
+{
+	static const char *const fixtures[] = { "config-host-network-no-caps.json",
+						"config-podman-netns-userns.json",
+						"config-runc-spec.json" };
+	size_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
+		char *buf = read_fixture(fixtures[i], &len);
+
+		cr_assert(config_cross_check(buf, len), "%s", fixtures[i]);
+		free(buf);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(config_docs); i++)
+		config_cross_check(config_docs[i].doc, strlen(config_docs[i].doc));
+}
+
+/* Every fixture, cut and with bytes changed at random, a few thousand times. */
+Test(config, scanner_mutations)
+{
+	static const char *const fixtures[] = { "config-host-network-no-caps.json",
+						"config-podman-netns-userns.json",
+						"config-runc-spec.json" };
+	static const char bytes[] = "{}[]\",:\\ 0-.tnul\x80\x00/";
+	unsigned int seed = 1125;
+	size_t valid = 0, total = 0;
+
+	for (size_t f = 0; f < ARRAY_SIZE(fixtures); f++) {
+		size_t len;
+		char *orig = read_fixture(fixtures[f], &len), *buf = malloc(len + 1);
+
+		cr_assert_not_null(buf);
+		for (int i = 0; i < 1500; i++) {
+			size_t n = len, at;
+
+			memcpy(buf, orig, len);
+			for (int m = rand_r(&seed) % 3; m >= 0; m--) {
+				at = (size_t)rand_r(&seed) % n;
+				if (rand_r(&seed) % 8 == 0)
+					n = at + 1; /* cut */
+				else
+					buf[at] = bytes[(size_t)rand_r(&seed) % (sizeof(bytes) - 1)];
+			}
+			valid += config_cross_check(buf, n);
+			total++;
+		}
+		free(buf);
+		free(orig);
+	}
+	cr_expect_gt(valid, total / 20, "%zu of %zu valid", valid, total);
+	cr_expect_lt(valid, total * 19 / 20, "%zu of %zu valid", valid, total);
+}
+
+/* A runc config.json with a large policy annotation, mounts with options, and odd spellings. */
+Test(config, scanner_documents)
+{
+	static const char *const docs[] = {
+		"{\"annotations\":{\"io.netfence.policy\":\"{\\\"version\\\":1}\",\"b\":\"\"},"
+		"\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/h\","
+		"\"options\":[\"ro\",\"rbind\"]},{}],\"process\":{\"capabilities\":"
+		"{\"bounding\":[\"CAP_KILL\"],\"ambient\":null,\"effective\":[]}},\"linux\":"
+		"{\"namespaces\":[{\"type\":\"network\",\"path\":\"\"},{\"type\":\"u\\u0073er\","
+		"\"path\":\"/proc/1/ns/user\"}]}}",
+		"{\"mounts\":[{\"options\":[\"rbind\",1]}]}",
+		"{\"mounts\":[{\"options\":null,\"type\":\"t\\u00e9\"}],\"process\":null,\"linux\":null}",
+		"{\"mounts\":null,\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":null}}",
+		"{\"mounts\":{}}",
+		"{\"mounts\":[1]}",
+		"{\"mounts\":[{\"source\":7}]}",
+		"{\"process\":{\"capabilities\":{}}}",
+		"{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"/a\",\"path\":\"/b\"}]}}",
+		"{\"annotations\":null}",
+		"[]",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++)
+		config_cross_check(docs[i], strlen(docs[i]));
+	cr_assert(config_cross_check(docs[0], strlen(docs[0])));
+}

@@ -639,3 +639,219 @@ Test(port, corpus)
 {
 	cr_expect_geq(each_corpus_line(TEST_DATA "/ports.txt", check_port_line), 40);
 }
+
+/* ---- the scanner's fast path against the jansson path -------------------------------------- */
+
+static void expect_same_policy(const struct nf_policy *a, const struct nf_policy *b,
+			       const char *what)
+{
+	cr_assert(a->version == b->version && a->mode == b->mode &&
+			  a->default_action == b->default_action && a->loopback == b->loopback &&
+			  a->raw_sockets == b->raw_sockets && a->nrules == b->nrules,
+		  "%s: settings differ", what);
+	for (size_t i = 0; i < a->nrules; i++) {
+		const struct nf_rule *x = &a->rules[i], *y = &b->rules[i];
+
+		cr_assert(x->action == y->action && x->protocols == y->protocols &&
+				  x->any == y->any && x->nports == y->nports,
+			  "%s: rule %zu differs", what, i);
+		cr_assert(x->prefix.family == y->prefix.family &&
+				  x->prefix.prefixlen == y->prefix.prefixlen &&
+				  memcmp(x->prefix.addr, y->prefix.addr, 16) == 0,
+			  "%s: prefix of rule %zu differs", what, i);
+		cr_assert(x->nports == 0 ||
+				  memcmp(x->ports, y->ports, x->nports * sizeof(*x->ports)) == 0,
+			  "%s: ports of rule %zu differ", what, i);
+	}
+}
+
+/*
+ * The fast path takes what the jansson path takes and builds the same policy; nf_policy_parse()
+ * answers what the jansson path answers, message included. Returns whether buf is valid.
+ */
+static bool cross_check(const char *buf, size_t len)
+{
+	struct nf_policy *pj = NULL, *ps = NULL, *p = NULL;
+	char errj[NF_ERR_MAX], err[NF_ERR_MAX], shown[80];
+	int rj, rs, r;
+
+	snprintf(shown, sizeof(shown), "%.*s", (int)(len < 60 ? len : 60), buf);
+	memset(errj, 0, sizeof(errj));
+	memset(err, 0, sizeof(err));
+	rj = nf_policy_parse_jansson(buf, len, &pj, errj, sizeof(errj));
+	rs = nf_policy_parse_scan(buf, len, &ps);
+	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
+	cr_assert(rs == 0 || rs == -EAGAIN, "%s: fast path %d", shown, rs);
+	cr_assert_eq(rs == 0, rj == 0, "%s: fast path %d, jansson %d (%s)", shown, rs, rj, errj);
+	cr_assert_eq(r, rj, "%s", shown);
+	cr_assert_str_eq(err, errj, "%s", shown);
+	if (rj == 0) {
+		expect_same_policy(ps, pj, shown);
+		expect_same_policy(p, pj, shown);
+	} else {
+		cr_assert(!pj && !ps && !p, "%s: policy returned on failure", shown);
+	}
+	nf_policy_free(pj);
+	nf_policy_free(ps);
+	nf_policy_free(p);
+	return rj == 0;
+}
+
+static void cross_check_dir(const char *dir)
+{
+	char **files;
+	size_t n = list_json(dir, &files);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		char *buf = read_file(files[i], &len);
+
+		cross_check(buf, len);
+		free(buf);
+		free(files[i]);
+	}
+	free(files);
+}
+
+Test(fast_path, fixtures)
+{
+	cross_check_dir(TEST_DATA "/policies/valid");
+	cross_check_dir(TEST_DATA "/policies/invalid");
+	cross_check_dir(TEST_DATA "/policies/invalid-semantic");
+	for (size_t i = 0; i < sizeof(bad_docs) / sizeof(bad_docs[0]); i++)
+		cross_check(bad_docs[i].doc, strlen(bad_docs[i].doc));
+}
+
+/* Documents the fast path must take as they are, and odd ones jansson takes too. */
+Test(fast_path, documents)
+{
+	static const char *const docs[] = {
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[]}",
+		" \r\n\t{ \"rules\" : [ ] , \"default\" : \"allow\" , \"version\" : 1 } \n",
+		"{\"version\":1,\"mode\":\"audit\",\"default\":\"deny\",\"loopback\":\"policy\","
+		"\"raw_sockets\":\"allow\",\"rules\":[{\"cidr\":\"::ffff:10.0.0.0/104\","
+		"\"action\":\"deny\",\"ports\":[0,65535,\"1-2\",\"7\"],\"protocol\":\"udp\"},"
+		"{\"action\":\"allow\",\"cidr\":\"any\"}]}",
+		"{\"\\u0076ersion\":1,\"default\":\"d\\u0065ny\",\"rules\":[{\"action\":"
+		"\"\\u0061llow\",\"c\\u0069dr\":\"10.0.0.0\\/8\",\"ports\":[\"8\\u0030\"]}]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":"
+		"\"10.0.0.0/8\",\"ports\":[-0]}]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":"
+		"\"10.0.0.0/8\",\"ports\":[1e2]}]}",
+		"{\"version\":1.0,\"default\":\"deny\",\"rules\":[]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":"
+		"\"10.0.0.0/8\",\"ports\":[]}]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[],\"rules\":[]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":"
+		"\"10.0.0.0/8\",\"x\":{\"a\":1,\"a\":2}}]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":"
+		"\"10.0.0.1/8\"}]}",
+		"{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":"
+		"\"any\\u0000\"}]}",
+		"[{\"version\":1}]",
+		"\"x\"",
+		"",
+	};
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		cross_check(docs[i], strlen(docs[i]));
+	cr_assert(cross_check(docs[2], strlen(docs[2])));
+	cr_assert(cross_check(docs[3], strlen(docs[3])));
+}
+
+/* A random policy, mostly valid: fields from small pools with the odd invalid value. */
+static size_t random_policy(unsigned int *seed, char *out, size_t cap)
+{
+	static const char *const actions[] = { "\"allow\"", "\"deny\"", "\"Allow\"", "1" };
+	static const char *const cidrs[] = {
+		"\"10.0.0.0/8\"", "\"any\"",	 "\"::/0\"",	    "\"fd00::/8\"",
+		"\"1.2.3.4\"",	  "\"1.2.3.4/33\"", "\"10.0.0.1/8\"", "\"::ffff:1.2.3.0/120\"",
+		"null",		  "\"\\u0031.2.3.4\"",
+	};
+	static const char *const protos[] = { "", ",\"protocol\":\"tcp\"", ",\"protocol\":\"udp\"",
+					      ",\"protocol\":\"any\"", ",\"protocol\":\"icmp\"" };
+	static const char *const ports[] = { "", ",\"ports\":[443]", ",\"ports\":[\"1-2\",3]",
+					     ",\"ports\":[65536]", ",\"ports\":[\"2-1\"]",
+					     ",\"ports\":[]", ",\"ports\":[1.5]" };
+	static const char *const heads[] = { "", "\"mode\":\"audit\",", "\"loopback\":\"allow\",",
+					     "\"raw_sockets\":\"deny\",", "\"mode\":\"x\"," };
+	unsigned int n = (unsigned int)rand_r(seed) % 8;
+	size_t o = 0;
+
+#define PICK(v) (v)[(unsigned int)rand_r(seed) % (sizeof(v) / sizeof((v)[0]))]
+#define EMIT(...) (o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, __VA_ARGS__))
+	EMIT("{%s\"version\":1,\"default\":\"deny\",\"rules\":[", PICK(heads));
+	for (unsigned int i = 0; i < n; i++)
+		EMIT("%s{\"action\":%s,\"cidr\":%s%s%s}", i ? "," : "",
+		     rand_r(seed) % 20 ? "\"allow\"" : PICK(actions),
+		     rand_r(seed) % 5 ? "\"10.0.0.0/8\"" : PICK(cidrs),
+		     rand_r(seed) % 3 ? "" : PICK(protos), rand_r(seed) % 3 ? "" : PICK(ports));
+	EMIT("]}");
+#undef EMIT
+#undef PICK
+	cr_assert_lt(o, cap);
+	return o;
+}
+
+/* One mutation of the len bytes of buf (room for len + 8): a byte changed, cut, or repeated. */
+static size_t mutate(unsigned int *seed, char *buf, size_t len)
+{
+	static const char bytes[] = "{}[]\",:\\ 0123456789-.eEtrufalsn\x00\x80\xc3\xff/u";
+	size_t at = len ? (size_t)rand_r(seed) % len : 0;
+
+	switch (rand_r(seed) % 4) {
+	case 0:
+		buf[at] = bytes[(unsigned int)rand_r(seed) % (sizeof(bytes) - 1)];
+		return len;
+	case 1:
+		return at; /* cut */
+	case 2:
+		if (!len)
+			return 0;
+		memmove(buf + at, buf + at + 1, len - at - 1);
+		return len - 1;
+	default:
+		memmove(buf + at + 1, buf + at, len - at);
+		buf[at] = bytes[(unsigned int)rand_r(seed) % (sizeof(bytes) - 1)];
+		return len + 1;
+	}
+}
+
+Test(fast_path, random_and_mutated)
+{
+	unsigned int seed = 20261125;
+	size_t valid = 0, total = 0;
+	char buf[4096];
+
+	for (int i = 0; i < 3000; i++) {
+		size_t len = random_policy(&seed, buf, sizeof(buf) - 16);
+
+		valid += cross_check(buf, len);
+		total++;
+		for (int m = 0; m < 3; m++) {
+			len = mutate(&seed, buf, len);
+			valid += cross_check(buf, len);
+			total++;
+		}
+	}
+	/* Both kinds must be common for the comparison to mean anything. */
+	cr_expect_gt(valid, total / 20, "%zu of %zu valid", valid, total);
+	cr_expect_lt(valid, total * 9 / 10, "%zu of %zu valid", valid, total);
+}
+
+Test(fast_path, limits)
+{
+	char *buf = rules_doc(NF_POLICY_MAX_RULES);
+
+	cr_assert(cross_check(buf, strlen(buf)));
+	free(buf);
+	buf = rules_doc(NF_POLICY_MAX_RULES + 1);
+	cr_assert_not(cross_check(buf, strlen(buf)));
+	free(buf);
+	buf = padded_doc(NF_POLICY_MAX_BYTES);
+	cr_assert(cross_check(buf, NF_POLICY_MAX_BYTES));
+	free(buf);
+	buf = padded_doc(NF_POLICY_MAX_BYTES + 1);
+	cr_assert_not(cross_check(buf, NF_POLICY_MAX_BYTES + 1));
+	free(buf);
+}
