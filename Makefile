@@ -64,7 +64,7 @@ HOOK_OBJS   := $(patsubst hook/%.c,$(OUTPUT)/hook/%.o,$(HOOK_SRCS))
 LIB_OBJS    := $(filter-out $(OUTPUT)/hook/main.o,$(HOOK_OBJS))
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 TEST_BINS   := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
-SKEL        := $(OUTPUT)/netfence.skel.h
+SKEL        := $(OUTPUT)/netfence.skel.h $(OUTPUT)/netfence_small.skel.h
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -85,6 +85,13 @@ $(OUTPUT) $(OUTPUT)/hook $(OUTPUT)/tests $(OUTPUT)/bpf:
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/netfence.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+# The same programs with shallower trees, for policies that fit them (bpf/netfence.h).
+$(OUTPUT)/bpf/netfence_small.bpf.o: bpf/netfence.bpf.c bpf/netfence.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DNF_TREE_SMALL -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
 	$(Q)rm -f $@.tmp
 

@@ -96,10 +96,24 @@ struct nf_key6 {
  * class is max_class.
  */
 #define NF_TREE4_FANOUT	   16 /* 96-byte nodes */
-#define NF_TREE4_LEVELS	   4  /* 16^4 = 65536 intervals */
 #define NF_TREE6_FANOUT	   8  /* 208-byte nodes */
-#define NF_TREE6_LEVELS	   6  /* 8^6 = 262144 intervals */
 #define NF_TREE_MAX_LEVELS 6
+/*
+ * Two builds of the programs: the small one, with shallower trees, serves every policy whose
+ * intervals fit them (up to about a hundred rules), and verifies and runs faster; the other
+ * serves any policy. The loader picks one per fence.
+ */
+#define NF_TREE4_LEVELS_SMALL 2 /* 16^2 = 256 intervals */
+#define NF_TREE6_LEVELS_SMALL 3 /* 8^3 = 512 intervals */
+#define NF_TREE4_LEVELS_LARGE 4 /* 16^4 = 65536 intervals */
+#define NF_TREE6_LEVELS_LARGE 6 /* 8^6 = 262144 intervals */
+#ifdef NF_TREE_SMALL
+#define NF_TREE4_LEVELS NF_TREE4_LEVELS_SMALL
+#define NF_TREE6_LEVELS NF_TREE6_LEVELS_SMALL
+#else
+#define NF_TREE4_LEVELS NF_TREE4_LEVELS_LARGE
+#define NF_TREE6_LEVELS NF_TREE6_LEVELS_LARGE
+#endif
 
 /* An IPv6 tree key: the address as a 128-bit number in limbs below 2^63, so that a comparison
  * is three subtractions whose signs are exact (a 64-bit limb would need a longer borrow

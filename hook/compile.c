@@ -604,13 +604,10 @@ struct tree_shape {
 	unsigned int fanout, levels;
 };
 
-static const struct tree_shape shape4 = { NF_TREE4_FANOUT, NF_TREE4_LEVELS };
-static const struct tree_shape shape6 = { NF_TREE6_FANOUT, NF_TREE6_LEVELS };
-
 /* One family's nodes, whichever key type. */
 struct tree {
 	int family;
-	const struct tree_shape *sh;
+	struct tree_shape sh;
 	struct nf_node4 *n4;
 	struct nf_node6 *n6;
 };
@@ -666,6 +663,16 @@ static uint16_t cls_load(const struct tree *t, size_t node, unsigned int k)
 	return t->family == 4 ? t->n4[node].cls[k] : t->n6[node].cls[k];
 }
 
+/* The number of intervals a tree of that shape holds. */
+static size_t tree_capacity(const struct tree_shape *sh)
+{
+	size_t n = 1;
+
+	for (unsigned int l = 0; l < sh->levels; l++)
+		n *= sh->fanout;
+	return n;
+}
+
 /* Node counts per level, root first: leaves hold the intervals, each level above one key per
  * node below. */
 static int tree_levels(const struct tree_shape *sh, size_t m, size_t *nodes)
@@ -680,19 +687,18 @@ static int tree_levels(const struct tree_shape *sh, size_t m, size_t *nodes)
 }
 
 /* The tree of netfence.h over the merged intervals. */
-static int emit_tree(const struct interval *iv, size_t m, int family, struct nf_tree_layout *lay,
-		     struct tree *t)
+static int emit_tree(const struct interval *iv, size_t m, int family, unsigned int levels,
+		     struct nf_tree_layout *lay, struct tree *t)
 {
 	size_t nodes[NF_TREE_MAX_LEVELS], total = 0, leaves, i, l;
-	unsigned int f;
+	unsigned int f = family == 4 ? NF_TREE4_FANOUT : NF_TREE6_FANOUT;
 
 	t->family = family;
-	t->sh = family == 4 ? &shape4 : &shape6;
-	f = t->sh->fanout;
-	if (tree_levels(t->sh, m, nodes) < 0)
+	t->sh = (struct tree_shape){ f, levels };
+	if (tree_levels(&t->sh, m, nodes) < 0)
 		return -E2BIG;
 	memset(lay, 0, sizeof(*lay));
-	for (l = 0; l < t->sh->levels; l++) {
+	for (l = 0; l < t->sh.levels; l++) {
 		lay->level[l] = (uint32_t)total;
 		total += nodes[l];
 	}
@@ -704,7 +710,7 @@ static int emit_tree(const struct interval *iv, size_t m, int family, struct nf_
 		t->n6 = calloc(total, sizeof(*t->n6));
 	if (!t->n4 && !t->n6)
 		return -ENOMEM;
-	leaves = lay->level[t->sh->levels - 1];
+	leaves = lay->level[t->sh.levels - 1];
 	for (i = 0; i < total * f; i++) {
 		key_store(t, i / f, (unsigned int)(i % f), addr_max(family)); /* padding */
 		cls_store(t, i / f, (unsigned int)(i % f), iv[m - 1].cls);
@@ -714,20 +720,31 @@ static int emit_tree(const struct interval *iv, size_t m, int family, struct nf_
 		cls_store(t, leaves + i / f, (unsigned int)(i % f), iv[i].cls);
 	}
 	/* Upwards: key c of node n is the first key of node n * fanout + c of the level below. */
-	for (l = t->sh->levels - 1; l-- > 0;)
+	for (l = t->sh.levels - 1; l-- > 0;)
 		for (i = 0; i < nodes[l + 1]; i++)
 			key_store(t, lay->level[l] + i / f, (unsigned int)(i % f),
 				  key_load(t, lay->level[l + 1] + i, 0));
 	return 0;
 }
 
+/* The small build's levels when both families' intervals fit them, else the large build's. */
+static void choose_levels(struct nf_compiled *c, size_t m4, size_t m6)
+{
+	struct tree_shape s4 = { NF_TREE4_FANOUT, NF_TREE4_LEVELS_SMALL };
+	struct tree_shape s6 = { NF_TREE6_FANOUT, NF_TREE6_LEVELS_SMALL };
+
+	c->small = m4 <= tree_capacity(&s4) && m6 <= tree_capacity(&s6);
+	c->levels4 = c->small ? NF_TREE4_LEVELS_SMALL : NF_TREE4_LEVELS_LARGE;
+	c->levels6 = c->small ? NF_TREE6_LEVELS_SMALL : NF_TREE6_LEVELS_LARGE;
+}
+
 static int emit_tables(struct nf_compiled *c, const struct builder *b)
 {
 	struct class_set cs = { 0 };
 	struct nf_entry def;
-	struct interval *iv = NULL;
+	struct interval *iv4 = NULL, *iv6 = NULL;
 	struct tree t4 = { 0 }, t6 = { 0 };
-	size_t cap = c->n4 + c->n6 + 1, slots = 1, m;
+	size_t cap = c->n4 + c->n6 + 1, slots = 1, m4 = 0, m6 = 0;
 	int r;
 
 	while (slots < 2 * cap)
@@ -742,16 +759,17 @@ static int emit_tables(struct nf_compiled *c, const struct builder *b)
 	}
 	memcpy(def.portset, b->base.id, sizeof(def.portset));
 	class_of(&cs, &def); /* class 0: no prefix covers the address */
-	r = build_intervals(c, 4, &cs, 0, &iv, &m);
+	r = build_intervals(c, 4, &cs, 0, &iv4, &m4);
 	if (r >= 0)
-		r = emit_tree(iv, m, 4, &c->tree4, &t4);
-	free(iv);
-	iv = NULL;
+		r = build_intervals(c, 6, &cs, 0, &iv6, &m6);
+	if (r >= 0) {
+		choose_levels(c, m4, m6);
+		r = emit_tree(iv4, m4, 4, c->levels4, &c->tree4, &t4);
+	}
 	if (r >= 0)
-		r = build_intervals(c, 6, &cs, 0, &iv, &m);
-	if (r >= 0)
-		r = emit_tree(iv, m, 6, &c->tree6, &t6);
-	free(iv);
+		r = emit_tree(iv6, m6, 6, c->levels6, &c->tree6, &t6);
+	free(iv4);
+	free(iv6);
 	c->nodes4 = t4.n4;
 	c->nodes6 = t6.n6;
 	free(cs.slot);
@@ -929,20 +947,24 @@ static const struct nf_entry *table_find(const struct nf_compiled *c, int family
 					 const uint8_t *addr)
 {
 	const struct nf_tree_layout *lay = family == 4 ? &c->tree4 : &c->tree6;
-	struct tree t = { family, family == 4 ? &shape4 : &shape6, c->nodes4, c->nodes6 };
+	struct tree t = { family,
+			  { family == 4 ? NF_TREE4_FANOUT : NF_TREE6_FANOUT,
+			    family == 4 ? c->levels4 : c->levels6 },
+			  c->nodes4,
+			  c->nodes6 };
 	nf_u128 a = addr_value(addr, family == 4 ? 4 : 16);
 	uint32_t node = 0, idx = 0, cls = lay->max_class;
 
-	for (unsigned int l = 0; l < t.sh->levels && a != addr_max(family); l++) {
+	for (unsigned int l = 0; l < t.sh.levels && a != addr_max(family); l++) {
 		unsigned int count = 0;
 
 		idx = lay->level[l] + node;
 		if (idx >= lay->nodes)
 			return NULL; /* the map lookup fails: so do the programs */
-		for (unsigned int k = 0; k < t.sh->fanout; k++)
+		for (unsigned int k = 0; k < t.sh.fanout; k++)
 			count += key_le(&t, idx, k, a);
-		node = node * t.sh->fanout + count - 1;
-		cls = cls_load(&t, idx, node & (t.sh->fanout - 1));
+		node = node * t.sh.fanout + count - 1;
+		cls = cls_load(&t, idx, node & (t.sh.fanout - 1));
 	}
 	return cls < c->nclasses ? &c->classes[cls] : NULL;
 }

@@ -9,6 +9,7 @@
 #ifndef NETFENCE_COMPILE_H
 #define NETFENCE_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "policy.h"
 #include "netfence.h"
@@ -36,6 +37,8 @@ struct nf_compiled {
 	struct nf_tree_layout tree4, tree6;
 	struct nf_node4 *nodes4;
 	struct nf_node6 *nodes6;
+	bool small; /* both trees have the levels of the small build (netfence.h) */
+	unsigned int levels4, levels6;
 	size_t nclasses;
 	struct nf_entry *classes;
 	/* Settings for the programs' read-only data. */

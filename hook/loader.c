@@ -13,6 +13,7 @@
 #include "loader.h"
 #include "log.h"
 #include "netfence.skel.h"
+#include "netfence_small.skel.h"
 
 struct prog_pin {
 	const char *pin;
@@ -180,13 +181,41 @@ static int attach_and_pin(struct netfence_bpf *skel, const struct nf_load_opts *
 	return r;
 }
 
+/*
+ * The skeleton, opened on the small build's object when the compiled trees have its levels.
+ * Both builds come from one source with the same maps, programs and read-only data, so one
+ * skeleton type serves either object.
+ */
+static struct netfence_bpf *open_skel(bool small)
+{
+	struct netfence_bpf *skel = calloc(1, sizeof(*skel));
+	int r;
+
+	if (!skel) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r = netfence_bpf__create_skeleton(skel);
+	if (!r && small)
+		skel->skeleton->data =
+			(void *)netfence_small_bpf__elf_bytes(&skel->skeleton->data_sz);
+	if (!r)
+		r = bpf_object__open_skeleton(skel->skeleton, NULL);
+	if (r) {
+		netfence_bpf__destroy(skel);
+		errno = -r;
+		return NULL;
+	}
+	return skel;
+}
+
 int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
 {
 	struct bpf_link *links[NPROGS] = {};
 	struct netfence_bpf *skel;
 	int r;
 
-	skel = netfence_bpf__open();
+	skel = open_skel(o->compiled->small);
 	if (!skel) {
 		r = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));

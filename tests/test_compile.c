@@ -287,7 +287,8 @@ Test(compile, dangling_portset_fails_closed)
 	/* One interval, class 0, whose TCP port set does not exist; one node per level. */
 	struct nf_node4 nodes[NF_TREE4_LEVELS];
 	struct nf_entry cls = {{7, NF_PORTSET_ALL, 0}};
-	struct nf_compiled c = {.nodes4 = nodes, .classes = &cls, .nclasses = 1};
+	struct nf_compiled c = {
+	    .nodes4 = nodes, .classes = &cls, .nclasses = 1, .levels4 = NF_TREE4_LEVELS};
 	uint8_t a[16] = {1, 2, 3, 4};
 
 	memset(nodes, 0xff, sizeof(nodes));
@@ -312,7 +313,7 @@ Test(compile, dangling_portset_fails_closed)
 /* Leaf slot s of a compiled IPv4 tree: its key and class. */
 static const struct nf_node4 *leaf4(const struct nf_compiled *c, size_t s)
 {
-	return &c->nodes4[c->tree4.level[NF_TREE4_LEVELS - 1] + s / NF_TREE4_FANOUT];
+	return &c->nodes4[c->tree4.level[c->levels4 - 1] + s / NF_TREE4_FANOUT];
 }
 
 static uint32_t leaf_key4(const struct nf_compiled *c, size_t s)
@@ -352,8 +353,11 @@ Test(compile, interval_tree)
 	cr_expect_eq(leaf_class4(c, 4), 0);
 	cr_expect_eq(c->tree4.max_class, leaf_class4(c, 5));
 	/* One leaf: every level above is one node whose first key is 0. */
-	cr_expect_eq(c->tree4.nodes, NF_TREE4_LEVELS);
-	for (int l = 0; l < NF_TREE4_LEVELS - 1; l++) {
+	cr_expect(c->small);
+	cr_expect_eq(c->levels4, NF_TREE4_LEVELS_SMALL);
+	cr_expect_eq(c->levels6, NF_TREE6_LEVELS_SMALL);
+	cr_expect_eq(c->tree4.nodes, c->levels4);
+	for (int l = 0; l < (int)c->levels4 - 1; l++) {
 		const struct nf_node4 *node = &c->nodes4[c->tree4.level[l]];
 
 		cr_expect_eq(node->key[0], 0, "level %d", l);
@@ -386,6 +390,8 @@ Test(compile, interval_tree_levels)
 	free(doc);
 	c = compile(p);
 	/* Every /25 allow is followed by a default gap: 32769 intervals, 2049 leaves. */
+	cr_assert(!c->small);
+	cr_assert_eq(c->levels4, NF_TREE4_LEVELS_LARGE);
 	for (int l = NF_TREE4_LEVELS - 2; l >= 0; l--) {
 		const struct nf_node4 *up = &c->nodes4[c->tree4.level[l]];
 		const struct nf_node4 *down = &c->nodes4[c->tree4.level[l + 1]];
@@ -402,6 +408,42 @@ Test(compile, interval_tree_levels)
 	cr_expect_eq(c->tree4.level[1] - c->tree4.level[0], 1); /* one root */
 	cr_expect_eq(leaf_key4(c, 32768), 0x0a3fff80);
 	crosscheck(p, c, 64);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+/* n allow rules on distinct, non-adjacent IPv4 /32s: 2n + 1 intervals. */
+static struct nf_compiled *hosts_policy(unsigned int n, struct nf_policy **ret)
+{
+	char *doc = malloc(64 + n * 64), *w = doc;
+	struct nf_compiled *c;
+
+	w += sprintf(w, "{\"version\":1,\"default\":\"deny\",\"rules\":[");
+	for (unsigned int i = 0; i < n; i++)
+		w += sprintf(w, "%s{\"action\":\"allow\",\"cidr\":\"10.0.%u.%u/32\"}", i ? "," : "",
+			     i >> 7, (i & 127) * 2 + 1);
+	strcpy(w, "]}");
+	*ret = parse(doc, true);
+	free(doc);
+	c = compile(*ret);
+	crosscheck(*ret, c, SIZE_MAX);
+	return c;
+}
+
+/* The small build serves policies whose intervals fit its levels, the large one the others. */
+Test(compile, tree_build_choice)
+{
+	struct nf_policy *p;
+	struct nf_compiled *c;
+
+	c = hosts_policy(127, &p); /* 255 intervals */
+	cr_expect(c->small);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+	c = hosts_policy(128, &p); /* 257 intervals: more than 16^2 */
+	cr_expect(!c->small);
+	cr_expect_eq(c->levels4, NF_TREE4_LEVELS_LARGE);
+	cr_expect_eq(c->levels6, NF_TREE6_LEVELS_LARGE);
 	nf_compiled_free(c);
 	nf_policy_free(p);
 }
