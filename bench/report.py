@@ -128,9 +128,13 @@ def main():
             if r["result"]["program"] not in names:
                 names.append(r["result"]["program"])
         p("   %-34s" % "" + "".join("%15s" % n for n in names) + "%10s" % "total")
-        for caps, label in (("all", "every capability"),
-                            ("hook", "CAP_BPF + CAP_NET_ADMIN (the hook)")):
-            got = {r["result"]["program"]: r["result"] for r in vf if r["caps"] == caps}
+        for build, caps, label in (
+                ("large", "all", "every capability"),
+                ("large", "hook", "CAP_BPF + CAP_NET_ADMIN (the hook)"),
+                ("small", "all", "small build, every capability"),
+                ("small", "hook", "small build, the hook's")):
+            got = {r["result"]["program"]: r["result"] for r in vf
+                   if r["caps"] == caps and r.get("build", "large") == build}
             if not got:
                 continue
             p("   %-34s" % label + "".join(

@@ -329,23 +329,28 @@ bench_hook()
 # every capability and with only those the hook keeps.
 bench_verifier()
 {
-	local obj caps line
-	# The object embedded in the binary under test: it is built beside it.
-	obj=$(dirname "$NETFENCE")/.output/bpf/netfence.bpf.o
-	[ -f "$obj" ] || obj=$ROOT/.output/bpf/netfence.bpf.o
-	[ -f "$obj" ] || return 0
-	for caps in all hook; do
-		if [ $caps = hook ]; then
-			command -v setpriv >/dev/null 2>&1 || continue
-			set -- setpriv --bounding-set=-all,+bpf,+net_admin \
-				--inh-caps=-all,+bpf,+net_admin "$BUILD/nfverify" "$obj"
-		else
-			set -- "$BUILD/nfverify" "$obj"
-		fi
-		"$@" >"$T/verify.out" 2>>"$T/logs/verify.err"
-		while read -r line; do
-			rec "{\"section\":\"verifier\",\"caps\":\"$caps\",\"result\":$line}"
-		done <"$T/verify.out"
+	local obj caps line build dir
+	# The objects embedded in the binary under test: they are built beside it. The large build
+	# serves every policy, the small one policies of up to about a hundred rules.
+	dir=$(dirname "$NETFENCE")/.output/bpf
+	[ -f "$dir/netfence.bpf.o" ] || dir=$ROOT/.output/bpf
+	for build in large small; do
+		obj=$dir/netfence.bpf.o
+		[ $build = large ] || obj=$dir/netfence_$build.bpf.o
+		[ -f "$obj" ] || continue
+		for caps in all hook; do
+			if [ $caps = hook ]; then
+				command -v setpriv >/dev/null 2>&1 || continue
+				set -- setpriv --bounding-set=-all,+bpf,+net_admin \
+					--inh-caps=-all,+bpf,+net_admin "$BUILD/nfverify" "$obj"
+			else
+				set -- "$BUILD/nfverify" "$obj"
+			fi
+			"$@" >"$T/verify.out" 2>>"$T/logs/verify.err"
+			while read -r line; do
+				rec "{\"section\":\"verifier\",\"build\":\"$build\",\"caps\":\"$caps\",\"result\":$line}"
+			done <"$T/verify.out"
+		done
 	done
 }
 
