@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pins.h"
 #include "state.h"
+#include "util.h"
 
 struct watch {
 	struct ring_buffer *rb;
@@ -77,7 +78,7 @@ static void watch_reset(struct watch *w, void ***ctxs)
 		free((*ctxs)[i]);
 	free(*ctxs);
 	*ctxs = NULL;
-	nf_pins_ids_free(w->ids, w->n);
+	nf_strv_free(w->ids, w->n);
 	w->ids = NULL;
 	w->n = 0;
 }
@@ -102,7 +103,7 @@ static int watch_rescan(struct watch *w, const char *root, void ***ctxs)
 	if (r < 0)
 		return r;
 	if (same_ids(ids, n, w->ids, w->n)) {
-		nf_pins_ids_free(ids, n);
+		nf_strv_free(ids, n);
 		return 0;
 	}
 	watch_reset(w, ctxs);

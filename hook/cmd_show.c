@@ -20,6 +20,7 @@
 #include "oci.h"
 #include "pins.h"
 #include "state.h"
+#include "util.h"
 
 struct fence_view {
 	const char *id;
@@ -89,13 +90,13 @@ static int all_ids(const struct nf_cli *cli, char ***ret, size_t *ret_n)
 		return r;
 	r = nf_state_ids(cli->paths.state_dir, &b, &nb);
 	if (r < 0) {
-		nf_pins_ids_free(a, na);
+		nf_strv_free(a, na);
 		return r;
 	}
 	out = calloc(na + nb + 1, sizeof(*out));
 	if (!out) {
-		nf_pins_ids_free(a, na);
-		nf_pins_ids_free(b, nb);
+		nf_strv_free(a, na);
+		nf_strv_free(b, nb);
 		return -ENOMEM;
 	}
 	for (size_t i = 0, j = 0; i < na || j < nb;) {
@@ -150,7 +151,7 @@ int nf_cmd_list(struct nf_cli *cli)
 		putchar('\n');
 		json_decref(arr);
 	}
-	nf_pins_ids_free(ids, n);
+	nf_strv_free(ids, n);
 	return NF_EXIT_OK;
 }
 
@@ -230,6 +231,6 @@ int nf_cmd_metrics(struct nf_cli *cli)
 	       "# TYPE netfence_fences gauge\n"
 	       "netfence_fences %zu\n",
 	       attached);
-	nf_pins_ids_free(ids, n);
+	nf_strv_free(ids, n);
 	return NF_EXIT_OK;
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pins.h"
 #include "state.h"
+#include "util.h"
 
 /*
  * A fence on a root cgroup would judge every process of the machine (or of a cgroup
@@ -274,7 +275,7 @@ static int gc_locked(const struct nf_paths *paths, size_t *removed)
 			(*removed)++;
 		}
 	}
-	nf_pins_ids_free(ids, n);
+	nf_strv_free(ids, n);
 
 	/* State files whose pins are gone describe nothing. */
 	r = nf_state_ids(paths->state_dir, &ids, &n);
@@ -284,7 +285,7 @@ static int gc_locked(const struct nf_paths *paths, size_t *removed)
 		if (nf_fence_exists(paths, ids[i]) == 0 &&
 		    nf_state_remove(paths->state_dir, ids[i]) == 0)
 			(*removed)++;
-	nf_pins_ids_free(ids, n);
+	nf_strv_free(ids, n);
 	return 0;
 }
 

@@ -252,8 +252,3 @@ int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 	*ret_n = out;
 	return 0;
 }
-
-void nf_pins_ids_free(char **ids, size_t n)
-{
-	nf_strv_free(ids, n);
-}

@@ -46,9 +46,7 @@ int nf_pins_abort(const char *root, const char *id);
 /* Remove every slot of id. An unknown id is success. */
 int nf_pins_remove(const char *root, const char *id);
 
-/* Ids with any slot in the store (sorted, deduplicated). Free with nf_pins_ids_free, which is
- * nf_strv_free() (util.h) under the name its callers already use. */
+/* Ids with any slot in the store (sorted, deduplicated). Free with nf_strv_free() (util.h). */
 int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n);
-void nf_pins_ids_free(char **ids, size_t n);
 
 #endif

@@ -32,7 +32,7 @@ int nf_state_read(const char *dir, const char *id, struct nf_state **ret);
 int nf_state_remove(const char *dir, const char *id);
 void nf_state_free(struct nf_state *s);
 
-/* Ids with a state file (sorted). Free with nf_strv_free() (util.h), as nf_pins_ids_free does. */
+/* Ids with a state file (sorted). Free with nf_strv_free() (util.h). */
 int nf_state_ids(const char *dir, char ***ret_ids, size_t *ret_n);
 
 /* Current time as RFC 3339 UTC into buf (at least 32 bytes). */
