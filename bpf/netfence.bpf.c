@@ -324,7 +324,7 @@ __noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
 	return nf_port_allowed(entry, proto, port);
 }
 
-/* IPv6 destinations that are not IPv4-mapped; hi and lo in host order. */
+/* IPv6 destinations (in the small build IPv4-mapped ones too); hi and lo in host order. */
 __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 {
 	const struct nf_entry *entry;
@@ -334,6 +334,11 @@ __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 		lo = 1;
 	if (nf_loopback_allow && !hi && lo == 1)
 		return 1;
+#ifdef NF_TREE_SMALL
+	/* ::ffff:127.0.0.0/104, judged as IPv4 loopback */
+	if (nf_loopback_allow && !hi && lo >> 24 == 0xffff7f)
+		return 1;
+#endif
 	entry = nf_class(hi == ~0ULL && lo == ~0ULL ? nf_tree6_levels.max_class
 						    : nf_search6(hi, lo));
 	if (!entry)
@@ -346,12 +351,19 @@ static __always_inline int nf_is_v4mapped(const __u32 *a)
 	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
 }
 
+/*
+ * IPv4-mapped destinations follow the IPv4 rules. The small build's IPv6 tree holds the IPv4
+ * intervals at ::ffff:0.0.0.0/96 (hook/compile.c), so that its IPv6 programs need not carry and
+ * verify the IPv4 walk as well.
+ */
 static __always_inline int nf_judge_any6(const __u32 *addr, __u16 port, __u32 proto)
 {
 	__u64 hi, lo;
 
+#ifndef NF_TREE_SMALL
 	if (nf_is_v4mapped(addr))
 		return nf_judge4(addr[3], port, proto) & 1;
+#endif
 	hi = (__u64)bpf_ntohl(addr[0]) << 32 | bpf_ntohl(addr[1]);
 	lo = (__u64)bpf_ntohl(addr[2]) << 32 | bpf_ntohl(addr[3]);
 	return nf_judge6(hi, lo, port, proto) & 1;

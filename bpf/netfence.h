@@ -101,7 +101,8 @@ struct nf_key6 {
 /*
  * Two builds of the programs: the small one, with shallower trees, serves every policy whose
  * intervals fit them (up to about a hundred rules), and verifies and runs faster; the other
- * serves any policy. The loader picks one per fence.
+ * serves any policy. The loader picks one per fence. In the small build the IPv6 tree also
+ * holds the IPv4 intervals, at ::ffff:0.0.0.0/96, for IPv4-mapped destinations.
  */
 #define NF_TREE4_LEVELS_SMALL 2 /* 16^2 = 256 intervals */
 #define NF_TREE6_LEVELS_SMALL 3 /* 8^3 = 512 intervals */

@@ -727,15 +727,73 @@ static int emit_tree(const struct interval *iv, size_t m, int family, unsigned i
 	return 0;
 }
 
-/* The small build's levels when both families' intervals fit them, else the large build's. */
-static void choose_levels(struct nf_compiled *c, size_t m4, size_t m6)
+#define MAPPED_BASE ((nf_u128)0xffff << 32) /* ::ffff:0.0.0.0 */
+
+/*
+ * The IPv6 intervals with ::ffff:0.0.0.0/96 replaced by the IPv4 intervals: IPv4-mapped
+ * destinations follow the IPv4 rules only. The small build's IPv6 programs judge them in the
+ * IPv6 tree, which spares them verifying the IPv4 walk too.
+ */
+static int merge_mapped(const struct interval *iv6, size_t m6, const struct interval *iv4,
+			size_t m4, struct interval **ret, size_t *ret_n)
+{
+	nf_u128 after = MAPPED_BASE + ((nf_u128)1 << 32);
+	struct interval *out = malloc((m6 + m4 + 1) * sizeof(*out));
+	uint32_t resume = 0;
+	size_t i, j, n = 0;
+
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < m6 && iv6[i].start < MAPPED_BASE; i++)
+		out[n++] = iv6[i];
+	for (j = 0; j < m4; j++)
+		interval_push(out, &n, MAPPED_BASE + iv4[j].start, iv4[j].cls);
+	/* After ::ffff:255.255.255.255, the IPv6 interval covering it resumes. */
+	for (i = 0; i < m6 && iv6[i].start <= after; i++)
+		resume = iv6[i].cls;
+	interval_push(out, &n, after, resume);
+	for (; i < m6; i++)
+		out[n++] = iv6[i];
+	for (i = j = 1; i < n; i++)
+		if (out[i].cls != out[j - 1].cls)
+			out[j++] = out[i];
+	*ret = out;
+	*ret_n = j;
+	return 0;
+}
+
+/*
+ * The small build when both trees fit its levels, the IPv6 one holding the IPv4-mapped range
+ * too; else the large build. On success *iv6 and *m6 are the intervals to put in the IPv6 tree.
+ */
+static int choose_build(struct nf_compiled *c, const struct interval *iv4, size_t m4,
+			struct interval **iv6, size_t *m6)
 {
 	struct tree_shape s4 = { NF_TREE4_FANOUT, NF_TREE4_LEVELS_SMALL };
 	struct tree_shape s6 = { NF_TREE6_FANOUT, NF_TREE6_LEVELS_SMALL };
+	struct interval *merged;
+	size_t n;
+	int r;
 
-	c->small = m4 <= tree_capacity(&s4) && m6 <= tree_capacity(&s6);
-	c->levels4 = c->small ? NF_TREE4_LEVELS_SMALL : NF_TREE4_LEVELS_LARGE;
-	c->levels6 = c->small ? NF_TREE6_LEVELS_SMALL : NF_TREE6_LEVELS_LARGE;
+	c->small = false;
+	c->levels4 = NF_TREE4_LEVELS_LARGE;
+	c->levels6 = NF_TREE6_LEVELS_LARGE;
+	if (m4 > tree_capacity(&s4))
+		return 0;
+	r = merge_mapped(*iv6, *m6, iv4, m4, &merged, &n);
+	if (r < 0)
+		return r;
+	if (n > tree_capacity(&s6)) {
+		free(merged);
+		return 0;
+	}
+	free(*iv6);
+	*iv6 = merged;
+	*m6 = n;
+	c->small = true;
+	c->levels4 = NF_TREE4_LEVELS_SMALL;
+	c->levels6 = NF_TREE6_LEVELS_SMALL;
+	return 0;
 }
 
 static int emit_tables(struct nf_compiled *c, const struct builder *b)
@@ -762,10 +820,10 @@ static int emit_tables(struct nf_compiled *c, const struct builder *b)
 	r = build_intervals(c, 4, &cs, 0, &iv4, &m4);
 	if (r >= 0)
 		r = build_intervals(c, 6, &cs, 0, &iv6, &m6);
-	if (r >= 0) {
-		choose_levels(c, m4, m6);
+	if (r >= 0)
+		r = choose_build(c, iv4, m4, &iv6, &m6);
+	if (r >= 0)
 		r = emit_tree(iv4, m4, 4, c->levels4, &c->tree4, &t4);
-	}
 	if (r >= 0)
 		r = emit_tree(iv6, m6, 6, c->levels6, &c->tree6, &t6);
 	free(iv4);
@@ -981,7 +1039,15 @@ int nf_compiled_verdict(const struct nf_compiled *c, int family, const uint8_t *
 		return NF_VERDICT_DENY;
 	if (c->loopback_allow && is_loopback(fam, a))
 		return NF_VERDICT_ALLOW;
-	e = table_find(c, fam, a);
+	if (c->small && family == 6 && fam == 4) {
+		/* The small build's IPv6 programs search the mapped address in the IPv6 tree. */
+		uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff };
+
+		memcpy(mapped + 12, a, 4);
+		e = table_find(c, 6, mapped);
+	} else {
+		e = table_find(c, fam, a);
+	}
 	if (!e)
 		return NF_VERDICT_DENY; /* as the programs do with a dangling class */
 	id = e->portset[proto];

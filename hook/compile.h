@@ -37,7 +37,7 @@ struct nf_compiled {
 	struct nf_tree_layout tree4, tree6;
 	struct nf_node4 *nodes4;
 	struct nf_node6 *nodes6;
-	bool small; /* both trees have the levels of the small build (netfence.h) */
+	bool small; /* the small build's levels (netfence.h); IPv4-mapped in the IPv6 tree */
 	unsigned int levels4, levels6;
 	size_t nclasses;
 	struct nf_entry *classes;

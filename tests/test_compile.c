@@ -448,6 +448,32 @@ Test(compile, tree_build_choice)
 	nf_policy_free(p);
 }
 
+/* In the small build the IPv6 tree holds the IPv4 intervals at ::ffff:0.0.0.0/96: an IPv6 rule
+ * covering that range must not decide for IPv4-mapped destinations, on either side of it. */
+Test(compile, small_build_mapped_range)
+{
+	struct nf_policy *p = parse(
+	    "{\"version\":1,\"default\":\"deny\",\"loopback\":\"allow\",\"rules\":["
+	    "{\"action\":\"allow\",\"cidr\":\"::/0\"},"
+	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"udp\"}]}",
+	    true);
+	struct nf_compiled *c = compile(p);
+
+	cr_assert(c->small);
+	cr_expect_eq(verdict_str(c, p, "::ffff:10.1.2.3", NF_PROTO_UDP, 53), 1);
+	cr_expect_eq(verdict_str(c, p, "::ffff:10.1.2.3", NF_PROTO_TCP, 53), 0);
+	cr_expect_eq(verdict_str(c, p, "::ffff:11.0.0.0", NF_PROTO_UDP, 53), 0);
+	cr_expect_eq(verdict_str(c, p, "::ffff:0.0.0.1", NF_PROTO_UDP, 53), 0);
+	cr_expect_eq(verdict_str(c, p, "::ffff:255.255.255.255", NF_PROTO_UDP, 53), 0);
+	cr_expect_eq(verdict_str(c, p, "::ffff:127.0.0.1", NF_PROTO_TCP, 80), 1);
+	cr_expect_eq(verdict_str(c, p, "::fffe:ffff:ffff", NF_PROTO_TCP, 80), 1);
+	cr_expect_eq(verdict_str(c, p, "::1:0:0:0", NF_PROTO_TCP, 80), 1);
+	cr_expect_eq(verdict_str(c, p, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NF_PROTO_TCP, 80),
+		     1);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
 /* ---- interning and its limit -------------------------------------------------------------- */
 
 /* n allow rules on distinct /32s, rule i allowing TCP port (i % distinct). */
