@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json_scan.h"
 
@@ -174,6 +177,72 @@ static const unsigned char *scan_escape(const unsigned char *p, const unsigned c
 	return p + 12;
 }
 
+/* A backslash at p whose escape is one of the two-byte ones (not \uXXXX, not invalid). */
+static bool simple_escape_at(const unsigned char *p, const unsigned char *end)
+{
+	return end - p >= 2 && simple_escape_ok[p[1]];
+}
+
+#ifdef __SSE2__
+/* Bit i set for each byte i of the 16 at p that is c. */
+static unsigned int bytes_eq(__m128i v, char c)
+{
+	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+/* Bit i set for each byte i of v that string_stop[] flags, backslashes aside. */
+static unsigned int bytes_stop(__m128i v)
+{
+	__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+
+	return bytes_eq(v, '"') | (unsigned int)_mm_movemask_epi8(ctl) |
+	       (unsigned int)_mm_movemask_epi8(v); /* >= 0x80 */
+}
+#endif
+
+/*
+ * From p, skip plain string bytes and two-byte escapes; return the first byte that needs more:
+ * a quote, a control byte, a non-ASCII byte, a \u or invalid escape, or end. *escaped is set
+ * when an escape was skipped. A policy carried in an annotation is an escaped quote every few
+ * bytes, so escapes are skipped here, 16 bytes at a time with SSE2: the bytes of a block that
+ * stop a run and its backslashes are bit masks, and each two-byte escape clears its own two
+ * bits (its second byte may be a quote or a backslash).
+ */
+static inline __attribute__((always_inline)) const unsigned char *
+escaped_run(const unsigned char *p, const unsigned char *end, bool *escaped)
+{
+#ifdef __SSE2__
+	/* 17 bytes: an escape at the last byte of a block reads one more. */
+	while (end - p >= 17) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		unsigned int bs = bytes_eq(v, '\\'), stop = bytes_stop(v), i, step = 16;
+
+		while (bs) {
+			i = (unsigned int)__builtin_ctz(bs);
+			if (stop & ((1u << i) - 1))
+				return p + __builtin_ctz(stop);
+			if (!simple_escape_at(p + i, end))
+				return p + i;
+			*escaped = true;
+			bs &= ~(3u << i);
+			stop &= ~(3u << i);
+			if (i == 15)
+				step = 17; /* its second byte is the next block's first */
+		}
+		if (stop)
+			return p + __builtin_ctz(stop);
+		p += step;
+	}
+#endif
+	for (;;) {
+		p = string_run(p, end);
+		if (p == end || *p != '\\' || !simple_escape_at(p, end))
+			return p;
+		*escaped = true;
+		p += 2;
+	}
+}
+
 /* The UTF-8 sequence at p (a byte >= 0x80), checked as jansson's utf8_check_full() does. */
 static const unsigned char *scan_utf8(const unsigned char *p, const unsigned char *end)
 {
@@ -209,7 +278,7 @@ static int scan_string(struct scanner *s, struct nf_json_scan_span *ret)
 	bool escaped = false;
 
 	for (;;) {
-		p = string_run(p, end);
+		p = escaped_run(p, end, &escaped);
 		if (p == end || *p < 0x20)
 			return -EINVAL;
 		if (*p == '"')
@@ -701,7 +770,7 @@ static const char *walk_string(const char *p, const char *end, struct nf_json_sc
 	bool escaped = false;
 
 	for (;;) {
-		q = string_run(q, (const unsigned char *)end);
+		q = escaped_run(q, (const unsigned char *)end, &escaped);
 		if (*q == '"')
 			break;
 		if (*q == '\\') {

@@ -479,6 +479,33 @@ Test(scan, levels)
 }
 
 /* Mutations of valid documents, from a fixed seed: the two must still agree on every one. */
+/*
+ * Strings are scanned 16 bytes at a time with escapes skipped inside a block: every kind of
+ * escape and stop byte at every offset of strings around the block size, alone and in runs
+ * (an escaped backslash before a quote, escapes straddling two blocks).
+ */
+Test(scan, string_blocks)
+{
+	static const char *const pieces[] = {
+		"\\\"", "\\\\", "\\/",	     "\\n",	       "\\u0041", "\\ud83d\\ude00",
+		"\\x",  "\\",	  "\\\\\\\"", "\\\\\"",     "\"",	    "\x01",
+		"\xc3\xa9", "\xff", "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"",
+	};
+	char doc[256], body[160];
+
+	for (size_t piece = 0; piece < ARRAY_SIZE(pieces); piece++) {
+		for (size_t len = 0; len < 70; len++) {
+			for (size_t at = 0; at <= len; at++) {
+				memset(body, 'a', len);
+				body[len] = 0;
+				snprintf(doc, sizeof(doc), "{\"k\":\"%.*s%s%s\",\"z\":1}", (int)at,
+					 body, pieces[piece], body + at);
+				check_str(doc);
+			}
+		}
+	}
+}
+
 static uint64_t rng(uint64_t *s)
 {
 	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
