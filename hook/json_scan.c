@@ -184,55 +184,88 @@ static bool simple_escape_at(const unsigned char *p, const unsigned char *end)
 }
 
 #ifdef __SSE2__
-/* Bit i set for each byte i of the 16 at p that is c. */
-static unsigned int bytes_eq(__m128i v, char c)
+static inline __attribute__((always_inline)) __m128i eq(__m128i v, char c)
 {
-	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+	return _mm_cmpeq_epi8(v, _mm_set1_epi8(c));
 }
 
-/* Bit i set for each byte i of v that string_stop[] flags, backslashes aside. */
-static unsigned int bytes_stop(__m128i v)
+static inline __attribute__((always_inline)) unsigned int bits(__m128i m)
 {
-	__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+	return (unsigned int)_mm_movemask_epi8(m);
+}
 
-	return bytes_eq(v, '"') | (unsigned int)_mm_movemask_epi8(ctl) |
-	       (unsigned int)_mm_movemask_epi8(v); /* >= 0x80 */
+/* Bit i set for each byte i of v that is an escape letter other than '"' and '\\'. */
+static inline __attribute__((always_inline)) unsigned int bytes_other_escape(__m128i v)
+{
+	return bits(_mm_or_si128(_mm_or_si128(_mm_or_si128(eq(v, '/'), eq(v, 'b')),
+					      _mm_or_si128(eq(v, 'f'), eq(v, 'n'))),
+				 _mm_or_si128(eq(v, 'r'), eq(v, 't'))));
+}
+
+/*
+ * The bytes a backslash escapes, from the block's backslashes bs and carry, 1 when its first
+ * byte is escaped by the block before; bit 16 is the next block's first byte. A byte is escaped
+ * when an odd run of backslashes ends just before it: runs starting on an odd bit are found by
+ * adding them to the backslash mask, whose carries run to their ends (the technique of
+ * simdjson's find_escaped). Checked against a byte-by-byte walk for every 16-bit mask.
+ */
+static unsigned int escaped_bytes(unsigned int bs, unsigned int carry)
+{
+	const unsigned int even = 0x55555555u;
+	unsigned int follows, odd_starts;
+
+	bs &= ~carry;
+	follows = bs << 1 | carry;
+	odd_starts = bs & ~even & ~follows;
+	return (even ^ ((odd_starts + bs) << 1)) & follows;
 }
 #endif
 
 /*
  * From p, skip plain string bytes and two-byte escapes; return the first byte that needs more:
- * a quote, a control byte, a non-ASCII byte, a \u or invalid escape, or end. *escaped is set
- * when an escape was skipped. A policy carried in an annotation is an escaped quote every few
- * bytes, so escapes are skipped here, 16 bytes at a time with SSE2: the bytes of a block that
- * stop a run and its backslashes are bit masks, and each two-byte escape clears its own two
- * bits (its second byte may be a quote or a backslash).
+ * a quote, a control byte, a non-ASCII byte, a backslash starting a \u or invalid escape, or
+ * end. *escaped is set when an escape was skipped. A policy carried in an annotation is an
+ * escaped quote every few bytes, so with SSE2 escapes are skipped 16 bytes at a time: which
+ * bytes are escaped is computed for the whole block, escaped bytes must be escape letters, and
+ * the first unescaped stop byte ends the run.
  */
 static inline __attribute__((always_inline)) const unsigned char *
 escaped_run(const unsigned char *p, const unsigned char *end, bool *escaped)
 {
 #ifdef __SSE2__
-	/* 17 bytes: an escape at the last byte of a block reads one more. */
-	while (end - p >= 17) {
-		__m128i v = _mm_loadu_si128((const __m128i *)p);
-		unsigned int bs = bytes_eq(v, '\\'), stop = bytes_stop(v), i, step = 16;
+	unsigned int carry = 0;
 
-		while (bs) {
-			i = (unsigned int)__builtin_ctz(bs);
-			if (stop & ((1u << i) - 1))
-				return p + __builtin_ctz(stop);
-			if (!simple_escape_at(p + i, end))
-				return p + i;
-			*escaped = true;
-			bs &= ~(3u << i);
-			stop &= ~(3u << i);
-			if (i == 15)
-				step = 17; /* its second byte is the next block's first */
+	/* 17 bytes: the byte after the block may be the second of an escape. */
+	while (end - p >= 17) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p), quote = eq(v, '"');
+		__m128i bslash = eq(v, '\\');
+		__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+		unsigned int bs = bits(bslash), esc = escaped_bytes(bs, carry), cur = esc & 0xffff;
+		/* Stop bytes: a quote, a control byte, a byte >= 0x80 (its own top bit). */
+		unsigned int stop = bits(_mm_or_si128(_mm_or_si128(quote, ctl), v)) & ~cur, at;
+		/* Escaped bytes must be escape letters: mostly quotes and backslashes here. */
+		unsigned int bad = cur & ~bits(_mm_or_si128(quote, bslash));
+
+		if (bad)
+			bad &= ~bytes_other_escape(v);
+
+		if (bad | stop) {
+			at = (unsigned int)__builtin_ctz(stop | 1u << 16);
+			/* A bad escaped byte: its backslash goes to the byte-wise path (bit 0: the
+			 * backslash ended the block before). */
+			if (bad && (unsigned int)__builtin_ctz(bad) < at)
+				return p + __builtin_ctz(bad) - 1;
+			if ((bs & ((1u << at) - 1)) || carry)
+				*escaped = true;
+			return p + at;
 		}
-		if (stop)
-			return p + __builtin_ctz(stop);
-		p += step;
+		if (bs)
+			*escaped = true;
+		carry = esc >> 16;
+		p += 16;
 	}
+	/* An escape across the last block's end: the byte-wise path takes it from its backslash. */
+	p -= carry;
 #endif
 	for (;;) {
 		p = string_run(p, end);

@@ -506,6 +506,29 @@ Test(scan, string_blocks)
 	}
 }
 
+/*
+ * Which bytes a run of backslashes escapes is computed for 16 bytes at once: every pattern of
+ * backslashes over a block, the other bytes an escape letter or a quote (escaped, or ending
+ * the string early), at two alignments, against jansson.
+ */
+Test(scan, backslash_patterns)
+{
+	char doc[80];
+
+	for (unsigned int pattern = 0; pattern < 1u << 16; pattern++) {
+		for (int other = 0; other < 2; other++) {
+			for (int shift = 0; shift < 2; shift++) {
+				char *w = doc + sprintf(doc, "[\"%s", shift ? "abcdefg" : "");
+
+				for (int i = 0; i < 16; i++)
+					*w++ = pattern >> i & 1 ? '\\' : other ? '"' : 'n';
+				strcpy(w, "nnnnnnnnnnnnnnnnnn\",1]");
+				check_str(doc);
+			}
+		}
+	}
+}
+
 static uint64_t rng(uint64_t *s)
 {
 	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
