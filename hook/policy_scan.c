@@ -33,8 +33,8 @@ static int field_index(const struct nf_json_scan_span *key, const char *const *n
 				return i;
 		} else if (key->len && key->p[0] == names[i][0] && strlen(names[i]) == key->len &&
 			   memcmp(key->p, names[i], key->len) == 0) {
-			return i; /* the first byte tells the names apart: no strlen() for the rest
-				   */
+			/* The first byte tells most names apart before any strlen(). */
+			return i;
 		}
 	}
 	return -1;
