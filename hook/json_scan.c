@@ -919,3 +919,15 @@ bool nf_json_scan_iter_next(struct nf_json_scan_iter *it, struct nf_json_scan_sp
 	it->p = walk_value(p, it->end, val);
 	return true;
 }
+
+size_t nf_json_scan_count(const struct nf_json_scan_span *c)
+{
+	struct nf_json_scan_iter it;
+	struct nf_json_scan_span v;
+	size_t n = 0;
+
+	nf_json_scan_iter_init(&it, c);
+	while (nf_json_scan_iter_next(&it, NULL, &v))
+		n++;
+	return n;
+}

@@ -101,5 +101,7 @@ void nf_json_scan_iter_init(struct nf_json_scan_iter *it, const struct nf_json_s
  * last one. */
 bool nf_json_scan_iter_next(struct nf_json_scan_iter *it, struct nf_json_scan_span *key,
 			    struct nf_json_scan_span *val);
+/* The number of members or elements of container c (as for nf_json_scan_iter_init()). */
+size_t nf_json_scan_count(const struct nf_json_scan_span *c);
 
 #endif

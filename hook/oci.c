@@ -706,17 +706,13 @@ static int scan_mounts(const struct nf_json_scan_span *mounts, struct nf_oci_con
 {
 	struct nf_json_scan_span m;
 	struct nf_json_scan_iter it;
-	size_t n = 0;
 	int r;
 
 	if (!given(mounts))
 		return 0;
 	if (mounts->type != NF_JSON_SCAN_ARRAY)
 		return -EAGAIN;
-	nf_json_scan_iter_init(&it, mounts);
-	while (nf_json_scan_iter_next(&it, NULL, &m))
-		n++;
-	cfg->mounts = calloc(n ?: 1, sizeof(*cfg->mounts));
+	cfg->mounts = calloc(nf_json_scan_count(mounts) ?: 1, sizeof(*cfg->mounts));
 	if (!cfg->mounts)
 		return -ENOMEM;
 	nf_json_scan_iter_init(&it, mounts);

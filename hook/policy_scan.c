@@ -78,16 +78,13 @@ static int ports_value(const struct nf_json_scan_span *v, struct nf_rule *rule)
 {
 	struct nf_json_scan_span e;
 	struct nf_json_scan_iter it;
-	size_t n = 0;
+	size_t n;
 	int r;
 
 	if (v->type != NF_JSON_SCAN_ARRAY)
 		return -EAGAIN;
-	nf_json_scan_iter_init(&it, v);
-	while (nf_json_scan_iter_next(&it, NULL, &e))
-		if (++n > NF_POLICY_MAX_PORTS)
-			return -EAGAIN;
-	if (n == 0)
+	n = nf_json_scan_count(v);
+	if (n == 0 || n > NF_POLICY_MAX_PORTS)
 		return -EAGAIN;
 	rule->ports = calloc(n, sizeof(*rule->ports));
 	if (!rule->ports)
