@@ -81,8 +81,9 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
 }
 
 /*
- * One BPF_MAP_UPDATE_BATCH per map: filling a 16384-entry trie element by element costs three
- * times as long. Kernels without batch support for the map type get one update per entry.
+ * One BPF_MAP_UPDATE_BATCH per map rather than a system call per element (a tree of 16384 rules
+ * is thousands of nodes). Kernels without batch support for the map type get one update per
+ * element.
  */
 static int update_all(int fd, const void *keys, const void *vals, size_t key_size, size_t val_size,
 		      size_t n)
