@@ -33,6 +33,7 @@ NS=""      # private network namespace (empty when it could not be created)
 NS_WHY=""  # why there is no netns
 CLIENT=""  # the static nfclient
 BG_PIDS="" # background processes to stop at exit
+MON=""     # the background `netfence monitor` (start_monitor)
 
 # --- prerequisites -----------------------------------------------------------------------
 
@@ -577,6 +578,66 @@ case_counters_raw_deny()
 	detach kt-counters-raw
 }
 
+# start_monitor COUNT: `netfence monitor --count COUNT` in the background, writing
+# $T/events.out; returns once it has mapped the fences' ring buffers. Sets MON to its pid (not
+# started through nf(), whose $! would be a subshell).
+start_monitor()
+{
+	local i
+	"$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" \
+		monitor --count "$1" --timeout 10000 >"$T/events.out" 2>"$T/events.err" &
+	MON=$!
+	BG_PIDS="$BG_PIDS $MON"
+	for ((i = 0; i < 200; i++)); do
+		grep -qs 'bpf-map' /proc/"$MON"/maps && return 0
+		sleep 0.05
+	done
+	fail "monitor has not mapped a ring buffer after 10 s"
+}
+
+# monitored: once the monitor has exited, one line "CONTAINER VERDICT HOOK PROTOCOL ADDRESS
+# PORT" per event it printed.
+monitored()
+{
+	wait "$MON" || fail "monitor exited $?: $(flat "$(cat "$T/events.err")")"
+	jq -r '[.container, .verdict, .hook, .protocol, .address, .port] | map(tostring) |
+		join(" ")' "$T/events.out" 2>&1
+}
+
+# Every denial reaches `netfence monitor` as one JSON line naming the fence, the hook, the
+# protocol, the destination and the port (sock_create: no destination).
+case_events()
+{
+	local id=kt-events got want
+	attach "$id" counted_raw || return
+	start_monitor 4
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	expect_client cg "udp ::1 53" EPERM
+	expect_client cg "tcp ::ffff:127.0.0.4 8080" EPERM
+	expect_client cg "raw4" EPERM
+	got=$(monitored)
+	want="$id denied connect4 tcp 127.0.0.1 80
+$id denied sendmsg6 udp ::1 53
+$id denied connect6 tcp ::ffff:127.0.0.4 8080
+$id denied sock_create other  0"
+	[ "$got" = "$want" ] || fail "monitor printed '$(flat "$got")', expected '$(flat "$want")'"
+	expect_counters "$id" "a=0 d=4 u=0"
+	detach "$id"
+}
+
+# The same for a would-be denial in audit mode, which passes.
+case_events_audit()
+{
+	local id=kt-events-audit got
+	attach "$id" audit || return
+	start_monitor 1
+	expect_client cg "udp 127.0.0.9 5353" ok
+	got=$(monitored)
+	[ "$got" = "$id audited sendmsg4 udp 127.0.0.9 5353" ] ||
+		fail "monitor printed '$(flat "$got")', expected one audited sendmsg4 event"
+	detach "$id"
+}
+
 # A cgroup created under the fenced one after the attach is fenced too.
 case_child_after_attach()
 {
@@ -801,6 +862,8 @@ CASES=(
 	"show-and-list case_show_list"
 	"counters-exact case_counters"
 	"counters-exact-raw-deny case_counters_raw_deny"
+	"events-reach-monitor case_events"
+	"events-audit-reach-monitor case_events_audit"
 	"reattach-flips-verdict case_reattach"
 	"reattach-no-gap case_reattach_no_gap"
 	"update-flips-verdict case_update"
