@@ -108,8 +108,6 @@ static __always_inline int nf_event_allowed(void)
 	struct nf_ratelimit *rl;
 	__u64 now;
 
-	if (nf_events_per_sec == 0)
-		return 0;
 	rl = bpf_map_lookup_elem(&nf_evlimit, &zero);
 	if (!rl)
 		return 0;
@@ -121,29 +119,45 @@ static __always_inline int nf_event_allowed(void)
 	return __sync_fetch_and_add(&rl->sent, 1) < nf_events_per_sec;
 }
 
-static __always_inline void nf_report(__u32 hook, __u32 family, const __u32 *addr, __u16 port,
-				      __u32 proto, __u32 slot)
+/*
+ * Send the event the caller filled in (all but cgroup_id), rate permitting. A global function,
+ * so that the verifier checks it once per program rather than once per path that reports.
+ */
+__noinline int nf_send_event(const struct nf_event *what)
 {
 	struct nf_event *ev;
 
-	if (!nf_event_allowed())
-		return;
+	if (!what || !nf_event_allowed())
+		return 0;
 	ev = bpf_ringbuf_reserve(&nf_events, sizeof(*ev), 0);
 	if (!ev)
-		return;
+		return 0;
+	__builtin_memcpy(ev, what, sizeof(*ev));
 	ev->cgroup_id = bpf_get_current_cgroup_id();
-	ev->addr[0] = addr[0];
-	ev->addr[1] = family == 6 ? addr[1] : 0;
-	ev->addr[2] = family == 6 ? addr[2] : 0;
-	ev->addr[3] = family == 6 ? addr[3] : 0;
-	ev->port = port;
-	ev->family = family;
-	ev->proto = proto;
-	ev->verdict = slot;
-	ev->hook = hook;
-	ev->pad[0] = 0;
-	ev->pad[1] = 0;
 	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+static __always_inline void nf_report(__u32 hook, __u32 family, const __u32 *addr, __u16 port,
+				      __u32 proto, __u32 slot)
+{
+	struct nf_event ev;
+
+	if (nf_events_per_sec == 0)
+		return;
+	ev.cgroup_id = 0;
+	ev.addr[0] = addr[0];
+	ev.addr[1] = family == 6 ? addr[1] : 0;
+	ev.addr[2] = family == 6 ? addr[2] : 0;
+	ev.addr[3] = family == 6 ? addr[3] : 0;
+	ev.port = port;
+	ev.family = family;
+	ev.proto = proto;
+	ev.verdict = slot;
+	ev.hook = hook;
+	ev.pad[0] = 0;
+	ev.pad[1] = 0;
+	nf_send_event(&ev);
 }
 
 /* Turn a verdict into the program's return value, counting and reporting it. */
@@ -303,22 +317,43 @@ __noinline __u32 nf_search6(__u64 hi, __u64 lo)
 	return n->cls[node & (NF_TREE6_FANOUT - 1)];
 }
 
+/* 1 when x is 0, else 0. */
+static __always_inline __u64 nf_zero(__u64 x)
+{
+	return nf_opaque(~(x | -x)) >> 63;
+}
+
+/* a when the low bit of pick is set, else b. */
+static __always_inline __u32 nf_pick(__u64 pick, __u32 a, __u32 b)
+{
+	__u64 m = nf_opaque(-(pick & 1));
+
+	return (__u32)((a & m) | (b & ~m));
+}
+
 /*
  * The verdicts, before mode and counters, are global functions too: verified once with unknown
  * arguments, they hand their caller an unknown verdict. Inlined, most of their returns are
  * constants (loopback, no port, every port), which keeps the caller's paths from pruning each
  * other and doubles them at every later branch; verification took four times as long.
+ * The two special cases that would leave the rest of a verdict with two verifier states, :: read
+ * as ::1 and the all-ones address (which the tree does not search), are settled without a
+ * branch: every destination that is not an allowed loopback reaches the class lookup in one
+ * state. (Loopback keeps its early return: it ends a path rather than doubling one, and costs
+ * nothing per verdict when the policy does not allow it.)
  * Callers use only bit 0 of the result, which is all the verifier lets a program return.
  */
 __noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
 {
 	/* 0.0.0.0 never gets here: nf_decide4 and nf_decide6 rewrite it to 127.0.0.1. */
-	__u32 host = bpf_ntohl(addr);
+	__u64 host = bpf_ntohl(addr);
 	const struct nf_entry *entry;
+	__u32 cls;
 
 	if (nf_loopback_allow && (host >> 24) == 127)
 		return 1;
-	entry = nf_class(host == 0xffffffff ? nf_tree4_levels.max_class : nf_search4(host));
+	cls = nf_pick(nf_zero(host ^ 0xffffffff), nf_tree4_levels.max_class, nf_search4(host));
+	entry = nf_class(cls);
 	if (!entry)
 		return 0;
 	return nf_port_allowed(entry, proto, port);
@@ -328,10 +363,10 @@ __noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
 __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 {
 	const struct nf_entry *entry;
+	__u32 cls;
 
 	/* :: reaches this host, like ::1. */
-	if (!hi && !lo)
-		lo = 1;
+	lo |= nf_zero(hi | lo);
 	if (nf_loopback_allow && !hi && lo == 1)
 		return 1;
 #ifdef NF_TREE_SMALL
@@ -339,8 +374,8 @@ __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 	if (nf_loopback_allow && !hi && lo >> 24 == 0xffff7f)
 		return 1;
 #endif
-	entry = nf_class(hi == ~0ULL && lo == ~0ULL ? nf_tree6_levels.max_class
-						    : nf_search6(hi, lo));
+	cls = nf_pick(nf_zero(~hi) & nf_zero(~lo), nf_tree6_levels.max_class, nf_search6(hi, lo));
+	entry = nf_class(cls);
 	if (!entry)
 		return 0;
 	return nf_port_allowed(entry, proto, port);
