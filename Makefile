@@ -9,8 +9,8 @@
 #   make deps         install the Debian build and test packages (root)
 #   make install      install the binary, schemas and the hooks.d file
 #
-# V=1 shows the commands; ASAN=1 builds with AddressSanitizer and UBSan; STATIC_LIBS=0 links
-# libbpf, libelf, zlib, jansson and libcap dynamically.
+# V=1 shows the commands; ASAN=1 builds with AddressSanitizer and UBSan; STATIC=0 links glibc
+# dynamically, STATIC_LIBS=0 also libbpf, libelf, zlib, jansson and libcap.
 
 OUTPUT      := .output
 CLANG       ?= clang
@@ -32,12 +32,15 @@ CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	       -D_GNU_SOURCE -DNETFENCE_VERSION='"$(VERSION)"' \
 	       -I$(OUTPUT) -Ihook -Ibpf $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-# The hook's libraries are linked in statically (glibc stays shared): a runtime starts the hook
-# for every container, and resolving five shared libraries is a tenth of its start-up.
-# STATIC_LIBS=0 links them dynamically.
+# ./netfence is one static executable: a runtime starts the hook twice for every container, and
+# loading glibc and five shared libraries was a fifth of a detach. STATIC=0 links glibc
+# dynamically, STATIC_LIBS=0 the other libraries too. Valgrind cannot follow malloc in a static
+# glibc, so the memcheck suite runs $(OUTPUT)/netfence-dynamic: the same objects, glibc shared.
+STATIC      ?= 1
 STATIC_LIBS ?= 1
+LIBS_STATIC := -lbpf -ljansson -lcap -lelf -lz
 ifeq ($(STATIC_LIBS),1)
-LDLIBS      += -Wl,-Bstatic -lbpf -ljansson -lcap -lelf -lz -Wl,-Bdynamic
+LDLIBS      += -Wl,-Bstatic $(LIBS_STATIC) -Wl,-Bdynamic
 else
 LDLIBS      += $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
 endif
@@ -45,6 +48,7 @@ endif
 BIN         := netfence
 ifeq ($(ASAN),1)
 BIN         := netfence-asan
+STATIC      := 0
 CC          := clang
 CFLAGS      += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS     += -fsanitize=address,undefined
@@ -71,10 +75,18 @@ SKEL        := $(OUTPUT)/netfence.skel.h $(OUTPUT)/netfence_small.skel.h
 .PHONY: all clean check unit integration demo bench fuzz deps install vmlinux format \
 	check-format
 
-all: $(BIN)
+all: $(BIN) $(if $(filter 1,$(STATIC)),$(OUTPUT)/netfence-dynamic)
 
 # ASAN=1 builds netfence-asan, so a sanitizer build never replaces the real binary.
 $(BIN): $(HOOK_OBJS)
+	$(call msg,LINK,$@)
+ifeq ($(STATIC),1)
+	$(Q)$(CC) $(LDFLAGS) -static $^ $(LIBS_STATIC) -o $@
+else
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+endif
+
+$(OUTPUT)/netfence-dynamic: $(HOOK_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -116,12 +128,14 @@ unit: $(TEST_BINS)
 
 # The README's two commands: each installs what it needs first.
 check: deps
-	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
-integration: $(BIN)
-	$(Q)NETFENCE=$(CURDIR)/$(BIN) integration/run-all.sh
+integration: all
+	$(Q)NETFENCE=$(CURDIR)/$(BIN) \
+		MC_NETFENCE=$(if $(filter 1,$(STATIC)),$(CURDIR)/$(OUTPUT)/netfence-dynamic) \
+		integration/run-all.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory netfence

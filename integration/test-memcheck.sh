@@ -11,8 +11,13 @@
 # cgroup. Prints PASS/FAIL per case and "N passed, N failed"; exit 1 on any failure, 77 with
 # the reason when it cannot run (not root, no valgrind, ...).
 #
-# Environment: NETFENCE (default ./netfence), MC_TOOL=valgrind|sanitizer (default: chosen
-# from the binary), MC_FILTER=REGEX, MC_KEEP=1 keeps the temporary directory and the logs.
+# Valgrind follows malloc only through a shared glibc: `make integration` hands this suite the
+# dynamically linked twin of the static ./netfence (MC_NETFENCE, the same objects), and a static
+# binary is skipped with that reason rather than checked without its heap.
+#
+# Environment: NETFENCE (default ./netfence), MC_NETFENCE (the binary to check instead),
+# MC_TOOL=valgrind|sanitizer (default: chosen from the binary), MC_FILTER=REGEX, MC_KEEP=1 keeps
+# the temporary directory and the logs.
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
@@ -28,6 +33,7 @@ FENCE_N=0 # programs of one fence, as counted after the first attach
 check_prereqs()
 {
 	need_root
+	NETFENCE=${MC_NETFENCE:-$NETFENCE}
 	need_netfence
 	if [ -z "$MC_TOOL" ]; then
 		if grep -aq __asan_init "$NETFENCE"; then
@@ -41,6 +47,9 @@ check_prereqs()
 		command -v valgrind >/dev/null 2>&1 || skip "valgrind is not installed"
 		grep -aq __asan_init "$NETFENCE" &&
 			skip "$NETFENCE is a sanitizer build; valgrind cannot run it (MC_TOOL=sanitizer)"
+		need_commands readelf
+		readelf -l "$NETFENCE" | grep -q 'program interpreter' ||
+			skip "$NETFENCE is linked statically: valgrind cannot see its heap (MC_NETFENCE=.output/netfence-dynamic)"
 	fi
 	need_cgroup2
 }
