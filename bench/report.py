@@ -258,9 +258,9 @@ def main():
           len(rc["plain"]))
         # Each variant against the same container without the hooks: no policy for nf100 (its
         # 6 KB annotation changes nothing measurable), the 16384-rule annotation for nf16384.
-        baseline = {"plain": "plain", "nf100": "plain", "ann16384": "plain",
+        baseline = {"plain": "plain", "noop": "plain", "nf100": "plain", "ann16384": "plain",
                     "nf16384": "ann16384" if "ann16384" in rc else "plain"}
-        for v in ("plain", "nf100", "ann16384", "nf16384"):
+        for v in ("plain", "noop", "nf100", "ann16384", "nf16384"):
             if v not in rc:
                 continue
             base = statistics.median(rc[baseline[v]])
@@ -269,7 +269,8 @@ def main():
             s["overhead_pct"] = round(100 * (s["median"] / base - 1), 2)
             s["overhead_ms"] = round(s["median"] - base, 2)
             res["container_start"][v] = s
-            label = {"plain": "no hooks", "nf100": "hooks, 100 rules",
+            label = {"plain": "no hooks", "noop": "two no-op hooks (/bin/true)",
+                     "nf100": "hooks, 100 rules",
                      "ann16384": "no hooks, 16384-rule annotation",
                      "nf16384": "hooks, 16384 rules"}[v]
             p("   %-32s median %8.2f  p95 %8.2f  overhead %+6.1f%% (%+.2f ms) vs %s" % (

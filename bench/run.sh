@@ -51,6 +51,10 @@ else
 	RUNC_RUNS=30      # runc runs per variant
 fi
 TPUT_WINDOW=16 # TCP connects in flight
+# runc variants, in two groups that take turns within themselves: the 1 MB ones leave work behind
+# them (freeing, writeback) that would slow whatever runs next.
+RUNC_LIGHT="plain noop nf100"
+RUNC_HEAVY="ann16384 nf16384"
 PORT=443
 
 T=""
@@ -560,14 +564,15 @@ bench_connect()
 
 # --- 4. container start --------------------------------------------------------------------------
 
-# runc_bundle DIR POLICY_FILE|"" CGROUPS_PATH: a container running /bin/true in its own
-# namespaces, with the netfence hooks and the policy annotation when a policy is given.
+# runc_bundle DIR POLICY_FILE|"" CGROUPS_PATH [hooks|none|noop]: a container running /bin/true
+# in its own namespaces, with the policy annotation when a policy is given, and the netfence
+# hooks (hooks, with a policy), no hooks (none), or two hooks that are a static /bin/true (noop).
 runc_bundle()
 {
 	mkdir -p "$1"
-	"$PYTHON" - "$1" "$2" "$T" "$NETFENCE" "$T/rootfs" "$3" "${4:-hooks}" <<'PY'
+	"$PYTHON" - "$1" "$2" "$T" "$NETFENCE" "$T/rootfs" "$3" "${4:-hooks}" "$BUILD/true-static" <<'PY'
 import json, os, sys
-d, policy, t, netfence, rootfs, cgpath, with_hooks = sys.argv[1:8]
+d, policy, t, netfence, rootfs, cgpath, with_hooks, true = sys.argv[1:9]
 nf = [netfence, "--config", t + "/netfence.json", "--bpffs-root", t + "/bpffs",
       "--state-dir", t + "/state", "hook"]
 hooks, annotations = {}, {}
@@ -576,6 +581,8 @@ if policy:
 if policy and with_hooks == "hooks":
     hooks = {"createRuntime": [{"path": netfence, "args": ["netfence"] + nf[1:] + ["createRuntime"]}],
              "poststop": [{"path": netfence, "args": ["netfence"] + nf[1:] + ["poststop"]}]}
+if with_hooks == "noop":
+    hooks = {"createRuntime": [{"path": true}], "poststop": [{"path": true}]}
 config = {
     "ociVersion": "1.0.2",
     "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": ["/bin/true"],
@@ -595,7 +602,7 @@ PY
 
 bench_runc()
 {
-	local v p
+	local v
 	if ! command -v runc >/dev/null 2>&1 || [ ! -x "$BUILD/true-static" ]; then
 		say "== runc: skipped (no runc or no static libc)"
 		rec '{"section":"runc_skipped"}'
@@ -605,10 +612,12 @@ bench_runc()
 	mkdir -p "$T/rootfs/bin" "$T/rootfs/proc" "$T/runc-root"
 	cp "$BUILD/true-static" "$T/rootfs/bin/true"
 	# ann16384: the 16384-rule policy in the annotations without the hooks, so that runc's own
-	# cost of a 1 MB config and state is not counted as netfence's.
-	for v in plain nf100 ann16384 nf16384; do
+	# cost of a 1 MB config and state is not counted as netfence's. noop: two hooks that are a
+	# static /bin/true, what any createRuntime + poststop pair costs before doing anything.
+	for v in $RUNC_LIGHT $RUNC_HEAVY; do
 		case $v in
 		plain) runc_bundle "$T/rc-$v" "" "/${CGP#"$CG2"/}/rc-$v" ;;
+		noop) runc_bundle "$T/rc-$v" "" "/${CGP#"$CG2"/}/rc-$v" noop ;;
 		ann*) runc_bundle "$T/rc-$v" "$T/gen/mix4-${v#ann}.json" "/${CGP#"$CG2"/}/rc-$v" none ;;
 		*) runc_bundle "$T/rc-$v" "$T/gen/mix4-${v#nf}.json" "/${CGP#"$CG2"/}/rc-$v" ;;
 		esac
@@ -617,18 +626,24 @@ bench_runc()
 	# each under its own id and cgroup, which runc removes when the container exits.
 	# shellcheck disable=SC2016
 	runc_ns bash -c '
-		b=$1 t=$2 runs=$3
-		for v in plain nf100 ann16384 nf16384; do # warm-up, untimed
+		b=$1 t=$2 runs=$3 light=$4 heavy=$5
+		for v in $light $heavy; do # warm-up, untimed
 			runc --root "$t/runc-root" run --bundle "$t/rc-$v" "bench-$v" </dev/null \
 				>"$t/logs/runc-warm-$v" 2>&1 ||
 				{ echo "warm-up $v: $(tail -n 3 "$t/logs/runc-warm-$v")"; exit 1; }
 		done
-		for ((i = 0; i < runs; i++)); do
-			for v in plain nf100 ann16384 nf16384; do
-				echo "$v $("$b/nftime" /dev/null runc --root "$t/runc-root" run \
-					--bundle "$t/rc-$v" "bench-$v" 2>>"$t/logs/runc.err")"
+		# Each round starts with the next variant of the group, so that none always runs first.
+		for group in "$light" "$heavy"; do
+			read -r -a order <<<"$group"
+			n=${#order[@]}
+			for ((i = 0; i < runs; i++)); do
+				for ((k = 0; k < n; k++)); do
+					v=${order[(i + k) % n]}
+					echo "$v $("$b/nftime" /dev/null runc --root "$t/runc-root" \
+						run --bundle "$t/rc-$v" "bench-$v" 2>>"$t/logs/runc.err")"
+				done
 			done
-		done' bash "$BUILD" "$T" "$RUNC_RUNS" >"$T/runc.out" ||
+		done' bash "$BUILD" "$T" "$RUNC_RUNS" "$RUNC_LIGHT" "$RUNC_HEAVY" >"$T/runc.out" ||
 		die "runc failed: $(tail -n 3 "$T/runc.out") $(tail -n 3 "$T/logs/runc.err" 2>/dev/null)"
 	while read -r v us rss rc _; do
 		[ "$rc" = 0 ] || die "runc run ($v) exited $rc: $(tail -n 3 "$T/logs/runc.err")"
