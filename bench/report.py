@@ -254,8 +254,8 @@ def main():
     res["container_start"] = {}
     if rc:
         p("")
-        p("4. runc run of a container exiting at once (ms, %d runs each, variants interleaved)" %
-          len(rc["plain"]))
+        p("4. runc run of a container exiting at once (ms, %d runs each, %d with 1 MB; variants "
+          "interleaved)" % (len(rc["plain"]), len(rc.get("nf16384", rc["plain"]))))
         # Each variant against the same container without the hooks: no policy for nf100 (its
         # 6 KB annotation changes nothing measurable), the 16384-rule annotation for nf16384.
         baseline = {"plain": "plain", "noop": "plain", "nf100": "plain", "ann16384": "plain",

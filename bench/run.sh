@@ -42,13 +42,14 @@ ONLY=${BENCH_ONLY:-hook verdict connect runc}
 SIZES="1 100 1000 16384"
 FW_SIZES="1000 16384" # sizes with the nftables/iptables comparison
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	HOOK_RUNS=5 VERDICT_REPEAT=3 TPUT_SECS=0.3 TPUT_ROUNDS=1 RUNC_RUNS=3
+	HOOK_RUNS=5 VERDICT_REPEAT=3 TPUT_SECS=0.3 TPUT_ROUNDS=1 RUNC_RUNS=3 RUNC_RUNS_HEAVY=3
 else
 	HOOK_RUNS=40      # attach/detach pairs per size
 	VERDICT_REPEAT=20 # passes over the 4096 destinations (~80k calls per program)
 	TPUT_SECS=0.6     # seconds per TCP throughput run (UDP: half)
 	TPUT_ROUNDS=8     # rounds, each running every configuration once, in rotating order
-	RUNC_RUNS=30      # runc runs per variant
+	RUNC_RUNS=100     # runc runs per variant (a start varies by ±30 % here)
+	RUNC_RUNS_HEAVY=30 # for the 1 MB variants, ~100 ms each
 fi
 TPUT_WINDOW=16 # TCP connects in flight
 # runc variants, in two groups that take turns within themselves: the 1 MB ones leave work behind
@@ -608,7 +609,7 @@ bench_runc()
 		rec '{"section":"runc_skipped"}'
 		return 0
 	fi
-	say "== runc run, with and without the hooks ($RUNC_RUNS runs per variant)"
+	say "== runc run, with and without the hooks ($RUNC_RUNS or $RUNC_RUNS_HEAVY runs per variant)"
 	mkdir -p "$T/rootfs/bin" "$T/rootfs/proc" "$T/runc-root"
 	cp "$BUILD/true-static" "$T/rootfs/bin/true"
 	# ann16384: the 16384-rule policy in the annotations without the hooks, so that runc's own
@@ -626,14 +627,15 @@ bench_runc()
 	# each under its own id and cgroup, which runc removes when the container exits.
 	# shellcheck disable=SC2016
 	runc_ns bash -c '
-		b=$1 t=$2 runs=$3 light=$4 heavy=$5
+		b=$1 t=$2 light=$3 light_runs=$4 heavy=$5 heavy_runs=$6
 		for v in $light $heavy; do # warm-up, untimed
 			runc --root "$t/runc-root" run --bundle "$t/rc-$v" "bench-$v" </dev/null \
 				>"$t/logs/runc-warm-$v" 2>&1 ||
 				{ echo "warm-up $v: $(tail -n 3 "$t/logs/runc-warm-$v")"; exit 1; }
 		done
 		# Each round starts with the next variant of the group, so that none always runs first.
-		for group in "$light" "$heavy"; do
+		for group in "$light_runs $light" "$heavy_runs $heavy"; do
+			read -r runs group <<<"$group"
 			read -r -a order <<<"$group"
 			n=${#order[@]}
 			for ((i = 0; i < runs; i++)); do
@@ -643,7 +645,8 @@ bench_runc()
 						run --bundle "$t/rc-$v" "bench-$v" 2>>"$t/logs/runc.err")"
 				done
 			done
-		done' bash "$BUILD" "$T" "$RUNC_RUNS" "$RUNC_LIGHT" "$RUNC_HEAVY" >"$T/runc.out" ||
+		done' bash "$BUILD" "$T" "$RUNC_LIGHT" "$RUNC_RUNS" "$RUNC_HEAVY" "$RUNC_RUNS_HEAVY" \
+		>"$T/runc.out" ||
 		die "runc failed: $(tail -n 3 "$T/runc.out") $(tail -n 3 "$T/logs/runc.err" 2>/dev/null)"
 	while read -r v us rss rc _; do
 		[ "$rc" = 0 ] || die "runc run ($v) exited $rc: $(tail -n 3 "$T/logs/runc.err")"
@@ -676,7 +679,7 @@ main()
 	cp "$T/results.jsonl" "$BUILD/records.jsonl" # for re-running report.py by hand
 	"$PYTHON" "$ROOT/bench/report.py" "$T/results.jsonl" "$OUT" \
 		--netfence "$NETFENCE" --seconds $(($(date +%s) - t0)) \
-		--params "hook_runs=$HOOK_RUNS verdict_repeat=$VERDICT_REPEAT tput_secs=$TPUT_SECS tput_rounds=$TPUT_ROUNDS tput_window=$TPUT_WINDOW runc_runs=$RUNC_RUNS quick=${BENCH_QUICK:-0}" ||
+		--params "hook_runs=$HOOK_RUNS verdict_repeat=$VERDICT_REPEAT tput_secs=$TPUT_SECS tput_rounds=$TPUT_ROUNDS tput_window=$TPUT_WINDOW runc_runs=$RUNC_RUNS/$RUNC_RUNS_HEAVY quick=${BENCH_QUICK:-0}" ||
 		die "report.py failed"
 }
 
