@@ -103,20 +103,24 @@ def main():
     if hook:
         p("")
         p("1. netfence hook, whole process (ms; %s runs each)" % res["params"].get("hook_runs"))
-        p("   %6s  %11s %8s  %11s %8s  %9s  %10s" % ("rules", "attach med", "p95", "detach med",
-                                                      "p95", "peak RSS", "OCI state"))
+        p("   %6s  %11s %8s  %11s %8s  %9s  %10s  %9s" % (
+            "rules", "attach med", "p95", "detach med", "p95", "peak RSS", "OCI state", "floor"))
         for n in sorted(hook):
             row = {"rules": n}
             for op in ("attach", "detach"):
                 ms = [x["us"] / 1000 for x in hook[n][op]]
                 row[op] = summary(ms)
                 row[op]["max_rss_kb"] = max(x["rss_kb"] for x in hook[n][op])
+            if hook[n]["drain"]:
+                row["floor"] = summary([x["us"] / 1000 for x in hook[n]["drain"]])
             row.update({k: sizes.get(n, {}).get(k) for k in ("policy_bytes", "state_bytes")})
             res["hook"].append(row)
-            p("   %6d  %11.2f %8.2f  %11.2f %8.2f  %6d KB  %7.1f KB" % (
+            p("   %6d  %11.2f %8.2f  %11.2f %8.2f  %6d KB  %7.1f KB  %9s" % (
                 n, row["attach"]["median"], row["attach"]["p95"], row["detach"]["median"],
                 row["detach"]["p95"], max(row["attach"]["max_rss_kb"], row["detach"]["max_rss_kb"]),
-                (row["state_bytes"] or 0) / 1024))
+                (row["state_bytes"] or 0) / 1024,
+                "%.2f" % row["floor"]["median"] if "floor" in row else "-"))
+        p("   (floor: a static program that reads the same state from the pipe and exits)")
 
     vf = [r for r in recs if r["section"] == "verifier"]
     res["verifier"] = vf

@@ -173,6 +173,11 @@ build_helpers()
 	"$CC" -O2 -Wall -Wextra -o "$BUILD/nfverify" "$ROOT/bench/nfverify.c" -lbpf ||
 		die "cannot build bench/nfverify.c"
 	printf 'int main(void) { return 0; }\n' >"$BUILD/true.c"
+	# drain: reads its standard input to the end, the floor under a hook given the same state
+	printf '#include <unistd.h>\nint main(void) { static char b[1 << 16];\n%s\n}\n' \
+		'while (read(0, b, sizeof(b)) > 0) ; return 0;' >"$BUILD/drain.c"
+	"$CC" -O2 -static -o "$BUILD/drain-static" "$BUILD/drain.c" ||
+		die "cannot build a static drain program (static libc missing?)"
 	"$CC" -O2 -static -o "$BUILD/true-static" "$BUILD/true.c" 2>/dev/null ||
 		say "bench: no static libc: the runc section will be skipped"
 }
@@ -322,6 +327,10 @@ bench_hook()
 				[ "$rc" = 0 ] || die "hook $op of $n rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
 				rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"$op\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
 			done
+			# The floor: a static program that only reads the same state from the pipe.
+			line=$("$BUILD/nftime" "$T/gen/state-attach-$n.json" "$BUILD/drain-static")
+			read -r us _ <<<"$line"
+			rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"drain\",\"us\":$us,\"rss_kb\":0,\"user_us\":0,\"sys_us\":0}"
 		done
 		rec "{\"section\":\"hook_sizes\",\"rules\":$n,\"policy_bytes\":$(stat -c %s "$T/gen/mix4-$n.json"),\"state_bytes\":$(stat -c %s "$T/gen/state-attach-$n.json")}"
 		say "   $n rules done"
