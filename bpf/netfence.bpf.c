@@ -75,19 +75,9 @@ struct {
 	__uint(max_entries, NF_CNT_COUNT);
 } nf_counters SEC(".maps");
 
-struct nf_ratelimit {
-	__u64 window_ns;
-	__u64 sent;
-};
-
 /* Shared by all CPUs: the limit is per fence. A racing window reset only lets a few extra
- * events through. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct nf_ratelimit);
-	__uint(max_entries, 1);
-} nf_evlimit SEC(".maps");
+ * events through. Global data rather than a map element: no lookup, no key on the stack. */
+struct nf_ratelimit nf_evlimit;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -104,19 +94,13 @@ static __always_inline void nf_count(__u32 slot)
 
 static __always_inline int nf_event_allowed(void)
 {
-	__u32 zero = 0;
-	struct nf_ratelimit *rl;
-	__u64 now;
+	__u64 now = bpf_ktime_get_ns();
 
-	rl = bpf_map_lookup_elem(&nf_evlimit, &zero);
-	if (!rl)
-		return 0;
-	now = bpf_ktime_get_ns();
-	if (now - rl->window_ns >= 1000000000ULL) {
-		rl->window_ns = now;
-		rl->sent = 0;
+	if (now - nf_evlimit.window_ns >= 1000000000ULL) {
+		nf_evlimit.window_ns = now;
+		nf_evlimit.sent = 0;
 	}
-	return __sync_fetch_and_add(&rl->sent, 1) < nf_events_per_sec;
+	return __sync_fetch_and_add(&nf_evlimit.sent, 1) < nf_events_per_sec;
 }
 
 /* An IPv6 destination as nf_send_event reads it. */

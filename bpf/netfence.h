@@ -149,6 +149,13 @@ struct nf_portset {
 	__u64 bits[NF_PORTSET_WORDS]; /* bit (port % 64) of word (port / 64), host order port */
 };
 
+/* The events rate limit of a fence (global data of the programs): the current one-second window
+ * and the events sent in it. */
+struct nf_ratelimit {
+	__u64 window_ns;
+	__u64 sent;
+};
+
 /* Event reported to `netfence monitor` for a denied or audited connection. */
 struct nf_event {
 	__u64 cgroup_id;
