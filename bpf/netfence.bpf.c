@@ -103,19 +103,14 @@ static __always_inline int nf_event_allowed(void)
 	return __sync_fetch_and_add(&nf_evlimit.sent, 1) < nf_events_per_sec;
 }
 
-/* An IPv6 destination as nf_send_event reads it. */
-struct nf_words4 {
-	__u32 w[4];
-};
-
 /*
- * Send an event, rate permitting: what is hook | family << 8 | proto << 16 | verdict << 24, the
- * destination addr4 (IPv4), *addr6 (IPv6) or none. A global function, so that the verifier
- * checks it once per program rather than once per path that reports. Its arguments are
- * registers and the address the caller already holds: a denial stores nothing new on the
- * caller's stack, where each first store costs a speculation barrier.
+ * Send an event, rate permitting: what is hook | family << 8 | proto << 16 | verdict << 24; w01
+ * and w23 are the destination's four 32-bit words as the program read them (network byte order,
+ * low word first; IPv4 in word 0, none: all 0). A global function, so that the verifier checks
+ * it once per program rather than once per path that reports. Everything comes in registers:
+ * a first store to a stack slot costs a speculation barrier for this loader.
  */
-__noinline int nf_send_event(__u32 what, __u32 port, __u32 addr4, const struct nf_words4 *addr6)
+__noinline int nf_send_event(__u32 what, __u32 port, __u64 w01, __u64 w23)
 {
 	struct nf_event *ev;
 
@@ -125,17 +120,10 @@ __noinline int nf_send_event(__u32 what, __u32 port, __u32 addr4, const struct n
 	if (!ev)
 		return 0;
 	ev->cgroup_id = bpf_get_current_cgroup_id();
-	if (addr6) {
-		ev->addr[0] = addr6->w[0];
-		ev->addr[1] = addr6->w[1];
-		ev->addr[2] = addr6->w[2];
-		ev->addr[3] = addr6->w[3];
-	} else {
-		ev->addr[0] = addr4;
-		ev->addr[1] = 0;
-		ev->addr[2] = 0;
-		ev->addr[3] = 0;
-	}
+	ev->addr[0] = (__u32)w01;
+	ev->addr[1] = (__u32)(w01 >> 32);
+	ev->addr[2] = (__u32)w23;
+	ev->addr[3] = (__u32)(w23 >> 32);
 	ev->port = (__u16)port;
 	ev->hook = (__u8)what;
 	ev->family = (__u8)(what >> 8);
@@ -147,19 +135,16 @@ __noinline int nf_send_event(__u32 what, __u32 port, __u32 addr4, const struct n
 	return 0;
 }
 
-/* addr: the destination as the program judged it, or NULL (sock_create, egress). */
-static __always_inline void nf_report(__u32 hook, __u32 family, const __u32 *addr, __u16 port,
+static __always_inline void nf_report(__u32 hook, __u32 family, __u64 w01, __u64 w23, __u16 port,
 				      __u32 proto, __u32 slot)
 {
 	if (nf_events_per_sec == 0)
 		return;
-	nf_send_event(hook | family << 8 | proto << 16 | slot << 24, port,
-		      addr && family == 4 ? addr[0] : 0,
-		      addr && family == 6 ? (const struct nf_words4 *)addr : 0);
+	nf_send_event(hook | family << 8 | proto << 16 | slot << 24, port, w01, w23);
 }
 
 /* Turn a verdict into the program's return value, counting and reporting it. */
-static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, const __u32 *addr,
+static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, __u64 w01, __u64 w23,
 				     __u16 port, __u32 proto)
 {
 	if (allow) {
@@ -168,11 +153,11 @@ static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, const 
 	}
 	if (nf_mode == NF_MODE_AUDIT) {
 		nf_count(NF_CNT_AUDITED);
-		nf_report(hook, family, addr, port, proto, NF_CNT_AUDITED);
+		nf_report(hook, family, w01, w23, port, proto, NF_CNT_AUDITED);
 		return NF_VERDICT_ALLOW;
 	}
 	nf_count(NF_CNT_DENIED);
-	nf_report(hook, family, addr, port, proto, NF_CNT_DENIED);
+	nf_report(hook, family, w01, w23, port, proto, NF_CNT_DENIED);
 	return NF_VERDICT_DENY;
 }
 
@@ -379,9 +364,11 @@ __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 	return nf_port_allowed(entry, proto, port);
 }
 
-static __always_inline int nf_is_v4mapped(const __u32 *a)
+/* An IPv6 destination as two 64-bit values of its 32-bit words in network byte order, as the
+ * program reads them, low word first: w01 = words 0 and 1, w23 = words 2 and 3. */
+static __always_inline int nf_is_v4mapped(__u64 w01, __u64 w23)
 {
-	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
+	return w01 == 0 && (__u32)w23 == bpf_htonl(0x0000ffff);
 }
 
 /*
@@ -389,16 +376,16 @@ static __always_inline int nf_is_v4mapped(const __u32 *a)
  * intervals at ::ffff:0.0.0.0/96 (hook/compile.c), so that its IPv6 programs need not carry and
  * verify the IPv4 walk as well.
  */
-static __always_inline int nf_judge_any6(const __u32 *addr, __u16 port, __u32 proto)
+static __always_inline int nf_judge_any6(__u64 w01, __u64 w23, __u16 port, __u32 proto)
 {
 	__u64 hi, lo;
 
 #ifndef NF_TREE_SMALL
-	if (nf_is_v4mapped(addr))
-		return nf_judge4(addr[3], port, proto) & 1;
+	if (nf_is_v4mapped(w01, w23))
+		return nf_judge4((__u32)(w23 >> 32), port, proto) & 1;
 #endif
-	hi = (__u64)bpf_ntohl(addr[0]) << 32 | bpf_ntohl(addr[1]);
-	lo = (__u64)bpf_ntohl(addr[2]) << 32 | bpf_ntohl(addr[3]);
+	hi = (__u64)bpf_ntohl((__u32)w01) << 32 | bpf_ntohl((__u32)(w01 >> 32));
+	lo = (__u64)bpf_ntohl((__u32)w23) << 32 | bpf_ntohl((__u32)(w23 >> 32));
 	return nf_judge6(hi, lo, port, proto) & 1;
 }
 
@@ -420,29 +407,28 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
 		addr = bpf_htonl(NF_LOOPBACK4);
 		ctx->user_ip4 = addr;
 	}
-	return nf_finish(nf_judge4(addr, port, proto) & 1, hook, 4, &addr, port, proto);
+	return nf_finish(nf_judge4(addr, port, proto) & 1, hook, 4, addr, 0, port, proto);
 }
 
 static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
 {
-	__u32 addr[4];
 	__u32 port32 = ctx->user_port;
 	__u32 type = ctx->type;
 	__u32 protocol = ctx->protocol;
 	__u16 port = bpf_ntohs((__u16)port32);
 	__u32 proto = nf_proto_class(type, protocol);
+	/* In registers, not a stack array: a first store to a stack slot is a speculation
+	 * barrier for this loader, and this runs for every IPv6 destination. */
+	__u64 w01 = (__u64)ctx->user_ip6[1] << 32 | ctx->user_ip6[0];
+	__u64 w23 = (__u64)ctx->user_ip6[3] << 32 | ctx->user_ip6[2];
 
-	addr[0] = ctx->user_ip6[0];
-	addr[1] = ctx->user_ip6[1];
-	addr[2] = ctx->user_ip6[2];
-	addr[3] = ctx->user_ip6[3];
 	/* ::ffff:0.0.0.0 takes the IPv4 route to the source address: see nf_decide4. The kernel
 	 * turns :: into ::1 itself. */
-	if (nf_is_v4mapped(addr) && addr[3] == 0) {
-		addr[3] = bpf_htonl(NF_LOOPBACK4);
-		ctx->user_ip6[3] = addr[3];
+	if (nf_is_v4mapped(w01, w23) && !(w23 >> 32)) {
+		w23 |= (__u64)bpf_htonl(NF_LOOPBACK4) << 32;
+		ctx->user_ip6[3] = bpf_htonl(NF_LOOPBACK4);
 	}
-	return nf_finish(nf_judge_any6(addr, port, proto), hook, 6, addr, port, proto);
+	return nf_finish(nf_judge_any6(w01, w23, port, proto), hook, 6, w01, w23, port, proto);
 }
 
 SEC("cgroup/connect4")
@@ -505,7 +491,8 @@ int nf_sock_create(struct bpf_sock *ctx)
 	/* Counters are about destinations: a permitted socket() is not a verdict on one. */
 	if (allow)
 		return NF_VERDICT_ALLOW;
-	return nf_finish(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, 0, 0, NF_PROTO_OTHER);
+	return nf_finish(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, 0, 0, 0,
+			 NF_PROTO_OTHER);
 }
 
 /*
@@ -581,7 +568,7 @@ int nf_egress(struct __sk_buff *skb)
 	/* Counters are about destinations: an ordinary packet is not a verdict on one. */
 	if (!routed)
 		return NF_VERDICT_ALLOW;
-	return nf_finish(0, NF_HOOK_EGRESS, protocol == bpf_htons(0x0800) ? 4 : 6, 0, 0,
+	return nf_finish(0, NF_HOOK_EGRESS, protocol == bpf_htons(0x0800) ? 4 : 6, 0, 0, 0,
 			 NF_PROTO_OTHER);
 }
 
