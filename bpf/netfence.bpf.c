@@ -68,39 +68,43 @@ struct {
 	__uint(max_entries, 1);
 } nf_portsets SEC(".maps");
 
+/* Per fence (netfence.h): keyed by the cgroup the programs run for, no key on the stack. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, NF_CNT_COUNT);
+	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct nf_fence_counters);
 } nf_counters SEC(".maps");
 
-/* Shared by all CPUs: the limit is per fence. A racing window reset only lets a few extra
- * events through. Global data rather than a map element: no lookup, no key on the stack. */
-struct nf_ratelimit nf_evlimit;
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct nf_fence_info);
+} nf_fences SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } nf_events SEC(".maps");
 
+/* slot is a constant at every call: a fixed offset into the value. */
 static __always_inline void nf_count(__u32 slot)
 {
-	__u64 *cnt = bpf_map_lookup_elem(&nf_counters, &slot);
+	struct nf_fence_counters *c = bpf_get_local_storage(&nf_counters, 0);
 
-	if (cnt)
-		*cnt += 1;
+	c->cnt[slot] += 1;
 }
 
-static __always_inline int nf_event_allowed(void)
+/* Shared by all CPUs: the limit is per fence. A racing window reset only lets a few extra
+ * events through. */
+static __always_inline int nf_event_allowed(struct nf_fence_info *f)
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	if (now - nf_evlimit.window_ns >= 1000000000ULL) {
-		nf_evlimit.window_ns = now;
-		nf_evlimit.sent = 0;
+	if (now - f->window_ns >= 1000000000ULL) {
+		f->window_ns = now;
+		f->sent = 0;
 	}
-	return __sync_fetch_and_add(&nf_evlimit.sent, 1) < nf_events_per_sec;
+	return __sync_fetch_and_add(&f->sent, 1) < nf_events_per_sec;
 }
 
 /*
@@ -112,14 +116,15 @@ static __always_inline int nf_event_allowed(void)
  */
 __noinline int nf_send_event(__u32 what, __u32 port, __u64 w01, __u64 w23)
 {
+	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_event *ev;
 
-	if (!nf_event_allowed())
+	if (!nf_event_allowed(f))
 		return 0;
 	ev = bpf_ringbuf_reserve(&nf_events, sizeof(*ev), 0);
 	if (!ev)
 		return 0;
-	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->cgroup_id = f->cgroup_id;
 	ev->addr[0] = (__u32)w01;
 	ev->addr[1] = (__u32)(w01 >> 32);
 	ev->addr[2] = (__u32)w23;

@@ -149,22 +149,32 @@ struct nf_portset {
 	__u64 bits[NF_PORTSET_WORDS]; /* bit (port % 64) of word (port / 64), host order port */
 };
 
-/* The events rate limit of a fence (global data of the programs): the current one-second window
- * and the events sent in it. */
-struct nf_ratelimit {
-	__u64 window_ns;
-	__u64 sent;
+/*
+ * Fences with the same compiled policy and settings share one set of loaded programs and maps
+ * (hook/loader.c). What belongs to one fence lives in cgroup storage, one value per cgroup the
+ * programs are attached to, shared by every program of the set on that cgroup:
+ * nf_fence_counters per CPU, nf_fence_info once. The kernel creates a value, zero-filled, when
+ * the first link on a cgroup is made; the loader then writes the fence's cgroup id.
+ */
+struct nf_fence_counters {
+	__u64 cnt[NF_CNT_COUNT]; /* enum nf_counter */
+};
+
+struct nf_fence_info {
+	__u64 cgroup_id; /* of the fenced cgroup, which events name; 0 until the loader writes it */
+	__u64 window_ns; /* events rate limit: the current one-second window */
+	__u64 sent;	 /* and the events sent in it */
 };
 
 /* Event reported to `netfence monitor` for a denied or audited connection. */
 struct nf_event {
-	__u64 cgroup_id;
-	__u32 addr[4]; /* network byte order; IPv4 in addr[0] */
-	__u16 port;    /* host byte order */
-	__u8 family;   /* 4 or 6 */
-	__u8 proto;    /* enum nf_proto */
-	__u8 verdict;  /* enum nf_counter: NF_CNT_DENIED or NF_CNT_AUDITED */
-	__u8 hook;     /* enum nf_hook */
+	__u64 cgroup_id; /* the fence's: nf_fence_info.cgroup_id */
+	__u32 addr[4];	 /* network byte order; IPv4 in addr[0] */
+	__u16 port;	 /* host byte order */
+	__u8 family;	 /* 4 or 6 */
+	__u8 proto;	 /* enum nf_proto */
+	__u8 verdict;	 /* enum nf_counter: NF_CNT_DENIED or NF_CNT_AUDITED */
+	__u8 hook;	 /* enum nf_hook */
 	__u8 pad[2];
 };
 

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* netfence monitor: denied and audited connections of every fence, as JSON lines. */
+/*
+ * netfence monitor: denied and audited connections of every fence, as JSON lines.
+ *
+ * Fences with the same compiled policy share their programs and maps, ring buffer included
+ * (hook/loader.c), so a ring is not one fence's: each distinct ring is read once, and an event
+ * names its fence by the cgroup id the programs put in it.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -18,12 +24,28 @@
 #include "state.h"
 #include "util.h"
 
+/* The fence attached to a cgroup. */
+struct owner {
+	uint64_t cgroup_id;
+	char *id;
+};
+
+/* A fence's events ring. Fences sharing a ring have the same kernel map id. */
+struct ring {
+	__u32 map_id;
+	int fd;
+};
+
 struct watch {
+	const char *root;
 	struct ring_buffer *rb;
-	char **ids; /* the fences whose ring buffers rb reads, in nf_pins_ids order */
-	size_t n;
-	int seen;  /* events printed */
-	int limit; /* stop after this many (0: never) */
+	__u32 *ring_ids; /* the rings rb reads, sorted by map id */
+	size_t nrings;
+	struct owner *owners; /* the fences in force at the last scan */
+	size_t nowners;
+	bool rescanned; /* owners scanned again for an unknown cgroup during this poll */
+	int seen;	/* events printed */
+	int limit;	/* stop after this many (0: never) */
 };
 
 static volatile sig_atomic_t stop;
@@ -34,14 +56,78 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+static void owners_free(struct owner *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(o[i].id);
+	free(o);
+}
+
+/* Rebuild the table cgroup id → container id; on failure the previous one stays. */
+static int owners_scan(struct watch *w)
+{
+	char **ids = NULL, dir[4096];
+	struct owner *owners;
+	size_t n = 0, k = 0;
+	int r = nf_pins_ids(w->root, &ids, &n);
+
+	if (r < 0)
+		return r;
+	owners = calloc(n ? n : 1, sizeof(*owners));
+	if (!owners) {
+		nf_strv_free(ids, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cgroup_id;
+
+		/* No link yet (attach in progress), or 0: its cgroup is gone. */
+		if (nf_pins_path(w->root, ids[i], NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
+		    nf_loader_cgroup_id(dir, &cgroup_id) < 0 || cgroup_id == 0)
+			continue;
+		owners[k].cgroup_id = cgroup_id;
+		owners[k++].id = ids[i];
+		ids[i] = NULL;
+	}
+	nf_strv_free(ids, n);
+	owners_free(w->owners, w->nowners);
+	w->owners = owners;
+	w->nowners = k;
+	return 0;
+}
+
+static const char *owner_of(const struct watch *w, uint64_t cgroup_id)
+{
+	for (size_t i = 0; i < w->nowners; i++)
+		if (w->owners[i].cgroup_id == cgroup_id)
+			return w->owners[i].id;
+	return NULL;
+}
+
+/*
+ * The container of an event. A fence attached since the last scan is not in the table yet, so
+ * an unknown cgroup scans again, but once per poll: a burst from a cgroup no fence names costs
+ * one scan, not one per event. An event still unknown is printed with no container, not dropped.
+ */
+static const char *event_owner(struct watch *w, uint64_t cgroup_id)
+{
+	const char *id = owner_of(w, cgroup_id);
+
+	if (!id && cgroup_id && !w->rescanned) {
+		w->rescanned = true;
+		if (owners_scan(w) == 0)
+			id = owner_of(w, cgroup_id);
+	}
+	return id ? id : "";
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	static const char *const hooks[NF_HOOK_COUNT] = { "connect4", "connect6",    "sendmsg4",
 							  "sendmsg6", "sock_create", "egress" };
 	static const char *const protos[NF_PROTO_COUNT] = { "tcp", "udp", "other" };
 	const struct nf_event *ev = data;
-	struct watch *w = *(struct watch **)ctx;
-	const char *id = (const char *)ctx + sizeof(struct watch *);
+	struct watch *w = ctx;
 	char addr[INET6_ADDRSTRLEN] = "", now[64];
 
 	if (size < sizeof(*ev) || ev->hook >= NF_HOOK_COUNT || ev->proto >= NF_PROTO_COUNT)
@@ -50,91 +136,132 @@ static int on_event(void *ctx, void *data, size_t size)
 	nf_state_now(now, sizeof(now));
 	printf("{\"time\":\"%s\",\"container\":\"%s\",\"verdict\":\"%s\",\"hook\":\"%s\","
 	       "\"protocol\":\"%s\",\"address\":\"%s\",\"port\":%u}\n",
-	       now, id, ev->verdict == NF_CNT_AUDITED ? "audited" : "denied", hooks[ev->hook],
+	       now, event_owner(w, ev->cgroup_id),
+	       ev->verdict == NF_CNT_AUDITED ? "audited" : "denied", hooks[ev->hook],
 	       protos[ev->proto], ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr, ev->port);
 	fflush(stdout);
 	w->seen++;
 	return 0;
 }
 
-/* Callback context: the watch pointer followed by the container id. */
-static void *make_ctx(struct watch *w, const char *id)
+/* Open the events ring pinned in a fence's directory, and learn which kernel map it is. */
+static int open_ring(const char *dir, struct ring *ret)
 {
-	size_t len = strlen(id);
-	char *ctx = malloc(sizeof(w) + len + 1);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[4096];
+	int fd, r;
 
-	if (ctx) {
-		memcpy(ctx, &w, sizeof(w));
-		memcpy(ctx + sizeof(w), id, len + 1);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, NF_PIN_EVENTS) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
 	}
-	return ctx;
+	ret->map_id = info.id;
+	ret->fd = fd;
+	return 0;
 }
 
-static void watch_reset(struct watch *w, void ***ctxs)
+static int cmp_ring(const void *a, const void *b)
 {
-	ring_buffer__free(w->rb);
-	w->rb = NULL;
-	for (size_t i = 0; i < w->n; i++)
-		free((*ctxs)[i]);
-	free(*ctxs);
-	*ctxs = NULL;
-	nf_strv_free(w->ids, w->n);
-	w->ids = NULL;
-	w->n = 0;
+	__u32 x = ((const struct ring *)a)->map_id, y = ((const struct ring *)b)->map_id;
+
+	return x < y ? -1 : x > y;
 }
 
-static bool same_ids(char **a, size_t na, char **b, size_t nb)
+static bool same_rings(const struct ring *a, size_t na, const __u32 *b, size_t nb)
 {
 	if (na != nb)
 		return false;
 	for (size_t i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
+		if (a[i].map_id != b[i])
 			return false;
 	return true;
 }
 
-/* Follow fences as they come and go: rebuild the ring buffer set when the ids change. */
-static int watch_rescan(struct watch *w, const char *root, void ***ctxs)
+/* Read these rings from now on: a new manager, which replaces the old one only once complete. */
+static int rings_read(struct watch *w, const struct ring *rings, size_t n)
 {
-	char **ids = NULL, path[4096];
-	size_t n = 0;
-	int r = nf_pins_ids(root, &ids, &n);
+	struct ring_buffer *rb = NULL;
+	__u32 *ids = calloc(n ? n : 1, sizeof(*ids));
+	int r = ids ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		ids[i] = rings[i].map_id;
+		if (rb) {
+			r = ring_buffer__add(rb, rings[i].fd, on_event, w);
+		} else {
+			rb = ring_buffer__new(rings[i].fd, on_event, w, NULL);
+			r = rb ? 0 : -errno;
+		}
+	}
+	if (r < 0) {
+		ring_buffer__free(rb);
+		free(ids);
+		return r;
+	}
+	ring_buffer__free(w->rb);
+	free(w->ring_ids);
+	w->rb = rb;
+	w->ring_ids = ids;
+	w->nrings = n;
+	return 0;
+}
+
+/*
+ * Follow fences as they come, go and change policy: read each distinct ring once (a shared
+ * ring read twice would print its events twice), and rebuild the manager only when the set of
+ * rings changes. Events left in a ring meanwhile stay there for the new manager.
+ */
+static int rings_scan(struct watch *w)
+{
+	char **ids = NULL, dir[4096];
+	struct ring *rings;
+	size_t n = 0, k = 0, u = 0;
+	int r = nf_pins_ids(w->root, &ids, &n);
 
 	if (r < 0)
 		return r;
-	if (same_ids(ids, n, w->ids, w->n)) {
+	rings = calloc(n ? n : 1, sizeof(*rings));
+	if (!rings) {
 		nf_strv_free(ids, n);
-		return 0;
-	}
-	watch_reset(w, ctxs);
-	w->ids = ids;
-	w->n = n;
-	*ctxs = calloc(n ? n : 1, sizeof(void *));
-	if (!*ctxs)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int fd;
-
-		if (nf_pins_path(root, ids[i], NF_PINS_CURRENT, path, sizeof(path) - 32) < 0)
-			continue;
-		strcat(path, "/" NF_PIN_EVENTS);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		(*ctxs)[i] = make_ctx(w, ids[i]);
-		if (!w->rb)
-			w->rb = ring_buffer__new(fd, on_event, (*ctxs)[i], NULL);
-		else
-			ring_buffer__add(w->rb, fd, on_event, (*ctxs)[i]);
-		close(fd); /* the ring buffer manager keeps its own mapping */
 	}
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		if (nf_pins_path(w->root, ids[i], NF_PINS_CURRENT, dir, sizeof(dir)) == 0 &&
+		    open_ring(dir, &rings[k]) == 0)
+			k++;
+	nf_strv_free(ids, n);
+	qsort(rings, k, sizeof(*rings), cmp_ring);
+	for (size_t i = 0; i < k; i++) {
+		if (u && rings[u - 1].map_id == rings[i].map_id)
+			close(rings[i].fd);
+		else
+			rings[u++] = rings[i];
+	}
+	if (!same_rings(rings, u, w->ring_ids, w->nrings))
+		r = rings_read(w, rings, u);
+	for (size_t i = 0; i < u; i++)
+		close(rings[i].fd); /* the manager keeps its own mappings */
+	free(rings);
+	return r;
+}
+
+static void watch_free(struct watch *w)
+{
+	ring_buffer__free(w->rb);
+	free(w->ring_ids);
+	owners_free(w->owners, w->nowners);
 }
 
 int nf_cmd_monitor(struct nf_cli *cli)
 {
-	struct watch w = { .limit = cli->count };
-	void **ctxs = NULL;
+	struct watch w = { .root = cli->paths.bpffs_root, .limit = cli->count };
 	struct timespec start, now;
 	int r = 0;
 
@@ -142,9 +269,12 @@ int nf_cmd_monitor(struct nf_cli *cli)
 	signal(SIGTERM, on_signal);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!stop && (!w.limit || w.seen < w.limit)) {
-		r = watch_rescan(&w, cli->paths.bpffs_root, &ctxs);
+		r = rings_scan(&w);
+		if (r == 0)
+			r = owners_scan(&w);
 		if (r < 0)
 			break;
+		w.rescanned = false;
 		if (w.rb)
 			ring_buffer__poll(w.rb, 200);
 		else
@@ -155,7 +285,7 @@ int nf_cmd_monitor(struct nf_cli *cli)
 			    cli->timeout_ms)
 			break;
 	}
-	watch_reset(&w, &ctxs);
+	watch_free(&w);
 	if (r < 0)
 		return nf_log_error(r, "monitor failed"), NF_EXIT_FAIL;
 	return NF_EXIT_OK;

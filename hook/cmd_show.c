@@ -53,7 +53,7 @@ static void view_load(const struct nf_cli *cli, const char *id, struct fence_vie
 	nf_state_read(cli->paths.state_dir, id, &v->state);
 	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0)
 		return;
-	v->pinned = nf_loader_counters(dir, v->counters) == 0;
+	v->pinned = nf_loader_counters(dir, v->counters, NULL) == 0;
 	if (v->pinned)
 		nf_loader_cgroup_id(dir, &v->cgroup_id);
 	v->attached = v->pinned && v->cgroup_id != 0 && !cgroup_replaced(v);

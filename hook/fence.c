@@ -69,17 +69,16 @@ static int open_cgroup(const char *dir, uint64_t *ret_id, char *err, size_t errl
 	return fd;
 }
 
-/* The counters of the fence in force, so that a replaced fence keeps counting. */
-static int open_counters(const struct nf_paths *paths, const char *id)
+/* The counters of the fence in force, so that a replacement keeps counting; 0 when there is
+ * none (or they cannot be read: the replacement then starts from zero). */
+static int carry_counters(const struct nf_paths *paths, const char *id, uint64_t sum[NF_CNT_COUNT],
+			  uint32_t *map_id)
 {
-	char path[4096];
-	int fd;
+	char dir[4096];
 
-	if (nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, path, sizeof(path) - 32) < 0)
-		return -1;
-	strcat(path, "/" NF_PIN_COUNTERS);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -1 : fd;
+	if (nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0)
+		return 0;
+	return nf_loader_counters(dir, sum, map_id) == 0;
 }
 
 static int write_state(const struct nf_paths *paths, const struct nf_fence_request *req,
@@ -103,6 +102,33 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 	return r < 0 ? r : nf_state_write(paths->state_dir, &s);
 }
 
+/* Unpin the shared program sets no fence links to any more. */
+static int prune_locked(const struct nf_paths *paths)
+{
+	uint32_t *used = NULL;
+	char **ids = NULL, dir[4096];
+	size_t n = 0, nused = 0;
+	int r;
+
+	r = nf_pins_ids(paths->bpffs_root, &ids, &n);
+	if (r < 0)
+		return r;
+	used = calloc(n ? 3 * n : 1, sizeof(*used));
+	if (!used) {
+		nf_strv_free(ids, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int slot = NF_PINS_CURRENT; slot <= NF_PINS_OLD; slot++)
+			if (nf_pins_path(paths->bpffs_root, ids[i], slot, dir, sizeof(dir)) == 0 &&
+			    nf_loader_link_info(dir, NULL, &used[nused]) == 0)
+				nused++;
+	r = nf_loader_prune(paths->bpffs_root, used, nused);
+	free(used);
+	nf_strv_free(ids, n);
+	return r;
+}
+
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
 			 const struct nf_compiled *c, char *err, size_t errlen)
 {
@@ -120,16 +146,18 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 		close(cgfd);
 		return r;
 	}
+	uint64_t carry[NF_CNT_COUNT] = {};
 	struct nf_load_opts o = {
 		.compiled = c,
 		.cgroup_fd = cgfd,
+		.cgroup_id = cgid,
+		.root = paths->bpffs_root,
 		.pin_dir = newdir,
 		.events_per_sec = req->events_per_sec,
-		.counters_fd = open_counters(paths, req->id),
 	};
+	if (carry_counters(paths, req->id, carry, &o.carry_map_id))
+		o.carry = carry;
 	r = nf_loader_attach(&o, err, errlen);
-	if (o.counters_fd >= 0)
-		close(o.counters_fd);
 	close(cgfd);
 	if (r < 0) {
 		nf_pins_abort(paths->bpffs_root, req->id);
@@ -142,10 +170,14 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 		return r;
 	}
 	r = write_state(paths, req, cgid);
-	if (r < 0)
+	if (r < 0) {
 		snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
 			 strerror(-r));
-	return r;
+		return r;
+	}
+	/* The fence replaced may have been the last user of its program set. */
+	prune_locked(paths);
+	return 0;
 }
 
 int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req, char *err,
@@ -198,6 +230,8 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
 		return lock;
 	}
 	r = detach_locked(paths, id);
+	if (r == 0)
+		prune_locked(paths);
 	close(lock);
 	if (r < 0)
 		snprintf(err, errlen, "cannot remove the fence: %s", strerror(-r));
@@ -286,7 +320,7 @@ static int gc_locked(const struct nf_paths *paths, size_t *removed)
 		    nf_state_remove(paths->state_dir, ids[i]) == 0)
 			(*removed)++;
 	nf_strv_free(ids, n);
-	return 0;
+	return prune_locked(paths);
 }
 
 int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed)

@@ -2,11 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -15,20 +17,60 @@
 #include "netfence.skel.h"
 #include "netfence_small.skel.h"
 
+/*
+ * Fences whose compiled policy and settings are the same share one set of programs and maps,
+ * loaded (and verified by the kernel) once and pinned under <root>/@programs/<key>/; each fence
+ * has its own links to them, and its counters and events rate limit in cgroup storage
+ * (bpf/netfence.h). The key hashes the embedded object and everything the loader writes into
+ * it. A set found under a key is used only when its read-only data and frozen tables are, byte
+ * for byte, what this policy compiles to: a colliding key costs a load, never a wrong verdict.
+ * A set no fence links to any more is unpinned by nf_loader_prune(); the kernel frees it with
+ * its last link.
+ */
+#define NF_PROGRAMS_DIR "@programs"
+
 struct prog_pin {
-	const char *pin;
-	size_t prog_off; /* offset of the program pointer in skel->progs */
+	const char *name; /* link_<name> in a fence, prog_<name> in a program set */
+	size_t prog_off;  /* offset of the program pointer in struct netfence_bpf */
+	enum bpf_attach_type type;
 };
 
-#define PROG(name)                                                            \
-	{                                                                     \
-		"link_" #name, offsetof(struct netfence_bpf, progs.nf_##name) \
+#define PROG(name, type)                                                    \
+	{                                                                   \
+#name, offsetof(struct netfence_bpf, progs.nf_##name), type \
 	}
 static const struct prog_pin prog_pins[] = {
-	PROG(connect4), PROG(connect6),	   PROG(sendmsg4),
-	PROG(sendmsg6), PROG(sock_create), PROG(egress),
+	PROG(connect4, BPF_CGROUP_INET4_CONNECT),	PROG(connect6, BPF_CGROUP_INET6_CONNECT),
+	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG),	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG),
+	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE), PROG(egress, BPF_CGROUP_INET_EGRESS),
 };
 #define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
+
+/* The maps of a program set, as pinned in its directory. */
+enum {
+	MAP_TREE4,
+	MAP_TREE6,
+	MAP_CLASSES,
+	MAP_PORTSETS,
+	MAP_RODATA,
+	MAP_COUNTERS,
+	MAP_FENCES,
+	MAP_EVENTS,
+	NMAPS,
+};
+static const char *const map_pins[NMAPS] = {
+	[MAP_TREE4] = "map_tree4",     [MAP_TREE6] = "map_tree6",
+	[MAP_CLASSES] = "map_classes", [MAP_PORTSETS] = "map_portsets",
+	[MAP_RODATA] = "map_rodata",   [MAP_COUNTERS] = NF_PIN_COUNTERS,
+	[MAP_FENCES] = "map_fences",   [MAP_EVENTS] = NF_PIN_EVENTS,
+};
+
+/* A program set in use by one attach: loaded here (skel) or opened from its pins (fds owned). */
+struct progset {
+	struct netfence_bpf *skel;
+	int prog[NPROGS];
+	int map[NMAPS];
+};
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -49,21 +91,203 @@ void nf_loader_init(void)
 	libbpf_set_print(libbpf_print);
 }
 
-static void set_settings(struct netfence_bpf *skel, const struct nf_load_opts *o)
+static int path_in(char *buf, size_t size, const char *dir, const char *name)
 {
-	const struct nf_compiled *c = o->compiled;
-
-	skel->rodata->nf_mode = c->mode;
-	skel->rodata->nf_loopback_allow = c->loopback_allow;
-	skel->rodata->nf_raw_deny = c->raw_deny;
-	skel->rodata->nf_events_per_sec = o->events_per_sec;
-	memcpy((void *)&skel->rodata->nf_tree4_levels, &c->tree4, sizeof(c->tree4));
-	memcpy((void *)&skel->rodata->nf_tree6_levels, &c->tree6, sizeof(c->tree6));
+	return (size_t)snprintf(buf, size, "%s/%s", dir, name) >= size ? -ENAMETOOLONG : 0;
 }
 
-static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
+static int pin_at(const char *dir, const char *name, int fd)
+{
+	char path[4096];
+	int r = path_in(path, sizeof(path), dir, name);
+
+	if (r < 0)
+		return r;
+	return bpf_obj_pin(fd, path) < 0 ? -errno : 0;
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[4096];
+	int fd, r = path_in(path, sizeof(path), dir, name);
+
+	if (r < 0)
+		return r;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_pin2(const char *dir, const char *prefix, const char *name)
+{
+	char pin[64];
+
+	snprintf(pin, sizeof(pin), "%s%s", prefix, name);
+	return open_pin(dir, pin);
+}
+
+/* The read-only data the programs are loaded with; also what a shared set must hold. */
+static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opts *o)
 {
 	const struct nf_compiled *c = o->compiled;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->nf_mode = c->mode;
+	rd->nf_loopback_allow = c->loopback_allow;
+	rd->nf_raw_deny = c->raw_deny;
+	rd->nf_events_per_sec = o->events_per_sec;
+	rd->nf_tree4_levels = c->tree4;
+	rd->nf_tree6_levels = c->tree6;
+}
+
+/* FNV-1a over 64-bit words (the tables are megabytes at 16384 rules), bytes for the tail. */
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; len; p++, len--)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
+static const void *object_bytes(bool small, size_t *size)
+{
+	return small ? netfence_small_bpf__elf_bytes(size) : netfence_bpf__elf_bytes(size);
+}
+
+static void progset_key(const struct nf_load_opts *o, char *buf, size_t size)
+{
+	const struct nf_compiled *c = o->compiled;
+	struct netfence_bpf__rodata rd;
+	size_t elf_size;
+	const void *elf = object_bytes(c->small, &elf_size);
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	rodata_for(&rd, o);
+	h = hash_bytes(h, elf, elf_size);
+	h = hash_bytes(h, &rd, sizeof(rd));
+	h = hash_bytes(h, c->nodes4, c->tree4.nodes * sizeof(*c->nodes4));
+	h = hash_bytes(h, c->nodes6, c->tree6.nodes * sizeof(*c->nodes6));
+	h = hash_bytes(h, c->classes, c->nclasses * sizeof(*c->classes));
+	h = hash_bytes(h, c->portsets, c->nportsets * sizeof(*c->portsets));
+	snprintf(buf, size, "%016" PRIx64, h);
+}
+
+static void progset_close(struct progset *ps)
+{
+	if (ps->skel) {
+		netfence_bpf__destroy(ps->skel);
+	} else {
+		for (size_t i = 0; i < NPROGS; i++)
+			if (ps->prog[i] >= 0)
+				close(ps->prog[i]);
+		for (size_t i = 0; i < NMAPS; i++)
+			if (ps->map[i] >= 0)
+				close(ps->map[i]);
+	}
+	memset(ps, 0, sizeof(*ps));
+}
+
+/* 1 when array map fd holds exactly the n values of val_size bytes at vals. */
+static int array_holds(int fd, const void *vals, size_t val_size, size_t n)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), count = (__u32)n, out = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys = NULL;
+	char *got = NULL;
+	int same = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	if (info.value_size != val_size || info.max_entries != (n ? n : 1))
+		return 0;
+	if (n == 0)
+		return 1;
+	/* Zeroed although the kernel fills it: valgrind cannot tell what a batch lookup wrote. */
+	keys = calloc(n, sizeof(*keys));
+	got = calloc(n, val_size);
+	if (!keys || !got) {
+		free(keys);
+		free(got);
+		return -ENOMEM;
+	}
+	if (bpf_map_lookup_batch(fd, NULL, &out, keys, got, &count, &opts) < 0 && errno != ENOENT)
+		count = 0;
+	if (count != n) {
+		/* no batch lookups for this map type here: one element at a time */
+		for (__u32 k = 0; k < n; k++)
+			if (bpf_map_lookup_elem(fd, &k, got + (size_t)k * val_size) < 0) {
+				free(keys);
+				free(got);
+				return -errno;
+			}
+	}
+	same = memcmp(got, vals, n * val_size) == 0;
+	free(keys);
+	free(got);
+	return same;
+}
+
+/*
+ * The set pinned in dir, if it is the one this policy needs: 0 with ps filled, -ENOENT when
+ * there is none, -ESTALE when what is there differs (a colliding key), or another error.
+ */
+static int progset_open(const char *dir, const struct nf_load_opts *o, struct progset *ps)
+{
+	const struct nf_compiled *c = o->compiled;
+	struct netfence_bpf__rodata rd;
+	int r;
+
+	memset(ps, 0, sizeof(*ps));
+	for (size_t i = 0; i < NPROGS; i++)
+		ps->prog[i] = -1;
+	for (size_t i = 0; i < NMAPS; i++)
+		ps->map[i] = -1;
+	for (size_t i = 0; i < NPROGS; i++) {
+		ps->prog[i] = open_pin2(dir, "prog_", prog_pins[i].name);
+		if (ps->prog[i] < 0) {
+			r = ps->prog[i];
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < NMAPS; i++) {
+		ps->map[i] = open_pin(dir, map_pins[i]);
+		if (ps->map[i] < 0) {
+			r = ps->map[i];
+			goto fail;
+		}
+	}
+	rodata_for(&rd, o);
+	r = array_holds(ps->map[MAP_RODATA], &rd, sizeof(rd), 1);
+	if (r == 1)
+		r = array_holds(ps->map[MAP_TREE4], c->nodes4, sizeof(*c->nodes4), c->tree4.nodes);
+	if (r == 1)
+		r = array_holds(ps->map[MAP_TREE6], c->nodes6, sizeof(*c->nodes6), c->tree6.nodes);
+	if (r == 1)
+		r = array_holds(ps->map[MAP_CLASSES], c->classes, sizeof(*c->classes), c->nclasses);
+	if (r == 1 && c->nportsets)
+		r = array_holds(ps->map[MAP_PORTSETS], c->portsets, sizeof(*c->portsets),
+				c->nportsets);
+	if (r == 1)
+		return 0;
+	if (r == 0)
+		r = -ESTALE;
+fail:
+	/* A set being built by a run that was killed lacks pins: not there. */
+	if (r == -ENOENT || r == -ESTALE)
+		nf_log_debug("program set %s: %s", dir, r == -ESTALE ? "differs" : "absent");
+	progset_close(ps);
+	return r;
+}
+
+static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
+{
 	int r;
 
 	r = bpf_map__set_max_entries(skel->maps.nf_tree4, c->tree4.nodes);
@@ -75,8 +299,6 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_load_opts *o)
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_portsets,
 					     c->nportsets ? c->nportsets : 1);
-	if (!r && o->counters_fd >= 0)
-		r = bpf_map__reuse_fd(skel->maps.nf_counters, o->counters_fd);
 	return r;
 }
 
@@ -142,46 +364,6 @@ static int fill_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	return 0;
 }
 
-static int pin_at(const char *dir, const char *name, int fd)
-{
-	char path[4096];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return -ENAMETOOLONG;
-	return bpf_obj_pin(fd, path) < 0 ? -errno : 0;
-}
-
-static int attach_and_pin(struct netfence_bpf *skel, const struct nf_load_opts *o,
-			  struct bpf_link **links, char *err, size_t errlen)
-{
-	int r;
-
-	for (size_t i = 0; i < NPROGS; i++) {
-		struct bpf_program *prog =
-			*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off);
-
-		links[i] = bpf_program__attach_cgroup(prog, o->cgroup_fd);
-		if (!links[i]) {
-			r = -errno;
-			snprintf(err, errlen, "cannot attach %s: %s", bpf_program__name(prog),
-				 strerror(-r));
-			return r;
-		}
-		r = pin_at(o->pin_dir, prog_pins[i].pin, bpf_link__fd(links[i]));
-		if (r < 0) {
-			snprintf(err, errlen, "cannot pin %s/%s: %s", o->pin_dir, prog_pins[i].pin,
-				 strerror(-r));
-			return r;
-		}
-	}
-	r = pin_at(o->pin_dir, NF_PIN_COUNTERS, bpf_map__fd(skel->maps.nf_counters));
-	if (!r)
-		r = pin_at(o->pin_dir, NF_PIN_EVENTS, bpf_map__fd(skel->maps.nf_events));
-	if (r < 0)
-		snprintf(err, errlen, "cannot pin maps in %s: %s", o->pin_dir, strerror(-r));
-	return r;
-}
-
 /*
  * The skeleton, opened on the small build's object when the compiled trees have its levels.
  * Both builds come from one source with the same maps, programs and read-only data, so one
@@ -198,8 +380,7 @@ static struct netfence_bpf *open_skel(bool small)
 	}
 	r = netfence_bpf__create_skeleton(skel);
 	if (!r && small)
-		skel->skeleton->data =
-			(void *)netfence_small_bpf__elf_bytes(&skel->skeleton->data_sz);
+		skel->skeleton->data = (void *)object_bytes(true, &skel->skeleton->data_sz);
 	if (!r)
 		r = bpf_object__open_skeleton(skel->skeleton, NULL);
 	if (r) {
@@ -210,89 +391,222 @@ static struct netfence_bpf *open_skel(bool small)
 	return skel;
 }
 
-int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
+/* Load the programs for this policy: verification, the costly part of an attach. */
+static int progset_load(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
 {
-	struct bpf_link *links[NPROGS] = {};
+	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf *skel;
 	int r;
 
-	skel = open_skel(o->compiled->small);
+	memset(ps, 0, sizeof(*ps));
+	skel = open_skel(c->small);
 	if (!skel) {
 		r = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
 		return r;
 	}
-	set_settings(skel, o);
-	r = size_maps(skel, o);
+	rodata_for(skel->rodata, o);
+	r = size_maps(skel, c);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot size the BPF maps: %s", strerror(-r));
-		goto out;
+		goto fail;
 	}
 	r = netfence_bpf__load(skel);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-r));
-		goto out;
+		goto fail;
 	}
-	r = fill_maps(skel, o->compiled);
+	r = fill_maps(skel, c);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot fill the BPF maps: %s", strerror(-r));
-		goto out;
+		goto fail;
 	}
-	r = attach_and_pin(skel, o, links, err, errlen);
-out:
-	if (r < 0)
-		nf_loader_unpin(o->pin_dir);
-	/* Our references go; the pins keep the links (and so the attachment) alive. */
+	ps->skel = skel;
 	for (size_t i = 0; i < NPROGS; i++)
-		bpf_link__destroy(links[i]);
+		ps->prog[i] = bpf_program__fd(
+			*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off));
+	ps->map[MAP_TREE4] = bpf_map__fd(skel->maps.nf_tree4);
+	ps->map[MAP_TREE6] = bpf_map__fd(skel->maps.nf_tree6);
+	ps->map[MAP_CLASSES] = bpf_map__fd(skel->maps.nf_classes);
+	ps->map[MAP_PORTSETS] = bpf_map__fd(skel->maps.nf_portsets);
+	ps->map[MAP_RODATA] = bpf_map__fd(skel->maps.rodata);
+	ps->map[MAP_COUNTERS] = bpf_map__fd(skel->maps.nf_counters);
+	ps->map[MAP_FENCES] = bpf_map__fd(skel->maps.nf_fences);
+	ps->map[MAP_EVENTS] = bpf_map__fd(skel->maps.nf_events);
+	return 0;
+fail:
 	netfence_bpf__destroy(skel);
 	return r;
 }
 
-static int open_pin(const char *dir, const char *name)
+/* Pin a freshly loaded set as dir: built in dir@new, then renamed, so that dir is complete. */
+static int progset_pin(const struct progset *ps, const char *dir)
 {
-	char path[4096];
-	int fd;
+	char tmp[4096];
+	int r = 0;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s@new", dir) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
+	nf_loader_unpin(tmp);
+	if (mkdir(tmp, 0700) < 0)
+		return -errno;
+	for (size_t i = 0; i < NPROGS && r == 0; i++) {
+		char name[64];
 
-int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT])
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum[NF_CNT_COUNT] = {};
-	__u64 *vals;
-	int fd, r = 0;
-
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	fd = open_pin(pin_dir, NF_PIN_COUNTERS);
-	if (fd < 0)
-		return fd;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals) {
-		close(fd);
-		return -ENOMEM;
+		snprintf(name, sizeof(name), "prog_%s", prog_pins[i].name);
+		r = pin_at(tmp, name, ps->prog[i]);
 	}
-	for (__u32 k = 0; k < NF_CNT_COUNT && r == 0; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals) < 0) {
-			r = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpu; c++)
-			sum[k] += vals[c];
-	}
-	free(vals);
-	close(fd);
-	if (r == 0)
-		memcpy(ret, sum, sizeof(sum));
+	for (size_t i = 0; i < NMAPS && r == 0; i++)
+		r = pin_at(tmp, map_pins[i], ps->map[i]);
+	if (r == 0 && rename(tmp, dir) < 0)
+		r = -errno;
+	if (r < 0)
+		nf_loader_unpin(tmp);
 	return r;
 }
 
-int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id)
+/*
+ * The set this policy needs: the shared one when it is pinned, else loaded now and, when its
+ * key is free, pinned for the fences that come next.
+ */
+static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
+{
+	char key[32], dir[4096];
+	int r;
+
+	progset_key(o, key, sizeof(key));
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR "/%s", o->root, key) >=
+	    sizeof(dir)) {
+		snprintf(err, errlen, "bpffs root %s: name too long", o->root);
+		return -ENAMETOOLONG;
+	}
+	r = progset_open(dir, o, ps);
+	if (r == 0) {
+		nf_log_debug("sharing the programs of %s", dir);
+		return 0;
+	}
+	r = progset_load(o, ps, err, errlen);
+	if (r < 0)
+		return r;
+	/* A set that is not shared serves this fence all the same. */
+	if (access(dir, F_OK) == 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR, o->root);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR "/%s", o->root, key);
+	r = progset_pin(ps, dir);
+	if (r < 0)
+		nf_log_debug("cannot share the programs as %s: %s", dir, strerror(-r));
+	return 0;
+}
+
+static int map_id(int fd, __u32 *id, __u32 *type)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	*id = info.id;
+	if (type)
+		*type = info.type;
+	return 0;
+}
+
+/* The per-CPU counters value of one cgroup, as BPF_MAP_*_ELEM exchange it. */
+static size_t counters_value_size(int ncpu)
+{
+	return (size_t)ncpu * ((sizeof(struct nf_fence_counters) + 7) & ~(size_t)7);
+}
+
+/*
+ * This fence's own state in the set's cgroup storage: its cgroup id, which its events name,
+ * and its counters: those of the fence it replaces (carry), or zero for a new fence. A value
+ * the set already shares with the fence it replaces (same set, same cgroup) is left alone.
+ */
+static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
+{
+	struct nf_fence_info info = { .cgroup_id = o->cgroup_id };
+	__u64 key = o->cgroup_id;
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 id = 0;
+	char *vals;
+	int r;
+
+	if (bpf_map_update_elem(ps->map[MAP_FENCES], &key, &info, BPF_ANY) < 0)
+		return -errno;
+	r = map_id(ps->map[MAP_COUNTERS], &id, NULL);
+	if (r < 0)
+		return r;
+	if (o->carry && o->carry_map_id == id)
+		return 0;
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	vals = calloc(1, counters_value_size(ncpu));
+	if (!vals)
+		return -ENOMEM;
+	if (o->carry)
+		memcpy(vals, o->carry, sizeof(struct nf_fence_counters));
+	r = bpf_map_update_elem(ps->map[MAP_COUNTERS], &key, vals, BPF_ANY) < 0 ? -errno : 0;
+	free(vals);
+	return r;
+}
+
+static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, char *err,
+			size_t errlen)
+{
+	int r;
+
+	for (size_t i = 0; i < NPROGS; i++) {
+		char name[64];
+		int fd = bpf_link_create(ps->prog[i], o->cgroup_fd, prog_pins[i].type, NULL);
+
+		if (fd < 0) {
+			r = -errno;
+			snprintf(err, errlen, "cannot attach nf_%s: %s", prog_pins[i].name,
+				 strerror(-r));
+			return r;
+		}
+		snprintf(name, sizeof(name), "link_%s", prog_pins[i].name);
+		r = pin_at(o->pin_dir, name, fd);
+		/* The pin keeps the link (and so the attachment) alive. */
+		close(fd);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot pin %s/%s: %s", o->pin_dir, name,
+				 strerror(-r));
+			return r;
+		}
+	}
+	r = pin_at(o->pin_dir, NF_PIN_COUNTERS, ps->map[MAP_COUNTERS]);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_EVENTS, ps->map[MAP_EVENTS]);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot pin maps in %s: %s", o->pin_dir, strerror(-r));
+		return r;
+	}
+	r = fence_storage(ps, o);
+	if (r < 0)
+		snprintf(err, errlen, "cannot write the fence's cgroup storage: %s", strerror(-r));
+	return r;
+}
+
+int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
+{
+	struct progset ps;
+	int r;
+
+	r = progset_get(o, &ps, err, errlen);
+	if (r < 0)
+		return r;
+	r = link_and_pin(&ps, o, err, errlen);
+	if (r < 0)
+		nf_loader_unpin(o->pin_dir);
+	progset_close(&ps);
+	return r;
+}
+
+int nf_loader_link_info(const char *pin_dir, uint64_t *ret_cgroup_id, uint32_t *ret_prog_id)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
@@ -304,8 +618,94 @@ int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id)
 	r = bpf_obj_get_info_by_fd(fd, &info, &len);
 	r = r < 0 ? -errno : 0;
 	close(fd);
-	if (r == 0)
-		*ret_id = info.type == BPF_LINK_TYPE_CGROUP ? info.cgroup.cgroup_id : 0;
+	if (r < 0)
+		return r;
+	if (ret_cgroup_id)
+		*ret_cgroup_id = info.type == BPF_LINK_TYPE_CGROUP ? info.cgroup.cgroup_id : 0;
+	if (ret_prog_id)
+		*ret_prog_id = info.prog_id;
+	return 0;
+}
+
+int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id)
+{
+	return nf_loader_link_info(pin_dir, ret_id, NULL);
+}
+
+/* Counters of a fence from an older netfence: a per-CPU array of one counter per slot. */
+static int sum_array(int fd, int ncpu, uint64_t sum[NF_CNT_COUNT])
+{
+	__u64 *vals = calloc((size_t)ncpu, sizeof(*vals));
+	int r = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 k = 0; k < NF_CNT_COUNT && r == 0; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals) < 0) {
+			r = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			sum[k] += vals[c];
+	}
+	free(vals);
+	return r;
+}
+
+/* The fence's value in the set's cgroup storage; none (the cgroup is gone): zero. */
+static int sum_storage(int fd, int ncpu, uint64_t cgroup_id, uint64_t sum[NF_CNT_COUNT])
+{
+	size_t stride = counters_value_size(1);
+	__u64 key = cgroup_id;
+	char *vals;
+	int r = 0;
+
+	if (cgroup_id == 0)
+		return 0;
+	vals = calloc(1, counters_value_size(ncpu));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals) < 0) {
+		r = errno == ENOENT ? 0 : -errno;
+	} else {
+		for (int c = 0; c < ncpu; c++) {
+			struct nf_fence_counters v;
+
+			memcpy(&v, vals + (size_t)c * stride, sizeof(v));
+			for (int k = 0; k < NF_CNT_COUNT; k++)
+				sum[k] += v.cnt[k];
+		}
+	}
+	free(vals);
+	return r;
+}
+
+int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t *ret_map_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum[NF_CNT_COUNT] = {}, cgid = 0;
+	__u32 id = 0, type = 0;
+	int fd, r;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	fd = open_pin(pin_dir, NF_PIN_COUNTERS);
+	if (fd < 0)
+		return fd;
+	r = map_id(fd, &id, &type);
+	if (r == 0 && type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE) {
+		r = nf_loader_cgroup_id(pin_dir, &cgid);
+		if (r == 0)
+			r = sum_storage(fd, ncpu, cgid, sum);
+	} else if (r == 0) {
+		r = sum_array(fd, ncpu, sum);
+	}
+	close(fd);
+	if (r == 0) {
+		memcpy(ret, sum, sizeof(sum));
+		if (ret_map_id)
+			*ret_map_id = id;
+	}
 	return r;
 }
 
@@ -326,5 +726,50 @@ int nf_loader_unpin(const char *pin_dir)
 	closedir(d);
 	if (rmdir(pin_dir) < 0 && errno != ENOENT && r == 0)
 		r = -errno;
+	return r;
+}
+
+static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
+{
+	char dir[4096], set[4096];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR, root) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		bool keep = false;
+		int fd;
+
+		if (de->d_name[0] == '.' || path_in(set, sizeof(set), dir, de->d_name) < 0)
+			continue;
+		/* A set half pinned by a killed run ("<key>@new") is never used. */
+		fd = strchr(de->d_name, '@') ? -1 : open_pin2(set, "prog_", prog_pins[0].name);
+		if (fd >= 0) {
+			keep = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+			       id_in(info.id, used, n);
+			close(fd);
+		}
+		if (!keep && nf_loader_unpin(set) < 0)
+			r = -EBUSY;
+	}
+	closedir(d);
+	/* Gone with the last set, so that an idle host keeps nothing pinned. */
+	if (rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+		r = r ? r : -errno;
 	return r;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The BPF side of a fence: load the embedded programs with a compiled policy, attach them to a
- * cgroup with bpf_link, and pin links and maps in a bpffs directory. Also reads back what a pin
- * directory holds (counters, the cgroup its links are attached to).
+ * The BPF side of a fence: load the embedded programs with a compiled policy (or find them
+ * loaded for another fence with the same one), attach them to a cgroup with bpf_link, and pin
+ * links and maps in a bpffs directory. Also reads back what a pin directory holds (counters,
+ * the cgroup its links are attached to).
  */
 #ifndef NETFENCE_LOADER_H
 #define NETFENCE_LOADER_H
@@ -19,26 +20,41 @@
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
 	int cgroup_fd;
+	uint64_t cgroup_id;
+	const char *root;	     /* the bpffs root: shared program sets live under it */
 	const char *pin_dir;	     /* an existing, empty directory on bpffs */
 	unsigned int events_per_sec; /* per fence; 0 disables events */
-	int counters_fd;	     /* counters map to keep using (re-attach), or -1 */
+	/* The counters of the fence being replaced, to continue from, and the map they are in;
+	 * NULL for a new fence, which starts from zero. */
+	const uint64_t *carry;
+	uint32_t carry_map_id;
 };
 
 /*
- * Load, fill, attach and pin. The new programs are attached next to whatever is already on the
- * cgroup (BPF_F_ALLOW_MULTI semantics of bpf_link), so a previous fence stays in force until
- * its own links are released. On failure nothing stays attached and nothing stays pinned.
+ * Link the programs for the compiled policy to the cgroup and pin the links and the fence's
+ * maps in pin_dir. The programs are those already loaded for another fence with the same
+ * policy and settings when there is one (loader.c), else loaded now and kept for the next.
+ * The links stand next to whatever is already on the cgroup (BPF_F_ALLOW_MULTI semantics of
+ * bpf_link), so a previous fence stays in force until its own links are released. On failure
+ * nothing stays attached and nothing stays pinned in pin_dir.
  */
 int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen);
 
-/* Sum of the per-CPU counters pinned in pin_dir (enum nf_counter order). */
-int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT]);
+/* Sum of the fence's per-CPU counters pinned in pin_dir (enum nf_counter order), and the id of
+ * the map they are in (ret_map_id may be NULL). */
+int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t *ret_map_id);
 
-/* The id of the cgroup the fence's links are attached to; 0 once that cgroup is gone. */
+/* The id of the cgroup the fence's links are attached to (0 once that cgroup is gone) and of
+ * the program of its first link; either pointer may be NULL. */
+int nf_loader_link_info(const char *pin_dir, uint64_t *ret_cgroup_id, uint32_t *ret_prog_id);
 int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id);
 
 /* Unpin everything in pin_dir (links detach once unpinned) and remove the directory. */
 int nf_loader_unpin(const char *pin_dir);
+
+/* Unpin the shared program sets under root whose first program is none of used (the program
+ * ids of the fences' first links, nf_loader_link_info). */
+int nf_loader_prune(const char *root, const uint32_t *used, size_t n);
 
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);

@@ -61,7 +61,7 @@ cleanup()
 			nf detach "$id" >/dev/null 2>&1
 		done
 	fi
-	for cg in "$CG/gc" "$CG/late" "$CHILD" "$CG"; do
+	for cg in "$CG/gc" "$CG/late" "$CG/sa" "$CG/sb" "$CHILD" "$CG"; do
 		if [ -z "$cg" ] || [ ! -d "$cg" ]; then
 			continue
 		fi
@@ -856,6 +856,119 @@ case_gc()
 	nf detach kt-gc-gone >/dev/null 2>&1
 }
 
+# --- program sets shared between fences with the same policy --------------------------------
+
+# client_in CGROUP ARGS...: the client's verdict from a process in CGROUP.
+client_in()
+{
+	local cg=$1
+	shift
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 1
+		exec timeout 10 "$CLIENT" "$@"
+	) 2>&1
+}
+
+expect_in()
+{
+	local got
+	got=$(client_in "$1" $2)
+	[ "$got" = "$3" ] || fail "nfclient $2 in $1: expected '$3', got '$got'"
+}
+
+# prog_ids CGROUP: the ids of the programs on CGROUP, sorted, on one line.
+prog_ids()
+{
+	cg_progs "$1" | jq -r '[.[].id] | sort | map(tostring) | join(" ")'
+}
+
+# The program sets under the bpffs root, on one line.
+program_sets()
+{
+	find "$T/bpffs/@programs" -mindepth 1 -maxdepth 1 -printf '%f ' 2>/dev/null
+}
+
+# Two fences with the same policy run the same programs, each with its own counters and
+# events; one with other settings gets its own; the set goes with the last fence using it.
+case_shared_programs()
+{
+	local a=$CG/sa b=$CG/sb ids_a ids_b got
+	mkdir "$a" "$b" || { fail "cannot create $a and $b"; return; }
+	attach kt-share-a counted_raw "$a" || return
+	attach kt-share-b counted_raw "$b" || { detach kt-share-a "$a"; return; }
+	ids_a=$(prog_ids "$a")
+	ids_b=$(prog_ids "$b")
+	[ -n "$ids_a" ] && [ "$ids_a" = "$ids_b" ] ||
+		fail "same policy, different programs: '$ids_a' on $a, '$ids_b' on $b"
+	[ "$(program_sets | wc -w)" = 1 ] || fail "program sets: $(program_sets)"
+	start_monitor 3
+	expect_in "$a" "tcp 127.0.0.1 80" EPERM
+	expect_in "$b" "udp 127.0.0.3 53" EPERM
+	expect_in "$a" "tcp 127.0.0.2 80" ECONNREFUSED
+	expect_in "$a" "tcp ::1 22" EPERM
+	got=$(monitored)
+	[ "$got" = "kt-share-a denied connect4 tcp 127.0.0.1 80
+kt-share-b denied sendmsg4 udp 127.0.0.3 53
+kt-share-a denied connect6 tcp ::1 22" ] || fail "monitor printed '$(flat "$got")'"
+	expect_counters kt-share-a "a=1 d=2 u=0"
+	expect_counters kt-share-b "a=0 d=1 u=0"
+	# Audit mode is another program set, beside the first.
+	attach kt-share-b audit "$b" || { detach kt-share-a "$a"; return; }
+	[ "$(prog_ids "$b")" != "$ids_a" ] || fail "the audit fence runs the enforcing programs"
+	[ "$(program_sets | wc -w)" = 2 ] || fail "program sets with two policies: $(program_sets)"
+	expect_in "$b" "tcp 127.0.0.1 80" ECONNREFUSED
+	expect_counters kt-share-b "a=0 d=1 u=1"
+	# The set outlives one of its fences, not the last.
+	attach kt-share-b counted_raw "$b" || { detach kt-share-a "$a"; return; }
+	detach kt-share-a "$a"
+	expect_in "$b" "tcp 127.0.0.1 80" EPERM
+	expect_in "$a" "tcp 127.0.0.1 80" ECONNREFUSED
+	[ "$(program_sets | wc -w)" = 1 ] || fail "program sets after one detach: $(program_sets)"
+	detach kt-share-b "$b"
+	[ -z "$(program_sets)" ] || fail "program sets left after the last detach: $(program_sets)"
+	rmdir "$a" "$b" || fail "cannot remove $a and $b"
+}
+
+# A program set is used only when it holds exactly the policy being attached: one found under
+# another policy's name (a colliding name, or tampering) is not.
+case_shared_programs_checked()
+{
+	local a=$CG/sa b=$CG/sb sets_deny set_allow
+	mkdir "$a" "$b" || { fail "cannot create $a and $b"; return; }
+	attach kt-check-b deny "$b" || return
+	sets_deny=$(program_sets)
+	detach kt-check-b "$b"
+	attach kt-check-a allow "$a" || return
+	set_allow=$(program_sets)
+	# The allow-all programs now sit where the deny-all ones would be found.
+	mv "$T/bpffs/@programs/${set_allow% }" "$T/bpffs/@programs/${sets_deny% }" ||
+		fail "cannot rename the program set"
+	attach kt-check-b deny "$b" || { detach kt-check-a "$a"; return; }
+	expect_in "$b" "tcp 127.0.0.1 80" EPERM
+	expect_in "$a" "tcp 127.0.0.1 80" ECONNREFUSED
+	[ "$(prog_ids "$a")" != "$(prog_ids "$b")" ] || fail "the deny fence runs the allow programs"
+	detach kt-check-a "$a"
+	detach kt-check-b "$b"
+	[ -z "$(program_sets)" ] || fail "program sets left: $(program_sets)"
+	rmdir "$a" "$b" || fail "cannot remove $a and $b"
+}
+
+# Re-attaching the same policy keeps the program set and its counters, counted once.
+case_reattach_same_policy()
+{
+	local id=kt-reattach-same ids
+	attach "$id" counted || return
+	ids=$(prog_ids "$CG")
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	expect_client cg "tcp 127.0.0.2 80" ECONNREFUSED
+	attach "$id" counted || { detach "$id"; return; }
+	[ "$(prog_ids "$CG")" = "$ids" ] || fail "programs after re-attach: $(prog_ids "$CG"), before: $ids"
+	expect_counters "$id" "a=1 d=1 u=0"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	expect_counters "$id" "a=1 d=2 u=0"
+	detach "$id"
+}
+
 CASES=(
 	"harness-unfenced-baseline case_unfenced"
 	"attached-programs case_attached_programs"
@@ -875,6 +988,9 @@ CASES=(
 	"root-cgroup-refused case_root_refused"
 	"policy-from-stdin case_policy_stdin"
 	"gc-reaps-gone-cgroups case_gc"
+	"shared-programs-isolated case_shared_programs"
+	"shared-programs-checked case_shared_programs_checked"
+	"reattach-same-policy-counts-once case_reattach_same_policy"
 )
 
 main()
