@@ -6,15 +6,19 @@
 # targets are reported, never asserted.
 #
 #   1. hook      whole-process `netfence hook` attach (createRuntime) and detach (poststop)
-#                latency and peak RSS, policies of 1, 100, 1000 and 16384 rules
+#                latency and peak RSS, policies of 1, 100, 1000 and 16384 rules: cold (no other
+#                fence holds the policy's programs: the attach loads and verifies them, the
+#                detach unpins them) and shared (a sibling fence with the same policy is in
+#                force elsewhere: the attach only links to its programs), taking turns
 #   2. verdict   run_time_ns / run_cnt of every sock_addr program (kernel.bpf_stats_enabled=1)
 #                on a mix of allowed and denied destinations spread over the rule set, IPv4 and
 #                IPv6 policies of each size, beside programs that only return 1 (the floor)
 #   3. connect   TCP connect() and UDP sendto() throughput from a fenced cgroup, an unfenced one,
 #                and behind the same CIDRs as an nftables set and as iptables chains (one rule per
 #                CIDR; iptables-nft, iptables-nft behind a conntrack shortcut, iptables-legacy)
-#   4. runc      `runc run` of a container that exits at once, with and without the hooks; and
-#                the kernel memory of one fence (maps and programs)
+#   4. runc      `runc run` of a container that exits at once, with and without the hooks (the
+#                100-rule policy cold and shared with a sibling fence); and the kernel memory
+#                of one fence (maps and programs)
 #
 # Everything lives in private places removed on exit, whatever happens: a temporary directory
 # with its own bpffs mount and netfence state dir, cgroups under <cgroup2>/netfence-bench.PID,
@@ -53,8 +57,9 @@ else
 fi
 TPUT_WINDOW=16 # TCP connects in flight
 # runc variants, in two groups that take turns within themselves: the 1 MB ones leave work behind
-# them (freeing, writeback) that would slow whatever runs next.
-RUNC_LIGHT="plain noop nf100"
+# them (freeing, writeback) that would slow whatever runs next. nf100s is nf100 while a sibling
+# fence holds the same policy, so that the container's hook only links to the programs.
+RUNC_LIGHT="plain noop nf100 nf100s"
 RUNC_HEAVY="ann16384 nf16384"
 PORT=443
 
@@ -65,6 +70,7 @@ NS_LIST=""
 BG_PIDS=""
 STATS_OLD=""
 RUNC_BIND=0
+SIBLING="" # the policy of the sibling fence (bench-sibling) in force, if any
 
 say()
 {
@@ -104,7 +110,7 @@ cleanup()
 		done
 	fi
 	if [ -n "$T" ] && [ -d "$T/bpffs" ]; then
-		for id in bench-hook bench-verdict bench-tput; do
+		for id in bench-hook bench-sibling bench-verdict bench-tput; do
 			nf detach "$id" >/dev/null 2>&1
 		done
 	fi
@@ -301,10 +307,87 @@ print(json.dumps(s, separators=(",", ":")))
 PY
 }
 
+# progsets: how many shared program sets are pinned. netfence keeps one per distinct compiled
+# policy and settings under <bpffs_root>/@programs/ while a fence links to it, and unpins it
+# with the last such fence.
+progsets()
+{
+	local d c=0
+	for d in "$T/bpffs/@programs"/*; do
+		[ -e "$d" ] && c=$((c + 1))
+	done
+	echo "$c"
+}
+
+# expect_progsets N WHEN: die unless N program sets are pinned. A shared measurement that
+# loaded its own programs (the hook and `netfence attach` compiling the policy to different
+# settings) would show as two, and would time a cold attach under the shared label.
+expect_progsets()
+{
+	local got
+	got=$(progsets)
+	[ "$got" = "$1" ] || die "$2: $got program sets pinned in $T/bpffs/@programs, expected $1" \
+		"($(cd "$T/bpffs/@programs" 2>/dev/null && echo *))"
+}
+
+# sibling POLICY_FILE|"": the fence bench-sibling on $CGP/hook-sibling with that policy, or none.
+# With it in force, a fence with the same policy shares its programs: it only links to them.
+# It is a bare cgroup fenced by `netfence attach`, as an operator would fence one by hand.
+sibling()
+{
+	[ "$1" = "$SIBLING" ] && return 0
+	if [ -n "$SIBLING" ]; then
+		nf detach bench-sibling >/dev/null 2>"$T/logs/sibling.err" ||
+			die "detach of the sibling fence failed: $(cat "$T/logs/sibling.err")"
+		SIBLING=""
+	fi
+	[ -n "$1" ] || return 0
+	mkdir -p "$CGP/hook-sibling"
+	nf attach --id bench-sibling --cgroup "$CGP/hook-sibling" --policy "$1" \
+		>/dev/null 2>"$T/logs/sibling.err" ||
+		die "attach of the sibling fence ($1) failed: $(cat "$T/logs/sibling.err")"
+	SIBLING=$1
+}
+
+# hook_pair RULES cold|shared [untimed]: one attach (createRuntime) and one detach (poststop)
+# of the hook, timed by nftime and recorded as attach/detach (cold) or attach_shared/
+# detach_shared. The sibling fence is put in place or removed first; the number of program
+# sets pinned is checked around each step, outside the timed part.
+hook_pair()
+{
+	local n=$1 kind=$2 timed=${3:-timed} sfx="" sets=0 op stage line us rss rc user sys
+	if [ "$kind" = shared ]; then
+		sibling "$T/gen/mix4-$n.json"
+		sfx=_shared sets=1
+	else
+		sibling ""
+	fi
+	# The sibling's set, or none: a cold attach must find nothing to share.
+	expect_progsets $sets "before a $kind attach of $n rules"
+	for op in attach detach; do
+		[ $op = attach ] && stage=createRuntime || stage=poststop
+		line=$("$BUILD/nftime" "$T/gen/state-$op-$n.json" "$NETFENCE" \
+			--config "$T/netfence.json" --bpffs-root "$T/bpffs" \
+			--state-dir "$T/state" hook "$stage" 2>>"$T/logs/hook.err")
+		read -r us rss rc user sys <<<"$line"
+		[ "$rc" = 0 ] || die "hook $op ($kind) of $n rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
+		[ "$timed" = timed ] &&
+			rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"$op$sfx\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
+		if [ $op = attach ]; then
+			# One set either way: the hook's own (cold), or the sibling's that it links to;
+			# two when the hook compiled the policy to other settings than `netfence attach`.
+			expect_progsets 1 "after a $kind attach of $n rules"
+		else
+			# A cold detach unpins the set; a shared one leaves it to the sibling.
+			expect_progsets $sets "after a $kind detach of $n rules"
+		fi
+	done
+}
+
 bench_hook()
 {
-	local n pid i line us rss rc
-	say "== hook attach/detach latency ($HOOK_RUNS runs per size)"
+	local n pid i line us kinds kind
+	say "== hook attach/detach latency, cold and shared ($HOOK_RUNS runs of each per size)"
 	mkdir -p "$CGP/hook"
 	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 100000' sh "$CGP/hook" &
 	pid=$!
@@ -319,21 +402,22 @@ bench_hook()
 		[ "$(bpftool cgroup show "$CGP/hook" 2>/dev/null | grep -c ' nf_')" -ge 4 ] ||
 			die "the hook reported success but no nf_* program is on $CGP/hook"
 		nf hook poststop <"$T/gen/state-detach-$n.json" >/dev/null 2>&1
+		hook_pair "$n" shared untimed
 		for ((i = 0; i < HOOK_RUNS; i++)); do
-			for op in attach detach; do
-				[ $op = attach ] && stage=createRuntime || stage=poststop
-				line=$("$BUILD/nftime" "$T/gen/state-$op-$n.json" "$NETFENCE" \
-					--config "$T/netfence.json" --bpffs-root "$T/bpffs" \
-					--state-dir "$T/state" hook "$stage" 2>>"$T/logs/hook.err")
-				read -r us rss rc user sys <<<"$line"
-				[ "$rc" = 0 ] || die "hook $op of $n rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
-				rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"$op\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
+			# Cold and shared take turns within the loop, so that the machine's drifts fall
+			# on both alike, in the order C S, S C, C S...: each runs first in half of the
+			# iterations, and the sibling fence is attached or detached (untimed, but the
+			# kernel frees a detached set's programs after the fact) once per iteration.
+			((i % 2 == 0)) && kinds="cold shared" || kinds="shared cold"
+			for kind in $kinds; do
+				hook_pair "$n" "$kind"
 			done
 			# The floor: a static program that only reads the same state from the pipe.
 			line=$("$BUILD/nftime" "$T/gen/state-attach-$n.json" "$BUILD/drain-static")
 			read -r us _ <<<"$line"
 			rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"drain\",\"us\":$us,\"rss_kb\":0,\"user_us\":0,\"sys_us\":0}"
 		done
+		sibling ""
 		rec "{\"section\":\"hook_sizes\",\"rules\":$n,\"policy_bytes\":$(stat -c %s "$T/gen/mix4-$n.json"),\"state_bytes\":$(stat -c %s "$T/gen/state-attach-$n.json")}"
 		say "   $n rules done"
 	done
@@ -618,7 +702,7 @@ PY
 
 bench_runc()
 {
-	local v
+	local v n
 	if ! command -v runc >/dev/null 2>&1 || [ ! -x "$BUILD/true-static" ]; then
 		say "== runc: skipped (no runc or no static libc)"
 		rec '{"section":"runc_skipped"}'
@@ -630,24 +714,82 @@ bench_runc()
 	# ann16384: the 16384-rule policy in the annotations without the hooks, so that runc's own
 	# cost of a 1 MB config and state is not counted as netfence's. noop: two hooks that are a
 	# static /bin/true, what any createRuntime + poststop pair costs before doing anything.
+	# nf100s: the same container as nf100, run while the sibling fence holds its policy.
 	for v in $RUNC_LIGHT $RUNC_HEAVY; do
 		case $v in
 		plain) runc_bundle "$T/rc-$v" "" "/${CGP#"$CG2"/}/rc-$v" ;;
 		noop) runc_bundle "$T/rc-$v" "" "/${CGP#"$CG2"/}/rc-$v" noop ;;
 		ann*) runc_bundle "$T/rc-$v" "$T/gen/mix4-${v#ann}.json" "/${CGP#"$CG2"/}/rc-$v" none ;;
+		nf*s)
+			n=${v#nf}
+			runc_bundle "$T/rc-$v" "$T/gen/mix4-${n%s}.json" "/${CGP#"$CG2"/}/rc-$v"
+			;;
 		*) runc_bundle "$T/rc-$v" "$T/gen/mix4-${v#nf}.json" "/${CGP#"$CG2"/}/rc-$v" ;;
 		esac
 	done
+	# The sibling fence of nf100s, on a cgroup of its own. The inner shell attaches and
+	# detaches it, and sees the cgroup v2 hierarchy at /sys/fs/cgroup.
+	mkdir -p "$CGP/rc-sibling"
 	# One shell in the runtime's mount namespace runs every container; the variants take turns,
 	# each under its own id and cgroup, which runc removes when the container exits.
 	# shellcheck disable=SC2016
 	runc_ns bash -c '
-		b=$1 t=$2 light=$3 light_runs=$4 heavy=$5 heavy_runs=$6
+		b=$1 t=$2 light=$3 light_runs=$4 heavy=$5 heavy_runs=$6 netfence=$7 sibcg=$8
+		sib=off
+		nf() {
+			"$netfence" --config "$t/netfence.json" --bpffs-root "$t/bpffs" \
+				--state-dir "$t/state" "$@"
+		}
+		sets() { # the shared program sets pinned (see progsets in run.sh)
+			ls -A "$t/bpffs/@programs" 2>/dev/null | wc -l
+		}
+		# sibling on|off: the fence bench-sibling with the 100-rule policy, on a bare cgroup.
+		sibling() {
+			[ "$1" = "$sib" ] && return 0
+			if [ "$1" = on ]; then
+				nf attach --id bench-sibling --cgroup "$sibcg" \
+					--policy "$t/gen/mix4-100.json" >/dev/null 2>"$t/logs/sibling.err"
+			else
+				nf detach bench-sibling >/dev/null 2>"$t/logs/sibling.err"
+			fi || { echo "sibling $1: $(cat "$t/logs/sibling.err")"; exit 1; }
+			sib=$1
+		}
+		# prepare VARIANT: the sibling fence in force for nf100s and nowhere else that the
+		# 100-rule policy runs (nf100 must load its programs), and a check that the program
+		# sets pinned are what the variant expects: the sibling'"'"'s, or none.
+		prepare() {
+			local want
+			case $1 in
+			nf100s) sibling on && want=1 ;;
+			nf*) sibling off && want=0 ;;
+			*) return 0 ;;
+			esac
+			[ "$(sets)" = "$want" ] ||
+				{ echo "before $1: $(sets) program sets pinned, expected $want"; exit 1; }
+		}
 		for v in $light $heavy; do # warm-up, untimed
+			prepare "$v"
 			runc --root "$t/runc-root" run --bundle "$t/rc-$v" "bench-$v" </dev/null \
 				>"$t/logs/runc-warm-$v" 2>&1 ||
 				{ echo "warm-up $v: $(tail -n 3 "$t/logs/runc-warm-$v")"; exit 1; }
 		done
+		# nf100s must share for real: while one of its containers is created (its
+		# createRuntime hook has run) beside the sibling, one program set is pinned, not two
+		# (the hook, for a container in its own network namespace, and `netfence attach`, for
+		# a bare cgroup, could resolve the policy to different settings). runc delete runs
+		# its poststop hook, which leaves the sibling'"'"'s set.
+		if [ -d "$t/rc-nf100s" ]; then
+			prepare nf100s
+			runc --root "$t/runc-root" create --bundle "$t/rc-nf100s" bench-check \
+				</dev/null >"$t/logs/runc-check" 2>&1 ||
+				{ echo "runc create (nf100s): $(tail -n 3 "$t/logs/runc-check")"; exit 1; }
+			n=$(sets)
+			runc --root "$t/runc-root" delete -f bench-check >>"$t/logs/runc-check" 2>&1
+			[ "$n" = 1 ] || { echo "nf100s: $n program sets pinned while the container" \
+				"and the sibling fence hold the same policy, expected 1: the hook and" \
+				"netfence attach compile it to different settings"; exit 1; }
+			prepare nf100s
+		fi
 		# Each round starts with the next variant of the group, so that none always runs first.
 		for group in "$light_runs $light" "$heavy_runs $heavy"; do
 			read -r runs group <<<"$group"
@@ -656,12 +798,14 @@ bench_runc()
 			for ((i = 0; i < runs; i++)); do
 				for ((k = 0; k < n; k++)); do
 					v=${order[(i + k) % n]}
+					prepare "$v"
 					echo "$v $("$b/nftime" /dev/null runc --root "$t/runc-root" \
 						run --bundle "$t/rc-$v" "bench-$v" 2>>"$t/logs/runc.err")"
 				done
 			done
+			sibling off
 		done' bash "$BUILD" "$T" "$RUNC_LIGHT" "$RUNC_RUNS" "$RUNC_HEAVY" "$RUNC_RUNS_HEAVY" \
-		>"$T/runc.out" ||
+		"$NETFENCE" "/sys/fs/cgroup/${CGP#"$CG2"/}/rc-sibling" >"$T/runc.out" ||
 		die "runc failed: $(tail -n 3 "$T/runc.out") $(tail -n 3 "$T/logs/runc.err" 2>/dev/null)"
 	while read -r v us rss rc _; do
 		[ "$rc" = 0 ] || die "runc run ($v) exited $rc: $(tail -n 3 "$T/logs/runc.err")"
