@@ -135,8 +135,9 @@ def main():
                 "%.2f" % row["floor"]["median"] if "floor" in row else "-"))
         p("   (cold: no other fence holds the policy's programs, the attach loads and verifies "
           "them, the detach unpins them;")
-        p("    shared: a sibling fence with the same policy is attached to another cgroup, the "
-          "attach only links to its programs;")
+        p("    shared: a sibling fence with the same policy (a twin of the cold one: same size, "
+          "another seed) is attached to")
+        p("    another cgroup throughout, the attach only links to its programs;")
         p("    floor: a static program that reads the same state from the pipe and exits)")
 
     vf = [r for r in recs if r["section"] == "verifier"]
@@ -302,9 +303,10 @@ def main():
                 {"plain": "no hooks", "ann16384": "the annotation alone"}[baseline[v]]))
         if "nf100s" in rc:
             p("   (cold: the container's hook loads the policy's programs and its poststop unpins "
-              "them; programs shared: a")
-            p("    sibling fence with the same policy is attached to another cgroup meanwhile, "
-              "the hook only links)")
+              "them; programs shared: the")
+            p("    container's policy is a twin of the cold one that a sibling fence on another "
+              "cgroup holds, the hook only links;")
+            p("    the sibling is in force during every 100-rule and no-hook run alike)")
     mem = [r for r in recs if r["section"] == "memory"]
     res["memory"] = []
     if mem:

@@ -8,8 +8,9 @@
 #   1. hook      whole-process `netfence hook` attach (createRuntime) and detach (poststop)
 #                latency and peak RSS, policies of 1, 100, 1000 and 16384 rules: cold (no other
 #                fence holds the policy's programs: the attach loads and verifies them, the
-#                detach unpins them) and shared (a sibling fence with the same policy is in
-#                force elsewhere: the attach only links to its programs), taking turns
+#                detach unpins them) and shared (a sibling fence holds a twin policy of the
+#                same size, which the shared runs attach: they only link to its programs),
+#                taking turns
 #   2. verdict   run_time_ns / run_cnt of every sock_addr program (kernel.bpf_stats_enabled=1)
 #                on a mix of allowed and denied destinations spread over the rule set, IPv4 and
 #                IPv6 policies of each size, beside programs that only return 1 (the floor)
@@ -351,42 +352,37 @@ sibling()
 
 # hook_pair RULES cold|shared [untimed]: one attach (createRuntime) and one detach (poststop)
 # of the hook, timed by nftime and recorded as attach/detach (cold) or attach_shared/
-# detach_shared. The sibling fence is put in place or removed first; the number of program
-# sets pinned is checked around each step, outside the timed part.
+# detach_shared. Cold runs the size's policy (mix4-N), which no other fence holds; shared runs
+# its twin (mix4-Ns: same generator and size, another seed), which the sibling fence holds
+# throughout. The number of program sets pinned is checked around each step, outside the timed
+# part: the sibling's always, and the cold fence's own while it is attached.
 hook_pair()
 {
-	local n=$1 kind=$2 timed=${3:-timed} sfx="" sets=0 op stage line us rss rc user sys
+	local n=$1 kind=$2 timed=${3:-timed} sfx="" during=2 op stage line us rss rc user sys
 	if [ "$kind" = shared ]; then
-		sibling "$T/gen/mix4-$n.json"
-		sfx=_shared sets=1
-	else
-		sibling ""
+		sfx=_shared during=1 n=${n}s
 	fi
-	# The sibling's set, or none: a cold attach must find nothing to share.
-	expect_progsets $sets "before a $kind attach of $n rules"
+	expect_progsets 1 "before a $kind attach of ${n%s} rules"
 	for op in attach detach; do
 		[ $op = attach ] && stage=createRuntime || stage=poststop
 		line=$("$BUILD/nftime" "$T/gen/state-$op-$n.json" "$NETFENCE" \
 			--config "$T/netfence.json" --bpffs-root "$T/bpffs" \
 			--state-dir "$T/state" hook "$stage" 2>>"$T/logs/hook.err")
 		read -r us rss rc user sys <<<"$line"
-		[ "$rc" = 0 ] || die "hook $op ($kind) of $n rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
+		[ "$rc" = 0 ] || die "hook $op ($kind) of ${n%s} rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
 		[ "$timed" = timed ] &&
-			rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"$op$sfx\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
-		if [ $op = attach ]; then
-			# One set either way: the hook's own (cold), or the sibling's that it links to;
-			# two when the hook compiled the policy to other settings than `netfence attach`.
-			expect_progsets 1 "after a $kind attach of $n rules"
-		else
-			# A cold detach unpins the set; a shared one leaves it to the sibling.
-			expect_progsets $sets "after a $kind detach of $n rules"
-		fi
+			rec "{\"section\":\"hook\",\"rules\":${n%s},\"op\":\"$op$sfx\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
+		# Attached: the cold fence's own set beside the sibling's, or only the sibling's,
+		# which the shared fence links to (two would mean the hook and `netfence attach`
+		# compiled the policy to different settings). Detached: the sibling's alone.
+		[ $op = attach ] && expect_progsets $during "after a $kind attach of ${n%s} rules"
+		[ $op = detach ] && expect_progsets 1 "after a $kind detach of ${n%s} rules"
 	done
 }
 
 bench_hook()
 {
-	local n pid i line us kinds kind
+	local n pid i line us kinds kind p
 	say "== hook attach/detach latency, cold and shared ($HOOK_RUNS runs of each per size)"
 	mkdir -p "$CGP/hook"
 	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 100000' sh "$CGP/hook" &
@@ -394,9 +390,15 @@ bench_hook()
 	BG_PIDS="$BG_PIDS $pid"
 	sleep 0.1
 	for n in $SIZES; do
-		state_json creating "$pid" "$T/gen/mix4-$n.json" >"$T/gen/state-attach-$n.json"
-		state_json stopped 0 "$T/gen/mix4-$n.json" >"$T/gen/state-detach-$n.json"
-		# One untimed pair first: page cache, the lock file, the bpffs root.
+		for p in "$n" "${n}s"; do
+			state_json creating "$pid" "$T/gen/mix4-$p.json" >"$T/gen/state-attach-$p.json"
+			state_json stopped 0 "$T/gen/mix4-$p.json" >"$T/gen/state-detach-$p.json"
+		done
+		# The sibling fence holds the shared twin for the whole size, so that both kinds run
+		# beside one other fence (the kernel's cgroup BPF switches stay on, as on any host with
+		# a fence) and no set is loaded or freed between timed runs but the cold fence's own.
+		sibling "$T/gen/mix4-${n}s.json"
+		# One untimed pair of each first: page cache, the lock file, the bpffs root.
 		nf hook createRuntime <"$T/gen/state-attach-$n.json" >/dev/null 2>"$T/logs/hook.err" ||
 			die "hook attach of $n rules failed: $(cat "$T/logs/hook.err")"
 		[ "$(bpftool cgroup show "$CGP/hook" 2>/dev/null | grep -c ' nf_')" -ge 4 ] ||
@@ -406,8 +408,7 @@ bench_hook()
 		for ((i = 0; i < HOOK_RUNS; i++)); do
 			# Cold and shared take turns within the loop, so that the machine's drifts fall
 			# on both alike, in the order C S, S C, C S...: each runs first in half of the
-			# iterations, and the sibling fence is attached or detached (untimed, but the
-			# kernel frees a detached set's programs after the fact) once per iteration.
+			# iterations.
 			((i % 2 == 0)) && kinds="cold shared" || kinds="shared cold"
 			for kind in $kinds; do
 				hook_pair "$n" "$kind"
@@ -714,16 +715,13 @@ bench_runc()
 	# ann16384: the 16384-rule policy in the annotations without the hooks, so that runc's own
 	# cost of a 1 MB config and state is not counted as netfence's. noop: two hooks that are a
 	# static /bin/true, what any createRuntime + poststop pair costs before doing anything.
-	# nf100s: the same container as nf100, run while the sibling fence holds its policy.
+	# nf100s: a container like nf100 whose 100-rule policy (the twin, mix4-100s) the sibling
+	# fence holds, so that its hook only links.
 	for v in $RUNC_LIGHT $RUNC_HEAVY; do
 		case $v in
 		plain) runc_bundle "$T/rc-$v" "" "/${CGP#"$CG2"/}/rc-$v" ;;
 		noop) runc_bundle "$T/rc-$v" "" "/${CGP#"$CG2"/}/rc-$v" noop ;;
 		ann*) runc_bundle "$T/rc-$v" "$T/gen/mix4-${v#ann}.json" "/${CGP#"$CG2"/}/rc-$v" none ;;
-		nf*s)
-			n=${v#nf}
-			runc_bundle "$T/rc-$v" "$T/gen/mix4-${n%s}.json" "/${CGP#"$CG2"/}/rc-$v"
-			;;
 		*) runc_bundle "$T/rc-$v" "$T/gen/mix4-${v#nf}.json" "/${CGP#"$CG2"/}/rc-$v" ;;
 		esac
 	done
@@ -743,25 +741,30 @@ bench_runc()
 		sets() { # the shared program sets pinned (see progsets in run.sh)
 			ls -A "$t/bpffs/@programs" 2>/dev/null | wc -l
 		}
-		# sibling on|off: the fence bench-sibling with the 100-rule policy, on a bare cgroup.
+		# sibling on|off: the fence bench-sibling with the twin 100-rule policy, on a bare
+		# cgroup.
 		sibling() {
 			[ "$1" = "$sib" ] && return 0
 			if [ "$1" = on ]; then
 				nf attach --id bench-sibling --cgroup "$sibcg" \
-					--policy "$t/gen/mix4-100.json" >/dev/null 2>"$t/logs/sibling.err"
+					--policy "$t/gen/mix4-100s.json" >/dev/null 2>"$t/logs/sibling.err"
 			else
 				nf detach bench-sibling >/dev/null 2>"$t/logs/sibling.err"
 			fi || { echo "sibling $1: $(cat "$t/logs/sibling.err")"; exit 1; }
 			sib=$1
 		}
-		# prepare VARIANT: the sibling fence in force for nf100s and nowhere else that the
-		# 100-rule policy runs (nf100 must load its programs), and a check that the program
-		# sets pinned are what the variant expects: the sibling'"'"'s, or none.
+		# prepare VARIANT: the sibling fence in force during the light group, every variant
+		# alike (the kernel'"'"'s cgroup BPF switches stay on, as on any host with a fence), and
+		# not during the 1 MB group; and a check that the program sets pinned before a
+		# netfence variant are the sibling'"'"'s alone, or none.
 		prepare() {
 			local want
 			case $1 in
-			nf100s) sibling on && want=1 ;;
-			nf*) sibling off && want=0 ;;
+			*16384) sibling off && want=0 ;;
+			*) sibling on && want=1 ;;
+			esac
+			case $1 in
+			nf*) ;;
 			*) return 0 ;;
 			esac
 			[ "$(sets)" = "$want" ] ||
@@ -829,6 +832,10 @@ main()
 		done
 		"$PYTHON" "$ROOT/bench/gen-policy.py" block --rules "$n" --seed "$n" "$T/gen/block-$n" \
 			>>"$T/gen/log" || die "gen-policy.py block failed"
+		# The twin of the IPv4 policy (another seed), which the shared measurements run.
+		"$PYTHON" "$ROOT/bench/gen-policy.py" mix --family 4 --rules "$n" \
+			--seed $((n + 100000)) "$T/gen/mix4-${n}s.json" "$T/gen/mix4-${n}s.dests" \
+			>>"$T/gen/log" || die "gen-policy.py mix failed"
 	done
 	make_netns base
 	in_list hook "$ONLY" && bench_hook
