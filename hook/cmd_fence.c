@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "log.h"
@@ -76,6 +77,18 @@ static int check_id(const char *id)
 	return 0;
 }
 
+/*
+ * After a change, as after every hook run: remove what is gone, including a program set that the
+ * fence replaced or detached was the last to use. Nothing is created for it where nothing is.
+ */
+static void reap(struct nf_cli *cli)
+{
+	struct stat st;
+
+	if (stat(cli->paths.bpffs_root, &st) == 0 && stat(cli->paths.state_dir, &st) == 0)
+		nf_fence_gc(&cli->paths, NULL);
+}
+
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
 		 bool removable, const char *verb)
 {
@@ -103,6 +116,7 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
 	nf_policy_free(p);
 	free(text);
+	reap(cli);
 	if (r < 0)
 		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
 	nf_log_info("%s %s", verb, cgroup);
@@ -147,11 +161,14 @@ int nf_cmd_detach(struct nf_cli *cli)
 {
 	const char *id = cli->argv[0];
 	char err[512];
+	int r;
 
 	if (check_id(id) < 0)
 		return NF_EXIT_USAGE;
 	nf_log_set_id(id);
-	if (nf_fence_detach(&cli->paths, id, err, sizeof(err)) < 0)
+	r = nf_fence_detach(&cli->paths, id, err, sizeof(err));
+	reap(cli);
+	if (r < 0)
 		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
 	return NF_EXIT_OK;
 }

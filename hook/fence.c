@@ -102,33 +102,6 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 	return r < 0 ? r : nf_state_write(paths->state_dir, &s);
 }
 
-/* Unpin the shared program sets no fence links to any more. */
-static int prune_locked(const struct nf_paths *paths)
-{
-	uint32_t *used = NULL;
-	char **ids = NULL, dir[4096];
-	size_t n = 0, nused = 0;
-	int r;
-
-	r = nf_pins_ids(paths->bpffs_root, &ids, &n);
-	if (r < 0)
-		return r;
-	used = calloc(n ? 3 * n : 1, sizeof(*used));
-	if (!used) {
-		nf_strv_free(ids, n);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (int slot = NF_PINS_CURRENT; slot <= NF_PINS_OLD; slot++)
-			if (nf_pins_path(paths->bpffs_root, ids[i], slot, dir, sizeof(dir)) == 0 &&
-			    nf_loader_link_info(dir, NULL, &used[nused]) == 0)
-				nused++;
-	r = nf_loader_prune(paths->bpffs_root, used, nused);
-	free(used);
-	nf_strv_free(ids, n);
-	return r;
-}
-
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
 			 const struct nf_compiled *c, char *err, size_t errlen)
 {
@@ -175,8 +148,6 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 			 strerror(-r));
 		return r;
 	}
-	/* The fence replaced may have been the last user of its program set. */
-	prune_locked(paths);
 	return 0;
 }
 
@@ -230,8 +201,6 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
 		return lock;
 	}
 	r = detach_locked(paths, id);
-	if (r == 0)
-		prune_locked(paths);
 	close(lock);
 	if (r < 0)
 		snprintf(err, errlen, "cannot remove the fence: %s", strerror(-r));
@@ -274,19 +243,20 @@ static bool state_cgroup_gone(const struct nf_paths *paths, const char *id, uint
  * cgroup id turns 0) only once the last reference to the cgroup is dropped, which an open
  * socket can delay; the state file's directory tells at once.
  */
-static int fence_dead(const struct nf_paths *paths, const char *id)
+static int fence_dead(const struct nf_paths *paths, const char *id, bool pending,
+		      uint32_t *ret_prog_id)
 {
 	char dir[4096];
 	uint64_t cgid = 0;
 	int r;
 
-	r = nf_pins_recover(paths->bpffs_root, id);
+	r = pending ? nf_pins_recover(paths->bpffs_root, id) : 0;
 	if (r < 0)
 		return r;
 	r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	r = nf_loader_cgroup_id(dir, &cgid);
+	r = nf_loader_link_info(dir, &cgid, ret_prog_id);
 	if (r == -ENOENT)
 		return 1;
 	if (r < 0)
@@ -294,33 +264,80 @@ static int fence_dead(const struct nf_paths *paths, const char *id)
 	return cgid == 0 || state_cgroup_gone(paths, id, cgid);
 }
 
+/*
+ * Remove the fences whose cgroup is gone, the state files of fences that are gone, and the
+ * shared program sets no fence links to any more (the programs of the fences' first links,
+ * read on the way).
+ */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The index of id in the sorted list ids, or -1. */
+static ssize_t find(char **ids, size_t n, const char *id)
+{
+	char **hit = bsearch(&id, ids, n, sizeof(*ids), cmp_str);
+
+	return hit ? hit - ids : -1;
+}
+
+/*
+ * Remove the fences whose cgroup is gone, the state files of fences that are gone, and the
+ * shared program sets no fence links to any more (the programs of the fences' first links,
+ * read on the way). Every hook run does this, so it costs a few system calls per fence: one
+ * listing tells which fences have an interrupted attach to recover, and the state files are
+ * matched against the listing rather than looked up one by one.
+ */
 static int gc_locked(const struct nf_paths *paths, size_t *removed)
 {
-	char **ids = NULL;
-	size_t n = 0;
+	char **ids = NULL, **pending = NULL, **states = NULL;
+	size_t n = 0, npending = 0, nstates = 0, nused = 0;
+	uint32_t *used = NULL;
+	bool unsure = false, *gone = NULL;
 	int r;
 
 	r = nf_pins_ids(paths->bpffs_root, &ids, &n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		if (fence_dead(paths, ids[i]) == 1 && detach_locked(paths, ids[i]) == 0) {
+	if (r == 0)
+		r = nf_pins_pending(paths->bpffs_root, &pending, &npending);
+	if (r == 0 && (!(used = calloc(n ? n : 1, sizeof(*used))) ||
+		       !(gone = calloc(n ? n : 1, sizeof(*gone)))))
+		r = -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		uint32_t prog = 0;
+		int dead = fence_dead(paths, ids[i], find(pending, npending, ids[i]) >= 0, &prog);
+
+		if (dead == 1 && detach_locked(paths, ids[i]) == 0) {
 			nf_log_info("container '%s': cgroup gone, fence removed", ids[i]);
 			(*removed)++;
+			gone[i] = true;
+		} else if (dead == 0) {
+			used[nused++] = prog;
+		} else {
+			unsure = true;
 		}
 	}
-	nf_strv_free(ids, n);
-
+	/* A fence that could not be judged or removed may use any set: none is unpinned. (An
+	 * unpinned set in use would only stop being shared: its links keep it loaded.) */
+	if (r == 0 && !unsure && (r = nf_loader_prune(paths->bpffs_root, used, nused)) < 0) {
+		nf_log_debug("cannot unpin unused program sets: %s", strerror(-r));
+		r = 0;
+	}
 	/* State files whose pins are gone describe nothing. */
-	r = nf_state_ids(paths->state_dir, &ids, &n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if (nf_fence_exists(paths, ids[i]) == 0 &&
-		    nf_state_remove(paths->state_dir, ids[i]) == 0)
+	if (r == 0)
+		r = nf_state_ids(paths->state_dir, &states, &nstates);
+	for (size_t i = 0; i < nstates && r == 0; i++) {
+		ssize_t k = find(ids, n, states[i]);
+
+		if ((k < 0 || gone[k]) && nf_state_remove(paths->state_dir, states[i]) == 0)
 			(*removed)++;
+	}
+	free(used);
+	free(gone);
 	nf_strv_free(ids, n);
-	return prune_locked(paths);
+	nf_strv_free(pending, npending);
+	nf_strv_free(states, nstates);
+	return r;
 }
 
 int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,19 +201,27 @@ int nf_pins_remove(const char *root, const char *id)
 	return r < 0 ? r : nf_loader_unpin(cur);
 }
 
+static bool is_slot(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 4 &&
+	       (strcmp(name + len - 4, "@new") == 0 || strcmp(name + len - 4, "@old") == 0);
+}
+
 /* "<enc>", "<enc>@new" or "<enc>@old" → id; NULL for anything else. */
 static char *slot_id(const char *name)
 {
 	size_t len = strlen(name);
 
-	if (len > 4 && (strcmp(name + len - 4, "@new") == 0 || strcmp(name + len - 4, "@old") == 0))
+	if (is_slot(name))
 		len -= 4;
 	if (memchr(name, '@', len))
 		return NULL;
 	return decode_id(name, len);
 }
 
-int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
+static int list_ids(const char *root, bool slots_only, char ***ret_ids, size_t *ret_n)
 {
 	DIR *d = opendir(root);
 	struct dirent *de;
@@ -229,7 +238,8 @@ int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 	while ((de = readdir(d))) {
 		char *id;
 
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
+		    (slots_only && !is_slot(de->d_name)))
 			continue;
 		id = slot_id(de->d_name);
 		if (!id)
@@ -251,4 +261,14 @@ int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
 	*ret_ids = ids;
 	*ret_n = out;
 	return 0;
+}
+
+int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n)
+{
+	return list_ids(root, false, ret_ids, ret_n);
+}
+
+int nf_pins_pending(const char *root, char ***ret_ids, size_t *ret_n)
+{
+	return list_ids(root, true, ret_ids, ret_n);
 }

@@ -49,4 +49,7 @@ int nf_pins_remove(const char *root, const char *id);
 /* Ids with any slot in the store (sorted, deduplicated). Free with nf_strv_free() (util.h). */
 int nf_pins_ids(const char *root, char ***ret_ids, size_t *ret_n);
 
+/* The same for the ids with a <id>@new or <id>@old slot: attaches to finish or roll back. */
+int nf_pins_pending(const char *root, char ***ret_ids, size_t *ret_n);
+
 #endif
