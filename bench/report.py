@@ -112,21 +112,28 @@ def main():
         p("   %6s  %11s %6s %7s %6s  %11s %6s %7s %6s  %9s  %10s  %6s" % (
             "rules", "attach cold", "p95", "shared", "p95", "detach cold", "p95", "shared", "p95",
             "peak RSS", "OCI state", "floor"))
-        for n in sorted(hook):
+        busy = next((r["fences"] for r in recs if r["section"] == "hook_busy"), None)
+        # The rows of each size, then those measured with many fences in force (ops "*_busy").
+        rows = [(n, "") for n in sorted(hook)]
+        rows += [(n, "_busy") for n in sorted(hook) if hook[n]["attach_busy"]]
+        for n, tag in rows:
             row = {"rules": n}
+            if tag:
+                row["fences"] = busy
             for op in hook_ops:
-                if not hook[n][op]:
+                if not hook[n][op + tag]:
                     continue
-                ms = [x["us"] / 1000 for x in hook[n][op]]
+                ms = [x["us"] / 1000 for x in hook[n][op + tag]]
                 row[op] = summary(ms)
-                row[op]["max_rss_kb"] = max(x["rss_kb"] for x in hook[n][op])
+                row[op]["max_rss_kb"] = max(x["rss_kb"] for x in hook[n][op + tag])
             if hook[n]["drain"]:
                 row["floor"] = summary([x["us"] / 1000 for x in hook[n]["drain"]])
             row.update({k: sizes.get(n, {}).get(k) for k in ("policy_bytes", "state_bytes")})
-            res["hook"].append(row)
+            (res.setdefault("hook_busy", []) if tag else res["hook"]).append(row)
             cell = lambda op, k, w: ("%*.2f" % (w, row[op][k])) if op in row else "%*s" % (w, "-")
-            p("   %6d  %s %s %s %s  %s %s %s %s  %6d KB  %7.1f KB  %6s" % (
-                n, cell("attach", "median", 11), cell("attach", "p95", 6),
+            p("   %6s  %s %s %s %s  %s %s %s %s  %6d KB  %7.1f KB  %6s" % (
+                "%d%s" % (n, "*" if tag else ""), cell("attach", "median", 11),
+                cell("attach", "p95", 6),
                 cell("attach_shared", "median", 7), cell("attach_shared", "p95", 6),
                 cell("detach", "median", 11), cell("detach", "p95", 6),
                 cell("detach_shared", "median", 7), cell("detach_shared", "p95", 6),
@@ -138,7 +145,9 @@ def main():
         p("    shared: a sibling fence with the same policy (a twin of the cold one: same size, "
           "another seed) is attached to")
         p("    another cgroup throughout, the attach only links to its programs;")
-        p("    floor: a static program that reads the same state from the pipe and exits)")
+        p("    floor: a static program that reads the same state from the pipe and exits%s)" % (
+            ";\n    *: with %s fences of the twin policy in force on the host, whose gc every hook "
+            "run does" % busy if busy else ""))
 
     vf = [r for r in recs if r["section"] == "verifier"]
     res["verifier"] = vf

@@ -48,8 +48,10 @@ SIZES="1 100 1000 16384"
 FW_SIZES="1000 16384" # sizes with the nftables/iptables comparison
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	HOOK_RUNS=5 VERDICT_REPEAT=3 TPUT_SECS=0.3 TPUT_ROUNDS=1 RUNC_RUNS=3 RUNC_RUNS_HEAVY=3
+	BUSY_FENCES=10
 else
 	HOOK_RUNS=40      # attach/detach pairs per size
+	BUSY_FENCES=100   # fences in force for the busy-host rows of section 1
 	VERDICT_REPEAT=20 # passes over the 4096 destinations (~80k calls per program)
 	TPUT_SECS=0.6     # seconds per TCP throughput run (UDP: half)
 	TPUT_ROUNDS=8     # rounds, each running every configuration once, in rotating order
@@ -111,7 +113,7 @@ cleanup()
 		done
 	fi
 	if [ -n "$T" ] && [ -d "$T/bpffs" ]; then
-		for id in bench-hook bench-sibling bench-verdict bench-tput; do
+		for id in bench-hook bench-sibling bench-verdict bench-tput $(busy_ids); do
 			nf detach "$id" >/dev/null 2>&1
 		done
 	fi
@@ -350,6 +352,15 @@ sibling()
 	SIBLING=$1
 }
 
+# busy_ids: the ids of the busy host's extra fences (bench_hook_busy).
+busy_ids()
+{
+	local k
+	for ((k = 2; k <= BUSY_FENCES; k++)); do
+		echo "bench-busy-$k"
+	done
+}
+
 # hook_pair RULES cold|shared [untimed]: one attach (createRuntime) and one detach (poststop)
 # of the hook, timed by nftime and recorded as attach/detach (cold) or attach_shared/
 # detach_shared. Cold runs the size's policy (mix4-N), which no other fence holds; shared runs
@@ -358,10 +369,11 @@ sibling()
 # part: the sibling's always, and the cold fence's own while it is attached.
 hook_pair()
 {
-	local n=$1 kind=$2 timed=${3:-timed} sfx="" during=2 op stage line us rss rc user sys
+	local n=$1 kind=$2 timed=${3:-timed} tag=${4:-} sfx="" during=2 op stage line us rss rc user sys
 	if [ "$kind" = shared ]; then
 		sfx=_shared during=1 n=${n}s
 	fi
+	sfx=$sfx$tag
 	expect_progsets 1 "before a $kind attach of ${n%s} rules"
 	for op in attach detach; do
 		[ $op = attach ] && stage=createRuntime || stage=poststop
@@ -422,8 +434,41 @@ bench_hook()
 		rec "{\"section\":\"hook_sizes\",\"rules\":$n,\"policy_bytes\":$(stat -c %s "$T/gen/mix4-$n.json"),\"state_bytes\":$(stat -c %s "$T/gen/state-attach-$n.json")}"
 		say "   $n rules done"
 	done
+	bench_hook_busy "$pid"
 	kill "$pid" 2>/dev/null
 	bench_verifier
+}
+
+# bench_hook_busy PID: the 100-rule rows again on a busy host, with BUSY_FENCES fences in force
+# (a Kubernetes node runs up to 110 pods): the sibling and the rest on cgroups of their own, all
+# with the twin policy. Every hook run judges every fence for its gc, so this is what the
+# number of fences costs a container start. Recorded as attach_busy, attach_shared_busy, ...
+bench_hook_busy()
+{
+	local pid=$1 i k kinds kind n=100
+	[ "$BUSY_FENCES" -gt 1 ] || return 0
+	in_list 100 "$SIZES" || return 0
+	sibling "$T/gen/mix4-${n}s.json"
+	for ((k = 2; k <= BUSY_FENCES; k++)); do
+		mkdir -p "$CGP/busy/$k"
+		nf attach --id "bench-busy-$k" --cgroup "$CGP/busy/$k" --policy "$T/gen/mix4-${n}s.json" \
+			>/dev/null 2>"$T/logs/busy.err" ||
+			die "attach of busy fence $k failed: $(cat "$T/logs/busy.err")"
+	done
+	expect_progsets 1 "with $BUSY_FENCES fences of one policy in force"
+	hook_pair "$n" shared untimed
+	for ((i = 0; i < HOOK_RUNS; i++)); do
+		((i % 2 == 0)) && kinds="cold shared" || kinds="shared cold"
+		for kind in $kinds; do
+			hook_pair "$n" "$kind" timed _busy
+		done
+	done
+	for k in $(busy_ids); do
+		nf detach "$k" >/dev/null 2>&1 || die "detach of $k failed"
+	done
+	sibling ""
+	rec "{\"section\":\"hook_busy\",\"fences\":$BUSY_FENCES}"
+	say "   $n rules with $BUSY_FENCES fences in force done"
 }
 
 # The verifier's share of an attach: every program of the embedded object, loaded alone, with
