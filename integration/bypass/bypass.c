@@ -673,6 +673,21 @@ static int cmd_detach_progs(struct args *a)
 	return 0;
 }
 
+/* 0 when link id is known to be on another cgroup than cgid; 1 otherwise, also when it cannot
+ * be opened (the attempt is then reported by the caller). */
+static int link_on(__u32 id, __u64 cgid)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_link_get_fd_by_id(id), r;
+
+	if (fd < 0)
+		return 1;
+	r = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return r < 0 || (info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == cgid);
+}
+
 static int cmd_detach_links(struct args *a)
 {
 	__u32 ids[MAX_IDS];
@@ -690,10 +705,13 @@ static int cmd_detach_links(struct args *a)
 		memcpy(ids, a->ids, sizeof(__u32) * (size_t)a->nids);
 		n = a->nids;
 	} else {
+		/* Every link of the machine but those known to be on other cgroups: a busy host
+		 * has more links than ids holds. */
 		__u32 id = 0;
 
 		while (n < MAX_IDS && bpf_link_get_next_id(id, &id) == 0)
-			ids[n++] = id;
+			if (link_on(id, cgid))
+				ids[n++] = id;
 	}
 	skel = maybe_retval();
 	for (int i = 0; i < n; i++) {
