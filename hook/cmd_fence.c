@@ -86,7 +86,7 @@ static void reap(struct nf_cli *cli)
 	struct stat st;
 
 	if (stat(cli->paths.bpffs_root, &st) == 0 && stat(cli->paths.state_dir, &st) == 0)
-		nf_fence_gc(&cli->paths, NULL);
+		nf_fence_gc(&cli->paths, true, NULL);
 }
 
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
@@ -176,7 +176,7 @@ int nf_cmd_detach(struct nf_cli *cli)
 int nf_cmd_gc(struct nf_cli *cli)
 {
 	size_t removed = 0;
-	int r = nf_fence_gc(&cli->paths, &removed);
+	int r = nf_fence_gc(&cli->paths, false, &removed);
 
 	if (r < 0)
 		return nf_log_error(r, "gc failed"), NF_EXIT_FAIL;

@@ -295,7 +295,7 @@ int nf_cmd_hook(struct nf_cli *cli)
 
 	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */
 	if (nf_pins_ensure_root(cli->paths.bpffs_root) == 0)
-		nf_fence_gc(&cli->paths, NULL);
+		nf_fence_gc(&cli->paths, true, NULL);
 	ctx_free(&c);
 	if (r < 0 && cli->cfg.fail_mode == NF_FAIL_OPEN) {
 		nf_log_warning(0, "fail_mode is open: the container runs without this fence");

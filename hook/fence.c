@@ -241,9 +241,9 @@ static bool state_cgroup_gone(const struct nf_paths *paths, const char *id, uint
 /*
  * 1 when the fence's cgroup is gone. The kernel releases a removed cgroup's links (their
  * cgroup id turns 0) only once the last reference to the cgroup is dropped, which an open
- * socket can delay; the state file's directory tells at once.
+ * socket can delay; unless quick, the state file's directory tells at once.
  */
-static int fence_dead(const struct nf_paths *paths, const char *id, bool pending,
+static int fence_dead(const struct nf_paths *paths, const char *id, bool pending, bool quick,
 		      uint32_t *ret_prog_id)
 {
 	char dir[4096];
@@ -261,7 +261,7 @@ static int fence_dead(const struct nf_paths *paths, const char *id, bool pending
 		return 1;
 	if (r < 0)
 		return r;
-	return cgid == 0 || state_cgroup_gone(paths, id, cgid);
+	return cgid == 0 || (!quick && state_cgroup_gone(paths, id, cgid));
 }
 
 /*
@@ -289,7 +289,7 @@ static ssize_t find(char **ids, size_t n, const char *id)
  * listing tells which fences have an interrupted attach to recover, and the state files are
  * matched against the listing rather than looked up one by one.
  */
-static int gc_locked(const struct nf_paths *paths, size_t *removed)
+static int gc_locked(const struct nf_paths *paths, bool quick, size_t *removed)
 {
 	char **ids = NULL, **pending = NULL, **states = NULL;
 	size_t n = 0, npending = 0, nstates = 0, nused = 0;
@@ -305,7 +305,8 @@ static int gc_locked(const struct nf_paths *paths, size_t *removed)
 		r = -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		uint32_t prog = 0;
-		int dead = fence_dead(paths, ids[i], find(pending, npending, ids[i]) >= 0, &prog);
+		int dead = fence_dead(paths, ids[i], find(pending, npending, ids[i]) >= 0, quick,
+				      &prog);
 
 		if (dead == 1 && detach_locked(paths, ids[i]) == 0) {
 			nf_log_info("container '%s': cgroup gone, fence removed", ids[i]);
@@ -340,7 +341,7 @@ static int gc_locked(const struct nf_paths *paths, size_t *removed)
 	return r;
 }
 
-int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed)
+int nf_fence_gc(const struct nf_paths *paths, bool quick, size_t *ret_removed)
 {
 	size_t removed = 0;
 	int lock, r;
@@ -348,7 +349,7 @@ int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed)
 	lock = nf_pins_lock(paths->state_dir);
 	if (lock < 0)
 		return lock;
-	r = gc_locked(paths, &removed);
+	r = gc_locked(paths, quick, &removed);
 	close(lock);
 	if (r == 0 && ret_removed)
 		*ret_removed = removed;

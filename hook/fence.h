@@ -44,8 +44,13 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
 /*
  * Remove every fence whose cgroup no longer exists, and state files without pins. Fences of a
  * live cgroup are never touched. Optional count of removed ids in ret_removed.
+ *
+ * quick: judge a fence by its links alone (a removed cgroup's links lose it once the kernel
+ * releases the cgroup, which an open socket can delay), as every hook run does: a few system
+ * calls per fence. Otherwise the state file's cgroup directory is looked at too, which tells at
+ * once (`netfence gc`).
  */
-int nf_fence_gc(const struct nf_paths *paths, size_t *ret_removed);
+int nf_fence_gc(const struct nf_paths *paths, bool quick, size_t *ret_removed);
 
 /* Whether the fence id is in place: 1 yes, 0 no, -errno. */
 int nf_fence_exists(const struct nf_paths *paths, const char *id);
