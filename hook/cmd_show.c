@@ -59,6 +59,18 @@ static void view_load(const struct nf_cli *cli, const char *id, struct fence_vie
 	v->attached = v->pinned && v->cgroup_id != 0 && !cgroup_replaced(v);
 }
 
+/* The shared program set the fence runs (`show` only: it looks through every set), "" for
+ * programs of its own. */
+static void view_programs(const struct nf_cli *cli, const char *id, char *key, size_t size)
+{
+	char dir[4096];
+
+	key[0] = '\0';
+	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
+	    nf_loader_program_set(cli->paths.bpffs_root, dir, key, size) < 0)
+		key[0] = '\0';
+}
+
 static json_t *view_json(const struct fence_view *v)
 {
 	const struct nf_state *s = v->state;
@@ -159,7 +171,7 @@ int nf_cmd_show(struct nf_cli *cli)
 {
 	const char *id = cli->argv[0];
 	struct fence_view v;
-	char q[128];
+	char q[128], programs[32];
 
 	if (nf_oci_id_valid(id) < 0) {
 		nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, sizeof(q)));
@@ -171,11 +183,14 @@ int nf_cmd_show(struct nf_cli *cli)
 		nf_log_error(0, "not fenced");
 		return NF_EXIT_FAIL;
 	}
+	view_programs(cli, id, programs, sizeof(programs));
 	if (cli->json) {
 		json_t *o = view_json(&v);
-
 		char *text = NULL;
 		size_t len;
+
+		json_object_set_new(o, "programs",
+				    programs[0] ? json_string(programs) : json_null());
 
 		if (nf_state_read_policy(cli->paths.state_dir, id, &text, &len) == 0)
 			json_object_set_new(o, "policy", json_loadb(text, len, 0, NULL));
@@ -193,6 +208,7 @@ int nf_cmd_show(struct nf_cli *cli)
 		printf("mode:        %s\n", v.state ? v.state->mode : "?");
 		printf("source:      %s\n", v.state ? v.state->source : "?");
 		printf("since:       %s\n", v.state ? v.state->attached_at : "?");
+		printf("programs:    %s\n", programs[0] ? programs : "its own (not shared)");
 		if (v.state && v.state->removable)
 			printf("soundness:   REMOVABLE: the container holds capabilities that let "
 			       "it"

@@ -773,3 +773,39 @@ int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
 		r = r ? r : -errno;
 	return r;
 }
+
+int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size_t size)
+{
+	char dir[4096], set[4096];
+	struct dirent *de;
+	uint32_t prog = 0;
+	int r = nf_loader_link_info(pin_dir, NULL, &prog);
+	DIR *d;
+
+	if (r < 0)
+		return r;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR, root) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	r = -ENOENT;
+	while (r == -ENOENT && (de = readdir(d))) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (de->d_name[0] == '.' || strchr(de->d_name, '@') ||
+		    path_in(set, sizeof(set), dir, de->d_name) < 0)
+			continue;
+		fd = open_pin2(set, "prog_", prog_pins[0].name);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.id == prog)
+			r = (size_t)snprintf(key, size, "%s", de->d_name) >= size ? -ENAMETOOLONG
+										  : 0;
+		close(fd);
+	}
+	closedir(d);
+	return r;
+}

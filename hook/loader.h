@@ -56,6 +56,11 @@ int nf_loader_unpin(const char *pin_dir);
  * ids of the fences' first links, nf_loader_link_info). */
 int nf_loader_prune(const char *root, const uint32_t *used, size_t n);
 
+/* The key of the shared program set (<root>/@programs/<key>) whose programs the fence pinned in
+ * pin_dir runs; -ENOENT when they are its own (loaded while another set held its key, or by an
+ * older netfence). */
+int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size_t size);
+
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);
 

@@ -901,6 +901,8 @@ case_shared_programs()
 	[ -n "$ids_a" ] && [ "$ids_a" = "$ids_b" ] ||
 		fail "same policy, different programs: '$ids_a' on $a, '$ids_b' on $b"
 	[ "$(program_sets | wc -w)" = 1 ] || fail "program sets: $(program_sets)"
+	got=$(nf show kt-share-b --json | jq -r .programs)
+	[ "$got" = "$(program_sets | tr -d ' ')" ] || fail "show names program set '$got'"
 	start_monitor 3
 	expect_in "$a" "tcp 127.0.0.1 80" EPERM
 	expect_in "$b" "udp 127.0.0.3 53" EPERM
@@ -947,6 +949,11 @@ case_shared_programs_checked()
 	expect_in "$b" "tcp 127.0.0.1 80" EPERM
 	expect_in "$a" "tcp 127.0.0.1 80" ECONNREFUSED
 	[ "$(prog_ids "$a")" != "$(prog_ids "$b")" ] || fail "the deny fence runs the allow programs"
+	# The planted set keeps its name: the deny fence's programs are its own, in no set.
+	[ "$(nf show kt-check-b --json | jq -c .programs)" = null ] ||
+		fail "show names a set for programs of their own: $(nf show kt-check-b --json | jq -c .programs)"
+	[ "$(nf show kt-check-a --json | jq -r .programs)" = "${sets_deny% }" ] ||
+		fail "show does not name the renamed set: $(nf show kt-check-a --json | jq -c .programs)"
 	detach kt-check-a "$a"
 	detach kt-check-b "$b"
 	[ -z "$(program_sets)" ] || fail "program sets left: $(program_sets)"
