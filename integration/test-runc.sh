@@ -245,6 +245,39 @@ PY
 	rt_delete_clean "$id"
 }
 
+# Two containers with the same policy: the second one's hook links to the programs the first
+# loaded (one set pinned), each keeps its own counters, and the set outlives the first container
+# but not the second.
+case_shared_programs()
+{
+	local a=runc-share-a b=runc-share-b sets
+	rt_start_fenced "$a" policy="$POLICY" || return
+	rt_start_fenced "$b" policy="$POLICY" || { rt_delete_clean "$a"; return; }
+	sets=$(find "$T/bpffs/@programs" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null)
+	[ "$(printf '%s' "$sets" | grep -c '')" = 1 ] ||
+		rt_fail "$a, $b: program sets for one policy:" \
+			"'$(printf '%s' "$sets" | tr '\n' ' ')', expected one"
+	[ "$(nf_field "$a" programs)" = "$sets" ] && [ "$(nf_field "$b" programs)" = "$sets" ] ||
+		rt_fail "$a, $b: programs $(nf_field "$a" programs) and $(nf_field "$b" programs)," \
+			"set $sets"
+	expect_probe "$a" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$a" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$b" tcp 127.0.0.1 "$PD" EPERM
+	expect_probe "$b" tcp 127.0.0.1 "$PA" ok
+	[ "$(nf_field "$a" counters.denied)" = 2 ] ||
+		rt_fail "$a: denied $(nf_field "$a" counters.denied), expected 2"
+	[ "$(nf_field "$b" counters.denied)" = 1 ] ||
+		rt_fail "$b: denied $(nf_field "$b" counters.denied), expected 1"
+	# (rt_delete_clean would also want no netfence program under the runtime's parent cgroup.)
+	rt_delete "$a" || rt_fail "$a: $RT delete failed: $(tail -n 2 "$T/logs/$a.delete")"
+	[ -z "$(find "$T/bpffs" "$T/state" -mindepth 1 -maxdepth 1 -name "*$a*" 2>/dev/null)" ] ||
+		rt_fail "$a: pins or state left after delete"
+	expect_probe "$b" tcp 127.0.0.1 "$PD" EPERM
+	[ "$(nf_field "$b" programs)" = "$sets" ] || rt_fail "$b: its program set went with $a"
+	rt_delete_clean "$b"
+	[ ! -e "$T/bpffs/@programs" ] || rt_fail "program sets left: $(ls "$T/bpffs/@programs")"
+}
+
 # --- the table ---------------------------------------------------------------------------
 
 CASES="
@@ -272,6 +305,7 @@ nested-cgroup             case_child_cgroup
 odd-id                    case_odd_id
 detach-idempotent         case_detach_idempotent
 large-policy              case_large_policy
+shared-programs           case_shared_programs
 config-example            case_config_example
 store-empty               case_store_empty
 "
