@@ -43,9 +43,11 @@ struct watch {
 	size_t nrings;
 	struct owner *owners; /* the fences in force at the last scan */
 	size_t nowners;
-	bool rescanned; /* owners scanned again for an unknown cgroup during this poll */
-	int seen;	/* events printed */
-	int limit;	/* stop after this many (0: never) */
+	struct owner *prev; /* and at the one before: an event read after its fence was */
+	size_t nprev;	    /* detached still names it */
+	bool rescanned;	    /* owners scanned again for an unknown cgroup during this poll */
+	int seen;	    /* events printed */
+	int limit;	    /* stop after this many (0: never) */
 };
 
 static volatile sig_atomic_t stop;
@@ -90,18 +92,27 @@ static int owners_scan(struct watch *w)
 		ids[i] = NULL;
 	}
 	nf_strv_free(ids, n);
-	owners_free(w->owners, w->nowners);
+	owners_free(w->prev, w->nprev);
+	w->prev = w->owners;
+	w->nprev = w->nowners;
 	w->owners = owners;
 	w->nowners = k;
 	return 0;
 }
 
+static const char *owner_in(const struct owner *o, size_t n, uint64_t cgroup_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (o[i].cgroup_id == cgroup_id)
+			return o[i].id;
+	return NULL;
+}
+
 static const char *owner_of(const struct watch *w, uint64_t cgroup_id)
 {
-	for (size_t i = 0; i < w->nowners; i++)
-		if (w->owners[i].cgroup_id == cgroup_id)
-			return w->owners[i].id;
-	return NULL;
+	const char *id = owner_in(w->owners, w->nowners, cgroup_id);
+
+	return id ? id : owner_in(w->prev, w->nprev, cgroup_id);
 }
 
 /*
@@ -257,6 +268,7 @@ static void watch_free(struct watch *w)
 	ring_buffer__free(w->rb);
 	free(w->ring_ids);
 	owners_free(w->owners, w->nowners);
+	owners_free(w->prev, w->nprev);
 }
 
 int nf_cmd_monitor(struct nf_cli *cli)
