@@ -111,40 +111,45 @@ Test(pins, ids_of_a_missing_root)
 	cr_expect_eq(n, 0);
 }
 
+/* Two slots of "web", each holding a pin named after its slot ("web@new" holds "pin_new"), are
+ * recovered: "web" then holds the pin named want, and neither @new nor @old is left. */
+static const char *slot_pin(const char *slot)
+{
+	if (strcmp(slot, "web@new") == 0)
+		return "pin_new";
+	return strcmp(slot, "web@old") == 0 ? "pin_old" : "pin_cur";
+}
+
+static void recover_from(const char *a, const char *b, const char *want)
+{
+	char pin[64];
+
+	make_dir(a);
+	make_file(a, slot_pin(a));
+	make_dir(b);
+	make_file(b, slot_pin(b));
+	cr_assert_eq(nf_pins_recover(root, "web"), 0);
+	snprintf(pin, sizeof(pin), "web/%s", want);
+	cr_expect(exists(pin), "%s is not in force", want);
+	cr_expect_not(exists("web@new"));
+	cr_expect_not(exists("web@old"));
+}
+
 /* Killed after the old fence was moved aside, before the new one was in place: the new one
  * (complete once @old exists) is put in force and the old one released. */
 Test(pins, recover_completes_a_swap)
 {
-	make_dir("web@new");
-	make_file("web@new", "link_connect4");
-	make_dir("web@old");
-	make_file("web@old", "link_connect4");
-	cr_assert_eq(nf_pins_recover(root, "web"), 0);
-	cr_expect(exists("web/link_connect4"));
-	cr_expect_not(exists("web@new"));
-	cr_expect_not(exists("web@old"));
+	recover_from("web@new", "web@old", "pin_new");
 }
 
 /* Killed while the new fence was being built: the one in force stays, the new one goes. */
 Test(pins, recover_drops_an_unfinished_fence)
 {
-	make_dir("web");
-	make_file("web", "link_connect4");
-	make_dir("web@new");
-	make_file("web@new", "link_connect4");
-	cr_assert_eq(nf_pins_recover(root, "web"), 0);
-	cr_expect(exists("web/link_connect4"));
-	cr_expect_not(exists("web@new"));
+	recover_from("web", "web@new", "pin_cur");
 }
 
 /* Killed after the swap, before the old fence was released: only the release is left. */
 Test(pins, recover_releases_the_old_fence)
 {
-	make_dir("web");
-	make_file("web", "link_connect4");
-	make_dir("web@old");
-	make_file("web@old", "link_connect4");
-	cr_assert_eq(nf_pins_recover(root, "web"), 0);
-	cr_expect(exists("web/link_connect4"));
-	cr_expect_not(exists("web@old"));
+	recover_from("web", "web@old", "pin_cur");
 }
