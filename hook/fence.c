@@ -264,11 +264,6 @@ static int fence_dead(const struct nf_paths *paths, const char *id, bool pending
 	return cgid == 0 || (!quick && state_cgroup_gone(paths, id, cgid));
 }
 
-/*
- * Remove the fences whose cgroup is gone, the state files of fences that are gone, and the
- * shared program sets no fence links to any more (the programs of the fences' first links,
- * read on the way).
- */
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
