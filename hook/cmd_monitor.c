@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
@@ -65,40 +64,17 @@ static void owners_free(struct owner *o, size_t n)
 	free(o);
 }
 
-/* Rebuild the table cgroup id → container id; on failure the previous one stays. */
-static int owners_scan(struct watch *w)
+/* Install a new table cgroup id → container id; the one it replaces stays as the fallback. */
+static void owners_use(struct watch *w, struct owner *owners, size_t n)
 {
-	char **ids = NULL, dir[4096];
-	struct owner *owners;
-	size_t n = 0, k = 0;
-	int r = nf_pins_ids(w->root, &ids, &n);
-
-	if (r < 0)
-		return r;
-	owners = calloc(n ? n : 1, sizeof(*owners));
-	if (!owners) {
-		nf_strv_free(ids, n);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t cgroup_id;
-
-		/* No link yet (attach in progress), or 0: its cgroup is gone. */
-		if (nf_pins_path(w->root, ids[i], NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
-		    nf_loader_cgroup_id(dir, &cgroup_id) < 0 || cgroup_id == 0)
-			continue;
-		owners[k].cgroup_id = cgroup_id;
-		owners[k++].id = ids[i];
-		ids[i] = NULL;
-	}
-	nf_strv_free(ids, n);
 	owners_free(w->prev, w->nprev);
 	w->prev = w->owners;
 	w->nprev = w->nowners;
 	w->owners = owners;
-	w->nowners = k;
-	return 0;
+	w->nowners = n;
 }
+
+static int fences_scan(struct watch *w, bool rings);
 
 static const char *owner_in(const struct owner *o, size_t n, uint64_t cgroup_id)
 {
@@ -126,7 +102,7 @@ static const char *event_owner(struct watch *w, uint64_t cgroup_id)
 
 	if (!id && cgroup_id && !w->rescanned) {
 		w->rescanned = true;
-		if (owners_scan(w) == 0)
+		if (fences_scan(w, false) == 0)
 			id = owner_of(w, cgroup_id);
 	}
 	return id ? id : "";
@@ -152,29 +128,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	       protos[ev->proto], ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr, ev->port);
 	fflush(stdout);
 	w->seen++;
-	return 0;
-}
-
-/* Open the events ring pinned in a fence's directory, and learn which kernel map it is. */
-static int open_ring(const char *dir, struct ring *ret)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[4096];
-	int fd, r;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, NF_PIN_EVENTS) >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	ret->map_id = info.id;
-	ret->fd = fd;
 	return 0;
 }
 
@@ -225,31 +178,17 @@ static int rings_read(struct watch *w, const struct ring *rings, size_t n)
 }
 
 /*
- * Follow fences as they come, go and change policy: read each distinct ring once (a shared
- * ring read twice would print its events twice), and rebuild the manager only when the set of
- * rings changes. Events left in a ring meanwhile stay there for the new manager.
+ * Read each distinct ring of rings (n opened, closed here) once: a shared ring read twice would
+ * print its events twice. The manager is rebuilt only when the set of rings changes; events
+ * left in a ring meanwhile stay there for the new manager.
  */
-static int rings_scan(struct watch *w)
+static int rings_use(struct watch *w, struct ring *rings, size_t n)
 {
-	char **ids = NULL, dir[4096];
-	struct ring *rings;
-	size_t n = 0, k = 0, u = 0;
-	int r = nf_pins_ids(w->root, &ids, &n);
+	size_t u = 0;
+	int r = 0;
 
-	if (r < 0)
-		return r;
-	rings = calloc(n ? n : 1, sizeof(*rings));
-	if (!rings) {
-		nf_strv_free(ids, n);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (nf_pins_path(w->root, ids[i], NF_PINS_CURRENT, dir, sizeof(dir)) == 0 &&
-		    open_ring(dir, &rings[k]) == 0)
-			k++;
-	nf_strv_free(ids, n);
-	qsort(rings, k, sizeof(*rings), cmp_ring);
-	for (size_t i = 0; i < k; i++) {
+	qsort(rings, n, sizeof(*rings), cmp_ring);
+	for (size_t i = 0; i < n; i++) {
 		if (u && rings[u - 1].map_id == rings[i].map_id)
 			close(rings[i].fd);
 		else
@@ -259,7 +198,54 @@ static int rings_scan(struct watch *w)
 		r = rings_read(w, rings, u);
 	for (size_t i = 0; i < u; i++)
 		close(rings[i].fd); /* the manager keeps its own mappings */
-	free(rings);
+	return r;
+}
+
+/*
+ * Follow fences as they come, go and change policy, in one walk over them: the table cgroup id
+ * → container id (on failure the previous one stays) and, when rings is set, the rings to read.
+ */
+static int fences_scan(struct watch *w, bool rings)
+{
+	char **ids = NULL, dir[4096];
+	struct owner *owners = NULL;
+	struct ring *found = NULL;
+	size_t n = 0, k = 0, nfound = 0;
+	int r = nf_pins_ids(w->root, &ids, &n);
+
+	if (r < 0)
+		return r;
+	owners = calloc(n ? n : 1, sizeof(*owners));
+	if (rings)
+		found = calloc(n ? n : 1, sizeof(*found));
+	if (!owners || (rings && !found)) {
+		free(owners);
+		free(found);
+		nf_strv_free(ids, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cgroup_id;
+
+		if (nf_pins_path(w->root, ids[i], NF_PINS_CURRENT, dir, sizeof(dir)) < 0)
+			continue;
+		if (rings) {
+			found[nfound].fd = nf_loader_open_events(dir, &found[nfound].map_id);
+			if (found[nfound].fd >= 0)
+				nfound++;
+		}
+		/* No link yet (attach in progress), or 0: its cgroup is gone. */
+		if (nf_loader_cgroup_id(dir, &cgroup_id) < 0 || cgroup_id == 0)
+			continue;
+		owners[k].cgroup_id = cgroup_id;
+		owners[k++].id = ids[i];
+		ids[i] = NULL;
+	}
+	nf_strv_free(ids, n);
+	owners_use(w, owners, k);
+	if (rings)
+		r = rings_use(w, found, nfound);
+	free(found);
 	return r;
 }
 
@@ -281,9 +267,7 @@ int nf_cmd_monitor(struct nf_cli *cli)
 	signal(SIGTERM, on_signal);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!stop && (!w.limit || w.seen < w.limit)) {
-		r = rings_scan(&w);
-		if (r == 0)
-			r = owners_scan(&w);
+		r = fences_scan(&w, true);
 		if (r < 0)
 			break;
 		w.rescanned = false;

@@ -471,12 +471,12 @@ static int progset_pin(const struct progset *ps, const char *dir)
  */
 static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
 {
-	char key[32], dir[4096];
+	char key[32], sets[4096], dir[4096];
 	int r;
 
 	progset_key(o, key, sizeof(key));
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR "/%s", o->root, key) >=
-	    sizeof(dir)) {
+	if (path_in(sets, sizeof(sets), o->root, NF_PROGRAMS_DIR) < 0 ||
+	    path_in(dir, sizeof(dir), sets, key) < 0) {
 		snprintf(err, errlen, "bpffs root %s: name too long", o->root);
 		return -ENAMETOOLONG;
 	}
@@ -491,10 +491,8 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *e
 	/* A set that is not shared serves this fence all the same. */
 	if (access(dir, F_OK) == 0)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR, o->root);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(sets, 0700) < 0 && errno != EEXIST)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR "/%s", o->root, key);
 	r = progset_pin(ps, dir);
 	if (r < 0)
 		nf_log_debug("cannot share the programs as %s: %s", dir, strerror(-r));
@@ -632,6 +630,22 @@ int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id)
 	return nf_loader_link_info(pin_dir, ret_id, NULL);
 }
 
+int nf_loader_open_events(const char *pin_dir, uint32_t *ret_map_id)
+{
+	__u32 id = 0;
+	int fd = open_pin(pin_dir, NF_PIN_EVENTS), r;
+
+	if (fd < 0)
+		return fd;
+	r = map_id(fd, &id, NULL);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_map_id = id;
+	return fd;
+}
+
 /* Counters of a fence from an older netfence: a per-CPU array of one counter per slot. */
 static int sum_array(int fd, int ncpu, uint64_t sum[NF_CNT_COUNT])
 {
@@ -737,6 +751,29 @@ static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
 	return false;
 }
 
+/* The id of the first program of the set pinned in dir (<root>/@programs/<name>), which the
+ * fences running the set link to; an error for a set half pinned by a killed run
+ * ("<key>@new"), which none does. */
+static int set_prog_id(const char *dir, const char *name, __u32 *id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	char set[4096];
+	int fd, r;
+
+	if (name[0] == '.' || strchr(name, '@'))
+		return -ENOENT;
+	r = path_in(set, sizeof(set), dir, name);
+	fd = r < 0 ? r : open_pin2(set, "prog_", prog_pins[0].name);
+	if (fd < 0)
+		return fd;
+	r = bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? -errno : 0;
+	close(fd);
+	if (r == 0)
+		*id = info.id;
+	return r;
+}
+
 int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
 {
 	char dir[4096], set[4096];
@@ -744,26 +781,18 @@ int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
 	DIR *d;
 	int r = 0;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR, root) >= sizeof(dir))
+	if (path_in(dir, sizeof(dir), root, NF_PROGRAMS_DIR) < 0)
 		return -ENAMETOOLONG;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		bool keep = false;
-		int fd;
+		__u32 id = 0;
+		bool keep;
 
 		if (de->d_name[0] == '.' || path_in(set, sizeof(set), dir, de->d_name) < 0)
 			continue;
-		/* A set half pinned by a killed run ("<key>@new") is never used. */
-		fd = strchr(de->d_name, '@') ? -1 : open_pin2(set, "prog_", prog_pins[0].name);
-		if (fd >= 0) {
-			keep = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-			       id_in(info.id, used, n);
-			close(fd);
-		}
+		keep = set_prog_id(dir, de->d_name, &id) == 0 && id_in(id, used, n);
 		if (!keep && nf_loader_unpin(set) < 0)
 			r = -EBUSY;
 	}
@@ -776,7 +805,7 @@ int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
 
 int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size_t size)
 {
-	char dir[4096], set[4096];
+	char dir[4096];
 	struct dirent *de;
 	uint32_t prog = 0;
 	int r = nf_loader_link_info(pin_dir, NULL, &prog);
@@ -784,27 +813,18 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 
 	if (r < 0)
 		return r;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/" NF_PROGRAMS_DIR, root) >= sizeof(dir))
+	if (path_in(dir, sizeof(dir), root, NF_PROGRAMS_DIR) < 0)
 		return -ENAMETOOLONG;
 	d = opendir(dir);
 	if (!d)
 		return -errno;
 	r = -ENOENT;
 	while (r == -ENOENT && (de = readdir(d))) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd;
+		__u32 id = 0;
 
-		if (de->d_name[0] == '.' || strchr(de->d_name, '@') ||
-		    path_in(set, sizeof(set), dir, de->d_name) < 0)
-			continue;
-		fd = open_pin2(set, "prog_", prog_pins[0].name);
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.id == prog)
+		if (set_prog_id(dir, de->d_name, &id) == 0 && id == prog)
 			r = (size_t)snprintf(key, size, "%s", de->d_name) >= size ? -ENAMETOOLONG
 										  : 0;
-		close(fd);
 	}
 	closedir(d);
 	return r;

@@ -49,6 +49,10 @@ int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t
 int nf_loader_link_info(const char *pin_dir, uint64_t *ret_cgroup_id, uint32_t *ret_prog_id);
 int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id);
 
+/* An fd of the events ring buffer pinned in pin_dir, and the ring's map id: fences sharing a
+ * program set share its ring. */
+int nf_loader_open_events(const char *pin_dir, uint32_t *ret_map_id);
+
 /* Unpin everything in pin_dir (links detach once unpinned) and remove the directory. */
 int nf_loader_unpin(const char *pin_dir);
 
