@@ -162,7 +162,7 @@ struct nf_fence_counters {
 
 struct nf_fence_info {
 	__u64 cgroup_id; /* of the fenced cgroup, which events name; 0 until the loader writes it */
-	__u64 window_ns; /* events rate limit: the current one-second window */
+	__u64 window;	 /* events rate limit: start of the current one-second window, in jiffies */
 	__u64 sent;	 /* and the events sent in it */
 };
 

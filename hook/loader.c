@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
@@ -125,6 +126,21 @@ static int open_pin2(const char *dir, const char *prefix, const char *name)
 	return open_pin(dir, pin);
 }
 
+/*
+ * The kernel's jiffies per second (CONFIG_HZ), which the programs count the events rate limit
+ * in: a coarse clock advances one jiffy at a time, and its resolution says how long that is.
+ * Failing that, 1000, the largest HZ a kernel is built with: a longer window, fewer events.
+ */
+static unsigned int ticks_per_sec(void)
+{
+	struct timespec res;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) < 0 || res.tv_sec || res.tv_nsec <= 0 ||
+	    res.tv_nsec > 10000000)
+		return 1000;
+	return (unsigned int)((1000000000L + res.tv_nsec / 2) / res.tv_nsec);
+}
+
 /* The read-only data the programs are loaded with; also what a shared set must hold. */
 static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opts *o)
 {
@@ -135,6 +151,7 @@ static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opt
 	rd->nf_loopback_allow = c->loopback_allow;
 	rd->nf_raw_deny = c->raw_deny;
 	rd->nf_events_per_sec = o->events_per_sec;
+	rd->nf_ticks_per_sec = ticks_per_sec();
 	rd->nf_tree4_levels = c->tree4;
 	rd->nf_tree6_levels = c->tree6;
 }

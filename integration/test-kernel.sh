@@ -578,14 +578,14 @@ case_counters_raw_deny()
 	detach kt-counters-raw
 }
 
-# start_monitor COUNT: `netfence monitor --count COUNT` in the background, writing
+# start_monitor COUNT [TIMEOUT_MS]: `netfence monitor --count COUNT` in the background, writing
 # $T/events.out; returns once it has mapped the fences' ring buffers. Sets MON to its pid (not
 # started through nf(), whose $! would be a subshell).
 start_monitor()
 {
 	local i
 	"$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" \
-		monitor --count "$1" --timeout 10000 >"$T/events.out" 2>"$T/events.err" &
+		monitor --count "$1" --timeout "${2:-10000}" >"$T/events.out" 2>"$T/events.err" &
 	MON=$!
 	BG_PIDS="$BG_PIDS $MON"
 	for ((i = 0; i < 200; i++)); do
@@ -622,6 +622,32 @@ $id denied connect6 tcp ::ffff:127.0.0.4 8080
 $id denied sock_create other  0"
 	[ "$got" = "$want" ] || fail "monitor printed '$(flat "$got")', expected '$(flat "$want")'"
 	expect_counters "$id" "a=0 d=4 u=0"
+	detach "$id"
+}
+
+# Events are rate limited per fence (events.rate_per_sec, 100 by default, over a one-second
+# window): of 120 denials sent within a few milliseconds, the first 100 are reported and all 120
+# counted; a denial more than a second later opens a new window and is reported again.
+case_events_rate_limit()
+{
+	local id=kt-events-rate batch="" want="" got k
+	attach "$id" counted_raw || return
+	for ((k = 1; k <= 60; k++)); do
+		batch+=" 127.0.0.1 $k" want+=" EPERM"
+	done
+	start_monitor 101 1500
+	expect_client cg "udp-sendmmsg$batch" "${want# }"
+	expect_client cg "udp-sendmmsg$batch" "${want# }"
+	monitored >"$T/events.lines"
+	got=$(grep -c "^$id denied sendmsg4 udp 127.0.0.1 " "$T/events.lines")
+	[ "$got" = 100 ] || fail "monitor printed $got events for 120 denials, expected 100"
+	expect_counters "$id" "a=0 d=120 u=0"
+	# The monitor ran 1.5 s from before the burst: the window is over.
+	start_monitor 1 5000
+	expect_client cg "udp 127.0.0.1 99" EPERM
+	got=$(monitored)
+	[ "$got" = "$id denied sendmsg4 udp 127.0.0.1 99" ] ||
+		fail "a denial after the window printed '$(flat "$got")', expected one event"
 	detach "$id"
 }
 
@@ -983,6 +1009,7 @@ CASES=(
 	"counters-exact case_counters"
 	"counters-exact-raw-deny case_counters_raw_deny"
 	"events-reach-monitor case_events"
+	"events-rate-limited case_events_rate_limit"
 	"events-audit-reach-monitor case_events_audit"
 	"reattach-flips-verdict case_reattach"
 	"reattach-no-gap case_reattach_no_gap"
