@@ -173,6 +173,70 @@ static void compare_brief(const char *buf, size_t len, const struct nf_oci_state
 	nf_oci_state_free(s);
 }
 
+/*
+ * The compacted copy a detach reads (json_scan.h), made in pieces of a size the input picks:
+ * with short strings standing in it is JSON exactly when the input is (duplicate keys aside),
+ * and with the hook's keep the brief parse reads from it what it reads from the input.
+ */
+static int compact(const char *buf, size_t len, size_t keep, struct nf_json_compact *c)
+{
+	size_t piece = 1 + len % 37, have = 0, off = 0;
+	char win[64];
+	long used;
+
+	nf_json_compact_init(c, keep);
+	for (;;) {
+		size_t n = len - off < piece ? len - off : piece;
+
+		memcpy(win + have, buf + off, n);
+		off += n;
+		have += n;
+		used = nf_json_compact_feed(c, win, have, n == 0);
+		if (used < 0)
+			return (int)used;
+		if ((size_t)used > have || (n == 0 && (size_t)used != have) ||
+		    have - (size_t)used >= 12)
+			fuzz_die("nf_json_compact_feed: used %ld of %zu", used, have);
+		have -= (size_t)used;
+		memmove(win, win + used, have);
+		if (n == 0)
+			return 0;
+	}
+}
+
+static void compare_compacted(const char *buf, size_t len, const struct nf_oci_state *full)
+{
+	json_t *j = json_loadb(buf, len, 0, NULL), *jc;
+	struct nf_json_compact c;
+	struct nf_oci_state *s;
+	char err[FUZZ_ERR_BUF];
+	int r;
+
+	r = compact(buf, len, 8, &c);
+	if (r == -EINVAL && j)
+		fuzz_die("nf_json_compact_feed refuses what jansson reads");
+	if (r == 0) {
+		jc = json_loadb(c.out ? c.out : "", c.len, 0, NULL);
+		if (!jc != !j)
+			fuzz_die("compacted, jansson %s", jc ? "reads it" : "does not read it");
+		json_decref(jc);
+	}
+	json_decref(j);
+	nf_json_compact_free(&c);
+	if (!full)
+		return;
+	if (compact(buf, len, NF_OCI_BRIEF_KEEP, &c) < 0)
+		fuzz_die("nf_json_compact_feed refuses a state the full parse accepts");
+	r = nf_oci_state_parse_brief(c.out, c.len, &s, err, sizeof(err));
+	if (r < 0 && r != -ENOMEM)
+		fuzz_die("the brief parse refuses the compacted state: %s", err);
+	if (r == 0 && (strcmp(s->id, full->id) || strcmp(s->status, full->status)))
+		fuzz_die("the compacted state has another id or status");
+	if (r == 0)
+		nf_oci_state_free(s);
+	nf_json_compact_free(&c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nf_oci_state *s = (void *)1;
@@ -189,9 +253,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (s != (void *)1)
 			fuzz_die("nf_oci_state_parse: *ret written on failure");
 		compare_brief((const char *)data, size, NULL);
+		compare_compacted((const char *)data, size, NULL);
 		return 0;
 	}
 	compare_brief((const char *)data, size, s);
+	compare_compacted((const char *)data, size, s);
 	if (!s || !s->id || !s->status || !s->bundle)
 		fuzz_die("nf_oci_state_parse: success without id, status or bundle");
 	if (!id_ok(s->id) || nf_oci_id_valid(s->id) < 0)

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -301,6 +302,36 @@ static const unsigned char *scan_utf8(const unsigned char *p, const unsigned cha
 	    (n == 4 && v < 0x10000))
 		return NULL;
 	return p + n;
+}
+
+/*
+ * String content from p, checked as scan_string() checks it, up to the closing quote (*closed
+ * set, the quote returned) or end. Unless last, it stops before an escape or a UTF-8 sequence
+ * that may go on past end (an escaped surrogate pair is 12 bytes), so that the caller can carry
+ * those bytes over to the next piece. NULL: content nf_json_scan() refuses.
+ */
+static const unsigned char *string_part(const unsigned char *p, const unsigned char *end, bool last,
+					bool *closed, const unsigned char **bad)
+{
+	bool escaped = false;
+
+	for (;;) {
+		p = escaped_run(p, end, &escaped);
+		if (p == end)
+			return p;
+		if (*p == '"') {
+			*closed = true;
+			return p;
+		}
+		*bad = p;
+		if (*p < 0x20)
+			return NULL;
+		if (!last && end - p < (*p == '\\' ? 12 : 4))
+			return p;
+		p = *p == '\\' ? scan_escape(p, end) : scan_utf8(p, end);
+		if (!p)
+			return NULL;
+	}
 }
 
 /* The string starting at s->p (its quote). */
@@ -930,4 +961,119 @@ size_t nf_json_scan_count(const struct nf_json_scan_span *c)
 	while (nf_json_scan_iter_next(&it, NULL, &v))
 		n++;
 	return n;
+}
+
+/* --- compaction ---------------------------------------------------------------------------- */
+
+static int compact_append(struct nf_json_compact *c, const void *p, size_t n)
+{
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		char *out;
+
+		while (cap < c->len + n)
+			cap *= 2;
+		out = realloc(c->out, cap);
+		if (!out)
+			return -ENOMEM;
+		c->out = out;
+		c->cap = cap;
+	}
+	memcpy(c->out + c->len, p, n);
+	c->len += n;
+	return 0;
+}
+
+/* FNV-1a of a long string's first bytes, the stand-in's tag: equal long keys get equal
+ * stand-ins. Not of all of it: hashing a megabyte byte by byte took longer than reading it. */
+static uint64_t compact_hash(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+void nf_json_compact_init(struct nf_json_compact *c, size_t keep)
+{
+	*c = (struct nf_json_compact){ .keep = keep };
+}
+
+void nf_json_compact_free(struct nf_json_compact *c)
+{
+	free(c->out);
+	*c = (struct nf_json_compact){ 0 };
+}
+
+/* The string at c->open goes on longer than c->keep: drop its first keep bytes, hash them. */
+static void compact_go_long(struct nf_json_compact *c)
+{
+	c->hash = compact_hash(0xcbf29ce484222325ULL, c->out + c->open + 1, c->len - c->open - 1);
+	c->len = c->open + 1;
+	c->long_string = true;
+}
+
+static int compact_close(struct nf_json_compact *c)
+{
+	char stand_in[96];
+	int n;
+
+	if (c->long_string) {
+		n = snprintf(stand_in, sizeof(stand_in), "(a string of %zu bytes, %016llx)",
+			     c->str_bytes, (unsigned long long)c->hash);
+		if (compact_append(c, stand_in, (size_t)n) < 0)
+			return -ENOMEM;
+	}
+	c->in_string = false;
+	return compact_append(c, "\"", 1);
+}
+
+long nf_json_compact_feed(struct nf_json_compact *c, const char *buf, size_t n, bool last)
+{
+	const char *p = buf, *end = buf + n;
+
+	while (p < end) {
+		const unsigned char *bad = NULL;
+		const char *q;
+		bool closed = false;
+		size_t k;
+
+		if (!c->in_string) {
+			q = memchr(p, '"', (size_t)(end - p));
+			k = q ? (size_t)(q - p) + 1 : (size_t)(end - p);
+			if (compact_append(c, p, k) < 0)
+				return -ENOMEM;
+			if (q) {
+				c->in_string = true;
+				c->long_string = false;
+				c->open = c->len - 1;
+				c->str_bytes = 0;
+			}
+			p += k;
+			continue;
+		}
+		q = (const char *)string_part((const unsigned char *)p, (const unsigned char *)end,
+					      last, &closed, &bad);
+		if (!q) {
+			c->bad_at = c->fed + (size_t)((const char *)bad - buf);
+			return -EINVAL;
+		}
+		k = (size_t)(q - p);
+		if (!c->long_string && c->str_bytes + k > c->keep) {
+			/* The stand-in's hash is of the first keep bytes, wherever pieces end. */
+			if (compact_append(c, p, c->keep - c->str_bytes) < 0)
+				return -ENOMEM;
+			compact_go_long(c);
+		}
+		if (!c->long_string && compact_append(c, p, k) < 0)
+			return -ENOMEM;
+		c->str_bytes += k;
+		p = q;
+		if (!closed)
+			break; /* at end, or before bytes that may go on in the next piece */
+		if (compact_close(c) < 0)
+			return -ENOMEM;
+		p++;
+	}
+	c->fed += (size_t)(p - buf);
+	return (long)(p - buf);
 }

@@ -104,4 +104,37 @@ bool nf_json_scan_iter_next(struct nf_json_scan_iter *it, struct nf_json_scan_sp
 /* The number of members or elements of container c (as for nf_json_scan_iter_init()). */
 size_t nf_json_scan_count(const struct nf_json_scan_span *c);
 
+/*
+ * Compaction, for readers that need only a document's short strings: the hook's detach reads
+ * the state's id and status, while runtimes send the annotations, a policy of up to a megabyte,
+ * at poststop too. Fed the document in pieces, it keeps a copy in which each string longer than
+ * keep bytes (between its quotes, as written) stands in as "(a string of N bytes, HASH)", HASH
+ * that of its first keep bytes, and checks the long strings on the way as nf_json_scan() checks
+ * strings: so the reader holds a few kilobytes rather than the document. nf_json_scan() accepts
+ * the copy exactly when it accepts the document, but for duplicate keys longer than keep bytes
+ * in one object: equal keys written differently ("a" and "\u0061") are not found, and keys as
+ * long as each other that differ only after their first keep bytes are taken for duplicates.
+ */
+struct nf_json_compact {
+	char *out; /* the copy, not NUL-terminated; len bytes */
+	size_t len, cap;
+	size_t keep;
+	size_t fed;    /* bytes consumed so far */
+	size_t bad_at; /* after -EINVAL: the offset of the escape or byte refused */
+	size_t open;   /* the current string's opening quote, in out */
+	size_t str_bytes;
+	unsigned long long hash;
+	bool in_string, long_string;
+};
+
+void nf_json_compact_init(struct nf_json_compact *c, size_t keep);
+/*
+ * Feed the next n bytes. Returns how many were consumed: all of them when last, otherwise all
+ * but up to 11 bytes of an escape or UTF-8 sequence that may go on in the next piece, which the
+ * caller hands over again in front of it. -EINVAL: a long string's content is refused
+ * (c->bad_at says where); -ENOMEM.
+ */
+long nf_json_compact_feed(struct nf_json_compact *c, const char *buf, size_t n, bool last);
+void nf_json_compact_free(struct nf_json_compact *c);
+
 #endif

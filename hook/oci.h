@@ -25,6 +25,9 @@
 #define NF_OCI_STATE_MAX  (1024 * 1024)	    /* bytes of state on stdin */
 #define NF_OCI_CONFIG_MAX (4 * 1024 * 1024) /* bytes of a bundle's config.json */
 #define NF_OCI_ID_MAX	  1024		    /* bytes of a container id */
+/* A string a detach keeps as written when it reads the state compacted (json_scan.h): the
+ * longest spelling of the longest id, every byte a \uXXXX escape. */
+#define NF_OCI_BRIEF_KEEP (6 * NF_OCI_ID_MAX)
 
 struct nf_oci_annotation {
 	char *key;

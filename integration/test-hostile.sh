@@ -182,6 +182,18 @@ state()
 		>"$T/in" || BAD_INPUT="jq could not build the state ($filter)"
 }
 
+# long_state N END: $T/in, a stopped state whose policy annotation starts with N bytes "x" and
+# goes on with the printf format END.
+long_state()
+{
+	{
+		printf '{"id":"hostile-1","status":"stopped","annotations":{"io.netfence.policy":"'
+		head -c "$1" /dev/zero | tr '\0' x
+		# shellcheck disable=SC2059 # END is a format on purpose (\NNN escapes)
+		printf -- "$2"
+	} >"$T/in"
+}
+
 # raw TEXT: $T/in holds exactly the bytes of the printf format TEXT.
 raw()
 {
@@ -444,6 +456,21 @@ hook_cases()
 		selected "poststop-id-${name%%:*}" &&
 			run_case "poststop-id-${name%%:*}" 1 '/id' "${NF[@]}" hook poststop
 	done
+
+	# Poststop reads a state's long strings (the policy) on the way without keeping them: their
+	# content is still checked, and the size limit still holds.
+	long_state 70000 '\\q"}}'
+	selected poststop-long-string-bad-escape &&
+		run_case poststop-long-string-bad-escape 1 'state: invalid JSON' "${NF[@]}" hook poststop
+	long_state 70000 '\001"}}'
+	selected poststop-long-string-control-byte &&
+		run_case poststop-long-string-control-byte 1 'byte 70074' "${NF[@]}" hook poststop
+	long_state $((1100 * 1024)) '"}}'
+	selected poststop-state-over-1MiB &&
+		run_case poststop-state-over-1MiB 1 'state: document is more than' "${NF[@]}" hook poststop
+	long_state 70000 '"},"id":"other"}'
+	selected poststop-duplicate-id-after-long-string &&
+		run_case poststop-duplicate-id-after-long-string 1 'duplicate' "${NF[@]}" hook poststop
 
 	# A stage nobody knows.
 	state '.'

@@ -535,38 +535,46 @@ static uint64_t rng(uint64_t *s)
 	return *s >> 33;
 }
 
-Test(scan, mutations)
+/* One of the table's accepted documents with one to three random edits, in buf (256 bytes). */
+static size_t mutated(char *buf, uint64_t *seed)
 {
 	static const char alphabet[] = "{}[]:,\"\\/ u0123456789abcdefABCDEF.eE+-tfnlrsx\t\n\x7f\x80"
 				       "\xbf\xc2\xe0\xed\xf0\xf4";
+	const char *base = accepted[rng(seed) % ARRAY_SIZE(accepted)];
+	size_t len = strlen(base) < 256 - 8 ? strlen(base) : 256 - 8;
+	int edits = 1 + (int)(rng(seed) % 3);
+
+	memcpy(buf, base, len);
+	for (int e = 0; e < edits && len > 0; e++) {
+		size_t at = rng(seed) % len;
+		char c = alphabet[rng(seed) % (sizeof(alphabet) - 1)];
+
+		switch (rng(seed) % 3) {
+		case 0: /* replace */
+			buf[at] = c;
+			break;
+		case 1: /* insert */
+			memmove(buf + at + 1, buf + at, len - at);
+			buf[at] = c;
+			len++;
+			break;
+		default: /* delete */
+			memmove(buf + at, buf + at + 1, len - at - 1);
+			len--;
+		}
+	}
+	return len;
+}
+
+Test(scan, mutations)
+{
 	char buf[256];
 	uint64_t seed = 42;
 	size_t yes = 0, no = 0;
 
 	for (int round = 0; round < 60000; round++) {
-		const char *base = accepted[rng(&seed) % ARRAY_SIZE(accepted)];
-		size_t len = strlen(base) < sizeof(buf) - 8 ? strlen(base) : sizeof(buf) - 8;
-		int edits = 1 + (int)(rng(&seed) % 3);
+		size_t len = mutated(buf, &seed);
 
-		memcpy(buf, base, len);
-		for (int e = 0; e < edits && len > 0; e++) {
-			size_t at = rng(&seed) % len;
-			char c = alphabet[rng(&seed) % (sizeof(alphabet) - 1)];
-
-			switch (rng(&seed) % 3) {
-			case 0: /* replace */
-				buf[at] = c;
-				break;
-			case 1: /* insert */
-				memmove(buf + at + 1, buf + at, len - at);
-				buf[at] = c;
-				len++;
-				break;
-			default: /* delete */
-				memmove(buf + at, buf + at + 1, len - at - 1);
-				len--;
-			}
-		}
 		if (check_doc(buf, len))
 			yes++;
 		else
@@ -575,4 +583,223 @@ Test(scan, mutations)
 	/* Both sides of the line were explored. */
 	cr_assert_gt(yes, 5000, "%zu accepted", yes);
 	cr_assert_gt(no, 5000, "%zu refused", no);
+}
+
+/* --- compaction ------------------------------------------------------------------------------ */
+
+/*
+ * Compact len bytes of doc as the hook's detach does, fed in pieces of piece bytes with the
+ * bytes each feed leaves carried over in front of the next; strings over keep bytes stand in.
+ * Returns 0, or the feed's error.
+ */
+static long compact(const char *doc, size_t len, size_t keep, size_t piece,
+		    struct nf_json_compact *c)
+{
+	char *win = malloc(piece + 16);
+	size_t have = 0, off = 0;
+	long used = 0;
+
+	cr_assert_not_null(win);
+	nf_json_compact_init(c, keep);
+	for (;;) {
+		size_t n = len - off < piece ? len - off : piece;
+
+		memcpy(win + have, doc + off, n);
+		off += n;
+		have += n;
+		used = nf_json_compact_feed(c, win, have, n == 0);
+		if (used < 0)
+			break;
+		cr_assert_leq((size_t)used, have);
+		cr_assert(n == 0 ? (size_t)used == have : have - (size_t)used < 12,
+			  "%zu of %zu bytes left over", have - (size_t)used, have);
+		have -= (size_t)used;
+		memmove(win, win + used, have);
+		if (n == 0)
+			break;
+	}
+	free(win);
+	return used < 0 ? used : 0;
+}
+
+/* Whether jansson reads buf, duplicate keys allowed: what compaction keeps whatever keep is. */
+static bool jansson_reads(const char *buf, size_t len)
+{
+	json_t *j = json_loadb(buf, len, 0, NULL);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+static const size_t pieces_tried[] = { 1, 2, 3, 7, 12, 16, 17, 33, 4096 };
+
+/*
+ * Every table document, compacted: with keep above the length of any of its strings the copy
+ * is the document itself; with short keep, strings stand in, and the copy is JSON exactly when
+ * the document is (duplicate keys aside: stand-ins of short keep make keys collide or differ).
+ * A refused feed (a long string's content) means jansson refuses the document too.
+ */
+Test(compact, table)
+{
+	static const size_t keeps[] = { 0, 1, 3, 8, 64 };
+	const char *docs[ARRAY_SIZE(accepted) + ARRAY_SIZE(refused)];
+	struct nf_json_compact c;
+
+	for (size_t i = 0; i < ARRAY_SIZE(accepted); i++)
+		docs[i] = accepted[i];
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		docs[ARRAY_SIZE(accepted) + i] = refused[i];
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		size_t len = strlen(docs[i]);
+		bool reads = jansson_reads(docs[i], len);
+
+		for (size_t k = 0; k < ARRAY_SIZE(keeps); k++) {
+			for (size_t p = 0; p < ARRAY_SIZE(pieces_tried); p++) {
+				long r = compact(docs[i], len, keeps[k], pieces_tried[p], &c);
+
+				if (r == -EINVAL) {
+					cr_assert_not(reads, "keep %zu, pieces of %zu: %s refused",
+						      keeps[k], pieces_tried[p], docs[i]);
+				} else {
+					cr_assert_eq(r, 0);
+					cr_assert_eq(jansson_reads(c.out ? c.out : "", c.len), reads,
+						     "keep %zu, pieces of %zu: %s became %.*s",
+						     keeps[k], pieces_tried[p], docs[i], (int)c.len,
+						     c.out);
+					if (keeps[k] >= len)
+						cr_assert(c.len == len &&
+								  !memcmp(c.out, docs[i], len),
+							  "%s changed", docs[i]);
+				}
+				nf_json_compact_free(&c);
+			}
+		}
+	}
+}
+
+/*
+ * A state with a long escaped policy, as runtimes send at poststop: the short strings are kept,
+ * the policy stands in with its length, and the copy scans to the same id and status, in
+ * pieces of every size up to 40 bytes (escapes and UTF-8 sequences cut at every place).
+ */
+Test(compact, long_string_stands_in)
+{
+	static const char filler[] = "{\\\"v\\\":1,\\\"r\\\":[\\\"\\u00e9\xc3\xa9\\ud83d\\ude00\\\\\\\"]}";
+	char doc[4096], *w = doc, want[128];
+	struct nf_json_compact c;
+	struct nf_json_scan_doc d;
+	size_t body;
+
+	w += sprintf(w, "{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"stopped\","
+			"\"annotations\":{\"io.netfence.policy\":\"");
+	body = (size_t)(w - doc);
+	for (int i = 0; i < 40; i++)
+		w += sprintf(w, "%s", filler);
+	body = (size_t)(w - doc) - body;
+	w += sprintf(w, "\"}}");
+	cr_assert(check_str(doc));
+	snprintf(want, sizeof(want), "(a string of %zu bytes, ", body);
+	for (size_t piece = 1; piece <= 40; piece++) {
+		cr_assert_eq(compact(doc, (size_t)(w - doc), 32, piece, &c), 0, "pieces of %zu", piece);
+		cr_assert_eq(nf_json_scan(c.out, c.len, 1, &d), 0, "%.*s", (int)c.len, c.out);
+		cr_assert_eq(d.n, 4);
+		cr_assert(nf_json_scan_streq(&d.m[1].val, "c1"));
+		cr_assert(nf_json_scan_streq(&d.m[2].val, "stopped"));
+		cr_assert_not_null(memmem(c.out, c.len, want, strlen(want)), "%.*s", (int)c.len,
+				   c.out);
+		cr_assert_lt(c.len, 200);
+		nf_json_scan_free(&d);
+		nf_json_compact_free(&c);
+	}
+}
+
+/* A long string's bad content is refused where it is, whichever piece it falls in. */
+Test(compact, bad_content_found)
+{
+	static const char *const bad[] = { "\\x", "\x01", "\\ud800\\u0041", "\xc0\xaf", "\\u0000",
+					   "\xed\xa0\x80", "\\udc00", "\xf5\x80\x80\x80" };
+	char doc[512];
+	struct nf_json_compact c;
+
+	for (size_t b = 0; b < ARRAY_SIZE(bad); b++) {
+		for (size_t at = 0; at < 80; at += 7) {
+			int n = snprintf(doc, sizeof(doc), "{\"id\":\"c1\",\"a\":\"%.*s%s%s\"}", (int)at,
+					 "\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+					 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					 bad[b], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+			size_t where = strlen("{\"id\":\"c1\",\"a\":\"") + at;
+
+			/* A cut "\\\"" prefix would end in a lone backslash: keep whole escapes. */
+			if (at % 2 == 1)
+				continue;
+			cr_assert_not(check_str(doc), "%s", doc);
+			for (size_t p = 0; p < ARRAY_SIZE(pieces_tried); p++) {
+				cr_assert_eq(compact(doc, (size_t)n, 4, pieces_tried[p], &c), -EINVAL,
+					     "pieces of %zu: %s", pieces_tried[p], doc);
+				cr_assert_eq(c.bad_at, where, "pieces of %zu: %s at %zu, not %zu",
+					     pieces_tried[p], doc, c.bad_at, where);
+				nf_json_compact_free(&c);
+			}
+		}
+	}
+}
+
+/* Long keys: equal ones are duplicates still; ones of other lengths are not. */
+Test(compact, long_keys)
+{
+	struct nf_json_compact c;
+	static const char *const docs[] = {
+		"{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":1,"
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":2}",
+		"{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":1,"
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":2}",
+		"{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":1,"
+		"\"baaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":2}",
+	};
+	static const bool ok[] = { false, true, true };
+
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		cr_assert_eq(check_str(docs[i]), ok[i]);
+		for (size_t p = 0; p < ARRAY_SIZE(pieces_tried); p++) {
+			struct nf_json_scan_doc d;
+			int r;
+
+			cr_assert_eq(compact(docs[i], strlen(docs[i]), 16, pieces_tried[p], &c), 0);
+			r = nf_json_scan(c.out, c.len, 1, &d);
+			cr_assert_eq(r == 0, ok[i], "%.*s", (int)c.len, c.out);
+			if (r == 0)
+				nf_json_scan_free(&d);
+			nf_json_compact_free(&c);
+		}
+	}
+}
+
+/* Random edits of the table's documents, compacted with random keep and pieces: the copy is
+ * JSON exactly when the document is, duplicate keys aside. */
+Test(compact, mutations)
+{
+	char buf[256];
+	uint64_t seed = 7;
+	size_t yes = 0, no = 0;
+	struct nf_json_compact c;
+
+	for (int round = 0; round < 40000; round++) {
+		size_t len = mutated(buf, &seed);
+		size_t keep = rng(&seed) % 10, piece = 1 + rng(&seed) % 40;
+		long r;
+		bool reads;
+
+		reads = jansson_reads(buf, len);
+		r = compact(buf, len, keep, piece, &c);
+		if (r == -EINVAL)
+			cr_assert_not(reads, "%.*s refused", (int)len, buf);
+		else
+			cr_assert_eq(jansson_reads(c.out ? c.out : "", c.len), reads,
+				     "keep %zu, pieces of %zu: %.*s became %.*s", keep, piece,
+				     (int)len, buf, (int)c.len, c.out);
+		nf_json_compact_free(&c);
+		reads ? yes++ : no++;
+	}
+	cr_assert_gt(yes, 3000, "%zu read", yes);
+	cr_assert_gt(no, 3000, "%zu refused", no);
 }
