@@ -198,7 +198,10 @@ main()
 		case_end hook-createRuntime
 	fi
 	run hook-createRuntime-again 0 "$T/state-create.json" hook createRuntime
-	state_json mc-hook stopped 0 "" >"$T/state-stop.json"
+	# Runtimes send the annotations at poststop too: a detach reads the policy's long string
+	# through its window without keeping it (escapes and UTF-8 across the window's edges).
+	state_json mc-hook stopped 0 "$(for _ in $(seq 3000); do printf '{"a":"\u00e9\xc3\xa9"},'; done)" \
+		>"$T/state-stop.json"
 	if selected hook-poststop; then
 		checked hook-poststop 0 "$T/state-stop.json" hook poststop
 		n=$(cg_count "$CG/hook")
