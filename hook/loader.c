@@ -118,12 +118,18 @@ static int open_pin(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A program's pin in a set ("prog_" prefix) or its link's in a fence ("link_"). */
+static const char *pin_name(char buf[64], const char *prefix, const char *name)
+{
+	snprintf(buf, 64, "%s%s", prefix, name);
+	return buf;
+}
+
 static int open_pin2(const char *dir, const char *prefix, const char *name)
 {
 	char pin[64];
 
-	snprintf(pin, sizeof(pin), "%s%s", prefix, name);
-	return open_pin(dir, pin);
+	return open_pin(dir, pin_name(pin, prefix, name));
 }
 
 /*
@@ -470,8 +476,7 @@ static int progset_pin(const struct progset *ps, const char *dir)
 	for (size_t i = 0; i < NPROGS && r == 0; i++) {
 		char name[64];
 
-		snprintf(name, sizeof(name), "prog_%s", prog_pins[i].name);
-		r = pin_at(tmp, name, ps->prog[i]);
+		r = pin_at(tmp, pin_name(name, "prog_", prog_pins[i].name), ps->prog[i]);
 	}
 	for (size_t i = 0; i < NMAPS && r == 0; i++)
 		r = pin_at(tmp, map_pins[i], ps->map[i]);
@@ -583,8 +588,7 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 				 strerror(-r));
 			return r;
 		}
-		snprintf(name, sizeof(name), "link_%s", prog_pins[i].name);
-		r = pin_at(o->pin_dir, name, fd);
+		r = pin_at(o->pin_dir, pin_name(name, "link_", prog_pins[i].name), fd);
 		/* The pin keeps the link (and so the attachment) alive. */
 		close(fd);
 		if (r < 0) {

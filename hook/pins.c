@@ -70,6 +70,8 @@ int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* path and its missing parents. Every hook run asks for directories that are there already:
+ * one mkdir() says so, the walk from / is only for a first run. */
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
@@ -77,6 +79,10 @@ static int mkdir_p(const char *path, mode_t mode)
 
 	if (len == 0 || len >= sizeof(buf))
 		return -ENAMETOOLONG;
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
 	memcpy(buf, path, len + 1);
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
