@@ -231,9 +231,10 @@ static void ctx_free(struct hook_ctx *c)
 }
 
 /*
- * A detach reads only the id (and the status when no stage is given): the annotations carry the
- * whole policy at poststop too, and reading them was most of a detach's time. Anything else is
- * parsed in full, as before, so an attach refuses what it always refused.
+ * A whole state, for an attach or a hook run without a stage. Without one, the status decides,
+ * and a detach needs only the id: the brief parse reads the two (the annotations carry the whole
+ * policy at poststop too). An attach parses the state in full, so that it refuses what it always
+ * refused.
  */
 static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, size_t len)
 {
@@ -242,11 +243,11 @@ static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, 
 	enum stage stage;
 	int r;
 
-	if (!arg || (stage_parse(arg, NULL, &stage) == 0 && stage == STAGE_DETACH)) {
+	if (!arg) {
 		r = nf_oci_state_parse_brief(buf, len, &c->state, err, sizeof(err));
 		if (r < 0)
 			return nf_log_error(0, "state: %s", err);
-		if (stage_parse(arg, c->state->status, &stage) == 0 && stage == STAGE_DETACH)
+		if (stage_parse(NULL, c->state->status, &stage) == 0 && stage == STAGE_DETACH)
 			return 0;
 		nf_oci_state_free(c->state);
 		c->state = NULL;
