@@ -171,7 +171,7 @@ int nf_cmd_show(struct nf_cli *cli)
 {
 	const char *id = cli->argv[0];
 	struct fence_view v;
-	char q[128], programs[32];
+	char q[128], programs[48];
 
 	if (nf_oci_id_valid(id) < 0) {
 		nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, sizeof(q)));

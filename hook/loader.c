@@ -27,6 +27,12 @@
  * for byte, what this policy compiles to: a colliding key costs a load, never a wrong verdict.
  * A set no fence links to any more is unpinned by nf_loader_prune(); the kernel frees it with
  * its last link.
+ *
+ * Sets whose settings are the same (mode, raw sockets, events rate, the same object) also share
+ * what does not depend on the policy: the sock_create and egress programs and the per-fence maps
+ * (counters, fence info, events). A key is "<settings>-<policy>", and a set loaded for a new
+ * policy takes those from a pinned set of the same settings, a donor, whose read-only settings
+ * are read back and compared first: its kernel verifies four programs instead of six.
  */
 #define NF_PROGRAMS_DIR "@programs"
 
@@ -34,16 +40,20 @@ struct prog_pin {
 	const char *name; /* link_<name> in a fence, prog_<name> in a program set */
 	size_t prog_off;  /* offset of the program pointer in struct netfence_bpf */
 	enum bpf_attach_type type;
+	bool settings_only; /* reads the settings, not the policy: a donor's will do */
 };
 
-#define PROG(name, type)                                                    \
-	{                                                                   \
-#name, offsetof(struct netfence_bpf, progs.nf_##name), type \
+#define PROG(name, type, settings_only)                                                    \
+	{                                                                                  \
+#name, offsetof(struct netfence_bpf, progs.nf_##name), type, settings_only \
 	}
 static const struct prog_pin prog_pins[] = {
-	PROG(connect4, BPF_CGROUP_INET4_CONNECT),	PROG(connect6, BPF_CGROUP_INET6_CONNECT),
-	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG),	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG),
-	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE), PROG(egress, BPF_CGROUP_INET_EGRESS),
+	PROG(connect4, BPF_CGROUP_INET4_CONNECT, false),
+	PROG(connect6, BPF_CGROUP_INET6_CONNECT, false),
+	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG, false),
+	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG, false),
+	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE, true),
+	PROG(egress, BPF_CGROUP_INET_EGRESS, true),
 };
 #define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
 
@@ -66,11 +76,21 @@ static const char *const map_pins[NMAPS] = {
 	[MAP_FENCES] = "map_fences",   [MAP_EVENTS] = NF_PIN_EVENTS,
 };
 
-/* A program set in use by one attach: loaded here (skel) or opened from its pins (fds owned). */
+/* The maps a donor gives: per fence, not per policy. */
+static bool settings_map(size_t i)
+{
+	return i == MAP_COUNTERS || i == MAP_FENCES || i == MAP_EVENTS;
+}
+
+/*
+ * A program set in use by one attach: loaded here (skel; a donor's programs in it are owned
+ * fds, donated[]) or opened from its pins (fds owned).
+ */
 struct progset {
 	struct netfence_bpf *skel;
 	int prog[NPROGS];
 	int map[NMAPS];
+	bool donated[NPROGS];
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -183,35 +203,58 @@ static const void *object_bytes(bool small, size_t *size)
 	return small ? netfence_small_bpf__elf_bytes(size) : netfence_bpf__elf_bytes(size);
 }
 
+/* What the settings-only programs read of the read-only data: the rest zeroed. */
+static void settings_of(struct netfence_bpf__rodata *rd)
+{
+	struct netfence_bpf__rodata s;
+
+	memset(&s, 0, sizeof(s));
+	s.nf_mode = rd->nf_mode;
+	s.nf_raw_deny = rd->nf_raw_deny;
+	s.nf_events_per_sec = rd->nf_events_per_sec;
+	s.nf_ticks_per_sec = rd->nf_ticks_per_sec;
+	*rd = s;
+}
+
+/* "<settings>-<policy>": the settings' hash is the prefix that donors are looked up by. */
 static void progset_key(const struct nf_load_opts *o, char *buf, size_t size)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf__rodata rd;
 	size_t elf_size;
 	const void *elf = object_bytes(c->small, &elf_size);
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL, base;
 
 	rodata_for(&rd, o);
 	h = hash_bytes(h, elf, elf_size);
+	settings_of(&rd);
+	base = hash_bytes(h, &rd, sizeof(rd));
+	rodata_for(&rd, o);
 	h = hash_bytes(h, &rd, sizeof(rd));
 	h = hash_bytes(h, c->nodes4, c->tree4.nodes * sizeof(*c->nodes4));
 	h = hash_bytes(h, c->nodes6, c->tree6.nodes * sizeof(*c->nodes6));
 	h = hash_bytes(h, c->classes, c->nclasses * sizeof(*c->classes));
 	h = hash_bytes(h, c->portsets, c->nportsets * sizeof(*c->portsets));
-	snprintf(buf, size, "%016" PRIx64, h);
+	snprintf(buf, size, "%016" PRIx64 "-%016" PRIx64, base, h);
+}
+
+static void close_all(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 static void progset_close(struct progset *ps)
 {
 	if (ps->skel) {
+		for (size_t i = 0; i < NPROGS; i++)
+			if (ps->donated[i])
+				close(ps->prog[i]);
 		netfence_bpf__destroy(ps->skel);
 	} else {
-		for (size_t i = 0; i < NPROGS; i++)
-			if (ps->prog[i] >= 0)
-				close(ps->prog[i]);
-		for (size_t i = 0; i < NMAPS; i++)
-			if (ps->map[i] >= 0)
-				close(ps->map[i]);
+		close_all(ps->prog, NPROGS);
+		close_all(ps->map, NMAPS);
 	}
 	memset(ps, 0, sizeof(*ps));
 }
@@ -414,8 +457,98 @@ static struct netfence_bpf *open_skel(bool small)
 	return skel;
 }
 
-/* Load the programs for this policy: verification, the costly part of an attach. */
-static int progset_load(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
+/* What a donor set gives a new one: its settings-only programs and per-fence maps, fds owned
+ * (-1 for the rest). */
+struct donor {
+	int prog[NPROGS];
+	int map[NMAPS];
+};
+
+static void donor_close(struct donor *d)
+{
+	close_all(d->prog, NPROGS);
+	close_all(d->map, NMAPS);
+}
+
+/* Whether the read-only data of the set pinned in dir has these settings. */
+static int donor_settings(const char *dir, const struct nf_load_opts *o)
+{
+	struct netfence_bpf__rodata want, got;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	int fd = open_pin(dir, map_pins[MAP_RODATA]), r;
+
+	if (fd < 0)
+		return fd;
+	r = bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? -errno : 0;
+	/* A value of another size is not ours (and would not fit got). */
+	if (r == 0 && (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(got) ||
+		       info.max_entries != 1))
+		r = -ESTALE;
+	memset(&got, 0, sizeof(got));
+	if (r == 0 && bpf_map_lookup_elem(fd, &zero, &got) < 0)
+		r = -errno;
+	close(fd);
+	rodata_for(&want, o);
+	settings_of(&want);
+	settings_of(&got);
+	return r == 0 && memcmp(&want, &got, sizeof(want)) != 0 ? -ESTALE : r;
+}
+
+static int donor_open(const char *dir, const struct nf_load_opts *o, struct donor *d)
+{
+	int r = donor_settings(dir, o);
+
+	for (size_t i = 0; i < NPROGS; i++)
+		d->prog[i] = -1;
+	for (size_t i = 0; i < NMAPS; i++)
+		d->map[i] = -1;
+	for (size_t i = 0; i < NPROGS && r == 0; i++) {
+		if (!prog_pins[i].settings_only)
+			continue;
+		d->prog[i] = open_pin2(dir, "prog_", prog_pins[i].name);
+		r = d->prog[i] < 0 ? d->prog[i] : 0;
+	}
+	for (size_t i = 0; i < NMAPS && r == 0; i++) {
+		if (!settings_map(i))
+			continue;
+		d->map[i] = open_pin(dir, map_pins[i]);
+		r = d->map[i] < 0 ? d->map[i] : 0;
+	}
+	if (r < 0)
+		donor_close(d);
+	return r;
+}
+
+/* A set pinned in sets whose key starts with the settings part of key, and that can give. */
+static int donor_find(const char *sets, const char *key, const struct nf_load_opts *o,
+		      struct donor *d)
+{
+	size_t n = (size_t)(strchr(key, '-') - key) + 1;
+	char path[4096];
+	struct dirent *de;
+	DIR *dir = opendir(sets);
+	int r = -ENOENT;
+
+	if (!dir)
+		return -errno;
+	while (r < 0 && (de = readdir(dir))) {
+		if (strncmp(de->d_name, key, n) != 0 || strchr(de->d_name, '@') ||
+		    path_in(path, sizeof(path), sets, de->d_name) < 0)
+			continue;
+		r = donor_open(path, o, d);
+	}
+	closedir(dir);
+	return r;
+}
+
+/*
+ * Load the programs for this policy: verification, the costly part of an attach. With a donor,
+ * its settings-only programs are not loaded again and its per-fence maps are used, and the
+ * donor gives up its program fds to ps.
+ */
+static int progset_load(const struct nf_load_opts *o, struct donor *donor, struct progset *ps,
+			char *err, size_t errlen)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf *skel;
@@ -434,6 +567,17 @@ static int progset_load(const struct nf_load_opts *o, struct progset *ps, char *
 		snprintf(err, errlen, "cannot size the BPF maps: %s", strerror(-r));
 		goto fail;
 	}
+	for (size_t i = 0; donor && i < NPROGS; i++)
+		if (prog_pins[i].settings_only)
+			bpf_program__set_autoload(
+				*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off),
+				false);
+	if (donor && ((r = bpf_map__reuse_fd(skel->maps.nf_counters, donor->map[MAP_COUNTERS])) ||
+		      (r = bpf_map__reuse_fd(skel->maps.nf_fences, donor->map[MAP_FENCES])) ||
+		      (r = bpf_map__reuse_fd(skel->maps.nf_events, donor->map[MAP_EVENTS])))) {
+		snprintf(err, errlen, "cannot use the donor's maps: %s", strerror(-r));
+		goto fail;
+	}
 	r = netfence_bpf__load(skel);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-r));
@@ -445,9 +589,16 @@ static int progset_load(const struct nf_load_opts *o, struct progset *ps, char *
 		goto fail;
 	}
 	ps->skel = skel;
-	for (size_t i = 0; i < NPROGS; i++)
-		ps->prog[i] = bpf_program__fd(
-			*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off));
+	for (size_t i = 0; i < NPROGS; i++) {
+		ps->donated[i] = donor && prog_pins[i].settings_only;
+		ps->prog[i] =
+			ps->donated[i]
+				? donor->prog[i]
+				: bpf_program__fd(*(struct bpf_program **)((char *)skel +
+									   prog_pins[i].prog_off));
+		if (ps->donated[i])
+			donor->prog[i] = -1;
+	}
 	ps->map[MAP_TREE4] = bpf_map__fd(skel->maps.nf_tree4);
 	ps->map[MAP_TREE6] = bpf_map__fd(skel->maps.nf_tree6);
 	ps->map[MAP_CLASSES] = bpf_map__fd(skel->maps.nf_classes);
@@ -488,12 +639,14 @@ static int progset_pin(const struct progset *ps, const char *dir)
 }
 
 /*
- * The set this policy needs: the shared one when it is pinned, else loaded now and, when its
- * key is free, pinned for the fences that come next.
+ * The set this policy needs: the shared one when it is pinned, else loaded now (beside a donor
+ * of the same settings when one is pinned) and, when its key is free, pinned for the fences that
+ * come next.
  */
 static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
 {
-	char key[32], sets[4096], dir[4096];
+	char key[48], sets[4096], dir[4096];
+	struct donor donor;
 	int r;
 
 	progset_key(o, key, sizeof(key));
@@ -507,7 +660,16 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *e
 		nf_log_debug("sharing the programs of %s", dir);
 		return 0;
 	}
-	r = progset_load(o, ps, err, errlen);
+	if (donor_find(sets, key, o, &donor) == 0) {
+		r = progset_load(o, &donor, ps, err, errlen);
+		donor_close(&donor);
+		if (r == 0)
+			nf_log_debug("sock_create, egress and per-fence maps of a donor set");
+		else
+			nf_log_debug("loading beside a donor set failed (%s): alone", err);
+	}
+	if (r < 0)
+		r = progset_load(o, NULL, ps, err, errlen);
 	if (r < 0)
 		return r;
 	/* A set that is not shared serves this fence all the same. */

@@ -986,6 +986,62 @@ case_shared_programs_checked()
 	rmdir "$a" "$b" || fail "cannot remove $a and $b"
 }
 
+# prog_named CGROUP NAME: the id of the program nf_NAME on CGROUP.
+prog_named()
+{
+	cg_progs "$1" | jq -r --arg n "nf_$2" '.[] | select(.name == $n) | .id'
+}
+
+# Fences of other policies with the same settings judge with programs of their own and share
+# the rest (sock_create, egress, the per-fence maps) with a set of those settings that is
+# pinned already, each with its own counters and events; the shared part outlives the set that
+# gave it. Audit mode is other settings: nothing shared.
+case_settings_shared()
+{
+	local a=$CG/sa b=$CG/sb sets got p
+	mkdir "$a" "$b" || { fail "cannot create $a and $b"; return; }
+	attach kt-set-a counted_raw "$a" || return
+	attach kt-set-b deny "$b" || { detach kt-set-a "$a"; return; }
+	sets=$(program_sets)
+	[ "$(wc -w <<<"$sets")" = 2 ] || fail "program sets of two policies: $sets"
+	read -r p _ <<<"$sets"
+	[ "$(tr ' ' '\n' <<<"$sets" | grep -c "^${p%%-*}-")" = 2 ] ||
+		fail "the sets of one setting do not share their key's prefix: $sets"
+	for p in egress sock_create; do
+		[ -n "$(prog_named "$a" $p)" ] && [ "$(prog_named "$a" $p)" = "$(prog_named "$b" $p)" ] ||
+			fail "nf_$p differs: $(prog_named "$a" $p) on $a, $(prog_named "$b" $p) on $b"
+	done
+	[ "$(prog_named "$a" connect4)" != "$(prog_named "$b" connect4)" ] ||
+		fail "two policies, one nf_connect4"
+	start_monitor 2
+	expect_in "$a" "tcp 127.0.0.2 80" ECONNREFUSED
+	expect_in "$b" "tcp 127.0.0.2 80" EPERM
+	expect_in "$a" "tcp 127.0.0.1 80" EPERM
+	got=$(monitored)
+	[ "$got" = "kt-set-b denied connect4 tcp 127.0.0.2 80
+kt-set-a denied connect4 tcp 127.0.0.1 80" ] || fail "monitor printed '$(flat "$got")'"
+	expect_counters kt-set-a "a=1 d=1 u=0"
+	expect_counters kt-set-b "a=0 d=1 u=0"
+	# The giving set goes with its fence; what it gave stays with the other.
+	detach kt-set-a "$a"
+	[ "$(program_sets | wc -w)" = 1 ] || fail "program sets after one detach: $(program_sets)"
+	expect_in "$b" "raw4" EPERM
+	expect_counters kt-set-b "a=0 d=2 u=0"
+	# A third policy takes them from the remaining set; a new fence's counters start at 0.
+	attach kt-set-a edges "$a" || { detach kt-set-b "$b"; return; }
+	[ "$(prog_named "$a" egress)" = "$(prog_named "$b" egress)" ] ||
+		fail "a third policy of the same settings loaded its own nf_egress"
+	expect_in "$a" "tcp 127.0.0.1 80" ECONNREFUSED
+	expect_counters kt-set-a "a=1 d=0 u=0"
+	attach kt-set-a audit "$a" || { detach kt-set-b "$b"; return; }
+	[ "$(prog_named "$a" egress)" != "$(prog_named "$b" egress)" ] ||
+		fail "audit mode shares nf_egress with enforce mode"
+	detach kt-set-a "$a"
+	detach kt-set-b "$b"
+	[ -z "$(program_sets)" ] || fail "program sets left: $(program_sets)"
+	rmdir "$a" "$b" || fail "cannot remove $a and $b"
+}
+
 # Re-attaching the same policy keeps the program set and its counters, counted once.
 case_reattach_same_policy()
 {
@@ -1024,6 +1080,7 @@ CASES=(
 	"gc-reaps-gone-cgroups case_gc"
 	"shared-programs-isolated case_shared_programs"
 	"shared-programs-checked case_shared_programs_checked"
+	"settings-shared-between-policies case_settings_shared"
 	"reattach-same-policy-counts-once case_reattach_same_policy"
 )
 
