@@ -141,7 +141,8 @@ def main():
                 (row["state_bytes"] or 0) / 1024,
                 "%.2f" % row["floor"]["median"] if "floor" in row else "-"))
         p("   (cold: no other fence holds the policy's programs, the attach loads and verifies "
-          "them, the detach unpins them;")
+          "them (sock_create and egress come")
+        p("    from the sibling's set, of the same settings), the detach unpins them;")
         p("    shared: a sibling fence with the same policy (a twin of the cold one: same size, "
           "another seed) is attached to")
         p("    another cgroup throughout, the attach only links to its programs;")
