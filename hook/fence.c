@@ -95,11 +95,9 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 		.removable = req->removable,
 		.own_netns = req->own_netns,
 	};
-	int r;
 
 	nf_state_now(now, sizeof(now));
-	r = nf_state_write_policy(paths->state_dir, req->id, req->policy_text, req->policy_len);
-	return r < 0 ? r : nf_state_write(paths->state_dir, &s);
+	return nf_state_write(paths->state_dir, &s, req->policy_text, req->policy_len);
 }
 
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,

@@ -22,7 +22,7 @@ struct nf_fence_request {
 	const char *id;
 	const char *cgroup_dir;
 	const struct nf_policy *policy; /* resolved (nf_policy_resolve) */
-	const char *policy_text;	/* the document as given, kept beside the state file */
+	const char *policy_text;	/* the document as given, kept in the state file */
 	size_t policy_len;
 	const char *source;
 	bool own_netns;

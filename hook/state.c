@@ -28,21 +28,33 @@ void nf_state_now(char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Write text to <dir>/<id><suffix> through a temporary file and a rename. */
-static int write_atomic(const char *dir, const char *id, const char *suffix, const char *text,
-			size_t len)
-{
-	char path[4096], tmp[4096], tsuffix[32];
-	int fd, r;
+/*
+ * The policy is the state's last member, written as given (it was parsed as JSON before it got
+ * here), after a head of jansson's compact output. In that output a quote inside a string is
+ * always escaped, so the bytes `,"` never occur within a string: the first POLICY_MEMBER of the
+ * file is the member itself, and readers of the head stop there.
+ */
+#define POLICY_MEMBER ",\"policy\":"
 
-	snprintf(tsuffix, sizeof(tsuffix), "%s.tmp", suffix);
-	if (state_path(dir, id, suffix, path, sizeof(path)) < 0 ||
-	    state_path(dir, id, tsuffix, tmp, sizeof(tmp)) < 0)
+struct piece {
+	const char *text;
+	size_t len;
+};
+
+/* Write the pieces to <dir>/<id>.json through a temporary file and a rename. */
+static int write_atomic(const char *dir, const char *id, const struct piece *pieces, size_t n)
+{
+	char path[4096], tmp[4096];
+	int fd, r = 0;
+
+	if (state_path(dir, id, ".json", path, sizeof(path)) < 0 ||
+	    state_path(dir, id, ".json.tmp", tmp, sizeof(tmp)) < 0)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = nf_write_all(fd, text, len);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = nf_write_all(fd, pieces[i].text, pieces[i].len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
@@ -52,10 +64,10 @@ static int write_atomic(const char *dir, const char *id, const char *suffix, con
 	return r;
 }
 
-int nf_state_write(const char *dir, const struct nf_state *s)
+int nf_state_write(const char *dir, const struct nf_state *s, const char *policy, size_t policy_len)
 {
 	json_t *doc;
-	char *text;
+	char *head;
 	int r;
 
 	doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b}", "id", s->id, "cgroup",
@@ -64,27 +76,116 @@ int nf_state_write(const char *dir, const struct nf_state *s)
 			"own_netns", s->own_netns);
 	if (!doc)
 		return -ENOMEM;
-	text = json_dumps(doc, JSON_COMPACT);
+	head = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	if (!text)
+	if (!head)
 		return -ENOMEM;
-	r = write_atomic(dir, s->id, ".json", text, strlen(text));
-	free(text);
-	return r;
-}
+	if (policy) {
+		/* the head without its closing brace, then the policy member */
+		struct piece pieces[] = {
+			{ head, strlen(head) - 1 },
+			{ POLICY_MEMBER, strlen(POLICY_MEMBER) },
+			{ policy, policy_len },
+			{ "}", 1 },
+		};
 
-int nf_state_write_policy(const char *dir, const char *id, const char *text, size_t len)
-{
-	return write_atomic(dir, id, ".policy", text, len);
+		r = write_atomic(dir, s->id, pieces, 4);
+	} else {
+		struct piece whole = { head, strlen(head) };
+
+		r = write_atomic(dir, s->id, &whole, 1);
+	}
+	free(head);
+	return r;
 }
 
 int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *ret_len)
 {
-	char path[4096];
+	char path[4096], *buf, *member, *policy;
+	size_t len;
+	int r;
 
-	if (state_path(dir, id, ".policy", path, sizeof(path)) < 0)
+	if (state_path(dir, id, ".json", path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	return nf_read_file(path, NF_STATE_MAX_BYTES, ret, ret_len);
+	r = nf_read_file(path, NF_STATE_MAX_BYTES, &buf, &len);
+	if (r < 0)
+		return r;
+	member = memmem(buf, len, POLICY_MEMBER, strlen(POLICY_MEMBER));
+	/* the policy runs from the member's colon to the closing brace written after it */
+	if (!member || buf[len - 1] != '}') {
+		free(buf);
+		return -ENOENT;
+	}
+	member += strlen(POLICY_MEMBER);
+	len = (size_t)(buf + len - 1 - member);
+	policy = strndup(member, len);
+	free(buf);
+	if (!policy)
+		return -ENOMEM;
+	*ret = policy;
+	*ret_len = len;
+	return 0;
+}
+
+/*
+ * The members before the policy, as a document of their own: the file is read in pieces until
+ * the policy member shows up, so that a large policy costs the readers of the head (every hook
+ * run's gc among them) nothing. A file without a policy is read whole.
+ */
+static int read_head(const char *path, char **ret, size_t *ret_len)
+{
+	const size_t mlen = strlen(POLICY_MEMBER);
+	size_t len = 0, cap = 4096;
+	char *buf, *member = NULL;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (!member) {
+		size_t from = len >= mlen ? len - mlen + 1 : 0;
+		ssize_t n;
+
+		if (len == cap) {
+			char *grown = cap < NF_STATE_MAX_BYTES ? realloc(buf, 2 * cap + 1) : NULL;
+
+			if (!grown) {
+				r = cap < NF_STATE_MAX_BYTES ? -ENOMEM : -EFBIG;
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		member = memmem(buf + from, len - from, POLICY_MEMBER, mlen);
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	if (member) {
+		*member = '}';
+		len = (size_t)(member - buf) + 1;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
 }
 
 static char *dup_str(json_t *doc, const char *key)
@@ -96,15 +197,15 @@ static char *dup_str(json_t *doc, const char *key)
 
 int nf_state_read(const char *dir, const char *id, struct nf_state **ret)
 {
-	char path[4096], *buf;
+	char path[4096], *buf = NULL;
 	struct nf_state *s;
 	json_t *doc;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	if (state_path(dir, id, ".json", path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	r = nf_read_file(path, NF_STATE_MAX_BYTES, &buf, &len);
+	r = read_head(path, &buf, &len);
 	if (r < 0)
 		return r;
 	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
@@ -139,7 +240,7 @@ int nf_state_remove(const char *dir, const char *id)
 {
 	char path[4096];
 
-	static const char *const suffixes[] = { ".json", ".policy", ".json.tmp", ".policy.tmp" };
+	static const char *const suffixes[] = { ".json", ".json.tmp" };
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		if (state_path(dir, id, suffixes[i], path, sizeof(path)) < 0)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The state file of a fence, <state_dir>/<id>.json: what was attached where and when, and
- * beside it <state_dir>/<id>.policy, the policy document as given. Both are written atomically
- * (temporary file, then rename). The pins are the truth for what is attached; the state file is
- * what `show` and `gc` explain it with, kept small because every hook run reads it.
+ * The state file of a fence, <state_dir>/<id>.json: what was attached where and when, and, last,
+ * the policy document as given (member "policy"). It is written atomically (temporary file, then
+ * rename). The pins are the truth for what is attached; the state file is what `show` and `gc`
+ * explain it with. Every hook run's gc reads the members before the policy, and only those.
  */
 #ifndef NETFENCE_STATE_H
 #define NETFENCE_STATE_H
@@ -25,9 +25,12 @@ struct nf_state {
 	bool own_netns;
 };
 
-int nf_state_write(const char *dir, const struct nf_state *s);
-int nf_state_write_policy(const char *dir, const char *id, const char *text, size_t len);
+/* policy: a JSON document (the policy as given, already parsed once), or NULL for none. */
+int nf_state_write(const char *dir, const struct nf_state *s, const char *policy,
+		   size_t policy_len);
+/* The policy's text as written; -ENOENT when the state holds none. */
 int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *ret_len);
+/* Everything but the policy. */
 int nf_state_read(const char *dir, const char *id, struct nf_state **ret);
 int nf_state_remove(const char *dir, const char *id);
 void nf_state_free(struct nf_state *s);

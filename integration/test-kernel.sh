@@ -542,6 +542,12 @@ case_show_list()
 	echo "$out" | jq -e --arg id "$id" 'map(select(.id == $id)) | length == 1' >/dev/null ||
 		fail "list --json does not hold $id once: $out"
 	nf show "$id" >/dev/null 2>&1 || fail "show $id (table) failed"
+	# The state file is one JSON document: where, since when, and the policy as given.
+	jq -e --arg id "$id" --arg cg "$CG" --slurpfile p "$T/policies/audit.json" \
+		'.id == $id and .cgroup == $cg and .mode == "audit" and .policy == $p[0]' \
+		"$T/state/$id.json" >/dev/null ||
+		fail "state file: $(jq -c . "$T/state/$id.json" 2>&1)"
+	[ "$(ls "$T/state" | grep -c "^$id\.")" = 1 ] || fail "state files of $id: $(ls "$T/state")"
 	nf show kt-no-such-id >/dev/null 2>&1 && fail "show of an unknown id succeeded"
 	detach "$id"
 	out=$(nf list --json 2>&1)
