@@ -143,8 +143,6 @@
 #define IPPROTO_UDPLITE 136
 #endif
 
-#define MAX_MSGS 64
-
 static const char *mark = "evasion";
 static int timeout_ms = 3000;
 
@@ -168,21 +166,10 @@ static int usage(void)
 	return 2;
 }
 
-/* Wait for a non-blocking connect to finish; returns 0 or the errno it ended with. */
+/* wait_connect_ms() (probe.h) with this client's timeout. */
 static int wait_connect(int fd)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-	socklen_t len = sizeof(int);
-	int err = 0, r;
-
-	r = poll(&pfd, 1, timeout_ms);
-	if (r < 0)
-		return errno;
-	if (r == 0)
-		return ETIMEDOUT;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		return errno;
-	return err;
+	return wait_connect_ms(fd, timeout_ms);
 }
 
 /* --- TCP-like connects -------------------------------------------------------------------- */
@@ -533,50 +520,12 @@ static int do_udp_unspec(const struct sockaddr_storage *ss, socklen_t len)
 	return verdict(err);
 }
 
-/*
- * One sendmmsg() batch over one socket. sendmmsg stops at the first failing message and, when
- * it has sent some before it, returns their number without an errno; the failing message is
- * then resubmitted alone to learn its errno, and the rest after it.
- */
+/* One sendmmsg() batch over one socket (probe.h). */
 static int do_udp_sendmmsg(int argc, char **argv)
 {
-	static struct sockaddr_storage ss[MAX_MSGS];
-	static struct mmsghdr mm[MAX_MSGS];
-	static struct iovec iov[MAX_MSGS];
-	int n = argc / 2, i = 0, family = AF_INET, fd;
+	int r = udp_sendmmsg_batch(argc, argv, mark);
 
-	if (argc % 2 || n == 0 || n > MAX_MSGS)
-		return usage();
-	for (int k = 0; k < n; k++) {
-		if (!parse_addr(argv[2 * k], argv[2 * k + 1], &ss[k]))
-			return usage();
-		if (ss[k].ss_family == AF_INET6)
-			family = AF_INET6;
-	}
-	for (int k = 0; k < n; k++) {
-		socklen_t len = family == AF_INET6 ? to_v6(&ss[k]) : sizeof(struct sockaddr_in);
-
-		iov[k] = (struct iovec){.iov_base = (void *)mark, .iov_len = strlen(mark)};
-		mm[k].msg_hdr = (struct msghdr){
-		    .msg_name = &ss[k], .msg_namelen = len, .msg_iov = &iov[k], .msg_iovlen = 1};
-	}
-	fd = udp_socket(family);
-	if (fd < 0)
-		return setup_failed("socket", errno);
-	while (i < n) {
-		int r = sendmmsg(fd, &mm[i], n - i, 0);
-
-		if (r < 0) {
-			printf("%s%s", i ? " " : "", errname(errno));
-			i++;
-			continue;
-		}
-		for (int k = 0; k < r; k++, i++)
-			printf("%sok", i ? " " : "");
-	}
-	putchar('\n');
-	close(fd);
-	return 0;
+	return r < 0 ? usage() : r;
 }
 
 /* --- ping sockets ------------------------------------------------------------------------- */

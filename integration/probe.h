@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers shared by the static test clients (nfclient.c, evasion.c): numeric addresses, errno
- * names, and the one-word results the test scripts read. Included once by each client.
+ * names, the one-word results the test scripts read, and the operations both clients run the
+ * same way. Included once by each client.
  */
 #ifndef NETFENCE_PROBE_H
 #define NETFENCE_PROBE_H
@@ -9,10 +10,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PROBE_MAX_MSGS 64 /* destinations of one sendmmsg() batch */
 
 static const char *errname(int e)
 {
@@ -77,6 +83,72 @@ static socklen_t to_v6(struct sockaddr_storage *ss)
 	s6->sin6_addr.s6_addr[11] = 0xff;
 	memcpy(&s6->sin6_addr.s6_addr[12], &s4.sin_addr, 4);
 	return sizeof(*s6);
+}
+
+/* Wait for a non-blocking connect to finish; returns 0 or the errno it ended with. */
+static int wait_connect_ms(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	socklen_t len = sizeof(int);
+	int err = 0, r;
+
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0)
+		return errno;
+	if (r == 0)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+/*
+ * One sendmmsg() batch of payload over one socket to the ADDR PORT pairs of argv: AF_INET6 if
+ * any address is IPv6 (IPv4 ones are then sent IPv4-mapped, which runs sendmsg4 on the v6
+ * socket), else AF_INET. Prints one word per message on one line. sendmmsg stops at the first
+ * failing message and, when it has sent some before it, returns their number without an errno;
+ * the failing message is then resubmitted alone to learn its errno, and the rest after it.
+ * Returns -1 for arguments that are not pairs of an address and a port.
+ */
+static int udp_sendmmsg_batch(int argc, char **argv, const char *payload)
+{
+	static struct sockaddr_storage ss[PROBE_MAX_MSGS];
+	static struct mmsghdr mm[PROBE_MAX_MSGS];
+	static struct iovec iov[PROBE_MAX_MSGS];
+	int n = argc / 2, i = 0, family = AF_INET, fd;
+
+	if (argc % 2 || n == 0 || n > PROBE_MAX_MSGS)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		if (!parse_addr(argv[2 * k], argv[2 * k + 1], &ss[k]))
+			return -1;
+		if (ss[k].ss_family == AF_INET6)
+			family = AF_INET6;
+	}
+	for (int k = 0; k < n; k++) {
+		socklen_t len = family == AF_INET6 ? to_v6(&ss[k]) : sizeof(struct sockaddr_in);
+
+		iov[k] = (struct iovec){.iov_base = (void *)payload, .iov_len = strlen(payload)};
+		mm[k].msg_hdr = (struct msghdr){
+		    .msg_name = &ss[k], .msg_namelen = len, .msg_iov = &iov[k], .msg_iovlen = 1};
+	}
+	fd = udp_socket(family);
+	if (fd < 0)
+		return setup_failed("socket", errno);
+	while (i < n) {
+		int r = sendmmsg(fd, &mm[i], n - i, 0);
+
+		if (r < 0) {
+			printf("%s%s", i ? " " : "", errname(errno));
+			i++;
+			continue;
+		}
+		for (int k = 0; k < r; k++, i++)
+			printf("%sok", i ? " " : "");
+	}
+	putchar('\n');
+	close(fd);
+	return 0;
 }
 
 #endif
