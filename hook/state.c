@@ -80,21 +80,15 @@ int nf_state_write(const char *dir, const struct nf_state *s, const char *policy
 	json_decref(doc);
 	if (!head)
 		return -ENOMEM;
-	if (policy) {
-		/* the head without its closing brace, then the policy member */
-		struct piece pieces[] = {
-			{ head, strlen(head) - 1 },
-			{ POLICY_MEMBER, strlen(POLICY_MEMBER) },
-			{ policy, policy_len },
-			{ "}", 1 },
-		};
+	/* with a policy: the head without its closing brace, then the policy member */
+	struct piece pieces[] = {
+		{ head, strlen(head) - (policy ? 1 : 0) },
+		{ POLICY_MEMBER, strlen(POLICY_MEMBER) },
+		{ policy, policy_len },
+		{ "}", 1 },
+	};
 
-		r = write_atomic(dir, s->id, pieces, 4);
-	} else {
-		struct piece whole = { head, strlen(head) };
-
-		r = write_atomic(dir, s->id, &whole, 1);
-	}
+	r = write_atomic(dir, s->id, pieces, policy ? 4 : 1);
 	free(head);
 	return r;
 }
@@ -134,58 +128,20 @@ int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *re
  */
 static int read_head(const char *path, char **ret, size_t *ret_len)
 {
-	const size_t mlen = strlen(POLICY_MEMBER);
-	size_t len = 0, cap = 4096;
-	char *buf, *member = NULL;
-	int fd, r = 0;
+	char *member;
+	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (!member) {
-		size_t from = len >= mlen ? len - mlen + 1 : 0;
-		ssize_t n;
-
-		if (len == cap) {
-			char *grown = cap < NF_STATE_MAX_BYTES ? realloc(buf, 2 * cap + 1) : NULL;
-
-			if (!grown) {
-				r = cap < NF_STATE_MAX_BYTES ? -ENOMEM : -EFBIG;
-				break;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		member = memmem(buf + from, len - from, POLICY_MEMBER, mlen);
-	}
+	r = nf_read_fd_until(fd, NF_STATE_MAX_BYTES, POLICY_MEMBER, ret, ret_len, &member);
 	close(fd);
-	if (r < 0) {
-		free(buf);
-		return r;
+	if (r == 0 && member) {
+		member[0] = '}';
+		member[1] = '\0';
+		*ret_len = (size_t)(member - *ret) + 1;
 	}
-	if (member) {
-		*member = '}';
-		len = (size_t)(member - buf) + 1;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+	return r;
 }
 
 static char *dup_str(json_t *doc, const char *key)

@@ -34,14 +34,21 @@ static size_t read_hint(int fd, size_t max)
 	return hint <= max ? hint : max + 1;
 }
 
-int nf_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+/*
+ * Read fd into a buffer of cap bytes to begin with, doubled as needed, at most max bytes
+ * (-EFBIG past them); with stop, only until stop first appears, which *ret_stop then points at
+ * (NULL when it never does). *ret is NUL-terminated.
+ */
+static int read_until(int fd, size_t max, size_t cap, const char *stop, char **ret, size_t *ret_len,
+		      char **ret_stop)
 {
-	size_t len = 0, cap = read_hint(fd, max);
-	char *buf = malloc(cap + 1);
+	size_t len = 0, slen = stop ? strlen(stop) : 0;
+	char *buf = malloc(cap + 1), *found = NULL;
 
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
+	while (!found) {
+		size_t from = len >= slen ? len - slen + 1 : 0;
 		ssize_t n;
 
 		if (len == cap) {
@@ -75,11 +82,27 @@ int nf_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 			free(buf);
 			return -EFBIG;
 		}
+		if (stop)
+			found = memmem(buf + from, len - from, stop, slen);
 	}
 	buf[len] = '\0';
 	*ret = buf;
 	*ret_len = len;
+	if (ret_stop)
+		*ret_stop = found;
 	return 0;
+}
+
+int nf_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	return read_until(fd, max, read_hint(fd, max), NULL, ret, ret_len, NULL);
+}
+
+/* Small reads first: what comes after stop is meant to stay unread. */
+int nf_read_fd_until(int fd, size_t max, const char *stop, char **ret, size_t *ret_len,
+		     char **ret_stop)
+{
+	return read_until(fd, max, max < 4096 ? max + 1 : 4096, stop, ret, ret_len, ret_stop);
 }
 
 int nf_read_file(const char *path, size_t max, char **ret, size_t *ret_len)

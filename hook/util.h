@@ -12,6 +12,10 @@
 
 /* Read all of fd, at most max bytes; -EFBIG when there is more. *ret is NUL-terminated. */
 int nf_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* The same, but only until the string stop first appears in what is read, which *ret_stop then
+ * points at (NULL when it never does); the rest of fd is left unread, give or take a few KiB. */
+int nf_read_fd_until(int fd, size_t max, const char *stop, char **ret, size_t *ret_len,
+		     char **ret_stop);
 int nf_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* nf_read_file() of a regular file only: -EISDIR for a directory, -EINVAL for anything else
  * (a FIFO in its place cannot hang the caller). */
