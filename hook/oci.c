@@ -328,6 +328,7 @@ static void config_clear(struct nf_oci_config *c)
 	free(c->caps);
 	free(c->netns_path);
 	free(c->userns_path);
+	free(c->cgroupns_path);
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		free(c->mounts[i].type);
 		free(c->mounts[i].source);
@@ -383,7 +384,7 @@ static int get_caps(const struct nf_json_ctx *c, const json_t *caps, struct nf_o
 	return 0;
 }
 
-/* linux.namespaces: note the network and user entries. */
+/* linux.namespaces: note the network, user and cgroup entries. */
 static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct nf_oci_config *cfg)
 {
 	char p[NF_JSON_PTR_MAX], pf[NF_JSON_PTR_MAX], q[NF_QUOTE_BUF];
@@ -420,6 +421,9 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 		} else if (strcmp(type, "user") == 0) {
 			has = &cfg->has_userns;
 			ret_path = &cfg->userns_path;
+		} else if (strcmp(type, "cgroup") == 0) {
+			has = &cfg->has_cgroupns;
+			ret_path = &cfg->cgroupns_path;
 		} else {
 			continue;
 		}
@@ -437,7 +441,22 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 	return 0;
 }
 
-/* mounts: type, source and whether submounts come along, for the exposure checks. */
+/* The mount options the exposure checks read; the last of "ro" and "rw" (of "rro" and "rrw")
+ * wins, as in mount(8). */
+static const char *const mount_options[] = { "rbind", "ro", "rw", "rro", "rrw" };
+
+static void mount_option(struct nf_oci_mount *m, const char *opt)
+{
+	if (strcmp(opt, "rbind") == 0)
+		m->rbind = true;
+	else if (strcmp(opt, "ro") == 0 || strcmp(opt, "rw") == 0)
+		m->ro = opt[1] == 'o';
+	else if (strcmp(opt, "rro") == 0 || strcmp(opt, "rrw") == 0)
+		m->rro = opt[2] == 'o';
+}
+
+/* mounts: type, source, whether submounts come along and whether it is read-only, for the
+ * exposure checks. */
 static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m,
 		     struct nf_oci_mount *ret)
 {
@@ -465,8 +484,7 @@ static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m
 	{
 		if (!json_is_string(o))
 			return nf_json_type_error(c, nf_json_ptr_index(po, pf, i), o, "a string");
-		if (strcmp(json_string_value(o), "rbind") == 0)
-			ret->rbind = true;
+		mount_option(ret, json_string_value(o));
 	}
 	return 0;
 }
@@ -623,7 +641,8 @@ static int scan_caps(const struct nf_json_scan_span *caps, struct nf_oci_config 
 	return 0;
 }
 
-/* One entry of linux.namespaces: the network and user ones are noted, at most one of each. */
+/* One entry of linux.namespaces: the network, user and cgroup ones are noted, at most one of
+ * each. */
 static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_config *cfg)
 {
 	struct nf_json_scan_span type = { 0 }, path = { 0 };
@@ -644,6 +663,9 @@ static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_conf
 	} else if (nf_json_scan_streq(&type, "user")) {
 		has = &cfg->has_userns;
 		ret_path = &cfg->userns_path;
+	} else if (nf_json_scan_streq(&type, "cgroup")) {
+		has = &cfg->has_cgroupns;
+		ret_path = &cfg->cgroupns_path;
 	} else {
 		return 0;
 	}
@@ -697,8 +719,9 @@ static int scan_mount(const struct nf_json_scan_span *m, struct nf_oci_mount *re
 		return r;
 	nf_json_scan_iter_init(&it, &opts);
 	while (nf_json_scan_iter_next(&it, NULL, &o))
-		if (nf_json_scan_streq(&o, "rbind"))
-			ret->rbind = true;
+		for (size_t i = 0; i < sizeof(mount_options) / sizeof(mount_options[0]); i++)
+			if (nf_json_scan_streq(&o, mount_options[i]))
+				mount_option(ret, mount_options[i]);
 	return 0;
 }
 

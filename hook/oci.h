@@ -53,6 +53,8 @@ struct nf_oci_mount {
 	char *type;   /* NULL if absent */
 	char *source; /* NULL if absent */
 	bool rbind;   /* "rbind" among the options: the source's submounts come along */
+	bool ro;      /* read-only itself ("ro"); an rbind's submounts stay writable */
+	bool rro;     /* read-only with every submount ("rro", runc 1.1+, crun) */
 };
 
 struct nf_oci_config {
@@ -65,9 +67,11 @@ struct nf_oci_config {
 	size_t n_caps;
 	char **caps;	/* union of the bounding, effective, inheritable, permitted, ambient sets */
 	bool has_netns; /* a "network" entry in linux.namespaces: not the host's network */
-	char *netns_path;  /* that entry's path (joins an existing netns), NULL for a new one */
-	bool has_userns;   /* a "user" entry in linux.namespaces */
-	char *userns_path; /* NULL for a new one */
+	char *netns_path;    /* that entry's path (joins an existing netns), NULL for a new one */
+	bool has_userns;     /* a "user" entry in linux.namespaces */
+	char *userns_path;   /* NULL for a new one */
+	bool has_cgroupns;   /* a "cgroup" entry: it sees only its own subtree of cgroup mounts */
+	char *cgroupns_path; /* NULL for a new one */
 	size_t n_mounts;
 	struct nf_oci_mount *mounts; /* the "mounts" array */
 };
@@ -101,8 +105,8 @@ int nf_oci_id_valid(const char *id);
 /*
  * Parse a bundle's config.json of len bytes (at most NF_OCI_CONFIG_MAX): annotations (object of
  * strings), process.capabilities.* (arrays of strings) and linux.namespaces (array of objects
- * with a string "type" and an optional string "path"; at most one "network" and one "user"
- * entry), each optional and allowed to be null. Returns 0 with *ret set (free with
+ * with a string "type" and an optional string "path"; at most one "network", one "user" and one
+ * "cgroup" entry), each optional and allowed to be null. Returns 0 with *ret set (free with
  * nf_oci_config_free()), or -EINVAL, -EFBIG or -ENOMEM with a message in err.
  */
 int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,

@@ -737,13 +737,16 @@ static void expect_same_config(const struct nf_oci_config *a, const struct nf_oc
 	for (size_t i = 0; i < a->n_caps; i++)
 		cr_assert(same_str(a->caps[i], b->caps[i]), "%s: capability %zu", what, i);
 	cr_assert(a->has_netns == b->has_netns && same_str(a->netns_path, b->netns_path) &&
-			  a->has_userns == b->has_userns && same_str(a->userns_path, b->userns_path),
+			  a->has_userns == b->has_userns && same_str(a->userns_path, b->userns_path) &&
+			  a->has_cgroupns == b->has_cgroupns &&
+			  same_str(a->cgroupns_path, b->cgroupns_path),
 		  "%s: namespaces", what);
 	cr_assert_eq(a->n_mounts, b->n_mounts, "%s: mounts", what);
 	for (size_t i = 0; i < a->n_mounts; i++)
 		cr_assert(same_str(a->mounts[i].type, b->mounts[i].type) &&
 				  same_str(a->mounts[i].source, b->mounts[i].source) &&
-				  a->mounts[i].rbind == b->mounts[i].rbind,
+				  a->mounts[i].rbind == b->mounts[i].rbind &&
+				  a->mounts[i].ro == b->mounts[i].ro && a->mounts[i].rro == b->mounts[i].rro,
 			  "%s: mount %zu", what, i);
 }
 
@@ -830,6 +833,10 @@ Test(config, scanner_documents)
 		"{\"namespaces\":[{\"type\":\"network\",\"path\":\"\"},{\"type\":\"u\\u0073er\","
 		"\"path\":\"/proc/1/ns/user\"}]}}",
 		"{\"mounts\":[{\"options\":[\"rbind\",1]}]}",
+		"{\"mounts\":[{\"options\":[\"ro\",\"rw\",\"rro\"]},{\"options\":[\"r\\u006f\"]},"
+		"{\"options\":[\"rw\",\"ro\",\"rrw\"]}],\"linux\":{\"namespaces\":[{\"type\":"
+		"\"cgroup\"},{\"type\":\"cgroup\",\"path\":\"/x\"}]}}",
+		"{\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/cgroup\"}]}}",
 		"{\"mounts\":[{\"options\":null,\"type\":\"t\\u00e9\"}],\"process\":null,\"linux\":null}",
 		"{\"mounts\":null,\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":null}}",
 		"{\"mounts\":{}}",
@@ -844,4 +851,24 @@ Test(config, scanner_documents)
 	for (size_t i = 0; i < ARRAY_SIZE(docs); i++)
 		config_cross_check(docs[i], strlen(docs[i]));
 	cr_assert(config_cross_check(docs[0], strlen(docs[0])));
+}
+
+/* Mount options: the last of ro/rw and of rro/rrw wins; a cgroup namespace is noted. */
+Test(config, mount_options_and_cgroupns)
+{
+	static const char doc[] =
+		"{\"mounts\":[{\"options\":[\"ro\",\"rw\"]},{\"options\":[\"rw\",\"ro\"]},"
+		"{\"options\":[\"rro\",\"rbind\"]},{\"options\":[\"rro\",\"rrw\"]}],"
+		"\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/cgroup\"}]}}";
+	struct nf_oci_config *c = NULL;
+	char err[512];
+
+	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->n_mounts, 4);
+	cr_expect(!c->mounts[0].ro && c->mounts[1].ro && !c->mounts[0].rro);
+	cr_expect(c->mounts[2].rro && c->mounts[2].rbind && !c->mounts[2].ro);
+	cr_expect(!c->mounts[3].rro);
+	cr_expect(c->has_cgroupns);
+	cr_expect_str_eq(c->cgroupns_path, "/proc/1/ns/cgroup");
+	nf_oci_config_free(c);
 }
