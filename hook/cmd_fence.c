@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "cli.h"
 #include "log.h"
 #include "oci.h"
@@ -123,6 +124,21 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	return NF_EXIT_OK;
 }
 
+/*
+ * A process already in the cgroup that could move itself out makes the fence removable. Only
+ * what runs at attach time can be seen; docs/security.md says what keeps later ones in.
+ */
+static bool attach_removable(struct nf_cli *cli)
+{
+	char why[1024];
+
+	if (nf_cgroup_escapable(NULL, cli->cgroup, why, sizeof(why)) <= 0)
+		return false;
+	nf_log_set_id(cli->id);
+	nf_log_warning(0, "%s; the fence is recorded as removable", why);
+	return true;
+}
+
 int nf_cmd_attach(struct nf_cli *cli)
 {
 	if (check_id(cli->id) < 0)
@@ -132,7 +148,7 @@ int nf_cmd_attach(struct nf_cli *cli)
 		return NF_EXIT_USAGE;
 	}
 	/* A bare cgroup may share the host's network namespace: loopback follows the rules. */
-	return fence(cli, cli->id, cli->cgroup, false, false, "fenced");
+	return fence(cli, cli->id, cli->cgroup, false, attach_removable(cli), "fenced");
 }
 
 int nf_cmd_update(struct nf_cli *cli)
