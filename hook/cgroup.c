@@ -395,17 +395,23 @@ static bool status_may_write(const char *st)
 	return caps & (1ULL << 1); /* CAP_DAC_OVERRIDE */
 }
 
-/* One process of the cgroup: 1 with the reason when it could leave it. */
-static int pid_escapable(const char *proc_root, const char *pid, const struct stat *init_ns,
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* One process of the cgroup: 1 with the reason when it could leave it. nss: the cgroup
+ * namespaces that see the whole hierarchy (netfence's, the initial one), n of them. */
+static int pid_escapable(const char *proc_root, const char *pid, const struct stat *nss, int n,
 			 char *why, size_t size)
 {
 	char path[PATH_MAX], *status = NULL, **mounts = NULL, q[NF_QUOTE_BUF];
-	size_t len, n = 0;
+	size_t len, n_mounts = 0;
 	struct stat ns;
 	bool may;
 
 	snprintf(path, sizeof(path), "%s/%s/ns/cgroup", proc_root, pid);
-	if (stat(path, &ns) < 0 || ns.st_dev != init_ns->st_dev || ns.st_ino != init_ns->st_ino)
+	if (stat(path, &ns) < 0 || !(same_file(&ns, &nss[0]) || (n > 1 && same_file(&ns, &nss[1]))))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s/status", proc_root, pid);
 	if (nf_read_file(path, 16 * 1024, &status, &len) < 0)
@@ -413,40 +419,46 @@ static int pid_escapable(const char *proc_root, const char *pid, const struct st
 	may = status_may_write(status);
 	free(status);
 	snprintf(path, sizeof(path), "%s/%s/mountinfo", proc_root, pid);
-	if (!may || nf_cgroup_list_mounts(path, true, &mounts, &n) < 0 || n == 0)
+	if (!may || nf_cgroup_list_mounts(path, true, &mounts, &n_mounts) < 0 || n_mounts == 0)
 		return 0;
 	snprintf(why, size,
-		 "pid %s runs as uid 0 (or with CAP_DAC_OVERRIDE) in the initial cgroup namespace "
-		 "and sees cgroup2 mounted writable at %s: it can write its pid into another "
-		 "cgroup's cgroup.procs and leave the fence",
+		 "pid %s runs as uid 0 (or with CAP_DAC_OVERRIDE) outside a cgroup namespace and "
+		 "sees cgroup2 mounted writable at %s: it can write its pid into another cgroup's "
+		 "cgroup.procs and leave the fence",
 		 pid, nf_quote_str(q, mounts[0]));
-	nf_strv_free(mounts, n);
+	nf_strv_free(mounts, n_mounts);
 	return 1;
 }
 
 int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_t size)
 {
 	char path[PATH_MAX], *procs = NULL, *p, *nl;
-	struct stat init_ns;
+	struct stat nss[2];
 	size_t len, seen = 0;
-	int r = 0;
+	int r = 0, n = 0;
 
 	if (!proc_root)
 		proc_root = "/proc";
+	/* pid 1's may be hidden from us (hidepid, a sandbox): ours alone then. */
+	snprintf(path, sizeof(path), "%s/self/ns/cgroup", proc_root);
+	if (stat(path, &nss[n]) == 0)
+		n++;
 	snprintf(path, sizeof(path), "%s/1/ns/cgroup", proc_root);
-	if (stat(path, &init_ns) < 0)
-		return -errno;
+	if (stat(path, &nss[n]) == 0)
+		n++;
+	if (n == 0)
+		return -ENOENT;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	r = nf_read_file(path, NF_CGROUP_PROC_MAX, &procs, &len);
-	if (r < 0 && r != -EFBIG)
+	if (r < 0)
 		return r;
 	r = 0;
-	for (p = procs; p && *p && r == 0 && seen < NF_CGROUP_ESCAPE_PIDS; p = nl, seen++) {
+	for (p = procs; *p && r == 0 && seen < NF_CGROUP_ESCAPE_PIDS; p = nl, seen++) {
 		nl = strchr(p, '\n');
 		if (!nl)
 			break;
 		*nl++ = '\0';
-		r = pid_escapable(proc_root, p, &init_ns, why, size);
+		r = pid_escapable(proc_root, p, nss, n, why, size);
 	}
 	free(procs);
 	return r;

@@ -63,10 +63,10 @@ int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid
 
 /*
  * Whether a process in cgroup dir (its cgroup.procs, the first NF_CGROUP_ESCAPE_PIDS) could move
- * itself out: uid 0 (or CAP_DAC_OVERRIDE) in the initial cgroup namespace with a writable
- * cgroup2 mount in its mount namespace, since cgroup.procs is guarded by file permissions
- * alone. 1 with the reason (one clause naming the pid and the mount) in why, 0 when none was
- * found (which says nothing of processes that join later), or -errno.
+ * itself out: uid 0 (or CAP_DAC_OVERRIDE) in netfence's or the initial cgroup namespace, with a
+ * writable cgroup2 mount in its mount namespace, since cgroup.procs is guarded by file
+ * permissions alone. 1 with the reason (one clause naming the pid and the mount) in why, 0 when
+ * none was found (which says nothing of processes that join later), or -errno.
  */
 int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_t size);
 

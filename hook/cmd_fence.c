@@ -90,8 +90,23 @@ static void reap(struct nf_cli *cli)
 		nf_fence_gc(&cli->paths, true, NULL);
 }
 
+/*
+ * A process already in the cgroup that could move itself out makes the fence removable. Only
+ * what runs at attach time can be seen; docs/security.md says what keeps later ones in.
+ */
+static bool attach_removable(struct nf_cli *cli)
+{
+	char why[1024];
+
+	if (nf_cgroup_escapable(NULL, cli->cgroup, why, sizeof(why)) <= 0)
+		return false;
+	nf_log_warning(0, "%s; the fence is recorded as removable", why);
+	return true;
+}
+
+/* bare: a cgroup given by hand, whose processes are looked at once the policy is valid. */
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
-		 bool removable, const char *verb)
+		 bool removable, bool bare, const char *verb)
 {
 	char err[NF_ERR_MAX + 300];
 	struct nf_policy *p = NULL;
@@ -103,6 +118,7 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	r = load_policy(cli->policy, own_netns, &p, &text, &len);
 	if (r < 0)
 		return NF_EXIT_FAIL;
+	removable = removable || (bare && attach_removable(cli));
 	struct nf_fence_request req = {
 		.id = id,
 		.cgroup_dir = cgroup,
@@ -124,21 +140,6 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	return NF_EXIT_OK;
 }
 
-/*
- * A process already in the cgroup that could move itself out makes the fence removable. Only
- * what runs at attach time can be seen; docs/security.md says what keeps later ones in.
- */
-static bool attach_removable(struct nf_cli *cli)
-{
-	char why[1024];
-
-	if (nf_cgroup_escapable(NULL, cli->cgroup, why, sizeof(why)) <= 0)
-		return false;
-	nf_log_set_id(cli->id);
-	nf_log_warning(0, "%s; the fence is recorded as removable", why);
-	return true;
-}
-
 int nf_cmd_attach(struct nf_cli *cli)
 {
 	if (check_id(cli->id) < 0)
@@ -148,7 +149,7 @@ int nf_cmd_attach(struct nf_cli *cli)
 		return NF_EXIT_USAGE;
 	}
 	/* A bare cgroup may share the host's network namespace: loopback follows the rules. */
-	return fence(cli, cli->id, cli->cgroup, false, attach_removable(cli), "fenced");
+	return fence(cli, cli->id, cli->cgroup, false, false, true, "fenced");
 }
 
 int nf_cmd_update(struct nf_cli *cli)
@@ -168,7 +169,7 @@ int nf_cmd_update(struct nf_cli *cli)
 	if (r < 0)
 		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
 		       NF_EXIT_FAIL;
-	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, "policy updated on");
+	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, false, "policy updated on");
 	nf_state_free(s);
 	return r;
 }

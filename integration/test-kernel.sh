@@ -40,7 +40,7 @@ MON=""     # the background `netfence monitor` (start_monitor)
 check_prereqs()
 {
 	need_root
-	need_commands bpftool jq "$CC" mount umount awk timeout unshare nsenter
+	need_commands bpftool jq "$CC" mount umount awk timeout unshare nsenter setpriv mkfifo
 	[ -r /sys/kernel/btf/vmlinux ] || skip "no kernel BTF (/sys/kernel/btf/vmlinux)"
 	need_cgroup2
 	need_netfence
@@ -1064,6 +1064,53 @@ case_reattach_same_policy()
 	detach "$id"
 }
 
+# cgroup.procs is guarded by file permissions alone: a process in a bare cgroup running as
+# uid 0 with every capability dropped, in the initial cgroup namespace and with cgroup2
+# mounted read-write, moves itself to a cgroup beside it and leaves the fence. attach sees
+# such a process and records the fence removable; a non-root uid stays fenced and removable
+# false. AS is "root" or "nobody"; the process waits on a FIFO until after the attach.
+escape_case()
+{
+	local as=$1 want_removable=$2 want_out=$3 id="kt-escape-$1" esc="$CG2/netfence-test-$$-out"
+	local fifo="$T/escape-$1.fifo" out pid i ids=()
+	mkdir -p "$esc" && mkfifo "$fifo" || { fail "cannot make $esc or $fifo"; return; }
+	[ "$as" = nobody ] && ids=(--reuid=65534 --regid=65534 --clear-groups)
+	chmod 755 "$T"
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs" || exit 1
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		exec setpriv "${ids[@]}" --bounding-set=-all --inh-caps=-all sh -c 'read -r _ <"$1"
+			if { echo $$ >"$2/cgroup.procs"; } 2>/dev/null; then echo moved; fi
+			exec timeout 10 "$3" tcp 127.0.0.1 80' sh "$fifo" "$esc" "$CLIENT"
+	) >"$T/escape-$as.out" 2>&1 &
+	pid=$!
+	# In the cgroup and past setpriv (the subshell before it is a full root).
+	for ((i = 0; i < 100; i++)); do
+		grep -qx "$pid" "$CG/cgroup.procs" && [ "$(cat "/proc/$pid/comm")" = sh ] && break
+		sleep 0.1
+	done
+	if out=$(nf attach --id "$id" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1); then
+		[ "$(nf show "$id" --json | jq -r .removable)" = "$want_removable" ] ||
+			fail "$as: show --json removable is not $want_removable: $(nf show "$id" --json)"
+		if [ "$want_removable" = true ]; then
+			[[ $out == *"pid $pid runs as uid 0"*"removable"* ]] ||
+				fail "$as: attach did not say what it found: $out"
+			nf list | grep -q "^$id .*(removable)" || fail "$as: list does not say removable"
+		fi
+	else
+		fail "$as: attach failed: $out"
+	fi
+	echo go >"$fifo"
+	wait "$pid"
+	out=$(tr '\n' ' ' <"$T/escape-$as.out")
+	[ "$out" = "$want_out" ] || fail "$as: the attack gave '$out', expected '$want_out'"
+	detach "$id"
+	rmdir "$esc"
+}
+
+case_attach_root_escapes() { escape_case root true "moved ECONNREFUSED "; }
+case_attach_nobody_fenced() { escape_case nobody false "EPERM "; }
+
 CASES=(
 	"harness-unfenced-baseline case_unfenced"
 	"attached-programs case_attached_programs"
@@ -1081,6 +1128,8 @@ CASES=(
 	"detach-unknown-and-twice case_detach_unknown"
 	"attach-refused-leaves-nothing case_attach_refused"
 	"attach-atomic case_attach_atomic"
+	"attach-uid0-no-caps-escapes-removable case_attach_root_escapes"
+	"attach-non-root-stays-fenced case_attach_nobody_fenced"
 	"root-cgroup-refused case_root_refused"
 	"policy-from-stdin case_policy_stdin"
 	"gc-reaps-gone-cgroups case_gc"
