@@ -34,6 +34,8 @@
 #                 CAP_NET_RAW refusal
 #             L4  default allow, deny 127.0.0.0/8 (IPv4 loopback; ::1 stays allowed), loopback
 #                 follows the rules: the natural policy of a host-network container
+#             JN  default deny, no rule, loopback absent: the hook picks allow for a container
+#                 whose namespace is not the host's, attach picks policy
 #   settings  all (the four), both (kernel, runc), or a list (k kc r rc)
 #   expected  the probe's exact output ("*": any; @SRR_UDP@ and @SRR_TCP@: what this kernel
 #             does with an IPv4 source route from a process without CAP_NET_RAW, measured by
@@ -101,7 +103,7 @@ CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FSETID,CAP_FOWNER,CAP_MKNOD,CAP_NET_RAW,CAP_
 CAPS_NORAW=${CAPS/CAP_NET_RAW,/}
 # The capabilities of each policy's runc container.
 # shellcheck disable=SC2034 # read by ev_fence through ${!name}
-CAPS_M=$CAPS_NORAW CAPS_RA=$CAPS CAPS_DA=$CAPS CAPS_L4=$CAPS
+CAPS_M=$CAPS_NORAW CAPS_RA=$CAPS CAPS_DA=$CAPS CAPS_L4=$CAPS CAPS_JN=$CAPS_NORAW
 
 # --- policies ------------------------------------------------------------------------------
 
@@ -126,6 +128,8 @@ POL_DA='{"version": 1, "mode": "enforce", "default": "allow", "loopback": "polic
   {"action": "deny", "cidr": "127.0.0.1/32", "ports": ['$PD']},
   {"action": "deny", "cidr": "::1/128", "ports": ['$PD']}]}'
 # shellcheck disable=SC2034
+POL_JN='{"version": 1, "mode": "enforce", "default": "deny", "rules": []}'
+# shellcheck disable=SC2034
 POL_L4='{"version": 1, "mode": "enforce", "default": "allow", "loopback": "policy", "rules": [
   {"action": "deny", "cidr": "127.0.0.0/8"}]}'
 
@@ -133,6 +137,7 @@ POL_L4='{"version": 1, "mode": "enforce", "default": "allow", "loopback": "polic
 
 NOTE_PING="raw_sockets allow: an unconnected ping sendto() is judged by no hook (only connect() is)"
 NOTE_VSOCK="AF_VSOCK (like AF_UNIX) is not IP and not fenced; with virtio-vsock it reaches the VM host whatever the network namespace"
+NOTE_JOINED="a container joining a network namespace by path (a pod, --network container:) shares its loopback: under loopback allow, the hook's default there, it reaches the loopback services of every other process in that namespace"
 NOTE_RAW="raw_sockets defaults to the policy's default: under default allow a CAP_NET_RAW process reaches denied destinations through a raw socket"
 NOTE_PACKET="netfence attach fences a cgroup and cannot see the capabilities of its processes (docs/security.md): packet sockets (AF_PACKET, SOCK_PACKET) reach no cgroup hook, so a process holding CAP_NET_RAW there sends frames anywhere (the hook refuses such containers under raw_sockets deny)"
 
@@ -376,6 +381,9 @@ ROWS=(
 	"l4-udp-any6-from-mapped  | L4 | both | -b ::ffff:0.0.0.0 udp :: $PA  | EPERM        | norx"
 	"l4-udp-sendmsg-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 udp-sendmsg :: $PA | EPERM | norx"
 	"l4-uring-sendmsg-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-sendmsg :: $PA | EPERM | norx"
+	# namespace A's listeners belong to the test, not to the container that joins A
+	"gap-joined-netns-loopback-shared | JN | r | tcp 127.0.0.1 $PA        | ok           | rx=tcp-lo4-$PA | $NOTE_JOINED"
+	"jn-attach-loopback-follows-rules | JN | k | tcp 127.0.0.1 $PA        | EPERM        | norx"
 )
 
 # --- setup and teardown ----------------------------------------------------------------------
@@ -389,7 +397,7 @@ ev_cleanup()
 		wait "$pid" 2>/dev/null
 	done
 	if [ -n "$T" ] && [ -d "$T/state" ]; then
-		for id in ev-k-M ev-k-RA ev-k-DA ev-k-L4; do
+		for id in ev-k-M ev-k-RA ev-k-DA ev-k-L4 ev-k-JN; do
 			nfk detach "$id" >/dev/null 2>&1
 		done
 	fi
@@ -953,7 +961,7 @@ main()
 	local pol row name p where args expect checks note w
 	ev_setup
 	echo "kernel cgroup $KCG, namespaces $NSA/$NSB, runc containers under $RT_PARENT"
-	for pol in M RA DA L4; do
+	for pol in M RA DA L4 JN; do
 		ev_fence "$pol"
 		# The prerequisites were checked before (exit 77): a fence that cannot be put in
 		# place is netfence failing, and fails here rather than skipping every row.
