@@ -95,8 +95,9 @@ EOF
 }
 
 # A private netns whose lo also holds 10.99.0.1/24 and fd00:99::1/64 (addresses outside
-# 127.0.0.0/8 and ::1 that stay inside the namespace), with ping sockets enabled for root
-# (net.ipv4.ping_group_range is per netns).
+# 127.0.0.0/8 and ::1 that stay inside the namespace), 10.99.0.1 embedded in IPv6 (NAT64,
+# 6to4, IPv4-compatible) and the link-local fe80::99:1 (scope: lo, index 1), with ping sockets
+# enabled for root (net.ipv4.ping_group_range is per netns).
 setup_netns()
 {
 	local ns=netfence-test-$$
@@ -112,6 +113,10 @@ setup_netns()
 	if ! { ip -n "$NS" link set lo up &&
 		ip -n "$NS" addr add 10.99.0.1/24 dev lo &&
 		ip -n "$NS" addr add fd00:99::1/64 dev lo nodad &&
+		ip -n "$NS" addr add 64:ff9b::a63:1/128 dev lo nodad &&
+		ip -n "$NS" addr add 2002:a63:1::1/128 dev lo nodad &&
+		ip -n "$NS" addr add ::10.99.0.1/128 dev lo nodad &&
+		ip -n "$NS" addr add fe80::99:1/64 dev lo nodad &&
 		ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"; }; then
 		NS_WHY="cannot set up addresses in the test netns"
 		ip netns delete "$NS"
@@ -309,6 +314,27 @@ write_policies()
 		{"action":"allow","cidr":"127.0.0.2/32"}]}'
 	policy bad_prefix '{"version":1,"default":"deny","rules":[
 		{"action":"allow","cidr":"10.0.0.0/33"}]}'
+	# addresses that embed an IPv4 one, and scoped link-local ones, are judged as plain IPv6
+	policy deny_v4 '{"version":1,"default":"allow","loopback":"policy","rules":[
+		{"action":"deny","cidr":"10.99.0.1/32"}]}'
+	policy deny_embedding '{"version":1,"default":"allow","loopback":"policy","rules":[
+		{"action":"deny","cidr":"64:ff9b::/96"},
+		{"action":"deny","cidr":"2002::/16"},
+		{"action":"deny","cidr":"::10.99.0.1/128"},
+		{"action":"deny","cidr":"fe80::99:1/128"}]}'
+	policy only_linklocal '{"version":1,"default":"deny","loopback":"policy","rules":[
+		{"action":"allow","cidr":"fe80::99:1/128"}]}'
+	# broadcast and multicast are outside the subnets they reach
+	policy deny_subnet '{"version":1,"default":"allow","loopback":"policy","rules":[
+		{"action":"deny","cidr":"10.99.0.0/24"},
+		{"action":"deny","cidr":"fd00:99::/64"}]}'
+	policy deny_mcast '{"version":1,"default":"allow","loopback":"policy","rules":[
+		{"action":"deny","cidr":"224.0.0.0/4"},
+		{"action":"deny","cidr":"255.255.255.255/32"},
+		{"action":"deny","cidr":"ff00::/8"}]}'
+	# a ping socket's connect() is judged with the port the caller wrote in its sockaddr
+	policy ping_port '{"version":1,"default":"deny","raw_sockets":"allow","rules":[
+		{"action":"allow","cidr":"127.0.0.1/32","ports":[53]}]}'
 }
 
 # --- the table ---------------------------------------------------------------------------
@@ -426,6 +452,8 @@ ROWS=(
 	"ping4-connect-denied       | raw_allow | ns | ping4-connect 127.0.0.1  | EPERM        | -"
 	"ping4-connect-any-proto    | raw_allow_lo | ns | ping4-connect 127.0.0.1 | ok         | -"
 	"ping4-connect-tcp-rule     | raw_allow_lo_tcp | ns | ping4-connect 127.0.0.1 | EPERM  | -"
+	"ping4-connect-caller-port  | ping_port | ns | ping4-connect 127.0.0.1 53 | ok         | -"
+	"ping4-connect-port0-denied | ping_port | ns | ping4-connect 127.0.0.1 | EPERM        | -"
 	# TCP fast open: sendto(MSG_FASTOPEN) goes through the connect hook
 	"tfo4-allowed               | tfo       | cg | tfo 127.0.0.1 9000       | ECONNREFUSED | -"
 	"tfo4-denied                | tfo       | cg | tfo 127.0.0.1 9001       | EPERM        | -"
@@ -446,6 +474,29 @@ ROWS=(
 	"all-ones-v4-neighbour-port | allones   | ns | udp 255.255.255.254 9    | EPERM        | -"
 	"all-ones-v6-allowed        | allones   | ns | udp ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 9 | ENETUNREACH | -"
 	"all-ones-v6-other-port     | allones   | ns | udp ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 10 | EPERM | -"
+	# NAT64, 6to4, IPv4-compatible and scoped link-local addresses are plain IPv6 (all of them
+	# on the test netns's lo): an IPv4 rule does not cover them, IPv6 rules do, scope or not;
+	# only IPv4-mapped addresses follow the IPv4 rules
+	"embedded-v4-denied         | deny_v4   | ns | tcp 10.99.0.1 80         | EPERM        | -"
+	"mapped-follows-v4-rule     | deny_v4   | ns | tcp ::ffff:10.99.0.1 80  | EPERM        | -"
+	"nat64-not-v4-rule          | deny_v4   | ns | tcp 64:ff9b::a63:1 80    | ECONNREFUSED | -"
+	"6to4-not-v4-rule           | deny_v4   | ns | tcp 2002:a63:1::1 80     | ECONNREFUSED | -"
+	"v4compat-not-v4-rule       | deny_v4   | ns | tcp ::10.99.0.1 80       | ECONNREFUSED | -"
+	"nat64-v6-rule              | deny_embedding | ns | tcp 64:ff9b::a63:1 80 | EPERM      | -"
+	"6to4-v6-rule               | deny_embedding | ns | udp 2002:a63:1::1 80 | EPERM       | -"
+	"v4compat-v6-rule           | deny_embedding | ns | tcp ::10.99.0.1 80  | EPERM        | -"
+	"embedding-rules-not-v4     | deny_embedding | ns | tcp 10.99.0.1 80    | ECONNREFUSED | -"
+	"linklocal-scope-denied     | deny_embedding | ns | tcp fe80::99:1%1 80 | EPERM        | -"
+	"linklocal-scope-allowed    | only_linklocal | ns | tcp fe80::99:1%1 80 | ECONNREFUSED | -"
+	# a deny of a subnet covers its directed broadcast, not the limited broadcast or multicast
+	# that reach its hosts (allowed: the kernel's own answer, no route in the test netns)
+	"subnet-directed-broadcast  | deny_subnet | ns | udp 10.99.0.255 9      | EPERM        | -"
+	"subnet-not-broadcast       | deny_subnet | ns | udp 255.255.255.255 9  | ENETUNREACH  | -"
+	"subnet-not-multicast4      | deny_subnet | ns | udp 224.0.0.1 9        | ENETUNREACH  | -"
+	"subnet-not-multicast6      | deny_subnet | ns | udp ff02::1%1 9        | ENETUNREACH  | -"
+	"broadcast-own-rule         | deny_mcast | ns | udp 255.255.255.255 9   | EPERM        | -"
+	"multicast4-own-rule        | deny_mcast | ns | udp 224.0.0.1 9         | EPERM        | -"
+	"multicast6-own-rule        | deny_mcast | ns | udp ff02::1%1 9         | EPERM        | -"
 )
 
 trim()
@@ -723,6 +774,60 @@ case_update()
 	out=$(nf update kt-no-such-id --policy "$T/policies/deny.json" 2>&1) &&
 		fail "update of an unknown id succeeded: $out"
 	check_clean kt-no-such-id "$CG"
+}
+
+# held_start PROTO ADDR PORT: `nfclient hold` in the fenced cgroup and the test netns, as the
+# coprocess HELD.
+held_start()
+{
+	coproc HELD {
+		echo "$BASHPID" >"$CG/cgroup.procs" &&
+			exec timeout 60 nsenter --net="/run/netns/$NS" "$CLIENT" hold "$@" 2>&1
+	}
+}
+
+# held_expect WHAT EXPECTED [poke]: the held client's next line (after a newline on its input
+# with "poke"): "KEPT NEW", the kept socket's exchange and a new socket's verdict.
+held_expect()
+{
+	local line=""
+	[ "${3:-}" != poke ] || echo >&"${HELD[1]}"
+	read -r -t 15 line <&"${HELD[0]}"
+	[ "$line" = "$2" ] || fail "$1: expected '$2' (kept, new), got '$line'"
+}
+
+held_stop()
+{
+	local pid=$HELD_PID
+	exec {HELD[1]}>&-
+	wait "$pid" 2>/dev/null
+}
+
+# Established TCP connections and connected UDP sockets keep their destination after an update
+# or a late attach denies it: only new connects and sends are judged.
+case_established_kept()
+{
+	local proto id=kt-established out
+	if [ -z "$NS" ]; then
+		fail "needs the test netns: $NS_WHY"
+		return
+	fi
+	for proto in tcp udp; do
+		attach "$id" allow || return
+		held_start "$proto" 10.99.0.1 7100
+		held_expect "$proto, allowed" "ok ok"
+		out=$(nf update "$id" --policy "$T/policies/deny_v4.json" 2>&1) ||
+			fail "update failed: $out"
+		held_expect "$proto, after an update denying it" "ok EPERM" poke
+		held_stop
+		detach "$id"
+		held_start "$proto" 10.99.0.1 7100
+		held_expect "$proto, unfenced" "ok ok"
+		attach "$id" deny_v4 || { held_stop; return; }
+		held_expect "$proto, after an attach denying it" "ok EPERM" poke
+		held_stop
+		detach "$id"
+	done
 }
 
 # Re-attaching an id replaces the policy: the verdict flips, no program is left twice.
@@ -1123,6 +1228,7 @@ CASES=(
 	"reattach-flips-verdict case_reattach"
 	"reattach-no-gap case_reattach_no_gap"
 	"update-flips-verdict case_update"
+	"established-kept-after-deny case_established_kept"
 	"child-created-after-attach case_child_after_attach"
 	"nested-fences-both-apply case_nested_fences"
 	"detach-unknown-and-twice case_detach_unknown"
