@@ -7,7 +7,7 @@
 #   make bench        benchmarks, writing bench/results.json (root)
 #   make fuzz         libFuzzer targets, FUZZ_TIME seconds each
 #   make deps         install the Debian build and test packages (root)
-#   make install      install the binary, schemas and the hooks.d file
+#   make install      install the binary, its wrapper-runtime links, schemas and the hooks.d file
 #
 # V=1 shows the commands; ASAN=1 builds with AddressSanitizer and UBSan; STATIC=0 links glibc
 # dynamically, STATIC_LIBS=0 also libbpf, libelf, zlib, jansson and libcap.
@@ -155,6 +155,8 @@ vmlinux: | $(OUTPUT)
 
 install: netfence
 	install -D -m 0755 netfence $(DESTDIR)$(PREFIX)/bin/netfence
+	ln -sf netfence $(DESTDIR)$(PREFIX)/bin/netfence-runc
+	ln -sf netfence $(DESTDIR)$(PREFIX)/bin/netfence-crun
 	install -D -m 0644 schemas/policy.schema.json \
 		$(DESTDIR)$(PREFIX)/share/netfence/policy.schema.json
 	install -D -m 0644 schemas/config.schema.json \
