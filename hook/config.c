@@ -208,6 +208,10 @@ static int parse_field(const struct nf_json_ctx *c, const char *key, const json_
 		return parse_bool(c, "/allow_removable_fence", v, &cfg->allow_removable_fence);
 	if (strcmp(key, "runtimes") == 0)
 		return parse_runtimes(c, v, cfg);
+	if (strcmp(key, "floor") == 0)
+		return nf_floor_parse(c, v, &cfg->floor);
+	if (strcmp(key, "fence_all") == 0)
+		return parse_bool(c, "/fence_all", v, &cfg->fence_all);
 	return nf_json_fail(c, -EINVAL, "%s: unknown field", nf_json_ptr_key(p, "", key));
 }
 
@@ -235,6 +239,12 @@ static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len
 			break;
 	}
 	json_decref(doc);
+	/* Fencing every container needs a policy for those without one. */
+	if (r == 0 && cfg.fence_all && !cfg.default_policy)
+		r = nf_json_fail(
+			c, -EINVAL,
+			"/fence_all: true needs a default_policy, the policy of containers "
+			"without a netfence annotation");
 	if (r < 0) {
 		nf_config_free(&cfg);
 		return r == -ENOMEM ? nf_json_fail(c, r, "out of memory") : r;
@@ -309,6 +319,7 @@ void nf_config_free(struct nf_config *c)
 		free(c->runtimes[i].name);
 		free(c->runtimes[i].path);
 	}
+	nf_floor_free(&c->floor);
 	memset(c, 0, sizeof(*c));
 }
 

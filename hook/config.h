@@ -12,8 +12,11 @@
  *     "log_level": "info",                        "error", "warning", "info" or "debug"
  *     "events": { "enabled": true, "rate_per_sec": 100 },
  *     "allow_removable_fence": false,
- *     "runtimes": { "runc": "/usr/sbin/runc" }    the runtime netfence-<name> wraps; default:
- *   }                                               <name> in PATH, the wrapper skipped
+ *     "runtimes": { "runc": "/usr/sbin/runc" },   the runtime netfence-<name> wraps; default:
+ *                                                   <name> in PATH, the wrapper skipped
+ *     "floor": { "rules": [...], "raw_sockets": "deny" },   under every policy (floor.h)
+ *     "fence_all": false                          fence unannotated containers too, with
+ *   }                                               default_policy (which it requires)
  *
  * Every field is optional; unknown fields are refused (a typo must not silently keep a
  * default), except "$schema", which editors use. Messages name the field by JSON pointer:
@@ -24,6 +27,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "floor.h"
 
 #define NF_CONFIG_PATH	     "/etc/netfence/config.json"
 #define NF_CONFIG_MAX	     (64 * 1024) /* bytes of the config file */
@@ -62,6 +67,9 @@ struct nf_config {
 		char *path;
 	} runtimes[NF_RUNTIMES_MAX];
 	size_t n_runtimes;
+	struct nf_floor floor; /* deny rules every fence gets on top of its policy */
+	/* The wrapper adds the hooks to every container, not only annotated ones. */
+	bool fence_all;
 };
 
 /*

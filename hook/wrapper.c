@@ -114,7 +114,8 @@ static bool wants_fence(const struct nf_config *cfg, json_t *spec)
 {
 	json_t *ann = json_object_get(spec, "annotations");
 
-	(void)cfg;
+	if (cfg->fence_all)
+		return true;
 	return json_is_object(ann) &&
 	       (json_object_get(ann, ANN_POLICY) || json_object_get(ann, ANN_POLICY_NAME));
 }

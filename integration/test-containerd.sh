@@ -255,12 +255,78 @@ print(len(json.load(open(sys.argv[1]))["hooks"]["createRuntime"]))' "$b/config.j
 	expect_nothing_left "$id"
 }
 
+# cd_config JSON_FIELDS: the test's host config with more fields, for one case; cd_config_reset
+# puts the plain one back. The wrapper and the hooks read the file at every run.
+cd_config()
+{
+	rt_write_config "$T/netfence.json" closed false
+	python3 - "$T/netfence.json" "$1" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update(json.loads(sys.argv[2]))
+json.dump(c, open(sys.argv[1], "w"))
+PY
+}
+
+cd_config_reset()
+{
+	rt_write_config "$T/netfence.json" closed false
+}
+
+# A host floor denying PD: a tenant policy of "default": "allow", with an allow rule for PD
+# besides, still cannot reach it; show names the floor's rules.
+case_floor()
+{
+	local id=ctrd-floor src
+	cd_config '{"floor": {"rules": [
+		{"action": "deny", "cidr": "127.0.0.1", "protocol": "tcp", "ports": ['"$PD"']},
+		{"action": "deny", "cidr": "::1", "protocol": "tcp", "ports": ['"$PD"']}]}}'
+	if ! cd_run "$id" --annotation 'io.netfence.policy={"version": 1, "default": "allow",
+		"rules": [{"action": "allow", "cidr": "any", "ports": ['"$PD"']}]}'; then
+		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		cd_config_reset
+		return
+	fi
+	cd_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	cd_probe "$id" tcp ::1 "$PD" EPERM
+	cd_probe "$id" tcp 127.0.0.1 "$PA" ok
+	src=$(nf_field "$id" source)
+	[ "$src" = "annotation+floor:rules[1..2]" ] ||
+		rt_fail "$id: show: source is '$src', expected the floor's rules named"
+	cd_delete "$id"
+	cd_config_reset
+	expect_nothing_left "$id"
+}
+
+# fence_all: a container without annotation gets default_policy through the wrapper.
+case_fence_all()
+{
+	local id=ctrd-fence-all src
+	printf '%s\n' "$POLICY" >"$T/policies/it-base.json"
+	cd_config '{"default_policy": "it-base", "fence_all": true}'
+	if ! cd_run "$id"; then
+		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		cd_config_reset
+		return
+	fi
+	[ -n "$(cd_hooks "$id")" ] || rt_fail "$id: fence_all, but the wrapper added no hook"
+	cd_probe "$id" tcp 127.0.0.1 "$PA" ok
+	cd_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	src=$(nf_field "$id" source)
+	[ "$src" = "default:it-base" ] || rt_fail "$id: show: source is '$src'"
+	cd_delete "$id"
+	cd_config_reset
+	expect_nothing_left "$id"
+}
+
 CASES="
 fenced            case_fenced
 policy-name       case_policy_name
 unannotated       case_unannotated
 bundle-readonly   case_bundle_readonly
 already-hooked    case_already_hooked
+floor             case_floor
+fence-all         case_fence_all
 "
 
 rt_setup containerd
