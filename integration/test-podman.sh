@@ -215,6 +215,52 @@ case_restart()
 	pm_remove "$name" "$id"
 }
 
+# readme_annotation podman4|podman5: the --annotation argument of the README's command for that
+# Podman, exactly as a shell reads it: the single-quoted word after "--annotation".
+readme_annotation()
+{
+	python3 - "$RT_ROOT_DIR/README.md" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+block = text.split("<!-- readme-" + sys.argv[2], 1)[1].split("```", 2)[1]
+m = re.search(r"--annotation '([^']*)'", block)
+sys.exit("no --annotation '...' in the README block") if not m else print(m.group(1))
+PY
+}
+
+# The README's inline example, as typed, for the Podman here (4.x reads --annotation as CSV,
+# 5 and later as it is): the container is fenced by the README's policy (TCP only to
+# 10.0.0.0/8 port 443, UDP port 53 anywhere), so TCP to the host's listener is refused and UDP
+# to port 53 passes.
+case_readme_inline()
+{
+	local name=pm-readme id ann form=podman5
+	[ "$PM_CSV" = 1 ] && form=podman4
+	ann=$(readme_annotation $form) || { rt_fail "$name: README: $ann"; return; }
+	id=$(pm_start "$name" host --annotation "$ann") ||
+		{ rt_fail "$name: the README's $form command failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA" EPERM
+	pm_probe "$name" udp 127.0.0.1 53 ok
+	[ "$(nf_field "$id" source)" = annotation ] ||
+		rt_fail "$name: show: source is '$(nf_field "$id" source)', expected annotation"
+	pm_remove "$name" "$id"
+}
+
+# The README's first command: io.netfence.policy-name=web-egress, the same on every Podman.
+case_readme_policy_name()
+{
+	local name=pm-readme-name id ann
+	ann=$(readme_annotation podman5) || { rt_fail "$name: README: $ann"; return; }
+	printf '%s\n' "${ann#io.netfence.policy=}" >"$T/policies/web-egress.json"
+	grep -qF -- '$ podman run --annotation io.netfence.policy-name=web-egress' \
+		"$RT_ROOT_DIR/README.md" || rt_fail "$name: the README's first command changed"
+	id=$(pm_start "$name" host --annotation io.netfence.policy-name=web-egress) ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA" EPERM
+	pm_probe "$name" udp 127.0.0.1 53 ok
+	pm_remove "$name" "$id"
+}
+
 case_store_empty()
 {
 	expect_store_empty
@@ -229,6 +275,8 @@ unannotated               case_unannotated
 invalid-policy            case_invalid_policy
 policy-name               case_policy_name
 restart                   case_restart
+readme-inline             case_readme_inline
+readme-policy-name        case_readme_policy_name
 store-empty               case_store_empty
 "
 
