@@ -261,6 +261,59 @@ case_readme_policy_name()
 	pm_remove "$name" "$id"
 }
 
+# CDI: the shipped spec (schemas/netfence-cdi.json), pointed at the built binary and the test's
+# config, in /etc/cdi (Podman 4.3 reads no other directory) under a name and device of the
+# test's own, removed at exit. --device netfence.io/fence=<device> adds the hooks without any
+# hooks.d: the container is fenced by its annotation. Podman runs here with an empty hooks
+# directory: the same container without the device is not fenced.
+case_cdi()
+{
+	local name=pm-cdi id dev="it$$"
+	PM_CDI_FILE=/etc/cdi/netfence-it-$$.json
+	[ -d /etc/cdi ] || { mkdir /etc/cdi && PM_CDI_MADE_DIR=1; }
+	python3 - "$RT_ROOT_DIR/schemas/netfence-cdi.json" "$PM_CDI_FILE" "$NETFENCE" "$T" \
+		"$dev" <<'PY' || { rt_fail "$name: cannot write the CDI spec"; return; }
+import json, sys
+src, dst, binary, t, dev = sys.argv[1:]
+spec = json.load(open(src))
+opts = ["--config", t + "/netfence.json", "--bpffs-root", t + "/bpffs", "--state-dir", t + "/state"]
+d = spec["devices"][0]
+d["name"] = dev
+for h in d["containerEdits"]["hooks"]:
+    h["path"] = binary
+    h["args"] = h["args"][:1] + opts + h["args"][1:]
+json.dump(spec, open(dst, "w"), indent=2)
+PY
+	# Podman without the test's hooks.d: only the CDI device can bring the hooks.
+	mkdir -p "$T/no-hooks.d"
+	local saved=$RT_PODMAN
+	RT_PODMAN=${RT_PODMAN/--hooks-dir $T\/hooks.d/--hooks-dir $T/no-hooks.d}
+	id=$(pm_start "$name-none" host \
+		--annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
+		rt_fail "$name-none: podman run failed: $(tail -n 3 "$T/logs/$name-none.run")"
+	pm_probe "$name-none" tcp 127.0.0.1 "$PD" ok
+	[ -n "$id" ] && pm_remove "$name-none" "$id"
+	id=$(pm_start "$name" host --device "netfence.io/fence=$dev" \
+		--annotation "$(pm_annotation io.netfence.policy "$POLICY")")
+	if [ -z "$id" ]; then
+		rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"
+		RT_PODMAN=$saved
+		return
+	fi
+	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	nf list | grep -q -- "$id" || rt_fail "$name: not in netfence list"
+	pm_remove "$name" "$id"
+	RT_PODMAN=$saved
+}
+
+pm_cleanup()
+{
+	[ -n "${PM_CDI_FILE:-}" ] && rm -f "$PM_CDI_FILE"
+	[ "${PM_CDI_MADE_DIR:-0}" = 1 ] && rmdir /etc/cdi 2>/dev/null
+	rt_cleanup
+}
+
 case_store_empty()
 {
 	expect_store_empty
@@ -277,11 +330,13 @@ policy-name               case_policy_name
 restart                   case_restart
 readme-inline             case_readme_inline
 readme-policy-name        case_readme_policy_name
+cdi                       case_cdi
 store-empty               case_store_empty
 "
 
 rt_setup podman
 rt_require_cmd podman runc ss
+trap pm_cleanup EXIT
 # Podman handles cgroups itself (v1 + unified on a hybrid host), in the host mount namespace.
 # shellcheck disable=SC2034 # read by rt_ns
 RT_BIND=0
