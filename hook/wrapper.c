@@ -326,12 +326,16 @@ static int find_runtime(const struct nf_config *cfg, const char *name, char *ret
 	const char *dirs = getenv("PATH"), *configured = nf_config_runtime(cfg, name);
 	struct stat self, st;
 
+	if (stat("/proc/self/exe", &self) < 0)
+		return -errno;
 	if (configured) {
+		/* A runtimes entry naming the wrapper itself would exec it forever. */
+		if (stat(configured, &st) == 0 && st.st_dev == self.st_dev &&
+		    st.st_ino == self.st_ino)
+			return -ELOOP;
 		snprintf(ret, retlen, "%s", configured);
 		return 0;
 	}
-	if (stat("/proc/self/exe", &self) < 0)
-		return -errno;
 	if (!dirs || !*dirs)
 		dirs = DEFAULT_PATH;
 	while (*dirs) {
@@ -389,6 +393,11 @@ int nf_wrapper_main(int argc, char **argv)
 	}
 	r = find_runtime(&cfg, runtime, real, sizeof(real));
 	nf_config_free(&cfg);
+	if (r == -ELOOP) {
+		fprintf(stderr, "%s: runtimes.%s in the host config names this wrapper itself\n",
+			prog, runtime);
+		return 1;
+	}
 	if (r < 0) {
 		fprintf(stderr,
 			"%s: cannot find the runtime '%s' in PATH (or set runtimes.%s in the host "

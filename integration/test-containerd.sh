@@ -5,7 +5,9 @@
 # the hooks to the bundle containerd wrote, runc runs them: allowed and denied connections from
 # inside, the fence listed while the container runs and gone after it is deleted; a container
 # without annotation runs unfenced with no hook added; a bundle the wrapper cannot patch fails
-# the create. Needs root; exits 77 when containerd cannot run here.
+# the create; the host floor holds under a tenant's "default": "allow"; fence_all fences an
+# unannotated container; runtimes.runc is the runtime execed, with containerd's arguments.
+# Needs root; exits 77 when containerd cannot run here.
 #
 #   integration/test-containerd.sh [CASE...]      (default: every case, in table order)
 set -u
@@ -69,16 +71,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$d/opt"
 EOF
-	# The wrapper (started by the runc shim, which inherits the daemon's environment) reads
-	# the test's host config.
 	# rt_ns without a shell in between, so that CD_PID is containerd's own pid.
 	if [ "$RT_BIND" = 1 ]; then
 		# shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
-		NETFENCE_CONFIG=$T/netfence.json unshare -m sh -c 'mount --make-rprivate / &&
+		unshare -m sh -c 'mount --make-rprivate / &&
 			mount --bind "$0" /sys/fs/cgroup && exec "$@"' "$RT_CG2" \
 			containerd --config "$d/config.toml" >"$T/logs/containerd.log" 2>&1 &
 	else
-		NETFENCE_CONFIG=$T/netfence.json containerd --config "$d/config.toml" \
+		containerd --config "$d/config.toml" \
 			>"$T/logs/containerd.log" 2>&1 &
 	fi
 	CD_PID=$!
@@ -214,19 +214,20 @@ case_bundle_readonly()
 {
 	local id=ctrd-readonly b=$T/bundles/ctrd-readonly out
 	rt_bundle "$b" "$id" hooks=none policy="$POLICY" || return
-	mount --bind "$b" "$b" && mount -o remount,bind,ro "$b" || {
+	if ! { mount --bind "$b" "$b" && mount -o remount,bind,ro "$b"; }; then
 		rt_fail "$id: cannot make the bundle read-only"
 		return
-	}
+	fi
 	mkdir -p "$T/runc-root"
 	rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" --log "$T/logs/$id.runc" \
 		--log-format json create --bundle "$b" --pid-file "$T/$id.pid" "$id" \
 		</dev/null >"$T/logs/$id.create" 2>&1 &&
 		rt_fail "$id: the wrapper created a container it could not fence"
 	out=$(cat "$T/logs/$id.create")
-	[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
-		printf '%s\n' "$out" | grep -q '^netfence-runc: refusing to create the container unfenced: .*Read-only' ||
+	if [ "$(printf '%s\n' "$out" | wc -l)" != 1 ] || ! printf '%s\n' "$out" |
+		grep -q '^netfence-runc: refusing to create the container unfenced: .*Read-only'; then
 		rt_fail "$id: expected one 'refusing ... unfenced' line, got: $out"
+	fi
 	rt_ns runc --root "$T/runc-root" list -q 2>/dev/null | grep -qx -- "$id" &&
 		rt_fail "$id: runc has the container"
 	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
@@ -319,6 +320,39 @@ case_fence_all()
 	expect_nothing_left "$id"
 }
 
+# runtimes.runc in the host config: the wrapper execs that file, with containerd's arguments
+# unchanged (a logging runc in front of the real one records them); a runtimes entry that names
+# the wrapper itself is refused instead of looping.
+case_runtime_config()
+{
+	local id=ctrd-runtimes args
+	printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s"\nexec runc "$@"\n' "$T/runc-args" \
+		>"$T/bin/runc-logged"
+	chmod 755 "$T/bin/runc-logged"
+	cd_config '{"runtimes": {"runc": "'"$T/bin/runc-logged"'"}}'
+	if ! cd_run "$id" --annotation "io.netfence.policy=$POLICY"; then
+		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+	else
+		cd_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+		args=$(grep -- " create " "$T/runc-args" | grep -- "$id")
+		case $args in
+		"--root /run/containerd/runc/$CD_NS --log "*" --log-format json create --bundle "*"/$id --pid-file "*" $id") ;;
+		*) rt_fail "$id: the runtime got '$args'" ;;
+		esac
+		cd_delete "$id"
+	fi
+	cd_config '{"runtimes": {"runc": "'"$T/bin/netfence-runc"'"}}'
+	rt_bundle "$T/bundles/$id-loop" "$id-loop" hooks=none || return
+	mkdir -p "$T/runc-root"
+	rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$T/bundles/$id-loop" \
+		"$id-loop" </dev/null >"$T/logs/$id-loop.create" 2>&1 &&
+		rt_fail "$id-loop: the wrapper ran with runtimes.runc naming itself"
+	grep -q "names this wrapper itself" "$T/logs/$id-loop.create" ||
+		rt_fail "$id-loop: $(cat "$T/logs/$id-loop.create")"
+	cd_config_reset
+	expect_nothing_left "$id"
+}
+
 CASES="
 fenced            case_fenced
 policy-name       case_policy_name
@@ -327,12 +361,16 @@ bundle-readonly   case_bundle_readonly
 already-hooked    case_already_hooked
 floor             case_floor
 fence-all         case_fence_all
+runtime-config    case_runtime_config
 "
 
 rt_setup containerd
 rt_require_cmd containerd ctr runc ss
 trap cd_cleanup EXIT
 CD_NS=${RT_PARENT#/}
+# The wrapper's host config, for containerd (whose runc shim passes its environment on) and for
+# the cases that start the wrapper directly, as the shim would.
+export NETFENCE_CONFIG=$T/netfence.json
 mkdir -p "$T/bin"
 ln -s "$NETFENCE" "$T/bin/netfence-runc"
 rt_build_rootfs "$T/rootfs"
