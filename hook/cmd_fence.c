@@ -41,9 +41,13 @@ unsigned int nf_cli_events_rate(const struct nf_config *cfg)
 	return cfg->events_rate_per_sec ? cfg->events_rate_per_sec : UINT32_MAX;
 }
 
-/* Read, parse and resolve the --policy argument; the text is kept for the state dir. */
-static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_policy,
-		       char **ret_text, size_t *ret_len)
+/*
+ * Read, parse and resolve the --policy argument, the host floor under it; the text is kept for
+ * the state dir.
+ */
+static int load_policy(const struct nf_config *cfg, const char *path, bool own_netns,
+		       struct nf_policy **ret_policy, char **ret_text, size_t *ret_len,
+		       char *source, size_t srclen)
 {
 	char err[NF_ERR_MAX + 300], q[256];
 	struct nf_policy *p = NULL;
@@ -56,6 +60,12 @@ static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_
 		return nf_log_error(0, "%s", err);
 	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
 	if (r < 0) {
+		free(buf);
+		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
+	}
+	r = nf_floor_apply(&cfg->floor, p, &buf, &len, source, srclen, err, sizeof(err));
+	if (r < 0) {
+		nf_policy_free(p);
 		free(buf);
 		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
 	}
@@ -108,14 +118,14 @@ static bool attach_removable(struct nf_cli *cli)
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
 		 bool removable, bool bare, const char *verb)
 {
-	char err[NF_ERR_MAX + 300];
+	char err[NF_ERR_MAX + 300], source[128] = "file";
 	struct nf_policy *p = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
 	nf_log_set_id(id);
-	r = load_policy(cli->policy, own_netns, &p, &text, &len);
+	r = load_policy(&cli->cfg, cli->policy, own_netns, &p, &text, &len, source, sizeof(source));
 	if (r < 0)
 		return NF_EXIT_FAIL;
 	removable = removable || (bare && attach_removable(cli));
@@ -125,7 +135,7 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 		.policy = p,
 		.policy_text = text,
 		.policy_len = len,
-		.source = "file",
+		.source = source,
 		.own_netns = own_netns,
 		.removable = removable,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),

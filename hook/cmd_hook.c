@@ -254,6 +254,13 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		return nf_log_error(
 			0, "%s: %s",
 			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
+	/* The host floor goes under every policy; the stored text is the policy enforced. */
+	r = nf_floor_apply(&cli->cfg.floor, p, &c->policy_buf, &c->policy_len, c->source,
+			   sizeof(c->source), err, sizeof(err));
+	if (r < 0) {
+		nf_policy_free(p);
+		return nf_log_error(0, "%s: %s", c->source, err);
+	}
 	own_net = own_netns(c->config);
 	nf_policy_resolve(p, own_net);
 	removable = check_removable(cli, c, own_net, p->raw_sockets == NF_RAW_DENY);
