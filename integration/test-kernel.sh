@@ -19,7 +19,8 @@
 # libc; exits 77 with the reason when one is missing.
 #
 # Environment: NETFENCE (default ./netfence at the project root), CC (default cc),
-# KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases.
+# KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases,
+# KT_SYNC_ROUNDS rounds of detach-synchronous-under-load (default 200).
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
@@ -771,6 +772,65 @@ case_reattach_no_gap()
 	detach "$id"
 }
 
+# detach, and the release of the fence a re-attach replaced, are done when the command returns.
+# KT_SYNC_ROUNDS (default 200) rounds of attach (deny all), re-attach (allow all TCP) and
+# detach, each followed at once by a TCP connect from the cgroup: the programs of a replaced or
+# detached fence that were still attached would deny it. The test keeps both CPUs busy forking
+# (the kernel's deferred release of an unpinned link, which netfence no longer relies on, lags
+# most then); at most 40 s. Fences of the same policies on $CG/sa keep their program sets
+# loaded, so that a round runs no verifier.
+# A TCP connect from $CG to 127.0.0.1:80 without timeout(1) in between: no listener, no wait.
+fast_probe()
+{
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs" || exit 1
+		exec "$CLIENT" tcp 127.0.0.1 80
+	) 2>&1
+}
+
+case_detach_synchronous()
+{
+	local id=kt-sync rounds=${KT_SYNC_ROUNDS:-200} end=$((SECONDS + 40)) load="" i got
+	local late_detach=0 late_replace=0 out
+	mkdir -p "$CG/sa" || { fail "cannot create $CG/sa"; return; }
+	attach kt-hold-a deny "$CG/sa" && attach kt-hold-b raw_deny "$CG/sa" || {
+		reset_fences
+		rmdir "$CG/sa"
+		return
+	}
+	for i in 1 2; do
+		(while :; do /bin/true; done) &
+		load="$load $!"
+	done
+	BG_PIDS="$BG_PIDS $load"
+	for ((i = 0; i < rounds && SECONDS < end; i++)); do
+		out=$(nf attach --id "$id" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1) ||
+			{ fail "round $i: attach failed: $out"; break; }
+		out=$(nf attach --id "$id" --cgroup "$CG" --policy "$T/policies/raw_deny.json" 2>&1) ||
+			{ fail "round $i: re-attach failed: $out"; break; }
+		got=$(fast_probe)
+		[ "$got" = ECONNREFUSED ] || late_replace=$((late_replace + 1))
+		out=$(nf detach "$id" 2>&1) || { fail "round $i: detach failed: $out"; break; }
+		got=$(fast_probe)
+		[ "$got" = ECONNREFUSED ] || late_detach=$((late_detach + 1))
+	done
+	# shellcheck disable=SC2086 # the pids
+	kill $load 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $load 2>/dev/null
+	[ "$late_detach" -eq 0 ] ||
+		fail "$late_detach of $i detaches returned with the fence's programs still judging"
+	[ "$late_replace" -eq 0 ] ||
+		fail "$late_replace of $i re-attaches returned with the replaced programs still judging"
+	[ "$i" -ge 20 ] || fail "only $i rounds in 40 s"
+	echo "    note: $i rounds under load in $((SECONDS - end + 40)) s"
+	check_clean "$id" "$CG"
+	out=$(nf detach kt-hold-a 2>&1) || fail "detach kt-hold-a failed: $out"
+	detach kt-hold-b "$CG/sa"
+	check_clean kt-hold-a "$CG/sa"
+	rmdir "$CG/sa" || fail "cannot remove $CG/sa"
+}
+
 # Detach of an unknown id is success, twice in a row too.
 case_detach_unknown()
 {
@@ -1075,6 +1135,7 @@ CASES=(
 	"events-audit-reach-monitor case_events_audit"
 	"reattach-flips-verdict case_reattach"
 	"reattach-no-gap case_reattach_no_gap"
+	"detach-synchronous-under-load case_detach_synchronous"
 	"update-flips-verdict case_update"
 	"child-created-after-attach case_child_after_attach"
 	"nested-fences-both-apply case_nested_fences"
