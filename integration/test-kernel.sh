@@ -74,6 +74,7 @@ cleanup()
 		rmdir "$cg" 2>/dev/null || echo "warning: could not remove cgroup $cg" >&2
 	done
 	[ -n "$NS" ] && ip netns delete "$NS" 2>/dev/null
+	[ -n "$T" ] && mountpoint -q "$T/small" && umount "$T/small"
 	# Unmounting the bpffs drops any link netfence leaked, which detaches its programs.
 	unmount_bpffs
 	remove_tmp "${KT_KEEP:-0}"
@@ -882,6 +883,70 @@ case_attach_atomic()
 	detach kt-atomic
 }
 
+# nf_small ARGS...: netfence with the state dir $T/small (a tiny tmpfs of the case's own).
+nf_small()
+{
+	"$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/small" "$@"
+}
+
+# expect_failed_attach WHAT ID POLICY-NAME PROGS: `attach` of ID with POLICY-NAME must fail and
+# leave $CG with PROGS programs and ID's pins without a @new or @old slot.
+expect_failed_attach()
+{
+	local out n
+	if out=$(nf_small attach --id "$2" --cgroup "$CG" --policy "$T/policies/$3.json" 2>&1); then
+		fail "$1: attach succeeded: $out"
+		return
+	fi
+	[[ $out == *"cannot write state"* ]] || fail "$1: attach failed for another reason: $out"
+	n=$(cg_progs "$CG" | jq length)
+	[ "$n" = "$4" ] || fail "$1: $n programs on $CG after the failed attach, expected $4"
+	out=$(find "$T/bpffs" -maxdepth 1 -name "$2@*" 2>&1)
+	[ -z "$out" ] || fail "$1: pin slots left: $(flat "$out")"
+	[ ! -e "$T/small/$2.json.tmp" ] || fail "$1: $2.json.tmp left"
+}
+
+# A state write that fails (a full state dir; a state file that cannot be renamed into place,
+# after the new fence was put in force) fails the attach and leaves nothing new: no program, no
+# pin; a failed re-attach keeps the previous fence in force with its state.
+case_attach_state_fails()
+{
+	local id=kt-full small=$T/small one out
+	mkdir -p "$small"
+	mount -t tmpfs -o size=64k,mode=0700 tmpfs "$small" || { fail "cannot mount a tmpfs"; return; }
+	nf_small list >/dev/null 2>&1 # the lock file, made while there is room
+	cat /dev/zero >"$small/fill" 2>/dev/null
+	expect_failed_attach "first attach, state dir full" "$id" deny 0
+	[ -z "$(find "$T/bpffs" -maxdepth 1 -name "$id*")" ] || fail "pins of $id left"
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+
+	rm -f "$small/fill"
+	out=$(nf_small attach --id "$id" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1) ||
+		fail "attach with room in the state dir failed: $out"
+	one=$(cg_progs "$CG" | jq length)
+	cat /dev/zero >"$small/fill" 2>/dev/null
+	expect_failed_attach "re-attach, state dir full" "$id" raw_deny "$one"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	out=$(jq -c .policy "$small/$id.json" 2>&1)
+	[ "$out" = "$(jq -c . "$T/policies/deny.json")" ] || fail "state after the failed re-attach: $out"
+	rm -f "$small/fill"
+
+	# <id>.json a directory: the temporary file is written, the rename after the swap fails.
+	rm "$small/$id.json" && mkdir -p "$small/$id.json/x"
+	expect_failed_attach "re-attach, rename of the state fails" "$id" raw_deny "$one"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	[ -d "$T/bpffs/$id" ] || fail "the previous fence's pins are gone"
+	rm -r "$small/$id.json"
+	out=$(nf_small detach "$id" 2>&1) || fail "detach $id: $out"
+	mkdir -p "$small/kt-full2.json/x"
+	expect_failed_attach "first attach, rename of the state fails" kt-full2 deny 0
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+	rm -r "$small/kt-full2.json"
+	check_clean "$id" "$CG"
+	check_clean kt-full2 "$CG"
+	umount "$small" || fail "cannot unmount $small"
+}
+
 # The root cgroup is never fenced. Tested without risk to the host: in a new cgroup namespace
 # rooted at the test cgroup, with cgroup2 mounted afresh in a private mount namespace, the
 # "root cgroup" netfence sees is the test cgroup.
@@ -1137,6 +1202,7 @@ CASES=(
 	"detach-unknown-and-twice case_detach_unknown"
 	"attach-refused-leaves-nothing case_attach_refused"
 	"attach-atomic case_attach_atomic"
+	"attach-state-write-fails case_attach_state_fails"
 	"root-cgroup-refused case_root_refused"
 	"policy-from-stdin case_policy_stdin"
 	"gc-reaps-gone-cgroups case_gc"
