@@ -22,6 +22,16 @@
 #define NF_PINS_NEW_SUFFIX "@new"
 #define NF_PINS_OLD_SUFFIX "@old"
 
+/* The length of id's name in the store: '.' is written "_d" and '_' "__" (pins.c). */
+static inline size_t nf_pins_name_len(const char *id)
+{
+	size_t n = 0;
+
+	for (; *id; id++)
+		n += *id == '.' || *id == '_' ? 2 : 1;
+	return n;
+}
+
 enum nf_pins_slot {
 	NF_PINS_CURRENT,
 	NF_PINS_NEW,
