@@ -947,6 +947,26 @@ case_attach_state_fails()
 	umount "$small" || fail "cannot unmount $small"
 }
 
+# The longest id (246 bytes, 251 in the pin store with '.' counted twice) attaches and
+# detaches; one byte more is refused with the limits before anything is attached.
+case_long_ids()
+{
+	local long over out rc
+	long=kt.l.o.n.g.$(printf 'a%.0s' $(seq 235))
+	over=kt$(printf 'a%.0s' $(seq 245))
+	attach "$long" deny && {
+		expect_client cg "tcp 127.0.0.1 80" EPERM
+		detach "$long"
+	}
+	out=$(nf attach --id "$over" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] || fail "attach with a 247-byte id: exit $rc, expected 2: $(flat "$out")"
+	[[ $out == *"at most 246 bytes and 251"* ]] || fail "the refusal does not say the limits: $out"
+	check_clean "$over" "$CG"
+	out=$(nf detach "$over" 2>&1) && fail "detach of a 247-byte id succeeded"
+	[[ $out == *"at most 246 bytes"* ]] || fail "detach's refusal does not say the limits: $out"
+}
+
 # The root cgroup is never fenced. Tested without risk to the host: in a new cgroup namespace
 # rooted at the test cgroup, with cgroup2 mounted afresh in a private mount namespace, the
 # "root cgroup" netfence sees is the test cgroup.
@@ -1203,6 +1223,7 @@ CASES=(
 	"attach-refused-leaves-nothing case_attach_refused"
 	"attach-atomic case_attach_atomic"
 	"attach-state-write-fails case_attach_state_fails"
+	"long-ids case_long_ids"
 	"root-cgroup-refused case_root_refused"
 	"policy-from-stdin case_policy_stdin"
 	"gc-reaps-gone-cgroups case_gc"
