@@ -83,7 +83,8 @@ static int check_id(const char *id)
 	if (!id)
 		return nf_log_error(0, "--id is required"), -EINVAL;
 	if (nf_oci_id_valid(id) < 0)
-		return nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, 128)),
+		return nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
+				    nf_quote(id, q, 128)),
 		       -EINVAL;
 	return 0;
 }

@@ -174,7 +174,8 @@ int nf_cmd_show(struct nf_cli *cli)
 	char q[128], programs[48];
 
 	if (nf_oci_id_valid(id) < 0) {
-		nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, sizeof(q)));
+		nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
+			     nf_quote(id, q, sizeof(q)));
 		return NF_EXIT_USAGE;
 	}
 	view_load(cli, id, &v);

@@ -53,7 +53,8 @@ int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id);
  * program set share its ring. */
 int nf_loader_open_events(const char *pin_dir, uint32_t *ret_map_id);
 
-/* Unpin everything in pin_dir (links detach once unpinned) and remove the directory. */
+/* Take the links pinned in pin_dir off their cgroup (done when this returns), unpin everything
+ * in it and remove the directory. */
 int nf_loader_unpin(const char *pin_dir);
 
 /* Unpin the shared program sets under root whose first program is none of used (the program

@@ -11,9 +11,20 @@
 #include "json.h"
 #include "json_scan.h"
 #include "oci.h"
+#include "pins.h"
+#include "state.h"
 #include "util.h"
 
-#define ID_RULE "[A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes"
+#define ID_RULE NF_OCI_ID_RULE
+
+/* The names derived from an id (state.h, pins.h) fit NAME_MAX at the bounds of NF_OCI_ID_RULE. */
+_Static_assert(NF_OCI_ID_MAX + sizeof(NF_STATE_TMP_SUFFIX) - 1 == NAME_MAX,
+	       "<id>.json.tmp, the longest name in the state dir, fits NAME_MAX");
+_Static_assert(sizeof(NF_STATE_SUFFIX) <= sizeof(NF_STATE_TMP_SUFFIX),
+	       "the temporary state file has the longest name");
+_Static_assert(NF_OCI_ID_ENCODED_MAX + sizeof(NF_PINS_NEW_SUFFIX) - 1 == NAME_MAX &&
+		       sizeof(NF_PINS_OLD_SUFFIX) == sizeof(NF_PINS_NEW_SUFFIX),
+	       "<name>@new and <name>@old, the longest names in the pin store, fit NAME_MAX");
 
 /* A copy of string v, or a type error. NULL v is "missing" when required, else leaves *ret. */
 static int get_string(const struct nf_json_ctx *c, const char *ptr, const json_t *v, bool required,
@@ -105,7 +116,7 @@ int nf_oci_id_valid(const char *id)
 		if (!alnum && (i == 0 || !strchr("_.+-", ch)))
 			return -EINVAL;
 	}
-	return 0;
+	return nf_pins_name_len(id) > NF_OCI_ID_ENCODED_MAX ? -EINVAL : 0;
 }
 
 static void state_clear(struct nf_oci_state *s)

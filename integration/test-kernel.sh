@@ -19,7 +19,8 @@
 # libc; exits 77 with the reason when one is missing.
 #
 # Environment: NETFENCE (default ./netfence at the project root), CC (default cc),
-# KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases.
+# KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases,
+# KT_SYNC_ROUNDS rounds of detach-synchronous-under-load (default 200).
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
@@ -73,6 +74,7 @@ cleanup()
 		rmdir "$cg" 2>/dev/null || echo "warning: could not remove cgroup $cg" >&2
 	done
 	[ -n "$NS" ] && ip netns delete "$NS" 2>/dev/null
+	[ -n "$T" ] && mountpoint -q "$T/small" && umount "$T/small"
 	# Unmounting the bpffs drops any link netfence leaked, which detaches its programs.
 	unmount_bpffs
 	remove_tmp "${KT_KEEP:-0}"
@@ -876,6 +878,65 @@ case_reattach_no_gap()
 	detach "$id"
 }
 
+# detach, and the release of the fence a re-attach replaced, are done when the command returns.
+# KT_SYNC_ROUNDS (default 200) rounds of attach (deny all), re-attach (allow all TCP) and
+# detach, each followed at once by a TCP connect from the cgroup: the programs of a replaced or
+# detached fence that were still attached would deny it. The test keeps both CPUs busy forking
+# (the kernel's deferred release of an unpinned link, which netfence no longer relies on, lags
+# most then); at most 40 s. Fences of the same policies on $CG/sa keep their program sets
+# loaded, so that a round runs no verifier.
+# A TCP connect from $CG to 127.0.0.1:80 without timeout(1) in between: no listener, no wait.
+fast_probe()
+{
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs" || exit 1
+		exec "$CLIENT" tcp 127.0.0.1 80
+	) 2>&1
+}
+
+case_detach_synchronous()
+{
+	local id=kt-sync rounds=${KT_SYNC_ROUNDS:-200} end=$((SECONDS + 40)) load="" i got
+	local late_detach=0 late_replace=0 out
+	mkdir -p "$CG/sa" || { fail "cannot create $CG/sa"; return; }
+	attach kt-hold-a deny "$CG/sa" && attach kt-hold-b raw_deny "$CG/sa" || {
+		reset_fences
+		rmdir "$CG/sa"
+		return
+	}
+	for i in 1 2; do
+		(while :; do /bin/true; done) &
+		load="$load $!"
+	done
+	BG_PIDS="$BG_PIDS $load"
+	for ((i = 0; i < rounds && SECONDS < end; i++)); do
+		out=$(nf attach --id "$id" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1) ||
+			{ fail "round $i: attach failed: $out"; break; }
+		out=$(nf attach --id "$id" --cgroup "$CG" --policy "$T/policies/raw_deny.json" 2>&1) ||
+			{ fail "round $i: re-attach failed: $out"; break; }
+		got=$(fast_probe)
+		[ "$got" = ECONNREFUSED ] || late_replace=$((late_replace + 1))
+		out=$(nf detach "$id" 2>&1) || { fail "round $i: detach failed: $out"; break; }
+		got=$(fast_probe)
+		[ "$got" = ECONNREFUSED ] || late_detach=$((late_detach + 1))
+	done
+	# shellcheck disable=SC2086 # the pids
+	kill $load 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $load 2>/dev/null
+	[ "$late_detach" -eq 0 ] ||
+		fail "$late_detach of $i detaches returned with the fence's programs still judging"
+	[ "$late_replace" -eq 0 ] ||
+		fail "$late_replace of $i re-attaches returned with the replaced programs still judging"
+	[ "$i" -ge 20 ] || fail "only $i rounds in 40 s"
+	echo "    note: $i rounds under load in $((SECONDS - end + 40)) s"
+	check_clean "$id" "$CG"
+	out=$(nf detach kt-hold-a 2>&1) || fail "detach kt-hold-a failed: $out"
+	detach kt-hold-b "$CG/sa"
+	check_clean kt-hold-a "$CG/sa"
+	rmdir "$CG/sa" || fail "cannot remove $CG/sa"
+}
+
 # Detach of an unknown id is success, twice in a row too.
 case_detach_unknown()
 {
@@ -927,6 +988,90 @@ case_attach_atomic()
 	detach kt-atomic
 }
 
+# nf_small ARGS...: netfence with the state dir $T/small (a tiny tmpfs of the case's own).
+nf_small()
+{
+	"$NETFENCE" --config "$T/config.json" --bpffs-root "$T/bpffs" --state-dir "$T/small" "$@"
+}
+
+# expect_failed_attach WHAT ID POLICY-NAME PROGS: `attach` of ID with POLICY-NAME must fail and
+# leave $CG with PROGS programs and ID's pins without a @new or @old slot.
+expect_failed_attach()
+{
+	local out n
+	if out=$(nf_small attach --id "$2" --cgroup "$CG" --policy "$T/policies/$3.json" 2>&1); then
+		fail "$1: attach succeeded: $out"
+		return
+	fi
+	[[ $out == *"cannot write state"* ]] || fail "$1: attach failed for another reason: $out"
+	n=$(cg_progs "$CG" | jq length)
+	[ "$n" = "$4" ] || fail "$1: $n programs on $CG after the failed attach, expected $4"
+	out=$(find "$T/bpffs" -maxdepth 1 -name "$2@*" 2>&1)
+	[ -z "$out" ] || fail "$1: pin slots left: $(flat "$out")"
+	[ ! -e "$T/small/$2.json.tmp" ] || fail "$1: $2.json.tmp left"
+}
+
+# A state write that fails (a full state dir; a state file that cannot be renamed into place,
+# after the new fence was put in force) fails the attach and leaves nothing new: no program, no
+# pin; a failed re-attach keeps the previous fence in force with its state.
+case_attach_state_fails()
+{
+	local id=kt-full small=$T/small one out
+	mkdir -p "$small"
+	mount -t tmpfs -o size=64k,mode=0700 tmpfs "$small" || { fail "cannot mount a tmpfs"; return; }
+	nf_small list >/dev/null 2>&1 # the lock file, made while there is room
+	cat /dev/zero >"$small/fill" 2>/dev/null
+	expect_failed_attach "first attach, state dir full" "$id" deny 0
+	[ -z "$(find "$T/bpffs" -maxdepth 1 -name "$id*")" ] || fail "pins of $id left"
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+
+	rm -f "$small/fill"
+	out=$(nf_small attach --id "$id" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1) ||
+		fail "attach with room in the state dir failed: $out"
+	one=$(cg_progs "$CG" | jq length)
+	cat /dev/zero >"$small/fill" 2>/dev/null
+	expect_failed_attach "re-attach, state dir full" "$id" raw_deny "$one"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	out=$(jq -c .policy "$small/$id.json" 2>&1)
+	[ "$out" = "$(jq -c . "$T/policies/deny.json")" ] || fail "state after the failed re-attach: $out"
+	rm -f "$small/fill"
+
+	# <id>.json a directory: the temporary file is written, the rename after the swap fails.
+	rm "$small/$id.json" && mkdir -p "$small/$id.json/x"
+	expect_failed_attach "re-attach, rename of the state fails" "$id" raw_deny "$one"
+	expect_client cg "tcp 127.0.0.1 80" EPERM
+	[ -d "$T/bpffs/$id" ] || fail "the previous fence's pins are gone"
+	rm -r "$small/$id.json"
+	out=$(nf_small detach "$id" 2>&1) || fail "detach $id: $out"
+	mkdir -p "$small/kt-full2.json/x"
+	expect_failed_attach "first attach, rename of the state fails" kt-full2 deny 0
+	expect_client cg "tcp 127.0.0.1 80" ECONNREFUSED
+	rm -r "$small/kt-full2.json"
+	check_clean "$id" "$CG"
+	check_clean kt-full2 "$CG"
+	umount "$small" || fail "cannot unmount $small"
+}
+
+# The longest id (246 bytes, 251 in the pin store with '.' counted twice) attaches and
+# detaches; one byte more is refused with the limits before anything is attached.
+case_long_ids()
+{
+	local long over out rc
+	long=kt.l.o.n.g.$(printf 'a%.0s' $(seq 235))
+	over=kt$(printf 'a%.0s' $(seq 245))
+	attach "$long" deny && {
+		expect_client cg "tcp 127.0.0.1 80" EPERM
+		detach "$long"
+	}
+	out=$(nf attach --id "$over" --cgroup "$CG" --policy "$T/policies/deny.json" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] || fail "attach with a 247-byte id: exit $rc, expected 2: $(flat "$out")"
+	[[ $out == *"at most 246 bytes and 251"* ]] || fail "the refusal does not say the limits: $out"
+	check_clean "$over" "$CG"
+	out=$(nf detach "$over" 2>&1) && fail "detach of a 247-byte id succeeded"
+	[[ $out == *"at most 246 bytes"* ]] || fail "detach's refusal does not say the limits: $out"
+}
+
 # The root cgroup is never fenced. Tested without risk to the host: in a new cgroup namespace
 # rooted at the test cgroup, with cgroup2 mounted afresh in a private mount namespace, the
 # "root cgroup" netfence sees is the test cgroup.
@@ -971,19 +1116,14 @@ case_policy_stdin()
 # gc removes fences whose cgroup is gone and keeps live ones.
 case_gc()
 {
-	local gc=$CG/gc out i
+	local gc=$CG/gc out
 	mkdir "$gc" || { fail "cannot create $gc"; return; }
 	attach kt-gc-gone deny "$gc" || { rmdir "$gc"; return; }
 	attach kt-gc-live deny || { nf detach kt-gc-gone; rmdir "$gc"; return; }
 	rmdir "$gc" || fail "cannot remove $gc"
-	# The kernel detaches a removed cgroup's links asynchronously (after an RCU grace period
-	# and a workqueue run), and netfence tells a dead fence from its links, so allow a delay.
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		out=$(nf gc 2>&1) || fail "gc failed: $out"
-		[ -e "$T/bpffs/kt-gc-gone" ] || break
-		sleep 0.5
-	done
-	[ "$i" = 1 ] || echo "    note: gc reaped the fence of a removed cgroup on try $i"
+	# The kernel lets go of a removed cgroup's links later (a workqueue run), but `gc` looks
+	# at the state file's directory too, which tells at once.
+	out=$(nf gc 2>&1) || fail "gc failed: $out"
 	[ ! -e "$T/bpffs/kt-gc-gone" ] || fail "gc left pins: $(flat "$(find "$T/bpffs/kt-gc-gone")")"
 	out=$(nf list --json 2>&1)
 	echo "$out" | jq -e 'map(.id) == ["kt-gc-live"]' >/dev/null || fail "list after gc: $out"
@@ -1227,6 +1367,7 @@ CASES=(
 	"events-audit-reach-monitor case_events_audit"
 	"reattach-flips-verdict case_reattach"
 	"reattach-no-gap case_reattach_no_gap"
+	"detach-synchronous-under-load case_detach_synchronous"
 	"update-flips-verdict case_update"
 	"established-kept-after-deny case_established_kept"
 	"child-created-after-attach case_child_after_attach"
@@ -1236,6 +1377,8 @@ CASES=(
 	"attach-atomic case_attach_atomic"
 	"attach-uid0-no-caps-escapes-removable case_attach_root_escapes"
 	"attach-non-root-stays-fenced case_attach_nobody_fenced"
+	"attach-state-write-fails case_attach_state_fails"
+	"long-ids case_long_ids"
 	"root-cgroup-refused case_root_refused"
 	"policy-from-stdin case_policy_stdin"
 	"gc-reaps-gone-cgroups case_gc"
