@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "caps.h"
 
@@ -19,6 +20,17 @@ static int caps_have(cap_t caps, cap_value_t cap)
 	if (cap_get_flag(caps, cap, CAP_PERMITTED, &v) < 0)
 		return 0;
 	return v == CAP_SET;
+}
+
+void nf_caps_raise_memlock(void)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY }, now;
+
+	/* Without CAP_SYS_RESOURCE (not ours), the hard limit is as far as it goes. */
+	if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0 && getrlimit(RLIMIT_MEMLOCK, &now) == 0) {
+		now.rlim_cur = now.rlim_max;
+		setrlimit(RLIMIT_MEMLOCK, &now);
+	}
 }
 
 int nf_caps_drop(char *err, size_t errlen)

@@ -7,6 +7,15 @@
 #ifndef NETFENCE_CAPS_H
 #define NETFENCE_CAPS_H
 
+/*
+ * Kernels before 5.11 charge BPF maps and programs to RLIMIT_MEMLOCK (64 KiB by default), and
+ * raising it needs CAP_SYS_RESOURCE, which nf_caps_drop() drops: raise it to unlimited first,
+ * for this process only. Done on every kernel: one system call is cheaper than libbpf's probe
+ * (loading a program), and later kernels do not read the limit for BPF, nor does netfence
+ * mlock() or execute anything after it.
+ */
+void nf_caps_raise_memlock(void);
+
 /* 0 on success; -EPERM with a message in err when the needed capabilities are missing. */
 int nf_caps_drop(char *err, size_t errlen);
 

@@ -187,7 +187,10 @@ static int load_config(struct nf_cli *cli, const char *config, const char *bpffs
 static int drop_privileges(void)
 {
 	char err[256];
-	int r = nf_caps_drop(err, sizeof(err));
+	int r;
+
+	nf_caps_raise_memlock();
+	r = nf_caps_drop(err, sizeof(err));
 
 	if (r < 0)
 		nf_log_error(0, "%s", err);
