@@ -93,6 +93,44 @@ struct progset {
 	bool donated[NPROGS];
 };
 
+/*
+ * libbpf's warnings and the verifier's log go to the debug log, but a failed load says why only
+ * there: the last lines that say something are kept here (a ring) for the load's error message.
+ */
+#define LIBBPF_KEPT	4
+#define LIBBPF_KEPT_LEN 160
+static char libbpf_kept[LIBBPF_KEPT][LIBBPF_KEPT_LEN];
+static unsigned int libbpf_nkept;
+
+/* Lines that frame or summarise the reason, not the reason. */
+static bool libbpf_boring(const char *line)
+{
+	static const char *const boring[] = { "-- BEGIN PROG LOAD LOG --",
+					      "-- END PROG LOAD LOG --",
+					      "failed to load object",
+					      "failed to load BPF skeleton",
+					      "processed ",
+					      "verification time" };
+
+	for (size_t i = 0; i < sizeof(boring) / sizeof(boring[0]); i++)
+		if (strstr(line, boring[i]))
+			return true;
+	return false;
+}
+
+/* The kept lines, oldest first, joined with " | ": "" when there are none. */
+static void libbpf_reason(char *buf, size_t size)
+{
+	unsigned int n = libbpf_nkept < LIBBPF_KEPT ? libbpf_nkept : LIBBPF_KEPT;
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned int i = libbpf_nkept - n; i < libbpf_nkept && len < size; i++)
+		len += snprintf(buf + len, size - len, "%s%s", len ? " | " : "",
+				libbpf_kept[i % LIBBPF_KEPT]);
+	libbpf_nkept = 0;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	static char text[65536];
@@ -102,8 +140,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		return 0;
 	vsnprintf(text, sizeof(text), fmt, ap);
 	/* Verifier logs come as one message; the log takes one line per event. */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		nf_log_debug("libbpf: %s", line);
+		if (level == LIBBPF_WARN && !libbpf_boring(line))
+			snprintf(libbpf_kept[libbpf_nkept++ % LIBBPF_KEPT], LIBBPF_KEPT_LEN, "%s",
+				 line + (strncmp(line, "libbpf: ", 8) ? 0 : 8));
+	}
 	return 0;
 }
 
@@ -578,9 +620,14 @@ static int progset_load(const struct nf_load_opts *o, struct donor *donor, struc
 		snprintf(err, errlen, "cannot use the donor's maps: %s", strerror(-r));
 		goto fail;
 	}
+	libbpf_nkept = 0;
 	r = netfence_bpf__load(skel);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot load the BPF programs: %s", strerror(-r));
+		char why[LIBBPF_KEPT * LIBBPF_KEPT_LEN];
+
+		libbpf_reason(why, sizeof(why));
+		snprintf(err, errlen, "cannot load the BPF programs: %s%s%s%s", strerror(-r),
+			 why[0] ? " (libbpf: " : "", why, why[0] ? ")" : "");
 		goto fail;
 	}
 	r = fill_maps(skel, c);
