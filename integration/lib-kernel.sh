@@ -202,15 +202,33 @@ flat()
 
 # --- cgroups -----------------------------------------------------------------------------
 
+# cg_query CGROUP: the programs attached to CGROUP as a JSON array of {id, attach_type,
+# attach_flags, name}, through integration/cgprogs.c (built into $T on first use): bpftool 7.1
+# lists nothing on kernels before 6.0. When the query fails, the array holds one entry of
+# attach_type "query-failed", so that no check reads a failed query as "no programs".
+cg_query()
+{
+	local out
+	if [ ! -x "$T/cgprogs" ]; then
+		"${CC:-cc}" -O2 -Wall -o "$T/cgprogs.$BASHPID" "$ROOT_DIR/integration/cgprogs.c" &&
+			mv "$T/cgprogs.$BASHPID" "$T/cgprogs"
+	fi
+	if ! out=$("$T/cgprogs" "$1" 2>&1); then
+		echo "cg_query $1: $out" >&2
+		jq -n -c --arg e "$out" '[{id: 0, attach_type: "query-failed", attach_flags: "", name: $e}]'
+		return 1
+	fi
+	printf '%s\n' "$out"
+}
+
 # cg_prog_lines CGROUP: the programs on CGROUP as "attach_type:name" lines.
 cg_prog_lines()
 {
-	bpftool -j cgroup show "$1" 2>/dev/null |
-		jq -r -s 'add // [] | .[] | "\(.attach_type):\(.name)"'
+	cg_query "$1" | jq -r '.[] | "\(.attach_type):\(.name)"'
 }
 
-# cg_count CGROUP: number of programs attached to CGROUP, as `bpftool cgroup show` lists them.
+# cg_count CGROUP: number of programs attached to CGROUP.
 cg_count()
 {
-	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && NF' | wc -l
+	cg_query "$1" | jq length
 }

@@ -159,11 +159,11 @@ detach()
 	check_clean "$1" "${2:-$CG}"
 }
 
-# cg_progs CGROUP: the programs attached to CGROUP as a JSON array (bpftool prints nothing,
-# not [], for a cgroup without programs).
+# cg_progs CGROUP: the programs attached to CGROUP as a JSON array (lib-kernel.sh's cg_query:
+# a failed query is an entry, never an empty list).
 cg_progs()
 {
-	bpftool -j cgroup show "$1" | jq -c -s 'add // []'
+	cg_query "$1"
 }
 
 # check_clean ID CGROUP: no program on CGROUP, no pins and no state for ID. (That the bpffs
