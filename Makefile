@@ -7,6 +7,8 @@
 #   make bench        benchmarks, writing bench/results.json (root)
 #   make fuzz         libFuzzer targets, FUZZ_TIME seconds each
 #   make deps         install the Debian build and test packages (root)
+#   make kernel-matrix the kernel suite on Debian's kernels under qemu (docs/kernels.md)
+#   make ARCH=arm64   cross-build .output-arm64/netfence (make deps ARCH=arm64 first)
 #   make install      install the binary, its wrapper-runtime links, schemas, the hooks.d file
 #                     and the CDI spec
 #
@@ -26,9 +28,36 @@ FUZZ_TIME   ?= 60
 VERSION     := 0.1.0
 
 LIBS_PC     := libbpf jansson libcap
-ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	       -I/usr/include/$(shell uname -m)-linux-gnu -Ibpf
+HOST_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH        ?= $(HOST_ARCH)
+# The kernel's <asm/types.h> for the BPF object: the same for x86 and arm64.
+BPF_ASM_INC := /usr/include/$(shell uname -m)-linux-gnu
+RUN_TEST    :=
+
+# ARCH=arm64 on x86: Debian's cross compiler (make deps ARCH=arm64), and arm64 libraries from
+# Debian's arm64 packages unpacked into $(SYSROOT) (scripts/arm64-sysroot.sh: no dpkg
+# multiarch). Builds .output-arm64/netfence. The unit tests run under qemu-user through
+# binfmt_misc (Criterion re-executes its binary for each test): qemu-user-static registers it.
+ifneq ($(ARCH),$(HOST_ARCH))
+ifneq ($(ARCH)-$(HOST_ARCH),arm64-x86)
+$(error ARCH=$(ARCH): only arm64 is cross-built, from x86)
+endif
+CROSS_COMPILE ?= aarch64-linux-gnu-
+CC          := $(CROSS_COMPILE)gcc
+OUTPUT      := .output-arm64
+SYSROOT     ?= $(CURDIR)/$(OUTPUT)/sysroot
+SYSROOT_LIB := $(SYSROOT)/usr/lib/aarch64-linux-gnu
+PKG_CONFIG  := PKG_CONFIG_LIBDIR=$(SYSROOT_LIB)/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) \
+	       pkg-config
+CFLAGS      += -I$(SYSROOT)/usr/include -I$(SYSROOT)/usr/include/aarch64-linux-gnu
+LDFLAGS     += -L$(SYSROOT_LIB) -Wl,-rpath-link,$(SYSROOT_LIB) \
+	       -Wl,-rpath-link,$(SYSROOT)/lib/aarch64-linux-gnu
+BPF_ASM_INC := /usr/aarch64-linux-gnu/include
+RUN_TEST    := QEMU_LD_PREFIX=$(SYSROOT)
+CROSS_DEP   := $(SYSROOT)/ok
+endif
+
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BPF_ASM_INC) -Ibpf
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
@@ -47,7 +76,7 @@ else
 LDLIBS      += $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null) -lelf -lz
 endif
 
-BIN         := netfence
+BIN         := $(if $(CROSS_DEP),$(OUTPUT)/,)netfence
 ifeq ($(ASAN),1)
 BIN         := netfence-asan
 STATIC      := 0
@@ -75,7 +104,7 @@ SKEL        := $(OUTPUT)/netfence.skel.h $(OUTPUT)/netfence_small.skel.h
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all clean check unit integration demo bench fuzz deps install vmlinux format \
-	check-format
+	check-format kernel-matrix
 
 all: $(BIN) $(if $(filter 1,$(STATIC)),$(OUTPUT)/netfence-dynamic)
 
@@ -95,6 +124,10 @@ $(OUTPUT)/netfence-dynamic: $(HOOK_OBJS)
 $(OUTPUT) $(OUTPUT)/hook $(OUTPUT)/tests $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
+$(SYSROOT)/ok: scripts/arm64-sysroot.sh
+	$(call msg,SYSROOT,$(SYSROOT))
+	$(Q)scripts/arm64-sysroot.sh $(SYSROOT)
+
 # .bpf.c -> .bpf.o -> linked object -> skeleton
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/netfence.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
@@ -113,7 +146,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/hook/%.o: hook/%.c $(wildcard hook/*.h) bpf/netfence.h $(SKEL) | $(OUTPUT)/hook
+$(OUTPUT)/hook/%.o: hook/%.c $(wildcard hook/*.h) bpf/netfence.h $(SKEL) | $(OUTPUT)/hook $(CROSS_DEP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -124,8 +157,8 @@ $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 		$(LDLIBS) -lcriterion -o $@
 
 unit: $(TEST_BINS)
-	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs 1; done
-	$(Q)tests/schema_check.sh ./$(BIN)
+	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $(RUN_TEST) $$t --jobs 1; done
+	$(Q)$(RUN_TEST) tests/schema_check.sh ./$(BIN)
 	$(Q)python3 tests/config_schema_check.py
 
 # The README's two commands: each installs what it needs first.
@@ -150,7 +183,15 @@ fuzz:
 	$(Q)FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh
 
 deps:
-	$(Q)./scripts/deps.sh
+	$(Q)./scripts/deps.sh $(if $(CROSS_DEP),arm64)
+
+# Debian's kernels under qemu (docs/kernels.md): KERNELS="5.10 6.1 6.12 6.18 6.1-arm64" picks.
+KERNELS     ?= 5.10 6.1 6.12 6.18 6.1-arm64
+kernel-matrix:
+	$(Q)./scripts/deps.sh matrix $(if $(filter %-arm64,$(KERNELS)),arm64)
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(if $(filter %-arm64,$(KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 all)
+	$(Q)KERNELS="$(KERNELS)" scripts/kernel-matrix.sh
 
 vmlinux: | $(OUTPUT)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
@@ -175,4 +216,4 @@ check-format:
 	clang-format --dry-run --Werror hook/*.[ch] bpf/*.[ch] fuzz/*.[ch]
 
 clean:
-	rm -rf .output .output-asan netfence netfence-asan
+	rm -rf .output .output-asan .output-arm64 netfence netfence-asan

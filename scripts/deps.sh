@@ -7,6 +7,15 @@ libcap-dev libcap2-bin libcriterion-dev python3 python3-jsonschema iproute2 runc
 containerd
 nftables iptables liburing-dev valgrind libclang-rt-14-dev busybox-static
 binutils procps"
+# deps.sh arm64: also the cross toolchain for `make ARCH=arm64` (its libraries are unpacked into
+# a private sysroot, scripts/arm64-sysroot.sh) and qemu-user. deps.sh matrix: also what `make
+# kernel-matrix` runs: qemu, kmod (depmod, modprobe for the guest), zstd, xz.
+for extra in "$@"; do
+	case $extra in
+	arm64) PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static" ;;
+	matrix) PKGS="$PKGS qemu-system-x86 qemu-system-arm kmod zstd xz-utils" ;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do
