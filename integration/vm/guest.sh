@@ -1,0 +1,69 @@
+#!/bin/bash
+# The guest's init (PID 1) in a kernel-matrix VM, started by the initramfs on the host's
+# filesystem (read-only 9p; on arm64 an arm64 root with the host's at /host): mounts what the
+# tests need (tmpfs on /tmp and /run, cgroup2, bpffs), points module autoloading at the booted
+# kernel's own modules, runs the suites the job file names and prints one result line,
+#   KM-RESULT unit=PASSED/TOTAL kernel=PASSED/TOTAL
+# ("-" for a suite not run), then powers off. Job file: nf.job= on the kernel command line.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LC_ALL=C.UTF-8
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t bpf bpf /sys/fs/bpf
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+ip link set lo up
+
+prefix="" job=""
+for a in $(cat /proc/cmdline); do
+	case $a in
+	nf.job=*) job=${a#nf.job=} ;;
+	nf.host=1) prefix=/host ;;
+	esac
+done
+# shellcheck disable=SC1090
+. "$prefix$job"
+KM_ROOT=$prefix$KM_ROOT
+
+# The kernel runs /proc/sys/kernel/modprobe to load a module (veth, nf_tables, ...): the
+# modules of the package this kernel came from, not the host's.
+printf '#!/bin/sh\nexec modprobe -d %s "$@"\n' "$prefix$KM_MODDIR" >/run/modprobe
+chmod +x /run/modprobe
+echo /run/modprobe >/proc/sys/kernel/modprobe
+
+poweroff()
+{
+	sync
+	echo 1 >/proc/sys/kernel/sysrq
+	echo o >/proc/sysrq-trigger
+	sleep 10
+}
+
+echo "KM-BEGIN $(uname -r) $(uname -m)"
+unit=- kernel=-
+if [[ " $KM_SUITES " == *" unit "* ]]; then
+	n=0 ok=0
+	for t in "$KM_ROOT/$KM_OUTPUT"/tests/test_*; do
+		n=$((n + 1))
+		(cd /tmp && "$t" --jobs 1) && ok=$((ok + 1))
+	done
+	unit=$ok/$n
+	echo "KM-UNIT $unit"
+fi
+if [[ " $KM_SUITES " == *" kernel "* ]]; then
+	cd /tmp || poweroff
+	NETFENCE=$prefix$KM_NETFENCE KT_FILTER=$KM_FILTER CC=${KM_CC:-cc} \
+		KT_SYNC_ROUNDS=$KM_SYNC_ROUNDS \
+		"$KM_ROOT/integration/test-kernel.sh" 2>&1 | tee /tmp/kernel.log
+	kernel=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ { print $1 "/" $1 + $3 }' /tmp/kernel.log)
+	[ -n "$kernel" ] || kernel="error($(tail -n 1 /tmp/kernel.log | tr ' ' _ | cut -c 1-60))"
+fi
+echo "KM-RESULT unit=$unit kernel=$kernel"
+poweroff
