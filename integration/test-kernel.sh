@@ -344,6 +344,16 @@ write_policies()
 # name | policy | where (cg, child, ns, child+ns) | nfclient arguments | expected output |
 # expected counters after this one operation ("a=ALLOWED d=DENIED u=AUDITED", or "-")
 
+# Kernels before 6.1 have no pre_connect for ICMP ping sockets: their connect() runs no
+# cgroup/connect program, and a fence cannot refuse it (docs/security.md). Probed by the
+# function's name, not the version: on those kernels the ping rows expect "ok", said aloud.
+PING_CONNECT_DENIED=EPERM
+if ! grep -qw ping_pre_connect /proc/kallsyms 2>/dev/null; then
+	PING_CONNECT_DENIED=ok
+	echo "NOTE: no ping_pre_connect in /proc/kallsyms: connect() on a ping socket is not" \
+		"fenced on this kernel: the ping4-connect rows that a fence denies expect ok"
+fi
+
 ROWS=(
 	# TCP ports on an IPv4 /8, single ports and a range: its edges
 	"tcp4-port-single           | tcpports  | cg | tcp 127.0.0.1 8080       | ECONNREFUSED | -"
@@ -451,11 +461,11 @@ ROWS=(
 	"ping4-socket-denied        | raw_deny  | ns | ping4                    | EPERM        | -"
 	"ping6-socket-denied        | raw_deny  | ns | ping6                    | EPERM        | -"
 	"ping4-socket-allowed       | raw_allow | ns | ping4                    | ok           | -"
-	"ping4-connect-denied       | raw_allow | ns | ping4-connect 127.0.0.1  | EPERM        | -"
+	"ping4-connect-denied       | raw_allow | ns | ping4-connect 127.0.0.1  | $PING_CONNECT_DENIED | -"
 	"ping4-connect-any-proto    | raw_allow_lo | ns | ping4-connect 127.0.0.1 | ok         | -"
-	"ping4-connect-tcp-rule     | raw_allow_lo_tcp | ns | ping4-connect 127.0.0.1 | EPERM  | -"
+	"ping4-connect-tcp-rule     | raw_allow_lo_tcp | ns | ping4-connect 127.0.0.1 | $PING_CONNECT_DENIED | -"
 	"ping4-connect-caller-port  | ping_port | ns | ping4-connect 127.0.0.1 53 | ok         | -"
-	"ping4-connect-port0-denied | ping_port | ns | ping4-connect 127.0.0.1 | EPERM        | -"
+	"ping4-connect-port0-denied | ping_port | ns | ping4-connect 127.0.0.1 | $PING_CONNECT_DENIED | -"
 	# TCP fast open: sendto(MSG_FASTOPEN) goes through the connect hook
 	"tfo4-allowed               | tfo       | cg | tfo 127.0.0.1 9000       | ECONNREFUSED | -"
 	"tfo4-denied                | tfo       | cg | tfo 127.0.0.1 9001       | EPERM        | -"
