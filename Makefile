@@ -36,8 +36,8 @@ RUN_TEST    :=
 
 # ARCH=arm64 on x86: Debian's cross compiler (make deps ARCH=arm64), and arm64 libraries from
 # Debian's arm64 packages unpacked into $(SYSROOT) (scripts/arm64-sysroot.sh: no dpkg
-# multiarch). Builds .output-arm64/netfence. The unit tests run under qemu-user through
-# binfmt_misc (Criterion re-executes its binary for each test): qemu-user-static registers it.
+# multiarch). Builds .output-arm64/netfence. The unit tests run under qemu-user
+# (scripts/qemu-user-run.sh).
 ifneq ($(ARCH),$(HOST_ARCH))
 ifneq ($(ARCH)-$(HOST_ARCH),arm64-x86)
 $(error ARCH=$(ARCH): only arm64 is cross-built, from x86)
@@ -53,7 +53,7 @@ CFLAGS      += -I$(SYSROOT)/usr/include -I$(SYSROOT)/usr/include/aarch64-linux-g
 LDFLAGS     += -L$(SYSROOT_LIB) -Wl,-rpath-link,$(SYSROOT_LIB) \
 	       -Wl,-rpath-link,$(SYSROOT)/lib/aarch64-linux-gnu
 BPF_ASM_INC := /usr/aarch64-linux-gnu/include
-RUN_TEST    := QEMU_LD_PREFIX=$(SYSROOT)
+RUN_TEST    := scripts/qemu-user-run.sh $(SYSROOT)
 CROSS_DEP   := $(SYSROOT)/ok
 endif
 
