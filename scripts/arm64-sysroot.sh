@@ -15,10 +15,11 @@ apt_private bookworm arm64
 dev="libbpf-dev libelf-dev zlib1g-dev libjansson-dev libcap-dev libcriterion-dev libzstd-dev"
 run="libbpf1 libelf1 zlib1g libjansson4 libcap2 libcriterion3 libc6"
 # The run-time closure (Depends only), plus the -dev packages themselves.
+# shellcheck disable=SC2086 # lists of names
 pkgs=$(apt_p depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
 	--no-replaces --no-enhances $run | grep -v -e '^ ' -e '^<' | sort -u)
 rm -rf "$dir" && mkdir -p "$dir/deb"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046,SC2086 # lists of names
 (cd "$dir/deb" && apt_g download $(printf '%s:arm64 ' $pkgs $dev) >&2)
 for d in "$dir"/deb/*.deb; do
 	dpkg-deb --fsys-tarfile "$d" | tar -x -C "$dir" --keep-directory-symlink

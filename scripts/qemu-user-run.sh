@@ -18,6 +18,7 @@ qemu=$(command -v qemu-aarch64-static) || {
 # Fix-binary (F): the interpreter is opened now, so it works after the mount namespace changes.
 magic='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
 mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+# shellcheck disable=SC2016 # expanded by the inner shell
 exec unshare --user --map-root-user --mount sh -c '
 	mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || {
 		echo "qemu-user-run: no binfmt_misc in a user namespace (Linux < 6.7):" \

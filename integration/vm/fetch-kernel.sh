@@ -39,9 +39,10 @@ dpkg-deb -x "$dir"/deb/*.deb "$dir/root"
 # trixie's packages are merged-/usr: modules in usr/lib/modules. The host's kmod looks in
 # <base>/lib/modules.
 [ -e "$dir/root/lib" ] || ln -s usr/lib "$dir/root/lib"
-release=$(ls "$dir/root/lib/modules" | head -n 1)
-[ -n "$release" ] && [ -f "$dir/root/boot/vmlinuz-$release" ] ||
+release=$(find "$dir/root/lib/modules/" -mindepth 1 -maxdepth 1 -printf '%f\n' | head -n 1)
+if [ -z "$release" ] || [ ! -f "$dir/root/boot/vmlinuz-$release" ]; then
 	die "$pkg: no vmlinuz or modules in the package"
+fi
 # modules.dep is made by the package's postinst: make it here, for the initramfs and for
 # modprobe in the guest (modprobe -d <dir>/root).
 depmod -b "$dir/root" "$release"

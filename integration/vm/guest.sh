@@ -22,7 +22,8 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 ip link set lo up
 
 prefix="" job=""
-for a in $(cat /proc/cmdline); do
+read -r -a cmdline </proc/cmdline
+for a in "${cmdline[@]}"; do
 	case $a in
 	nf.job=*) job=${a#nf.job=} ;;
 	nf.host=1) prefix=/host ;;

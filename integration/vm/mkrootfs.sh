@@ -24,7 +24,7 @@ pkgs=$(apt_p depends --recurse --no-recommends --no-suggests --no-conflicts --no
 rm -rf "$dir" && mkdir -p "$dir/deb" "$dir/usr/bin" "$dir/usr/sbin" "$dir/usr/lib"
 # Merged /usr, as bookworm's own installs are.
 for d in bin sbin lib; do ln -s "usr/$d" "$dir/$d"; done
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086 # a list of names
 (cd "$dir/deb" && apt_g download $(printf "%s:$arch " $pkgs) >&2)
 for d in "$dir"/deb/*.deb; do
 	dpkg-deb --fsys-tarfile "$d" | tar -x -C "$dir" --keep-directory-symlink
