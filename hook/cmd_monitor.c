@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * netfence monitor: denied and audited connections of every fence, as JSON lines.
+ * netfence monitor: denied and audited connections of every fence, as JSON lines, and the
+ * events each fence dropped.
  *
- * Fences with the same compiled policy share their programs and maps, ring buffer included
- * (hook/loader.c), so a ring is not one fence's: each distinct ring is read once, and an event
- * names its fence by the cgroup id the programs put in it.
+ * Each fence has its own events ring (hook/loader.c); a fence of an older netfence may share
+ * one with others, so each distinct ring is read once, and an event names its fence by the
+ * cgroup id the programs put in it. Reading a ring consumes its events: one monitor at a time
+ * reads them, under a lock in the state dir.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
@@ -27,6 +32,7 @@
 struct owner {
 	uint64_t cgroup_id;
 	char *id;
+	uint64_t dropped; /* its dropped events, as last reported */
 };
 
 /* A fence's events ring. Fences sharing a ring have the same kernel map id. */
@@ -75,6 +81,43 @@ static void owners_use(struct watch *w, struct owner *owners, size_t n)
 }
 
 static int fences_scan(struct watch *w, bool rings);
+static void event_time(uint64_t mono_ns, char *buf, size_t size);
+
+/* The dropped events of fence id last reported, 0 for a fence not seen before. */
+static uint64_t owner_dropped(const struct watch *w, const char *id)
+{
+	for (size_t i = 0; i < w->nowners; i++)
+		if (strcmp(w->owners[i].id, id) == 0)
+			return w->owners[i].dropped;
+	return 0;
+}
+
+/*
+ * A record for each fence whose dropped count grew since the last report (at the first, since
+ * its attach): events that the rate limit or a full ring kept from the monitor, which the
+ * fence counted but did not report.
+ */
+static void drops_report(struct watch *w)
+{
+	char dir[4096], now[64];
+
+	for (size_t i = 0; i < w->nowners && (!w->limit || w->seen < w->limit); i++) {
+		struct owner *o = &w->owners[i];
+		uint64_t cnt[NF_CNT_COUNT] = {};
+
+		if (nf_pins_path(w->root, o->id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
+		    nf_loader_counters(dir, cnt, NULL) < 0 || cnt[NF_CNT_DROPPED] <= o->dropped)
+			continue;
+		event_time(0, now, sizeof(now));
+		printf("{\"time\":\"%s\",\"container\":\"%s\",\"dropped\":%llu,"
+		       "\"dropped_total\":%llu}\n",
+		       now, o->id, (unsigned long long)(cnt[NF_CNT_DROPPED] - o->dropped),
+		       (unsigned long long)cnt[NF_CNT_DROPPED]);
+		fflush(stdout);
+		o->dropped = cnt[NF_CNT_DROPPED];
+		w->seen++;
+	}
+}
 
 static const char *owner_in(const struct owner *o, size_t n, uint64_t cgroup_id)
 {
@@ -108,6 +151,28 @@ static const char *event_owner(struct watch *w, uint64_t cgroup_id)
 	return id ? id : "";
 }
 
+/*
+ * An event's time, kept as CLOCK_MONOTONIC nanoseconds by the programs, as UTC RFC 3339 with
+ * microseconds: the wall clock now, less the time since the event.
+ */
+static void event_time(uint64_t mono_ns, char *buf, size_t size)
+{
+	struct timespec real, mono;
+	int64_t ns, ago;
+	time_t sec;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	ago = ((int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec) - (int64_t)mono_ns;
+	ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (mono_ns ? ago : 0);
+	sec = (time_t)(ns / 1000000000);
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%06dZ", (int)(ns % 1000000000 / 1000));
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	static const char *const hooks[NF_HOOK_COUNT] = { "connect4", "connect6",    "sendmsg4",
@@ -115,15 +180,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	static const char *const protos[NF_PROTO_COUNT] = { "tcp", "udp", "other" };
 	const struct nf_event *ev = data;
 	struct watch *w = ctx;
-	char addr[INET6_ADDRSTRLEN] = "", now[64];
+	char addr[INET6_ADDRSTRLEN] = "", when[64];
 
-	if (size < sizeof(*ev) || ev->hook >= NF_HOOK_COUNT || ev->proto >= NF_PROTO_COUNT)
+	/* An older netfence's event has no time: stamped when read. */
+	if (size < offsetof(struct nf_event, time_ns) || ev->hook >= NF_HOOK_COUNT ||
+	    ev->proto >= NF_PROTO_COUNT)
 		return 0;
 	inet_ntop(ev->family == 6 ? AF_INET6 : AF_INET, ev->addr, addr, sizeof(addr));
-	nf_state_now(now, sizeof(now));
+	event_time(size >= sizeof(*ev) ? ev->time_ns : 0, when, sizeof(when));
 	printf("{\"time\":\"%s\",\"container\":\"%s\",\"verdict\":\"%s\",\"hook\":\"%s\","
 	       "\"protocol\":\"%s\",\"address\":\"%s\",\"port\":%u}\n",
-	       now, event_owner(w, ev->cgroup_id),
+	       when, event_owner(w, ev->cgroup_id),
 	       ev->verdict == NF_CNT_AUDITED ? "audited" : "denied", hooks[ev->hook],
 	       protos[ev->proto], ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr, ev->port);
 	fflush(stdout);
@@ -238,6 +305,7 @@ static int fences_scan(struct watch *w, bool rings)
 		if (nf_loader_cgroup_id(dir, &cgroup_id) < 0 || cgroup_id == 0)
 			continue;
 		owners[k].cgroup_id = cgroup_id;
+		owners[k].dropped = owner_dropped(w, ids[i]);
 		owners[k++].id = ids[i];
 		ids[i] = NULL;
 	}
@@ -257,12 +325,41 @@ static void watch_free(struct watch *w)
 	owners_free(w->prev, w->nprev);
 }
 
+/* The lock one monitor holds, on the state dir itself: a second would take half of the events
+ * from the first. */
+static int monitor_lock(const char *state_dir)
+{
+	int fd;
+
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int nf_cmd_monitor(struct nf_cli *cli)
 {
 	struct watch w = { .root = cli->paths.bpffs_root, .limit = cli->count };
 	struct timespec start, now;
-	int r = 0;
+	int lock, r = 0;
 
+	lock = monitor_lock(cli->paths.state_dir);
+	if (lock == -EBUSY) {
+		nf_log_error(0,
+			     "another netfence monitor is running: each event goes to one reader");
+		return NF_EXIT_FAIL;
+	}
+	if (lock < 0)
+		return nf_log_error(lock, "cannot lock the state dir %s", cli->paths.state_dir),
+		       NF_EXIT_FAIL;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -275,6 +372,7 @@ int nf_cmd_monitor(struct nf_cli *cli)
 			ring_buffer__poll(w.rb, 200);
 		else
 			usleep(200 * 1000);
+		drops_report(&w);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (cli->timeout_ms &&
 		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
@@ -282,6 +380,7 @@ int nf_cmd_monitor(struct nf_cli *cli)
 			break;
 	}
 	watch_free(&w);
+	close(lock);
 	if (r < 0)
 		return nf_log_error(r, "monitor failed"), NF_EXIT_FAIL;
 	return NF_EXIT_OK;

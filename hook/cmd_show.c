@@ -74,12 +74,13 @@ static void view_programs(const struct nf_cli *cli, const char *id, char *key, s
 static json_t *view_json(const struct fence_view *v)
 {
 	const struct nf_state *s = v->state;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:{s:I, s:I, s:I}}", "id", v->id, "cgroup",
-			      s ? s->cgroup : "", "mode", s ? s->mode : "unknown", "attached",
-			      v->attached, "cgroup_id", (json_int_t)v->cgroup_id, "counters",
-			      "allowed", (json_int_t)v->counters[NF_CNT_ALLOWED], "denied",
-			      (json_int_t)v->counters[NF_CNT_DENIED], "audited",
-			      (json_int_t)v->counters[NF_CNT_AUDITED]);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:{s:I, s:I, s:I, s:I}}", "id", v->id,
+			      "cgroup", s ? s->cgroup : "", "mode", s ? s->mode : "unknown",
+			      "attached", v->attached, "cgroup_id", (json_int_t)v->cgroup_id,
+			      "counters", "allowed", (json_int_t)v->counters[NF_CNT_ALLOWED],
+			      "denied", (json_int_t)v->counters[NF_CNT_DENIED], "audited",
+			      (json_int_t)v->counters[NF_CNT_AUDITED], "events_dropped",
+			      (json_int_t)v->counters[NF_CNT_DROPPED]);
 
 	if (o && s) {
 		json_object_set_new(o, "source", json_string(s->source));
@@ -216,6 +217,7 @@ int nf_cmd_show(struct nf_cli *cli)
 		printf("allowed:     %llu\n", (unsigned long long)v.counters[NF_CNT_ALLOWED]);
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
+		printf("events dropped: %llu\n", (unsigned long long)v.counters[NF_CNT_DROPPED]);
 	}
 	nf_state_free(v.state);
 	return NF_EXIT_OK;
@@ -223,14 +225,20 @@ int nf_cmd_show(struct nf_cli *cli)
 
 int nf_cmd_metrics(struct nf_cli *cli)
 {
-	static const char *const names[NF_CNT_COUNT] = { "allowed", "denied", "audited" };
+	static const char *const names[NF_CNT_DROPPED] = { "allowed", "denied", "audited" };
 	char **ids = NULL;
 	size_t n = 0, attached = 0;
+	long long *dropped;
 	int r;
 
 	r = all_ids(cli, &ids, &n);
 	if (r < 0)
 		return nf_log_error(r, "cannot list fences"), NF_EXIT_FAIL;
+	dropped = calloc(n ? n : 1, sizeof(*dropped));
+	if (!dropped) {
+		nf_strv_free(ids, n);
+		return nf_log_error(-ENOMEM, "cannot list fences"), NF_EXIT_FAIL;
+	}
 	printf("# HELP netfence_verdicts_total Verdicts given by a fence, by kind.\n"
 	       "# TYPE netfence_verdicts_total counter\n");
 	for (size_t i = 0; i < n; i++) {
@@ -238,11 +246,20 @@ int nf_cmd_metrics(struct nf_cli *cli)
 
 		view_load(cli, ids[i], &v);
 		attached += v.attached;
-		for (int k = 0; k < NF_CNT_COUNT && v.pinned; k++)
+		for (int k = 0; k < NF_CNT_DROPPED && v.pinned; k++)
 			printf("netfence_verdicts_total{container=\"%s\",verdict=\"%s\"} %llu\n",
 			       ids[i], names[k], (unsigned long long)v.counters[k]);
+		dropped[i] = v.pinned ? (long long)v.counters[NF_CNT_DROPPED] : -1;
 		nf_state_free(v.state);
 	}
+	printf("# HELP netfence_events_dropped_total Denied or audited verdicts a fence did not "
+	       "report as events (rate limit, full ring).\n"
+	       "# TYPE netfence_events_dropped_total counter\n");
+	for (size_t i = 0; i < n; i++)
+		if (dropped[i] >= 0)
+			printf("netfence_events_dropped_total{container=\"%s\"} %lld\n", ids[i],
+			       dropped[i]);
+	free(dropped);
 	printf("# HELP netfence_fences Fences currently attached.\n"
 	       "# TYPE netfence_fences gauge\n"
 	       "netfence_fences %zu\n",

@@ -533,7 +533,7 @@ case_show_list()
 	out=$(nf show "$id" --json 2>&1)
 	echo "$out" | jq -e --arg id "$id" --arg cg "$CG" \
 		'.id == $id and .cgroup == $cg and .mode == "audit" and
-		 .counters == {"allowed":0,"denied":0,"audited":0}' >/dev/null ||
+		 .counters == {"allowed":0,"denied":0,"audited":0,"events_dropped":0}' >/dev/null ||
 		fail "show --json: unexpected $(echo "$out" | jq -c . 2>/dev/null || echo "$out")"
 	out=$(nf --json show "$id" 2>&1)
 	echo "$out" | jq -e '.mode == "audit"' >/dev/null ||
@@ -633,7 +633,8 @@ $id denied sock_create other  0"
 
 # Events are rate limited per fence (events.rate_per_sec, 100 by default, over a one-second
 # window): of 120 denials sent within a few milliseconds, the first 100 are reported and all 120
-# counted; a denial more than a second later opens a new window and is reported again.
+# counted, the other 20 counted as dropped and reported so by a record; a denial more than a
+# second later opens a new window and is reported again.
 case_events_rate_limit()
 {
 	local id=kt-events-rate batch="" want="" got k
@@ -641,17 +642,20 @@ case_events_rate_limit()
 	for ((k = 1; k <= 60; k++)); do
 		batch+=" 127.0.0.1 $k" want+=" EPERM"
 	done
-	start_monitor 101 1500
+	start_monitor 102 1500
 	expect_client cg "udp-sendmmsg$batch" "${want# }"
 	expect_client cg "udp-sendmmsg$batch" "${want# }"
 	monitored >"$T/events.lines"
 	got=$(grep -c "^$id denied sendmsg4 udp 127.0.0.1 " "$T/events.lines")
 	[ "$got" = 100 ] || fail "monitor printed $got events for 120 denials, expected 100"
+	got=$(jq -r 'select(.dropped) | .dropped_total' "$T/events.out" | tail -1)
+	[ "$got" = 20 ] || fail "monitor reported '$got' events dropped, expected 20"
 	expect_counters "$id" "a=0 d=120 u=0"
-	# The monitor ran 1.5 s from before the burst: the window is over.
-	start_monitor 1 5000
+	# The monitor ran 1.5 s from before the burst: the window is over. A new monitor reports
+	# the drops so far first.
+	start_monitor 2 5000
 	expect_client cg "udp 127.0.0.1 99" EPERM
-	got=$(monitored)
+	got=$(monitored | grep -v ' null ')
 	[ "$got" = "$id denied sendmsg4 udp 127.0.0.1 99" ] ||
 		fail "a denial after the window printed '$(flat "$got")', expected one event"
 	detach "$id"
