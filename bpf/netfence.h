@@ -181,7 +181,7 @@ struct nf_fence_info {
 
 /* Events rings, one per fence: a fence flooding its own cannot starve another's. */
 #define NF_RING_BYTES (32 * 1024)
-#define NF_RINGS_MAX  65536
+#define NF_RINGS_MAX  4096 /* fences per host with a ring; beyond, their events are dropped */
 
 /* Event reported to `netfence monitor` for a denied or audited connection. */
 struct nf_event {
