@@ -119,7 +119,8 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 		.pin_dir = newdir,
 		.events_per_sec = req->events_per_sec,
 	};
-	if (nf_pins_path(paths->bpffs_root, req->id, NF_PINS_CURRENT, curdir, sizeof(curdir)) == 0 &&
+	if (nf_pins_path(paths->bpffs_root, req->id, NF_PINS_CURRENT, curdir, sizeof(curdir)) ==
+		    0 &&
 	    access(curdir, F_OK) == 0)
 		o.prev_dir = curdir;
 	/* The same programs on the same cgroup: the fence stays as it is, counting once. */
