@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The host configuration, /etc/netfence/config.json (DESIGN.md, "Host configuration"; the schema
+ * The host configuration, /etc/netfence/config.json (docs/configuration.md; the schema
  * is schemas/config.schema.json and accepts exactly what nf_config_parse() accepts).
  *
  *   {
