@@ -7,7 +7,8 @@
 #   make bench        benchmarks, writing bench/results.json (root)
 #   make fuzz         libFuzzer targets, FUZZ_TIME seconds each
 #   make deps         install the Debian build and test packages (root)
-#   make install      install the binary, schemas and the hooks.d file
+#   make install      install the binary, its wrapper-runtime links, schemas, the hooks.d file
+#                     and the CDI spec
 #
 # V=1 shows the commands; ASAN=1 builds with AddressSanitizer and UBSan; STATIC=0 links glibc
 # dynamically, STATIC_LIBS=0 also libbpf, libelf, zlib, jansson and libcap.
@@ -20,6 +21,7 @@ PKG_CONFIG  ?= pkg-config
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 HOOKS_DIR   ?= /usr/share/containers/oci/hooks.d
+CDI_DIR     ?= /etc/cdi
 FUZZ_TIME   ?= 60
 VERSION     := 0.1.0
 
@@ -155,12 +157,16 @@ vmlinux: | $(OUTPUT)
 
 install: netfence
 	install -D -m 0755 netfence $(DESTDIR)$(PREFIX)/bin/netfence
+	ln -sf netfence $(DESTDIR)$(PREFIX)/bin/netfence-runc
+	ln -sf netfence $(DESTDIR)$(PREFIX)/bin/netfence-crun
 	install -D -m 0644 schemas/policy.schema.json \
 		$(DESTDIR)$(PREFIX)/share/netfence/policy.schema.json
 	install -D -m 0644 schemas/config.schema.json \
 		$(DESTDIR)$(PREFIX)/share/netfence/config.schema.json
 	sed 's|/usr/local/bin/netfence|$(PREFIX)/bin/netfence|' schemas/netfence-hooks.json | \
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(HOOKS_DIR)/netfence.json
+	sed 's|/usr/local/bin/netfence|$(PREFIX)/bin/netfence|' schemas/netfence-cdi.json | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(CDI_DIR)/netfence.json
 
 format:
 	clang-format -i hook/*.[ch] bpf/*.[ch] fuzz/*.[ch]

@@ -380,11 +380,11 @@ static __always_inline __u32 nf_pick(__u64 pick, __u32 a, __u32 b)
  * arguments, they hand their caller an unknown verdict. Inlined, most of their returns are
  * constants (loopback, no port, every port), which keeps the caller's paths from pruning each
  * other and doubles them at every later branch; verification took four times as long.
- * The two special cases that would leave the rest of a verdict with two verifier states, :: read
- * as ::1 and the all-ones address (which the tree does not search), are settled without a
- * branch: every destination that is not an allowed loopback reaches the class lookup in one
- * state. (Loopback keeps its early return: it ends a path rather than doubling one, and costs
- * nothing per verdict when the policy does not allow it.)
+ * The special case that would leave the rest of a verdict with two verifier states, the all-ones
+ * address (which the tree does not search), is settled without a branch: every destination that
+ * is not an allowed loopback reaches the class lookup in one state. (Loopback keeps its early
+ * return: it ends a path rather than doubling one, and costs nothing per verdict when the policy
+ * does not allow it.)
  * Callers use only bit 0 of the result, which is all the verifier lets a program return.
  */
 __noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
@@ -409,8 +409,7 @@ __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 	const struct nf_entry *entry;
 	__u32 cls;
 
-	/* :: reaches this host, like ::1. */
-	lo |= nf_zero(hi | lo);
+	/* :: never gets here: nf_decide6 rewrites it to ::1. */
 	if (nf_loopback_allow && !hi && lo == 1)
 		return 1;
 #ifdef NF_TREE_SMALL
@@ -427,10 +426,12 @@ __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 
 /* An IPv6 destination as two 64-bit values of its 32-bit words in network byte order, as the
  * program reads them, low word first: w01 = words 0 and 1, w23 = words 2 and 3. */
+#ifndef NF_TREE_SMALL
 static __always_inline int nf_is_v4mapped(__u64 w01, __u64 w23)
 {
 	return w01 == 0 && (__u32)w23 == bpf_htonl(0x0000ffff);
 }
+#endif
 
 /*
  * IPv4-mapped destinations follow the IPv4 rules. The small build's IPv6 tree holds the IPv4
@@ -482,13 +483,22 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
 	 * barrier for this loader, and this runs for every IPv6 destination. */
 	__u64 w01 = (__u64)ctx->user_ip6[1] << 32 | ctx->user_ip6[0];
 	__u64 w23 = (__u64)ctx->user_ip6[3] << 32 | ctx->user_ip6[2];
+	__u64 any, mapped_any;
+	__u32 w3;
 
-	/* ::ffff:0.0.0.0 takes the IPv4 route to the source address: see nf_decide4. The kernel
-	 * turns :: into ::1 itself. */
-	if (nf_is_v4mapped(w01, w23) && !(w23 >> 32)) {
-		w23 |= (__u64)bpf_htonl(NF_LOOPBACK4) << 32;
-		ctx->user_ip6[3] = bpf_htonl(NF_LOOPBACK4);
-	}
+	/*
+	 * The kernel routes the unspecified address after this hook: ::ffff:0.0.0.0 to the
+	 * socket's source address (see nf_decide4), and :: to ::ffff:127.0.0.1 over IPv4 when the
+	 * source is IPv4-mapped, else to ::1. Both become the address judged (127.0.0.1, ::1; from
+	 * a mapped source the kernel then refuses ::1): rewriting, rather than judging :: as both,
+	 * keeps one tree walk and one verifier path. Only word 3 changes, without a branch.
+	 */
+	any = nf_zero(w01 | w23);
+	mapped_any = nf_zero(w01 | (w23 ^ bpf_htonl(0x0000ffff)));
+	w3 = (__u32)(w23 >> 32) | ((__u32)-any & bpf_htonl(1)) |
+	     ((__u32)-mapped_any & bpf_htonl(NF_LOOPBACK4));
+	ctx->user_ip6[3] = w3;
+	w23 = (__u64)w3 << 32 | (__u32)w23;
 	return nf_finish(nf_judge_any6(w01, w23, port, proto), hook, 6, w01, w23, port, proto);
 }
 

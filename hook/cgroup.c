@@ -55,12 +55,19 @@ static bool unescape(char *s)
 	return true;
 }
 
+/* One cgroup2 line of mountinfo. */
+struct cgroup2_line {
+	const char *root;  /* the part of the hierarchy shown ("/" for all of it) */
+	char *mount_point; /* decoded, absolute */
+	bool writable;	   /* neither the mount nor the superblock is read-only */
+};
+
 /*
- * The mount point of one mountinfo line if it is a cgroup2 mount of the hierarchy's root, else
- * NULL. Fields: id parent major:minor root mount-point options [optional...] - fstype source
- * super-options. Malformed lines are skipped: the format is the kernel's, not an attacker's.
+ * Parse one mountinfo line; true if it is a cgroup2 mount. Fields: id parent major:minor root
+ * mount-point options [optional...] - fstype source super-options. Malformed lines are
+ * skipped: the format is the kernel's, not an attacker's.
  */
-static char *cgroup2_mount_of(char *line)
+static bool cgroup2_line(char *line, struct cgroup2_line *ret)
 {
 	char *field[64], *p = line, *tok;
 	size_t n = 0, dash;
@@ -70,12 +77,57 @@ static char *cgroup2_mount_of(char *line)
 	for (dash = 6; dash < n && strcmp(field[dash], "-") != 0; dash++)
 		;
 	if (dash + 1 >= n || strcmp(field[dash + 1], "cgroup2") != 0)
+		return false;
+	if (!unescape(field[3]) || !unescape(field[4]) || field[4][0] != '/')
+		return false;
+	ret->root = field[3];
+	ret->mount_point = field[4];
+	ret->writable = strncmp(field[5], "rw", 2) == 0 &&
+			(dash + 3 >= n || strncmp(field[dash + 3], "rw", 2) == 0);
+	return true;
+}
+
+/* The mount point of a cgroup2 mount of the hierarchy's root, else NULL. */
+static char *cgroup2_mount_of(char *line)
+{
+	struct cgroup2_line l;
+
+	if (!cgroup2_line(line, &l) || strcmp(l.root, "/") != 0)
 		return NULL;
-	if (!unescape(field[3]) || strcmp(field[3], "/") != 0)
-		return NULL;
-	if (!unescape(field[4]) || field[4][0] != '/')
-		return NULL;
-	return field[4];
+	return l.mount_point;
+}
+
+int nf_cgroup_list_mounts(const char *mountinfo_path, bool writable_only, char ***ret_v,
+			  size_t *ret_n)
+{
+	char *line = NULL, **v = NULL;
+	size_t size = 0, n = 0, cap = 0;
+	struct cgroup2_line l;
+	ssize_t len;
+	FILE *f;
+	int r = 0;
+
+	f = fopen(mountinfo_path, "re");
+	if (!f)
+		return -errno;
+	while (r == 0 && (len = getline(&line, &size, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (!cgroup2_line(line, &l) || (writable_only && !l.writable))
+			continue;
+		r = nf_strv_push(&v, &n, &cap, strdup(l.mount_point));
+	}
+	if (r == 0 && ferror(f))
+		r = -EIO;
+	fclose(f);
+	free(line);
+	if (r < 0) {
+		nf_strv_free(v, n);
+		return r;
+	}
+	*ret_v = v;
+	*ret_n = n;
+	return 0;
 }
 
 /* The cgroup2 mount in an open mountinfo file; see nf_cgroup_find_mount(). */
@@ -322,6 +374,93 @@ out:
 	free(dir);
 	free(mount);
 	free(path);
+	return r;
+}
+
+/* Whether the status text of a process shows uid 0 (any of its four) or CAP_DAC_OVERRIDE
+ * permitted: either writes a root-owned cgroup.procs. */
+static bool status_may_write(const char *st)
+{
+	const char *u = strstr(st, "\nUid:"), *c = strstr(st, "\nCapPrm:");
+	unsigned long long caps;
+	char *end;
+
+	for (int i = 0; u && i < 4; i++) {
+		u += strcspn(u, "0123456789");
+		if (strtoul(u, &end, 10) == 0 && end != u)
+			return true;
+		u = end;
+	}
+	caps = c ? strtoull(c + 8, NULL, 16) : 0;
+	return caps & (1ULL << 1); /* CAP_DAC_OVERRIDE */
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* One process of the cgroup: 1 with the reason when it could leave it. nss: the cgroup
+ * namespaces that see the whole hierarchy (netfence's, the initial one), n of them. */
+static int pid_escapable(const char *proc_root, const char *pid, const struct stat *nss, int n,
+			 char *why, size_t size)
+{
+	char path[PATH_MAX], *status = NULL, **mounts = NULL, q[NF_QUOTE_BUF];
+	size_t len, n_mounts = 0;
+	struct stat ns;
+	bool may;
+
+	snprintf(path, sizeof(path), "%s/%s/ns/cgroup", proc_root, pid);
+	if (stat(path, &ns) < 0 || !(same_file(&ns, &nss[0]) || (n > 1 && same_file(&ns, &nss[1]))))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s/status", proc_root, pid);
+	if (nf_read_file(path, 16 * 1024, &status, &len) < 0)
+		return 0;
+	may = status_may_write(status);
+	free(status);
+	snprintf(path, sizeof(path), "%s/%s/mountinfo", proc_root, pid);
+	if (!may || nf_cgroup_list_mounts(path, true, &mounts, &n_mounts) < 0 || n_mounts == 0)
+		return 0;
+	snprintf(why, size,
+		 "pid %s runs as uid 0 (or with CAP_DAC_OVERRIDE) outside a cgroup namespace and "
+		 "sees cgroup2 mounted writable at %s: it can write its pid into another cgroup's "
+		 "cgroup.procs and leave the fence",
+		 pid, nf_quote_str(q, mounts[0]));
+	nf_strv_free(mounts, n_mounts);
+	return 1;
+}
+
+int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_t size)
+{
+	char path[PATH_MAX], *procs = NULL, *p, *nl;
+	struct stat nss[2];
+	size_t len, seen = 0;
+	int r = 0, n = 0;
+
+	if (!proc_root)
+		proc_root = "/proc";
+	/* pid 1's may be hidden from us (hidepid, a sandbox): ours alone then. */
+	snprintf(path, sizeof(path), "%s/self/ns/cgroup", proc_root);
+	if (stat(path, &nss[n]) == 0)
+		n++;
+	snprintf(path, sizeof(path), "%s/1/ns/cgroup", proc_root);
+	if (stat(path, &nss[n]) == 0)
+		n++;
+	if (n == 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	r = nf_read_file(path, NF_CGROUP_PROC_MAX, &procs, &len);
+	if (r < 0)
+		return r;
+	r = 0;
+	for (p = procs; *p && r == 0 && seen < NF_CGROUP_ESCAPE_PIDS; p = nl, seen++) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		*nl++ = '\0';
+		r = pid_escapable(proc_root, p, nss, n, why, size);
+	}
+	free(procs);
 	return r;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A process's cgroup v2 directory (DESIGN.md, "Hook behaviour"): the `0::` line of
+ * A process's cgroup v2 directory (docs/design.md): the `0::` line of
  * /proc/<pid>/cgroup, under the cgroup2 mount listed in /proc/self/mountinfo (/sys/fs/cgroup on
  * unified hosts, /sys/fs/cgroup/unified on hybrid ones).
  *
@@ -14,6 +14,7 @@
 #ifndef NETFENCE_CGROUP_H
 #define NETFENCE_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,15 @@
  * reading the file.
  */
 int nf_cgroup_find_mount(const char *mountinfo_path, char **ret_mount);
+
+/*
+ * Every cgroup2 mount point in a mountinfo file, whatever part of the hierarchy it shows (a
+ * bind of a subtree exposes that subtree); with writable_only, only those neither the mount nor
+ * the superblock of which is read-only. Returns 0 with *ret_v (free with nf_strv_free(), may be
+ * NULL when *ret_n is 0), or -errno.
+ */
+int nf_cgroup_list_mounts(const char *mountinfo_path, bool writable_only, char ***ret_v,
+			  size_t *ret_n);
 
 /*
  * Parse the content of /proc/<pid>/cgroup and return the path of its `0::` line (cgroup v2) as a
@@ -48,6 +58,17 @@ int nf_cgroup_parse_proc(const char *buf, size_t len, char **ret_path);
  */
 int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid, char **ret_dir,
 		      char *err, size_t errlen);
+
+#define NF_CGROUP_ESCAPE_PIDS 256 /* most processes nf_cgroup_escapable() looks at */
+
+/*
+ * Whether a process in cgroup dir (its cgroup.procs, the first NF_CGROUP_ESCAPE_PIDS) could move
+ * itself out: uid 0 (or CAP_DAC_OVERRIDE) in netfence's or the initial cgroup namespace, with a
+ * writable cgroup2 mount in its mount namespace, since cgroup.procs is guarded by file
+ * permissions alone. 1 with the reason (one clause naming the pid and the mount) in why, 0 when
+ * none was found (which says nothing of processes that join later), or -errno.
+ */
+int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_t size);
 
 /*
  * Open a cgroup directory (O_RDONLY | O_DIRECTORY | O_CLOEXEC) for attaching programs to it, and

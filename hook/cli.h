@@ -8,7 +8,7 @@
 #include "config.h"
 #include "fence.h"
 
-/* Exit statuses (DESIGN.md, "Commands"). */
+/* Exit statuses (README, "Commands"). */
 enum {
 	NF_EXIT_OK = 0,
 	NF_EXIT_FAIL = 1,

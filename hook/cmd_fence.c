@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "cli.h"
 #include "log.h"
 #include "oci.h"
@@ -40,9 +41,13 @@ unsigned int nf_cli_events_rate(const struct nf_config *cfg)
 	return cfg->events_rate_per_sec ? cfg->events_rate_per_sec : UINT32_MAX;
 }
 
-/* Read, parse and resolve the --policy argument; the text is kept for the state dir. */
-static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_policy,
-		       char **ret_text, size_t *ret_len)
+/*
+ * Read, parse and resolve the --policy argument, the host floor under it; the text is kept for
+ * the state dir.
+ */
+static int load_policy(const struct nf_config *cfg, const char *path, bool own_netns,
+		       struct nf_policy **ret_policy, char **ret_text, size_t *ret_len,
+		       char *source, size_t srclen)
 {
 	char err[NF_ERR_MAX + 300], q[256];
 	struct nf_policy *p = NULL;
@@ -55,6 +60,12 @@ static int load_policy(const char *path, bool own_netns, struct nf_policy **ret_
 		return nf_log_error(0, "%s", err);
 	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
 	if (r < 0) {
+		free(buf);
+		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
+	}
+	r = nf_floor_apply(&cfg->floor, p, &buf, &len, source, srclen, err, sizeof(err));
+	if (r < 0) {
+		nf_policy_free(p);
 		free(buf);
 		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
 	}
@@ -72,7 +83,8 @@ static int check_id(const char *id)
 	if (!id)
 		return nf_log_error(0, "--id is required"), -EINVAL;
 	if (nf_oci_id_valid(id) < 0)
-		return nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, 128)),
+		return nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
+				    nf_quote(id, q, 128)),
 		       -EINVAL;
 	return 0;
 }
@@ -89,26 +101,42 @@ static void reap(struct nf_cli *cli)
 		nf_fence_gc(&cli->paths, true, NULL);
 }
 
-static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
-		 bool removable, const char *verb)
+/*
+ * A process already in the cgroup that could move itself out makes the fence removable. Only
+ * what runs at attach time can be seen; docs/security.md says what keeps later ones in.
+ */
+static bool attach_removable(struct nf_cli *cli)
 {
-	char err[NF_ERR_MAX + 300];
+	char why[1024];
+
+	if (nf_cgroup_escapable(NULL, cli->cgroup, why, sizeof(why)) <= 0)
+		return false;
+	nf_log_warning(0, "%s; the fence is recorded as removable", why);
+	return true;
+}
+
+/* bare: a cgroup given by hand, whose processes are looked at once the policy is valid. */
+static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
+		 bool removable, bool bare, const char *verb)
+{
+	char err[NF_ERR_MAX + 300], source[128] = "file";
 	struct nf_policy *p = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
 	nf_log_set_id(id);
-	r = load_policy(cli->policy, own_netns, &p, &text, &len);
+	r = load_policy(&cli->cfg, cli->policy, own_netns, &p, &text, &len, source, sizeof(source));
 	if (r < 0)
 		return NF_EXIT_FAIL;
+	removable = removable || (bare && attach_removable(cli));
 	struct nf_fence_request req = {
 		.id = id,
 		.cgroup_dir = cgroup,
 		.policy = p,
 		.policy_text = text,
 		.policy_len = len,
-		.source = "file",
+		.source = source,
 		.own_netns = own_netns,
 		.removable = removable,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
@@ -132,7 +160,7 @@ int nf_cmd_attach(struct nf_cli *cli)
 		return NF_EXIT_USAGE;
 	}
 	/* A bare cgroup may share the host's network namespace: loopback follows the rules. */
-	return fence(cli, cli->id, cli->cgroup, false, false, "fenced");
+	return fence(cli, cli->id, cli->cgroup, false, false, true, "fenced");
 }
 
 int nf_cmd_update(struct nf_cli *cli)
@@ -152,7 +180,7 @@ int nf_cmd_update(struct nf_cli *cli)
 	if (r < 0)
 		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
 		       NF_EXIT_FAIL;
-	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, "policy updated on");
+	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, false, "policy updated on");
 	nf_state_free(s);
 	return r;
 }

@@ -25,6 +25,7 @@
 enum stage {
 	STAGE_ATTACH,
 	STAGE_DETACH,
+	STAGE_LATE, /* the container's code already runs: a fence now comes too late */
 };
 
 /* Everything an attach decides from the state and bundle, freed by ctx_free. */
@@ -35,7 +36,21 @@ struct hook_ctx {
 	size_t policy_len;
 	char source[128];
 	char *cgroup;
+	bool refused; /* a decision against the container, which fail_mode open does not undo */
 };
+
+/* Log a refusal (one line) and mark it as one: under fail_mode open the line says that the
+ * container is still not started. */
+static int refuse(struct nf_cli *cli, struct hook_ctx *c, const char *why)
+{
+	c->refused = true;
+	nf_log_error(
+		0, "%s%s", why,
+		cli->cfg.fail_mode == NF_FAIL_OPEN
+			? " (a refusal, not an error: fail_mode open does not start it unfenced)"
+			: "");
+	return -EPERM;
+}
 
 static int stage_parse(const char *arg, const char *status, enum stage *ret)
 {
@@ -43,10 +58,10 @@ static int stage_parse(const char *arg, const char *status, enum stage *ret)
 		const char *name;
 		enum stage stage;
 	} stages[] = {
-		{ "prestart", STAGE_ATTACH },  { "createRuntime", STAGE_ATTACH },
-		{ "poststart", STAGE_ATTACH }, { "poststop", STAGE_DETACH },
-		{ "creating", STAGE_ATTACH },  { "created", STAGE_ATTACH },
-		{ "running", STAGE_ATTACH },   { "stopped", STAGE_DETACH },
+		{ "prestart", STAGE_ATTACH }, { "createRuntime", STAGE_ATTACH },
+		{ "poststart", STAGE_LATE },  { "poststop", STAGE_DETACH },
+		{ "creating", STAGE_ATTACH }, { "created", STAGE_ATTACH },
+		{ "running", STAGE_LATE },    { "stopped", STAGE_DETACH },
 	};
 	const char *key = arg ? arg : status;
 
@@ -132,28 +147,72 @@ static bool own_netns(const struct nf_oci_config *config)
  * that (the fence is then marked removable), 0 when the fence holds, -EPERM when it could and
  * the operator does not accept it.
  */
-static int check_removable(struct nf_cli *cli, const struct nf_oci_config *config, bool own_net,
-			   bool raw_deny)
+static int check_removable(struct nf_cli *cli, struct hook_ctx *c, bool own_net, bool raw_deny)
 {
+	const struct nf_oci_config *config = c->config;
 	struct nf_soundness_ctx ctx = {
 		.own_userns = config && nf_soundness_ns_own(config->has_userns, config->userns_path,
 							    "/proc/self/ns/user"),
 		.own_netns = own_net,
 		.bpffs_root = cli->cfg.bpffs_root,
 		.raw_deny = raw_deny,
+		.own_cgroupns =
+			config && nf_soundness_ns_own(config->has_cgroupns, config->cgroupns_path,
+						      "/proc/self/ns/cgroup"),
 	};
-	char why[512];
+	char why[640], line[800], **mounts = NULL;
+	size_t n_mounts = 0;
+	int r;
 
-	if (!config || nf_soundness_check(config, &ctx, why, sizeof(why)) == 0)
+	if (!config)
 		return 0;
-	if (!cli->cfg.allow_removable_fence)
-		return nf_log_error(0,
-				    "%s; refusing to start it behind a fence it could lift (set "
-				    "allow_removable_fence in the host config to accept)",
-				    why),
-		       -EPERM;
+	/* Unreadable: nf_soundness_check() falls back to /sys/fs/cgroup. */
+	if (nf_cgroup_list_mounts("/proc/self/mountinfo", false, &mounts, &n_mounts) == 0) {
+		ctx.cgroup2_mounts = (const char *const *)mounts;
+		ctx.n_cgroup2_mounts = n_mounts;
+	}
+	r = nf_soundness_check(config, &ctx, why, sizeof(why));
+	nf_strv_free(mounts, n_mounts);
+	if (r == 0)
+		return 0;
+	if (!cli->cfg.allow_removable_fence) {
+		snprintf(line, sizeof(line),
+			 "%s; refusing to start it behind a fence it could lift (set "
+			 "allow_removable_fence in the host config to accept)",
+			 why);
+		return refuse(cli, c, line);
+	}
 	nf_log_warning(0, "%s; accepted by allow_removable_fence, the fence is not sound", why);
 	return 1;
+}
+
+/*
+ * Without a cgroup of its own (crun --cgroup-manager=disabled, podman --cgroups=disabled) the
+ * container stays in the cgroup of the runtime that started it, and of this hook: fencing that
+ * fences the runtime and its caller, and no override makes that right.
+ */
+static int check_own_cgroup(struct nf_cli *cli, struct hook_ctx *c)
+{
+	char err[512], line[1024], q[NF_QUOTE_BUF];
+	char *self = NULL;
+	bool shared;
+
+	if (nf_cgroup_resolve("/proc", "/proc/self/mountinfo", getpid(), &self, err, sizeof(err)) <
+	    0)
+		return 0; /* the root cgroup or outside our namespace: no cgroup under it to share
+			   */
+	shared = strncmp(self, c->cgroup, strlen(c->cgroup)) == 0 &&
+		 (self[strlen(c->cgroup)] == '\0' || self[strlen(c->cgroup)] == '/');
+	free(self);
+	if (!shared)
+		return 0;
+	snprintf(line, sizeof(line),
+		 "pid %d: cgroup %s is not the container's own but the runtime's, which this "
+		 "hook runs in: fencing it would fence the runtime and its caller; refusing to "
+		 "start it (give the container a cgroup of its own: no crun "
+		 "--cgroup-manager=disabled, no podman --cgroups=disabled)",
+		 c->state->pid, nf_quote_str(q, c->cgroup));
+	return refuse(cli, c, line);
 }
 
 static int resolve_cgroup(struct hook_ctx *c)
@@ -195,10 +254,19 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		return nf_log_error(
 			0, "%s: %s",
 			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
+	/* The host floor goes under every policy; the stored text is the policy enforced. */
+	r = nf_floor_apply(&cli->cfg.floor, p, &c->policy_buf, &c->policy_len, c->source,
+			   sizeof(c->source), err, sizeof(err));
+	if (r < 0) {
+		nf_policy_free(p);
+		return nf_log_error(0, "%s: %s", c->source, err);
+	}
 	own_net = own_netns(c->config);
 	nf_policy_resolve(p, own_net);
-	removable = check_removable(cli, c->config, own_net, p->raw_sockets == NF_RAW_DENY);
+	removable = check_removable(cli, c, own_net, p->raw_sockets == NF_RAW_DENY);
 	r = removable < 0 ? removable : resolve_cgroup(c);
+	if (r == 0)
+		r = check_own_cgroup(cli, c);
 	if (r < 0) {
 		nf_policy_free(p);
 		return r;
@@ -334,6 +402,20 @@ too_big:
 			    NF_OCI_STATE_MAX);
 }
 
+static int refuse_late(struct nf_cli *cli, struct hook_ctx *c)
+{
+	const char *arg = cli->argc ? cli->argv[0] : NULL;
+	char line[512], q[128];
+
+	snprintf(line, sizeof(line),
+		 "%s '%s' is too late to attach: the container's process already runs and may "
+		 "have connected; run netfence hook at createRuntime or prestart (or without a "
+		 "stage where the state's status is 'creating' or 'created')",
+		 arg ? "hook stage" : "state: /status",
+		 nf_quote(arg ? arg : c->state->status, q, sizeof(q)));
+	return refuse(cli, c, line);
+}
+
 static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 {
 	char err[NF_ERR_MAX + 300], q[128];
@@ -355,6 +437,8 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 		r = nf_fence_detach(&cli->paths, c->state->id, err, sizeof(err));
 		return r < 0 ? nf_log_error(0, "%s", err) : 0;
 	}
+	if (stage == STAGE_LATE)
+		return refuse_late(cli, c);
 	return hook_attach(cli, c);
 }
 
@@ -367,7 +451,7 @@ int nf_cmd_hook(struct nf_cli *cli)
 	if (nf_pins_ensure_root(cli->paths.bpffs_root) == 0)
 		nf_fence_gc(&cli->paths, true, NULL);
 	ctx_free(&c);
-	if (r < 0 && cli->cfg.fail_mode == NF_FAIL_OPEN) {
+	if (r < 0 && !c.refused && cli->cfg.fail_mode == NF_FAIL_OPEN) {
 		nf_log_warning(0, "fail_mode is open: the container runs without this fence");
 		return NF_EXIT_OK;
 	}

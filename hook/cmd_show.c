@@ -175,7 +175,8 @@ int nf_cmd_show(struct nf_cli *cli)
 	char q[128], programs[48];
 
 	if (nf_oci_id_valid(id) < 0) {
-		nf_log_error(0, "id '%s' is not a valid container id", nf_quote(id, q, sizeof(q)));
+		nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
+			     nf_quote(id, q, sizeof(q)));
 		return NF_EXIT_USAGE;
 	}
 	view_load(cli, id, &v);
@@ -211,9 +212,9 @@ int nf_cmd_show(struct nf_cli *cli)
 		printf("since:       %s\n", v.state ? v.state->attached_at : "?");
 		printf("programs:    %s\n", programs[0] ? programs : "its own (not shared)");
 		if (v.state && v.state->removable)
-			printf("soundness:   REMOVABLE: the container holds capabilities that let "
-			       "it"
-			       " lift this fence\n");
+			printf("soundness:   REMOVABLE: what it fences could lift or leave it (a "
+			       "capability, a bpffs or writable cgroup mount, a uid 0 process; the "
+			       "attach's log line names it)\n");
 		printf("allowed:     %llu\n", (unsigned long long)v.counters[NF_CNT_ALLOWED]);
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);

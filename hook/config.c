@@ -150,6 +150,39 @@ static int parse_events(const struct nf_json_ctx *c, const json_t *v, struct nf_
 	return 0;
 }
 
+/* "runtimes": { "<name>": "/absolute/path", ... }, names as policy names. */
+static int parse_runtimes(const struct nf_json_ctx *c, const json_t *v, struct nf_config *cfg)
+{
+	char p[NF_JSON_PTR_MAX], q[NF_QUOTE_BUF];
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (!json_is_object(v))
+		return nf_json_type_error(c, "/runtimes", v, "an object");
+	if (json_object_size(v) > NF_RUNTIMES_MAX)
+		return nf_json_fail(c, -EINVAL, "/runtimes: more than %d runtimes",
+				    NF_RUNTIMES_MAX);
+	json_object_foreach((json_t *)v, key, val)
+	{
+		struct nf_runtime_path *rt = &cfg->runtimes[cfg->n_runtimes];
+
+		nf_json_ptr_key(p, "/runtimes", key);
+		if (nf_policy_name_valid(key) < 0)
+			return nf_json_fail(c, -EINVAL,
+					    "%s: %s is not a valid runtime name (" NAME_RULE ")", p,
+					    nf_quote_str(q, key));
+		r = parse_path(c, p, val, &rt->path);
+		if (r < 0)
+			return r;
+		r = set_string(&rt->name, key);
+		if (r < 0)
+			return r;
+		cfg->n_runtimes++;
+	}
+	return 0;
+}
+
 static int parse_field(const struct nf_json_ctx *c, const char *key, const json_t *v,
 		       struct nf_config *cfg)
 {
@@ -173,6 +206,12 @@ static int parse_field(const struct nf_json_ctx *c, const char *key, const json_
 		return parse_events(c, v, cfg);
 	if (strcmp(key, "allow_removable_fence") == 0)
 		return parse_bool(c, "/allow_removable_fence", v, &cfg->allow_removable_fence);
+	if (strcmp(key, "runtimes") == 0)
+		return parse_runtimes(c, v, cfg);
+	if (strcmp(key, "floor") == 0)
+		return nf_floor_parse(c, v, &cfg->floor);
+	if (strcmp(key, "fence_all") == 0)
+		return parse_bool(c, "/fence_all", v, &cfg->fence_all);
 	return nf_json_fail(c, -EINVAL, "%s: unknown field", nf_json_ptr_key(p, "", key));
 }
 
@@ -200,6 +239,12 @@ static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len
 			break;
 	}
 	json_decref(doc);
+	/* Fencing every container needs a policy for those without one. */
+	if (r == 0 && cfg.fence_all && !cfg.default_policy)
+		r = nf_json_fail(
+			c, -EINVAL,
+			"/fence_all: true needs a default_policy, the policy of containers "
+			"without a netfence annotation");
 	if (r < 0) {
 		nf_config_free(&cfg);
 		return r == -ENOMEM ? nf_json_fail(c, r, "out of memory") : r;
@@ -270,7 +315,20 @@ void nf_config_free(struct nf_config *c)
 	free(c->state_dir);
 	free(c->policies_dir);
 	free(c->default_policy);
+	for (size_t i = 0; i < NF_RUNTIMES_MAX; i++) {
+		free(c->runtimes[i].name);
+		free(c->runtimes[i].path);
+	}
+	nf_floor_free(&c->floor);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *nf_config_runtime(const struct nf_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_runtimes; i++)
+		if (strcmp(c->runtimes[i].name, name) == 0)
+			return c->runtimes[i].path;
+	return NULL;
 }
 
 int nf_policy_name_valid(const char *name)

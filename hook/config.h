@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The host configuration, /etc/netfence/config.json (DESIGN.md, "Host configuration"; the schema
+ * The host configuration, /etc/netfence/config.json (docs/configuration.md; the schema
  * is schemas/config.schema.json and accepts exactly what nf_config_parse() accepts).
  *
  *   {
@@ -11,8 +11,12 @@
  *     "fail_mode": "closed",                      or "open": log the error and exit 0
  *     "log_level": "info",                        "error", "warning", "info" or "debug"
  *     "events": { "enabled": true, "rate_per_sec": 100 },
- *     "allow_removable_fence": false
- *   }
+ *     "allow_removable_fence": false,
+ *     "runtimes": { "runc": "/usr/sbin/runc" },   the runtime netfence-<name> wraps; default:
+ *                                                   <name> in PATH, the wrapper skipped
+ *     "floor": { "rules": [...], "raw_sockets": "deny" },   under every policy (floor.h)
+ *     "fence_all": false                          fence unannotated containers too, with
+ *   }                                               default_policy (which it requires)
  *
  * Every field is optional; unknown fields are refused (a typo must not silently keep a
  * default), except "$schema", which editors use. Messages name the field by JSON pointer:
@@ -24,10 +28,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "floor.h"
+
 #define NF_CONFIG_PATH	     "/etc/netfence/config.json"
 #define NF_CONFIG_MAX	     (64 * 1024) /* bytes of the config file */
 #define NF_CONFIG_PATH_CHARS 512	 /* characters (not bytes) of a path setting */
 #define NF_EVENTS_RATE_MAX   1000000	 /* events.rate_per_sec */
+#define NF_RUNTIMES_MAX	     16		 /* entries of "runtimes" */
 
 #define NF_DEFAULT_BPFFS_ROOT	"/sys/fs/bpf/netfence"
 #define NF_DEFAULT_STATE_DIR	"/run/netfence"
@@ -54,6 +61,15 @@ struct nf_config {
 	 * user namespace, although they could attach their own program and lift the fence.
 	 */
 	bool allow_removable_fence;
+	/* "runtimes": the real runtime each wrapper (netfence-<name>) execs, by name. */
+	struct nf_runtime_path {
+		char *name;
+		char *path;
+	} runtimes[NF_RUNTIMES_MAX];
+	size_t n_runtimes;
+	struct nf_floor floor; /* deny rules every fence gets on top of its policy */
+	/* The wrapper adds the hooks to every container, not only annotated ones. */
+	bool fence_all;
 };
 
 /*
@@ -81,6 +97,9 @@ int nf_config_load(const char *path, bool must_exist, struct nf_config *c, char 
 
 /* Free c's strings and zero it. */
 void nf_config_free(struct nf_config *c);
+
+/* The path "runtimes" gives for name, or NULL. */
+const char *nf_config_runtime(const struct nf_config *c, const char *name);
 
 /* A policy name, [a-z0-9][a-z0-9._-]{0,62}: 0 or -EINVAL (also for NULL). */
 int nf_policy_name_valid(const char *name);

@@ -97,7 +97,29 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 	};
 
 	nf_state_now(now, sizeof(now));
-	return nf_state_write(paths->state_dir, &s, req->policy_text, req->policy_len);
+	return nf_state_prepare(paths->state_dir, &s, req->policy_text, req->policy_len);
+}
+
+/*
+ * The new fence is in force and the one it replaced is <id>@old, still attached: the state
+ * file is put in place, or the replaced fence back in force. Then it is released.
+ */
+static int finish_commit(const struct nf_paths *paths, const char *id, char *err, size_t errlen)
+{
+	int r = nf_state_commit(paths->state_dir, id), k;
+
+	if (r < 0) {
+		k = nf_pins_rollback(paths->bpffs_root, id);
+		nf_state_discard(paths->state_dir, id);
+		snprintf(err, errlen, "cannot write state in %s: %s%s%s", paths->state_dir,
+			 strerror(-r), k < 0 ? "; the new fence stays attached: " : "",
+			 k < 0 ? strerror(-k) : "");
+		return r;
+	}
+	r = nf_pins_release(paths->bpffs_root, id);
+	if (r < 0)
+		nf_log_warning(r, "cannot release the replaced fence (the next run will)");
+	return 0;
 }
 
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
@@ -123,10 +145,19 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 		    0 &&
 	    access(curdir, F_OK) == 0)
 		o.prev_dir = curdir;
-	/* The same programs on the same cgroup: the fence stays as it is, counting once. */
+	/* The same programs on the same cgroup: the fence stays as it is, counting once, and only
+	 * its state file is rewritten. */
 	if (o.prev_dir && nf_loader_in_force(&o, o.prev_dir) == 1) {
 		close(cgfd);
-		goto state;
+		r = write_state(paths, req, cgid);
+		if (r == 0)
+			r = nf_state_commit(paths->state_dir, req->id);
+		if (r < 0) {
+			nf_state_discard(paths->state_dir, req->id);
+			snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
+				 strerror(-r));
+		}
+		return r;
 	}
 	r = nf_pins_begin(paths->bpffs_root, req->id, newdir, sizeof(newdir));
 	if (r < 0) {
@@ -143,20 +174,24 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 		nf_pins_abort(paths->bpffs_root, req->id);
 		return r;
 	}
-	r = nf_pins_commit(paths->bpffs_root, req->id);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot commit pins under %s: %s", paths->bpffs_root,
-			 strerror(-r));
-		return r;
-	}
-state:
+	/* The state is written before the swap, so that a full or read-only state dir fails the
+	 * attach while the previous fence is untouched. */
 	r = write_state(paths, req, cgid);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
 			 strerror(-r));
+		nf_pins_abort(paths->bpffs_root, req->id);
 		return r;
 	}
-	return 0;
+	r = nf_pins_commit(paths->bpffs_root, req->id);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot commit pins under %s: %s", paths->bpffs_root,
+			 strerror(-r));
+		nf_state_discard(paths->state_dir, req->id);
+		nf_pins_abort(paths->bpffs_root, req->id);
+		return r;
+	}
+	return finish_commit(paths, req->id, err, errlen);
 }
 
 int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req, char *err,

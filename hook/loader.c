@@ -1050,17 +1050,41 @@ int nf_loader_forget(const char *pin_dir)
 	return r == -ENOENT ? 0 : r;
 }
 
+/*
+ * Take a fence's pinned link off its cgroup now. The unlink alone would leave the programs
+ * attached for a while: the pin drops its reference once its inode is freed, after an RCU grace
+ * period, and the link is released from a workqueue after that.
+ */
+static int link_detach(const char *pin_dir, const char *name)
+{
+	int fd, r;
+
+	if (strncmp(name, "link_", strlen("link_")) != 0)
+		return 0;
+	fd = open_pin(pin_dir, name);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	r = bpf_link_detach(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
 int nf_loader_unpin(const char *pin_dir)
 {
 	DIR *d = opendir(pin_dir);
 	struct dirent *de;
-	int r = 0;
+	int r = 0, k;
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
+		k = link_detach(pin_dir, de->d_name);
+		if (k < 0)
+			r = k;
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			r = -errno;
 	}

@@ -64,7 +64,8 @@ int nf_loader_open_events(const char *pin_dir, uint32_t *ret_map_id);
  * otherwise keep its ring until the set is gone; before nf_loader_unpin() on detach. */
 int nf_loader_forget(const char *pin_dir);
 
-/* Unpin everything in pin_dir (links detach once unpinned) and remove the directory. */
+/* Take the links pinned in pin_dir off their cgroup (done when this returns), unpin everything
+ * in it and remove the directory. */
 int nf_loader_unpin(const char *pin_dir);
 
 /* Unpin the shared program sets under root whose first program is none of used (the program

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "loader.h"
 #include "log.h"
+#include "wrapper.h"
 
 struct command {
 	const char *name;
@@ -200,6 +201,9 @@ int main(int argc, char **argv)
 	struct nf_cli cli = {};
 	int r, nargs;
 
+	/* Started as netfence-runc or netfence-crun: an OCI runtime in front of the real one. */
+	if (nf_wrapper_runtime(argv[0]))
+		return nf_wrapper_main(argc, argv);
 	nf_config_defaults(&cli.cfg);
 	r = parse_options(argc, argv, &cli, &config, &bpffs, &state);
 	if (r != 0) {

@@ -11,9 +11,20 @@
 #include "json.h"
 #include "json_scan.h"
 #include "oci.h"
+#include "pins.h"
+#include "state.h"
 #include "util.h"
 
-#define ID_RULE "[A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes"
+#define ID_RULE NF_OCI_ID_RULE
+
+/* The names derived from an id (state.h, pins.h) fit NAME_MAX at the bounds of NF_OCI_ID_RULE. */
+_Static_assert(NF_OCI_ID_MAX + sizeof(NF_STATE_TMP_SUFFIX) - 1 == NAME_MAX,
+	       "<id>.json.tmp, the longest name in the state dir, fits NAME_MAX");
+_Static_assert(sizeof(NF_STATE_SUFFIX) <= sizeof(NF_STATE_TMP_SUFFIX),
+	       "the temporary state file has the longest name");
+_Static_assert(NF_OCI_ID_ENCODED_MAX + sizeof(NF_PINS_NEW_SUFFIX) - 1 == NAME_MAX &&
+		       sizeof(NF_PINS_OLD_SUFFIX) == sizeof(NF_PINS_NEW_SUFFIX),
+	       "<name>@new and <name>@old, the longest names in the pin store, fit NAME_MAX");
 
 /* A copy of string v, or a type error. NULL v is "missing" when required, else leaves *ret. */
 static int get_string(const struct nf_json_ctx *c, const char *ptr, const json_t *v, bool required,
@@ -105,7 +116,7 @@ int nf_oci_id_valid(const char *id)
 		if (!alnum && (i == 0 || !strchr("_.+-", ch)))
 			return -EINVAL;
 	}
-	return 0;
+	return nf_pins_name_len(id) > NF_OCI_ID_ENCODED_MAX ? -EINVAL : 0;
 }
 
 static void state_clear(struct nf_oci_state *s)
@@ -328,6 +339,7 @@ static void config_clear(struct nf_oci_config *c)
 	free(c->caps);
 	free(c->netns_path);
 	free(c->userns_path);
+	free(c->cgroupns_path);
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		free(c->mounts[i].type);
 		free(c->mounts[i].source);
@@ -383,7 +395,7 @@ static int get_caps(const struct nf_json_ctx *c, const json_t *caps, struct nf_o
 	return 0;
 }
 
-/* linux.namespaces: note the network and user entries. */
+/* linux.namespaces: note the network, user and cgroup entries. */
 static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct nf_oci_config *cfg)
 {
 	char p[NF_JSON_PTR_MAX], pf[NF_JSON_PTR_MAX], q[NF_QUOTE_BUF];
@@ -420,6 +432,9 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 		} else if (strcmp(type, "user") == 0) {
 			has = &cfg->has_userns;
 			ret_path = &cfg->userns_path;
+		} else if (strcmp(type, "cgroup") == 0) {
+			has = &cfg->has_cgroupns;
+			ret_path = &cfg->cgroupns_path;
 		} else {
 			continue;
 		}
@@ -437,7 +452,22 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 	return 0;
 }
 
-/* mounts: type, source and whether submounts come along, for the exposure checks. */
+/* The mount options the exposure checks read; the last of "ro" and "rw" (of "rro" and "rrw")
+ * wins, as in mount(8). */
+static const char *const mount_options[] = { "rbind", "ro", "rw", "rro", "rrw" };
+
+static void mount_option(struct nf_oci_mount *m, const char *opt)
+{
+	if (strcmp(opt, "rbind") == 0)
+		m->rbind = true;
+	else if (strcmp(opt, "ro") == 0 || strcmp(opt, "rw") == 0)
+		m->ro = opt[1] == 'o';
+	else if (strcmp(opt, "rro") == 0 || strcmp(opt, "rrw") == 0)
+		m->rro = opt[2] == 'o';
+}
+
+/* mounts: type, source, whether submounts come along and whether it is read-only, for the
+ * exposure checks. */
 static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m,
 		     struct nf_oci_mount *ret)
 {
@@ -465,8 +495,7 @@ static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m
 	{
 		if (!json_is_string(o))
 			return nf_json_type_error(c, nf_json_ptr_index(po, pf, i), o, "a string");
-		if (strcmp(json_string_value(o), "rbind") == 0)
-			ret->rbind = true;
+		mount_option(ret, json_string_value(o));
 	}
 	return 0;
 }
@@ -623,7 +652,8 @@ static int scan_caps(const struct nf_json_scan_span *caps, struct nf_oci_config 
 	return 0;
 }
 
-/* One entry of linux.namespaces: the network and user ones are noted, at most one of each. */
+/* One entry of linux.namespaces: the network, user and cgroup ones are noted, at most one of
+ * each. */
 static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_config *cfg)
 {
 	struct nf_json_scan_span type = { 0 }, path = { 0 };
@@ -644,6 +674,9 @@ static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_conf
 	} else if (nf_json_scan_streq(&type, "user")) {
 		has = &cfg->has_userns;
 		ret_path = &cfg->userns_path;
+	} else if (nf_json_scan_streq(&type, "cgroup")) {
+		has = &cfg->has_cgroupns;
+		ret_path = &cfg->cgroupns_path;
 	} else {
 		return 0;
 	}
@@ -697,8 +730,9 @@ static int scan_mount(const struct nf_json_scan_span *m, struct nf_oci_mount *re
 		return r;
 	nf_json_scan_iter_init(&it, &opts);
 	while (nf_json_scan_iter_next(&it, NULL, &o))
-		if (nf_json_scan_streq(&o, "rbind"))
-			ret->rbind = true;
+		for (size_t i = 0; i < sizeof(mount_options) / sizeof(mount_options[0]); i++)
+			if (nf_json_scan_streq(&o, mount_options[i]))
+				mount_option(ret, mount_options[i]);
 	return 0;
 }
 

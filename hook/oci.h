@@ -7,7 +7,8 @@
  * field by JSON pointer; type errors show the value as JSON, other errors quote it with
  * non-printable and non-ASCII bytes escaped and long values cut:
  *   /pid: "12" is not an integer
- *   /id: '../x' is not a valid container id ([A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes)
+ *   /id: '../x' is not a valid container id ([A-Za-z0-9][A-Za-z0-9_.+-]*, at most 246 bytes
+ *   and 251 with each '.' and '_' counted twice)
  *   /linux/namespaces/2/type: 3 is not a string
  * The caller prefixes them with where the document came from ("state: ...").
  * Unknown fields are allowed everywhere: runtimes add their own. Documents with duplicate keys,
@@ -24,7 +25,16 @@
 
 #define NF_OCI_STATE_MAX  (1024 * 1024)	    /* bytes of state on stdin */
 #define NF_OCI_CONFIG_MAX (4 * 1024 * 1024) /* bytes of a bundle's config.json */
-#define NF_OCI_ID_MAX	  1024		    /* bytes of a container id */
+/* Bytes of a container id, and of its name in the pin store ('.' and '_' count twice): the
+ * longest names derived from an id, <id>.json.tmp and <name>@new, then fit NAME_MAX (oci.c). */
+#define NF_OCI_ID_MAX	      246
+#define NF_OCI_ID_ENCODED_MAX 251
+#define NF_OCI_STR_(x)	      #x
+#define NF_OCI_STR(x)	      NF_OCI_STR_(x)
+/* clang-format off */
+#define NF_OCI_ID_RULE "[A-Za-z0-9][A-Za-z0-9_.+-]*, at most " NF_OCI_STR(NF_OCI_ID_MAX) \
+	" bytes and " NF_OCI_STR(NF_OCI_ID_ENCODED_MAX) " with each '.' and '_' counted twice"
+/* clang-format on */
 /* A string a detach keeps as written when it reads the state compacted (json_scan.h): the
  * longest spelling of the longest id, every byte a \uXXXX escape. */
 #define NF_OCI_BRIEF_KEEP (6 * NF_OCI_ID_MAX)
@@ -53,6 +63,8 @@ struct nf_oci_mount {
 	char *type;   /* NULL if absent */
 	char *source; /* NULL if absent */
 	bool rbind;   /* "rbind" among the options: the source's submounts come along */
+	bool ro;      /* read-only itself ("ro"); an rbind's submounts stay writable */
+	bool rro;     /* read-only with every submount ("rro", runc 1.1+, crun) */
 };
 
 struct nf_oci_config {
@@ -65,9 +77,11 @@ struct nf_oci_config {
 	size_t n_caps;
 	char **caps;	/* union of the bounding, effective, inheritable, permitted, ambient sets */
 	bool has_netns; /* a "network" entry in linux.namespaces: not the host's network */
-	char *netns_path;  /* that entry's path (joins an existing netns), NULL for a new one */
-	bool has_userns;   /* a "user" entry in linux.namespaces */
-	char *userns_path; /* NULL for a new one */
+	char *netns_path;    /* that entry's path (joins an existing netns), NULL for a new one */
+	bool has_userns;     /* a "user" entry in linux.namespaces */
+	char *userns_path;   /* NULL for a new one */
+	bool has_cgroupns;   /* a "cgroup" entry: it sees only its own subtree of cgroup mounts */
+	char *cgroupns_path; /* NULL for a new one */
 	size_t n_mounts;
 	struct nf_oci_mount *mounts; /* the "mounts" array */
 };
@@ -94,15 +108,15 @@ void nf_oci_state_free(struct nf_oci_state *s);
 const char *nf_oci_annotation(const struct nf_oci_state *s, const char *key);
 const char *nf_oci_annotations_get(const struct nf_oci_annotations *a, const char *key);
 
-/* DESIGN.md's container id rule: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes (so never "."
- * or ".."). 0 or -EINVAL (also for NULL). */
+/* The container id rule: NF_OCI_ID_RULE, never "." or "..", so that every file name
+ * derived from it fits NAME_MAX. 0 or -EINVAL (also for NULL). */
 int nf_oci_id_valid(const char *id);
 
 /*
  * Parse a bundle's config.json of len bytes (at most NF_OCI_CONFIG_MAX): annotations (object of
  * strings), process.capabilities.* (arrays of strings) and linux.namespaces (array of objects
- * with a string "type" and an optional string "path"; at most one "network" and one "user"
- * entry), each optional and allowed to be null. Returns 0 with *ret set (free with
+ * with a string "type" and an optional string "path"; at most one "network", one "user" and one
+ * "cgroup" entry), each optional and allowed to be null. Returns 0 with *ret set (free with
  * nf_oci_config_free()), or -EINVAL, -EFBIG or -ENOMEM with a message in err.
  */
 int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,

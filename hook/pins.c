@@ -16,6 +16,10 @@
 #include "pins.h"
 #include "util.h"
 
+#define SLOT_SUFFIX_LEN (sizeof(NF_PINS_NEW_SUFFIX) - 1)
+_Static_assert(sizeof(NF_PINS_NEW_SUFFIX) == sizeof(NF_PINS_OLD_SUFFIX),
+	       "the slot suffixes are told apart from an id by their length");
+
 /* bpffs refuses names containing '.', which container ids may hold: '.' is written "_d" and '_'
  * "__", an encoding that keeps distinct ids distinct. */
 static int encode_id(const char *id, char *buf, size_t size)
@@ -60,7 +64,7 @@ static char *decode_id(const char *name, size_t len)
 
 int nf_pins_path(const char *root, const char *id, enum nf_pins_slot slot, char *buf, size_t size)
 {
-	static const char *const suffix[] = { "", "@new", "@old" };
+	static const char *const suffix[] = { "", NF_PINS_NEW_SUFFIX, NF_PINS_OLD_SUFFIX };
 	char enc[2100];
 	int n;
 
@@ -173,19 +177,61 @@ int nf_pins_begin(const char *root, const char *id, char *buf, size_t size)
 	return mkdir(buf, 0700) < 0 ? -errno : 0;
 }
 
+/* The slots of id: <id>, <id>@new, <id>@old. */
+static int slot_paths(const char *root, const char *id, char cur[4096], char new[4096],
+		      char old[4096])
+{
+	if (nf_pins_path(root, id, NF_PINS_CURRENT, cur, 4096) < 0 ||
+	    nf_pins_path(root, id, NF_PINS_NEW, new, 4096) < 0 ||
+	    nf_pins_path(root, id, NF_PINS_OLD, old, 4096) < 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int nf_pins_commit(const char *root, const char *id)
 {
 	char cur[4096], new[4096], old[4096];
+	bool replacing;
+	int r;
 
-	if (nf_pins_path(root, id, NF_PINS_CURRENT, cur, sizeof(cur)) < 0 ||
-	    nf_pins_path(root, id, NF_PINS_NEW, new, sizeof(new)) < 0 ||
-	    nf_pins_path(root, id, NF_PINS_OLD, old, sizeof(old)) < 0)
+	if (slot_paths(root, id, cur, new, old) < 0)
 		return -ENAMETOOLONG;
-	if (exists(cur) && rename(cur, old) < 0)
+	replacing = exists(cur);
+	if (replacing && rename(cur, old) < 0)
 		return -errno;
-	if (rename(new, cur) < 0)
+	if (rename(new, cur) < 0) {
+		r = -errno;
+		if (replacing)
+			rename(old, cur);
+		return r;
+	}
+	return 0;
+}
+
+int nf_pins_rollback(const char *root, const char *id)
+{
+	char cur[4096], new[4096], old[4096];
+
+	if (slot_paths(root, id, cur, new, old) < 0)
+		return -ENAMETOOLONG;
+	if (!exists(old)) {
+		/* A first attach: as <id>@new without <id>@old, a recovery would drop it too. */
+		if (rename(cur, new) < 0)
+			return -errno;
+		return nf_loader_unpin(new);
+	}
+	/* One step, so that a run killed after it finds the new fence as <id>@old and drops it. */
+	if (renameat2(AT_FDCWD, old, AT_FDCWD, cur, RENAME_EXCHANGE) < 0)
 		return -errno;
 	return nf_loader_unpin(old);
+}
+
+int nf_pins_release(const char *root, const char *id)
+{
+	char old[4096];
+	int r = nf_pins_path(root, id, NF_PINS_OLD, old, sizeof(old));
+
+	return r < 0 ? r : nf_loader_unpin(old);
 }
 
 int nf_pins_abort(const char *root, const char *id)
@@ -211,8 +257,9 @@ static bool is_slot(const char *name)
 {
 	size_t len = strlen(name);
 
-	return len > 4 &&
-	       (strcmp(name + len - 4, "@new") == 0 || strcmp(name + len - 4, "@old") == 0);
+	return len > SLOT_SUFFIX_LEN &&
+	       (strcmp(name + len - SLOT_SUFFIX_LEN, NF_PINS_NEW_SUFFIX) == 0 ||
+		strcmp(name + len - SLOT_SUFFIX_LEN, NF_PINS_OLD_SUFFIX) == 0);
 }
 
 /* "<enc>", "<enc>@new" or "<enc>@old" → id; NULL for anything else. */
@@ -221,7 +268,7 @@ static char *slot_id(const char *name)
 	size_t len = strlen(name);
 
 	if (is_slot(name))
-		len -= 4;
+		len -= SLOT_SUFFIX_LEN;
 	if (memchr(name, '@', len))
 		return NULL;
 	return decode_id(name, len);

@@ -17,6 +17,21 @@
 
 #include <stddef.h>
 
+/* The slots' names are the encoded id and these suffixes, of the same length (oci.h bounds ids
+ * so that they fit NAME_MAX). */
+#define NF_PINS_NEW_SUFFIX "@new"
+#define NF_PINS_OLD_SUFFIX "@old"
+
+/* The length of id's name in the store: '.' is written "_d" and '_' "__" (pins.c). */
+static inline size_t nf_pins_name_len(const char *id)
+{
+	size_t n = 0;
+
+	for (; *id; id++)
+		n += *id == '.' || *id == '_' ? 2 : 1;
+	return n;
+}
+
 enum nf_pins_slot {
 	NF_PINS_CURRENT,
 	NF_PINS_NEW,
@@ -37,8 +52,17 @@ int nf_pins_recover(const char *root, const char *id);
 /* Start building a new fence: returns the empty <id>@new directory in buf. */
 int nf_pins_begin(const char *root, const char *id, char *buf, size_t size);
 
-/* Put the built fence in force, then release the one it replaces. */
+/*
+ * Put the built fence in force: the one it replaces, still attached, becomes <id>@old. On
+ * failure the previous fence is back in force and <id>@new is left for nf_pins_abort().
+ */
 int nf_pins_commit(const char *root, const char *id);
+
+/* Undo a commit not yet released: the replaced fence back in force, the new one removed. */
+int nf_pins_rollback(const char *root, const char *id);
+
+/* Release the fence a commit replaced (its links are detached when this returns). */
+int nf_pins_release(const char *root, const char *id);
 
 /* Drop a fence under construction. */
 int nf_pins_abort(const char *root, const char *id);

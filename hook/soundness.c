@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -52,6 +54,60 @@ static const struct nf_oci_mount *bpffs_mount(const struct nf_oci_config *cfg,
 	return NULL;
 }
 
+/* path lies in a cgroup2 mount of the runtime's (/sys/fs/cgroup when none is known), or with
+ * ancestor, is above one. */
+static bool in_cgroup2(const struct nf_soundness_ctx *ctx, const char *path, bool ancestor)
+{
+	static const char *const fallback[] = { "/sys/fs/cgroup" };
+	const char *const *v = ctx->n_cgroup2_mounts ? ctx->cgroup2_mounts : fallback;
+	size_t n = ctx->n_cgroup2_mounts ? ctx->n_cgroup2_mounts : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!ancestor && path_within(path, v[i]))
+			return true;
+		if (ancestor && path_within(v[i], path) && strcmp(v[i], path) != 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A mount that shows the cgroup2 hierarchy writable beyond the container's own subtree: writing
+ * a pid into another cgroup's cgroup.procs needs no capability, only write permission, which
+ * uid 0 has. A cgroup mount inside a cgroup namespace shows only the container's subtree; a
+ * bind shows what the runtime sees, namespace or not. "ro" on an rbind leaves its submounts
+ * writable, so an ancestor of the cgroup2 mount must be "rro".
+ */
+static const struct nf_oci_mount *cgroup_mount(const struct nf_oci_config *cfg,
+					       const struct nf_soundness_ctx *ctx, bool *ret_sub)
+{
+	char real[PATH_MAX];
+
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		const struct nf_oci_mount *m = &cfg->mounts[i];
+		const char *src = m->source;
+
+		*ret_sub = false;
+		if (m->type &&
+		    (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)) {
+			if (!m->ro && !m->rro && !ctx->own_cgroupns)
+				return m;
+			continue;
+		}
+		if (!src || src[0] != '/')
+			continue;
+		/* The runtime follows symbolic links in a bind's source. */
+		if (realpath(src, real))
+			src = real;
+		if (in_cgroup2(ctx, src, false) && !m->ro && !m->rro)
+			return m;
+		*ret_sub = true;
+		if (m->rbind && !m->rro && in_cgroup2(ctx, src, true))
+			return m;
+	}
+	return NULL;
+}
+
 static const char *cap_reason(const struct nf_oci_config *cfg, const struct nf_soundness_ctx *ctx)
 {
 	bool sys_admin = nf_oci_config_has_cap(cfg, "CAP_SYS_ADMIN");
@@ -85,6 +141,7 @@ int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundnes
 	const struct nf_oci_mount *m;
 	const char *why = cap_reason(cfg, ctx);
 	char q[NF_QUOTE_BUF];
+	bool sub;
 
 	if (why) {
 		/* Without process.capabilities the runtime leaves the container all of its own. */
@@ -102,5 +159,21 @@ int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundnes
 			 nf_quote_str(q, m->source ? m->source : "bpf"));
 		return 1;
 	}
-	return 0;
+	m = cgroup_mount(cfg, ctx, &sub);
+	if (m && m->source && m->source[0] == '/')
+		snprintf(buf, size,
+			 "mounts the cgroup hierarchy writable (source %s), through which uid 0 "
+			 "moves itself out of its cgroup and its fence by writing cgroup.procs "
+			 "(mount it %s)",
+			 nf_quote_str(q, m->source),
+			 sub ? "with \"rro\": \"ro\" leaves the cgroup2 submount writable"
+			     : "with \"ro\"");
+	else if (m)
+		snprintf(buf, size,
+			 "mounts cgroup writable without a cgroup namespace (type %s), through "
+			 "which uid 0 moves itself out of its cgroup and its fence by writing "
+			 "cgroup.procs (add \"ro\" to the mount's options or a \"cgroup\" entry to "
+			 "linux.namespaces)",
+			 nf_quote_str(q, m->type));
+	return m ? 1 : 0;
 }

@@ -11,6 +11,10 @@
  * - CAP_NET_RAW over that network namespace when the policy denies raw sockets: packet sockets
  *   (AF_PACKET) send frames that no cgroup hook sees.
  * - A mount of the BPF filesystem: whoever is uid 0 there can unpin netfence's links.
+ * - A writable mount of the cgroup2 hierarchy beyond its own subtree (a cgroup mount without a
+ *   cgroup namespace, a bind from the runtime's cgroup2 mount, an rbind of an ancestor of it
+ *   without "rro"): uid 0 needs no capability to write its pid into another cgroup's
+ *   cgroup.procs, which leaves the fence.
  *
  * A container in its own user namespace holds capabilities only there: they still govern a
  * network namespace that user namespace owns, never the host's BPF.
@@ -27,7 +31,12 @@ struct nf_soundness_ctx {
 	bool own_userns; /* the container has a user namespace other than the host's */
 	bool own_netns;	 /* the container has a network namespace other than the host's */
 	const char *bpffs_root;
-	bool raw_deny; /* the policy denies raw sockets (resolved raw_sockets) */
+	bool raw_deny;	   /* the policy denies raw sockets (resolved raw_sockets) */
+	bool own_cgroupns; /* the container has a cgroup namespace other than the host's */
+	/* The cgroup2 mount points in the runtime's mount namespace (nf_cgroup_list_mounts());
+	 * none: /sys/fs/cgroup is assumed. */
+	const char *const *cgroup2_mounts;
+	size_t n_cgroup2_mounts;
 };
 
 /* 0 when the fence holds; 1 with the reason (one clause, for a log line) in buf when the

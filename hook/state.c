@@ -41,14 +41,13 @@ struct piece {
 	size_t len;
 };
 
-/* Write the pieces to <dir>/<id>.json through a temporary file and a rename. */
-static int write_atomic(const char *dir, const char *id, const struct piece *pieces, size_t n)
+/* Write the pieces to <dir>/<id>.json.tmp. */
+static int write_tmp(const char *dir, const char *id, const struct piece *pieces, size_t n)
 {
-	char path[4096], tmp[4096];
+	char tmp[4096];
 	int fd, r = 0;
 
-	if (state_path(dir, id, ".json", path, sizeof(path)) < 0 ||
-	    state_path(dir, id, ".json.tmp", tmp, sizeof(tmp)) < 0)
+	if (state_path(dir, id, NF_STATE_TMP_SUFFIX, tmp, sizeof(tmp)) < 0)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -57,14 +56,13 @@ static int write_atomic(const char *dir, const char *id, const struct piece *pie
 		r = nf_write_all(fd, pieces[i].text, pieces[i].len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
 	if (r < 0)
 		unlink(tmp);
 	return r;
 }
 
-int nf_state_write(const char *dir, const struct nf_state *s, const char *policy, size_t policy_len)
+int nf_state_prepare(const char *dir, const struct nf_state *s, const char *policy,
+		     size_t policy_len)
 {
 	json_t *doc;
 	char *head;
@@ -88,8 +86,35 @@ int nf_state_write(const char *dir, const struct nf_state *s, const char *policy
 		{ "}", 1 },
 	};
 
-	r = write_atomic(dir, s->id, pieces, policy ? 4 : 1);
+	r = write_tmp(dir, s->id, pieces, policy ? 4 : 1);
 	free(head);
+	return r;
+}
+
+int nf_state_commit(const char *dir, const char *id)
+{
+	char path[4096], tmp[4096];
+
+	if (state_path(dir, id, NF_STATE_SUFFIX, path, sizeof(path)) < 0 ||
+	    state_path(dir, id, NF_STATE_TMP_SUFFIX, tmp, sizeof(tmp)) < 0)
+		return -ENAMETOOLONG;
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+void nf_state_discard(const char *dir, const char *id)
+{
+	char tmp[4096];
+
+	if (state_path(dir, id, NF_STATE_TMP_SUFFIX, tmp, sizeof(tmp)) == 0)
+		unlink(tmp);
+}
+
+int nf_state_write(const char *dir, const struct nf_state *s, const char *policy, size_t policy_len)
+{
+	int r = nf_state_prepare(dir, s, policy, policy_len);
+
+	if (r == 0 && (r = nf_state_commit(dir, s->id)) < 0)
+		nf_state_discard(dir, s->id);
 	return r;
 }
 
@@ -99,7 +124,7 @@ int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *re
 	size_t len;
 	int r;
 
-	if (state_path(dir, id, ".json", path, sizeof(path)) < 0)
+	if (state_path(dir, id, NF_STATE_SUFFIX, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	r = nf_read_file(path, NF_STATE_MAX_BYTES, &buf, &len);
 	if (r < 0)
@@ -159,7 +184,7 @@ int nf_state_read(const char *dir, const char *id, struct nf_state **ret)
 	size_t len = 0;
 	int r;
 
-	if (state_path(dir, id, ".json", path, sizeof(path)) < 0)
+	if (state_path(dir, id, NF_STATE_SUFFIX, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	r = read_head(path, &buf, &len);
 	if (r < 0)
@@ -196,7 +221,7 @@ int nf_state_remove(const char *dir, const char *id)
 {
 	char path[4096];
 
-	static const char *const suffixes[] = { ".json", ".json.tmp" };
+	static const char *const suffixes[] = { NF_STATE_SUFFIX, NF_STATE_TMP_SUFFIX };
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		if (state_path(dir, id, suffixes[i], path, sizeof(path)) < 0)
@@ -234,9 +259,12 @@ int nf_state_ids(const char *dir, char ***ret_ids, size_t *ret_n)
 		size_t len = strlen(de->d_name);
 		char *id;
 
-		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json"))
+		size_t suffix = strlen(NF_STATE_SUFFIX);
+
+		if (de->d_name[0] == '.' || len <= suffix ||
+		    strcmp(de->d_name + len - suffix, NF_STATE_SUFFIX))
 			continue;
-		id = strndup(de->d_name, len - 5);
+		id = strndup(de->d_name, len - suffix);
 		if (nf_strv_push(&ids, &n, &cap, id) < 0) {
 			closedir(d);
 			nf_strv_free(ids, n);

@@ -14,6 +14,12 @@
 
 #define NF_STATE_MAX_BYTES (4 * 1024 * 1024)
 
+/* The state file's name is the id and NF_STATE_SUFFIX; it is written as the id and
+ * NF_STATE_TMP_SUFFIX, the longest name derived from an id in the state dir (oci.h bounds ids
+ * by it). */
+#define NF_STATE_SUFFIX	    ".json"
+#define NF_STATE_TMP_SUFFIX ".json.tmp"
+
 struct nf_state {
 	char *id;
 	char *cgroup; /* absolute directory of the fenced cgroup */
@@ -28,6 +34,14 @@ struct nf_state {
 /* policy: a JSON document (the policy as given, already parsed once), or NULL for none. */
 int nf_state_write(const char *dir, const struct nf_state *s, const char *policy,
 		   size_t policy_len);
+/*
+ * The same in two steps, for a fence replaced in between: prepare writes the temporary file
+ * (removed again on failure), commit renames it over the state file, discard removes it.
+ */
+int nf_state_prepare(const char *dir, const struct nf_state *s, const char *policy,
+		     size_t policy_len);
+int nf_state_commit(const char *dir, const char *id);
+void nf_state_discard(const char *dir, const char *id);
 /* The policy's text as written; -ENOENT when the state holds none. */
 int nf_state_read_policy(const char *dir, const char *id, char **ret, size_t *ret_len);
 /* Everything but the policy. */

@@ -11,17 +11,20 @@
  * Options before the mode:  -m MARK  the payload sent (default "evasion"), so that a listener
  *                                    or sniffer can tell this probe's packets from others.
  *                           -t MS    how long to wait for a connection (default 3000).
+ *                           -b SRC   bind() the socket to SRC (port 0) before it connects or
+ *                                    sends, in the modes below marked [b]; a failed bind()
+ *                                    prints "bind:ERRNO".
  *
  * Through the connect/sendmsg hooks (ADDR numeric; the socket family follows ADDR, so
  * "::ffff:127.0.0.1" is an AF_INET6 socket to an IPv4-mapped address):
- *   tcp ADDR PORT                 connect(), then write MARK
- *   tfo ADDR PORT                 sendto(MSG_FASTOPEN) of MARK
- *   tfo-connect ADDR PORT         TCP_FASTOPEN_CONNECT, connect(), write(MARK)
- *   mptcp ADDR PORT               socket(IPPROTO_MPTCP), connect(), write
+ *   tcp ADDR PORT                 connect(), then write MARK [b]
+ *   tfo ADDR PORT                 sendto(MSG_FASTOPEN) of MARK [b]
+ *   tfo-connect ADDR PORT         TCP_FASTOPEN_CONNECT, connect(), write(MARK) [b]
+ *   mptcp ADDR PORT               socket(IPPROTO_MPTCP), connect(), write [b]
  *   sctp ADDR PORT                socket(SOCK_STREAM, IPPROTO_SCTP), connect()
- *   udp ADDR PORT                 unconnected sendto()
- *   udp-sendmsg ADDR PORT         unconnected sendmsg() with msg_name
- *   udp-connect ADDR PORT         connect() then send()  (two words: connect, send)
+ *   udp ADDR PORT                 unconnected sendto() [b]
+ *   udp-sendmsg ADDR PORT         unconnected sendmsg() with msg_name [b]
+ *   udp-connect ADDR PORT         connect() then send()  (two words: connect, send) [b]
  *   udp-connected-sendto A P A2 P2  connect() to A P, then sendto() A2 P2 (two words)
  *   udp-connected-cmsg ADDR PORT  connect(), then sendmsg() without a name but with an IP_TOS
  *                                 (IPV6_TCLASS) control message (two words)
@@ -44,10 +47,12 @@
  *   udplite ADDR PORT             unconnected sendto() on IPPROTO_UDPLITE
  *   ping-sendto ADDR              ICMP echo by unconnected sendto() on a ping socket
  *   ping-connect ADDR             ping socket: connect(), then send()
- *   uring-connect ADDR PORT       TCP connect by IORING_OP_CONNECT
+ *   uring-connect ADDR PORT       TCP connect by IORING_OP_CONNECT [b]
  *   uring-connect-sqpoll ADDR PORT  the same, submitted by the SQPOLL kernel thread
  *   uring-connect-udp ADDR PORT   UDP connect by IORING_OP_CONNECT, then IORING_OP_SEND (2 words)
+ *                                 [b]
  *   uring-sendmsg ADDR PORT       IORING_OP_SENDMSG with msg_name on an unconnected UDP socket
+ *                                 [b]
  *   uring-sendmsg-sqpoll ADDR PORT  the same, submitted by the SQPOLL kernel thread
  *   uring-sendto ADDR PORT        IORING_OP_SEND with a destination address (kernel >= 6.0)
  *   uring-send-zc ADDR PORT       IORING_OP_SEND_ZC with a destination address
@@ -145,6 +150,8 @@
 
 static const char *mark = "evasion";
 static int timeout_ms = 3000;
+static struct sockaddr_storage bind_src; /* -b */
+static socklen_t bind_len;
 
 /* Print one result word: 0 is "ok", anything else an errno. */
 static void word(int err)
@@ -161,9 +168,19 @@ static int verdict(int err)
 
 static int usage(void)
 {
-	fputs("usage: evasion [-m MARK] [-t MS] MODE ARGS...  (see the comment in evasion.c)\n",
-	      stderr);
+	fputs("usage: evasion [-m MARK] [-t MS] [-b SRC] MODE ARGS... (see evasion.c)\n", stderr);
 	return 2;
+}
+
+/* socket(), bound to the -b source if one was given; a failed bind() ends the probe as a setup
+ * failure. */
+static int probe_socket(int family, int type, int protocol)
+{
+	int fd = socket(family, type | SOCK_CLOEXEC, protocol);
+
+	if (fd >= 0 && bind_len && bind(fd, (const struct sockaddr *)&bind_src, bind_len) < 0)
+		exit(setup_failed("bind", errno));
+	return fd;
 }
 
 /* wait_connect_ms() (probe.h) with this client's timeout. */
@@ -177,7 +194,7 @@ static int wait_connect(int fd)
 /* connect() a stream socket of PROTOCOL, then write MARK; the first error is the verdict. */
 static int do_stream(const struct sockaddr_storage *ss, socklen_t len, int protocol)
 {
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+	int fd = probe_socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK, protocol);
 	int err = 0;
 
 	if (fd < 0)
@@ -207,7 +224,7 @@ static int do_sctp(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_tfo(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = probe_socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	int err = 0;
 
 	if (fd < 0)
@@ -224,7 +241,7 @@ static int do_tfo(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_tfo_connect(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = probe_socket(ss->ss_family, SOCK_STREAM, 0);
 	int one = 1, err = 0;
 
 	if (fd < 0)
@@ -242,7 +259,7 @@ static int do_tfo_connect(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_udp(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = udp_socket(ss->ss_family);
+	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
 	int err = 0;
 
 	if (fd < 0)
@@ -271,7 +288,7 @@ static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
 	struct iovec iov = {.iov_base = (void *)mark, .iov_len = strlen(mark)};
 	struct msghdr msg = {
 	    .msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
-	int fd = udp_socket(ss->ss_family);
+	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
 	int err = 0;
 
 	if (fd < 0)
@@ -284,7 +301,7 @@ static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_udp_connect(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = udp_socket(ss->ss_family);
+	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
 	int err = 0;
 
 	if (fd < 0)
@@ -954,7 +971,7 @@ static int ring_word(void)
 
 static int do_uring_connect(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = probe_socket(ss->ss_family, SOCK_STREAM, 0);
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
@@ -968,7 +985,7 @@ static int do_uring_connect(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_uring_connect_udp(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = udp_socket(ss->ss_family), res = 0;
+	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP), res = 0;
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
@@ -990,7 +1007,7 @@ static int do_uring_sendmsg(const struct sockaddr_storage *ss, socklen_t len, in
 {
 	static struct iovec iov;
 	static struct msghdr msg;
-	int fd = udp_socket(ss->ss_family);
+	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
@@ -1317,11 +1334,13 @@ int main(int argc, char **argv)
 	int opt;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "+m:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "+m:t:b:")) != -1) {
 		if (opt == 'm')
 			mark = optarg;
 		else if (opt == 't')
 			timeout_ms = atoi(optarg);
+		else if (opt == 'b' && (bind_len = parse_addr(optarg, "0", &bind_src)) != 0)
+			continue;
 		else
 			return usage();
 	}

@@ -257,8 +257,9 @@ rt_have_busybox()
 # rt_bundle DIR ID [KEY=VALUE...]: write DIR/config.json for container ID.
 #   rootfs=DIR         (default $T/rootfs)
 #   netns=host|private (default host)
-#   hooks=createRuntime|prestart|nostage|none  (default createRuntime; each with poststop;
-#                      nostage: "netfence hook" without a stage, which reads state.status)
+#   hooks=createRuntime|prestart|poststart|nostage|none  (default createRuntime; each with
+#                      poststop; nostage: "netfence hook" without a stage, which reads
+#                      state.status)
 #   policy=JSON        the io.netfence.policy annotation
 #   policy_name=NAME   the io.netfence.policy-name annotation
 #   config=FILE        netfence --config (default $T/netfence.json)
@@ -267,6 +268,8 @@ rt_have_busybox()
 #   caps=CAP,CAP       the process capabilities (default: runc spec's three)
 #   args=A B C         the container's process (default: /bin/client sleep 3600)
 #   annotation=K=V     one more annotation
+#   mount=JSON         one more entry of "mounts" (an OCI mount object)
+#   cgroupns=1         a cgroup namespace of its own
 # RT_BUNDLE_DEFAULTS, if set, holds options applied before the arguments (crun: devices=0).
 rt_bundle()
 {
@@ -292,6 +295,8 @@ rt_bundle()
 			caps=*) export RTB_CAPS="${kv#*=}" ;;
 			args=*) export RTB_ARGS="${kv#*=}" ;;
 			annotation=*) export RTB_ANNOTATION="${kv#*=}" ;;
+			mount=*) export RTB_MOUNT="${kv#*=}" ;;
+			cgroupns=*) export RTB_CGROUPNS="${kv#*=}" ;;
 			*)
 				echo "rt_bundle: unknown option '$kv'" >&2
 				exit 1
@@ -307,7 +312,7 @@ nf = [e["RTB_NETFENCE"], "--config", e["RTB_CONFIG"], "--bpffs-root", e["RTB_BPF
 path = e["RTB_NETFENCE"]
 hooks = {}
 kind = e["RTB_HOOKS"]
-if kind in ("createRuntime", "prestart"):
+if kind in ("createRuntime", "prestart", "poststart"):
     hooks[kind] = [{"path": path, "args": ["netfence"] + nf[1:] + ["hook", kind]}]
     hooks["poststop"] = [{"path": path, "args": ["netfence"] + nf[1:] + ["hook", "poststop"]}]
 elif kind == "nostage":
@@ -332,6 +337,8 @@ caps = e.get("RTB_CAPS", "CAP_AUDIT_WRITE,CAP_KILL,CAP_NET_BIND_SERVICE").split(
 namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
 if e["RTB_NETNS"] == "private":
     namespaces.append({"type": "network"})
+if e.get("RTB_CGROUPNS") == "1":
+    namespaces.append({"type": "cgroup"})
 resources = {}
 if e["RTB_DEVICES"] == "1":
     resources["devices"] = [{"allow": False, "access": "rwm"}]
@@ -374,6 +381,8 @@ config = {
                           "/proc/sysrq-trigger"],
     },
 }
+if e.get("RTB_MOUNT"):
+    config["mounts"].append(json.loads(e["RTB_MOUNT"]))
 with open(os.path.join(e["RTB_DIR"], "config.json"), "w") as f:
     json.dump(config, f, indent=2)
     f.write("\n")

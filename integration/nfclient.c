@@ -14,7 +14,17 @@
  *                                           (IPv4 sent mapped when the batch mixes families)
  *   nfclient raw4 | raw6                    socket(SOCK_RAW, ICMP) (sock_create)
  *   nfclient ping4 | ping6                  socket(SOCK_DGRAM, ICMP) (sock_create)
- *   nfclient ping4-connect ADDR             ping socket, connect() (connect4, "other" class)
+ *   nfclient ping4-connect ADDR [PORT]      ping socket, connect() (connect4, "other" class),
+ *                                           sin_port PORT (default 0)
+ *   nfclient hold tcp|udp ADDR PORT         a connection kept across policy changes: a
+ *                                           receiver on ADDR PORT in this process (not judged),
+ *                                           a socket connected to it, then one line per line
+ *                                           read on stdin (and one at the start) of two words:
+ *                                           a byte sent on the kept socket reached the
+ *                                           receiver ("ok", or ETIMEDOUT / the send's errno),
+ *                                           and the verdict of a new socket to ADDR PORT (TCP
+ *                                           connect(), UDP sendto()). A failed first connect()
+ *                                           prints "ERRNO -".
  *   nfclient listen tcp|udp ADDR PORT       bind (and listen), print "listening", then wait
  *
  * ADDR is numeric. The socket family follows the address, so "::ffff:127.0.0.1" is reached
@@ -54,7 +64,8 @@ static int usage(void)
 	fputs("usage: nfclient tcp|tfo|udp|udp-connect|udp-sendmsg ADDR PORT\n"
 	      "       nfclient udp-sendmmsg ADDR PORT [ADDR PORT]...\n"
 	      "       nfclient raw4|raw6|ping4|ping6\n"
-	      "       nfclient ping4-connect ADDR\n"
+	      "       nfclient ping4-connect ADDR [PORT]\n"
+	      "       nfclient hold tcp|udp ADDR PORT\n"
 	      "       nfclient listen tcp|udp ADDR PORT\n",
 	      stderr);
 	return 2;
@@ -153,10 +164,10 @@ static int do_socket(int family, int type, int protocol)
 	return verdict(0);
 }
 
-static int do_ping4_connect(const char *addr)
+static int do_ping4_connect(const char *addr, const char *port)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = parse_addr(addr, "0", &ss);
+	socklen_t len = parse_addr(addr, port, &ss);
 	struct icmphdr echo = {.type = ICMP_ECHO};
 	int fd, err = 0;
 
@@ -203,6 +214,78 @@ static int do_listen(const char *proto, const struct sockaddr_storage *ss, sockl
 	}
 }
 
+/* Send one byte "k" on the kept socket and wait for it at the receiver (which may hold the
+ * datagrams of new sockets too); 0 or an errno. */
+static int kept_exchange(int cli, int peer)
+{
+	struct pollfd pfd = {.fd = peer, .events = POLLIN};
+	char c = 0;
+
+	if (send(cli, "k", 1, MSG_NOSIGNAL) < 0)
+		return errno;
+	while (c != 'k') {
+		int r = poll(&pfd, 1, TIMEOUT_MS);
+
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			return ETIMEDOUT;
+		if (recv(peer, &c, 1, 0) < 0)
+			return errno;
+	}
+	return 0;
+}
+
+/* The verdict of a new socket to the same destination. */
+static int fresh_verdict(const struct sockaddr_storage *ss, socklen_t len, int type)
+{
+	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (type == SOCK_STREAM ? connect(fd, (const struct sockaddr *)ss, len) < 0
+				: sendto(fd, "f", 1, 0, (const struct sockaddr *)ss, len) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int do_hold(const char *proto, const struct sockaddr_storage *ss, socklen_t len)
+{
+	int tcp = strcmp(proto, "tcp") == 0, type = tcp ? SOCK_STREAM : SOCK_DGRAM;
+	int one = 1, srv, cli, peer;
+	char line[64];
+
+	if (!tcp && strcmp(proto, "udp") != 0)
+		return usage();
+	srv = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
+	if (srv < 0)
+		return setup_failed("socket", errno);
+	setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(srv, (const struct sockaddr *)ss, len) < 0)
+		return setup_failed("bind", errno);
+	if (tcp && listen(srv, 16) < 0)
+		return setup_failed("listen", errno);
+	cli = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
+	if (cli < 0)
+		return setup_failed("socket", errno);
+	if (connect(cli, (const struct sockaddr *)ss, len) < 0) {
+		printf("%s -\n", errname(errno));
+		return 0;
+	}
+	peer = tcp ? accept4(srv, NULL, NULL, SOCK_CLOEXEC) : srv;
+	if (peer < 0)
+		return setup_failed("accept", errno);
+	do {
+		int kept = kept_exchange(cli, peer), fresh = fresh_verdict(ss, len, type);
+
+		/* Two calls: errname() returns a static buffer. */
+		printf("%s ", kept ? errname(kept) : "ok");
+		printf("%s\n", fresh ? errname(fresh) : "ok");
+	} while (fgets(line, sizeof(line), stdin));
+	return 0;
+}
+
 typedef int (*addr_fn)(const struct sockaddr_storage *, socklen_t);
 
 static const struct {
@@ -234,8 +317,12 @@ int main(int argc, char **argv)
 		return do_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 	if (strcmp(argv[1], "ping6") == 0 && argc == 2)
 		return do_socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
-	if (strcmp(argv[1], "ping4-connect") == 0 && argc == 3)
-		return do_ping4_connect(argv[2]);
+	if (strcmp(argv[1], "ping4-connect") == 0 && (argc == 3 || argc == 4))
+		return do_ping4_connect(argv[2], argc == 4 ? argv[3] : "0");
+	if (strcmp(argv[1], "hold") == 0 && argc == 5) {
+		len = parse_addr(argv[3], argv[4], &ss);
+		return len ? do_hold(argv[2], &ss, len) : usage();
+	}
 	if (strcmp(argv[1], "listen") == 0 && argc == 5) {
 		len = parse_addr(argv[3], argv[4], &ss);
 		return len ? do_listen(argv[2], &ss, len) : usage();

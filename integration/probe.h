@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +38,15 @@ static int setup_failed(const char *what, int err)
 	return 1;
 }
 
-/* Fill *ss from a numeric address and port; returns the address length, 0 if invalid. */
+/* Fill *ss from a numeric address and port; an IPv6 address may end in %N, the scope id
+ * (interface index) N. Returns the address length, 0 if invalid. */
 static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	unsigned long p;
+	const char *pct = strchr(addr, '%');
+	unsigned long p, scope = 0;
+	char a6[INET6_ADDRSTRLEN];
 	char *end;
 
 	errno = 0;
@@ -55,9 +59,19 @@ static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_
 		s4->sin_port = htons((unsigned short)p);
 		return sizeof(*s4);
 	}
+	if (pct) {
+		scope = strtoul(pct + 1, &end, 10);
+		if (errno || *end || end == pct + 1 || scope > UINT32_MAX ||
+		    (size_t)(pct - addr) >= sizeof(a6))
+			return 0;
+		memcpy(a6, addr, (size_t)(pct - addr));
+		a6[pct - addr] = '\0';
+		addr = a6;
+	}
 	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((unsigned short)p);
+		s6->sin6_scope_id = (uint32_t)scope;
 		return sizeof(*s6);
 	}
 	return 0;

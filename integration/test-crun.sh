@@ -20,6 +20,50 @@ case_poststop_pid0()
 	rt_delete_clean "$id"
 }
 
+# poststart comes after the container's process started (crun let it connect before the
+# fence): refused with a line naming the right stages, never attached.
+case_poststart_refused()
+{
+	local id=crun-poststart out
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" hooks=poststart \
+		annotation="run.oci.hooks.stderr=$T/logs/$id.hook-stderr" || return
+	rt_run "$id" "$T/bundles/$id"
+	out=$(cat "$T/logs/$id.hook-stderr" 2>/dev/null)
+	case $out in
+	"netfence: container '$id': hook stage 'poststart' is too late"*"createRuntime or prestart"*) ;;
+	*) rt_fail "$id: no refusal naming the stages: $(printf '%s' "$out" | tr '\n' ' ' | cut -c 1-300)" ;;
+	esac
+	[ "$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")" = 0 ] ||
+		rt_fail "$id: netfence programs attached at poststart"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# crun --cgroup-manager=disabled leaves the container in the cgroup of its caller (here a test
+# cgroup of its own): refused, and that cgroup is not fenced.
+case_no_own_cgroup()
+{
+	local id=crun-no-cgroup cg="$RT_CG2$RT_PARENT/caller" out
+	mkdir -p "$cg"
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" \
+		annotation="run.oci.hooks.stderr=$T/logs/$id.hook-stderr" || return
+	if (echo "$BASHPID" >"$cg/cgroup.procs" &&
+		rt_cli --cgroup-manager=disabled create --bundle "$T/bundles/$id" "$id" \
+			</dev/null >"$T/logs/$id.create" 2>&1); then
+		rt_fail "$id: crun created it"
+	fi
+	out=$(cat "$T/logs/$id.hook-stderr" 2>/dev/null)
+	case $out in
+	"netfence: container '$id': pid "*"is not the container's own but the runtime's"*) ;;
+	*) rt_fail "$id: no refusal naming the shared cgroup: $(printf '%s' "$out" | tr '\n' ' ' |
+		cut -c 1-300) $(tail -n 1 "$T/logs/$id.create")" ;;
+	esac
+	[ "$(rt_nf_progs_on "$cg")" = 0 ] ||
+		rt_fail "$id: netfence programs attached to the caller's cgroup $cg"
+	rt_cli --cgroup-manager=disabled delete -f "$id" >/dev/null 2>&1
+	expect_nothing_left "$id"
+}
+
 CASES="
 host-createRuntime        case_host_createRuntime
 host-prestart             case_host_prestart
@@ -29,6 +73,8 @@ private-loopback-policy   case_private_loopback_policy
 invalid-policy            case_invalid_policy
 unfenced                  case_unfenced
 poststop-pid0             case_poststop_pid0
+poststart-refused         case_poststart_refused
+no-own-cgroup-refused     case_no_own_cgroup
 crash-then-gc             case_crash_gc
 config-example            case_config_example
 store-empty               case_store_empty

@@ -479,6 +479,25 @@ hook_cases()
 	state '.status = "paused"'
 	selected hook-unknown-status &&
 		run_case hook-unknown-status 1 "stage 'paused'" "${NF[@]}" hook
+
+	# The stage table: after the container's process started it is too late to attach,
+	# whatever fail_mode says (one line naming the stages that attach; nothing attached).
+	state '.'
+	selected hook-stage-poststart &&
+		run_case hook-stage-poststart 1 \
+			"hook stage 'poststart' is too late to attach: the container's process already runs and may have connected; run netfence hook at createRuntime or prestart" \
+			"${NF[@]}" hook poststart
+	state '.status = "running"'
+	selected hook-status-running &&
+		run_case hook-status-running 1 \
+			"state: /status 'running' is too late to attach" "${NF[@]}" hook
+	jq '.fail_mode = "open"' "$T/config.json" >"$T/in.d/config-open.json"
+	state '.'
+	selected hook-stage-poststart-fail-open &&
+		run_case hook-stage-poststart-fail-open 1 \
+			"fail_mode open does not start it unfenced" "$NETFENCE" \
+			--config "$T/in.d/config-open.json" --bpffs-root "$T/bpffs" \
+			--state-dir "$T/state" hook poststart
 }
 
 policy_cases()

@@ -96,7 +96,7 @@ EOF
 	grep -qx "$SLEEPER" "$CG/hook/cgroup.procs" || skip "cannot move a process into $CG/hook"
 }
 
-# DESIGN.md's five programs that are not on the cgroup.
+# netfence's programs that are not on the cgroup.
 missing_progs()
 {
 	local progs t

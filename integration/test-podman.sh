@@ -215,6 +215,105 @@ case_restart()
 	pm_remove "$name" "$id"
 }
 
+# readme_annotation podman4|podman5: the --annotation argument of the README's command for that
+# Podman, exactly as a shell reads it: the single-quoted word after "--annotation".
+readme_annotation()
+{
+	python3 - "$RT_ROOT_DIR/README.md" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+block = text.split("<!-- readme-" + sys.argv[2], 1)[1].split("```", 2)[1]
+m = re.search(r"--annotation '([^']*)'", block)
+sys.exit("no --annotation '...' in the README block") if not m else print(m.group(1))
+PY
+}
+
+# The README's inline example, as typed, for the Podman here (4.x reads --annotation as CSV,
+# 5 and later as it is): the container is fenced by the README's policy (TCP only to
+# 10.0.0.0/8 port 443, UDP port 53 anywhere), so TCP to the host's listener is refused and UDP
+# to port 53 passes.
+case_readme_inline()
+{
+	local name=pm-readme id ann form=podman5
+	[ "$PM_CSV" = 1 ] && form=podman4
+	ann=$(readme_annotation $form) || { rt_fail "$name: README: $ann"; return; }
+	id=$(pm_start "$name" host --annotation "$ann") ||
+		{ rt_fail "$name: the README's $form command failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA" EPERM
+	pm_probe "$name" udp 127.0.0.1 53 ok
+	[ "$(nf_field "$id" source)" = annotation ] ||
+		rt_fail "$name: show: source is '$(nf_field "$id" source)', expected annotation"
+	pm_remove "$name" "$id"
+}
+
+# The README's first command: io.netfence.policy-name=web-egress, the same on every Podman.
+case_readme_policy_name()
+{
+	local name=pm-readme-name id ann
+	ann=$(readme_annotation podman5) || { rt_fail "$name: README: $ann"; return; }
+	printf '%s\n' "${ann#io.netfence.policy=}" >"$T/policies/web-egress.json"
+	grep -qF -- '$ podman run --annotation io.netfence.policy-name=web-egress' \
+		"$RT_ROOT_DIR/README.md" || rt_fail "$name: the README's first command changed"
+	id=$(pm_start "$name" host --annotation io.netfence.policy-name=web-egress) ||
+		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PA" EPERM
+	pm_probe "$name" udp 127.0.0.1 53 ok
+	pm_remove "$name" "$id"
+}
+
+# CDI: the shipped spec (schemas/netfence-cdi.json), pointed at the built binary and the test's
+# config, in /etc/cdi (Podman 4.3 reads no other directory) under a name and device of the
+# test's own, removed at exit. --device netfence.io/fence=<device> adds the hooks without any
+# hooks.d: the container is fenced by its annotation. Podman runs here with an empty hooks
+# directory: the same container without the device is not fenced.
+case_cdi()
+{
+	local name=pm-cdi id dev="it$$"
+	PM_CDI_FILE=/etc/cdi/netfence-it-$$.json
+	[ -d /etc/cdi ] || { mkdir /etc/cdi && PM_CDI_MADE_DIR=1; }
+	python3 - "$RT_ROOT_DIR/schemas/netfence-cdi.json" "$PM_CDI_FILE" "$NETFENCE" "$T" \
+		"$dev" <<'PY' || { rt_fail "$name: cannot write the CDI spec"; return; }
+import json, sys
+src, dst, binary, t, dev = sys.argv[1:]
+spec = json.load(open(src))
+opts = ["--config", t + "/netfence.json", "--bpffs-root", t + "/bpffs", "--state-dir", t + "/state"]
+d = spec["devices"][0]
+d["name"] = dev
+for h in d["containerEdits"]["hooks"]:
+    h["path"] = binary
+    h["args"] = h["args"][:1] + opts + h["args"][1:]
+json.dump(spec, open(dst, "w"), indent=2)
+PY
+	# Podman without the test's hooks.d: only the CDI device can bring the hooks.
+	mkdir -p "$T/no-hooks.d"
+	local saved=$RT_PODMAN
+	RT_PODMAN=${RT_PODMAN/--hooks-dir $T\/hooks.d/--hooks-dir $T/no-hooks.d}
+	id=$(pm_start "$name-none" host \
+		--annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
+		rt_fail "$name-none: podman run failed: $(tail -n 3 "$T/logs/$name-none.run")"
+	pm_probe "$name-none" tcp 127.0.0.1 "$PD" ok
+	[ -n "$id" ] && pm_remove "$name-none" "$id"
+	id=$(pm_start "$name" host --device "netfence.io/fence=$dev" \
+		--annotation "$(pm_annotation io.netfence.policy "$POLICY")")
+	if [ -z "$id" ]; then
+		rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"
+		RT_PODMAN=$saved
+		return
+	fi
+	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	nf list | grep -q -- "$id" || rt_fail "$name: not in netfence list"
+	pm_remove "$name" "$id"
+	RT_PODMAN=$saved
+}
+
+pm_cleanup()
+{
+	[ -n "${PM_CDI_FILE:-}" ] && rm -f "$PM_CDI_FILE"
+	[ "${PM_CDI_MADE_DIR:-0}" = 1 ] && rmdir /etc/cdi 2>/dev/null
+	rt_cleanup
+}
+
 case_store_empty()
 {
 	expect_store_empty
@@ -229,11 +328,15 @@ unannotated               case_unannotated
 invalid-policy            case_invalid_policy
 policy-name               case_policy_name
 restart                   case_restart
+readme-inline             case_readme_inline
+readme-policy-name        case_readme_policy_name
+cdi                       case_cdi
 store-empty               case_store_empty
 "
 
 rt_setup podman
 rt_require_cmd podman runc ss
+trap pm_cleanup EXIT
 # Podman handles cgroups itself (v1 + unified on a hybrid host), in the host mount namespace.
 # shellcheck disable=SC2034 # read by rt_ns
 RT_BIND=0

@@ -9,6 +9,12 @@ set -u
 # shellcheck source=integration/lib-runtime.sh
 . "$(dirname "$0")/lib-runtime.sh"
 
+# Docker's default capabilities, and the same without CAP_NET_RAW (docker --cap-drop NET_RAW).
+DOCKER_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FSETID,CAP_FOWNER,CAP_MKNOD,CAP_NET_RAW,CAP_SETGID
+DOCKER_CAPS=$DOCKER_CAPS,CAP_SETUID,CAP_SETFCAP,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_SYS_CHROOT
+DOCKER_CAPS=$DOCKER_CAPS,CAP_KILL,CAP_AUDIT_WRITE
+DOCKER_CAPS_NORAW=${DOCKER_CAPS/CAP_NET_RAW,/}
+
 # --- runc-only cases ---------------------------------------------------------------------
 
 # Host network namespace with "loopback": "allow": loopback passes whatever the rules say.
@@ -87,6 +93,137 @@ case_fail_open()
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
+
+# fail_mode "open" does not undo a soundness refusal: CAP_NET_RAW under raw_sockets deny (the
+# policy's default deny) is refused and the container is not started.
+case_fail_open_refusal()
+{
+	local id=runc-fail-open-refusal
+	rt_write_config "$T/netfence-open.json" open false
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" config="$T/netfence-open.json" \
+		caps="$DOCKER_CAPS" || return
+	if rt_run "$id" "$T/bundles/$id"; then
+		rt_fail "$id: runc started it (fail_mode open turned the refusal into no fence)"
+		expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	fi
+	grep -q "netfence: container '$id': holds CAP_NET_RAW.*fail_mode open does not start it" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no one-line refusal naming fail_mode: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# --- the cgroup hierarchy seen from inside ---------------------------------------------------
+# Docker's default capabilities without CAP_NET_RAW: no capability that touches BPF, NAT or
+# raw sockets. What decides is how /sys/fs/cgroup is mounted.
+
+# CG_MOUNT OPTIONS...: a cgroup mount at /sys/fs/cgroup with the given options.
+cg_mount()
+{
+	local o=$1 opts=""
+	shift
+	for o in "$o" "$@"; do
+		opts="$opts${opts:+,}\"$o\""
+	done
+	printf '{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": [%s]}' \
+		"$opts"
+}
+
+# cg_escape ID: inside container ID, write the shell's pid into an unfenced cgroup beside the
+# container's (seen as /sys/fs/cgroup/<parent>/escape-ID without a cgroup namespace), then
+# probe the denied port; prints "moved" when the write succeeded, then the verdict.
+cg_escape()
+{
+	local id=$1
+	mkdir -p "$RT_CG2$RT_PARENT/escape-$id"
+	rt_exec "$id" /bin/sh -c 'if echo $$ >"$1/cgroup.procs" 2>/dev/null; then echo moved; fi
+		exec /bin/client tcp 127.0.0.1 "$2"' sh "/sys/fs/cgroup$RT_PARENT/escape-$id" "$PD" |
+		tr '\n' ' '
+}
+
+case_cgroup_rw_refused()
+{
+	local id=runc-cgroup-rw
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" \
+		mount="$(cg_mount nosuid noexec nodev rw)" || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': mounts cgroup writable without a cgroup namespace" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming the cgroup mount: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# The same with allow_removable_fence: it starts, reported removable, and really escapes.
+case_cgroup_rw_escapes()
+{
+	local id=runc-cgroup-rw-ok got
+	rt_have_busybox "$T/rootfs" || { rt_log "SKIP: no static busybox for the attack"; return; }
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
+		caps="$DOCKER_CAPS_NORAW" mount="$(cg_mount nosuid noexec nodev rw)" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	[ "$(nf_field "$id" removable)" = True ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
+	got=$(cg_escape "$id")
+	[ "$got" = "moved ok " ] || rt_fail "$id: the attack gave '$got', expected 'moved ok'"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Read-only, or a cgroup namespace (rw): accepted as sound, and the write fails.
+rt_case_cgroup_fenced()
+{
+	local id=$1 got
+	shift
+	rt_have_busybox "$T/rootfs" || { rt_log "SKIP: no static busybox for the attack"; return; }
+	rt_start_fenced "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" "$@" || return
+	[ "$(nf_field "$id" removable)" = False ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
+	got=$(cg_escape "$id")
+	[ "$got" = "EPERM " ] || rt_fail "$id: the attack gave '$got', expected 'EPERM'"
+	rt_delete_clean "$id"
+}
+
+case_cgroup_ro_fenced()
+{
+	rt_case_cgroup_fenced runc-cgroup-ro mount="$(cg_mount nosuid noexec nodev ro)"
+}
+case_cgroupns_rw_fenced()
+{
+	rt_case_cgroup_fenced runc-cgroupns-rw mount="$(cg_mount nosuid noexec nodev rw)" cgroupns=1
+}
+
+# A bind of the runtime's cgroup2 mount shows the whole hierarchy, cgroup namespace or not.
+case_cgroup_bind_refused()
+{
+	local id=runc-cgroup-bind
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" cgroupns=1 \
+		mount='{"destination": "/sys/fs/cgroup", "type": "bind", "source": "/sys/fs/cgroup", "options": ["rbind", "rw"]}' ||
+		return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': mounts the cgroup hierarchy writable (source '/sys/fs/cgroup')" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming the bind: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# The container's own process runs before poststart: refused, nothing attached.
+case_poststart_refused()
+{
+	local id=runc-poststart
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" hooks=poststart || return
+	rt_run "$id" "$T/bundles/$id"
+	grep -q "netfence: container '$id': hook stage 'poststart' is too late.*createRuntime or prestart" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming the stages: $(tail -n 2 "$T/logs/$id.create" | tr '\n' ' ')"
+	[ "$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")" = 0 ] ||
+		rt_fail "$id: netfence programs attached at poststart"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
 
 # CAP_SYS_ADMIN in the initial user namespace could lift the fence: refused by default,
 # accepted (and reported as removable) with allow_removable_fence.
@@ -293,6 +430,13 @@ policy-name-missing       case_policy_name_missing
 ambiguous-annotations     case_ambiguous
 invalid-policy            case_invalid_policy
 fail-open                 case_fail_open
+fail-open-refusal         case_fail_open_refusal
+cgroup-rw-refused         case_cgroup_rw_refused
+cgroup-rw-escapes         case_cgroup_rw_escapes
+cgroup-ro-fenced          case_cgroup_ro_fenced
+cgroupns-rw-fenced        case_cgroupns_rw_fenced
+cgroup-bind-refused       case_cgroup_bind_refused
+poststart-refused         case_poststart_refused
 unfenced                  case_unfenced
 removable-refused         case_removable_refused
 removable-accepted        case_removable_accepted

@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "tmpdir.h"
+#include "util.h"
 
 #define DATA	      TEST_DATA "/cgroup/"
 #define SENTINEL      ((char *)0x1)
@@ -474,4 +475,30 @@ Test(cgroup, resolve_self)
 	cr_assert_eq(nf_cgroup_check_dir(dir, err, sizeof(err)), 0, "%s", err);
 	free(dir);
 	free(path);
+}
+
+/* Every cgroup2 mount, whatever subtree it shows; writable_only drops read-only ones. */
+Test(resolve, list_mounts)
+{
+	static const char mi[] =
+		"29 26 0:25 / /run rw,relatime shared:13 - tmpfs tmpfs rw\n"
+		"35 21 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+		"36 21 0:27 /a /srv/a\\040b ro,nosuid - cgroup2 cgroup2 rw\n"
+		"37 21 0:27 / /srv/c rw - cgroup2 cgroup2 ro\n"
+		"38 21 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+	char **v = NULL;
+	size_t n = 0;
+
+	write_file("mountinfo", mi, strlen(mi));
+	cr_assert_eq(nf_cgroup_list_mounts(in_tmp("mountinfo"), false, &v, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_expect_str_eq(v[0], "/sys/fs/cgroup/unified");
+	cr_expect_str_eq(v[1], "/srv/a b");
+	cr_expect_str_eq(v[2], "/srv/c");
+	nf_strv_free(v, n);
+	cr_assert_eq(nf_cgroup_list_mounts(in_tmp("mountinfo"), true, &v, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(v[0], "/sys/fs/cgroup/unified");
+	nf_strv_free(v, n);
+	cr_expect_eq(nf_cgroup_list_mounts(in_tmp("nonexistent"), false, &v, &n), -ENOENT);
 }

@@ -13,6 +13,8 @@
 #include <criterion/criterion.h>
 
 #include "config.h"
+#include "floor.h"
+#include "policy.h"
 #include "tmpdir.h"
 
 #define FIXTURES      TEST_DATA "/config/"
@@ -51,10 +53,11 @@ Test(config, defaults)
 Test(config, every_field)
 {
 	static const char doc[] =
-	    "{\"$schema\":\"x\",\"bpffs_root\":\"/sys/fs/bpf/nf\",\"state_dir\":\"/run/nf\","
-	    "\"policies_dir\":\"/srv/p\",\"default_policy\":\"web-egress\",\"fail_mode\":\"open\","
-	    "\"log_level\":\"debug\",\"events\":{\"enabled\":false,\"rate_per_sec\":0},"
-	    "\"allow_removable_fence\":true}";
+		"{\"$schema\":\"x\",\"bpffs_root\":\"/sys/fs/bpf/nf\",\"state_dir\":\"/run/nf\","
+		"\"policies_dir\":\"/srv/"
+		"p\",\"default_policy\":\"web-egress\",\"fail_mode\":\"open\","
+		"\"log_level\":\"debug\",\"events\":{\"enabled\":false,\"rate_per_sec\":0},"
+		"\"allow_removable_fence\":true}";
 	struct nf_config c = {};
 	char err[512] = "";
 
@@ -79,14 +82,14 @@ struct field_case {
 };
 
 static const struct field_case field_cases[] = {
-    {"{\"log_level\":\"error\"}", LOG_ERR, -1, "-"},
-    {"{\"log_level\":\"warning\"}", LOG_WARNING, -1, "-"},
-    {"{\"log_level\":\"info\"}", LOG_INFO, -1, "-"},
-    {"{\"log_level\":\"debug\"}", LOG_DEBUG, -1, "-"},
-    {"{\"events\":{\"rate_per_sec\":1000000}}", -1, 1000000, "-"},
-    {"{\"events\":{\"rate_per_sec\":0}}", -1, 0, "-"},
-    {"{\"default_policy\":\"a\"}", -1, -1, "a"},
-    {"{\"default_policy\":null}", -1, -1, "-"},
+	{ "{\"log_level\":\"error\"}", LOG_ERR, -1, "-" },
+	{ "{\"log_level\":\"warning\"}", LOG_WARNING, -1, "-" },
+	{ "{\"log_level\":\"info\"}", LOG_INFO, -1, "-" },
+	{ "{\"log_level\":\"debug\"}", LOG_DEBUG, -1, "-" },
+	{ "{\"events\":{\"rate_per_sec\":1000000}}", -1, 1000000, "-" },
+	{ "{\"events\":{\"rate_per_sec\":0}}", -1, 0, "-" },
+	{ "{\"default_policy\":\"a\"}", -1, -1, "a" },
+	{ "{\"default_policy\":null}", -1, -1, "-" },
 };
 
 Test(config, field_values)
@@ -114,7 +117,7 @@ Test(config, field_values)
 Test(config, limits)
 {
 	size_t len = NF_CONFIG_MAX + 1;
-	struct nf_config c = {.state_dir = (char *)"untouched"};
+	struct nf_config c = { .state_dir = (char *)"untouched" };
 	static const char nul[] = "{\"fail_mode\":\"open\"}\0";
 	char err[512];
 	char *buf = malloc(len);
@@ -223,7 +226,7 @@ static void check_valid(const char *dir, const char *name)
 static void check_invalid(const char *dir, const char *name)
 {
 	char path[PATH_MAX], err[512] = "";
-	struct nf_config c = {.state_dir = (char *)"untouched"};
+	struct nf_config c = { .state_dir = (char *)"untouched" };
 	size_t len, want_len;
 	char *buf, *want;
 	int r;
@@ -319,7 +322,7 @@ Test(load, missing_file)
 
 Test(load, errors)
 {
-	struct nf_config c = {.state_dir = (char *)"untouched"};
+	struct nf_config c = { .state_dir = (char *)"untouched" };
 	char err[512], *big;
 
 	/* Only a missing file is optional: anything else wrong with it is an error. */
@@ -372,24 +375,24 @@ Test(load, replaces)
 Test(policy_name, rule)
 {
 	static const char *const good[] = {
-	    "a",
-	    "0",
-	    "web-egress",
-	    "deny.all",
-	    "a_b",
-	    "a..",
-	    "0-0",
-	    "a.json",
-	    "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0", /* 63 */
+		"a",
+		"0",
+		"web-egress",
+		"deny.all",
+		"a_b",
+		"a..",
+		"0-0",
+		"a.json",
+		"abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0", /* 63 */
 	};
 	static const char *const bad[] = {
-	    "",	   ".",
-	    "..",  "-a",
-	    "_a",  ".a",
-	    "A",   "Web",
-	    "a/b", "../x",
-	    "a b", "a\n",
-	    "é",   "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz01", /* 64 */
+		"",    ".",
+		"..",  "-a",
+		"_a",  ".a",
+		"A",   "Web",
+		"a/b", "../x",
+		"a b", "a\n",
+		"é",   "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz01", /* 64 */
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
@@ -408,4 +411,125 @@ Test(policy_name, in_config)
 	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err,
 			 "/default_policy: '../etc/shadow' is not a valid policy name " NAME_RULE);
+}
+
+/* The host floor: deny rules only, parsed as policy rules, named by JSON pointer. */
+Test(floor, parse)
+{
+	static const char doc[] = "{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":"
+				  "\"169.254.169.254\"}],\"raw_sockets\":\"deny\"},"
+				  "\"default_policy\":\"base\",\"fence_all\":true}";
+	static const char host_bits[] =
+		"{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":\"10.0.0.1/8\"}]}}";
+	struct nf_config c = {};
+	char err[512] = "";
+
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert(nf_floor_active(&c.floor));
+	cr_assert_eq(c.floor.rules->nrules, 1);
+	cr_assert(c.floor.raw_deny);
+	cr_assert(c.fence_all);
+	cr_assert_eq(nf_config_parse(host_bits, strlen(host_bits), &c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "/floor/rules/0/cidr: '10.0.0.1/8' has host bits set");
+	cr_assert(c.fence_all, "a failed parse leaves the config as it was");
+	nf_config_free(&c);
+	cr_assert_eq(nf_config_parse("{}", 2, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert(!nf_floor_active(&c.floor));
+	cr_assert(!c.fence_all);
+	nf_config_free(&c);
+}
+
+static void parse_floor_config(struct nf_config *c, const char *doc)
+{
+	char err[512] = "";
+
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), c, err, sizeof(err)), 0, "%s", err);
+}
+
+/*
+ * A tenant's "default": "allow", and even its own allow rule for the address, cannot lift the
+ * floor: the floor's deny rule is appended, and deny wins.
+ */
+Test(floor, apply_under_allow_policy)
+{
+	static const char tenant[] =
+		"{\"version\":1,\"default\":\"allow\",\"rules\":[{\"action\":\"allow\","
+		"\"cidr\":\"169.254.169.254\"}]}";
+	struct nf_config c = {};
+	struct nf_policy *p = NULL;
+	char err[512] = "", source[128] = "annotation";
+	char *text = strdup(tenant);
+	size_t len = strlen(tenant);
+	json_t *doc, *rules;
+
+	parse_floor_config(&c, "{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":"
+			       "\"169.254.169.254\"}]}}");
+	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
+		0, "%s", err);
+	cr_assert_eq(p->nrules, 2);
+	cr_assert_eq(p->rules[1].action, NF_ACTION_DENY);
+	cr_assert_eq(p->rules[1].prefix.prefixlen, 32);
+	cr_assert_eq(p->default_action, NF_ACTION_ALLOW, "the tenant's default stays");
+	cr_assert_str_eq(source, "annotation+floor:rules[1..1]");
+	/* The stored text is the policy enforced: the tenant's rule, then the floor's. */
+	doc = json_loadb(text, len, 0, NULL);
+	rules = json_object_get(doc, "rules");
+	cr_assert_eq(json_array_size(rules), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rules, 1), "action")),
+			 "deny");
+	json_decref(doc);
+	nf_policy_free(p);
+	free(text);
+	nf_config_free(&c);
+}
+
+/* Audit would let the floor's destinations through: refused while the floor has rules. */
+Test(floor, audit_refused)
+{
+	static const char tenant[] = "{\"version\":1,\"mode\":\"audit\",\"default\":\"deny\","
+				     "\"rules\":[]}";
+	struct nf_config c = {};
+	struct nf_policy *p = NULL;
+	char err[512] = "", source[128] = "file";
+	char *text = strdup(tenant);
+	size_t len = strlen(tenant);
+
+	parse_floor_config(&c, "{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":\"any\","
+			       "\"protocol\":\"udp\",\"ports\":[53]}]}}");
+	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
+		-EPERM);
+	cr_assert(strstr(err, "/mode: 'audit' is refused under the host floor"), "%s", err);
+	cr_assert_eq(p->nrules, 0);
+	nf_policy_free(p);
+	free(text);
+	nf_config_free(&c);
+}
+
+/* raw_sockets deny alone: the tenant's raw_sockets is overridden, no rule is added. */
+Test(floor, raw_sockets_only)
+{
+	static const char tenant[] = "{\"version\":1,\"default\":\"allow\",\"rules\":[],"
+				     "\"raw_sockets\":\"allow\"}";
+	struct nf_config c = {};
+	struct nf_policy *p = NULL;
+	char err[512] = "", source[128] = "annotation";
+	char *text = strdup(tenant);
+	size_t len = strlen(tenant);
+
+	parse_floor_config(&c, "{\"floor\":{\"raw_sockets\":\"deny\"}}");
+	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
+		0, "%s", err);
+	cr_assert_eq(p->raw_sockets, NF_RAW_DENY);
+	cr_assert_eq(p->nrules, 0);
+	cr_assert_str_eq(source, "annotation+floor");
+	cr_assert_str_eq(text, tenant, "no rule added: the text stays as written");
+	nf_policy_free(p);
+	free(text);
+	nf_config_free(&c);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Tests for hook/oci.c: the state on a hook's stdin and the bundle's config.json. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,13 +13,17 @@
 #include <jansson.h>
 
 #include "oci.h"
+#include "pins.h"
+#include "state.h"
 #include "tmpdir.h"
 
 #define DATA		TEST_DATA "/oci/"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define SENTINEL_STATE	((struct nf_oci_state *)0x1)
 #define SENTINEL_CONFIG ((struct nf_oci_config *)0x1)
-#define ID_RULE		"([A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes)"
+#define ID_RULE                                                                              \
+	"([A-Za-z0-9][A-Za-z0-9_.+-]*, at most 246 bytes and 251 with each '.' and '_' counted " \
+	"twice)"
 
 static char *read_fixture(const char *name, size_t *ret_len)
 {
@@ -389,10 +394,76 @@ Test(id, valid)
 
 	memset(long_id, 'a', sizeof(long_id));
 	long_id[NF_OCI_ID_MAX] = '\0';
-	cr_assert_eq(nf_oci_id_valid(long_id), 0, "1024 bytes");
+	cr_assert_eq(nf_oci_id_valid(long_id), 0, "246 bytes");
 	long_id[NF_OCI_ID_MAX] = 'a';
 	long_id[NF_OCI_ID_MAX + 1] = '\0';
-	cr_assert_eq(nf_oci_id_valid(long_id), -EINVAL, "1025 bytes");
+	cr_assert_eq(nf_oci_id_valid(long_id), -EINVAL, "247 bytes");
+}
+
+/* "a" and n times ch. */
+static char *id_of(char ch, size_t n)
+{
+	char *id = malloc(n + 2);
+
+	cr_assert_not_null(id);
+	id[0] = 'a';
+	memset(id + 1, ch, n);
+	id[n + 1] = '\0';
+	return id;
+}
+
+/* Every name the state and the pin store derive from id can be made in a real directory. */
+static void assert_names_fit(const char *dir, const char *id)
+{
+	char path[8192], name[8192];
+	int fd;
+
+	for (enum nf_pins_slot slot = NF_PINS_CURRENT; slot <= NF_PINS_OLD; slot++) {
+		cr_assert_eq(nf_pins_path(dir, id, slot, path, sizeof(path)), 0);
+		cr_assert_eq(mkdir(path, 0700), 0, "mkdir %s: %m", path);
+		cr_assert_eq(rmdir(path), 0);
+	}
+	snprintf(name, sizeof(name), "%s/%s%s", dir, id, NF_STATE_TMP_SUFFIX);
+	fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0, "create %s: %m", name);
+	close(fd);
+	cr_assert_eq(unlink(name), 0);
+}
+
+/* Ids are bounded by the names derived from them: <id>.json.tmp, and the pin store's
+ * <name>@new where '.' and '_' take two bytes. */
+Test(id, bound_by_derived_names)
+{
+	static const char doubled[] = { '.', '_' };
+	char dir[PATH_MAX];
+	char *id;
+
+	nf_test_mkdtemp(dir, sizeof(dir), "oci-id");
+	/* the longest valid id: 246 bytes, of which 5 doubled (251 in the store) */
+	id = id_of('b', NF_OCI_ID_MAX - 1);
+	memcpy(id + 1, "_._._", 5);
+	cr_assert_eq(strlen(id), 246);
+	cr_assert_eq(nf_pins_name_len(id), 251);
+	cr_assert_eq(nf_oci_id_valid(id), 0);
+	assert_names_fit(dir, id);
+	id[6] = '.';
+	cr_assert_eq(nf_oci_id_valid(id), -EINVAL, "246 bytes, 252 in the store");
+	free(id);
+	id = id_of('b', NF_OCI_ID_MAX);
+	cr_assert_eq(nf_oci_id_valid(id), -EINVAL, "247 bytes");
+	free(id);
+
+	for (size_t i = 0; i < ARRAY_SIZE(doubled); i++) {
+		/* 126 bytes, 251 in the store: valid; one more doubled character is not */
+		id = id_of(doubled[i], 125);
+		cr_assert_eq(nf_oci_id_valid(id), 0, "'a' and 125 '%c'", doubled[i]);
+		assert_names_fit(dir, id);
+		free(id);
+		id = id_of(doubled[i], 126);
+		cr_assert_eq(nf_oci_id_valid(id), -EINVAL, "'a' and 126 '%c'", doubled[i]);
+		free(id);
+	}
+	nf_test_rmtree(dir);
 }
 
 /* A state document with this id, built with jansson so that any byte can be put in it. */
@@ -737,13 +808,16 @@ static void expect_same_config(const struct nf_oci_config *a, const struct nf_oc
 	for (size_t i = 0; i < a->n_caps; i++)
 		cr_assert(same_str(a->caps[i], b->caps[i]), "%s: capability %zu", what, i);
 	cr_assert(a->has_netns == b->has_netns && same_str(a->netns_path, b->netns_path) &&
-			  a->has_userns == b->has_userns && same_str(a->userns_path, b->userns_path),
+			  a->has_userns == b->has_userns && same_str(a->userns_path, b->userns_path) &&
+			  a->has_cgroupns == b->has_cgroupns &&
+			  same_str(a->cgroupns_path, b->cgroupns_path),
 		  "%s: namespaces", what);
 	cr_assert_eq(a->n_mounts, b->n_mounts, "%s: mounts", what);
 	for (size_t i = 0; i < a->n_mounts; i++)
 		cr_assert(same_str(a->mounts[i].type, b->mounts[i].type) &&
 				  same_str(a->mounts[i].source, b->mounts[i].source) &&
-				  a->mounts[i].rbind == b->mounts[i].rbind,
+				  a->mounts[i].rbind == b->mounts[i].rbind &&
+				  a->mounts[i].ro == b->mounts[i].ro && a->mounts[i].rro == b->mounts[i].rro,
 			  "%s: mount %zu", what, i);
 }
 
@@ -830,6 +904,10 @@ Test(config, scanner_documents)
 		"{\"namespaces\":[{\"type\":\"network\",\"path\":\"\"},{\"type\":\"u\\u0073er\","
 		"\"path\":\"/proc/1/ns/user\"}]}}",
 		"{\"mounts\":[{\"options\":[\"rbind\",1]}]}",
+		"{\"mounts\":[{\"options\":[\"ro\",\"rw\",\"rro\"]},{\"options\":[\"r\\u006f\"]},"
+		"{\"options\":[\"rw\",\"ro\",\"rrw\"]}],\"linux\":{\"namespaces\":[{\"type\":"
+		"\"cgroup\"},{\"type\":\"cgroup\",\"path\":\"/x\"}]}}",
+		"{\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/cgroup\"}]}}",
 		"{\"mounts\":[{\"options\":null,\"type\":\"t\\u00e9\"}],\"process\":null,\"linux\":null}",
 		"{\"mounts\":null,\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":null}}",
 		"{\"mounts\":{}}",
@@ -844,4 +922,24 @@ Test(config, scanner_documents)
 	for (size_t i = 0; i < ARRAY_SIZE(docs); i++)
 		config_cross_check(docs[i], strlen(docs[i]));
 	cr_assert(config_cross_check(docs[0], strlen(docs[0])));
+}
+
+/* Mount options: the last of ro/rw and of rro/rrw wins; a cgroup namespace is noted. */
+Test(config, mount_options_and_cgroupns)
+{
+	static const char doc[] =
+		"{\"mounts\":[{\"options\":[\"ro\",\"rw\"]},{\"options\":[\"rw\",\"ro\"]},"
+		"{\"options\":[\"rro\",\"rbind\"]},{\"options\":[\"rro\",\"rrw\"]}],"
+		"\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/cgroup\"}]}}";
+	struct nf_oci_config *c = NULL;
+	char err[512];
+
+	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c->n_mounts, 4);
+	cr_expect(!c->mounts[0].ro && c->mounts[1].ro && !c->mounts[0].rro);
+	cr_expect(c->mounts[2].rro && c->mounts[2].rbind && !c->mounts[2].ro);
+	cr_expect(!c->mounts[3].rro);
+	cr_expect(c->has_cgroupns);
+	cr_expect_str_eq(c->cgroupns_path, "/proc/1/ns/cgroup");
+	nf_oci_config_free(c);
 }

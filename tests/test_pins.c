@@ -153,3 +153,61 @@ Test(pins, recover_releases_the_old_fence)
 {
 	recover_from("web", "web@old", "pin_cur");
 }
+
+/* "web" holds pin_cur, "web@new" pin_new: a replacement ready to commit. */
+static void replacement_ready(void)
+{
+	make_dir("web");
+	make_file("web", "pin_cur");
+	make_dir("web@new");
+	make_file("web@new", "pin_new");
+}
+
+/* A commit puts the new fence in force and keeps the replaced one as @old until released. */
+Test(pins, commit_then_release)
+{
+	replacement_ready();
+	cr_assert_eq(nf_pins_commit(root, "web"), 0);
+	cr_expect(exists("web/pin_new"));
+	cr_expect(exists("web@old/pin_cur"), "the replaced fence is released before the release");
+	cr_expect_not(exists("web@new"));
+	cr_assert_eq(nf_pins_release(root, "web"), 0);
+	cr_expect_not(exists("web@old"));
+	cr_expect(exists("web/pin_new"));
+}
+
+/* A rollback after a commit (the state could not be put in place): the replaced fence is back
+ * in force, the new one gone; for a first attach nothing is left. */
+Test(pins, rollback_restores_the_replaced_fence)
+{
+	replacement_ready();
+	cr_assert_eq(nf_pins_commit(root, "web"), 0);
+	cr_assert_eq(nf_pins_rollback(root, "web"), 0);
+	cr_expect(exists("web/pin_cur"));
+	cr_expect_not(exists("web/pin_new"));
+	cr_expect_not(exists("web@new"));
+	cr_expect_not(exists("web@old"));
+
+	make_dir("first@new");
+	make_file("first@new", "pin_new");
+	cr_assert_eq(nf_pins_commit(root, "first"), 0);
+	cr_assert_eq(nf_pins_rollback(root, "first"), 0);
+	cr_expect_not(exists("first"));
+	cr_expect_not(exists("first@new"));
+}
+
+/* Killed after the rollback's exchange, before the new fence was released: a recovery keeps
+ * the replaced fence, which the exchange put back. */
+Test(pins, recover_after_an_interrupted_rollback)
+{
+	char cur[512], old[512];
+
+	replacement_ready();
+	cr_assert_eq(nf_pins_commit(root, "web"), 0);
+	snprintf(cur, sizeof(cur), "%s/web", root);
+	snprintf(old, sizeof(old), "%s/web@old", root);
+	cr_assert_eq(renameat2(AT_FDCWD, old, AT_FDCWD, cur, RENAME_EXCHANGE), 0, "%m");
+	cr_assert_eq(nf_pins_recover(root, "web"), 0);
+	cr_expect(exists("web/pin_cur"));
+	cr_expect_not(exists("web@old"));
+}

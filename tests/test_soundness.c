@@ -13,10 +13,16 @@ struct sound_case {
 	bool own_userns, own_netns, raw_deny;
 	int expect;         /* 0: the fence holds; 1: removable */
 	const char *reason; /* substring of the reason when removable */
+	bool own_cgroupns;
 };
 
 #define CAPS(...) "{\"process\":{\"capabilities\":{\"bounding\":[" __VA_ARGS__ "]}}"
 #define DEFAULT_CAPS "\"CAP_CHOWN\",\"CAP_NET_RAW\",\"CAP_NET_BIND_SERVICE\",\"CAP_KILL\""
+/* One mount; the runtime's cgroup2 mounts are /sys/fs/cgroup and /srv/cg/unified (see below). */
+#define MOUNT(type, source, opts)                                                 \
+	CAPS()                                                                    \
+	",\"mounts\":[{\"destination\":\"/sys/fs/cgroup\",\"type\":\"" type "\"," \
+	"\"source\":\"" source "\",\"options\":[" opts "]}]}"
 
 static const struct sound_case cases[] = {
 	{ "runc defaults, raw allowed", CAPS(DEFAULT_CAPS) "}", false, true, false, 0, NULL },
@@ -57,10 +63,37 @@ static const struct sound_case cases[] = {
 						"{\"destination\":\"/x\",\"source\":"
 						"\"/sys/fs/bpfx\",\"options\":[\"rbind\"]}]}",
 	  false, true, false, 0, NULL },
+	/* The cgroup hierarchy: writable beyond the container's own subtree, or not. */
+	{ "cgroup2 rw, host cgroupns", MOUNT("cgroup2", "cgroup", "\"nosuid\",\"rw\""), false,
+	  true, false, 1, "mounts cgroup writable without a cgroup namespace (type 'cgroup2')" },
+	{ "cgroup no options, host cgroupns", MOUNT("cgroup", "cgroup", ""), false, true, false, 1,
+	  "cgroup.procs" },
+	{ "cgroup ro, host cgroupns", MOUNT("cgroup", "cgroup", "\"nosuid\",\"ro\""), false, true,
+	  false, 0, NULL },
+	{ "cgroup ro then rw", MOUNT("cgroup", "cgroup", "\"ro\",\"rw\""), false, true, false, 1,
+	  "cgroup.procs" },
+	{ "cgroup rw, own cgroupns", MOUNT("cgroup", "cgroup", "\"rw\""), false, true, false, 0,
+	  NULL, true },
+	{ "bind of the cgroup2 mount rw", MOUNT("bind", "/sys/fs/cgroup", "\"rbind\",\"rw\""),
+	  false, true, false, 1, "source '/sys/fs/cgroup'" },
+	{ "bind of a cgroup rw, own cgroupns",
+	  MOUNT("none", "/sys/fs/cgroup/system.slice", "\"bind\""), false, true, false, 1,
+	  "with \"ro\"", true },
+	{ "bind of the cgroup2 mount ro", MOUNT("bind", "/sys/fs/cgroup", "\"rbind\",\"ro\""),
+	  false, true, false, 0, NULL },
+	{ "rbind of an ancestor, ro", MOUNT("bind", "/srv/cg", "\"rbind\",\"ro\""), false, true,
+	  false, 1, "\"rro\"" },
+	{ "rbind of an ancestor, rro", MOUNT("bind", "/srv/cg", "\"rbind\",\"rro\""), false, true,
+	  false, 0, NULL },
+	{ "bind of an ancestor", MOUNT("bind", "/srv/cg", "\"bind\""), false, true, false, 0, NULL },
+	{ "look-alike path", MOUNT("bind", "/srv/cg/unifiedx", "\"rbind\""), false, true, false, 0,
+	  NULL },
 };
 
 Test(soundness, table)
 {
+	static const char *const cgroup2_mounts[] = { "/sys/fs/cgroup", "/srv/cg/unified" };
+
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct sound_case *t = &cases[i];
 		struct nf_soundness_ctx ctx = {
@@ -68,6 +101,9 @@ Test(soundness, table)
 			.own_netns = t->own_netns,
 			.raw_deny = t->raw_deny,
 			.bpffs_root = "/sys/fs/bpf/netfence",
+			.own_cgroupns = t->own_cgroupns,
+			.cgroup2_mounts = cgroup2_mounts,
+			.n_cgroup2_mounts = 2,
 		};
 		struct nf_oci_config *cfg = NULL;
 		char err[512], why[512] = "";
