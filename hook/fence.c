@@ -102,10 +102,12 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 
 /*
  * The new fence is in force and the one it replaced is <id>@old, still attached: the state
- * file is put in place, or the replaced fence back in force. Then it is released.
+ * file is put in place, or the replaced fence back in force. Then the new fence's programs take
+ * over the counting, and the old one is released.
  */
 static int finish_commit(const struct nf_paths *paths, const char *id, char *err, size_t errlen)
 {
+	char cur[4096];
 	int r = nf_state_commit(paths->state_dir, id), k;
 
 	if (r < 0) {
@@ -116,6 +118,11 @@ static int finish_commit(const struct nf_paths *paths, const char *id, char *err
 			 k < 0 ? strerror(-k) : "");
 		return r;
 	}
+	r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, cur, sizeof(cur));
+	if (r == 0)
+		r = nf_loader_hand_over(cur);
+	if (r < 0)
+		nf_log_warning(r, "cannot hand the counters and events over to the new fence");
 	r = nf_pins_release(paths->bpffs_root, id);
 	if (r < 0)
 		nf_log_warning(r, "cannot release the replaced fence (the next run will)");

@@ -72,8 +72,8 @@ enum {
 static const char *const map_pins[NMAPS] = {
 	[MAP_TREE4] = "map_tree4",     [MAP_TREE6] = "map_tree6",
 	[MAP_CLASSES] = "map_classes", [MAP_PORTSETS] = "map_portsets",
-	[MAP_RODATA] = "map_rodata",   [MAP_COUNTERS] = NF_PIN_COUNTERS,
-	[MAP_FENCES] = "map_fences",   [MAP_RINGS] = NF_PIN_RINGS,
+	[MAP_RODATA] = NF_PIN_RODATA,  [MAP_COUNTERS] = NF_PIN_COUNTERS,
+	[MAP_FENCES] = NF_PIN_FENCES,  [MAP_RINGS] = NF_PIN_RINGS,
 };
 
 /* The maps a donor gives: per fence, not per policy nor per settings. */
@@ -737,9 +737,10 @@ static size_t counters_value_size(int ncpu)
  * This fence's own state in the set's cgroup storage: its counters, those of the fence it
  * replaces (carry) or zero for a new fence, then its cgroup id, which its events name, and its
  * owner. A counters value shared with the fence it replaces (the same map: every set pinned
- * shares one) is left alone, and writing the owner hands the counting over to these programs
- * in one step (bpf/netfence.h). Otherwise the counts the old programs make between the carry
- * and the release of their links are lost.
+ * shares one) is left alone. A fence replacing one in force on the same cgroup keeps that
+ * one's owner: the old programs go on counting until nf_loader_hand_over() names the new ones,
+ * in one step, once the new fence is committed (bpf/netfence.h). A failed attach thus leaves
+ * the fence in force counting.
  */
 static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 {
@@ -748,6 +749,7 @@ static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 		.owner_policy = ps->id.policy_tag,
 		.owner_settings = ps->id.settings_tag,
 	};
+	struct nf_fence_info cur = {};
 	__u64 key = o->cgroup_id;
 	int ncpu = libbpf_num_possible_cpus();
 	__u32 id = 0;
@@ -771,7 +773,44 @@ static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 		if (r < 0)
 			return r;
 	}
+	if (o->prev_dir && bpf_map_lookup_elem(ps->map[MAP_FENCES], &key, &cur) == 0 &&
+	    (cur.owner_policy || cur.owner_settings)) {
+		info.owner_policy = cur.owner_policy;
+		info.owner_settings = cur.owner_settings;
+	}
 	return bpf_map_update_elem(ps->map[MAP_FENCES], &key, &info, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int nf_loader_hand_over(const char *pin_dir)
+{
+	struct netfence_bpf__rodata rd = {};
+	struct nf_fence_info info = {};
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), zero = 0;
+	uint64_t cgid = 0;
+	int rodata = open_pin(pin_dir, NF_PIN_RODATA), fences = open_pin(pin_dir, NF_PIN_FENCES);
+	int r = rodata < 0 ? rodata : fences < 0 ? fences : nf_loader_cgroup_id(pin_dir, &cgid);
+
+	if (r == 0 &&
+	    (bpf_obj_get_info_by_fd(rodata, &mi, &len) < 0 || mi.value_size != sizeof(rd)))
+		r = -ESTALE;
+	if (r == 0 && cgid == 0)
+		r = -ENOENT; /* the cgroup is gone: nothing runs to count */
+	if (r == 0 && (bpf_map_lookup_elem(rodata, &zero, &rd) < 0 ||
+		       bpf_map_lookup_elem(fences, &cgid, &info) < 0))
+		r = -errno;
+	if (r == 0) {
+		info.owner_policy = rd.nf_policy_tag;
+		info.owner_settings = rd.nf_settings_tag;
+		if (bpf_map_update_elem(fences, &cgid, &info, BPF_EXIST) < 0)
+			r = -errno;
+	}
+	if (rodata >= 0)
+		close(rodata);
+	if (fences >= 0)
+		close(fences);
+	/* ESTALE: read-only data of another layout, an older netfence's, which has no owner. */
+	return r == -ENOENT || r == -ESTALE ? 0 : r;
 }
 
 /* 1 when fd is an events ring as this netfence makes them. */
@@ -836,6 +875,10 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	r = pin_at(o->pin_dir, NF_PIN_COUNTERS, ps->map[MAP_COUNTERS]);
 	if (!r)
 		r = pin_at(o->pin_dir, NF_PIN_RINGS, ps->map[MAP_RINGS]);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_FENCES, ps->map[MAP_FENCES]);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {

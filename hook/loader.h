@@ -17,6 +17,8 @@
 #define NF_PIN_EVENTS	  "map_events" /* the fence's own ring */
 #define NF_PIN_RINGS	  "map_rings"  /* where the programs find it */
 #define NF_PIN_FIRST_LINK "link_connect4"
+#define NF_PIN_FENCES	  "map_fences" /* the per-fence info: whose programs count */
+#define NF_PIN_RODATA	  "map_rodata" /* the set's read-only data: its tags */
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
@@ -41,6 +43,14 @@ struct nf_load_opts {
  * nothing stays attached and nothing stays pinned in pin_dir.
  */
 int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen);
+
+/*
+ * Hand the counting and the events of the fence's cgroup over to the programs pinned in
+ * pin_dir (bpf/netfence.h: the owner). A replacement's new programs judge from the moment they
+ * are linked but count only from here on: call it once the new fence is the one in force, before
+ * the old one's links are released. Fences pinned by an older netfence have no owner: 0.
+ */
+int nf_loader_hand_over(const char *pin_dir);
 
 /* 1 when the fence pinned in cur_dir already runs the programs nf_loader_attach() would link
  * for o, on o's cgroup: linking them again would only run them twice for a while (and count
