@@ -238,10 +238,10 @@ case_second_monitor()
 
 # While a client sends without pause, the fence is updated 30 times, in turn to another policy
 # of the same settings and to one of other settings (raw sockets), all with the same verdicts:
-# its counters end equal to what the client saw.
+# its counters end equal to what the client saw, to within one verdict per CPU per update.
 case_counters_over_updates()
 {
-	local k out pid policies=(one_b one_raw one) got want
+	local k out pid policies=(one_b one_raw one) a d slack ok eperm other
 	attach ev-upd a one || return
 	in_cg a "$SENDER" 6 >"$T/sender.out" &
 	pid=$!
@@ -254,9 +254,13 @@ case_counters_over_updates()
 	wait "$pid"
 	read -r ok eperm other <"$T/sender.out"
 	[ "${other:-1}" = 0 ] || fail "sender: $(cat "$T/sender.out")"
-	want="a=$ok d=$eperm"
-	got=$(nf show ev-upd --json | jq -r '"a=\(.counters.allowed) d=\(.counters.denied)"')
-	[ "$got" = "$want" ] || fail "counters $got after 30 updates, the sender saw $want"
+	# A verdict judged across the hand-over of an update counts twice: at most one per CPU
+	# per update, and never one lost (docs/configuration.md).
+	read -r a d < <(nf show ev-upd --json | jq -r '"\(.counters.allowed) \(.counters.denied)"')
+	slack=$((30 * $(nproc)))
+	if ((a < ok || a > ok + slack || d < eperm || d > eperm + slack)); then
+		fail "counters a=$a d=$d after 30 updates, the sender saw a=$ok d=$eperm (+$slack at most)"
+	fi
 	nf detach ev-upd >/dev/null
 }
 

@@ -654,11 +654,17 @@ start_monitor()
 	fail "monitor has not mapped a ring buffer after 10 s"
 }
 
-# monitored: once the monitor has exited, one line "CONTAINER VERDICT HOOK PROTOCOL ADDRESS
-# PORT" per event it printed.
-monitored()
+# monitor_wait: wait for the monitor to exit; a failure is the case's. (Not inside $(...):
+# a subshell cannot wait for this shell's child.)
+monitor_wait()
 {
 	wait "$MON" || fail "monitor exited $?: $(flat "$(cat "$T/events.err")")"
+}
+
+# monitored: after monitor_wait, one line "CONTAINER VERDICT HOOK PROTOCOL ADDRESS PORT" per
+# event the monitor printed.
+monitored()
+{
 	jq -r '[.container, .verdict, .hook, .protocol, .address, .port] | map(tostring) |
 		join(" ")' "$T/events.out" 2>&1
 }
@@ -674,6 +680,7 @@ case_events()
 	expect_client cg "udp ::1 53" EPERM
 	expect_client cg "tcp ::ffff:127.0.0.4 8080" EPERM
 	expect_client cg "raw4" EPERM
+	monitor_wait
 	got=$(monitored)
 	want="$id denied connect4 tcp 127.0.0.1 80
 $id denied sendmsg6 udp ::1 53
@@ -698,6 +705,7 @@ case_events_rate_limit()
 	start_monitor 102 1500
 	expect_client cg "udp-sendmmsg$batch" "${want# }"
 	expect_client cg "udp-sendmmsg$batch" "${want# }"
+	monitor_wait
 	monitored >"$T/events.lines"
 	got=$(grep -c "^$id denied sendmsg4 udp 127.0.0.1 " "$T/events.lines")
 	[ "$got" = 100 ] || fail "monitor printed $got events for 120 denials, expected 100"
@@ -708,6 +716,7 @@ case_events_rate_limit()
 	# the drops so far first.
 	start_monitor 2 5000
 	expect_client cg "udp 127.0.0.1 99" EPERM
+	monitor_wait
 	got=$(monitored | grep -v ' null ')
 	[ "$got" = "$id denied sendmsg4 udp 127.0.0.1 99" ] ||
 		fail "a denial after the window printed '$(flat "$got")', expected one event"
@@ -721,6 +730,7 @@ case_events_audit()
 	attach "$id" audit || return
 	start_monitor 1
 	expect_client cg "udp 127.0.0.9 5353" ok
+	monitor_wait
 	got=$(monitored)
 	[ "$got" = "$id audited sendmsg4 udp 127.0.0.9 5353" ] ||
 		fail "monitor printed '$(flat "$got")', expected one audited sendmsg4 event"
@@ -1020,7 +1030,7 @@ expect_failed_attach()
 # pin; a failed re-attach keeps the previous fence in force with its state.
 case_attach_state_fails()
 {
-	local id=kt-full small=$T/small one out
+	local id=kt-full small=$T/small one out denied
 	mkdir -p "$small"
 	mount -t tmpfs -o size=64k,mode=0700 tmpfs "$small" || { fail "cannot mount a tmpfs"; return; }
 	nf_small list >/dev/null 2>&1 # the lock file, made while there is room
@@ -1034,8 +1044,13 @@ case_attach_state_fails()
 		fail "attach with room in the state dir failed: $out"
 	one=$(cg_progs "$CG" | jq length)
 	cat /dev/zero >"$small/fill" 2>/dev/null
+	denied=$(nf_small show "$id" --json | jq .counters.denied)
 	expect_failed_attach "re-attach, state dir full" "$id" raw_deny "$one"
 	expect_client cg "tcp 127.0.0.1 80" EPERM
+	# The fence still in force still counts: the failed one never took the counting over.
+	out=$(nf_small show "$id" --json | jq .counters.denied)
+	[ "$out" = $((denied + 1)) ] ||
+		fail "denied counter $out after one denial under the fence left in force, was $denied"
 	out=$(jq -c .policy "$small/$id.json" 2>&1)
 	[ "$out" = "$(jq -c . "$T/policies/deny.json")" ] || fail "state after the failed re-attach: $out"
 	rm -f "$small/fill"
@@ -1189,6 +1204,7 @@ case_shared_programs()
 	expect_in "$b" "udp 127.0.0.3 53" EPERM
 	expect_in "$a" "tcp 127.0.0.2 80" ECONNREFUSED
 	expect_in "$a" "tcp ::1 22" EPERM
+	monitor_wait
 	got=$(monitored)
 	[ "$got" = "kt-share-a denied connect4 tcp 127.0.0.1 80
 kt-share-b denied sendmsg4 udp 127.0.0.3 53
@@ -1272,6 +1288,7 @@ case_settings_shared()
 	expect_in "$a" "tcp 127.0.0.2 80" ECONNREFUSED
 	expect_in "$b" "tcp 127.0.0.2 80" EPERM
 	expect_in "$a" "tcp 127.0.0.1 80" EPERM
+	monitor_wait
 	got=$(monitored)
 	[ "$got" = "kt-set-b denied connect4 tcp 127.0.0.2 80
 kt-set-a denied connect4 tcp 127.0.0.1 80" ] || fail "monitor printed '$(flat "$got")'"
