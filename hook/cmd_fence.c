@@ -163,38 +163,60 @@ int nf_cmd_attach(struct nf_cli *cli)
 	return fence(cli, cli->id, cli->cgroup, false, false, true, "fenced");
 }
 
-int nf_cmd_update(struct nf_cli *cli)
+static int update(struct nf_cli *cli, const char *id)
 {
-	const char *id = cli->argv[0];
 	struct nf_state *s = NULL;
 	int r;
 
-	if (check_id(id) < 0)
-		return NF_EXIT_USAGE;
-	if (!cli->policy) {
-		nf_log_error(0, "update needs --policy");
-		return NF_EXIT_USAGE;
-	}
 	nf_log_set_id(id);
 	r = nf_state_read(cli->paths.state_dir, id, &s);
-	if (r < 0)
+	if (r == 0 && s->unfenced)
+		r = -ENOENT; /* a container that runs unfenced has no fence to update */
+	if (r < 0) {
+		nf_state_free(s);
 		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
 		       NF_EXIT_FAIL;
+	}
 	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, false, "policy updated on");
 	nf_state_free(s);
 	return r;
 }
 
-int nf_cmd_detach(struct nf_cli *cli)
+/* An id, or a unique prefix of one, to r's exit status or the id to act on. */
+static int resolve(struct nf_cli *cli, char **ret)
 {
-	const char *id = cli->argv[0];
-	char err[512];
+	int r = nf_cli_resolve_id(cli, cli->argv[0], ret);
+
+	return r == 0 ? NF_EXIT_OK : r == -EINVAL ? NF_EXIT_USAGE : NF_EXIT_FAIL;
+}
+
+int nf_cmd_update(struct nf_cli *cli)
+{
+	char *id = NULL;
 	int r;
 
-	if (check_id(id) < 0)
+	if (!cli->policy) {
+		nf_log_error(0, "update needs --policy");
 		return NF_EXIT_USAGE;
+	}
+	r = resolve(cli, &id);
+	if (r == NF_EXIT_OK)
+		r = update(cli, id);
+	free(id);
+	return r;
+}
+
+int nf_cmd_detach(struct nf_cli *cli)
+{
+	char err[512], *id = NULL;
+	int r;
+
+	r = resolve(cli, &id);
+	if (r != NF_EXIT_OK)
+		return r;
 	nf_log_set_id(id);
 	r = nf_fence_detach(&cli->paths, id, err, sizeof(err));
+	free(id);
 	reap(cli);
 	if (r < 0)
 		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;

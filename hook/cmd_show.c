@@ -130,6 +130,47 @@ static int all_ids(const struct nf_cli *cli, char ***ret, size_t *ret_n)
 	return 0;
 }
 
+int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret)
+{
+	char **ids = NULL, q[128], names[1024];
+	size_t n = 0, hits = 0, len = strlen(arg), o = 0;
+	const char *hit = NULL;
+	int r;
+
+	if (nf_oci_id_valid(arg) < 0)
+		return nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
+				    nf_quote(arg, q, sizeof(q))),
+		       -EINVAL;
+	r = all_ids(cli, &ids, &n);
+	if (r < 0)
+		return nf_log_error(r, "cannot list fences");
+	names[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ids[i], arg) == 0) {
+			hit = ids[i];
+			hits = 1;
+			break;
+		}
+		if (strncmp(ids[i], arg, len) != 0)
+			continue;
+		hit = ids[i];
+		hits++;
+		if (o < sizeof(names) - 1)
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+					      hits > 1 ? ", " : "", ids[i]);
+	}
+	if (hits > 1) {
+		if (o >= sizeof(names) - 1)
+			strcpy(names + sizeof(names) - 4, "...");
+		nf_log_error(0, "id prefix '%s' names %zu fences: %s", arg, hits, names);
+		nf_strv_free(ids, n);
+		return -EEXIST;
+	}
+	*ret = strdup(hits ? hit : arg);
+	nf_strv_free(ids, n);
+	return *ret ? 0 : -ENOMEM;
+}
+
 int nf_cmd_list(struct nf_cli *cli)
 {
 	json_t *arr = cli->json ? json_array() : NULL;
@@ -168,17 +209,11 @@ int nf_cmd_list(struct nf_cli *cli)
 	return NF_EXIT_OK;
 }
 
-int nf_cmd_show(struct nf_cli *cli)
+static int show(struct nf_cli *cli, const char *id)
 {
-	const char *id = cli->argv[0];
 	struct fence_view v;
-	char q[128], programs[48];
+	char programs[48];
 
-	if (nf_oci_id_valid(id) < 0) {
-		nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
-			     nf_quote(id, q, sizeof(q)));
-		return NF_EXIT_USAGE;
-	}
 	view_load(cli, id, &v);
 	if (!v.state && !v.pinned) {
 		nf_log_set_id(id);
@@ -222,6 +257,19 @@ int nf_cmd_show(struct nf_cli *cli)
 	}
 	nf_state_free(v.state);
 	return NF_EXIT_OK;
+}
+
+int nf_cmd_show(struct nf_cli *cli)
+{
+	char *id = NULL;
+	int r;
+
+	r = nf_cli_resolve_id(cli, cli->argv[0], &id);
+	if (r < 0)
+		return r == -EINVAL ? NF_EXIT_USAGE : NF_EXIT_FAIL;
+	r = show(cli, id);
+	free(id);
+	return r;
 }
 
 int nf_cmd_metrics(struct nf_cli *cli)
