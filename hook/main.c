@@ -35,6 +35,7 @@ static int load_config(struct nf_cli *cli)
 		return r;
 	}
 	nf_log_set_level(cli->cfg.log_level);
+	nf_log_targets(cli->cfg.journal_socket, cli->cfg.log_file);
 	if ((cli->bpffs_root && replace_str(&cli->cfg.bpffs_root, cli->bpffs_root) < 0) ||
 	    (cli->state_dir && replace_str(&cli->cfg.state_dir, cli->state_dir) < 0))
 		return -ENOMEM;
