@@ -146,12 +146,14 @@ static __always_inline int nf_event_allowed(struct nf_fence_info *f)
  * sent (rate limit, full ring, no ring yet) is counted as dropped. what is hook | family << 8 |
  * proto << 16 | verdict << 24 | port << 32; w01 and w23 are the destination's four 32-bit
  * words as the program read them (network byte order, low word first; IPv4 in word 0, none:
- * all 0). A global function, so that the verifier checks it once per program rather than once
- * per path that reports. Everything comes in three registers, which stay in callee-saved ones
+ * all 0); task: the event names the calling process. Inlined into two global
+ * functions, one per value of task, so that the verifier checks it once per program rather
+ * than once per path that reports, and the egress program never calls the helpers its type
+ * may not. Everything comes in three registers, which stay in callee-saved ones
  * across the helper calls: a fourth argument was spilled to the stack, and a first store to a
  * stack slot costs a speculation barrier for this loader.
  */
-__noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
+static __always_inline int nf_send(__u64 what, __u64 w01, __u64 w23, int task)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_event *ev = NULL;
@@ -180,16 +182,36 @@ __noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
 	ev->pad[0] = 0;
 	ev->pad[1] = 0;
 	ev->time_ns = bpf_ktime_get_ns();
+	ev->pad2 = 0;
+	ev->pid = task ? (__u32)(bpf_get_current_pid_tgid() >> 32) : 0;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
+}
+
+/* The sock_addr and sock_create programs run in the calling process: the event names it
+ * (bpf_get_current_pid_tgid() is theirs since 5.7). */
+__noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
+{
+	return nf_send(what, w01, w23, 1);
+}
+
+/* The egress program may not (netfence.h), and may not call the helpers that would say. */
+__noinline int nf_send_event_skb(__u64 what, __u64 w01, __u64 w23)
+{
+	return nf_send(what, w01, w23, 0);
 }
 
 static __always_inline void nf_report(__u32 hook, __u32 family, __u64 w01, __u64 w23, __u16 port,
 				      __u32 proto, __u32 slot)
 {
+	__u64 what = hook | family << 8 | proto << 16 | slot << 24 | (__u64)port << 32;
+
 	if (nf_events_per_sec == 0)
 		return;
-	nf_send_event(hook | family << 8 | proto << 16 | slot << 24 | (__u64)port << 32, w01, w23);
+	if (hook == NF_HOOK_EGRESS)
+		nf_send_event_skb(what, w01, w23);
+	else
+		nf_send_event(what, w01, w23);
 }
 
 /* Turn a verdict into the program's return value, counting and reporting it when this program

@@ -194,6 +194,16 @@ struct nf_event {
 	__u8 hook;	 /* enum nf_hook */
 	__u8 pad[2];
 	__u64 time_ns; /* when: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	/*
+	 * Who: the calling process (its tgid, in the initial pid namespace), taken only for an
+	 * event sent; the monitor reads its command from /proc. Not bpf_get_current_comm(): from
+	 * 6.x kernels on, cgroup programs get it only from a loader with CAP_PERFMON, which
+	 * netfence does not keep. The egress program runs where the current task may not be the
+	 * sender (softirq), and kernels before 6.10 do not give cgroup_skb programs the helper:
+	 * 0 there.
+	 */
+	__u32 pid;
+	__u32 pad2;
 };
 
 enum nf_hook {
