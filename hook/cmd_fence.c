@@ -223,6 +223,31 @@ int nf_cmd_detach(struct nf_cli *cli)
 	return NF_EXIT_OK;
 }
 
+/*
+ * The records of containers started unfenced whose cgroup is gone: their poststop never came.
+ * A record without a cgroup (the hook failed before finding it) stays until a detach.
+ */
+static size_t reap_unfenced(struct nf_cli *cli)
+{
+	char **ids = NULL;
+	size_t n = 0, removed = 0;
+
+	if (nf_state_unfenced_ids(cli->paths.state_dir, &ids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct nf_state *s = NULL;
+		struct stat st;
+
+		if (nf_state_read(cli->paths.state_dir, ids[i], &s) == 0 && s->unfenced &&
+		    s->cgroup[0] == '/' && stat(s->cgroup, &st) < 0 && errno == ENOENT &&
+		    nf_state_remove_unfenced(cli->paths.state_dir, ids[i]) == 0)
+			removed++;
+		nf_state_free(s);
+	}
+	nf_strv_free(ids, n);
+	return removed;
+}
+
 int nf_cmd_gc(struct nf_cli *cli)
 {
 	size_t removed = 0;
@@ -230,6 +255,7 @@ int nf_cmd_gc(struct nf_cli *cli)
 
 	if (r < 0)
 		return nf_log_error(r, "gc failed"), NF_EXIT_FAIL;
+	removed += reap_unfenced(cli);
 	if (cli->json)
 		printf("{\"removed\":%zu}\n", removed);
 	else

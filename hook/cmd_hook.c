@@ -113,7 +113,13 @@ static void record_fenced(struct nf_cli *cli, struct hook_ctx *c)
  * metrics look, not only in the log. */
 static void record_unfenced(struct nf_cli *cli, struct hook_ctx *c)
 {
-	char now[64];
+	char now[64], err[512];
+	int r;
+
+	/* where it runs, for list and for gc once it is gone: best effort, the error came first */
+	if (!c->cgroup && c->state->pid)
+		nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
+				  sizeof(err));
 	struct nf_state s = {
 		.id = c->state->id,
 		.cgroup = c->cgroup,
@@ -124,7 +130,6 @@ static void record_unfenced(struct nf_cli *cli, struct hook_ctx *c)
 		.unfenced_reason = (char *)nf_log_last_error(),
 		.k8s = k8s_names(c),
 	};
-	int r;
 
 	nf_state_now(now, sizeof(now));
 	r = nf_state_write_unfenced(cli->paths.state_dir, &s);

@@ -510,9 +510,18 @@ case_fail_open()
 		[ "$n" = 2 ] || fail "log_file: $n lines of ev-open, expected 2: $(flat "$(cat "$T/log/netfence.log" 2>&1)")"
 		grep -q "warning: container 'ev-open': fail_mode is open" "$T/log/netfence.log" ||
 			fail "log_file: no fail-open warning"
-		echo "$stop" | "$NETFENCE" --config "$T/file.json" hook poststop >/dev/null 2>&1
 	fi
+	# Its poststop never comes: `netfence gc` removes the record once the cgroup is gone.
+	"$NETFENCE" --config "$T/open.json" hook createRuntime <"$T/open.state" >/dev/null 2>&1
+	got=$(nf show ev-open --json | jq -r .cgroup)
+	[ "$got" = "$CG/c" ] || fail "recorded cgroup '$got', expected $CG/c"
 	kill "$SLEEPER" 2>/dev/null
+	wait "$SLEEPER" 2>/dev/null
+	rmdir "$CG/c" || fail "cannot remove $CG/c"
+	nf gc >/dev/null
+	got=$(nf list | awk '$1 == "ev-open"')
+	[ -z "$got" ] || fail "gc left the record of a gone cgroup: $(flat "$got")"
+	mkdir -p "$CG/c"
 }
 
 CASES=(
