@@ -188,21 +188,21 @@ static bool says_netfence(const char *file, char *out, size_t size)
 bool nf_doctor_check_binary(struct nf_doctor *d, const char *area, const char *where,
 			    const char *path)
 {
-	char full[PATH_MAX], id[64], said[128], q[NF_QUOTE_BUF];
+	char full[PATH_MAX], id[64], said[128], q[NF_QUOTE_BUF], qs[NF_QUOTE_BUF];
 	struct stat st, self;
 
 	nf_quote_str(q, path);
 	if (path[0] != '/') {
 		snprintf(id, sizeof(id), "%s.path-missing", area);
 		nf_doctor_add(d, NF_SEV_ERROR, id, "give the absolute path of the netfence binary",
-			      "%s: %s is not an absolute path", where, q);
+			      "%s %s is not an absolute path", where, q);
 		return false;
 	}
 	if (resolve(d, path, full, sizeof(full)) < 0 || stat(full, &st) < 0) {
 		snprintf(id, sizeof(id), "%s.path-missing", area);
 		nf_doctor_add(d, NF_SEV_ERROR, id,
 			      "install netfence there (make install) or correct the path",
-			      "%s: %s does not exist: the engine skips the hook and the container "
+			      "%s %s does not exist: the engine skips the hook and the container "
 			      "runs unfenced, or fails to start",
 			      where, q);
 		return false;
@@ -210,14 +210,14 @@ bool nf_doctor_check_binary(struct nf_doctor *d, const char *area, const char *w
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR)) {
 		snprintf(id, sizeof(id), "%s.path-not-executable", area);
 		nf_doctor_add(d, NF_SEV_ERROR, id, "chmod 0755 the netfence binary",
-			      "%s: %s is not an executable file", where, q);
+			      "%s %s is not an executable file", where, q);
 		return false;
 	}
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		/* The engine runs it as root for every container: its writers own the node. */
 		snprintf(id, sizeof(id), "%s.path-writable", area);
 		nf_doctor_add(d, NF_SEV_ERROR, id, "chown root: and chmod go-w the binary",
-			      "%s: %s is writable by others than root (owner uid %u, mode %04o)",
+			      "%s %s is writable by others than root (owner uid %u, mode %04o)",
 			      where, q, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return false;
 	}
@@ -228,8 +228,8 @@ bool nf_doctor_check_binary(struct nf_doctor *d, const char *area, const char *w
 		return true;
 	snprintf(id, sizeof(id), "%s.path-not-netfence", area);
 	nf_doctor_add(d, NF_SEV_ERROR, id, "point it at the netfence binary",
-		      "%s: %s is not netfence (`%s version` printed %s)", where, q, path,
-		      nf_quote_str(q, said));
+		      "%s %s is not netfence (`%s version` printed %s)", where, q, path,
+		      nf_quote_str(qs, said));
 	return false;
 }
 

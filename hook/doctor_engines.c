@@ -252,9 +252,13 @@ bool nf_doctor_check_hooks_doc(struct nf_doctor *d, const char *file, const char
 
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
-		nf_doctor_add(d, NF_SEV_ERROR, "hooksd.invalid", "correct the file",
-			      "%s: not a JSON object (line %d: %s): the engine does not run it",
-			      file, jerr.line, doc ? "another JSON value" : jerr.text);
+		if (doc)
+			nf_doctor_add(d, NF_SEV_ERROR, "hooksd.invalid", "correct the file",
+				      "%s: not a JSON object: the engine does not run it", file);
+		else
+			nf_doctor_add(d, NF_SEV_ERROR, "hooksd.invalid", "correct the file",
+				      "%s: invalid JSON at line %d: %s: the engine does not run it",
+				      file, jerr.line, jerr.text);
 		json_decref(doc);
 		return false;
 	}
@@ -366,7 +370,7 @@ static bool scan_hooks_dir(struct nf_doctor *d, const char *dir, bool read_by_en
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path) ||
 		    read_host(d, path, &buf, &len) < 0)
 			continue;
-		if (strstr(buf, "netfence")) {
+		if (strstr(buf, "netfence") || strncmp(names[i], "netfence", 8) == 0) {
 			if (!read_by_engine)
 				nf_doctor_add(d, NF_SEV_WARNING, "hooksd.unread",
 					      "move it to a directory in hooks_dir, or add its "
@@ -446,9 +450,16 @@ void nf_doctor_check_hooksd(struct nf_doctor *d)
 
 /* --- CDI ------------------------------------------------------------------------------------ */
 
+/* What the hooks of one CDI spec add up to. */
+struct cdi_walk {
+	const char *checked; /* the binary path already checked: the hooks share one */
+	bool checked_ok;
+	bool attach, detach; /* a netfence hook at an attach stage, at poststop */
+};
+
 /* One CDI hook: netfence run at a stage that matches its arguments. */
-static size_t check_cdi_hook(struct nf_doctor *d, const char *file, const json_t *h, bool *attach,
-			     bool *detach)
+static size_t check_cdi_hook(struct nf_doctor *d, const char *file, const json_t *h,
+			     struct cdi_walk *w)
 {
 	const char *name = json_string_value(json_object_get(h, "hookName"));
 	const char *path = json_string_value(json_object_get(h, "path"));
@@ -458,7 +469,11 @@ static size_t check_cdi_hook(struct nf_doctor *d, const char *file, const json_t
 	if (!name || !path || !strstr(path, "netfence"))
 		return 0;
 	snprintf(where, sizeof(where), "%s: hook %s path", file, name);
-	if (!nf_doctor_check_binary(d, "cdi", where, path))
+	if (!w->checked || strcmp(w->checked, path) != 0) {
+		w->checked = path;
+		w->checked_ok = nf_doctor_check_binary(d, "cdi", where, path);
+	}
+	if (!w->checked_ok)
 		return 1;
 	if (!hook_args(json_object_get(h, "args"), &stage)) {
 		nf_doctor_add(d, NF_SEV_ERROR, "cdi.args",
@@ -472,27 +487,28 @@ static size_t check_cdi_hook(struct nf_doctor *d, const char *file, const json_t
 			      "%s: the %s hook runs `netfence hook %s`", file, name, stage);
 		return 1;
 	}
-	*attach |= strcmp(name, "createRuntime") == 0 || strcmp(name, "prestart") == 0;
-	*detach |= strcmp(name, "poststop") == 0;
+	w->attach |= strcmp(name, "createRuntime") == 0 || strcmp(name, "prestart") == 0;
+	w->detach |= strcmp(name, "poststop") == 0;
 	return 0;
 }
 
 static size_t check_cdi_hooks(struct nf_doctor *d, const char *file, const json_t *edits,
-			      bool *attach, bool *detach)
+			      struct cdi_walk *w)
 {
 	size_t errors = 0, i;
 	json_t *h;
 
 	json_array_foreach(json_object_get(edits, "hooks"), i, h)
 	{
-		errors += check_cdi_hook(d, file, h, attach, detach);
+		errors += check_cdi_hook(d, file, h, w);
 	}
 	return errors;
 }
 
 static bool check_cdi_doc(struct nf_doctor *d, const char *file, const char *text, size_t len)
 {
-	bool attach = false, detach = false, on = false;
+	struct cdi_walk w = {};
+	bool on = false;
 	const char *kind;
 	size_t errors = 0, i;
 	json_error_t jerr;
@@ -500,9 +516,13 @@ static bool check_cdi_doc(struct nf_doctor *d, const char *file, const char *tex
 
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
-		nf_doctor_add(d, NF_SEV_ERROR, "cdi.invalid", "correct the file",
-			      "%s: not a JSON object (line %d: %s): engines refuse the device",
-			      file, jerr.line, doc ? "another JSON value" : jerr.text);
+		if (doc)
+			nf_doctor_add(d, NF_SEV_ERROR, "cdi.invalid", "correct the file",
+				      "%s: not a JSON object: engines refuse the device", file);
+		else
+			nf_doctor_add(d, NF_SEV_ERROR, "cdi.invalid", "correct the file",
+				      "%s: invalid JSON at line %d: %s: engines refuse the device",
+				      file, jerr.line, jerr.text);
 		json_decref(doc);
 		return false;
 	}
@@ -516,27 +536,25 @@ static bool check_cdi_doc(struct nf_doctor *d, const char *file, const char *tex
 			      "%s: kind '%s': devices named netfence.io/fence=on are not found",
 			      file, kind);
 	}
-	errors +=
-		check_cdi_hooks(d, file, json_object_get(doc, "containerEdits"), &attach, &detach);
+	errors += check_cdi_hooks(d, file, json_object_get(doc, "containerEdits"), &w);
 	json_array_foreach(json_object_get(doc, "devices"), i, dev)
 	{
 		const char *name = json_string_value(json_object_get(dev, "name"));
 
 		on |= name && strcmp(name, "on") == 0;
-		errors += check_cdi_hooks(d, file, json_object_get(dev, "containerEdits"), &attach,
-					  &detach);
+		errors += check_cdi_hooks(d, file, json_object_get(dev, "containerEdits"), &w);
 	}
 	if (!on)
 		nf_doctor_add(d, NF_SEV_WARNING, "cdi.device", "a device named \"on\"",
 			      "%s: no device 'on': netfence.io/fence=on is not found", file);
-	if (!attach && errors == 0) {
+	if (!w.attach && errors == 0) {
 		nf_doctor_add(d, NF_SEV_ERROR, "cdi.hooks",
 			      "a createRuntime hook: netfence hook createRuntime",
 			      "%s: no createRuntime (or prestart) netfence hook: the device "
 			      "fences nothing",
 			      file);
 		errors++;
-	} else if (!detach && errors == 0) {
+	} else if (!w.detach && errors == 0) {
 		nf_doctor_add(d, NF_SEV_WARNING, "cdi.hooks",
 			      "a poststop hook: netfence hook poststop",
 			      "%s: no poststop netfence hook: fences stay after their containers "
@@ -563,11 +581,13 @@ void nf_doctor_check_cdi(struct nf_doctor *d)
 				    sizeof(path) ||
 			    read_host(d, path, &buf, &len) < 0)
 				continue;
-			if (strstr(buf, "netfence") && yaml)
+			if (yaml && strstr(buf, "netfence"))
 				nf_doctor_add(d, NF_SEV_INFO, "cdi.yaml-unchecked", NULL,
 					      "%s: a YAML CDI spec, which doctor does not read",
 					      path);
-			else if (strstr(buf, "netfence") && strstr(names[i], ".json"))
+			else if ((strstr(buf, "netfence") ||
+				  strncmp(names[i], "netfence", 8) == 0) &&
+				 strstr(names[i], ".json"))
 				d->cdi_spec |= check_cdi_doc(d, path, buf, len);
 			free(buf);
 		}
