@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the tree edits are single-quoted for eval
 # `netfence doctor` against temporary host trees (--root), one per mistake of issue 14, each
 # built from a clean tree that has everything wired: the binary and its netfence-runc link, the
 # hooks.d file Podman reads, the CDI spec, containerd's runtime handler, a host config, a policy,
