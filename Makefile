@@ -127,6 +127,7 @@ unit: $(TEST_BINS)
 	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs 1; done
 	$(Q)tests/schema_check.sh ./$(BIN)
 	$(Q)python3 tests/config_schema_check.py
+	$(Q)python3 tests/kubernetes_check.py
 
 # The README's two commands: each installs what it needs first.
 check: deps

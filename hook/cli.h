@@ -27,6 +27,11 @@ struct nf_cli {
 	int timeout_ms;	    /* monitor --timeout */
 	int argc;	    /* positional arguments after the command */
 	char **argv;
+
+	/* doctor: the host root prefix (--root), and --config and --bpffs-root as given. */
+	const char *root;
+	const char *config_path;
+	const char *bpffs_root;
 };
 
 int nf_cmd_hook(struct nf_cli *cli);
@@ -39,6 +44,7 @@ int nf_cmd_show(struct nf_cli *cli);
 int nf_cmd_metrics(struct nf_cli *cli);
 int nf_cmd_monitor(struct nf_cli *cli);
 int nf_cmd_policy(struct nf_cli *cli);
+int nf_cmd_doctor(struct nf_cli *cli);
 
 /* Events per second per fence for the BPF programs: 0 disables them, the config's 0 is no limit. */
 unsigned int nf_cli_events_rate(const struct nf_config *cfg);

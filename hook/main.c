@@ -32,7 +32,7 @@ static const struct command commands[] = {
 	{ "list", nf_cmd_list, 0, 0, true },	   { "show", nf_cmd_show, 1, 1, true },
 	{ "monitor", nf_cmd_monitor, 0, 0, true }, { "metrics", nf_cmd_metrics, 0, 0, true },
 	{ "gc", nf_cmd_gc, 0, 0, true },	   { "policy", nf_cmd_policy, 2, 2, false },
-	{ "version", cmd_version, 0, 0, false },
+	{ "doctor", nf_cmd_doctor, 0, 0, false },  { "version", cmd_version, 0, 0, false },
 };
 
 static void usage(FILE *f)
@@ -54,6 +54,8 @@ static void usage(FILE *f)
 	      "  metrics                     counters in Prometheus text format\n"
 	      "  gc                          remove fences whose cgroup is gone\n"
 	      "  policy check FILE|-         validate a policy document\n"
+	      "  doctor [--root DIR]         find set-ups that leave containers unfenced or\n"
+	      "                              unable to start; DIR: the host's root (default /)\n"
 	      "  version\n"
 	      "\n"
 	      "Options:\n"
@@ -77,6 +79,7 @@ enum {
 	OPT_POLICY,
 	OPT_COUNT,
 	OPT_TIMEOUT,
+	OPT_ROOT,
 };
 
 static int parse_int(const char *s, int *ret)
@@ -105,6 +108,7 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -123,6 +127,9 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 			break;
 		case OPT_JSON:
 			cli->json = true;
+			break;
+		case OPT_ROOT:
+			cli->root = optarg;
 			break;
 		case OPT_ID:
 			cli->id = optarg;
@@ -219,6 +226,11 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			cmd = &commands[i];
 	nargs = argc - optind - 1;
+	if (cmd && cli.root && strcmp(cmd->name, "doctor") != 0) {
+		fprintf(stderr, "netfence: --root is an option of doctor only\n");
+		nf_config_free(&cli.cfg);
+		return NF_EXIT_USAGE;
+	}
 	if (!cmd || nargs < cmd->min_args || nargs > cmd->max_args) {
 		fprintf(stderr, "netfence: %s '%s'\n",
 			cmd ? "wrong arguments for" : "unknown command", argv[optind]);
@@ -229,6 +241,8 @@ int main(int argc, char **argv)
 	cli.argc = nargs;
 	cli.argv = argv + optind + 1;
 	cli.config_given = config != NULL;
+	cli.config_path = config;
+	cli.bpffs_root = bpffs;
 
 	/* The hook logs to syslog too: crun discards hook output by default. */
 	nf_log_open(strcmp(cmd->name, "hook") == 0);

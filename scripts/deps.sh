@@ -3,7 +3,7 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
-libcap-dev libcap2-bin libcriterion-dev python3 python3-jsonschema iproute2 runc crun podman
+libcap-dev libcap2-bin libcriterion-dev python3 python3-jsonschema python3-yaml iproute2 runc crun podman
 containerd
 nftables iptables liburing-dev valgrind libclang-rt-14-dev busybox-static
 binutils procps"
