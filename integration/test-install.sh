@@ -148,6 +148,25 @@ case_bad_policy()
 	case_end bad-policy
 }
 
+# An invalid host config in the ConfigMap is not installed: it would fail every hook on the
+# node. The one in place stays, and the run fails saying why.
+case_bad_config()
+{
+	local r=$T/badconfig before
+	node "$r"
+	run_install "$r"
+	before=$(md5sum <"$r/etc/netfence/config.json")
+	cp "$T/configmap/config.json" "$T/config.saved"
+	echo '{"fail_mode": "sometimes"}' >"$T/configmap/config.json"
+	run_install "$r"
+	mv "$T/config.saved" "$T/configmap/config.json"
+	[ "$RC" -eq 1 ] || fail "exit status $RC, expected 1"
+	[[ $OUT == *"not installing the host config: "*"sometimes"* ]] || fail "said: $(flat "$OUT")"
+	[ "$(md5sum <"$r/etc/netfence/config.json")" = "$before" ] ||
+		fail "the host config in place was replaced"
+	case_end bad-config
+}
+
 # A changed ConfigMap reaches the node on the next run, and only that file changes.
 case_update()
 {
@@ -183,7 +202,7 @@ main()
 		[ "$rc" -eq 0 ] || fail "tests/kubernetes_check.py failed"
 		case_end manifests
 	fi
-	for c in fresh containerd-untouched bin-dir bad-policy update; do
+	for c in fresh containerd-untouched bin-dir bad-policy bad-config update; do
 		selected "$c" && "case_${c//-/_}"
 	done
 	echo "$PASSED passed, $FAILED failed"

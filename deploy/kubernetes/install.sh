@@ -147,6 +147,19 @@ install_binaries()
 		"s|/usr/local/bin/netfence|$BIN_DIR/netfence|g"
 }
 
+# config_invalid FILE: what is wrong with the host config FILE, as netfence doctor reads it
+# (succeeds, printing the reason, when it is invalid). A broken host config would fail every
+# hook on the node: the one in place stays.
+config_invalid()
+{
+	scratch=$(mktemp -d) || return 0
+	mkdir -p "$scratch/etc/netfence"
+	cp "$1" "$scratch/etc/netfence/config.json"
+	out=$("$BIN" doctor --root "$scratch" 2>/dev/null | sed -n 's/^error *config\.invalid: //p')
+	rm -rf "$scratch"
+	[ -n "$out" ] && printf '%s\n' "$out"
+}
+
 # The ConfigMap: config.json is the host config, every other <name>.json a policy.
 install_config()
 {
@@ -158,7 +171,12 @@ install_config()
 		[ -f "$f" ] || continue
 		name=$(basename "$f")
 		if [ "$name" = config.json ]; then
-			install_file "$f" /etc/netfence/config.json 644
+			if why=$(config_invalid "$f"); then
+				say "not installing the host config: $why" >&2
+				FAILED=1
+			else
+				install_file "$f" /etc/netfence/config.json 644
+			fi
 		elif "$BIN" policy check "$f" >/dev/null 2>&1; then
 			install_file "$f" "/etc/netfence/policies.d/$name" 644
 		else
