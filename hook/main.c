@@ -54,14 +54,15 @@ static void usage(FILE *f)
 	      "  metrics                     counters in Prometheus text format\n"
 	      "  gc                          remove fences whose cgroup is gone\n"
 	      "  policy check FILE|-         validate a policy document\n"
-	      "  version\n"
+	      "  version                     print the version (also --version)\n"
 	      "\n"
 	      "Options:\n"
 	      "  --config FILE       host config (default /etc/netfence/config.json)\n"
 	      "  --bpffs-root DIR    pins (default /sys/fs/bpf/netfence)\n"
 	      "  --state-dir DIR     state files (default /run/netfence)\n"
 	      "  --json              machine-readable output\n"
-	      "  -h, --help\n"
+	      "  -h, --help          this text\n"
+	      "  -V, --version       print the version\n"
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error.\n",
 	      f);
@@ -106,11 +107,12 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CONFIG:
 			*config = optarg;
@@ -144,6 +146,9 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 			break;
 		case 'h':
 			usage(stdout);
+			return 1;
+		case 'V':
+			cmd_version(cli);
 			return 1;
 		default:
 			return -EINVAL;
