@@ -130,7 +130,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)
 
 $(OUTPUT)/hook/%.o: hook/%.c $(wildcard hook/*.h) bpf/netfence.h $(SKEL) | $(OUTPUT)/hook
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Unit tests: one Criterion binary per module test, linked with every module but main.
 $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) | $(OUTPUT)/tests
