@@ -13,7 +13,8 @@
 #                     bash completion, the gc timer, docs, and the host config unless present
 #   make uninstall    remove what make install put there (with the same PREFIX and DESTDIR);
 #                     the host config and policies.d only while unchanged
-#   make deb          the Debian package, in .output/deb/ (dpkg-buildpackage on a copy)
+#   make deb          the Debian package, in .output/deb/ (dpkg-buildpackage on a copy), then
+#                     lintian (LINTIAN= skips it)
 #
 # V=1 shows the commands; ASAN=1 builds with AddressSanitizer and UBSan; STATIC=0 links glibc
 # dynamically, STATIC_LIBS=0 also libbpf, libelf, zlib, jansson and libcap.
@@ -33,6 +34,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/netfence
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 INSTALL_STRIP ?= -s
+LINTIAN     ?= lintian
 FUZZ_TIME   ?= 60
 VERSION     := 0.1.0
 
@@ -249,8 +251,8 @@ deb:
 			$(OUTPUT)/deb/src
 	$(Q)cd $(OUTPUT)/deb/src && dpkg-buildpackage -us -uc -b
 	$(Q)rm -rf $(OUTPUT)/deb/src
-	$(Q)if command -v lintian >/dev/null; then \
-		lintian --fail-on error --info $(OUTPUT)/deb/netfence_*.changes; fi
+	$(Q)if [ -n "$(LINTIAN)" ] && command -v $(LINTIAN) >/dev/null; then \
+		$(LINTIAN) --fail-on error --info $(OUTPUT)/deb/netfence_*.changes; fi
 	$(Q)ls -l $(OUTPUT)/deb/*.deb
 
 format:
