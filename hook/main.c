@@ -40,9 +40,8 @@ static void usage(FILE *f)
 	fputs("Usage: netfence [OPTIONS] COMMAND [ARGS]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  hook [STAGE]                OCI hook: state JSON on stdin; STAGE is prestart,\n"
-	      "                              createRuntime, poststart (attach) or poststop "
-	      "(detach)\n"
+	      "  hook [STAGE]                OCI hook: state JSON on stdin; STAGE is prestart or\n"
+	      "                              createRuntime (attach), or poststop (detach)\n"
 	      "  attach --id ID --cgroup DIR --policy FILE|-\n"
 	      "                              fence any cgroup v2 directory\n"
 	      "  detach ID                   remove a fence (an unknown id is success)\n"
@@ -56,14 +55,15 @@ static void usage(FILE *f)
 	      "  policy check FILE|-         validate a policy document\n"
 	      "  doctor [--root DIR]         find set-ups that leave containers unfenced or\n"
 	      "                              unable to start; DIR: the host's root (default /)\n"
-	      "  version\n"
+	      "  version                     print the version (also --version)\n"
 	      "\n"
 	      "Options:\n"
 	      "  --config FILE       host config (default /etc/netfence/config.json)\n"
 	      "  --bpffs-root DIR    pins (default /sys/fs/bpf/netfence)\n"
 	      "  --state-dir DIR     state files (default /run/netfence)\n"
 	      "  --json              machine-readable output\n"
-	      "  -h, --help\n"
+	      "  -h, --help          this text\n"
+	      "  -V, --version       print the version\n"
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error.\n",
 	      f);
@@ -110,11 +110,12 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CONFIG:
 			*config = optarg;
@@ -151,6 +152,9 @@ static int parse_options(int argc, char **argv, struct nf_cli *cli, const char *
 			break;
 		case 'h':
 			usage(stdout);
+			return 1;
+		case 'V':
+			cmd_version(cli);
 			return 1;
 		default:
 			return -EINVAL;

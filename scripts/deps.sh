@@ -1,12 +1,17 @@
 #!/bin/sh
 # Install the Debian packages netfence needs to build and test. Idempotent: quick when present.
+#   scripts/deps.sh        build, unit and integration tests
+#   scripts/deps.sh deb    also what `make deb` and integration/test-deb.sh need
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libjansson-dev
 libcap-dev libcap2-bin libcriterion-dev python3 python3-jsonschema python3-yaml iproute2 runc crun podman
 containerd
 nftables iptables liburing-dev valgrind libclang-rt-14-dev busybox-static
-binutils procps"
+binutils procps groff-base man-db"
+if [ "${1:-}" = deb ]; then
+	PKGS="$PKGS dpkg-dev debhelper fakeroot lintian bash-completion"
+fi
 
 missing=""
 for p in $PKGS; do
