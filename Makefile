@@ -243,7 +243,7 @@ uninstall:
 # dpkg-buildpackage works on a copy of the tree (tracked and new files, not .output/ or what
 # .gitignore names), so the tree keeps no build products and the package lands in .output/deb/.
 deb:
-	$(Q)./scripts/deps.sh deb
+	$(Q)./scripts/deps.sh
 	$(Q)rm -rf $(OUTPUT)/deb && mkdir -p $(OUTPUT)/deb/src
 	$(Q)if git rev-parse --git-dir >/dev/null 2>&1; then \
 		git ls-files -z --cached --others --exclude-standard; \
