@@ -156,11 +156,15 @@ case_files()
 
 case_man()
 {
-	local page out
+	local page out file
+	# Each page is found where man looks (man -w), then rendered from that file: man's cache of
+	# formatted pages (/var/cache/man) would serve an older build of the same page, whose
+	# reproducible mtime is the same, and rendering by name would leave such a cache behind.
 	for page in "8 netfence" "8 netfence-runc" "8 netfence-crun" "5 netfence-policy" \
 		"5 netfence-config"; do
 		# shellcheck disable=SC2086 # section and name
-		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings $page 2>&1 >"$T/logs/man") ||
+		file=$(man -w $page 2>&1) || { rt_fail "man -w $page: $file"; continue; }
+		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$file" 2>&1 >"$T/logs/man") ||
 			rt_fail "man $page: exit status $?"
 		[ -z "$out" ] || rt_fail "man $page: $(printf '%s' "$out" | head -n 2)"
 		grep -q NETFENCE "$T/logs/man" || rt_fail "man $page: nothing rendered"
@@ -168,7 +172,7 @@ case_man()
 	# netfence(8) names every command of the installed binary.
 	for page in $(/usr/bin/netfence --help | awk '/^Commands:/ { on = 1; next }
 		/^[^ ]/ { on = 0 } on && /^  [a-z]/ { print $1 }'); do
-		MANWIDTH=80 man 8 netfence 2>/dev/null | grep -q "^   $page" ||
+		MANWIDTH=80 man -l "$(man -w 8 netfence)" 2>/dev/null | grep -q "^   $page" ||
 			rt_fail "netfence(8) has no section for '$page'"
 	done
 }
@@ -255,6 +259,8 @@ deb_cleanup()
 	fi
 	umount -l /run/netfence 2>/dev/null
 	[ "$MADE_RUN_DIR" = 1 ] && rmdir /run/netfence 2>/dev/null
+	# Pages man formatted and cached while the package was installed (none were before).
+	[ "$MAN_CACHED" = 0 ] && rm -f /var/cache/man/cat[1-9]/netfence*
 	umount -l /sys/fs/bpf 2>/dev/null
 	(exit "$rc")
 	rt_cleanup
@@ -292,6 +298,8 @@ for p in $OWNED; do
 done
 [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ] || [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ] ||
 	rt_skip "/sys/fs/bpf is not empty and not a bpffs"
+MAN_CACHED=0
+compgen -G "/var/cache/man/cat[1-9]/netfence*" >/dev/null && MAN_CACHED=1
 rt_find_cgroup2
 T=$(mktemp -d /tmp/netfence-deb.XXXXXX) || rt_skip "cannot create a temporary directory"
 chmod 755 "$T"
