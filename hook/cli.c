@@ -51,6 +51,9 @@ static const struct nf_command commands[] = {
 	  true },
 	{ "policy", nf_cmd_policy, "check FILE|- [--json]", "validate a policy document",
 	  NF_OPT_JSON, 2, 2, false },
+	{ "doctor", nf_cmd_doctor, "[--root DIR] [--json]",
+	  "find set-ups that leave containers unfenced or unable to start", NF_OPT_ROOT | NF_OPT_JSON,
+	  0, 0, false },
 	{ "version", cmd_version, "[--json]", "the version", NF_OPT_JSON, 0, 0, false },
 	{ "help", cmd_help, "[COMMAND]", "this text, or one command's", 0, 0, 1, false },
 };
@@ -73,6 +76,8 @@ enum {
 	OPT_CONTAINER,
 	OPT_VERDICT,
 	OPT_LISTEN,
+	OPT_ROOT,
+	OPT_LAST_CMD = OPT_ROOT,
 };
 
 static const struct option options[] = {
@@ -91,6 +96,7 @@ static const struct option options[] = {
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "verdict", required_argument, NULL, OPT_VERDICT },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "root", required_argument, NULL, OPT_ROOT },
 	{},
 };
 
@@ -106,7 +112,10 @@ static const char *const opt_help[] = {
 	"--container ID      only this fence's events (repeatable)",
 	"--verdict V         only denied or only audited events",
 	"--listen ADDR:PORT  serve GET /metrics over HTTP instead of printing once",
+	"--root DIR          read the host's files under DIR (default /)",
 };
+_Static_assert(sizeof(opt_help) / sizeof(opt_help[0]) == OPT_LAST_CMD - OPT_FIRST_CMD + 1,
+	       "one help line per command option, in enum nf_cli_opt order");
 
 const struct nf_command *nf_cli_command(const char *name)
 {
@@ -319,6 +328,9 @@ static int take_option(int c, const char *arg, struct nf_cli *cli, char *err, si
 	case OPT_LISTEN:
 		cli->listen = arg;
 		break;
+	case OPT_ROOT:
+		cli->root = arg;
+		break;
 	}
 	if (r < 0)
 		snprintf(err, errlen, "--%s: '%.64s' is not %s", opt_name(c), arg,
@@ -393,7 +405,7 @@ int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_comm
 		return r;
 	}
 	/* An option given that the command does not take: the first in the table's order. */
-	for (c = OPT_FIRST_CMD; c <= OPT_LISTEN; c++) {
+	for (c = OPT_FIRST_CMD; c <= OPT_LAST_CMD; c++) {
 		unsigned int bit = 1u << (c - OPT_FIRST_CMD);
 
 		if ((given & bit) && !(cmd->opts & bit)) {

@@ -33,6 +33,7 @@ enum nf_cli_opt {
 	NF_OPT_CONTAINER = 1 << 7,
 	NF_OPT_VERDICT = 1 << 8,
 	NF_OPT_LISTEN = 1 << 9,
+	NF_OPT_ROOT = 1 << 10,
 };
 
 #define NF_CLI_CONTAINERS_MAX 64 /* monitor --container, repeated */
@@ -63,6 +64,7 @@ struct nf_cli {
 	const char *listen;    /* metrics --listen ADDR:PORT */
 	int argc;	       /* positional arguments after the command */
 	char **argv;
+	const char *root;      /* doctor --root: the host root prefix */
 };
 
 struct nf_command {
@@ -109,6 +111,7 @@ int nf_cmd_show(struct nf_cli *cli);
 int nf_cmd_metrics(struct nf_cli *cli);
 int nf_cmd_monitor(struct nf_cli *cli);
 int nf_cmd_policy(struct nf_cli *cli);
+int nf_cmd_doctor(struct nf_cli *cli);
 
 /*
  * The fence an operator names: the id itself when a fence (or unfenced record) has it, else the

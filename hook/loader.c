@@ -1059,16 +1059,15 @@ int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t
 int nf_loader_forget(const char *pin_dir)
 {
 	int rings = open_pin(pin_dir, NF_PIN_RINGS), ring = open_pin(pin_dir, NF_PIN_EVENTS);
-	__u64 key, next, *gone = NULL;
+	__u64 key = 0, next, *gone = NULL;
 	__u32 id = 0, val = 0;
 	size_t n = 0, cap = 0;
 	int r = rings < 0 ? rings : ring < 0 ? ring : map_id(ring, &id, NULL);
-	bool first = true;
 
 	/* Values are the inner maps' ids; keys to delete are collected first, so that the walk
-	 * does not restart at every deletion. */
-	while (r == 0 && bpf_map_get_next_key(rings, first ? NULL : &key, &next) == 0) {
-		first = false;
+	 * does not restart at every deletion. The walk starts from key 0, which no cgroup has:
+	 * the kernel then gives the first key. */
+	while (r == 0 && bpf_map_get_next_key(rings, &key, &next) == 0) {
 		key = next;
 		if (bpf_map_lookup_elem(rings, &key, &val) < 0 || val != id)
 			continue;
