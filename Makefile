@@ -9,8 +9,14 @@
 #   make deps         install the Debian build and test packages (root)
 #   make kernel-matrix the kernel suite on Debian's kernels under qemu (docs/kernels.md)
 #   make ARCH=arm64   cross-build .output-arm64/netfence (make deps ARCH=arm64 first)
-#   make install      install the binary, its wrapper-runtime links, schemas, the hooks.d file
-#                     and the CDI spec
+#   make man          the man pages, .output/man/ (scripts/man.py, from man/ and docs/)
+#   make install      install what the Debian package holds: the binary (stripped) and its
+#                     wrapper-runtime links, schemas, the hooks.d file, the CDI spec, man pages,
+#                     bash completion, the gc timer, docs, and the host config unless present
+#   make uninstall    remove what make install put there (with the same PREFIX and DESTDIR);
+#                     the host config and policies.d only while unchanged
+#   make deb          the Debian package, in .output/deb/ (dpkg-buildpackage on a copy), then
+#                     lintian (LINTIAN= skips it)
 #
 # V=1 shows the commands; ASAN=1 builds with AddressSanitizer and UBSan; STATIC=0 links glibc
 # dynamically, STATIC_LIBS=0 also libbpf, libelf, zlib, jansson and libcap.
@@ -24,6 +30,13 @@ PREFIX      ?= /usr/local
 DESTDIR     ?=
 HOOKS_DIR   ?= /usr/share/containers/oci/hooks.d
 CDI_DIR     ?= /etc/cdi
+SYSCONFDIR  ?= /etc
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/netfence
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+INSTALL_STRIP ?= -s
+LINTIAN     ?= lintian
 FUZZ_TIME   ?= 60
 VERSION     := 0.1.0
 
@@ -100,11 +113,15 @@ LIB_OBJS    := $(filter-out $(OUTPUT)/hook/main.o,$(HOOK_OBJS))
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 TEST_BINS   := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL        := $(OUTPUT)/netfence.skel.h $(OUTPUT)/netfence_small.skel.h
+MANPAGES    := $(OUTPUT)/man/netfence.8 $(OUTPUT)/man/netfence-policy.5 \
+	       $(OUTPUT)/man/netfence-config.5
+# The installed files name the installed binary.
+SUBST_BIN   := sed 's|/usr/local/bin/netfence|$(PREFIX)/bin/netfence|'
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean check unit integration demo bench fuzz deps install vmlinux format \
-	check-format kernel-matrix
+.PHONY: all clean check unit integration demo bench fuzz deps install uninstall man deb \
+	vmlinux format check-format kernel-matrix
 
 all: $(BIN) $(if $(filter 1,$(STATIC)),$(OUTPUT)/netfence-dynamic)
 
@@ -121,7 +138,7 @@ $(OUTPUT)/netfence-dynamic: $(HOOK_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT) $(OUTPUT)/hook $(OUTPUT)/tests $(OUTPUT)/bpf:
+$(OUTPUT) $(OUTPUT)/hook $(OUTPUT)/tests $(OUTPUT)/bpf $(OUTPUT)/man:
 	$(Q)mkdir -p $@
 
 $(SYSROOT)/ok: scripts/arm64-sysroot.sh
@@ -148,7 +165,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)
 
 $(OUTPUT)/hook/%.o: hook/%.c $(wildcard hook/*.h) bpf/netfence.h $(SKEL) | $(OUTPUT)/hook $(CROSS_DEP)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Unit tests: one Criterion binary per module test, linked with every module but main.
 $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) | $(OUTPUT)/tests
@@ -156,10 +173,12 @@ $(OUTPUT)/tests/%: tests/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -DTEST_DATA='"$(CURDIR)/tests/data"' $(LDFLAGS) $< $(LIB_OBJS) \
 		$(LDLIBS) -lcriterion -o $@
 
-unit: $(TEST_BINS)
+unit: $(TEST_BINS) $(MANPAGES)
 	$(Q)set -e; for t in $(TEST_BINS); do echo "== $$t"; $(RUN_TEST) $$t --jobs 1; done
 	$(Q)$(RUN_TEST) tests/schema_check.sh ./$(BIN)
 	$(Q)python3 tests/config_schema_check.py
+	$(Q)python3 tests/kubernetes_check.py
+	$(Q)$(RUN_TEST) tests/cli_docs_check.sh ./$(BIN) $(OUTPUT)/man
 
 # The README's two commands: each installs what it needs first.
 check: deps
@@ -196,18 +215,87 @@ kernel-matrix:
 vmlinux: | $(OUTPUT)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
-install: netfence
-	install -D -m 0755 netfence $(DESTDIR)$(PREFIX)/bin/netfence
+# One source per page, shared with the docs (scripts/man.py says how).
+man: $(MANPAGES)
+
+$(OUTPUT)/man/%: man/%.md scripts/man.py | $(OUTPUT)/man
+	$(call msg,MAN,$@)
+	$(Q)python3 scripts/man.py --version $(VERSION) $< $@
+
+$(OUTPUT)/man/netfence-policy.5: docs/policy.md
+$(OUTPUT)/man/netfence-config.5: docs/configuration.md
+
+install: netfence man
+	install -D -m 0755 $(INSTALL_STRIP) netfence $(DESTDIR)$(PREFIX)/bin/netfence
 	ln -sf netfence $(DESTDIR)$(PREFIX)/bin/netfence-runc
 	ln -sf netfence $(DESTDIR)$(PREFIX)/bin/netfence-crun
 	install -D -m 0644 schemas/policy.schema.json \
 		$(DESTDIR)$(PREFIX)/share/netfence/policy.schema.json
 	install -D -m 0644 schemas/config.schema.json \
 		$(DESTDIR)$(PREFIX)/share/netfence/config.schema.json
-	sed 's|/usr/local/bin/netfence|$(PREFIX)/bin/netfence|' schemas/netfence-hooks.json | \
+	$(SUBST_BIN) schemas/netfence-hooks.json | \
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(HOOKS_DIR)/netfence.json
-	sed 's|/usr/local/bin/netfence|$(PREFIX)/bin/netfence|' schemas/netfence-cdi.json | \
+	$(SUBST_BIN) schemas/netfence-cdi.json | \
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(CDI_DIR)/netfence.json
+	install -D -m 0644 $(OUTPUT)/man/netfence.8 $(DESTDIR)$(MANDIR)/man8/netfence.8
+	ln -sf netfence.8 $(DESTDIR)$(MANDIR)/man8/netfence-runc.8
+	ln -sf netfence.8 $(DESTDIR)$(MANDIR)/man8/netfence-crun.8
+	install -D -m 0644 $(OUTPUT)/man/netfence-policy.5 \
+		$(DESTDIR)$(MANDIR)/man5/netfence-policy.5
+	install -D -m 0644 $(OUTPUT)/man/netfence-config.5 \
+		$(DESTDIR)$(MANDIR)/man5/netfence-config.5
+	install -D -m 0644 dist/bash-completion/netfence $(DESTDIR)$(BASHCOMPDIR)/netfence
+	$(SUBST_BIN) dist/systemd/netfence-gc.service | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/netfence-gc.service
+	install -D -m 0644 dist/systemd/netfence-gc.timer $(DESTDIR)$(UNITDIR)/netfence-gc.timer
+	install -d -m 0755 $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 dist/examples/*.json $(DESTDIR)$(DOCDIR)/examples/
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/netfence/policies.d
+	@for f in config.json policies.d/README; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/netfence/$$f; \
+		if [ -e "$$t" ]; then echo "keeping $$t"; \
+		else echo "install -m 0644 dist/etc/netfence/$$f $$t"; \
+			install -m 0644 dist/etc/netfence/$$f "$$t" || exit 1; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/netfence $(DESTDIR)$(PREFIX)/bin/netfence-runc \
+		$(DESTDIR)$(PREFIX)/bin/netfence-crun
+	rm -f $(DESTDIR)$(PREFIX)/share/netfence/policy.schema.json \
+		$(DESTDIR)$(PREFIX)/share/netfence/config.schema.json
+	-rmdir $(DESTDIR)$(PREFIX)/share/netfence
+	rm -f $(DESTDIR)$(HOOKS_DIR)/netfence.json $(DESTDIR)$(CDI_DIR)/netfence.json
+	rm -f $(DESTDIR)$(MANDIR)/man8/netfence.8 $(DESTDIR)$(MANDIR)/man8/netfence-runc.8 \
+		$(DESTDIR)$(MANDIR)/man8/netfence-crun.8 \
+		$(DESTDIR)$(MANDIR)/man5/netfence-policy.5 \
+		$(DESTDIR)$(MANDIR)/man5/netfence-config.5
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/netfence
+	rm -f $(DESTDIR)$(UNITDIR)/netfence-gc.service $(DESTDIR)$(UNITDIR)/netfence-gc.timer
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@for f in policies.d/README config.json; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/netfence/$$f; \
+		if cmp -s dist/etc/netfence/$$f "$$t"; then echo "rm -f $$t"; rm -f "$$t"; \
+		elif [ -e "$$t" ]; then echo "keeping $$t: changed since make install"; fi; \
+	done
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/netfence/policies.d $(DESTDIR)$(SYSCONFDIR)/netfence \
+		2>/dev/null || true
+
+# dpkg-buildpackage works on a copy of the tree (tracked and new files, not .output/ or what
+# .gitignore names), so the tree keeps no build products and the package lands in .output/deb/.
+deb:
+	$(Q)./scripts/deps.sh
+	$(Q)rm -rf $(OUTPUT)/deb && mkdir -p $(OUTPUT)/deb/src
+	$(Q)if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard; \
+	else find . -path ./.output -prune -o -path ./.git -prune -o -type f -print0; fi | \
+		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || cp -a --parents "$$f" "$$0"; done' \
+			$(OUTPUT)/deb/src
+	$(Q)cd $(OUTPUT)/deb/src && dpkg-buildpackage -us -uc -b
+	$(Q)rm -rf $(OUTPUT)/deb/src
+	$(Q)if [ -n "$(LINTIAN)" ] && command -v $(LINTIAN) >/dev/null; then \
+		$(LINTIAN) --fail-on error --info $(OUTPUT)/deb/netfence_*.changes; fi
+	$(Q)ls -l $(OUTPUT)/deb/*.deb
 
 format:
 	clang-format -i hook/*.[ch] bpf/*.[ch] fuzz/*.[ch]

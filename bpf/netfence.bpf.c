@@ -36,6 +36,10 @@ const volatile __u32 nf_raw_deny = 0;
 const volatile __u32 nf_events_per_sec = 0; /* per fence; 0 disables events */
 /* The kernel's clock ticks (jiffies) per second: the events rate limit counts in them. */
 const volatile __u32 nf_ticks_per_sec = 1000;
+/* Which programs these are, for the fence's owner (netfence.h): the loader's hashes of the
+ * settings, and of the settings and the policy. */
+const volatile __u64 nf_settings_tag = 0;
+const volatile __u64 nf_policy_tag = 0;
 /* Where each level of the trees starts; the loader sets both (defaults: no rule). */
 const volatile struct nf_tree_layout nf_tree4_levels = { .level = { 0, 1, 2, 3 }, .nodes = 4 };
 const volatile struct nf_tree_layout nf_tree6_levels = { .level = { 0, 1, 2, 3, 4, 5 },
@@ -83,10 +87,31 @@ struct {
 	__type(value, struct nf_fence_info);
 } nf_fences SEC(".maps");
 
-struct {
+struct nf_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} nf_events SEC(".maps");
+	__uint(max_entries, NF_RING_BYTES);
+};
+
+/* Each fence's events ring, by nf_fence_info.cgroup_id; the loader puts them in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, NF_RINGS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__array(values, struct nf_ring);
+} nf_rings SEC(".maps");
+
+/*
+ * Whether this program counts and reports for the fence (netfence.h: the owner). by_settings
+ * is a constant: set for the programs that sets of the same settings share.
+ */
+static __always_inline int nf_owns(__u32 by_settings)
+{
+	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
+	__u64 owner = by_settings ? f->owner_settings : f->owner_policy;
+
+	return owner == 0 || owner == (by_settings ? nf_settings_tag : nf_policy_tag);
+}
 
 /* slot is a constant at every call: a fixed offset into the value. */
 static __always_inline void nf_count(__u32 slot)
@@ -97,10 +122,10 @@ static __always_inline void nf_count(__u32 slot)
 }
 
 /*
- * Shared by all CPUs: the limit is per fence. A racing window reset only lets a few extra
- * events through. The window is counted in jiffies, a load: reading the clock
- * (bpf_ktime_get_ns) made every denial 65-75 ns slower in a KVM guest, the cost of the rest
- * of a verdict.
+ * Shared by all CPUs: the limit is per fence. A racing window reset, or a racing read of sent,
+ * only lets a few extra events through. The add's result is not used: a fetching atomic
+ * (BPF_FETCH) is refused by kernels before 5.12. The window is counted in jiffies, a load:
+ * the clock is read only for an event that is sent.
  */
 static __always_inline int nf_event_allowed(struct nf_fence_info *f)
 {
@@ -110,29 +135,41 @@ static __always_inline int nf_event_allowed(struct nf_fence_info *f)
 		f->window = now;
 		f->sent = 0;
 	}
-	return __sync_fetch_and_add(&f->sent, 1) < nf_events_per_sec;
+	if (f->sent >= nf_events_per_sec)
+		return 0;
+	__sync_fetch_and_add(&f->sent, 1);
+	return 1;
 }
 
 /*
- * Send an event, rate permitting: what is hook | family << 8 | proto << 16 | verdict << 24 |
- * port << 32; w01 and w23 are the destination's four 32-bit words as the program read them
- * (network byte order, low word first; IPv4 in word 0, none: all 0). A global function, so that
- * the verifier checks it once per program rather than once per path that reports. Everything
- * comes in three registers, which stay in callee-saved ones across the helper calls: a fourth
- * argument was spilled to the stack, and a first store to a stack slot costs a speculation
- * barrier for this loader.
+ * Send an event, rate permitting, to the fence's own ring, stamped with the time; an event not
+ * sent (rate limit, full ring, no ring yet) is counted as dropped. what is hook | family << 8 |
+ * proto << 16 | verdict << 24 | port << 32; w01 and w23 are the destination's four 32-bit
+ * words as the program read them (network byte order, low word first; IPv4 in word 0, none:
+ * all 0); task: the event names the calling process. Inlined into two global
+ * functions, one per value of task, so that the verifier checks it once per program rather
+ * than once per path that reports, and the egress program never calls the helpers its type
+ * may not. Everything comes in three registers, which stay in callee-saved ones
+ * across the helper calls: a fourth argument was spilled to the stack, and a first store to a
+ * stack slot costs a speculation barrier for this loader.
  */
-__noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
+static __always_inline int nf_send(__u64 what, __u64 w01, __u64 w23, int task)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
-	struct nf_event *ev;
+	struct nf_event *ev = NULL;
+	__u64 key = f->cgroup_id;
+	void *ring;
 
-	if (!nf_event_allowed(f))
+	if (nf_event_allowed(f)) {
+		ring = bpf_map_lookup_elem(&nf_rings, &key);
+		if (ring)
+			ev = bpf_ringbuf_reserve(ring, sizeof(*ev), 0);
+	}
+	if (!ev) {
+		nf_count(NF_CNT_DROPPED);
 		return 0;
-	ev = bpf_ringbuf_reserve(&nf_events, sizeof(*ev), 0);
-	if (!ev)
-		return 0;
-	ev->cgroup_id = f->cgroup_id;
+	}
+	ev->cgroup_id = key;
 	ev->addr[0] = (__u32)w01;
 	ev->addr[1] = (__u32)(w01 >> 32);
 	ev->addr[2] = (__u32)w23;
@@ -144,22 +181,48 @@ __noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
 	ev->verdict = (__u8)(what >> 24);
 	ev->pad[0] = 0;
 	ev->pad[1] = 0;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->pad2 = 0;
+	ev->pid = task ? (__u32)(bpf_get_current_pid_tgid() >> 32) : 0;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
+}
+
+/* The sock_addr and sock_create programs run in the calling process: the event names it
+ * (bpf_get_current_pid_tgid() is theirs since 5.7). */
+__noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
+{
+	return nf_send(what, w01, w23, 1);
+}
+
+/* The egress program may not (netfence.h), and may not call the helpers that would say. */
+__noinline int nf_send_event_skb(__u64 what, __u64 w01, __u64 w23)
+{
+	return nf_send(what, w01, w23, 0);
 }
 
 static __always_inline void nf_report(__u32 hook, __u32 family, __u64 w01, __u64 w23, __u16 port,
 				      __u32 proto, __u32 slot)
 {
+	__u64 what = hook | family << 8 | proto << 16 | slot << 24 | (__u64)port << 32;
+
 	if (nf_events_per_sec == 0)
 		return;
-	nf_send_event(hook | family << 8 | proto << 16 | slot << 24 | (__u64)port << 32, w01, w23);
+	if (hook == NF_HOOK_EGRESS)
+		nf_send_event_skb(what, w01, w23);
+	else
+		nf_send_event(what, w01, w23);
 }
 
-/* Turn a verdict into the program's return value, counting and reporting it. */
-static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, __u64 w01, __u64 w23,
-				     __u16 port, __u32 proto)
+/* Turn a verdict into the program's return value, counting and reporting it when this program
+ * owns the fence's counters (by_settings: see nf_owns). */
+static __always_inline int nf_finish_owned(int allow, __u32 hook, __u32 family, __u64 w01,
+					   __u64 w23, __u16 port, __u32 proto, __u32 by_settings)
 {
+	int verdict = allow || nf_mode == NF_MODE_AUDIT ? NF_VERDICT_ALLOW : NF_VERDICT_DENY;
+
+	if (!nf_owns(by_settings))
+		return verdict;
 	if (allow) {
 		nf_count(NF_CNT_ALLOWED);
 		return NF_VERDICT_ALLOW;
@@ -172,6 +235,13 @@ static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, __u64 
 	nf_count(NF_CNT_DENIED);
 	nf_report(hook, family, w01, w23, port, proto, NF_CNT_DENIED);
 	return NF_VERDICT_DENY;
+}
+
+/* The sock_addr programs' verdicts, which depend on the policy. */
+static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, __u64 w01, __u64 w23,
+				     __u16 port, __u32 proto)
+{
+	return nf_finish_owned(allow, hook, family, w01, w23, port, proto, 0);
 }
 
 /*
@@ -514,8 +584,8 @@ int nf_sock_create(struct bpf_sock *ctx)
 	/* Counters are about destinations: a permitted socket() is not a verdict on one. */
 	if (allow)
 		return NF_VERDICT_ALLOW;
-	return nf_finish(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, 0, 0, 0,
-			 NF_PROTO_OTHER);
+	return nf_finish_owned(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, 0, 0, 0,
+			       NF_PROTO_OTHER, 1);
 }
 
 /*
@@ -591,8 +661,8 @@ int nf_egress(struct __sk_buff *skb)
 	/* Counters are about destinations: an ordinary packet is not a verdict on one. */
 	if (!routed)
 		return NF_VERDICT_ALLOW;
-	return nf_finish(0, NF_HOOK_EGRESS, protocol == bpf_htons(0x0800) ? 4 : 6, 0, 0, 0,
-			 NF_PROTO_OTHER);
+	return nf_finish_owned(0, NF_HOOK_EGRESS, protocol == bpf_htons(0x0800) ? 4 : 6, 0, 0, 0,
+			       NF_PROTO_OTHER, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -70,8 +70,11 @@ enum nf_counter {
 	NF_CNT_ALLOWED = 0,
 	NF_CNT_DENIED = 1,
 	NF_CNT_AUDITED = 2, /* audit mode: would have been denied */
-	NF_CNT_COUNT = 3,
+	NF_CNT_DROPPED = 3, /* events not reported: rate limit, full ring, no ring */
+	NF_CNT_COUNT = 4,
 };
+/* Slots of the counters of an older netfence, which had no NF_CNT_DROPPED. */
+#define NF_CNT_COUNT_V1 3
 
 /* A compiled prefix; the tables the programs read are built from these. */
 struct nf_key4 {
@@ -150,11 +153,19 @@ struct nf_portset {
 };
 
 /*
- * Fences with the same compiled policy and settings share one set of loaded programs and maps
- * (hook/loader.c). What belongs to one fence lives in cgroup storage, one value per cgroup the
- * programs are attached to, shared by every program of the set on that cgroup:
- * nf_fence_counters per CPU, nf_fence_info once. The kernel creates a value, zero-filled, when
- * the first link on a cgroup is made; the loader then writes the fence's cgroup id.
+ * Fences with the same compiled policy and settings share one set of loaded programs, and every
+ * set shares the per-fence maps (hook/loader.c). What belongs to one fence lives in cgroup
+ * storage, one value per cgroup the programs are attached to, shared by every program on that
+ * cgroup: nf_fence_counters per CPU, nf_fence_info once; and its own events ring, found in
+ * nf_rings by the fence's cgroup id. The kernel creates a storage value, zero-filled, when the
+ * first link on a cgroup is made; the loader then writes the fence's cgroup id and owner.
+ *
+ * The owner says which programs count: while `update` replaces a fence, the old and the new
+ * programs both judge every verdict (the old first), in the same storage. A program counts
+ * only when owner_policy is its nf_policy_tag (sock_addr programs) or owner_settings its
+ * nf_settings_tag (sock_create and egress, which sets of the same settings share), or when the
+ * owner is not written yet (0: a new fence). The loader writes the new owner once the new
+ * links are made, and that one write hands counting over from the old programs to the new.
  */
 struct nf_fence_counters {
 	__u64 cnt[NF_CNT_COUNT]; /* enum nf_counter */
@@ -164,7 +175,13 @@ struct nf_fence_info {
 	__u64 cgroup_id; /* of the fenced cgroup, which events name; 0 until the loader writes it */
 	__u64 window;	 /* events rate limit: start of the current one-second window, in jiffies */
 	__u64 sent;	 /* and the events sent in it */
+	__u64 owner_policy;   /* the counting programs' nf_policy_tag; 0: any */
+	__u64 owner_settings; /* and their nf_settings_tag */
 };
+
+/* Events rings, one per fence: a fence flooding its own cannot starve another's. */
+#define NF_RING_BYTES (32 * 1024)
+#define NF_RINGS_MAX  4096 /* fences per host with a ring; beyond, their events are dropped */
 
 /* Event reported to `netfence monitor` for a denied or audited connection. */
 struct nf_event {
@@ -176,6 +193,17 @@ struct nf_event {
 	__u8 verdict;	 /* enum nf_counter: NF_CNT_DENIED or NF_CNT_AUDITED */
 	__u8 hook;	 /* enum nf_hook */
 	__u8 pad[2];
+	__u64 time_ns; /* when: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	/*
+	 * Who: the calling process (its tgid, in the initial pid namespace), taken only for an
+	 * event sent; the monitor reads its command from /proc. Not bpf_get_current_comm(): from
+	 * 6.x kernels on, cgroup programs get it only from a loader with CAP_PERFMON, which
+	 * netfence does not keep. The egress program runs where the current task may not be the
+	 * sender (softirq), and kernels before 6.10 do not give cgroup_skb programs the helper:
+	 * 0 there.
+	 */
+	__u32 pid;
+	__u32 pad2;
 };
 
 enum nf_hook {

@@ -2,7 +2,7 @@
 /*
  * What the libFuzzer targets share: the checks every parser's message must pass. A message is
  * one line for syslog and a runtime's error, so it must be non-empty, NUL-terminated inside its
- * buffer and free of control bytes (quoted values are escaped, DESIGN.md "Errors"). A broken
+ * buffer and free of control bytes (quoted values are escaped, docs/policy.md, "Errors"). A broken
  * contract aborts, which libFuzzer reports as a crash with the input that caused it.
  */
 #ifndef NETFENCE_FUZZ_COMMON_H

@@ -5,9 +5,9 @@
  * annotations (the inline document through nf_policy_parse, the name through
  * nf_policy_name_valid).
  *
- * A state that parses must satisfy DESIGN.md's id rule, checked here independently of
- * nf_oci_id_valid() because the id becomes a path; a failure must come with a one-line message
- * and leave *ret alone.
+ * A state that parses must satisfy the container id rule (hook/oci.h), checked here
+ * independently of nf_oci_id_valid() because the id becomes a path; a failure must come with a
+ * one-line message and leave *ret alone.
  *
  * The state is read by the scanner of hook/json_scan.c, which must accept exactly what jansson
  * accepts and read the same values: every input is also given to both and compared. The brief
@@ -28,10 +28,11 @@
 #include "policy.h"
 #include "fuzz_common.h"
 
-/* [A-Za-z0-9][A-Za-z0-9_.+-]*, at most NF_OCI_ID_MAX bytes, never "." or "..". */
+/* [A-Za-z0-9][A-Za-z0-9_.+-]*, at most NF_OCI_ID_MAX bytes and NF_OCI_ID_ENCODED_MAX with '.'
+ * and '_' counted twice, never "." or "..". */
 static bool id_ok(const char *id)
 {
-	size_t len = strlen(id);
+	size_t len = strlen(id), encoded = len;
 
 	if (len == 0 || len > NF_OCI_ID_MAX || !strcmp(id, ".") || !strcmp(id, ".."))
 		return false;
@@ -42,8 +43,9 @@ static bool id_ok(const char *id)
 
 		if (!alnum && (i == 0 || !strchr("_.+-", ch)))
 			return false;
+		encoded += ch == '.' || ch == '_';
 	}
-	return true;
+	return encoded <= NF_OCI_ID_ENCODED_MAX;
 }
 
 /* Read every byte of s (NULL: nothing), so that ASan sees a dangling or unterminated string. */

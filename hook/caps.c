@@ -88,3 +88,23 @@ int nf_caps_drop(char *err, size_t errlen)
 		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	return r;
 }
+
+int nf_caps_keep_bpf(char *err, size_t errlen)
+{
+	cap_value_t keep = CAP_IS_SUPPORTED(CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
+	cap_t want;
+	int r = 0;
+
+	want = cap_init();
+	if (!want) {
+		snprintf(err, errlen, "cannot allocate capabilities");
+		return -ENOMEM;
+	}
+	if (cap_set_flag(want, CAP_PERMITTED, 1, &keep, CAP_SET) < 0 ||
+	    cap_set_flag(want, CAP_EFFECTIVE, 1, &keep, CAP_SET) < 0 || cap_set_proc(want) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(-r));
+	}
+	cap_free(want);
+	return r;
+}

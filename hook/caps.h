@@ -18,5 +18,8 @@ void nf_caps_raise_memlock(void);
 
 /* 0 on success; -EPERM with a message in err when the needed capabilities are missing. */
 int nf_caps_drop(char *err, size_t errlen);
+/* After nf_caps_drop(), for a process that only reads BPF maps: CAP_BPF (or CAP_SYS_ADMIN)
+ * alone is kept. The bounding set already holds no more than the two. */
+int nf_caps_keep_bpf(char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A process's cgroup v2 directory (DESIGN.md, "Hook behaviour"): the `0::` line of
+ * A process's cgroup v2 directory (docs/design.md): the `0::` line of
  * /proc/<pid>/cgroup, under the cgroup2 mount listed in /proc/self/mountinfo (/sys/fs/cgroup on
  * unified hosts, /sys/fs/cgroup/unified on hybrid ones).
  *

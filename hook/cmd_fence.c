@@ -163,42 +163,89 @@ int nf_cmd_attach(struct nf_cli *cli)
 	return fence(cli, cli->id, cli->cgroup, false, false, true, "fenced");
 }
 
-int nf_cmd_update(struct nf_cli *cli)
+static int update(struct nf_cli *cli, const char *id)
 {
-	const char *id = cli->argv[0];
 	struct nf_state *s = NULL;
 	int r;
 
-	if (check_id(id) < 0)
-		return NF_EXIT_USAGE;
-	if (!cli->policy) {
-		nf_log_error(0, "update needs --policy");
-		return NF_EXIT_USAGE;
-	}
 	nf_log_set_id(id);
 	r = nf_state_read(cli->paths.state_dir, id, &s);
-	if (r < 0)
+	if (r == 0 && s->unfenced)
+		r = -ENOENT; /* a container that runs unfenced has no fence to update */
+	if (r < 0) {
+		nf_state_free(s);
 		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
 		       NF_EXIT_FAIL;
+	}
 	r = fence(cli, id, s->cgroup, s->own_netns, s->removable, false, "policy updated on");
 	nf_state_free(s);
 	return r;
 }
 
-int nf_cmd_detach(struct nf_cli *cli)
+/* An id, or a unique prefix of one, to r's exit status or the id to act on. */
+static int resolve(struct nf_cli *cli, char **ret)
 {
-	const char *id = cli->argv[0];
-	char err[512];
+	int r = nf_cli_resolve_id(cli, cli->argv[0], ret);
+
+	return r == 0 ? NF_EXIT_OK : r == -EINVAL ? NF_EXIT_USAGE : NF_EXIT_FAIL;
+}
+
+int nf_cmd_update(struct nf_cli *cli)
+{
+	char *id = NULL;
 	int r;
 
-	if (check_id(id) < 0)
+	if (!cli->policy) {
+		nf_log_error(0, "update needs --policy");
 		return NF_EXIT_USAGE;
+	}
+	r = resolve(cli, &id);
+	if (r == NF_EXIT_OK)
+		r = update(cli, id);
+	free(id);
+	return r;
+}
+
+int nf_cmd_detach(struct nf_cli *cli)
+{
+	char err[512], *id = NULL;
+	int r;
+
+	r = resolve(cli, &id);
+	if (r != NF_EXIT_OK)
+		return r;
 	nf_log_set_id(id);
 	r = nf_fence_detach(&cli->paths, id, err, sizeof(err));
+	free(id);
 	reap(cli);
 	if (r < 0)
 		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
 	return NF_EXIT_OK;
+}
+
+/*
+ * The records of containers started unfenced whose cgroup is gone: their poststop never came.
+ * A record without a cgroup (the hook failed before finding it) stays until a detach.
+ */
+static size_t reap_unfenced(struct nf_cli *cli)
+{
+	char **ids = NULL;
+	size_t n = 0, removed = 0;
+
+	if (nf_state_unfenced_ids(cli->paths.state_dir, &ids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct nf_state *s = NULL;
+		struct stat st;
+
+		if (nf_state_read(cli->paths.state_dir, ids[i], &s) == 0 && s->unfenced &&
+		    s->cgroup[0] == '/' && stat(s->cgroup, &st) < 0 && errno == ENOENT &&
+		    nf_state_remove_unfenced(cli->paths.state_dir, ids[i]) == 0)
+			removed++;
+		nf_state_free(s);
+	}
+	nf_strv_free(ids, n);
+	return removed;
 }
 
 int nf_cmd_gc(struct nf_cli *cli)
@@ -208,6 +255,7 @@ int nf_cmd_gc(struct nf_cli *cli)
 
 	if (r < 0)
 		return nf_log_error(r, "gc failed"), NF_EXIT_FAIL;
+	removed += reap_unfenced(cli);
 	if (cli->json)
 		printf("{\"removed\":%zu}\n", removed);
 	else

@@ -17,10 +17,15 @@
 #include "oci.h"
 #include "pins.h"
 #include "soundness.h"
+#include "state.h"
 #include "util.h"
 
 #define ANN_POLICY	"io.netfence.policy"
 #define ANN_POLICY_NAME "io.netfence.policy-name"
+/* What CRI-O and containerd say a container is, recorded for list, show, metrics, monitor. */
+#define ANN_K8S_POD	  "io.kubernetes.pod.name"
+#define ANN_K8S_NAMESPACE "io.kubernetes.pod.namespace"
+#define ANN_K8S_CONTAINER "io.kubernetes.container.name"
 
 enum stage {
 	STAGE_ATTACH,
@@ -36,7 +41,8 @@ struct hook_ctx {
 	size_t policy_len;
 	char source[128];
 	char *cgroup;
-	bool refused; /* a decision against the container, which fail_mode open does not undo */
+	bool refused;	/* a decision against the container, which fail_mode open does not undo */
+	bool attaching; /* an attach stage, with a valid id */
 };
 
 /* Log a refusal (one line) and mark it as one: under fail_mode open the line says that the
@@ -44,6 +50,7 @@ struct hook_ctx {
 static int refuse(struct nf_cli *cli, struct hook_ctx *c, const char *why)
 {
 	c->refused = true;
+	nf_log_set_result("refused");
 	nf_log_error(
 		0, "%s%s", why,
 		cli->cfg.fail_mode == NF_FAIL_OPEN
@@ -80,6 +87,61 @@ static const char *annotation(struct hook_ctx *c, const char *key)
 	if (c->state->annotations.n > 0)
 		return nf_oci_annotation(c->state, key);
 	return c->config ? nf_oci_annotations_get(&c->config->annotations, key) : NULL;
+}
+
+static struct nf_state_k8s k8s_names(struct hook_ctx *c)
+{
+	return (struct nf_state_k8s){
+		.pod = (char *)annotation(c, ANN_K8S_POD),
+		.namespace = (char *)annotation(c, ANN_K8S_NAMESPACE),
+		.container = (char *)annotation(c, ANN_K8S_CONTAINER),
+	};
+}
+
+/* After an attach: its Kubernetes names beside the state, no record of running unfenced. */
+static void record_fenced(struct nf_cli *cli, struct hook_ctx *c)
+{
+	struct nf_state_k8s k8s = k8s_names(c);
+	int r = nf_state_write_k8s(cli->paths.state_dir, c->state->id, &k8s);
+
+	if (r < 0)
+		nf_log_warning(r, "cannot record the pod's names in %s", cli->paths.state_dir);
+	nf_state_remove_unfenced(cli->paths.state_dir, c->state->id);
+}
+
+/* fail_mode open let the container start without its fence: say so where list, show and
+ * metrics look, not only in the log. */
+static void record_unfenced(struct nf_cli *cli, struct hook_ctx *c)
+{
+	char now[64], err[512];
+	int r;
+
+	/* where it runs, for list and for gc once it is gone: best effort, the error came first */
+	if (!c->cgroup && c->state->pid)
+		nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
+				  sizeof(err));
+	struct nf_state s = {
+		.id = c->state->id,
+		.cgroup = c->cgroup,
+		.mode = "unfenced",
+		.source = c->source,
+		.attached_at = now,
+		.unfenced = true,
+		.unfenced_reason = (char *)nf_log_last_error(),
+		.k8s = k8s_names(c),
+	};
+
+	nf_state_now(now, sizeof(now));
+	r = nf_state_write_unfenced(cli->paths.state_dir, &s);
+	nf_log_set_result("unfenced");
+	if (r < 0)
+		nf_log_warning(r,
+			       "fail_mode is open: the container runs without this fence, and "
+			       "cannot be recorded so in %s",
+			       cli->paths.state_dir);
+	else
+		nf_log_warning(0, "fail_mode is open: the container runs without this fence "
+				  "(recorded: netfence list shows it UNFENCED)");
 }
 
 static int load_named_policy(struct nf_cli *cli, struct hook_ctx *c, const char *name,
@@ -283,9 +345,12 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
-	if (r == 0)
+	if (r == 0) {
+		record_fenced(cli, c);
+		nf_log_set_result("fenced");
 		nf_log_info("fenced %s (%s, %s)", c->cgroup,
 			    p->mode == NF_MODE_AUDIT ? "audit" : "enforce", c->source);
+	}
 	nf_policy_free(p);
 	return r < 0 ? nf_log_error(0, "%s", err) : 0;
 }
@@ -429,6 +494,7 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 		return nf_log_error(0, "state: /id: '%s' is not a valid container id",
 				    nf_quote(c->state->id, q, sizeof(q)));
 	nf_log_set_id(c->state->id);
+	nf_log_set_stage(cli->argc ? cli->argv[0] : c->state->status);
 	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) < 0)
 		return nf_log_error(
 			0, "unknown hook stage '%s'",
@@ -439,6 +505,7 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 	}
 	if (stage == STAGE_LATE)
 		return refuse_late(cli, c);
+	c->attaching = true;
 	return hook_attach(cli, c);
 }
 
@@ -450,10 +517,15 @@ int nf_cmd_hook(struct nf_cli *cli)
 	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */
 	if (nf_pins_ensure_root(cli->paths.bpffs_root) == 0)
 		nf_fence_gc(&cli->paths, true, NULL);
-	ctx_free(&c);
 	if (r < 0 && !c.refused && cli->cfg.fail_mode == NF_FAIL_OPEN) {
-		nf_log_warning(0, "fail_mode is open: the container runs without this fence");
+		if (c.attaching)
+			record_unfenced(cli, &c);
+		else
+			nf_log_warning(0, "fail_mode is open: the container runs without this "
+					  "fence");
+		ctx_free(&c);
 		return NF_EXIT_OK;
 	}
+	ctx_free(&c);
 	return r < 0 ? NF_EXIT_FAIL : NF_EXIT_OK;
 }

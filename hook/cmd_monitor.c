@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * netfence monitor: denied and audited connections of every fence, as JSON lines.
+ * netfence monitor: denied and audited connections of every fence, as JSON lines, and the
+ * events each fence dropped.
  *
- * Fences with the same compiled policy share their programs and maps, ring buffer included
- * (hook/loader.c), so a ring is not one fence's: each distinct ring is read once, and an event
- * names its fence by the cgroup id the programs put in it.
+ * Each fence has its own events ring (hook/loader.c); a fence of an older netfence may share
+ * one with others, so each distinct ring is read once, and an event names its fence by the
+ * cgroup id the programs put in it, and the process that made the call. Reading a ring consumes
+ * its events: one monitor at a time reads them, under a lock in the state dir. --container
+ * reads the rings of those fences alone; --since and --verdict skip the events they leave out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
@@ -27,6 +33,8 @@
 struct owner {
 	uint64_t cgroup_id;
 	char *id;
+	uint64_t dropped;	/* its dropped events, as last reported */
+	struct nf_state *state; /* for the pod's names; NULL when unreadable */
 };
 
 /* A fence's events ring. Fences sharing a ring have the same kernel map id. */
@@ -36,7 +44,9 @@ struct ring {
 };
 
 struct watch {
+	const struct nf_cli *cli; /* the filters */
 	const char *root;
+	const char *state_dir;
 	struct ring_buffer *rb;
 	__u32 *ring_ids; /* the rings rb reads, sorted by map id */
 	size_t nrings;
@@ -59,8 +69,10 @@ static void on_signal(int sig)
 
 static void owners_free(struct owner *o, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(o[i].id);
+		nf_state_free(o[i].state);
+	}
 	free(o);
 }
 
@@ -75,20 +87,69 @@ static void owners_use(struct watch *w, struct owner *owners, size_t n)
 }
 
 static int fences_scan(struct watch *w, bool rings);
+static void event_time(uint64_t mono_ns, char *buf, size_t size);
 
-static const char *owner_in(const struct owner *o, size_t n, uint64_t cgroup_id)
+/* The fence id as last scanned, NULL for a fence not seen before. */
+static struct owner *owner_known(const struct watch *w, const char *id)
 {
-	for (size_t i = 0; i < n; i++)
-		if (o[i].cgroup_id == cgroup_id)
-			return o[i].id;
+	for (size_t i = 0; i < w->nowners; i++)
+		if (strcmp(w->owners[i].id, id) == 0)
+			return &w->owners[i];
 	return NULL;
 }
 
-static const char *owner_of(const struct watch *w, uint64_t cgroup_id)
+/* monitor --container: the fences asked for, or all. */
+static bool wanted(const struct watch *w, const char *id)
 {
-	const char *id = owner_in(w->owners, w->nowners, cgroup_id);
+	if (!w->cli->ncontainers)
+		return true;
+	for (int i = 0; i < w->cli->ncontainers; i++)
+		if (strcmp(w->cli->containers[i], id) == 0)
+			return true;
+	return false;
+}
 
-	return id ? id : owner_in(w->prev, w->nprev, cgroup_id);
+/*
+ * A record for each fence whose dropped count grew since the last report (at the first, since
+ * its attach): events that the rate limit or a full ring kept from the monitor, which the
+ * fence counted but did not report.
+ */
+static void drops_report(struct watch *w)
+{
+	char dir[4096], now[64];
+
+	for (size_t i = 0; i < w->nowners && (!w->limit || w->seen < w->limit); i++) {
+		struct owner *o = &w->owners[i];
+		uint64_t cnt[NF_CNT_COUNT] = {};
+
+		if (!wanted(w, o->id) ||
+		    nf_pins_path(w->root, o->id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
+		    nf_loader_counters(dir, cnt, NULL) < 0 || cnt[NF_CNT_DROPPED] <= o->dropped)
+			continue;
+		event_time(0, now, sizeof(now));
+		printf("{\"time\":\"%s\",\"container\":\"%s\",\"dropped\":%llu,"
+		       "\"dropped_total\":%llu}\n",
+		       now, o->id, (unsigned long long)(cnt[NF_CNT_DROPPED] - o->dropped),
+		       (unsigned long long)cnt[NF_CNT_DROPPED]);
+		fflush(stdout);
+		o->dropped = cnt[NF_CNT_DROPPED];
+		w->seen++;
+	}
+}
+
+static const struct owner *owner_in(const struct owner *o, size_t n, uint64_t cgroup_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (o[i].cgroup_id == cgroup_id)
+			return &o[i];
+	return NULL;
+}
+
+static const struct owner *owner_of(const struct watch *w, uint64_t cgroup_id)
+{
+	const struct owner *o = owner_in(w->owners, w->nowners, cgroup_id);
+
+	return o ? o : owner_in(w->prev, w->nprev, cgroup_id);
 }
 
 /*
@@ -96,16 +157,85 @@ static const char *owner_of(const struct watch *w, uint64_t cgroup_id)
  * an unknown cgroup scans again, but once per poll: a burst from a cgroup no fence names costs
  * one scan, not one per event. An event still unknown is printed with no container, not dropped.
  */
-static const char *event_owner(struct watch *w, uint64_t cgroup_id)
+static const struct owner *event_owner(struct watch *w, uint64_t cgroup_id)
 {
-	const char *id = owner_of(w, cgroup_id);
+	const struct owner *o = owner_of(w, cgroup_id);
 
-	if (!id && cgroup_id && !w->rescanned) {
+	if (!o && cgroup_id && !w->rescanned) {
 		w->rescanned = true;
 		if (fences_scan(w, false) == 0)
-			id = owner_of(w, cgroup_id);
+			o = owner_of(w, cgroup_id);
 	}
-	return id ? id : "";
+	return o;
+}
+
+/*
+ * An event's time, kept as CLOCK_MONOTONIC nanoseconds by the programs, as UTC RFC 3339 with
+ * microseconds: the wall clock now, less the time since the event.
+ */
+static int64_t event_real_ns(uint64_t mono_ns)
+{
+	struct timespec real, mono;
+	int64_t ago;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	ago = ((int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec) - (int64_t)mono_ns;
+	return (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (mono_ns ? ago : 0);
+}
+
+static void event_time(uint64_t mono_ns, char *buf, size_t size)
+{
+	int64_t ns = event_real_ns(mono_ns);
+	time_t sec;
+	struct tm tm;
+	size_t n;
+
+	sec = (time_t)(ns / 1000000000);
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%06dZ", (int)(ns % 1000000000 / 1000));
+}
+
+/* The names of the fence's pod, null where not known. */
+static void event_k8s(json_t *o, const struct owner *owner)
+{
+	const struct nf_state *st = owner ? owner->state : NULL;
+	const char *pod = st ? st->k8s.pod : NULL, *ns = st ? st->k8s.namespace : NULL,
+		   *name = st ? st->k8s.container : NULL;
+
+	json_object_set_new(o, "pod", pod ? json_string(pod) : json_null());
+	json_object_set_new(o, "namespace", ns ? json_string(ns) : json_null());
+	json_object_set_new(o, "container_name", name ? json_string(name) : json_null());
+}
+
+/*
+ * The command of the process that made the call, read from /proc as the event is printed (the
+ * programs take its pid only: netfence.h): "" when it has exited since, printable as JSON text.
+ */
+static void event_comm(uint32_t pid, char *buf, size_t size)
+{
+	char path[32];
+	size_t len = 0;
+	int fd;
+
+	buf[0] = '\0';
+	if (!pid)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, size - 1);
+
+	close(fd);
+	len = n > 0 ? (size_t)n : 0;
+	if (len && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+			buf[i] = '?';
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -115,20 +245,47 @@ static int on_event(void *ctx, void *data, size_t size)
 	static const char *const protos[NF_PROTO_COUNT] = { "tcp", "udp", "other" };
 	const struct nf_event *ev = data;
 	struct watch *w = ctx;
-	char addr[INET6_ADDRSTRLEN] = "", now[64];
+	char addr[INET6_ADDRSTRLEN] = "", when[64], comm[32];
+	const struct owner *owner;
+	uint64_t mono;
+	uint32_t pid;
+	json_t *o;
 
-	if (size < sizeof(*ev) || ev->hook >= NF_HOOK_COUNT || ev->proto >= NF_PROTO_COUNT)
+	/* An older netfence's event has no time: stamped when read. */
+	if (size < offsetof(struct nf_event, time_ns) || ev->hook >= NF_HOOK_COUNT ||
+	    ev->proto >= NF_PROTO_COUNT)
+		return 0;
+	mono = size >= offsetof(struct nf_event, pid) ? ev->time_ns : 0;
+	if (w->cli->since_ns && event_real_ns(mono) < w->cli->since_ns)
+		return 0;
+	if (w->cli->verdicts &&
+	    !(w->cli->verdicts &
+	      (ev->verdict == NF_CNT_AUDITED ? NF_VERDICT_AUDITED : NF_VERDICT_DENIED)))
+		return 0;
+	owner = event_owner(w, ev->cgroup_id);
+	if (!wanted(w, owner ? owner->id : ""))
 		return 0;
 	inet_ntop(ev->family == 6 ? AF_INET6 : AF_INET, ev->addr, addr, sizeof(addr));
-	nf_state_now(now, sizeof(now));
-	printf("{\"time\":\"%s\",\"container\":\"%s\",\"verdict\":\"%s\",\"hook\":\"%s\","
-	       "\"protocol\":\"%s\",\"address\":\"%s\",\"port\":%u}\n",
-	       now, event_owner(w, ev->cgroup_id),
-	       ev->verdict == NF_CNT_AUDITED ? "audited" : "denied", hooks[ev->hook],
-	       protos[ev->proto], ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr, ev->port);
+	event_time(mono, when, sizeof(when));
+	pid = size >= sizeof(*ev) ? ev->pid : 0;
+	event_comm(pid, comm, sizeof(comm));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "container",
+		      owner ? owner->id : "", "verdict",
+		      ev->verdict == NF_CNT_AUDITED ? "audited" : "denied", "hook", hooks[ev->hook],
+		      "protocol", protos[ev->proto], "address",
+		      ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr, "port", ev->port);
+	if (!o)
+		return 0;
+	json_object_set_new(o, "pid", json_integer(pid));
+	json_object_set_new(o, "command", json_string(comm));
+	event_k8s(o, owner);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	json_decref(o);
+	putchar('\n');
 	fflush(stdout);
 	w->seen++;
-	return 0;
+	/* at --count, the events after this one stay in the ring, for the next reader */
+	return w->limit && w->seen >= w->limit ? -ECANCELED : 0;
 }
 
 static int cmp_ring(const void *a, const void *b)
@@ -229,7 +386,9 @@ static int fences_scan(struct watch *w, bool rings)
 
 		if (nf_pins_path(w->root, ids[i], NF_PINS_CURRENT, dir, sizeof(dir)) < 0)
 			continue;
-		if (rings) {
+		/* monitor --container reads the rings of those fences alone: the others' events
+		 * stay for another monitor */
+		if (rings && wanted(w, ids[i])) {
 			found[nfound].fd = nf_loader_open_events(dir, &found[nfound].map_id);
 			if (found[nfound].fd >= 0)
 				nfound++;
@@ -237,7 +396,17 @@ static int fences_scan(struct watch *w, bool rings)
 		/* No link yet (attach in progress), or 0: its cgroup is gone. */
 		if (nf_loader_cgroup_id(dir, &cgroup_id) < 0 || cgroup_id == 0)
 			continue;
+		struct owner *known = owner_known(w, ids[i]);
+
 		owners[k].cgroup_id = cgroup_id;
+		owners[k].dropped = known ? known->dropped : 0;
+		/* the names stay what they were at attach: read once per fence */
+		if (known) {
+			owners[k].state = known->state;
+			known->state = NULL;
+		} else {
+			nf_state_read(w->state_dir, ids[i], &owners[k].state);
+		}
 		owners[k++].id = ids[i];
 		ids[i] = NULL;
 	}
@@ -257,12 +426,44 @@ static void watch_free(struct watch *w)
 	owners_free(w->prev, w->nprev);
 }
 
+/* The lock one monitor holds, on the state dir itself: a second would take half of the events
+ * from the first. */
+static int monitor_lock(const char *state_dir)
+{
+	int fd;
+
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int nf_cmd_monitor(struct nf_cli *cli)
 {
-	struct watch w = { .root = cli->paths.bpffs_root, .limit = cli->count };
+	struct watch w = { .cli = cli,
+			   .root = cli->paths.bpffs_root,
+			   .state_dir = cli->paths.state_dir,
+			   .limit = cli->count };
 	struct timespec start, now;
-	int r = 0;
+	int lock, r = 0;
 
+	lock = monitor_lock(cli->paths.state_dir);
+	if (lock == -EBUSY) {
+		nf_log_error(0,
+			     "another netfence monitor is running: each event goes to one reader");
+		return NF_EXIT_FAIL;
+	}
+	if (lock < 0)
+		return nf_log_error(lock, "cannot lock the state dir %s", cli->paths.state_dir),
+		       NF_EXIT_FAIL;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -275,6 +476,7 @@ int nf_cmd_monitor(struct nf_cli *cli)
 			ring_buffer__poll(w.rb, 200);
 		else
 			usleep(200 * 1000);
+		drops_report(&w);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (cli->timeout_ms &&
 		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
@@ -282,6 +484,7 @@ int nf_cmd_monitor(struct nf_cli *cli)
 			break;
 	}
 	watch_free(&w);
+	close(lock);
 	if (r < 0)
 		return nf_log_error(r, "monitor failed"), NF_EXIT_FAIL;
 	return NF_EXIT_OK;

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "http.h"
 #include "loader.h"
 #include "log.h"
 #include "oci.h"
@@ -74,59 +75,116 @@ static void view_programs(const struct nf_cli *cli, const char *id, char *key, s
 static json_t *view_json(const struct fence_view *v)
 {
 	const struct nf_state *s = v->state;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:{s:I, s:I, s:I}}", "id", v->id, "cgroup",
-			      s ? s->cgroup : "", "mode", s ? s->mode : "unknown", "attached",
-			      v->attached, "cgroup_id", (json_int_t)v->cgroup_id, "counters",
-			      "allowed", (json_int_t)v->counters[NF_CNT_ALLOWED], "denied",
-			      (json_int_t)v->counters[NF_CNT_DENIED], "audited",
-			      (json_int_t)v->counters[NF_CNT_AUDITED]);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:{s:I, s:I, s:I, s:I}}", "id", v->id,
+			      "cgroup", s ? s->cgroup : "", "mode", s ? s->mode : "unknown",
+			      "attached", v->attached, "cgroup_id", (json_int_t)v->cgroup_id,
+			      "counters", "allowed", (json_int_t)v->counters[NF_CNT_ALLOWED],
+			      "denied", (json_int_t)v->counters[NF_CNT_DENIED], "audited",
+			      (json_int_t)v->counters[NF_CNT_AUDITED], "events_dropped",
+			      (json_int_t)v->counters[NF_CNT_DROPPED]);
 
 	if (o && s) {
 		json_object_set_new(o, "source", json_string(s->source));
 		json_object_set_new(o, "attached_at", json_string(s->attached_at));
 		json_object_set_new(o, "removable", json_boolean(s->removable));
 		json_object_set_new(o, "own_netns", json_boolean(s->own_netns));
+		json_object_set_new(o, "fenced", json_boolean(!s->unfenced));
+		if (s->unfenced)
+			json_object_set_new(
+				o, "unfenced_reason",
+				json_string(s->unfenced_reason ? s->unfenced_reason : ""));
+		json_object_set_new(o, "pod", s->k8s.pod ? json_string(s->k8s.pod) : json_null());
+		json_object_set_new(o, "namespace",
+				    s->k8s.namespace ? json_string(s->k8s.namespace) : json_null());
+		json_object_set_new(o, "container_name",
+				    s->k8s.container ? json_string(s->k8s.container) : json_null());
 	}
 	return o;
 }
 
-/* Union of the ids with pins and those with a state file. */
+/* Append the ids of list(dir) to v; the list is freed. */
+static int ids_add(int (*list)(const char *, char ***, size_t *), const char *dir, char ***v,
+		   size_t *n, size_t *cap)
+{
+	char **ids = NULL;
+	size_t k = 0, i;
+	int r = list(dir, &ids, &k);
+
+	for (i = 0; i < k && r == 0; i++) {
+		r = nf_strv_push(v, n, cap, ids[i]);
+		ids[i] = NULL;
+	}
+	nf_strv_free(ids, k);
+	return r;
+}
+
+/* Union of the ids with pins, with a state file, and with an unfenced record; sorted. */
 static int all_ids(const struct nf_cli *cli, char ***ret, size_t *ret_n)
 {
-	char **a = NULL, **b = NULL, **out;
-	size_t na = 0, nb = 0, n = 0;
+	char **v = NULL;
+	size_t n = 0, cap = 0, u = 0;
 	int r;
 
-	r = nf_pins_ids(cli->paths.bpffs_root, &a, &na);
-	if (r < 0)
-		return r;
-	r = nf_state_ids(cli->paths.state_dir, &b, &nb);
+	r = ids_add(nf_pins_ids, cli->paths.bpffs_root, &v, &n, &cap);
+	if (r == 0)
+		r = ids_add(nf_state_ids, cli->paths.state_dir, &v, &n, &cap);
+	if (r == 0)
+		r = ids_add(nf_state_unfenced_ids, cli->paths.state_dir, &v, &n, &cap);
 	if (r < 0) {
-		nf_strv_free(a, na);
+		nf_strv_free(v, n);
 		return r;
 	}
-	out = calloc(na + nb + 1, sizeof(*out));
-	if (!out) {
-		nf_strv_free(a, na);
-		nf_strv_free(b, nb);
-		return -ENOMEM;
+	nf_strv_sort(v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (u && strcmp(v[u - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[u++] = v[i];
 	}
-	for (size_t i = 0, j = 0; i < na || j < nb;) {
-		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i], b[j]);
-
-		if (c <= 0) {
-			out[n++] = a[i++];
-			if (c == 0)
-				free(b[j++]);
-		} else {
-			out[n++] = b[j++];
-		}
-	}
-	free(a);
-	free(b);
-	*ret = out;
-	*ret_n = n;
+	*ret = v;
+	*ret_n = u;
 	return 0;
+}
+
+int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret)
+{
+	char **ids = NULL, q[128], names[1024];
+	size_t n = 0, hits = 0, len = strlen(arg), o = 0;
+	const char *hit = NULL;
+	int r;
+
+	if (nf_oci_id_valid(arg) < 0)
+		return nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
+				    nf_quote(arg, q, sizeof(q))),
+		       -EINVAL;
+	r = all_ids(cli, &ids, &n);
+	if (r < 0)
+		return nf_log_error(r, "cannot list fences");
+	names[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ids[i], arg) == 0) {
+			hit = ids[i];
+			hits = 1;
+			break;
+		}
+		if (strncmp(ids[i], arg, len) != 0)
+			continue;
+		hit = ids[i];
+		hits++;
+		if (o < sizeof(names) - 1)
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+					      hits > 1 ? ", " : "", ids[i]);
+	}
+	if (hits > 1) {
+		if (o >= sizeof(names) - 1)
+			strcpy(names + sizeof(names) - 4, "...");
+		nf_log_error(0, "id prefix '%s' names %zu fences: %s", arg, hits, names);
+		nf_strv_free(ids, n);
+		return -EEXIST;
+	}
+	*ret = strdup(hits ? hit : arg);
+	nf_strv_free(ids, n);
+	return *ret ? 0 : -ENOMEM;
 }
 
 int nf_cmd_list(struct nf_cli *cli)
@@ -148,6 +206,10 @@ int nf_cmd_list(struct nf_cli *cli)
 		view_load(cli, ids[i], &v);
 		if (cli->json)
 			json_array_append_new(arr, view_json(&v));
+		else if (v.state && v.state->unfenced)
+			printf("%-24s %-8s %10s %10s %10s  %s (unfenced: %s)\n", v.id, "UNFENCED",
+			       "-", "-", "-", v.state->cgroup[0] ? v.state->cgroup : "?",
+			       v.state->unfenced_reason ? v.state->unfenced_reason : "");
 		else
 			printf("%-24s %-8s %10llu %10llu %10llu  %s%s%s\n", v.id,
 			       v.state ? v.state->mode : "?",
@@ -167,17 +229,24 @@ int nf_cmd_list(struct nf_cli *cli)
 	return NF_EXIT_OK;
 }
 
-int nf_cmd_show(struct nf_cli *cli)
+/* The names come from annotations: quoted, as any untrusted value printed as text. */
+static void show_k8s(const struct nf_state *s)
 {
-	const char *id = cli->argv[0];
-	struct fence_view v;
-	char q[128], programs[48];
+	char q[300];
 
-	if (nf_oci_id_valid(id) < 0) {
-		nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
-			     nf_quote(id, q, sizeof(q)));
-		return NF_EXIT_USAGE;
-	}
+	if (s->k8s.pod)
+		printf("pod:         %s\n", nf_quote(s->k8s.pod, q, sizeof(q)));
+	if (s->k8s.namespace)
+		printf("namespace:   %s\n", nf_quote(s->k8s.namespace, q, sizeof(q)));
+	if (s->k8s.container)
+		printf("container:   %s\n", nf_quote(s->k8s.container, q, sizeof(q)));
+}
+
+static int show(struct nf_cli *cli, const char *id)
+{
+	struct fence_view v;
+	char programs[48];
+
 	view_load(cli, id, &v);
 	if (!v.state && !v.pinned) {
 		nf_log_set_id(id);
@@ -199,6 +268,13 @@ int nf_cmd_show(struct nf_cli *cli)
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
+	} else if (v.state && v.state->unfenced) {
+		printf("id:          %s\n", id);
+		printf("fenced:      NO: started without its fence (fail_mode open)\n");
+		printf("reason:      %s\n",
+		       v.state->unfenced_reason ? v.state->unfenced_reason : "");
+		printf("since:       %s\n", v.state->attached_at);
+		show_k8s(v.state);
 	} else {
 		printf("id:          %s\n", id);
 		printf("cgroup:      %s\n", v.state ? v.state->cgroup : "?");
@@ -210,6 +286,8 @@ int nf_cmd_show(struct nf_cli *cli)
 		printf("source:      %s\n", v.state ? v.state->source : "?");
 		printf("since:       %s\n", v.state ? v.state->attached_at : "?");
 		printf("programs:    %s\n", programs[0] ? programs : "its own (not shared)");
+		if (v.state)
+			show_k8s(v.state);
 		if (v.state && v.state->removable)
 			printf("soundness:   REMOVABLE: what it fences could lift or leave it (a "
 			       "capability, a bpffs or writable cgroup mount, a uid 0 process; the "
@@ -217,37 +295,137 @@ int nf_cmd_show(struct nf_cli *cli)
 		printf("allowed:     %llu\n", (unsigned long long)v.counters[NF_CNT_ALLOWED]);
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
+		printf("events dropped: %llu\n", (unsigned long long)v.counters[NF_CNT_DROPPED]);
 	}
 	nf_state_free(v.state);
 	return NF_EXIT_OK;
 }
 
-int nf_cmd_metrics(struct nf_cli *cli)
+int nf_cmd_show(struct nf_cli *cli)
 {
-	static const char *const names[NF_CNT_COUNT] = { "allowed", "denied", "audited" };
-	char **ids = NULL;
-	size_t n = 0, attached = 0;
+	char *id = NULL;
+	int r;
+
+	r = nf_cli_resolve_id(cli, cli->argv[0], &id);
+	if (r < 0)
+		return r == -EINVAL ? NF_EXIT_USAGE : NF_EXIT_FAIL;
+	r = show(cli, id);
+	free(id);
+	return r;
+}
+
+/* A label value in the text format: backslash, double quote and newline escaped. */
+static void label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f), fputc(*v, f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* {id="...",pod="...",namespace="...",container="..." and extra, the names where known. */
+static void labels(FILE *f, const char *id, const struct nf_state *s, const char *extra)
+{
+	const struct {
+		const char *name, *value;
+	} known[] = {
+		{ "pod", s ? s->k8s.pod : NULL },
+		{ "namespace", s ? s->k8s.namespace : NULL },
+		{ "container", s ? s->k8s.container : NULL },
+	};
+
+	fputs("{id=\"", f);
+	label_value(f, id);
+	fputc('"', f);
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (!known[i].value)
+			continue;
+		fprintf(f, ",%s=\"", known[i].name);
+		label_value(f, known[i].value);
+		fputc('"', f);
+	}
+	fprintf(f, "%s}", extra ? extra : "");
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Every family, its samples fence by fence. */
+static int metrics_write(FILE *f, void *ctx)
+{
+	static const char *const names[NF_CNT_DROPPED] = { "allowed", "denied", "audited" };
+	const struct nf_cli *cli = ctx;
+	struct fence_view *views;
+	size_t n = 0, attached = 0, unfenced = 0;
+	char **ids = NULL, extra[32];
 	int r;
 
 	r = all_ids(cli, &ids, &n);
 	if (r < 0)
-		return nf_log_error(r, "cannot list fences"), NF_EXIT_FAIL;
-	printf("# HELP netfence_verdicts_total Verdicts given by a fence, by kind.\n"
-	       "# TYPE netfence_verdicts_total counter\n");
-	for (size_t i = 0; i < n; i++) {
-		struct fence_view v;
-
-		view_load(cli, ids[i], &v);
-		attached += v.attached;
-		for (int k = 0; k < NF_CNT_COUNT && v.pinned; k++)
-			printf("netfence_verdicts_total{container=\"%s\",verdict=\"%s\"} %llu\n",
-			       ids[i], names[k], (unsigned long long)v.counters[k]);
-		nf_state_free(v.state);
+		return nf_log_error(r, "cannot list fences");
+	views = calloc(n ? n : 1, sizeof(*views));
+	if (!views) {
+		nf_strv_free(ids, n);
+		return nf_log_error(-ENOMEM, "cannot list fences");
 	}
-	printf("# HELP netfence_fences Fences currently attached.\n"
-	       "# TYPE netfence_fences gauge\n"
-	       "netfence_fences %zu\n",
-	       attached);
+	for (size_t i = 0; i < n; i++) {
+		view_load(cli, ids[i], &views[i]);
+		attached += views[i].attached;
+		unfenced += views[i].state && views[i].state->unfenced;
+	}
+	family(f, "netfence_build_info", "gauge", "The running netfence's version.");
+	fprintf(f, "netfence_build_info{version=\"%s\"} 1\n", NETFENCE_VERSION);
+	family(f, "netfence_verdicts_total", "counter",
+	       "Verdicts given by a fence, by kind; id is the container id, container its name.");
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < NF_CNT_DROPPED && views[i].pinned; k++) {
+			snprintf(extra, sizeof(extra), ",verdict=\"%s\"", names[k]);
+			fputs("netfence_verdicts_total", f);
+			labels(f, ids[i], views[i].state, extra);
+			fprintf(f, " %llu\n", (unsigned long long)views[i].counters[k]);
+		}
+	}
+	family(f, "netfence_events_dropped_total", "counter",
+	       "Denied or audited verdicts a fence did not report as events (rate limit, full "
+	       "ring).");
+	for (size_t i = 0; i < n; i++) {
+		if (!views[i].pinned)
+			continue;
+		fputs("netfence_events_dropped_total", f);
+		labels(f, ids[i], views[i].state, NULL);
+		fprintf(f, " %llu\n", (unsigned long long)views[i].counters[NF_CNT_DROPPED]);
+	}
+	family(f, "netfence_fences", "gauge", "Fences currently attached.");
+	fprintf(f, "netfence_fences %zu\n", attached);
+	family(f, "netfence_unfenced_containers", "gauge",
+	       "Containers started without their fence under fail_mode open, still recorded.");
+	fprintf(f, "netfence_unfenced_containers %zu\n", unfenced);
+	family(f, "netfence_container_unfenced", "gauge",
+	       "1 for each container started without its fence under fail_mode open.");
+	for (size_t i = 0; i < n; i++) {
+		if (!views[i].state || !views[i].state->unfenced)
+			continue;
+		fputs("netfence_container_unfenced", f);
+		labels(f, ids[i], views[i].state, NULL);
+		fputs(" 1\n", f);
+	}
+	for (size_t i = 0; i < n; i++)
+		nf_state_free(views[i].state);
+	free(views);
 	nf_strv_free(ids, n);
-	return NF_EXIT_OK;
+	return 0;
+}
+
+int nf_cmd_metrics(struct nf_cli *cli)
+{
+	if (cli->listen)
+		return nf_http_serve_metrics(cli->listen, metrics_write, cli) < 0 ? NF_EXIT_FAIL
+										  : NF_EXIT_OK;
+	return metrics_write(stdout, cli) < 0 ? NF_EXIT_FAIL : NF_EXIT_OK;
 }

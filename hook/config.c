@@ -212,6 +212,11 @@ static int parse_field(const struct nf_json_ctx *c, const char *key, const json_
 		return nf_floor_parse(c, v, &cfg->floor);
 	if (strcmp(key, "fence_all") == 0)
 		return parse_bool(c, "/fence_all", v, &cfg->fence_all);
+	if (strcmp(key, "journal_socket") == 0)
+		return parse_path(c, "/journal_socket", v, &cfg->journal_socket);
+	if (strcmp(key, "log_file") == 0)
+		return json_is_null(v) ? set_string(&cfg->log_file, NULL)
+				       : parse_path(c, "/log_file", v, &cfg->log_file);
 	return nf_json_fail(c, -EINVAL, "%s: unknown field", nf_json_ptr_key(p, "", key));
 }
 
@@ -260,6 +265,7 @@ int nf_config_defaults(struct nf_config *c)
 		.bpffs_root = strdup(NF_DEFAULT_BPFFS_ROOT),
 		.state_dir = strdup(NF_DEFAULT_STATE_DIR),
 		.policies_dir = strdup(NF_DEFAULT_POLICIES_DIR),
+		.journal_socket = strdup(NF_DEFAULT_JOURNAL),
 		.default_policy = NULL,
 		.fail_mode = NF_FAIL_CLOSED,
 		.log_level = LOG_INFO,
@@ -268,7 +274,7 @@ int nf_config_defaults(struct nf_config *c)
 		.allow_removable_fence = false,
 	};
 
-	if (!d.bpffs_root || !d.state_dir || !d.policies_dir) {
+	if (!d.bpffs_root || !d.state_dir || !d.policies_dir || !d.journal_socket) {
 		nf_config_free(&d);
 		return -ENOMEM;
 	}
@@ -315,6 +321,8 @@ void nf_config_free(struct nf_config *c)
 	free(c->state_dir);
 	free(c->policies_dir);
 	free(c->default_policy);
+	free(c->journal_socket);
+	free(c->log_file);
 	for (size_t i = 0; i < NF_RUNTIMES_MAX; i++) {
 		free(c->runtimes[i].name);
 		free(c->runtimes[i].path);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The host configuration, /etc/netfence/config.json (DESIGN.md, "Host configuration"; the schema
+ * The host configuration, /etc/netfence/config.json (docs/configuration.md; the schema
  * is schemas/config.schema.json and accepts exactly what nf_config_parse() accepts).
  *
  *   {
@@ -15,8 +15,11 @@
  *     "runtimes": { "runc": "/usr/sbin/runc" },   the runtime netfence-<name> wraps; default:
  *                                                   <name> in PATH, the wrapper skipped
  *     "floor": { "rules": [...], "raw_sockets": "deny" },   under every policy (floor.h)
- *     "fence_all": false                          fence unannotated containers too, with
- *   }                                               default_policy (which it requires)
+ *     "fence_all": false,                         fence unannotated containers too, with
+ *                                                   default_policy (which it requires)
+ *     "journal_socket": "/run/systemd/journal/socket",   where the hook finds journald
+ *     "log_file": null                            or a path: the hook's log where neither
+ *   }                                               journald nor syslog listens
  *
  * Every field is optional; unknown fields are refused (a typo must not silently keep a
  * default), except "$schema", which editors use. Messages name the field by JSON pointer:
@@ -40,6 +43,7 @@
 #define NF_DEFAULT_STATE_DIR	"/run/netfence"
 #define NF_DEFAULT_POLICIES_DIR "/etc/netfence/policies.d"
 #define NF_DEFAULT_EVENTS_RATE	100
+#define NF_DEFAULT_JOURNAL	"/run/systemd/journal/socket"
 
 enum nf_fail_mode {
 	NF_FAIL_CLOSED = 0, /* exit non-zero: the runtime refuses to start the container */
@@ -70,6 +74,10 @@ struct nf_config {
 	struct nf_floor floor; /* deny rules every fence gets on top of its policy */
 	/* The wrapper adds the hooks to every container, not only annotated ones. */
 	bool fence_all;
+	/* Where the hook logs besides stderr: the journal at journal_socket where it listens,
+	 * else syslog where /dev/log exists, else log_file when set (NULL: none). */
+	char *journal_socket;
+	char *log_file;
 };
 
 /*

@@ -102,10 +102,12 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
 
 /*
  * The new fence is in force and the one it replaced is <id>@old, still attached: the state
- * file is put in place, or the replaced fence back in force. Then it is released.
+ * file is put in place, or the replaced fence back in force. Then the new fence's programs take
+ * over the counting, and the old one is released.
  */
 static int finish_commit(const struct nf_paths *paths, const char *id, char *err, size_t errlen)
 {
+	char cur[4096];
 	int r = nf_state_commit(paths->state_dir, id), k;
 
 	if (r < 0) {
@@ -116,6 +118,11 @@ static int finish_commit(const struct nf_paths *paths, const char *id, char *err
 			 k < 0 ? strerror(-k) : "");
 		return r;
 	}
+	r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, cur, sizeof(cur));
+	if (r == 0)
+		r = nf_loader_hand_over(cur);
+	if (r < 0)
+		nf_log_warning(r, "cannot hand the counters and events over to the new fence");
 	r = nf_pins_release(paths->bpffs_root, id);
 	if (r < 0)
 		nf_log_warning(r, "cannot release the replaced fence (the next run will)");
@@ -125,21 +132,14 @@ static int finish_commit(const struct nf_paths *paths, const char *id, char *err
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
 			 const struct nf_compiled *c, char *err, size_t errlen)
 {
-	char newdir[4096];
+	char newdir[4096], curdir[4096];
+	uint64_t carry[NF_CNT_COUNT] = {};
 	uint64_t cgid = 0;
 	int cgfd, r;
 
 	cgfd = open_cgroup(req->cgroup_dir, &cgid, err, errlen);
 	if (cgfd < 0)
 		return cgfd;
-	r = nf_pins_begin(paths->bpffs_root, req->id, newdir, sizeof(newdir));
-	if (r < 0) {
-		snprintf(err, errlen, "cannot prepare pins under %s: %s", paths->bpffs_root,
-			 strerror(-r));
-		close(cgfd);
-		return r;
-	}
-	uint64_t carry[NF_CNT_COUNT] = {};
 	struct nf_load_opts o = {
 		.compiled = c,
 		.cgroup_fd = cgfd,
@@ -148,6 +148,31 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 		.pin_dir = newdir,
 		.events_per_sec = req->events_per_sec,
 	};
+	if (nf_pins_path(paths->bpffs_root, req->id, NF_PINS_CURRENT, curdir, sizeof(curdir)) ==
+		    0 &&
+	    access(curdir, F_OK) == 0)
+		o.prev_dir = curdir;
+	/* The same programs on the same cgroup: the fence stays as it is, counting once, and only
+	 * its state file is rewritten. */
+	if (o.prev_dir && nf_loader_in_force(&o, o.prev_dir) == 1) {
+		close(cgfd);
+		r = write_state(paths, req, cgid);
+		if (r == 0)
+			r = nf_state_commit(paths->state_dir, req->id);
+		if (r < 0) {
+			nf_state_discard(paths->state_dir, req->id);
+			snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
+				 strerror(-r));
+		}
+		return r;
+	}
+	r = nf_pins_begin(paths->bpffs_root, req->id, newdir, sizeof(newdir));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot prepare pins under %s: %s", paths->bpffs_root,
+			 strerror(-r));
+		close(cgfd);
+		return r;
+	}
 	if (carry_counters(paths, req->id, carry, &o.carry_map_id))
 		o.carry = carry;
 	r = nf_loader_attach(&o, err, errlen);
@@ -208,7 +233,13 @@ int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request 
 
 static int detach_locked(const struct nf_paths *paths, const char *id)
 {
-	int r = nf_pins_remove(paths->bpffs_root, id);
+	char dir[4096];
+	int r;
+
+	/* Its events ring goes with it, not with the last fence of its program set. */
+	if (nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) == 0)
+		nf_loader_forget(dir);
+	r = nf_pins_remove(paths->bpffs_root, id);
 
 	if (r < 0)
 		return r;

@@ -66,21 +66,28 @@ enum {
 	MAP_RODATA,
 	MAP_COUNTERS,
 	MAP_FENCES,
-	MAP_EVENTS,
+	MAP_RINGS,
 	NMAPS,
 };
 static const char *const map_pins[NMAPS] = {
 	[MAP_TREE4] = "map_tree4",     [MAP_TREE6] = "map_tree6",
 	[MAP_CLASSES] = "map_classes", [MAP_PORTSETS] = "map_portsets",
-	[MAP_RODATA] = "map_rodata",   [MAP_COUNTERS] = NF_PIN_COUNTERS,
-	[MAP_FENCES] = "map_fences",   [MAP_EVENTS] = NF_PIN_EVENTS,
+	[MAP_RODATA] = NF_PIN_RODATA,  [MAP_COUNTERS] = NF_PIN_COUNTERS,
+	[MAP_FENCES] = NF_PIN_FENCES,  [MAP_RINGS] = NF_PIN_RINGS,
 };
 
-/* The maps a donor gives: per fence, not per policy. */
-static bool settings_map(size_t i)
+/* The maps a donor gives: per fence, not per policy nor per settings. */
+static bool fence_map(size_t i)
 {
-	return i == MAP_COUNTERS || i == MAP_FENCES || i == MAP_EVENTS;
+	return i == MAP_COUNTERS || i == MAP_FENCES || i == MAP_RINGS;
 }
+
+/* What tells a set's programs apart (bpf/netfence.h: the owner), and where the set is pinned. */
+struct set_id {
+	char key[48];
+	__u64 settings_tag; /* hash of the object and the settings */
+	__u64 policy_tag;   /* and of the policy */
+};
 
 /*
  * A program set in use by one attach: loaded here (skel; a donor's programs in it are owned
@@ -88,6 +95,7 @@ static bool settings_map(size_t i)
  */
 struct progset {
 	struct netfence_bpf *skel;
+	struct set_id id;
 	int prog[NPROGS];
 	int map[NMAPS];
 	bool donated[NPROGS];
@@ -210,7 +218,8 @@ static unsigned int ticks_per_sec(void)
 }
 
 /* The read-only data the programs are loaded with; also what a shared set must hold. */
-static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opts *o)
+static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opts *o,
+		       const struct set_id *id)
 {
 	const struct nf_compiled *c = o->compiled;
 
@@ -222,6 +231,8 @@ static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opt
 	rd->nf_ticks_per_sec = ticks_per_sec();
 	rd->nf_tree4_levels = c->tree4;
 	rd->nf_tree6_levels = c->tree6;
+	rd->nf_settings_tag = id ? id->settings_tag : 0;
+	rd->nf_policy_tag = id ? id->policy_tag : 0;
 }
 
 /* FNV-1a over 64-bit words (the tables are megabytes at 16384 rules), bytes for the tail. */
@@ -255,11 +266,13 @@ static void settings_of(struct netfence_bpf__rodata *rd)
 	s.nf_raw_deny = rd->nf_raw_deny;
 	s.nf_events_per_sec = rd->nf_events_per_sec;
 	s.nf_ticks_per_sec = rd->nf_ticks_per_sec;
+	s.nf_settings_tag = rd->nf_settings_tag;
 	*rd = s;
 }
 
-/* "<settings>-<policy>": the settings' hash is the prefix that donors are looked up by. */
-static void progset_key(const struct nf_load_opts *o, char *buf, size_t size)
+/* "<settings>-<policy>": the settings' hash is the prefix that donors are looked up by; the
+ * two hashes are also the set's tags (never 0, which means "no owner"). */
+static void progset_key(const struct nf_load_opts *o, struct set_id *id)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf__rodata rd;
@@ -267,17 +280,19 @@ static void progset_key(const struct nf_load_opts *o, char *buf, size_t size)
 	const void *elf = object_bytes(c->small, &elf_size);
 	uint64_t h = 0xcbf29ce484222325ULL, base;
 
-	rodata_for(&rd, o);
+	rodata_for(&rd, o, NULL);
 	h = hash_bytes(h, elf, elf_size);
 	settings_of(&rd);
 	base = hash_bytes(h, &rd, sizeof(rd));
-	rodata_for(&rd, o);
+	rodata_for(&rd, o, NULL);
 	h = hash_bytes(h, &rd, sizeof(rd));
 	h = hash_bytes(h, c->nodes4, c->tree4.nodes * sizeof(*c->nodes4));
 	h = hash_bytes(h, c->nodes6, c->tree6.nodes * sizeof(*c->nodes6));
 	h = hash_bytes(h, c->classes, c->nclasses * sizeof(*c->classes));
 	h = hash_bytes(h, c->portsets, c->nportsets * sizeof(*c->portsets));
-	snprintf(buf, size, "%016" PRIx64 "-%016" PRIx64, base, h);
+	snprintf(id->key, sizeof(id->key), "%016" PRIx64 "-%016" PRIx64, base, h);
+	id->settings_tag = base ? base : 1;
+	id->policy_tag = h ? h : 1;
 }
 
 static void close_all(const int *fds, size_t n)
@@ -346,7 +361,8 @@ static int array_holds(int fd, const void *vals, size_t val_size, size_t n)
  * The set pinned in dir, if it is the one this policy needs: 0 with ps filled, -ENOENT when
  * there is none, -ESTALE when what is there differs (a colliding key), or another error.
  */
-static int progset_open(const char *dir, const struct nf_load_opts *o, struct progset *ps)
+static int progset_open(const char *dir, const struct nf_load_opts *o, const struct set_id *id,
+			struct progset *ps)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf__rodata rd;
@@ -371,7 +387,7 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, struct pr
 			goto fail;
 		}
 	}
-	rodata_for(&rd, o);
+	rodata_for(&rd, o, id);
 	r = array_holds(ps->map[MAP_RODATA], &rd, sizeof(rd), 1);
 	if (r == 1)
 		r = array_holds(ps->map[MAP_TREE4], c->nodes4, sizeof(*c->nodes4), c->tree4.nodes);
@@ -513,7 +529,7 @@ static void donor_close(struct donor *d)
 }
 
 /* Whether the read-only data of the set pinned in dir has these settings. */
-static int donor_settings(const char *dir, const struct nf_load_opts *o)
+static int donor_settings(const char *dir, const struct nf_load_opts *o, const struct set_id *id)
 {
 	struct netfence_bpf__rodata want, got;
 	struct bpf_map_info info = {};
@@ -531,28 +547,31 @@ static int donor_settings(const char *dir, const struct nf_load_opts *o)
 	if (r == 0 && bpf_map_lookup_elem(fd, &zero, &got) < 0)
 		r = -errno;
 	close(fd);
-	rodata_for(&want, o);
+	rodata_for(&want, o, id);
 	settings_of(&want);
 	settings_of(&got);
 	return r == 0 && memcmp(&want, &got, sizeof(want)) != 0 ? -ESTALE : r;
 }
 
-static int donor_open(const char *dir, const struct nf_load_opts *o, struct donor *d)
+/* A donor in dir: its per-fence maps, and with progs its settings-only programs, which it
+ * gives only when its settings are these. */
+static int donor_open(const char *dir, const struct nf_load_opts *o, const struct set_id *id,
+		      bool progs, struct donor *d)
 {
-	int r = donor_settings(dir, o);
+	int r = progs ? donor_settings(dir, o, id) : 0;
 
 	for (size_t i = 0; i < NPROGS; i++)
 		d->prog[i] = -1;
 	for (size_t i = 0; i < NMAPS; i++)
 		d->map[i] = -1;
-	for (size_t i = 0; i < NPROGS && r == 0; i++) {
+	for (size_t i = 0; i < NPROGS && r == 0 && progs; i++) {
 		if (!prog_pins[i].settings_only)
 			continue;
 		d->prog[i] = open_pin2(dir, "prog_", prog_pins[i].name);
 		r = d->prog[i] < 0 ? d->prog[i] : 0;
 	}
 	for (size_t i = 0; i < NMAPS && r == 0; i++) {
-		if (!settings_map(i))
+		if (!fence_map(i))
 			continue;
 		d->map[i] = open_pin(dir, map_pins[i]);
 		r = d->map[i] < 0 ? d->map[i] : 0;
@@ -562,25 +581,33 @@ static int donor_open(const char *dir, const struct nf_load_opts *o, struct dono
 	return r;
 }
 
-/* A set pinned in sets whose key starts with the settings part of key, and that can give. */
-static int donor_find(const char *sets, const char *key, const struct nf_load_opts *o,
+/*
+ * A set pinned in sets that can give: one whose key starts with the settings part of ours
+ * gives programs and maps; failing that any set gives its per-fence maps, so that every set
+ * counts a fence in the same storage, which `update` relies on (bpf/netfence.h: the owner).
+ */
+static int donor_find(const char *sets, const struct nf_load_opts *o, const struct set_id *id,
 		      struct donor *d)
 {
-	size_t n = (size_t)(strchr(key, '-') - key) + 1;
+	size_t n = (size_t)(strchr(id->key, '-') - id->key) + 1;
 	char path[4096];
 	struct dirent *de;
-	DIR *dir = opendir(sets);
 	int r = -ENOENT;
 
-	if (!dir)
-		return -errno;
-	while (r < 0 && (de = readdir(dir))) {
-		if (strncmp(de->d_name, key, n) != 0 || strchr(de->d_name, '@') ||
-		    path_in(path, sizeof(path), sets, de->d_name) < 0)
-			continue;
-		r = donor_open(path, o, d);
+	for (int pass = 0; pass < 2 && r < 0; pass++) {
+		DIR *dir = opendir(sets);
+
+		if (!dir)
+			return -errno;
+		while (r < 0 && (de = readdir(dir))) {
+			if (de->d_name[0] == '.' || strchr(de->d_name, '@') ||
+			    (pass == 0 && strncmp(de->d_name, id->key, n) != 0) ||
+			    path_in(path, sizeof(path), sets, de->d_name) < 0)
+				continue;
+			r = donor_open(path, o, id, pass == 0, d);
+		}
+		closedir(dir);
 	}
-	closedir(dir);
 	return r;
 }
 
@@ -589,8 +616,8 @@ static int donor_find(const char *sets, const char *key, const struct nf_load_op
  * its settings-only programs are not loaded again and its per-fence maps are used, and the
  * donor gives up its program fds to ps.
  */
-static int progset_load(const struct nf_load_opts *o, struct donor *donor, struct progset *ps,
-			char *err, size_t errlen)
+static int progset_load(const struct nf_load_opts *o, const struct set_id *id, struct donor *donor,
+			struct progset *ps, char *err, size_t errlen)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf *skel;
@@ -603,20 +630,20 @@ static int progset_load(const struct nf_load_opts *o, struct donor *donor, struc
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
 		return r;
 	}
-	rodata_for(skel->rodata, o);
+	rodata_for(skel->rodata, o, id);
 	r = size_maps(skel, c);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot size the BPF maps: %s", strerror(-r));
 		goto fail;
 	}
 	for (size_t i = 0; donor && i < NPROGS; i++)
-		if (prog_pins[i].settings_only)
+		if (donor->prog[i] >= 0)
 			bpf_program__set_autoload(
 				*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off),
 				false);
 	if (donor && ((r = bpf_map__reuse_fd(skel->maps.nf_counters, donor->map[MAP_COUNTERS])) ||
 		      (r = bpf_map__reuse_fd(skel->maps.nf_fences, donor->map[MAP_FENCES])) ||
-		      (r = bpf_map__reuse_fd(skel->maps.nf_events, donor->map[MAP_EVENTS])))) {
+		      (r = bpf_map__reuse_fd(skel->maps.nf_rings, donor->map[MAP_RINGS])))) {
 		snprintf(err, errlen, "cannot use the donor's maps: %s", strerror(-r));
 		goto fail;
 	}
@@ -637,7 +664,7 @@ static int progset_load(const struct nf_load_opts *o, struct donor *donor, struc
 	}
 	ps->skel = skel;
 	for (size_t i = 0; i < NPROGS; i++) {
-		ps->donated[i] = donor && prog_pins[i].settings_only;
+		ps->donated[i] = donor && donor->prog[i] >= 0;
 		ps->prog[i] =
 			ps->donated[i]
 				? donor->prog[i]
@@ -653,7 +680,7 @@ static int progset_load(const struct nf_load_opts *o, struct donor *donor, struc
 	ps->map[MAP_RODATA] = bpf_map__fd(skel->maps.rodata);
 	ps->map[MAP_COUNTERS] = bpf_map__fd(skel->maps.nf_counters);
 	ps->map[MAP_FENCES] = bpf_map__fd(skel->maps.nf_fences);
-	ps->map[MAP_EVENTS] = bpf_map__fd(skel->maps.nf_events);
+	ps->map[MAP_RINGS] = bpf_map__fd(skel->maps.nf_rings);
 	return 0;
 fail:
 	netfence_bpf__destroy(skel);
@@ -692,33 +719,37 @@ static int progset_pin(const struct progset *ps, const char *dir)
  */
 static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
 {
-	char key[48], sets[4096], dir[4096];
+	char sets[4096], dir[4096];
+	struct set_id id;
 	struct donor donor;
 	int r;
 
-	progset_key(o, key, sizeof(key));
+	progset_key(o, &id);
 	if (path_in(sets, sizeof(sets), o->root, NF_PROGRAMS_DIR) < 0 ||
-	    path_in(dir, sizeof(dir), sets, key) < 0) {
+	    path_in(dir, sizeof(dir), sets, id.key) < 0) {
 		snprintf(err, errlen, "bpffs root %s: name too long", o->root);
 		return -ENAMETOOLONG;
 	}
-	r = progset_open(dir, o, ps);
+	r = progset_open(dir, o, &id, ps);
 	if (r == 0) {
 		nf_log_debug("sharing the programs of %s", dir);
+		ps->id = id;
 		return 0;
 	}
-	if (donor_find(sets, key, o, &donor) == 0) {
-		r = progset_load(o, &donor, ps, err, errlen);
+	if (donor_find(sets, o, &id, &donor) == 0) {
+		r = progset_load(o, &id, &donor, ps, err, errlen);
 		donor_close(&donor);
 		if (r == 0)
-			nf_log_debug("sock_create, egress and per-fence maps of a donor set");
+			nf_log_debug("per-fence maps (and programs of the same settings) of a "
+				     "donor set");
 		else
 			nf_log_debug("loading beside a donor set failed (%s): alone", err);
 	}
 	if (r < 0)
-		r = progset_load(o, NULL, ps, err, errlen);
+		r = progset_load(o, &id, NULL, ps, err, errlen);
 	if (r < 0)
 		return r;
+	ps->id = id;
 	/* A set that is not shared serves this fence all the same. */
 	if (access(dir, F_OK) == 0)
 		return 0;
@@ -750,35 +781,117 @@ static size_t counters_value_size(int ncpu)
 }
 
 /*
- * This fence's own state in the set's cgroup storage: its cgroup id, which its events name,
- * and its counters: those of the fence it replaces (carry), or zero for a new fence. A value
- * the set already shares with the fence it replaces (same set, same cgroup) is left alone.
+ * This fence's own state in the set's cgroup storage: its counters, those of the fence it
+ * replaces (carry) or zero for a new fence, then its cgroup id, which its events name, and its
+ * owner. A counters value shared with the fence it replaces (the same map: every set pinned
+ * shares one) is left alone. A fence replacing one in force on the same cgroup keeps that
+ * one's owner: the old programs go on counting until nf_loader_hand_over() names the new ones,
+ * in one step, once the new fence is committed (bpf/netfence.h). A failed attach thus leaves
+ * the fence in force counting.
  */
 static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 {
-	struct nf_fence_info info = { .cgroup_id = o->cgroup_id };
+	struct nf_fence_info info = {
+		.cgroup_id = o->cgroup_id,
+		.owner_policy = ps->id.policy_tag,
+		.owner_settings = ps->id.settings_tag,
+	};
+	struct nf_fence_info cur = {};
 	__u64 key = o->cgroup_id;
 	int ncpu = libbpf_num_possible_cpus();
 	__u32 id = 0;
 	char *vals;
 	int r;
 
-	if (bpf_map_update_elem(ps->map[MAP_FENCES], &key, &info, BPF_ANY) < 0)
-		return -errno;
 	r = map_id(ps->map[MAP_COUNTERS], &id, NULL);
 	if (r < 0)
 		return r;
-	if (o->carry && o->carry_map_id == id)
-		return 0;
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	vals = calloc(1, counters_value_size(ncpu));
-	if (!vals)
-		return -ENOMEM;
-	if (o->carry)
-		memcpy(vals, o->carry, sizeof(struct nf_fence_counters));
-	r = bpf_map_update_elem(ps->map[MAP_COUNTERS], &key, vals, BPF_ANY) < 0 ? -errno : 0;
-	free(vals);
+	if (!o->carry || o->carry_map_id != id) {
+		if (ncpu <= 0)
+			return ncpu < 0 ? ncpu : -EINVAL;
+		vals = calloc(1, counters_value_size(ncpu));
+		if (!vals)
+			return -ENOMEM;
+		if (o->carry)
+			memcpy(vals, o->carry, sizeof(struct nf_fence_counters));
+		r = bpf_map_update_elem(ps->map[MAP_COUNTERS], &key, vals, BPF_ANY) < 0 ? -errno
+											: 0;
+		free(vals);
+		if (r < 0)
+			return r;
+	}
+	if (o->prev_dir && bpf_map_lookup_elem(ps->map[MAP_FENCES], &key, &cur) == 0 &&
+	    (cur.owner_policy || cur.owner_settings)) {
+		info.owner_policy = cur.owner_policy;
+		info.owner_settings = cur.owner_settings;
+	}
+	return bpf_map_update_elem(ps->map[MAP_FENCES], &key, &info, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int nf_loader_hand_over(const char *pin_dir)
+{
+	struct netfence_bpf__rodata rd = {};
+	struct nf_fence_info info = {};
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), zero = 0;
+	uint64_t cgid = 0;
+	int rodata = open_pin(pin_dir, NF_PIN_RODATA), fences = open_pin(pin_dir, NF_PIN_FENCES);
+	int r = rodata < 0 ? rodata : fences < 0 ? fences : nf_loader_cgroup_id(pin_dir, &cgid);
+
+	if (r == 0 &&
+	    (bpf_obj_get_info_by_fd(rodata, &mi, &len) < 0 || mi.value_size != sizeof(rd)))
+		r = -ESTALE;
+	if (r == 0 && cgid == 0)
+		r = -ENOENT; /* the cgroup is gone: nothing runs to count */
+	if (r == 0 && (bpf_map_lookup_elem(rodata, &zero, &rd) < 0 ||
+		       bpf_map_lookup_elem(fences, &cgid, &info) < 0))
+		r = -errno;
+	if (r == 0) {
+		info.owner_policy = rd.nf_policy_tag;
+		info.owner_settings = rd.nf_settings_tag;
+		if (bpf_map_update_elem(fences, &cgid, &info, BPF_EXIST) < 0)
+			r = -errno;
+	}
+	if (rodata >= 0)
+		close(rodata);
+	if (fences >= 0)
+		close(fences);
+	/* ESTALE: read-only data of another layout, an older netfence's, which has no owner. */
+	return r == -ENOENT || r == -ESTALE ? 0 : r;
+}
+
+/* 1 when fd is an events ring as this netfence makes them. */
+static bool is_ring(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_MAP_TYPE_RINGBUF &&
+	       info.max_entries == NF_RING_BYTES;
+}
+
+/*
+ * The fence's own events ring, pinned in its directory and found by the programs in the set's
+ * nf_rings under its cgroup id: the ring of the fence it replaces, so that events not read yet
+ * stay for the monitor, or a new one.
+ */
+static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
+{
+	__u64 key = o->cgroup_id;
+	int fd = o->prev_dir ? open_pin(o->prev_dir, NF_PIN_EVENTS) : -ENOENT, r;
+
+	if (fd >= 0 && !is_ring(fd)) {
+		close(fd);
+		fd = -ESTALE;
+	}
+	if (fd < 0)
+		fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nf_ring", 0, 0, NF_RING_BYTES, NULL);
+	if (fd < 0)
+		return -errno;
+	r = bpf_map_update_elem(ps->map[MAP_RINGS], &key, &fd, BPF_ANY) < 0 ? -errno : 0;
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_EVENTS, fd);
+	close(fd);
 	return r;
 }
 
@@ -808,7 +921,13 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	}
 	r = pin_at(o->pin_dir, NF_PIN_COUNTERS, ps->map[MAP_COUNTERS]);
 	if (!r)
-		r = pin_at(o->pin_dir, NF_PIN_EVENTS, ps->map[MAP_EVENTS]);
+		r = pin_at(o->pin_dir, NF_PIN_RINGS, ps->map[MAP_RINGS]);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_FENCES, ps->map[MAP_FENCES]);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
+	if (!r)
+		r = fence_ring(ps, o);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot pin maps in %s: %s", o->pin_dir, strerror(-r));
 		return r;
@@ -816,6 +935,27 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	r = fence_storage(ps, o);
 	if (r < 0)
 		snprintf(err, errlen, "cannot write the fence's cgroup storage: %s", strerror(-r));
+	return r;
+}
+
+int nf_loader_in_force(const struct nf_load_opts *o, const char *cur_dir)
+{
+	char sets[4096], dir[4096];
+	struct set_id id;
+	struct progset ps;
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), prog = 0;
+	uint64_t cgid = 0;
+	int r;
+
+	if (nf_loader_link_info(cur_dir, &cgid, &prog) < 0 || cgid != o->cgroup_id)
+		return 0;
+	progset_key(o, &id);
+	if (path_in(sets, sizeof(sets), o->root, NF_PROGRAMS_DIR) < 0 ||
+	    path_in(dir, sizeof(dir), sets, id.key) < 0 || progset_open(dir, o, &id, &ps) < 0)
+		return 0;
+	r = bpf_obj_get_info_by_fd(ps.prog[0], &info, &len) == 0 && info.id == prog;
+	progset_close(&ps);
 	return r;
 }
 
@@ -828,6 +968,8 @@ int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	r = link_and_pin(&ps, o, err, errlen);
+	if (r < 0 && !o->prev_dir)
+		nf_loader_forget(o->pin_dir);
 	if (r < 0)
 		nf_loader_unpin(o->pin_dir);
 	progset_close(&ps);
@@ -884,7 +1026,7 @@ static int sum_array(int fd, int ncpu, uint64_t sum[NF_CNT_COUNT])
 
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 k = 0; k < NF_CNT_COUNT && r == 0; k++) {
+	for (__u32 k = 0; k < NF_CNT_COUNT_V1 && r == 0; k++) {
 		if (bpf_map_lookup_elem(fd, &k, vals) < 0) {
 			r = -errno;
 			break;
@@ -896,26 +1038,34 @@ static int sum_array(int fd, int ncpu, uint64_t sum[NF_CNT_COUNT])
 	return r;
 }
 
-/* The fence's value in the set's cgroup storage; none (the cgroup is gone): zero. */
+/* The fence's value in the set's cgroup storage; none (the cgroup is gone): zero. The value of
+ * an older netfence has fewer slots. */
 static int sum_storage(int fd, int ncpu, uint64_t cgroup_id, uint64_t sum[NF_CNT_COUNT])
 {
-	size_t stride = counters_value_size(1);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	size_t stride;
 	__u64 key = cgroup_id;
 	char *vals;
 	int r = 0;
 
 	if (cgroup_id == 0)
 		return 0;
-	vals = calloc(1, counters_value_size(ncpu));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	if (info.value_size > sizeof(struct nf_fence_counters) || info.value_size % 8)
+		return -EPROTO;
+	stride = info.value_size;
+	vals = calloc((size_t)ncpu, stride);
 	if (!vals)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(fd, &key, vals) < 0) {
 		r = errno == ENOENT ? 0 : -errno;
 	} else {
 		for (int c = 0; c < ncpu; c++) {
-			struct nf_fence_counters v;
+			struct nf_fence_counters v = {};
 
-			memcpy(&v, vals + (size_t)c * stride, sizeof(v));
+			memcpy(&v, vals + (size_t)c * stride, stride);
 			for (int k = 0; k < NF_CNT_COUNT; k++)
 				sum[k] += v.cnt[k];
 		}
@@ -951,6 +1101,42 @@ int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t
 			*ret_map_id = id;
 	}
 	return r;
+}
+
+int nf_loader_forget(const char *pin_dir)
+{
+	int rings = open_pin(pin_dir, NF_PIN_RINGS), ring = open_pin(pin_dir, NF_PIN_EVENTS);
+	__u64 key = 0, next, *gone = NULL;
+	__u32 id = 0, val = 0;
+	size_t n = 0, cap = 0;
+	int r = rings < 0 ? rings : ring < 0 ? ring : map_id(ring, &id, NULL);
+
+	/* Values are the inner maps' ids; keys to delete are collected first, so that the walk
+	 * does not restart at every deletion. The walk starts from key 0, which no cgroup has:
+	 * the kernel then gives the first key. */
+	while (r == 0 && bpf_map_get_next_key(rings, &key, &next) == 0) {
+		key = next;
+		if (bpf_map_lookup_elem(rings, &key, &val) < 0 || val != id)
+			continue;
+		if (n == cap) {
+			__u64 *g = realloc(gone, (cap = cap ? 2 * cap : 4) * sizeof(*g));
+
+			if (!g) {
+				r = -ENOMEM;
+				break;
+			}
+			gone = g;
+		}
+		gone[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(rings, &gone[i]);
+	free(gone);
+	if (rings >= 0)
+		close(rings);
+	if (ring >= 0)
+		close(ring);
+	return r == -ENOENT ? 0 : r;
 }
 
 /*

@@ -14,8 +14,11 @@
 
 /* Names of the pins in a fence's directory. */
 #define NF_PIN_COUNTERS	  "map_counters"
-#define NF_PIN_EVENTS	  "map_events"
+#define NF_PIN_EVENTS	  "map_events" /* the fence's own ring */
+#define NF_PIN_RINGS	  "map_rings"  /* where the programs find it */
 #define NF_PIN_FIRST_LINK "link_connect4"
+#define NF_PIN_FENCES	  "map_fences" /* the per-fence info: whose programs count */
+#define NF_PIN_RODATA	  "map_rodata" /* the set's read-only data: its tags */
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
@@ -28,6 +31,7 @@ struct nf_load_opts {
 	 * NULL for a new fence, which starts from zero. */
 	const uint64_t *carry;
 	uint32_t carry_map_id;
+	const char *prev_dir; /* the pins of the fence being replaced, NULL for none */
 };
 
 /*
@@ -40,6 +44,19 @@ struct nf_load_opts {
  */
 int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen);
 
+/*
+ * Hand the counting and the events of the fence's cgroup over to the programs pinned in
+ * pin_dir (bpf/netfence.h: the owner). A replacement's new programs judge from the moment they
+ * are linked but count only from here on: call it once the new fence is the one in force, before
+ * the old one's links are released. Fences pinned by an older netfence have no owner: 0.
+ */
+int nf_loader_hand_over(const char *pin_dir);
+
+/* 1 when the fence pinned in cur_dir already runs the programs nf_loader_attach() would link
+ * for o, on o's cgroup: linking them again would only run them twice for a while (and count
+ * twice). 0 otherwise. */
+int nf_loader_in_force(const struct nf_load_opts *o, const char *cur_dir);
+
 /* Sum of the fence's per-CPU counters pinned in pin_dir (enum nf_counter order), and the id of
  * the map they are in (ret_map_id may be NULL). */
 int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t *ret_map_id);
@@ -49,9 +66,13 @@ int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t
 int nf_loader_link_info(const char *pin_dir, uint64_t *ret_cgroup_id, uint32_t *ret_prog_id);
 int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id);
 
-/* An fd of the events ring buffer pinned in pin_dir, and the ring's map id: fences sharing a
- * program set share its ring. */
+/* An fd of the fence's events ring buffer pinned in pin_dir, and the ring's map id (an older
+ * netfence shared one between the fences of a program set). */
 int nf_loader_open_events(const char *pin_dir, uint32_t *ret_map_id);
+
+/* Take the fence pinned in pin_dir out of its set's table of events rings, which would
+ * otherwise keep its ring until the set is gone; before nf_loader_unpin() on detach. */
+int nf_loader_forget(const char *pin_dir);
 
 /* Take the links pinned in pin_dir off their cgroup (done when this returns), unpin everything
  * in it and remove the directory. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The one place netfence prints diagnostics. Every line goes to syslog (journald), because crun
- * discards hook output by default, and to stderr, so runc shows it in its error. One line per
- * event, container id first: "netfence: container 'web-1': ...".
+ * The one place netfence prints diagnostics. One line per event, container id first:
+ * "netfence: container 'web-1': ...", to stderr (runc shows it in its error) and, for the hook,
+ * which crun runs with its output discarded, to the first of: the journal (native protocol,
+ * with CONTAINER_ID=, NETFENCE_STAGE=, NETFENCE_RESULT= fields), syslog (/dev/log), the host
+ * config's log_file.
  */
 #ifndef NETFENCE_LOG_H
 #define NETFENCE_LOG_H
@@ -10,10 +12,19 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-void nf_log_open(bool to_syslog);
+/* to_system: besides stderr, to the journal, syslog or a file (nf_log_targets). */
+void nf_log_open(bool to_system);
+/* Pick the system target again with the host config's settings (either may be NULL). */
+void nf_log_targets(const char *journal_socket, const char *log_file);
 void nf_log_set_level(int max_level);	      /* LOG_ERR .. LOG_DEBUG */
 int nf_log_level_parse(const char *s);	      /* "error", "warning", "info", "debug"; -EINVAL */
 void nf_log_set_id(const char *container_id); /* NULL: no container prefix */
+/* The journal's NETFENCE_STAGE= and NETFENCE_RESULT= of the lines that follow (NULL: none; the
+ * result then says "error" for errors). */
+void nf_log_set_stage(const char *stage);
+void nf_log_set_result(const char *result);
+/* The last error logged, without the container prefix ("" when none). */
+const char *nf_log_last_error(void);
 
 /* Log one line; returns -|err| (or -EIO when err is 0) so callers can `return nf_log_error(r,
  * ...)`. err is reported as ": <strerror>" when nonzero and the format does not already end with

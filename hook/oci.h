@@ -108,7 +108,7 @@ void nf_oci_state_free(struct nf_oci_state *s);
 const char *nf_oci_annotation(const struct nf_oci_state *s, const char *key);
 const char *nf_oci_annotations_get(const struct nf_oci_annotations *a, const char *key);
 
-/* DESIGN.md's container id rule: NF_OCI_ID_RULE, never "." or "..", so that every file name
+/* The container id rule: NF_OCI_ID_RULE, never "." or "..", so that every file name
  * derived from it fits NAME_MAX. 0 or -EINVAL (also for NULL). */
 int nf_oci_id_valid(const char *id);
 

@@ -157,6 +157,10 @@ int nf_pins_recover(const char *root, const char *id)
 			if (r < 0)
 				return -errno;
 		}
+		/* Whichever is in force now counts (a run stopped before the hand-over left the
+		 * counting with the other). Counting is not the fence: a failure does not stop the
+		 * recovery. */
+		nf_loader_hand_over(cur);
 		r = nf_loader_unpin(old);
 		if (r < 0)
 			return r;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The policy document (DESIGN.md, "Policy"; schemas/policy.schema.json says the same in JSON
+ * The policy document (docs/policy.md; schemas/policy.schema.json says the same in JSON
  * Schema): parsing and validation. Pure: bytes in, a struct nf_policy or -errno and one message
  * out, never any I/O.
  *

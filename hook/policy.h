@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The netfence policy document (DESIGN.md, "Policy"): parsing and validation.
+ * The netfence policy document (docs/policy.md): parsing and validation.
  *
  * nf_policy_parse() is pure: bytes in, a policy or -errno plus one message out. The message
  * names the field by JSON pointer and quotes the bad value, e.g.

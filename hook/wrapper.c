@@ -120,35 +120,30 @@ static bool wants_fence(const struct nf_config *cfg, json_t *spec)
 	       (json_object_get(ann, ANN_POLICY) || json_object_get(ann, ANN_POLICY_NAME));
 }
 
-/* A hook is netfence's when its path is this binary or a file named netfence. */
+/*
+ * A hook is netfence's when its path is this very binary (by inode, so a link or a copy under
+ * another name of another build is not taken for it): a file merely named netfence could be
+ * anything, and skipping the attach hook for it would leave the container unfenced.
+ */
 static bool is_netfence_hook(json_t *hook, const struct stat *self)
 {
 	const char *path = json_string_value(json_object_get(hook, "path"));
-	const char *base;
 	struct stat st;
 
-	if (!path)
-		return false;
-	base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	if (strcmp(base, "netfence") == 0)
-		return true;
-	return stat(path, &st) == 0 && st.st_dev == self->st_dev && st.st_ino == self->st_ino;
+	return path && stat(path, &st) == 0 && st.st_dev == self->st_dev &&
+	       st.st_ino == self->st_ino;
 }
 
-static bool has_netfence_hook(json_t *hooks, const struct stat *self)
+/* Whether hooks[stage] already runs netfence. */
+static bool has_netfence_hook(json_t *hooks, const char *stage, const struct stat *self)
 {
-	const char *stage;
-	json_t *list, *hook;
+	json_t *hook;
 	size_t i;
 
-	json_object_foreach(hooks, stage, list)
+	json_array_foreach(json_object_get(hooks, stage), i, hook)
 	{
-		json_array_foreach(list, i, hook)
-		{
-			if (is_netfence_hook(hook, self))
-				return true;
-		}
+		if (is_netfence_hook(hook, self))
+			return true;
 	}
 	return false;
 }
@@ -247,6 +242,7 @@ static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
 	json_t *spec = NULL, *hooks;
 	json_error_t jerr;
 	struct stat self;
+	bool attach, detach;
 	size_t len;
 	char *buf;
 	ssize_t n;
@@ -297,14 +293,21 @@ static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
 		snprintf(err, errlen, "%s: /hooks is not an object", path);
 		goto out;
 	}
-	if (has_netfence_hook(hooks, &self)) {
+	/* Each stage once: an attach hook only where none attaches yet (a netfence hook at any
+	 * other stage does not fence), a poststop only where none detaches. */
+	attach = !has_netfence_hook(hooks, "createRuntime", &self) &&
+		 !has_netfence_hook(hooks, "prestart", &self);
+	detach = !has_netfence_hook(hooks, "poststop", &self);
+	if (!attach && !detach) {
 		r = 0;
 		goto out;
 	}
 	/* The fence goes on before any other createRuntime hook runs. */
-	r = add_hook(hooks, "createRuntime", hook_entry(self_path, cfg_path, "createRuntime"),
-		     true);
-	if (r == 0)
+	r = 0;
+	if (attach)
+		r = add_hook(hooks, "createRuntime",
+			     hook_entry(self_path, cfg_path, "createRuntime"), true);
+	if (r == 0 && detach)
 		r = add_hook(hooks, "poststop", hook_entry(self_path, cfg_path, "poststop"), false);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path,

@@ -256,6 +256,35 @@ print(len(json.load(open(sys.argv[1]))["hooks"]["createRuntime"]))' "$b/config.j
 	expect_nothing_left "$id"
 }
 
+# A createRuntime hook that is only named netfence (here /bin/true) and a netfence poststop hook
+# alone do not fence: the wrapper still adds its attach hook, and the container is fenced.
+case_fake_hook()
+{
+	local id=ctrd-fake b=$T/bundles/ctrd-fake n
+	rt_bundle "$b" "$id" policy="$POLICY" || return
+	mkdir -p "$T/fake" "$T/runc-root"
+	cp /bin/true "$T/fake/netfence"
+	# The test's own hooks, with their createRuntime one pointed at the fake.
+	python3 - "$b/config.json" "$T/fake/netfence" <<'PY'
+import json, sys
+path, fake = sys.argv[1:]
+c = json.load(open(path))
+c["hooks"]["createRuntime"][0]["path"] = fake
+json.dump(c, open(path, "w"))
+PY
+	if ! rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$b" "$id" \
+		</dev/null >"$T/logs/$id.create" 2>&1; then
+		rt_fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
+	fi
+	n=$(python3 -c 'import json, sys
+h = json.load(open(sys.argv[1]))["hooks"]
+print(len(h["createRuntime"]), len(h["poststop"]))' "$b/config.json")
+	[ "$n" = "2 1" ] || rt_fail "$id: createRuntime and poststop hooks: $n, expected 2 1"
+	nf list | grep -q -- "$id" || rt_fail "$id: not fenced behind a hook named netfence"
+	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
+	expect_nothing_left "$id"
+}
+
 # cd_config JSON_FIELDS: the test's host config with more fields, for one case; cd_config_reset
 # puts the plain one back. The wrapper and the hooks read the file at every run.
 cd_config()
@@ -359,6 +388,7 @@ policy-name       case_policy_name
 unannotated       case_unannotated
 bundle-readonly   case_bundle_readonly
 already-hooked    case_already_hooked
+fake-hook         case_fake_hook
 floor             case_floor
 fence-all         case_fence_all
 runtime-config    case_runtime_config

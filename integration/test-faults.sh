@@ -149,7 +149,7 @@ missing_hooks()
 }
 
 # What one fence puts on a cgroup, learnt from a scratch attach: FENCE_PROGS (attach_type:name
-# lines) and FENCE_N. DESIGN.md's five hooks must be among them.
+# lines) and FENCE_N. connect4/6, sendmsg4/6 and sock_create must be among them.
 discover_fence()
 {
 	local out t

@@ -5,7 +5,8 @@
 #           and the policy annotations it carries included),
 #   policy  `netfence attach --id ID --cgroup CG --policy -` with the policy on stdin,
 #   config  `netfence --config FILE attach ...` with an otherwise valid attach,
-#   args    hostile command-line values (--id, --cgroup).
+#   args    hostile command-line values (--id, --cgroup), options a command does not take,
+#           ambiguous id prefixes.
 # Every case must end with the expected exit status (1; 2 for the usage errors of the args
 # group), no crash (status < 128, no sanitizer report), exactly one line on stderr, starting
 # "netfence:" and holding the case's substring (the JSON pointer of the field, or for
@@ -650,6 +651,65 @@ args_cases()
 	selected args-policy-dev-zero &&
 		run_case args-policy-dev-zero 1 "more than" "${NF[@]}" attach --id hostile-a \
 			--cgroup "$CG" --policy /dev/zero
+	option_cases
+	prefix_cases
+}
+
+# Options a command does not take are refused, not ignored; --json where nothing is printed.
+option_cases()
+{
+	local c name want
+	for c in \
+		"detach-policy-count|detach does not take --policy|detach --policy x --count 3 hostile-x" \
+		"attach-json|attach does not take --json|--json attach --id hostile-a --cgroup $CG --policy -" \
+		"hook-id|hook does not take --id|hook createRuntime --id hostile-a" \
+		"update-cgroup|update does not take --cgroup|update hostile-x --cgroup $CG --policy -" \
+		"metrics-json|metrics does not take --json|metrics --json" \
+		"list-count|list does not take --count|list --count 1" \
+		"monitor-listen|monitor does not take --listen|monitor --listen 127.0.0.1:1" \
+		"monitor-verdict|'allowed' is not denied or audited|monitor --verdict allowed" \
+		"monitor-since|is not a duration|monitor --since yesterday" \
+		"unknown-option|unknown option '--bogus'|list --bogus" \
+		"list-argument|list takes no argument|list extra" \
+		"help-unknown|help: unknown command 'bogus'|help bogus"; do
+		name=args-refused-${c%%|*}
+		c=${c#*|}
+		want=${c%%|*}
+		selected "$name" || continue
+		# shellcheck disable=SC2086 # the command line is split on purpose
+		run_case "$name" 2 "$want" "${NF[@]}" ${c#*|}
+	done
+}
+
+# show, detach and update take a unique prefix of an id; an ambiguous one is refused, naming the
+# candidates. Two containers recorded as running unfenced stand for two fences.
+prefix_cases()
+{
+	local rec name=args-prefix-unique got
+	for rec in hostile-pfx-aa1 hostile-pfx-ab2; do
+		printf '{"id":"%s","cgroup":"","cgroup_id":0,"mode":"unfenced","source":"","attached_at":"2026-01-01T00:00:00Z","removable":false,"own_netns":false,"unfenced":true,"unfenced_reason":"test"}' \
+			"$rec" >"$T/state/$rec.open"
+	done
+	selected args-prefix-ambiguous-show &&
+		run_case args-prefix-ambiguous-show 1 \
+			"id prefix 'hostile-pfx-a' names 2 fences: hostile-pfx-aa1, hostile-pfx-ab2" \
+			"${NF[@]}" show hostile-pfx-a
+	selected args-prefix-ambiguous-detach &&
+		run_case args-prefix-ambiguous-detach 1 "names 2 fences" "${NF[@]}" detach hostile-pfx-a
+	if selected "$name"; then
+		[ -e "$T/state/hostile-pfx-aa1.open" ] && [ -e "$T/state/hostile-pfx-ab2.open" ] ||
+			fail "an ambiguous detach removed a record"
+		got=$("${NF[@]}" show hostile-pfx-ab --json 2>&1 | jq -r .id 2>&1)
+		[ "$got" = hostile-pfx-ab2 ] || fail "show hostile-pfx-ab: $(flat "$got")"
+		got=$("${NF[@]}" update hostile-pfx-aa --policy - <"$T/in" 2>&1)
+		[[ $got == *"container 'hostile-pfx-aa1': not fenced"* ]] ||
+			fail "update hostile-pfx-aa: $(flat "$got")"
+		"${NF[@]}" detach hostile-pfx-ab >/dev/null 2>&1 || fail "detach hostile-pfx-ab failed"
+		[ ! -e "$T/state/hostile-pfx-ab2.open" ] && [ -e "$T/state/hostile-pfx-aa1.open" ] ||
+			fail "detach hostile-pfx-ab: $(flat "$(ls "$T/state")")"
+		case_end "$name"
+	fi
+	rm -f "$T/state"/hostile-pfx-*
 }
 
 main()

@@ -596,7 +596,7 @@ case_show_list()
 	out=$(nf show "$id" --json 2>&1)
 	echo "$out" | jq -e --arg id "$id" --arg cg "$CG" \
 		'.id == $id and .cgroup == $cg and .mode == "audit" and
-		 .counters == {"allowed":0,"denied":0,"audited":0}' >/dev/null ||
+		 .counters == {"allowed":0,"denied":0,"audited":0,"events_dropped":0}' >/dev/null ||
 		fail "show --json: unexpected $(echo "$out" | jq -c . 2>/dev/null || echo "$out")"
 	out=$(nf --json show "$id" 2>&1)
 	echo "$out" | jq -e '.mode == "audit"' >/dev/null ||
@@ -664,11 +664,17 @@ start_monitor()
 	fail "monitor has not mapped a ring buffer after 10 s"
 }
 
-# monitored: once the monitor has exited, one line "CONTAINER VERDICT HOOK PROTOCOL ADDRESS
-# PORT" per event it printed.
-monitored()
+# monitor_wait: wait for the monitor to exit; a failure is the case's. (Not inside $(...):
+# a subshell cannot wait for this shell's child.)
+monitor_wait()
 {
 	wait "$MON" || fail "monitor exited $?: $(flat "$(cat "$T/events.err")")"
+}
+
+# monitored: after monitor_wait, one line "CONTAINER VERDICT HOOK PROTOCOL ADDRESS PORT" per
+# event the monitor printed.
+monitored()
+{
 	jq -r '[.container, .verdict, .hook, .protocol, .address, .port] | map(tostring) |
 		join(" ")' "$T/events.out" 2>&1
 }
@@ -684,6 +690,7 @@ case_events()
 	expect_client cg "udp ::1 53" EPERM
 	expect_client cg "tcp ::ffff:127.0.0.4 8080" EPERM
 	expect_client cg "raw4" EPERM
+	monitor_wait
 	got=$(monitored)
 	want="$id denied connect4 tcp 127.0.0.1 80
 $id denied sendmsg6 udp ::1 53
@@ -696,7 +703,8 @@ $id denied sock_create other  0"
 
 # Events are rate limited per fence (events.rate_per_sec, 100 by default, over a one-second
 # window): of 120 denials sent within a few milliseconds, the first 100 are reported and all 120
-# counted; a denial more than a second later opens a new window and is reported again.
+# counted, the other 20 counted as dropped and reported so by a record; a denial more than a
+# second later opens a new window and is reported again.
 case_events_rate_limit()
 {
 	local id=kt-events-rate batch="" want="" got k
@@ -704,17 +712,22 @@ case_events_rate_limit()
 	for ((k = 1; k <= 60; k++)); do
 		batch+=" 127.0.0.1 $k" want+=" EPERM"
 	done
-	start_monitor 101 1500
+	start_monitor 102 1500
 	expect_client cg "udp-sendmmsg$batch" "${want# }"
 	expect_client cg "udp-sendmmsg$batch" "${want# }"
+	monitor_wait
 	monitored >"$T/events.lines"
 	got=$(grep -c "^$id denied sendmsg4 udp 127.0.0.1 " "$T/events.lines")
 	[ "$got" = 100 ] || fail "monitor printed $got events for 120 denials, expected 100"
+	got=$(jq -r 'select(.dropped) | .dropped_total' "$T/events.out" | tail -1)
+	[ "$got" = 20 ] || fail "monitor reported '$got' events dropped, expected 20"
 	expect_counters "$id" "a=0 d=120 u=0"
-	# The monitor ran 1.5 s from before the burst: the window is over.
-	start_monitor 1 5000
+	# The monitor ran 1.5 s from before the burst: the window is over. A new monitor reports
+	# the drops so far first.
+	start_monitor 2 5000
 	expect_client cg "udp 127.0.0.1 99" EPERM
-	got=$(monitored)
+	monitor_wait
+	got=$(monitored | grep -v ' null ')
 	[ "$got" = "$id denied sendmsg4 udp 127.0.0.1 99" ] ||
 		fail "a denial after the window printed '$(flat "$got")', expected one event"
 	detach "$id"
@@ -727,6 +740,7 @@ case_events_audit()
 	attach "$id" audit || return
 	start_monitor 1
 	expect_client cg "udp 127.0.0.9 5353" ok
+	monitor_wait
 	got=$(monitored)
 	[ "$got" = "$id audited sendmsg4 udp 127.0.0.9 5353" ] ||
 		fail "monitor printed '$(flat "$got")', expected one audited sendmsg4 event"
@@ -1026,7 +1040,7 @@ expect_failed_attach()
 # pin; a failed re-attach keeps the previous fence in force with its state.
 case_attach_state_fails()
 {
-	local id=kt-full small=$T/small one out
+	local id=kt-full small=$T/small one out denied
 	mkdir -p "$small"
 	mount -t tmpfs -o size=64k,mode=0700 tmpfs "$small" || { fail "cannot mount a tmpfs"; return; }
 	nf_small list >/dev/null 2>&1 # the lock file, made while there is room
@@ -1040,8 +1054,13 @@ case_attach_state_fails()
 		fail "attach with room in the state dir failed: $out"
 	one=$(cg_progs "$CG" | jq length)
 	cat /dev/zero >"$small/fill" 2>/dev/null
+	denied=$(nf_small show "$id" --json | jq .counters.denied)
 	expect_failed_attach "re-attach, state dir full" "$id" raw_deny "$one"
 	expect_client cg "tcp 127.0.0.1 80" EPERM
+	# The fence still in force still counts: the failed one never took the counting over.
+	out=$(nf_small show "$id" --json | jq .counters.denied)
+	[ "$out" = $((denied + 1)) ] ||
+		fail "denied counter $out after one denial under the fence left in force, was $denied"
 	out=$(jq -c .policy "$small/$id.json" 2>&1)
 	[ "$out" = "$(jq -c . "$T/policies/deny.json")" ] || fail "state after the failed re-attach: $out"
 	rm -f "$small/fill"
@@ -1195,6 +1214,7 @@ case_shared_programs()
 	expect_in "$b" "udp 127.0.0.3 53" EPERM
 	expect_in "$a" "tcp 127.0.0.2 80" ECONNREFUSED
 	expect_in "$a" "tcp ::1 22" EPERM
+	monitor_wait
 	got=$(monitored)
 	[ "$got" = "kt-share-a denied connect4 tcp 127.0.0.1 80
 kt-share-b denied sendmsg4 udp 127.0.0.3 53
@@ -1278,6 +1298,7 @@ case_settings_shared()
 	expect_in "$a" "tcp 127.0.0.2 80" ECONNREFUSED
 	expect_in "$b" "tcp 127.0.0.2 80" EPERM
 	expect_in "$a" "tcp 127.0.0.1 80" EPERM
+	monitor_wait
 	got=$(monitored)
 	[ "$got" = "kt-set-b denied connect4 tcp 127.0.0.2 80
 kt-set-a denied connect4 tcp 127.0.0.1 80" ] || fail "monitor printed '$(flat "$got")'"

@@ -96,7 +96,7 @@ EOF
 	grep -qx "$SLEEPER" "$CG/hook/cgroup.procs" || skip "cannot move a process into $CG/hook"
 }
 
-# DESIGN.md's five programs that are not on the cgroup.
+# netfence's programs that are not on the cgroup.
 missing_progs()
 {
 	local progs t
@@ -143,6 +143,36 @@ run()
 	selected "$name" || return 0
 	checked "$@"
 	case_end "$name"
+}
+
+# metrics --listen under the tool: one scrape, one 404, then SIGTERM; it exits 0, reports nothing.
+metrics_listen()
+{
+	local port pid i code log=$T/logs/metrics-listen
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	if [ "$MC_TOOL" = valgrind ]; then
+		timeout -k 5 120 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+			--show-leak-kinds=definite --error-exitcode=99 --track-fds=no \
+			--suppressions="$ROOT_DIR/integration/valgrind.supp" --log-file="$log.tool" \
+			"$NETFENCE" "${NFARGS[@]}" metrics --listen "127.0.0.1:$port" 2>"$log.err" &
+	else
+		ASAN_OPTIONS=detect_leaks=1:exitcode=99:log_path="$log.tool" timeout -k 5 120 \
+			"$NETFENCE" "${NFARGS[@]}" metrics --listen "127.0.0.1:$port" 2>"$log.err" &
+	fi
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.05
+	done
+	code=$(curl -s -m 10 -o "$log.out" -w '%{http_code}' "http://127.0.0.1:$port/metrics")
+	[ "$code" = 200 ] && grep -q '^netfence_build_info' "$log.out" ||
+		fail "GET /metrics: $code $(flat "$(head -c 300 "$log.out")")"
+	code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/x")
+	[ "$code" = 404 ] || fail "GET /x: $code"
+	kill -TERM "$pid"
+	wait "$pid"
+	code=$?
+	[ "$code" = 0 ] || fail "exit status $code after SIGTERM: $(flat "$(cat "$log.err" "$log.tool"* 2>/dev/null | grep -m 8 -E 'ERROR|Invalid|uninitialised|definitely|at 0x|by 0x')")"
 }
 
 state_json()
@@ -214,6 +244,23 @@ main()
 	run hook-invalid-policy 1 "$T/state-badpol.json" hook createRuntime
 	state_json mc-hook creating 1 "$(cat "$T/pol/web.json")" >"$T/state-root.json"
 	run hook-root-cgroup 1 "$T/state-root.json" hook createRuntime
+	# fail_mode open: the start is recorded, logged to a file (no journald here: the socket
+	# named does not exist), listed, counted, and removed at poststop.
+	jq --arg f "$T/logs/hook.log" --arg j "$T/no-journal" \
+		'. + {fail_mode: "open", log_file: $f, journal_socket: $j}' "$T/config.json" \
+		>"$T/open.json"
+	run hook-fail-open 0 "$T/state-badpol.json" hook createRuntime --config "$T/open.json"
+	run list-unfenced 0 "$T/empty" list
+	run show-unfenced 0 "$T/empty" show mc-ho --json
+	run metrics-unfenced 0 "$T/empty" metrics
+	state_json mc-hook stopped 0 "" >"$T/state-stop-open.json"
+	run hook-fail-open-poststop 0 "$T/state-stop-open.json" hook poststop --config "$T/open.json"
+	run help 0 "$T/empty" help monitor
+	run option-refused 2 "$T/empty" detach --policy x mc-hook
+	if selected metrics-listen; then
+		metrics_listen
+		case_end metrics-listen
+	fi
 
 	# gc with a fence whose cgroup is gone.
 	if selected gc; then

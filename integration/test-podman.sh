@@ -196,6 +196,36 @@ case_policy_name()
 	pm_remove "$name" "$id"
 }
 
+# podman --cgroups=disabled (crun) leaves the container in the cgroup Podman runs in, here a test
+# cgroup of its own: netfence refuses, the container does not start, and that cgroup is not
+# fenced.
+case_cgroups_disabled()
+{
+	local name=pm-no-cgroup cg="$RT_CG2$RT_PARENT/pm-caller" id
+	mkdir -p "$cg"
+	printf '%s\n' "$POLICY" >"$T/policies/it-web.json"
+	# shellcheck disable=SC2046 # pm_run_opts is a list of words
+	# Podman needs crun for it, and crun a cgroup v2 host: the cgroup2 mount bound over
+	# /sys/fs/cgroup, as for runc (lib-runtime.sh).
+	if (echo "$BASHPID" >"$cg/cgroup.procs" && RT_BIND=1 &&
+		rt_ns $RT_PODMAN --runtime crun run -d --name "$name" --network host --cgroups=disabled \
+			--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
+			--annotation "io.netfence.policy-name=it-web" \
+			--annotation "run.oci.hooks.stderr=$T/logs/$name.hook-stderr" --rootfs "$T/rootfs" \
+			/bin/client sleep 3600 </dev/null >"$T/logs/$name.run" 2>&1); then
+		rt_fail "$name: podman started a container without a cgroup of its own"
+	fi
+	# crun keeps hook output for run.oci.hooks.stderr only.
+	grep -q "is not the container's own but the runtime's" "$T/logs/$name.hook-stderr" ||
+		rt_fail "$name: no refusal naming the shared cgroup: $(tail -n 2 "$T/logs/$name.run" \
+			"$T/logs/$name.hook-stderr" 2>&1 | tr '\n' ' ' | cut -c 1-300)"
+	[ "$(rt_nf_progs_on "$cg")" = 0 ] ||
+		rt_fail "$name: netfence programs attached to Podman's own cgroup $cg"
+	id=$(pm_id "$name")
+	RT_BIND=1 rt_ns $RT_PODMAN --runtime crun rm -f -t 0 "$name" >/dev/null 2>&1
+	[ -z "$id" ] || expect_nothing_left "$id"
+}
+
 # podman restart reruns the hooks with the same id: still fenced afterwards, nothing doubled.
 case_restart()
 {
@@ -328,6 +358,7 @@ unannotated               case_unannotated
 invalid-policy            case_invalid_policy
 policy-name               case_policy_name
 restart                   case_restart
+cgroups-disabled          case_cgroups_disabled
 readme-inline             case_readme_inline
 readme-policy-name        case_readme_policy_name
 cdi                       case_cdi

@@ -50,6 +50,22 @@ Test(config, defaults)
 	nf_config_free(&c);
 }
 
+/* The host config the package and `make install` ship spells out the built-in defaults. */
+Test(config, shipped_is_defaults)
+{
+	struct nf_config c = {};
+	char err[512] = "";
+
+	cr_assert_eq(nf_config_load(TEST_DATA "/../../dist/etc/netfence/config.json", true, &c, err,
+				    sizeof(err)),
+		     0, "%s", err);
+	assert_defaults(&c, "dist/etc/netfence/config.json");
+	cr_assert_eq(c.n_runtimes, 0);
+	cr_assert(!nf_floor_active(&c.floor));
+	cr_assert(!c.fence_all);
+	nf_config_free(&c);
+}
+
 Test(config, every_field)
 {
 	static const char doc[] =

@@ -240,3 +240,66 @@ Test(state, remove_and_list)
 	cr_assert_eq(n, 1);
 	nf_strv_free(ids, n);
 }
+
+Test(state, kubernetes_names_beside_the_state)
+{
+	struct nf_state a = sample("k", "/k"), *got = NULL;
+	struct nf_state_k8s k8s = { .pod = "web-0", .namespace = "shop\"\n", .container = NULL };
+	char **ids = NULL, path[512];
+	size_t n = 0;
+
+	cr_assert_eq(nf_state_write(root, &a, "{}", 2), 0);
+	cr_assert_eq(nf_state_read(root, "k", &got), 0);
+	cr_expect_null(got->k8s.pod, "no names before they are written");
+	nf_state_free(got);
+	cr_assert_eq(nf_state_write_k8s(root, "k", &(struct nf_state_k8s){}), 0);
+	snprintf(path, sizeof(path), "%s/k.meta", root);
+	cr_expect_eq(access(path, F_OK), -1, "a file for no names");
+	cr_assert_eq(nf_state_write_k8s(root, "k", &k8s), 0);
+	cr_assert_eq(nf_state_read(root, "k", &got), 0);
+	cr_expect_str_eq(got->k8s.pod, "web-0");
+	cr_expect_str_eq(got->k8s.namespace, "shop\"\n");
+	cr_expect_null(got->k8s.container);
+	cr_expect(!got->unfenced);
+	nf_state_free(got);
+	/* not a state file: gc's listing does not see it */
+	cr_assert_eq(nf_state_ids(root, &ids, &n), 0);
+	cr_expect_eq(n, 1);
+	nf_strv_free(ids, n);
+	cr_assert_eq(nf_state_remove(root, "k"), 0);
+	cr_expect_eq(access(path, F_OK), -1, "names left after remove");
+}
+
+Test(state, unfenced_record)
+{
+	struct nf_state s = {
+		.id = "u",
+		.cgroup = NULL,
+		.mode = "unfenced",
+		.source = NULL,
+		.attached_at = "2026-01-02T03:04:05Z",
+		.unfenced = true,
+		.unfenced_reason = "cannot load the BPF programs",
+		.k8s = { .pod = "db-0" },
+	};
+	struct nf_state *got = NULL;
+	char **ids = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(nf_state_write_unfenced(root, &s), 0);
+	cr_assert_eq(nf_state_ids(root, &ids, &n), 0);
+	cr_expect_eq(n, 0, "an unfenced record is not a state file (gc removes those)");
+	nf_strv_free(ids, n);
+	cr_assert_eq(nf_state_unfenced_ids(root, &ids, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(ids[0], "u");
+	nf_strv_free(ids, n);
+	cr_assert_eq(nf_state_read(root, "u", &got), 0);
+	cr_expect(got->unfenced);
+	cr_expect_str_eq(got->unfenced_reason, "cannot load the BPF programs");
+	cr_expect_str_eq(got->k8s.pod, "db-0");
+	cr_expect_str_eq(got->cgroup, "");
+	nf_state_free(got);
+	cr_assert_eq(nf_state_remove(root, "u"), 0);
+	cr_expect_eq(nf_state_read(root, "u", &got), -ENOENT);
+}
