@@ -52,8 +52,8 @@ static const struct nf_command commands[] = {
 	{ "policy", nf_cmd_policy, "check FILE|- [--json]", "validate a policy document",
 	  NF_OPT_JSON, 2, 2, false },
 	{ "doctor", nf_cmd_doctor, "[--root DIR] [--json]",
-	  "find set-ups that leave containers unfenced or unable to start", NF_OPT_ROOT | NF_OPT_JSON,
-	  0, 0, false },
+	  "find set-ups that leave containers unfenced or unable to start",
+	  NF_OPT_ROOT | NF_OPT_JSON, 0, 0, false },
 	{ "version", cmd_version, "[--json]", "the version", NF_OPT_JSON, 0, 0, false },
 	{ "help", cmd_help, "[COMMAND]", "this text, or one command's", 0, 0, 1, false },
 };
