@@ -96,7 +96,7 @@ SUBST_BIN   := sed 's|/usr/local/bin/netfence|$(PREFIX)/bin/netfence|'
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all clean check unit integration demo bench fuzz deps install uninstall man deb \
-	vmlinux format check-format
+	format check-format
 
 all: $(BIN) $(if $(filter 1,$(STATIC)),$(OUTPUT)/netfence-dynamic)
 
@@ -174,9 +174,6 @@ fuzz:
 
 deps:
 	$(Q)./scripts/deps.sh
-
-vmlinux: | $(OUTPUT)
-	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
 # One source per page, shared with the docs (scripts/man.py says how).
 man: $(MANPAGES)

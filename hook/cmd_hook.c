@@ -490,9 +490,6 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 	r = read_state(cli, c);
 	if (r < 0)
 		return r;
-	if (nf_oci_id_valid(c->state->id) < 0)
-		return nf_log_error(0, "state: /id: '%s' is not a valid container id",
-				    nf_quote(c->state->id, q, sizeof(q)));
 	nf_log_set_id(c->state->id);
 	nf_log_set_stage(cli->argc ? cli->argv[0] : c->state->status);
 	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) < 0)

@@ -406,16 +406,3 @@ int nf_fence_gc(const struct nf_paths *paths, bool quick, size_t *ret_removed)
 		*ret_removed = removed;
 	return r;
 }
-
-int nf_fence_exists(const struct nf_paths *paths, const char *id)
-{
-	char dir[4096];
-	struct stat st;
-	int r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
-
-	if (r < 0)
-		return r;
-	if (stat(dir, &st) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -errno;
-}

@@ -52,7 +52,4 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
  */
 int nf_fence_gc(const struct nf_paths *paths, bool quick, size_t *ret_removed);
 
-/* Whether the fence id is in place: 1 yes, 0 no, -errno. */
-int nf_fence_exists(const struct nf_paths *paths, const char *id);
-
 #endif
