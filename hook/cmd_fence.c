@@ -130,9 +130,17 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	if (r < 0)
 		return NF_EXIT_FAIL;
 	removable = removable || (bare && attach_removable(cli));
+	r = nf_cgroup_open(cgroup, err, sizeof(err));
+	if (r < 0) {
+		nf_policy_free(p);
+		free(text);
+		reap(cli);
+		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+	}
 	struct nf_fence_request req = {
 		.id = id,
 		.cgroup_dir = cgroup,
+		.cgroup_fd = r,
 		.policy = p,
 		.policy_text = text,
 		.policy_len = len,
@@ -142,6 +150,7 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	close(req.cgroup_fd);
 	nf_policy_free(p);
 	free(text);
 	reap(cli);

@@ -41,6 +41,7 @@ struct hook_ctx {
 	size_t policy_len;
 	char source[128];
 	char *cgroup;
+	int cgroup_fd;	/* cgroup, open from resolve_cgroup() on; -1 before */
 	bool refused;	/* a decision against the container, which fail_mode open does not undo */
 	bool attaching; /* an attach stage, with a valid id */
 };
@@ -287,10 +288,8 @@ static int resolve_cgroup(struct hook_ctx *c)
 	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
 			      sizeof(err));
 	if (r == 0)
-		r = nf_cgroup_check_dir(c->cgroup, err, sizeof(err));
-	if (r < 0)
-		return nf_log_error(0, "%s", err);
-	return 0;
+		r = c->cgroup_fd = nf_cgroup_open(c->cgroup, err, sizeof(err));
+	return r < 0 ? nf_log_error(0, "%s", err) : 0;
 }
 
 static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
@@ -336,6 +335,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 	struct nf_fence_request req = {
 		.id = c->state->id,
 		.cgroup_dir = c->cgroup,
+		.cgroup_fd = c->cgroup_fd,
 		.policy = p,
 		.policy_text = c->policy_buf,
 		.policy_len = c->policy_len,
@@ -361,6 +361,8 @@ static void ctx_free(struct hook_ctx *c)
 	nf_oci_config_free(c->config);
 	free(c->policy_buf);
 	free(c->cgroup);
+	if (c->cgroup_fd >= 0)
+		close(c->cgroup_fd);
 }
 
 /*
@@ -508,7 +510,7 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 
 int nf_cmd_hook(struct nf_cli *cli)
 {
-	struct hook_ctx c = {};
+	struct hook_ctx c = { .cgroup_fd = -1 };
 	int r = hook_run(cli, &c);
 
 	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */

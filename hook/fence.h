@@ -21,6 +21,7 @@ struct nf_paths {
 struct nf_fence_request {
 	const char *id;
 	const char *cgroup_dir;
+	int cgroup_fd; /* cgroup_dir, opened by nf_cgroup_open(); the caller closes it */
 	const struct nf_policy *policy; /* resolved (nf_policy_resolve) */
 	const char *policy_text;	/* the document as given, kept in the state file */
 	size_t policy_len;

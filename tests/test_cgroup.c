@@ -396,7 +396,7 @@ Test(resolve, small_error_buffer_is_terminated)
 		     -EPERM);
 }
 
-/* nf_cgroup_open, nf_cgroup_check_dir, nf_cgroup_id ---------------------------------------- */
+/* nf_cgroup_open, nf_cgroup_id ---------------------------------------- */
 
 Test(resolve, open_refuses_other_filesystems)
 {
@@ -405,18 +405,15 @@ Test(resolve, open_refuses_other_filesystems)
 	snprintf(want, sizeof(want), "'%s/cg' is not on a cgroup2 filesystem", tmp);
 	cr_assert_eq(nf_cgroup_open(in_tmp("cg"), err, sizeof(err)), -EMEDIUMTYPE);
 	cr_assert_str_eq(err, want);
-	cr_assert_eq(nf_cgroup_check_dir(in_tmp("cg"), err, sizeof(err)), -EMEDIUMTYPE);
-	cr_assert_str_eq(err, want);
 
 	snprintf(want, sizeof(want), "cannot open cgroup '%s/none': No such file or directory",
 		 tmp);
-	cr_assert_eq(nf_cgroup_check_dir(in_tmp("none"), err, sizeof(err)), -ENOENT);
+	cr_assert_eq(nf_cgroup_open(in_tmp("none"), err, sizeof(err)), -ENOENT);
 	cr_assert_str_eq(err, want);
 
 	snprintf(want, sizeof(want),
 		 "cannot open cgroup '%s/cg/machine.slice/file': Not a directory", tmp);
-	cr_assert_eq(nf_cgroup_check_dir(in_tmp("cg/machine.slice/file"), err, sizeof(err)),
-		     -ENOTDIR);
+	cr_assert_eq(nf_cgroup_open(in_tmp("cg/machine.slice/file"), err, sizeof(err)), -ENOTDIR);
 	cr_assert_str_eq(err, want);
 }
 
@@ -447,7 +444,6 @@ Test(cgroup, real_mount)
 	cr_assert_geq(fd, 0, "%s", err);
 	cr_assert_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	close(fd);
-	cr_assert_eq(nf_cgroup_check_dir(mount, err, sizeof(err)), 0, "%s", err);
 	/* The root cgroup's id is 1. */
 	cr_assert_eq(nf_cgroup_id(mount, &id), 0);
 	cr_assert_eq(id, 1, "root cgroup id %llu", (unsigned long long)id);
@@ -473,7 +469,9 @@ Test(cgroup, resolve_self)
 	cr_assert_eq(r, 0, "%s", err);
 	cr_assert(strlen(dir) > strlen(path));
 	cr_assert_str_eq(dir + strlen(dir) - strlen(path), path);
-	cr_assert_eq(nf_cgroup_check_dir(dir, err, sizeof(err)), 0, "%s", err);
+	fd = nf_cgroup_open(dir, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
 	free(dir);
 	free(path);
 }
