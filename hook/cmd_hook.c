@@ -394,8 +394,8 @@ static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, 
 /*
  * The state of a detach, which needs its id alone: read through a 64 KiB window and compacted,
  * rather than held whole: strings longer than NF_OCI_BRIEF_KEEP bytes, the policy in the
- * annotations above all, are checked on the way and dropped (json_scan.h). A 1 MB state in fresh
- * memory cost its reader ~0.45 ms of page faults in a KVM guest, a quarter of a detach.
+ * annotations above all, are checked on the way and dropped (json_scan.h). A 1 MB state held in
+ * fresh memory costs page faults that a reused window does not (BENCHMARKS.md, Hook detach).
  */
 static int read_state_compact(struct nf_json_compact *c)
 {
