@@ -7,13 +7,20 @@
 #include <time.h>
 
 #include "cli.h"
+#include "json_writer.h"
 
 static int cmd_version(struct nf_cli *cli)
 {
-	if (cli->json)
-		printf("{\"version\":\"%s\"}\n", NETFENCE_VERSION);
-	else
+	struct nf_jsonw w = NF_JSONW_INIT(stdout);
+
+	if (!cli->json) {
 		printf("netfence %s\n", NETFENCE_VERSION);
+		return NF_EXIT_OK;
+	}
+	nf_jsonw_start_object(&w);
+	nf_jsonw_string_field(&w, "version", NETFENCE_VERSION);
+	nf_jsonw_end_object(&w);
+	nf_jsonw_end_line(&w);
 	return NF_EXIT_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "json_writer.h"
 #include "log.h"
 #include "oci.h"
 #include "state.h"
@@ -265,10 +266,16 @@ int nf_cmd_gc(struct nf_cli *cli)
 	if (r < 0)
 		return nf_log_error(r, "gc failed"), NF_EXIT_FAIL;
 	removed += reap_unfenced(cli);
-	if (cli->json)
-		printf("{\"removed\":%zu}\n", removed);
-	else
+	if (cli->json) {
+		struct nf_jsonw w = NF_JSONW_INIT(stdout);
+
+		nf_jsonw_start_object(&w);
+		nf_jsonw_uint_field(&w, "removed", removed);
+		nf_jsonw_end_object(&w);
+		nf_jsonw_end_line(&w);
+	} else {
 		printf("removed %zu stale fence%s\n", removed, removed == 1 ? "" : "s");
+	}
 	return NF_EXIT_OK;
 }
 
@@ -293,11 +300,18 @@ int nf_cmd_policy(struct nf_cli *cli)
 	free(buf);
 	if (r < 0)
 		return nf_log_error(0, "%s: %s", nf_quote(path, q, sizeof(q)), err), NF_EXIT_FAIL;
-	if (cli->json)
-		printf("{\"valid\":true,\"rules\":%zu}\n", p->nrules);
-	else
+	if (cli->json) {
+		struct nf_jsonw w = NF_JSONW_INIT(stdout);
+
+		nf_jsonw_start_object(&w);
+		nf_jsonw_bool_field(&w, "valid", true);
+		nf_jsonw_uint_field(&w, "rules", p->nrules);
+		nf_jsonw_end_object(&w);
+		nf_jsonw_end_line(&w);
+	} else {
 		printf("%s: valid, %zu rule%s\n", nf_quote(path, q, sizeof(q)), p->nrules,
 		       p->nrules == 1 ? "" : "s");
+	}
 	nf_policy_free(p);
 	return NF_EXIT_OK;
 }
