@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Commands that change fences by hand: attach, detach, update, gc; and policy check. */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Commands that report on fences: list, show, metrics, monitor. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "cli.h"
 #include "http.h"

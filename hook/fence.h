@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <jansson.h>
 
 #include "policy.h"
 
