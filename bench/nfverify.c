@@ -43,9 +43,7 @@ static int set_rodata(struct bpf_object *obj, const char *name, __u32 value)
 	size_t size;
 	int id;
 
-	bpf_object__for_each_map(map, obj)
-		if (strstr(bpf_map__name(map), ".rodata"))
-			break;
+	bpf_object__for_each_map(map, obj) if (strstr(bpf_map__name(map), ".rodata")) break;
 	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
 	if (!map || id < 0)
 		return -1;
@@ -55,7 +53,8 @@ static int set_rodata(struct bpf_object *obj, const char *name, __u32 value)
 	for (int i = 0; i < btf_vlen(sec); i++, v++) {
 		const char *var = btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off);
 
-		if (strcmp(var, name) == 0 && v->size == sizeof(value) && v->offset + v->size <= size) {
+		if (strcmp(var, name) == 0 && v->size == sizeof(value) &&
+		    v->offset + v->size <= size) {
 			char *copy = malloc(size);
 			int r;
 

@@ -31,11 +31,7 @@
 #ifndef NETFENCE_BPF_H
 #define NETFENCE_BPF_H
 
-#ifdef __KERNEL_TYPES_FROM_VMLINUX
-/* nothing: vmlinux.h provides the __u types */
-#else
 #include <linux/types.h>
-#endif
 
 /* Protocol classes: a rule's "protocol" selects one or more of them. */
 enum nf_proto {

@@ -490,16 +490,6 @@ int nf_cgroup_open(const char *dir, char *err, size_t errlen)
 	return fd;
 }
 
-int nf_cgroup_check_dir(const char *dir, char *err, size_t errlen)
-{
-	int fd = nf_cgroup_open(dir, err, errlen);
-
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
 int nf_cgroup_id(const char *dir, uint64_t *ret_id)
 {
 	struct stat st;

@@ -77,9 +77,6 @@ int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_
  */
 int nf_cgroup_open(const char *dir, char *err, size_t errlen);
 
-/* nf_cgroup_open() without keeping the fd: 0 if dir is a cgroup2 directory, else -errno. */
-int nf_cgroup_check_dir(const char *dir, char *err, size_t errlen);
-
 /*
  * The cgroup id, the inode number of its directory (what bpf_get_current_cgroup_id() returns on
  * 64-bit hosts). Stored with a container's state, it tells a cgroup from another one later

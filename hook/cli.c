@@ -7,13 +7,20 @@
 #include <time.h>
 
 #include "cli.h"
+#include "json_writer.h"
 
 static int cmd_version(struct nf_cli *cli)
 {
-	if (cli->json)
-		printf("{\"version\":\"%s\"}\n", NETFENCE_VERSION);
-	else
+	struct nf_jsonw w = NF_JSONW_INIT(stdout);
+
+	if (!cli->json) {
 		printf("netfence %s\n", NETFENCE_VERSION);
+		return NF_EXIT_OK;
+	}
+	nf_jsonw_start_object(&w);
+	nf_jsonw_string_field(&w, "version", NETFENCE_VERSION);
+	nf_jsonw_end_object(&w);
+	nf_jsonw_end_line(&w);
 	return NF_EXIT_OK;
 }
 
@@ -52,8 +59,8 @@ static const struct nf_command commands[] = {
 	{ "policy", nf_cmd_policy, "check FILE|- [--json]", "validate a policy document",
 	  NF_OPT_JSON, 2, 2, false },
 	{ "doctor", nf_cmd_doctor, "[--root DIR] [--json]",
-	  "find set-ups that leave containers unfenced or unable to start", NF_OPT_ROOT | NF_OPT_JSON,
-	  0, 0, false },
+	  "find set-ups that leave containers unfenced or unable to start",
+	  NF_OPT_ROOT | NF_OPT_JSON, 0, 0, false },
 	{ "version", cmd_version, "[--json]", "the version", NF_OPT_JSON, 0, 0, false },
 	{ "help", cmd_help, "[COMMAND]", "this text, or one command's", 0, 0, 1, false },
 };

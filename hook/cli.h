@@ -64,7 +64,7 @@ struct nf_cli {
 	const char *listen;    /* metrics --listen ADDR:PORT */
 	int argc;	       /* positional arguments after the command */
 	char **argv;
-	const char *root;      /* doctor --root: the host root prefix */
+	const char *root; /* doctor --root: the host root prefix */
 };
 
 struct nf_command {

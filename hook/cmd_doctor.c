@@ -1,33 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 /* `netfence doctor`: run the checks of doctor.h and print one line per finding. */
 #include <stdio.h>
-#include <jansson.h>
 
 #include "cli.h"
 #include "doctor.h"
+#include "json_writer.h"
 
 static const char *const severity_names[] = { "info", "warning", "error" };
 
-static int print_json(const struct nf_doctor *d)
+/* One object per finding; fix is null where there is none. */
+static void print_json(const struct nf_doctor *d)
 {
-	json_t *arr = json_array();
+	struct nf_jsonw w = NF_JSONW_INIT(stdout);
 
-	for (size_t i = 0; arr && i < d->n; i++) {
+	nf_jsonw_start_array(&w);
+	for (size_t i = 0; i < d->n; i++) {
 		const struct nf_finding *f = &d->v[i];
 
-		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?}", "id", f->id,
-							 "severity", severity_names[f->severity],
-							 "what", f->what, "fix", f->fix)) < 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
+		nf_jsonw_start_object(&w);
+		nf_jsonw_string_field(&w, "id", f->id);
+		nf_jsonw_string_field(&w, "severity", severity_names[f->severity]);
+		nf_jsonw_string_field(&w, "what", f->what);
+		nf_jsonw_string_field(&w, "fix", f->fix);
+		nf_jsonw_end_object(&w);
 	}
-	if (!arr)
-		return -1;
-	json_dumpf(arr, stdout, JSON_COMPACT);
-	fputc('\n', stdout);
-	json_decref(arr);
-	return 0;
+	nf_jsonw_end_array(&w);
+	nf_jsonw_end_line(&w);
 }
 
 static void print_text(const struct nf_doctor *d)
@@ -64,15 +62,10 @@ int nf_cmd_doctor(struct nf_cli *cli)
 		nf_doctor_free(&d);
 		return NF_EXIT_FAIL;
 	}
-	if (cli->json) {
-		if (print_json(&d) < 0) {
-			fprintf(stderr, "netfence: doctor: out of memory\n");
-			nf_doctor_free(&d);
-			return NF_EXIT_FAIL;
-		}
-	} else {
+	if (cli->json)
+		print_json(&d);
+	else
 		print_text(&d);
-	}
 	/* Warnings count: each is a way for a container to run unfenced or weaker than meant. */
 	r = nf_doctor_count(&d, NF_SEV_WARNING) ? NF_EXIT_FAIL : NF_EXIT_OK;
 	nf_doctor_free(&d);

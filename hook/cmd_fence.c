@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Commands that change fences by hand: attach, detach, update, gc; and policy check. */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "json_writer.h"
 #include "log.h"
 #include "oci.h"
 #include "state.h"
@@ -130,9 +130,17 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	if (r < 0)
 		return NF_EXIT_FAIL;
 	removable = removable || (bare && attach_removable(cli));
+	r = nf_cgroup_open(cgroup, err, sizeof(err));
+	if (r < 0) {
+		nf_policy_free(p);
+		free(text);
+		reap(cli);
+		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+	}
 	struct nf_fence_request req = {
 		.id = id,
 		.cgroup_dir = cgroup,
+		.cgroup_fd = r,
 		.policy = p,
 		.policy_text = text,
 		.policy_len = len,
@@ -142,6 +150,7 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};
 	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	close(req.cgroup_fd);
 	nf_policy_free(p);
 	free(text);
 	reap(cli);
@@ -256,10 +265,16 @@ int nf_cmd_gc(struct nf_cli *cli)
 	if (r < 0)
 		return nf_log_error(r, "gc failed"), NF_EXIT_FAIL;
 	removed += reap_unfenced(cli);
-	if (cli->json)
-		printf("{\"removed\":%zu}\n", removed);
-	else
+	if (cli->json) {
+		struct nf_jsonw w = NF_JSONW_INIT(stdout);
+
+		nf_jsonw_start_object(&w);
+		nf_jsonw_uint_field(&w, "removed", removed);
+		nf_jsonw_end_object(&w);
+		nf_jsonw_end_line(&w);
+	} else {
 		printf("removed %zu stale fence%s\n", removed, removed == 1 ? "" : "s");
+	}
 	return NF_EXIT_OK;
 }
 
@@ -284,11 +299,18 @@ int nf_cmd_policy(struct nf_cli *cli)
 	free(buf);
 	if (r < 0)
 		return nf_log_error(0, "%s: %s", nf_quote(path, q, sizeof(q)), err), NF_EXIT_FAIL;
-	if (cli->json)
-		printf("{\"valid\":true,\"rules\":%zu}\n", p->nrules);
-	else
+	if (cli->json) {
+		struct nf_jsonw w = NF_JSONW_INIT(stdout);
+
+		nf_jsonw_start_object(&w);
+		nf_jsonw_bool_field(&w, "valid", true);
+		nf_jsonw_uint_field(&w, "rules", p->nrules);
+		nf_jsonw_end_object(&w);
+		nf_jsonw_end_line(&w);
+	} else {
 		printf("%s: valid, %zu rule%s\n", nf_quote(path, q, sizeof(q)), p->nrules,
 		       p->nrules == 1 ? "" : "s");
+	}
 	nf_policy_free(p);
 	return NF_EXIT_OK;
 }

@@ -41,6 +41,7 @@ struct hook_ctx {
 	size_t policy_len;
 	char source[128];
 	char *cgroup;
+	int cgroup_fd;	/* cgroup, open from resolve_cgroup() on; -1 before */
 	bool refused;	/* a decision against the container, which fail_mode open does not undo */
 	bool attaching; /* an attach stage, with a valid id */
 };
@@ -287,10 +288,8 @@ static int resolve_cgroup(struct hook_ctx *c)
 	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
 			      sizeof(err));
 	if (r == 0)
-		r = nf_cgroup_check_dir(c->cgroup, err, sizeof(err));
-	if (r < 0)
-		return nf_log_error(0, "%s", err);
-	return 0;
+		r = c->cgroup_fd = nf_cgroup_open(c->cgroup, err, sizeof(err));
+	return r < 0 ? nf_log_error(0, "%s", err) : 0;
 }
 
 static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
@@ -336,6 +335,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 	struct nf_fence_request req = {
 		.id = c->state->id,
 		.cgroup_dir = c->cgroup,
+		.cgroup_fd = c->cgroup_fd,
 		.policy = p,
 		.policy_text = c->policy_buf,
 		.policy_len = c->policy_len,
@@ -361,6 +361,8 @@ static void ctx_free(struct hook_ctx *c)
 	nf_oci_config_free(c->config);
 	free(c->policy_buf);
 	free(c->cgroup);
+	if (c->cgroup_fd >= 0)
+		close(c->cgroup_fd);
 }
 
 /*
@@ -392,8 +394,8 @@ static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, 
 /*
  * The state of a detach, which needs its id alone: read through a 64 KiB window and compacted,
  * rather than held whole: strings longer than NF_OCI_BRIEF_KEEP bytes, the policy in the
- * annotations above all, are checked on the way and dropped (json_scan.h). A 1 MB state in fresh
- * memory cost its reader ~0.45 ms of page faults in a KVM guest, a quarter of a detach.
+ * annotations above all, are checked on the way and dropped (json_scan.h). A 1 MB state held in
+ * fresh memory costs page faults that a reused window does not (BENCHMARKS.md, Hook detach).
  */
 static int read_state_compact(struct nf_json_compact *c)
 {
@@ -490,9 +492,6 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 	r = read_state(cli, c);
 	if (r < 0)
 		return r;
-	if (nf_oci_id_valid(c->state->id) < 0)
-		return nf_log_error(0, "state: /id: '%s' is not a valid container id",
-				    nf_quote(c->state->id, q, sizeof(q)));
 	nf_log_set_id(c->state->id);
 	nf_log_set_stage(cli->argc ? cli->argv[0] : c->state->status);
 	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) < 0)
@@ -511,7 +510,7 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 
 int nf_cmd_hook(struct nf_cli *cli)
 {
-	struct hook_ctx c = {};
+	struct hook_ctx c = { .cgroup_fd = -1 };
 	int r = hook_run(cli, &c);
 
 	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */

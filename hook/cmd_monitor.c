@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "json_writer.h"
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
@@ -116,6 +117,7 @@ static bool wanted(const struct watch *w, const char *id)
  */
 static void drops_report(struct watch *w)
 {
+	struct nf_jsonw jw = NF_JSONW_INIT(stdout);
 	char dir[4096], now[64];
 
 	for (size_t i = 0; i < w->nowners && (!w->limit || w->seen < w->limit); i++) {
@@ -127,10 +129,13 @@ static void drops_report(struct watch *w)
 		    nf_loader_counters(dir, cnt, NULL) < 0 || cnt[NF_CNT_DROPPED] <= o->dropped)
 			continue;
 		event_time(0, now, sizeof(now));
-		printf("{\"time\":\"%s\",\"container\":\"%s\",\"dropped\":%llu,"
-		       "\"dropped_total\":%llu}\n",
-		       now, o->id, (unsigned long long)(cnt[NF_CNT_DROPPED] - o->dropped),
-		       (unsigned long long)cnt[NF_CNT_DROPPED]);
+		nf_jsonw_start_object(&jw);
+		nf_jsonw_string_field(&jw, "time", now);
+		nf_jsonw_string_field(&jw, "container", o->id);
+		nf_jsonw_uint_field(&jw, "dropped", cnt[NF_CNT_DROPPED] - o->dropped);
+		nf_jsonw_uint_field(&jw, "dropped_total", cnt[NF_CNT_DROPPED]);
+		nf_jsonw_end_object(&jw);
+		nf_jsonw_end_line(&jw);
 		fflush(stdout);
 		o->dropped = cnt[NF_CNT_DROPPED];
 		w->seen++;
@@ -198,20 +203,18 @@ static void event_time(uint64_t mono_ns, char *buf, size_t size)
 }
 
 /* The names of the fence's pod, null where not known. */
-static void event_k8s(json_t *o, const struct owner *owner)
+static void event_k8s(struct nf_jsonw *jw, const struct owner *owner)
 {
 	const struct nf_state *st = owner ? owner->state : NULL;
-	const char *pod = st ? st->k8s.pod : NULL, *ns = st ? st->k8s.namespace : NULL,
-		   *name = st ? st->k8s.container : NULL;
 
-	json_object_set_new(o, "pod", pod ? json_string(pod) : json_null());
-	json_object_set_new(o, "namespace", ns ? json_string(ns) : json_null());
-	json_object_set_new(o, "container_name", name ? json_string(name) : json_null());
+	nf_jsonw_string_field(jw, "pod", st ? st->k8s.pod : NULL);
+	nf_jsonw_string_field(jw, "namespace", st ? st->k8s.namespace : NULL);
+	nf_jsonw_string_field(jw, "container_name", st ? st->k8s.container : NULL);
 }
 
 /*
  * The command of the process that made the call, read from /proc as the event is printed (the
- * programs take its pid only: netfence.h): "" when it has exited since, printable as JSON text.
+ * programs take its pid only: netfence.h): "" when it has exited since, non-printable bytes as ?.
  */
 static void event_comm(uint32_t pid, char *buf, size_t size)
 {
@@ -248,8 +251,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	char addr[INET6_ADDRSTRLEN] = "", when[64], comm[32];
 	const struct owner *owner;
 	uint64_t mono;
+	struct nf_jsonw jw = NF_JSONW_INIT(stdout);
 	uint32_t pid;
-	json_t *o;
 
 	/* An older netfence's event has no time: stamped when read. */
 	if (size < offsetof(struct nf_event, time_ns) || ev->hook >= NF_HOOK_COUNT ||
@@ -269,19 +272,19 @@ static int on_event(void *ctx, void *data, size_t size)
 	event_time(mono, when, sizeof(when));
 	pid = size >= sizeof(*ev) ? ev->pid : 0;
 	event_comm(pid, comm, sizeof(comm));
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "container",
-		      owner ? owner->id : "", "verdict",
-		      ev->verdict == NF_CNT_AUDITED ? "audited" : "denied", "hook", hooks[ev->hook],
-		      "protocol", protos[ev->proto], "address",
-		      ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr, "port", ev->port);
-	if (!o)
-		return 0;
-	json_object_set_new(o, "pid", json_integer(pid));
-	json_object_set_new(o, "command", json_string(comm));
-	event_k8s(o, owner);
-	json_dumpf(o, stdout, JSON_COMPACT);
-	json_decref(o);
-	putchar('\n');
+	nf_jsonw_start_object(&jw);
+	nf_jsonw_string_field(&jw, "time", when);
+	nf_jsonw_string_field(&jw, "container", owner ? owner->id : "");
+	nf_jsonw_string_field(&jw, "verdict", ev->verdict == NF_CNT_AUDITED ? "audited" : "denied");
+	nf_jsonw_string_field(&jw, "hook", hooks[ev->hook]);
+	nf_jsonw_string_field(&jw, "protocol", protos[ev->proto]);
+	nf_jsonw_string_field(&jw, "address", ev->hook == NF_HOOK_SOCK_CREATE ? "" : addr);
+	nf_jsonw_uint_field(&jw, "port", ev->port);
+	nf_jsonw_uint_field(&jw, "pid", pid);
+	nf_jsonw_string_field(&jw, "command", comm);
+	event_k8s(&jw, owner);
+	nf_jsonw_end_object(&jw);
+	nf_jsonw_end_line(&jw);
 	fflush(stdout);
 	w->seen++;
 	/* at --count, the events after this one stay in the ring, for the next reader */

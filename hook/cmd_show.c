@@ -1,21 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Commands that report on fences: list, show, metrics, monitor. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "cli.h"
 #include "http.h"
+#include "json_writer.h"
 #include "loader.h"
 #include "log.h"
 #include "oci.h"
@@ -72,34 +68,36 @@ static void view_programs(const struct nf_cli *cli, const char *id, char *key, s
 		key[0] = '\0';
 }
 
-static json_t *view_json(const struct fence_view *v)
+/* The members of a fence's object in list and show; the caller opens and closes it. */
+static void view_json(struct nf_jsonw *w, const struct fence_view *v)
 {
 	const struct nf_state *s = v->state;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:{s:I, s:I, s:I, s:I}}", "id", v->id,
-			      "cgroup", s ? s->cgroup : "", "mode", s ? s->mode : "unknown",
-			      "attached", v->attached, "cgroup_id", (json_int_t)v->cgroup_id,
-			      "counters", "allowed", (json_int_t)v->counters[NF_CNT_ALLOWED],
-			      "denied", (json_int_t)v->counters[NF_CNT_DENIED], "audited",
-			      (json_int_t)v->counters[NF_CNT_AUDITED], "events_dropped",
-			      (json_int_t)v->counters[NF_CNT_DROPPED]);
 
-	if (o && s) {
-		json_object_set_new(o, "source", json_string(s->source));
-		json_object_set_new(o, "attached_at", json_string(s->attached_at));
-		json_object_set_new(o, "removable", json_boolean(s->removable));
-		json_object_set_new(o, "own_netns", json_boolean(s->own_netns));
-		json_object_set_new(o, "fenced", json_boolean(!s->unfenced));
-		if (s->unfenced)
-			json_object_set_new(
-				o, "unfenced_reason",
-				json_string(s->unfenced_reason ? s->unfenced_reason : ""));
-		json_object_set_new(o, "pod", s->k8s.pod ? json_string(s->k8s.pod) : json_null());
-		json_object_set_new(o, "namespace",
-				    s->k8s.namespace ? json_string(s->k8s.namespace) : json_null());
-		json_object_set_new(o, "container_name",
-				    s->k8s.container ? json_string(s->k8s.container) : json_null());
-	}
-	return o;
+	nf_jsonw_string_field(w, "id", v->id);
+	nf_jsonw_string_field(w, "cgroup", s ? s->cgroup : "");
+	nf_jsonw_string_field(w, "mode", s ? s->mode : "unknown");
+	nf_jsonw_bool_field(w, "attached", v->attached);
+	nf_jsonw_uint_field(w, "cgroup_id", v->cgroup_id);
+	nf_jsonw_name(w, "counters");
+	nf_jsonw_start_object(w);
+	nf_jsonw_uint_field(w, "allowed", v->counters[NF_CNT_ALLOWED]);
+	nf_jsonw_uint_field(w, "denied", v->counters[NF_CNT_DENIED]);
+	nf_jsonw_uint_field(w, "audited", v->counters[NF_CNT_AUDITED]);
+	nf_jsonw_uint_field(w, "events_dropped", v->counters[NF_CNT_DROPPED]);
+	nf_jsonw_end_object(w);
+	if (!s)
+		return;
+	nf_jsonw_string_field(w, "source", s->source);
+	nf_jsonw_string_field(w, "attached_at", s->attached_at);
+	nf_jsonw_bool_field(w, "removable", s->removable);
+	nf_jsonw_bool_field(w, "own_netns", s->own_netns);
+	nf_jsonw_bool_field(w, "fenced", !s->unfenced);
+	if (s->unfenced)
+		nf_jsonw_string_field(w, "unfenced_reason",
+				      s->unfenced_reason ? s->unfenced_reason : "");
+	nf_jsonw_string_field(w, "pod", s->k8s.pod);
+	nf_jsonw_string_field(w, "namespace", s->k8s.namespace);
+	nf_jsonw_string_field(w, "container_name", s->k8s.container);
 }
 
 /* Append the ids of list(dir) to v; the list is freed. */
@@ -189,7 +187,7 @@ int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret)
 
 int nf_cmd_list(struct nf_cli *cli)
 {
-	json_t *arr = cli->json ? json_array() : NULL;
+	struct nf_jsonw w = NF_JSONW_INIT(stdout);
 	char **ids = NULL;
 	size_t n = 0;
 	int r;
@@ -197,16 +195,20 @@ int nf_cmd_list(struct nf_cli *cli)
 	r = all_ids(cli, &ids, &n);
 	if (r < 0)
 		return nf_log_error(r, "cannot list fences"), NF_EXIT_FAIL;
-	if (!cli->json)
+	if (cli->json)
+		nf_jsonw_start_array(&w);
+	else
 		printf("%-24s %-8s %10s %10s %10s  %s\n", "ID", "MODE", "ALLOWED", "DENIED",
 		       "AUDITED", "CGROUP");
 	for (size_t i = 0; i < n; i++) {
 		struct fence_view v;
 
 		view_load(cli, ids[i], &v);
-		if (cli->json)
-			json_array_append_new(arr, view_json(&v));
-		else if (v.state && v.state->unfenced)
+		if (cli->json) {
+			nf_jsonw_start_object(&w);
+			view_json(&w, &v);
+			nf_jsonw_end_object(&w);
+		} else if (v.state && v.state->unfenced)
 			printf("%-24s %-8s %10s %10s %10s  %s (unfenced: %s)\n", v.id, "UNFENCED",
 			       "-", "-", "-", v.state->cgroup[0] ? v.state->cgroup : "?",
 			       v.state->unfenced_reason ? v.state->unfenced_reason : "");
@@ -221,9 +223,8 @@ int nf_cmd_list(struct nf_cli *cli)
 		nf_state_free(v.state);
 	}
 	if (cli->json) {
-		json_dumpf(arr, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(arr);
+		nf_jsonw_end_array(&w);
+		nf_jsonw_end_line(&w);
 	}
 	nf_strv_free(ids, n);
 	return NF_EXIT_OK;
@@ -255,19 +256,24 @@ static int show(struct nf_cli *cli, const char *id)
 	}
 	view_programs(cli, id, programs, sizeof(programs));
 	if (cli->json) {
-		json_t *o = view_json(&v);
+		struct nf_jsonw w = NF_JSONW_INIT(stdout);
+		json_t *policy = NULL;
 		char *text = NULL;
 		size_t len;
 
-		json_object_set_new(o, "programs",
-				    programs[0] ? json_string(programs) : json_null());
-
+		nf_jsonw_start_object(&w);
+		view_json(&w, &v);
+		nf_jsonw_string_field(&w, "programs", programs[0] ? programs : NULL);
 		if (nf_state_read_policy(cli->paths.state_dir, id, &text, &len) == 0)
-			json_object_set_new(o, "policy", json_loadb(text, len, 0, NULL));
+			policy = json_loadb(text, len, 0, NULL);
 		free(text);
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(o);
+		if (policy) {
+			nf_jsonw_name(&w, "policy");
+			nf_jsonw_json(&w, policy);
+			json_decref(policy);
+		}
+		nf_jsonw_end_object(&w);
+		nf_jsonw_end_line(&w);
 	} else if (v.state && v.state->unfenced) {
 		printf("id:          %s\n", id);
 		printf("fenced:      NO: started without its fence (fail_mode open)\n");

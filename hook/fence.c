@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -39,34 +37,27 @@ static bool is_root_cgroup(int fd, const struct stat *st)
 	return root;
 }
 
-static int open_cgroup(const char *dir, uint64_t *ret_id, char *err, size_t errlen)
+/* The request's cgroup, opened by nf_cgroup_open(): its id, unless it is a root cgroup. */
+static int check_cgroup(const struct nf_fence_request *req, uint64_t *ret_id, char *err,
+			size_t errlen)
 {
-	struct statfs sfs;
 	struct stat st;
 	char q[256];
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
 
-	if (fd < 0) {
-		int r = -errno;
-
-		snprintf(err, errlen, "cannot open cgroup '%s': %s", nf_quote(dir, q, sizeof(q)),
-			 strerror(-r));
+	if (fstat(req->cgroup_fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot stat cgroup '%s': %s",
+			 nf_quote(req->cgroup_dir, q, sizeof(q)), strerror(-r));
 		return r;
 	}
-	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "'%s' is not a cgroup v2 directory",
-			 nf_quote(dir, q, sizeof(q)));
-		close(fd);
-		return -ENOTDIR;
-	}
-	if (is_root_cgroup(fd, &st)) {
+	if (is_root_cgroup(req->cgroup_fd, &st)) {
 		snprintf(err, errlen, "'%s' is a root cgroup, refusing to fence it",
-			 nf_quote(dir, q, sizeof(q)));
-		close(fd);
+			 nf_quote(req->cgroup_dir, q, sizeof(q)));
 		return -EPERM;
 	}
 	*ret_id = st.st_ino;
-	return fd;
+	return 0;
 }
 
 /* The counters of the fence in force, so that a replacement keeps counting; 0 when there is
@@ -135,14 +126,14 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	char newdir[4096], curdir[4096];
 	uint64_t carry[NF_CNT_COUNT] = {};
 	uint64_t cgid = 0;
-	int cgfd, r;
+	int r;
 
-	cgfd = open_cgroup(req->cgroup_dir, &cgid, err, errlen);
-	if (cgfd < 0)
-		return cgfd;
+	r = check_cgroup(req, &cgid, err, errlen);
+	if (r < 0)
+		return r;
 	struct nf_load_opts o = {
 		.compiled = c,
-		.cgroup_fd = cgfd,
+		.cgroup_fd = req->cgroup_fd,
 		.cgroup_id = cgid,
 		.root = paths->bpffs_root,
 		.pin_dir = newdir,
@@ -155,7 +146,6 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	/* The same programs on the same cgroup: the fence stays as it is, counting once, and only
 	 * its state file is rewritten. */
 	if (o.prev_dir && nf_loader_in_force(&o, o.prev_dir) == 1) {
-		close(cgfd);
 		r = write_state(paths, req, cgid);
 		if (r == 0)
 			r = nf_state_commit(paths->state_dir, req->id);
@@ -170,13 +160,11 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	if (r < 0) {
 		snprintf(err, errlen, "cannot prepare pins under %s: %s", paths->bpffs_root,
 			 strerror(-r));
-		close(cgfd);
 		return r;
 	}
 	if (carry_counters(paths, req->id, carry, &o.carry_map_id))
 		o.carry = carry;
 	r = nf_loader_attach(&o, err, errlen);
-	close(cgfd);
 	if (r < 0) {
 		nf_pins_abort(paths->bpffs_root, req->id);
 		return r;
@@ -405,17 +393,4 @@ int nf_fence_gc(const struct nf_paths *paths, bool quick, size_t *ret_removed)
 	if (r == 0 && ret_removed)
 		*ret_removed = removed;
 	return r;
-}
-
-int nf_fence_exists(const struct nf_paths *paths, const char *id)
-{
-	char dir[4096];
-	struct stat st;
-	int r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
-
-	if (r < 0)
-		return r;
-	if (stat(dir, &st) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -errno;
 }

@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <jansson.h>
 
 #include "policy.h"
 
@@ -21,6 +20,7 @@ struct nf_paths {
 struct nf_fence_request {
 	const char *id;
 	const char *cgroup_dir;
+	int cgroup_fd; /* cgroup_dir, opened by nf_cgroup_open(); the caller closes it */
 	const struct nf_policy *policy; /* resolved (nf_policy_resolve) */
 	const char *policy_text;	/* the document as given, kept in the state file */
 	size_t policy_len;
@@ -51,8 +51,5 @@ int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, siz
  * once (`netfence gc`).
  */
 int nf_fence_gc(const struct nf_paths *paths, bool quick, size_t *ret_removed);
-
-/* Whether the fence id is in place: 1 yes, 0 no, -errno. */
-int nf_fence_exists(const struct nf_paths *paths, const char *id);
 
 #endif

@@ -75,7 +75,7 @@ static uint64_t stop_bytes(uint64_t w)
 }
 
 /* The first byte at or after p that string_stop[] flags, or end; 8 bytes at a time. Inlined
- * into both its callers: a call per string cost a tenth of a policy's scan. */
+ * into both its callers: a policy is many short strings, and a call for each shows. */
 static inline __attribute__((always_inline)) const unsigned char *
 string_run(const unsigned char *p, const unsigned char *end)
 {

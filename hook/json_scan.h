@@ -2,8 +2,8 @@
 /*
  * A strict JSON scanner: it decides whether a document is one that jansson's
  * json_loadb(JSON_REJECT_DUPLICATES) accepts, without building a tree, and records where the
- * members of the top-level object are. jansson spends ~150 instructions per byte on a 1 MB OCI
- * state that is almost all one escaped policy string; this spends a few.
+ * members of the top-level object are. jansson's tree is dear on a 1 MB OCI state that is almost
+ * all one escaped policy string; this reads it in blocks and keeps no tree (BENCHMARKS.md).
  *
  * Accepted exactly as jansson accepts (RFC 8259, plus jansson's limits): an object or an array at
  * the top level, surrounded by nothing but JSON whitespace; strings of valid UTF-8 (no overlong

@@ -842,8 +842,8 @@ static int config_from_jansson(const struct nf_json_ctx *c, const char *buf, siz
 }
 
 /*
- * A runtime's config.json carries the annotations too, policy included: jansson spent ~140
- * instructions a byte building a tree of them. Scanner first, as for the state; jansson only for
+ * A runtime's config.json carries the annotations too, policy included, and jansson's tree of
+ * them is dear (BENCHMARKS.md). Scanner first, as for the state; jansson only for
  * what the scanner or the field checks refuse, so that the messages stay the same.
  */
 static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len,

@@ -13,7 +13,7 @@
  * The caller prefixes them with where the document came from ("state: ...").
  * Unknown fields are allowed everywhere: runtimes add their own. Documents with duplicate keys,
  * NUL bytes, "\u0000" in strings or invalid UTF-8 are refused.
- * The state and config.json are read with json_scan.h's scanner, jansson's tree being ten times
+ * The state and config.json are read with json_scan.h's scanner, jansson's tree being much
  * slower on the 1 MB documents that carry large policies in their annotations; jansson parses
  * again only what the scanner or the field checks refuse, so that the messages stay the same.
  */

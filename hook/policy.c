@@ -491,7 +491,7 @@ int nf_policy_parse_jansson(const char *buf, size_t len, struct nf_policy **ret,
 }
 
 /*
- * jansson's tree cost ~250 instructions a byte of a valid 16384-rule policy. Documents go through
+ * jansson's tree is the dear part of parsing a large policy (BENCHMARKS.md). Documents go through
  * the scanner first; only those it does not take as they are, the invalid ones among them, are
  * parsed again by jansson, which says what is wrong: the messages stay its own, to the byte.
  */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The fast path of nf_policy_parse(): a policy read through json_scan.h's scanner straight into
- * struct nf_policy, without jansson's tree (~250 instructions a byte of a large policy, against a
- * few here). It decides only "valid as it is": any document policy.c would refuse, and any it
+ * struct nf_policy, without jansson's tree, the dear part of a large policy's parse
+ * (BENCHMARKS.md). It decides only "valid as it is": any document policy.c would refuse, and any it
  * would take but this path does not expect, is -EAGAIN, and policy.c parses it again with jansson
  * and writes the message. So this file never says what is wrong, and need not.
  *

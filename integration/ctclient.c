@@ -99,7 +99,7 @@ static int probe(const char *kind, const struct sockaddr_storage *ss, socklen_t 
 		return report(n < 0 ? errno : 0);
 	}
 	/* A connected TCP probe reads the listener's greeting, if any, for the demo's output. */
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	if (poll(&pfd, 1, 1000) == 1) {
 		n = read(fd, buf, sizeof(buf) - 1);
 		if (n > 0) {
@@ -130,7 +130,7 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 	puts("listening");
 	fflush(stdout);
 	while (time(NULL) < stop) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 		if (poll(&pfd, 1, 200) != 1)
 			continue;

@@ -248,8 +248,7 @@ static int do_tfo_connect(const struct sockaddr_storage *ss, socklen_t len)
 		return setup_failed("socket", errno);
 	if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)) < 0)
 		return setup_failed("TCP_FASTOPEN_CONNECT", errno);
-	if (connect(fd, (const struct sockaddr *)ss, len) < 0 ||
-	    write(fd, mark, strlen(mark)) < 0)
+	if (connect(fd, (const struct sockaddr *)ss, len) < 0 || write(fd, mark, strlen(mark)) < 0)
 		err = errno;
 	close(fd);
 	return verdict(err);
@@ -285,9 +284,10 @@ static int do_udplite(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
 {
-	struct iovec iov = {.iov_base = (void *)mark, .iov_len = strlen(mark)};
+	struct iovec iov = { .iov_base = (void *)mark, .iov_len = strlen(mark) };
 	struct msghdr msg = {
-	    .msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+		.msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
+	};
 	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
 	int err = 0;
 
@@ -356,13 +356,13 @@ static int connected_cmsg(const struct sockaddr_storage *ss, socklen_t len,
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {.iov_base = (void *)mark, .iov_len = strlen(mark)};
-	struct msghdr msg = {.msg_name = (void *)to,
-			     .msg_namelen = to ? tolen : 0,
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
+	struct iovec iov = { .iov_base = (void *)mark, .iov_len = strlen(mark) };
+	struct msghdr msg = { .msg_name = (void *)to,
+			      .msg_namelen = to ? tolen : 0,
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c;
 	int fd = udp_socket(ss->ss_family), err = 0, tos = 0;
 
@@ -415,8 +415,8 @@ static int do_from(const char *mode, char **argv)
 	} u;
 	struct sockaddr_storage src, ss;
 	socklen_t slen = parse_addr(argv[0], "0", &src), len = parse_addr(argv[1], argv[2], &ss);
-	struct iovec iov = {.iov_base = (void *)mark, .iov_len = strlen(mark)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct iovec iov = { .iov_base = (void *)mark, .iov_len = strlen(mark) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
 	int fd, err = 0;
 
@@ -456,8 +456,9 @@ static int do_from(const char *mode, char **argv)
 		msg.msg_controllen = sizeof(u.buf);
 		c = CMSG_FIRSTHDR(&msg);
 		if (ss.ss_family == AF_INET6) {
-			struct in6_pktinfo pi = {.ipi6_addr =
-						     ((struct sockaddr_in6 *)&src)->sin6_addr};
+			struct in6_pktinfo pi = {
+				.ipi6_addr = ((struct sockaddr_in6 *)&src)->sin6_addr
+			};
 
 			c->cmsg_level = IPPROTO_IPV6;
 			c->cmsg_type = IPV6_PKTINFO;
@@ -465,8 +466,8 @@ static int do_from(const char *mode, char **argv)
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
 		} else {
-			struct in_pktinfo pi = {.ipi_spec_dst =
-						    ((struct sockaddr_in *)&src)->sin_addr};
+			struct in_pktinfo pi = { .ipi_spec_dst =
+							 ((struct sockaddr_in *)&src)->sin_addr };
 
 			c->cmsg_level = IPPROTO_IP;
 			c->cmsg_type = IP_PKTINFO;
@@ -603,7 +604,7 @@ static int srr_option(const char *hop, unsigned char type, unsigned char opt[8])
 		return -1;
 	opt[0] = type;
 	opt[1] = 7; /* length: type, length, pointer, one address */
-	opt[2] = 4;    /* pointer to the first address */
+	opt[2] = 4; /* pointer to the first address */
 	memcpy(opt + 3, &a, 4);
 	opt[7] = 0; /* IPOPT_END */
 	return 0;
@@ -623,8 +624,8 @@ static int do_udp_srr(char **argv, unsigned char type, int as_cmsg)
 	} u;
 	struct sockaddr_storage ss;
 	socklen_t len = parse_addr(argv[1], argv[2], &ss);
-	struct iovec iov = {.iov_base = (void *)mark, .iov_len = strlen(mark)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct iovec iov = { .iov_base = (void *)mark, .iov_len = strlen(mark) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	unsigned char opt[8];
 	struct cmsghdr *c;
 	int fd, err = 0;
@@ -764,9 +765,9 @@ static int parse_mac(const char *s, unsigned char mac[6])
 
 static int do_packet_udp(int argc, char **argv)
 {
-	unsigned char pkt[256], mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	unsigned char pkt[256], mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	struct sockaddr_storage src, dst;
-	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_halen = 6};
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	size_t plen = strlen(mark), n;
 	unsigned long port;
 	uint16_t c;
@@ -937,8 +938,8 @@ static int ring_setup(void)
  * returns the result of the operation: >= 0 or -errno. */
 static int ring_run(int *res)
 {
-	struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-				       .tv_nsec = (timeout_ms % 1000) * 1000000L};
+	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
+					.tv_nsec = (timeout_ms % 1000) * 1000000L };
 	struct io_uring_cqe *cqe;
 	int r, more;
 
@@ -1013,9 +1014,10 @@ static int do_uring_sendmsg(const struct sockaddr_storage *ss, socklen_t len, in
 		return setup_failed("socket", errno);
 	if (ring_setup() < 0)
 		return 1;
-	iov = (struct iovec){.iov_base = (void *)mark, .iov_len = strlen(mark)};
+	iov = (struct iovec){ .iov_base = (void *)mark, .iov_len = strlen(mark) };
 	msg = (struct msghdr){
-	    .msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+		.msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
+	};
 	if (zc)
 		io_uring_prep_sendmsg_zc(io_uring_get_sqe(&ring), fd, &msg, 0);
 	else
@@ -1179,7 +1181,7 @@ static int do_listen(int argc, char **argv)
 
 		if (tcp) {
 			int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-			struct pollfd pfd = {.fd = c, .events = POLLIN};
+			struct pollfd pfd = { .fd = c, .events = POLLIN };
 
 			if (c < 0)
 				continue;
@@ -1211,7 +1213,7 @@ static int contains(const unsigned char *hay, size_t n, const char *needle)
 static int do_sniff(char **argv)
 {
 	struct sockaddr_storage dst;
-	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	time_t end;
 	int fd, family;
 
@@ -1230,7 +1232,7 @@ static int do_sniff(char **argv)
 	fflush(stdout);
 	end = time(NULL) + atoi(argv[2]);
 	while (time(NULL) < end) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		unsigned char buf[2048];
 		ssize_t n;
 
@@ -1264,56 +1266,56 @@ static const struct {
 	const char *name;
 	addr_fn fn;
 } addr_modes[] = {
-    {"tcp", do_tcp},
-    {"tfo", do_tfo},
-    {"tfo-connect", do_tfo_connect},
-    {"mptcp", do_mptcp},
-    {"sctp", do_sctp},
-    {"udp", do_udp},
-    {"udp-sendmsg", do_udp_sendmsg},
-    {"udp-connect", do_udp_connect},
-    {"udp-connected-cmsg", do_udp_connected_cmsg},
-    {"udp6-sin4", do_udp6_sin4},
-    {"udplite", do_udplite},
-    {"raw-udp", do_raw_udp},
-    {"uring-connect", do_uring_connect},
-    {"uring-connect-udp", do_uring_connect_udp},
-    {"uring-connect-sqpoll", do_uring_connect_sqpoll},
-    {"uring-sendmsg-sqpoll", do_uring_sendmsg_sqpoll},
-    {"udp6-sin4-connect", do_udp6_sin4_connect},
-    {"udp-unspec", do_udp_unspec},
-    {"uring-sendmsg", do_uring_sendmsg_plain},
-    {"uring-sendmsg-zc", do_uring_sendmsg_zc},
-    {"uring-sendto", do_uring_sendto_plain},
-    {"uring-send-zc", do_uring_send_zc},
+	{ "tcp", do_tcp },
+	{ "tfo", do_tfo },
+	{ "tfo-connect", do_tfo_connect },
+	{ "mptcp", do_mptcp },
+	{ "sctp", do_sctp },
+	{ "udp", do_udp },
+	{ "udp-sendmsg", do_udp_sendmsg },
+	{ "udp-connect", do_udp_connect },
+	{ "udp-connected-cmsg", do_udp_connected_cmsg },
+	{ "udp6-sin4", do_udp6_sin4 },
+	{ "udplite", do_udplite },
+	{ "raw-udp", do_raw_udp },
+	{ "uring-connect", do_uring_connect },
+	{ "uring-connect-udp", do_uring_connect_udp },
+	{ "uring-connect-sqpoll", do_uring_connect_sqpoll },
+	{ "uring-sendmsg-sqpoll", do_uring_sendmsg_sqpoll },
+	{ "udp6-sin4-connect", do_udp6_sin4_connect },
+	{ "udp-unspec", do_udp_unspec },
+	{ "uring-sendmsg", do_uring_sendmsg_plain },
+	{ "uring-sendmsg-zc", do_uring_sendmsg_zc },
+	{ "uring-sendto", do_uring_sendto_plain },
+	{ "uring-send-zc", do_uring_send_zc },
 };
 
 static const struct {
 	const char *name;
 	int family, type, protocol, uring;
 } socket_modes[] = {
-    {"raw4", AF_INET, SOCK_RAW, IPPROTO_ICMP, 0},
-    {"raw6", AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, 0},
-    {"raw4-udp", AF_INET, SOCK_RAW, IPPROTO_UDP, 0},
-    {"raw4-ipraw", AF_INET, SOCK_RAW, IPPROTO_RAW, 0},
-    {"ping4", AF_INET, SOCK_DGRAM, IPPROTO_ICMP, 0},
-    {"ping6", AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6, 0},
-    {"sctp4", AF_INET, SOCK_STREAM, IPPROTO_SCTP, 0},
-    {"sctp6", AF_INET6, SOCK_STREAM, IPPROTO_SCTP, 0},
-    {"sctp4-seq", AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP, 0},
-    {"smc", AF_SMC, SOCK_STREAM, 0, 0},
-    {"smc6", AF_SMC, SOCK_STREAM, SMCPROTO_SMC6, 0},
-    {"smc-inet", AF_INET, SOCK_STREAM, IPPROTO_SMC, 0},
-    {"smc-inet6", AF_INET6, SOCK_STREAM, IPPROTO_SMC, 0},
-    {"mptcp4", AF_INET, SOCK_STREAM, IPPROTO_MPTCP, 0},
-    {"mptcp6", AF_INET6, SOCK_STREAM, IPPROTO_MPTCP, 0},
-    {"packet", AF_PACKET, SOCK_DGRAM, 0x0300 /* htons(ETH_P_ALL) */, 0},
-    {"packet-raw", AF_PACKET, SOCK_RAW, 0x0300, 0},
-    {"sockpacket", AF_INET, SOCK_PACKET, 0x0300, 0},
-    {"vsock", AF_VSOCK, SOCK_STREAM, 0, 0},
-    {"uring-raw4", AF_INET, SOCK_RAW, IPPROTO_ICMP, 1},
-    {"uring-raw6", AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, 1},
-    {"uring-ping4", AF_INET, SOCK_DGRAM, IPPROTO_ICMP, 1},
+	{ "raw4", AF_INET, SOCK_RAW, IPPROTO_ICMP, 0 },
+	{ "raw6", AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, 0 },
+	{ "raw4-udp", AF_INET, SOCK_RAW, IPPROTO_UDP, 0 },
+	{ "raw4-ipraw", AF_INET, SOCK_RAW, IPPROTO_RAW, 0 },
+	{ "ping4", AF_INET, SOCK_DGRAM, IPPROTO_ICMP, 0 },
+	{ "ping6", AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6, 0 },
+	{ "sctp4", AF_INET, SOCK_STREAM, IPPROTO_SCTP, 0 },
+	{ "sctp6", AF_INET6, SOCK_STREAM, IPPROTO_SCTP, 0 },
+	{ "sctp4-seq", AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP, 0 },
+	{ "smc", AF_SMC, SOCK_STREAM, 0, 0 },
+	{ "smc6", AF_SMC, SOCK_STREAM, SMCPROTO_SMC6, 0 },
+	{ "smc-inet", AF_INET, SOCK_STREAM, IPPROTO_SMC, 0 },
+	{ "smc-inet6", AF_INET6, SOCK_STREAM, IPPROTO_SMC, 0 },
+	{ "mptcp4", AF_INET, SOCK_STREAM, IPPROTO_MPTCP, 0 },
+	{ "mptcp6", AF_INET6, SOCK_STREAM, IPPROTO_MPTCP, 0 },
+	{ "packet", AF_PACKET, SOCK_DGRAM, 0x0300 /* htons(ETH_P_ALL) */, 0 },
+	{ "packet-raw", AF_PACKET, SOCK_RAW, 0x0300, 0 },
+	{ "sockpacket", AF_INET, SOCK_PACKET, 0x0300, 0 },
+	{ "vsock", AF_VSOCK, SOCK_STREAM, 0, 0 },
+	{ "uring-raw4", AF_INET, SOCK_RAW, IPPROTO_ICMP, 1 },
+	{ "uring-raw6", AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, 1 },
+	{ "uring-ping4", AF_INET, SOCK_DGRAM, IPPROTO_ICMP, 1 },
 };
 
 static int do_socket(int family, int type, int protocol)

@@ -131,9 +131,10 @@ static int do_udp_connect(const struct sockaddr_storage *ss, socklen_t len)
 
 static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
 {
-	struct iovec iov = {.iov_base = "x", .iov_len = 1};
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
 	struct msghdr msg = {
-	    .msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+		.msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
+	};
 	int fd = udp_socket(ss->ss_family);
 	int err = 0;
 
@@ -168,7 +169,7 @@ static int do_ping4_connect(const char *addr, const char *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = parse_addr(addr, port, &ss);
-	struct icmphdr echo = {.type = ICMP_ECHO};
+	struct icmphdr echo = { .type = ICMP_ECHO };
 	int fd, err = 0;
 
 	if (!len || ss.ss_family != AF_INET)
@@ -218,7 +219,7 @@ static int do_listen(const char *proto, const struct sockaddr_storage *ss, sockl
  * datagrams of new sockets too); 0 or an errno. */
 static int kept_exchange(int cli, int peer)
 {
-	struct pollfd pfd = {.fd = peer, .events = POLLIN};
+	struct pollfd pfd = { .fd = peer, .events = POLLIN };
 	char c = 0;
 
 	if (send(cli, "k", 1, MSG_NOSIGNAL) < 0)
@@ -292,11 +293,11 @@ static const struct {
 	const char *name;
 	addr_fn fn;
 } addr_modes[] = {
-    {"tcp", do_tcp},
-    {"tfo", do_tfo},
-    {"udp", do_udp},
-    {"udp-connect", do_udp_connect},
-    {"udp-sendmsg", do_udp_sendmsg},
+	{ "tcp", do_tcp },
+	{ "tfo", do_tfo },
+	{ "udp", do_udp },
+	{ "udp-connect", do_udp_connect },
+	{ "udp-sendmsg", do_udp_sendmsg },
 };
 
 int main(int argc, char **argv)

@@ -102,7 +102,7 @@ static socklen_t to_v6(struct sockaddr_storage *ss)
 /* Wait for a non-blocking connect to finish; returns 0 or the errno it ended with. */
 static int wait_connect_ms(int fd, int timeout_ms)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
 	int err = 0, r;
 
@@ -142,9 +142,10 @@ static int udp_sendmmsg_batch(int argc, char **argv, const char *payload)
 	for (int k = 0; k < n; k++) {
 		socklen_t len = family == AF_INET6 ? to_v6(&ss[k]) : sizeof(struct sockaddr_in);
 
-		iov[k] = (struct iovec){.iov_base = (void *)payload, .iov_len = strlen(payload)};
+		iov[k] = (struct iovec){ .iov_base = (void *)payload, .iov_len = strlen(payload) };
 		mm[k].msg_hdr = (struct msghdr){
-		    .msg_name = &ss[k], .msg_namelen = len, .msg_iov = &iov[k], .msg_iovlen = 1};
+			.msg_name = &ss[k], .msg_namelen = len, .msg_iov = &iov[k], .msg_iovlen = 1
+		};
 	}
 	fd = udp_socket(family);
 	if (fd < 0)

@@ -28,15 +28,15 @@ struct mount_case {
 };
 
 static const struct mount_case mount_cases[] = {
-    {"mountinfo.unified", 0, "/sys/fs/cgroup"},
-    {"mountinfo.hybrid", 0, "/sys/fs/cgroup/unified"},
-    {"mountinfo.escaped", 0, "/mnt/my cgroup\tv2\\root"},
-    {"mountinfo.several", 0, "/sys/fs/cgroup"},
-    {"mountinfo.first", 0, "/run/first"},
-    {"mountinfo.v1-only", -ENOENT, NULL},
-    {"mountinfo.subtree-only", -ENOENT, NULL},
-    {"mountinfo.empty", -ENOENT, NULL},
-    {"does-not-exist", -ENOENT, NULL},
+	{ "mountinfo.unified", 0, "/sys/fs/cgroup" },
+	{ "mountinfo.hybrid", 0, "/sys/fs/cgroup/unified" },
+	{ "mountinfo.escaped", 0, "/mnt/my cgroup\tv2\\root" },
+	{ "mountinfo.several", 0, "/sys/fs/cgroup" },
+	{ "mountinfo.first", 0, "/run/first" },
+	{ "mountinfo.v1-only", -ENOENT, NULL },
+	{ "mountinfo.subtree-only", -ENOENT, NULL },
+	{ "mountinfo.empty", -ENOENT, NULL },
+	{ "does-not-exist", -ENOENT, NULL },
 };
 
 Test(cgroup, find_mount)
@@ -71,33 +71,33 @@ struct proc_case {
 #define HYBRID_V1 "12:pids:/machine.slice/c1\n4:memory:/x\n1:name=systemd:/machine.slice/c1\n"
 
 static const struct proc_case proc_cases[] = {
-    {"unified", "0::/machine.slice/c1\n", 0, 0, "/machine.slice/c1"},
-    {"hybrid", HYBRID_V1 "0::/machine.slice/c1\n", 0, 0, "/machine.slice/c1"},
-    {"0:: first", "0::/a\n" HYBRID_V1, 0, 0, "/a"},
-    {"no trailing newline", "0::/system.slice/x.scope", 0, 0, "/system.slice/x.scope"},
-    {"colon and space in path", "0::/a:b/c d\n", 0, 0, "/a:b/c d"},
-    {"dots inside names", "0::/a.../..b/.c\n", 0, 0, "/a.../..b/.c"},
-    {"10:: is not 0::", "10::/x\n0::/y\n", 0, 0, "/y"},
-    {"root", "0::/\n", 0, -EPERM, NULL},
-    {"root, hybrid", HYBRID_V1 "0::/\n", 0, -EPERM, NULL},
-    {"escape", "0::/../escape\n", 0, -EXDEV, NULL},
-    {"escape deeper", "0::/../../x/y\n", 0, -EXDEV, NULL},
-    {"parent of the namespace", "0::/..\n", 0, -EXDEV, NULL},
-    {"v1 only", HYBRID_V1, 0, -ENOENT, NULL},
-    {"empty", "", 0, -ENOENT, NULL},
-    {"v1 line for hierarchy 0", "0:cpu:/x\n", 0, -ENOENT, NULL},
-    {"0:: not at line start", "1:a:/b 0::/c\n", 0, -ENOENT, NULL},
-    {"two 0:: lines", "0::/a\n0::/b\n", 0, -EINVAL, NULL},
-    {"empty path", "0::\n", 0, -EINVAL, NULL},
-    {"relative", "0::machine.slice\n", 0, -EINVAL, NULL},
-    {"dot-dot inside", "0::/a/../b\n", 0, -EINVAL, NULL},
-    {"dot-dot at end", "0::/a/..\n", 0, -EINVAL, NULL},
-    {"dot component", "0::/a/./b\n", 0, -EINVAL, NULL},
-    {"double slash", "0::/a//b\n", 0, -EINVAL, NULL},
-    {"trailing slash", "0::/a/\n", 0, -EINVAL, NULL},
-    {"deleted", "0::/machine.slice/c1 (deleted)\n", 0, -EINVAL, NULL},
-    {"NUL in path", "0::/a\0b\n", 8, -EINVAL, NULL},
-    {"NUL in another line", "1:a:\0\n0::/b\n", 12, 0, "/b"},
+	{ "unified", "0::/machine.slice/c1\n", 0, 0, "/machine.slice/c1" },
+	{ "hybrid", HYBRID_V1 "0::/machine.slice/c1\n", 0, 0, "/machine.slice/c1" },
+	{ "0:: first", "0::/a\n" HYBRID_V1, 0, 0, "/a" },
+	{ "no trailing newline", "0::/system.slice/x.scope", 0, 0, "/system.slice/x.scope" },
+	{ "colon and space in path", "0::/a:b/c d\n", 0, 0, "/a:b/c d" },
+	{ "dots inside names", "0::/a.../..b/.c\n", 0, 0, "/a.../..b/.c" },
+	{ "10:: is not 0::", "10::/x\n0::/y\n", 0, 0, "/y" },
+	{ "root", "0::/\n", 0, -EPERM, NULL },
+	{ "root, hybrid", HYBRID_V1 "0::/\n", 0, -EPERM, NULL },
+	{ "escape", "0::/../escape\n", 0, -EXDEV, NULL },
+	{ "escape deeper", "0::/../../x/y\n", 0, -EXDEV, NULL },
+	{ "parent of the namespace", "0::/..\n", 0, -EXDEV, NULL },
+	{ "v1 only", HYBRID_V1, 0, -ENOENT, NULL },
+	{ "empty", "", 0, -ENOENT, NULL },
+	{ "v1 line for hierarchy 0", "0:cpu:/x\n", 0, -ENOENT, NULL },
+	{ "0:: not at line start", "1:a:/b 0::/c\n", 0, -ENOENT, NULL },
+	{ "two 0:: lines", "0::/a\n0::/b\n", 0, -EINVAL, NULL },
+	{ "empty path", "0::\n", 0, -EINVAL, NULL },
+	{ "relative", "0::machine.slice\n", 0, -EINVAL, NULL },
+	{ "dot-dot inside", "0::/a/../b\n", 0, -EINVAL, NULL },
+	{ "dot-dot at end", "0::/a/..\n", 0, -EINVAL, NULL },
+	{ "dot component", "0::/a/./b\n", 0, -EINVAL, NULL },
+	{ "double slash", "0::/a//b\n", 0, -EINVAL, NULL },
+	{ "trailing slash", "0::/a/\n", 0, -EINVAL, NULL },
+	{ "deleted", "0::/machine.slice/c1 (deleted)\n", 0, -EINVAL, NULL },
+	{ "NUL in path", "0::/a\0b\n", 8, -EINVAL, NULL },
+	{ "NUL in another line", "1:a:\0\n0::/b\n", 12, 0, "/b" },
 };
 
 Test(cgroup, parse_proc)
@@ -119,7 +119,7 @@ Test(cgroup, parse_proc)
 
 Test(cgroup, parse_proc_not_nul_terminated)
 {
-	static const char buf[] = {'0', ':', ':', '/', 'a', 'b'};
+	static const char buf[] = { '0', ':', ':', '/', 'a', 'b' };
 	char *path;
 
 	cr_assert_eq(nf_cgroup_parse_proc(buf, 5, &path), 0);
@@ -166,11 +166,11 @@ static void fake_mountinfo(const char *mount_rel, const char *escaped_rel)
 {
 	char line[PATH_MAX * 2];
 
-	snprintf(
-	    line, sizeof(line),
-	    "29 26 0:25 / /run rw,relatime shared:13 - tmpfs tmpfs rw\n"
-	    "35 21 0:27 / %s/%s rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw\n",
-	    tmp, escaped_rel ? escaped_rel : mount_rel);
+	snprintf(line, sizeof(line),
+		 "29 26 0:25 / /run rw,relatime shared:13 - tmpfs tmpfs rw\n"
+		 "35 21 0:27 / %s/%s rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 "
+		 "rw\n",
+		 tmp, escaped_rel ? escaped_rel : mount_rel);
 	write_file("mountinfo", line, strlen(line));
 }
 
@@ -208,9 +208,9 @@ Test(resolve, unified_line)
 	char err[512] = "", *dir = NULL, want[PATH_MAX];
 
 	fake_pid(1234, "0::/machine.slice/c1\n");
-	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 1234, &dir, err, sizeof(err)), 0,
-	    "%s", err);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 1234, &dir, err,
+				       sizeof(err)),
+		     0, "%s", err);
 	snprintf(want, sizeof(want), "%s/cg/machine.slice/c1", tmp);
 	cr_assert_str_eq(dir, want);
 	free(dir);
@@ -222,8 +222,8 @@ Test(resolve, hybrid_lines)
 
 	fake_pid(77, HYBRID_V1 "0::/machine.slice/c1\n");
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 77, &dir, err, sizeof(err)), 0,
-	    "%s", err);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 77, &dir, err, sizeof(err)),
+		0, "%s", err);
 	snprintf(want, sizeof(want), "%s/cg/machine.slice/c1", tmp);
 	cr_assert_str_eq(dir, want);
 	free(dir);
@@ -238,8 +238,8 @@ Test(resolve, escaped_mount_point)
 	fake_mountinfo("cg v2", "cg\\040v2");
 	fake_pid(5, "0::/c1\n");
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 5, &dir, err, sizeof(err)), 0,
-	    "%s", err);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 5, &dir, err, sizeof(err)),
+		0, "%s", err);
 	snprintf(want, sizeof(want), "%s/cg v2/c1", tmp);
 	cr_assert_str_eq(dir, want);
 	free(dir);
@@ -255,28 +255,29 @@ struct resolve_case {
 };
 
 static const struct resolve_case resolve_cases[] = {
-    {"root", 1234, "0::/\n", -EPERM,
-     "pid 1234: cgroup '/' is the root cgroup, refusing to fence it"},
-    {"escape", 1234, "0::/../x\n", -EXDEV,
-     "pid 1234: cgroup '/../x' is outside netfence's cgroup namespace"},
-    {"no such pid", 99999, NULL, -ENOENT,
-     "pid 99999: cannot read %1$s/proc/99999/cgroup: No such file or directory"},
-    {"v1 only", 8, HYBRID_V1, -ENOENT,
-     "pid 8: no cgroup v2 entry ('0::' line) in %1$s/proc/8/cgroup"},
-    {"two 0:: lines", 8, "0::/a\n0::/b\n", -EINVAL,
-     "pid 8: more than one '0::' line in %1$s/proc/8/cgroup"},
-    {"deleted", 8, "0::/machine.slice/c1 (deleted)\n", -EINVAL,
-     "pid 8: cgroup '/machine.slice/c1 (deleted)' has been removed"},
-    {"dot-dot", 8, "0::/a/../b\n", -EINVAL, "pid 8: cgroup '/a/../b' is not a valid cgroup path"},
-    {"control characters, escaped", 8, "0::/a\tb\x1b[31m\n", -ENOENT,
-     "pid 8: cgroup directory '%1$s/cg/a\\tb\\x1b[31m': No such file or directory"},
-    {"relative", 8, "0::x'y\n", -EINVAL, "pid 8: cgroup 'x\\'y' is not a valid cgroup path"},
-    {"missing directory", 8, "0::/machine.slice/c2\n", -ENOENT,
-     "pid 8: cgroup directory '%1$s/cg/machine.slice/c2': No such file or directory"},
-    {"not a directory", 8, "0::/machine.slice/file\n", -ENOTDIR,
-     "pid 8: cgroup '%1$s/cg/machine.slice/file' is not a directory"},
-    {"pid 0", 0, NULL, -EINVAL, "pid 0 is not a process id"},
-    {"negative pid", -1, NULL, -EINVAL, "pid -1 is not a process id"},
+	{ "root", 1234, "0::/\n", -EPERM,
+	  "pid 1234: cgroup '/' is the root cgroup, refusing to fence it" },
+	{ "escape", 1234, "0::/../x\n", -EXDEV,
+	  "pid 1234: cgroup '/../x' is outside netfence's cgroup namespace" },
+	{ "no such pid", 99999, NULL, -ENOENT,
+	  "pid 99999: cannot read %1$s/proc/99999/cgroup: No such file or directory" },
+	{ "v1 only", 8, HYBRID_V1, -ENOENT,
+	  "pid 8: no cgroup v2 entry ('0::' line) in %1$s/proc/8/cgroup" },
+	{ "two 0:: lines", 8, "0::/a\n0::/b\n", -EINVAL,
+	  "pid 8: more than one '0::' line in %1$s/proc/8/cgroup" },
+	{ "deleted", 8, "0::/machine.slice/c1 (deleted)\n", -EINVAL,
+	  "pid 8: cgroup '/machine.slice/c1 (deleted)' has been removed" },
+	{ "dot-dot", 8, "0::/a/../b\n", -EINVAL,
+	  "pid 8: cgroup '/a/../b' is not a valid cgroup path" },
+	{ "control characters, escaped", 8, "0::/a\tb\x1b[31m\n", -ENOENT,
+	  "pid 8: cgroup directory '%1$s/cg/a\\tb\\x1b[31m': No such file or directory" },
+	{ "relative", 8, "0::x'y\n", -EINVAL, "pid 8: cgroup 'x\\'y' is not a valid cgroup path" },
+	{ "missing directory", 8, "0::/machine.slice/c2\n", -ENOENT,
+	  "pid 8: cgroup directory '%1$s/cg/machine.slice/c2': No such file or directory" },
+	{ "not a directory", 8, "0::/machine.slice/file\n", -ENOTDIR,
+	  "pid 8: cgroup '%1$s/cg/machine.slice/file' is not a directory" },
+	{ "pid 0", 0, NULL, -EINVAL, "pid 0 is not a process id" },
+	{ "negative pid", -1, NULL, -EINVAL, "pid -1 is not a process id" },
 };
 
 Test(resolve, errors)
@@ -306,8 +307,8 @@ Test(resolve, long_path_is_cut_in_message)
 		strcat(content, "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	fake_pid(9, content);
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 9, &ret, err, sizeof(err)),
-	    -ENOENT, "%s", err);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 9, &ret, err, sizeof(err)),
+		-ENOENT, "%s", err);
 	/* The first 128 characters of the directory are shown, then its length. */
 	snprintf(dir, sizeof(dir), "%s/cg%s", tmp, content + 3);
 	snprintf(want, sizeof(want),
@@ -330,8 +331,8 @@ Test(resolve, oversized_proc_file)
 	write_file("proc/10/cgroup", buf, len);
 	free(buf);
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 10, &dir, err, sizeof(err)),
-	    -EFBIG);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 10, &dir, err, sizeof(err)),
+		-EFBIG);
 	snprintf(want, sizeof(want), "pid 10: %s/proc/10/cgroup is more than 65536 bytes", tmp);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(dir, SENTINEL);
@@ -349,8 +350,8 @@ Test(resolve, proc_file_of_exactly_the_limit)
 	write_file("proc/11/cgroup", buf, len);
 	free(buf);
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 11, &dir, err, sizeof(err)), 0,
-	    "%s", err);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 11, &dir, err, sizeof(err)),
+		0, "%s", err);
 	free(dir);
 }
 
@@ -362,8 +363,8 @@ Test(resolve, no_cgroup2_mount)
 	write_file("mountinfo", v1, strlen(v1));
 	fake_pid(12, "0::/machine.slice/c1\n");
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 12, &dir, err, sizeof(err)),
-	    -ENOENT);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 12, &dir, err, sizeof(err)),
+		-ENOENT);
 	snprintf(want, sizeof(want), "no cgroup2 filesystem mounted (according to %s/mountinfo)",
 		 tmp);
 	cr_assert_str_eq(err, want);
@@ -388,14 +389,14 @@ Test(resolve, small_error_buffer_is_terminated)
 
 	fake_pid(14, "0::/\n");
 	cr_assert_eq(
-	    nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, err, sizeof(err)),
-	    -EPERM);
+		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, err, sizeof(err)),
+		-EPERM);
 	cr_assert_str_eq(err, "pid 14: cgroup ");
 	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, NULL, 0),
 		     -EPERM);
 }
 
-/* nf_cgroup_open, nf_cgroup_check_dir, nf_cgroup_id ---------------------------------------- */
+/* nf_cgroup_open, nf_cgroup_id ---------------------------------------- */
 
 Test(resolve, open_refuses_other_filesystems)
 {
@@ -404,18 +405,15 @@ Test(resolve, open_refuses_other_filesystems)
 	snprintf(want, sizeof(want), "'%s/cg' is not on a cgroup2 filesystem", tmp);
 	cr_assert_eq(nf_cgroup_open(in_tmp("cg"), err, sizeof(err)), -EMEDIUMTYPE);
 	cr_assert_str_eq(err, want);
-	cr_assert_eq(nf_cgroup_check_dir(in_tmp("cg"), err, sizeof(err)), -EMEDIUMTYPE);
-	cr_assert_str_eq(err, want);
 
 	snprintf(want, sizeof(want), "cannot open cgroup '%s/none': No such file or directory",
 		 tmp);
-	cr_assert_eq(nf_cgroup_check_dir(in_tmp("none"), err, sizeof(err)), -ENOENT);
+	cr_assert_eq(nf_cgroup_open(in_tmp("none"), err, sizeof(err)), -ENOENT);
 	cr_assert_str_eq(err, want);
 
 	snprintf(want, sizeof(want),
 		 "cannot open cgroup '%s/cg/machine.slice/file': Not a directory", tmp);
-	cr_assert_eq(nf_cgroup_check_dir(in_tmp("cg/machine.slice/file"), err, sizeof(err)),
-		     -ENOTDIR);
+	cr_assert_eq(nf_cgroup_open(in_tmp("cg/machine.slice/file"), err, sizeof(err)), -ENOTDIR);
 	cr_assert_str_eq(err, want);
 }
 
@@ -446,7 +444,6 @@ Test(cgroup, real_mount)
 	cr_assert_geq(fd, 0, "%s", err);
 	cr_assert_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	close(fd);
-	cr_assert_eq(nf_cgroup_check_dir(mount, err, sizeof(err)), 0, "%s", err);
 	/* The root cgroup's id is 1. */
 	cr_assert_eq(nf_cgroup_id(mount, &id), 0);
 	cr_assert_eq(id, 1, "root cgroup id %llu", (unsigned long long)id);
@@ -472,7 +469,9 @@ Test(cgroup, resolve_self)
 	cr_assert_eq(r, 0, "%s", err);
 	cr_assert(strlen(dir) > strlen(path));
 	cr_assert_str_eq(dir + strlen(dir) - strlen(path), path);
-	cr_assert_eq(nf_cgroup_check_dir(dir, err, sizeof(err)), 0, "%s", err);
+	fd = nf_cgroup_open(dir, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
 	free(dir);
 	free(path);
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <jansson.h>
 
 #include "cli.h"
 
@@ -186,4 +188,31 @@ Test(cli, since)
 			cr_expect_eq(got, cases[i].want, "'%s': %lld", cases[i].in, (long long)got);
 		}
 	}
+}
+
+/* doctor --json prints its findings as JSON when one names a path that is not UTF-8 (the
+ * --root given), the stray byte escaped: jansson's writer refused the string. */
+Test(cli, doctor_json_with_a_path_not_utf8, .init = cr_redirect_stdout)
+{
+	const struct nf_command *cmd = NULL;
+	struct nf_cli cli;
+	char err[256], text[65536];
+	bool seen = false;
+	json_t *doc, *f;
+	size_t n, i;
+
+	cr_assert_eq(parse(&cli, &cmd, err, sizeof(err),
+			   ARGS("doctor", "--json", "--root", "/nonexistent/nf-\xff")),
+		     NF_CLI_RUN, "%s", err);
+	cmd->run(&cli);
+	fflush(stdout);
+	n = fread(text, 1, sizeof(text) - 1, cr_get_redirected_stdout());
+	text[n] = '\0';
+	doc = json_loads(text, 0, NULL);
+	cr_assert(json_is_array(doc), "not a JSON array: '%s'", text);
+	json_array_foreach(doc, i, f) seen =
+		seen ||
+		strstr(json_string_value(json_object_get(f, "what")), "/nonexistent/nf-\xc3\xbf/");
+	cr_expect(seen, "no finding names the root: %s", text);
+	json_decref(doc);
 }

@@ -100,7 +100,7 @@ Test(compile, empty_policies)
 {
 	struct nf_policy *p = parse("{\"version\":1,\"default\":\"deny\",\"rules\":[]}", true);
 	struct nf_compiled *c = compile(p);
-	uint8_t a[16] = {8, 8, 8, 8};
+	uint8_t a[16] = { 8, 8, 8, 8 };
 
 	cr_expect(c->n4 == 0 && c->n6 == 0 && c->nportsets == 0);
 	cr_expect(!c->default_allow && c->raw_deny && c->loopback_allow);
@@ -121,9 +121,9 @@ Test(compile, empty_policies)
 Test(compile, settings)
 {
 	struct nf_policy *p =
-	    parse("{\"version\":1,\"mode\":\"audit\",\"default\":\"deny\","
-		  "\"loopback\":\"policy\",\"raw_sockets\":\"allow\",\"rules\":[]}",
-		  true);
+		parse("{\"version\":1,\"mode\":\"audit\",\"default\":\"deny\","
+		      "\"loopback\":\"policy\",\"raw_sockets\":\"allow\",\"rules\":[]}",
+		      true);
 	struct nf_compiled *c = compile(p);
 
 	cr_expect_eq(c->mode, NF_MODE_AUDIT);
@@ -135,14 +135,14 @@ Test(compile, settings)
 /* The example of bpf/netfence.h: an entry carries the verdict of every rule covering it. */
 Test(compile, merged_entries)
 {
-	struct nf_policy *p = parse(
-	    "{\"version\":1,\"default\":\"deny\",\"rules\":["
-	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\",\"ports\":[443]},"
-	    "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\"}]}",
-	    true);
+	struct nf_policy *p = parse("{\"version\":1,\"default\":\"deny\",\"rules\":["
+				    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/"
+				    "8\",\"protocol\":\"tcp\",\"ports\":[443]},"
+				    "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\"}]}",
+				    true);
 	struct nf_compiled *c = compile(p);
 	const struct nf_entry *e;
-	static const int p443[] = {443, -1};
+	static const int p443[] = { 443, -1 };
 
 	cr_assert_eq(c->n4, 2);
 	cr_expect_eq(c->n6, 0);
@@ -163,16 +163,18 @@ Test(compile, merged_entries)
 
 Test(compile, nested_allows_merge)
 {
-	struct nf_policy *p = parse(
-	    "{\"version\":1,\"default\":\"deny\",\"rules\":["
-	    "{\"action\":\"allow\",\"cidr\":\"10.1.2.0/24\",\"protocol\":\"udp\",\"ports\":[53]},"
-	    "{\"action\":\"allow\",\"cidr\":\"10.1.0.0/16\",\"protocol\":\"tcp\",\"ports\":[80]},"
-	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\","
-	    "\"ports\":[443,\"79-80\"]}]}",
-	    true);
+	struct nf_policy *p =
+		parse("{\"version\":1,\"default\":\"deny\",\"rules\":["
+		      "{\"action\":\"allow\",\"cidr\":\"10.1.2.0/"
+		      "24\",\"protocol\":\"udp\",\"ports\":[53]},"
+		      "{\"action\":\"allow\",\"cidr\":\"10.1.0.0/"
+		      "16\",\"protocol\":\"tcp\",\"ports\":[80]},"
+		      "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\","
+		      "\"ports\":[443,\"79-80\"]}]}",
+		      true);
 	struct nf_compiled *c = compile(p);
 	const struct nf_entry *e8, *e16, *e24;
-	static const int web[] = {79, 80, 443, -1}, dns[] = {53, -1};
+	static const int web[] = { 79, 80, 443, -1 }, dns[] = { 53, -1 };
 
 	cr_assert_eq(c->n4, 3);
 	e8 = find4(c, "10.0.0.0", 8);
@@ -191,14 +193,14 @@ Test(compile, nested_allows_merge)
 
 Test(compile, default_allow_deny_ports)
 {
-	struct nf_policy *p =
-	    parse("{\"version\":1,\"default\":\"allow\",\"rules\":["
-		  "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"tcp\",\"ports\":[\"0-24\","
-		  "\"26-65535\"]},"
-		  "{\"action\":\"allow\",\"cidr\":\"192.0.2.0/24\",\"protocol\":\"tcp\"}]}",
-		  true);
+	struct nf_policy *p = parse(
+		"{\"version\":1,\"default\":\"allow\",\"rules\":["
+		"{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"tcp\",\"ports\":[\"0-24\","
+		"\"26-65535\"]},"
+		"{\"action\":\"allow\",\"cidr\":\"192.0.2.0/24\",\"protocol\":\"tcp\"}]}",
+		true);
 	struct nf_compiled *c = compile(p);
-	static const int smtp[] = {25, -1};
+	static const int smtp[] = { 25, -1 };
 
 	cr_assert_eq(c->n4, 2, "any gives 0.0.0.0/0");
 	cr_assert_eq(c->n6, 1, "any gives ::/0");
@@ -216,11 +218,11 @@ Test(compile, default_allow_deny_ports)
 /* IPv4-mapped destinations are judged by the IPv4 rules only, as the programs do. */
 Test(compile, mapped)
 {
-	struct nf_policy *p =
-	    parse("{\"version\":1,\"default\":\"deny\",\"loopback\":\"policy\",\"rules\":["
-		  "{\"action\":\"allow\",\"cidr\":\"::ffff:10.0.0.0/104\",\"protocol\":\"tcp\"},"
-		  "{\"action\":\"allow\",\"cidr\":\"::/0\",\"protocol\":\"udp\"}]}",
-		  true);
+	struct nf_policy *p = parse(
+		"{\"version\":1,\"default\":\"deny\",\"loopback\":\"policy\",\"rules\":["
+		"{\"action\":\"allow\",\"cidr\":\"::ffff:10.0.0.0/104\",\"protocol\":\"tcp\"},"
+		"{\"action\":\"allow\",\"cidr\":\"::/0\",\"protocol\":\"udp\"}]}",
+		true);
 	struct nf_compiled *c = compile(p);
 
 	cr_assert_eq(c->n4, 1);
@@ -238,7 +240,8 @@ Test(compile, mapped)
 
 Test(compile, loopback)
 {
-	static const char *const lo[] = {"127.0.0.1", "127.255.255.255", "::1", "::ffff:127.0.0.1"};
+	static const char *const lo[] = { "127.0.0.1", "127.255.255.255", "::1",
+					  "::ffff:127.0.0.1" };
 	const char *doc = "{\"version\":1,\"default\":\"deny\",\"rules\":["
 			  "{\"action\":\"deny\",\"cidr\":\"any\"}]}";
 	struct nf_policy *own = parse(doc, true), *host = parse(doc, false);
@@ -259,14 +262,16 @@ Test(compile, loopback)
 /* Ranges across 64-port bitmap words: every one of the 65536 ports checked. */
 Test(compile, port_edges)
 {
-	struct nf_policy *p = parse(
-	    "{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\",\"cidr\":\"any\","
-	    "\"protocol\":\"tcp\",\"ports\":[0,\"63-64\",\"127-255\",\"1000-2047\",\"65472-65535\","
-	    "\"65470\"]},{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"tcp\","
-	    "\"ports\":[\"128-128\",\"1024-1087\",65535]}]}",
-	    true);
+	struct nf_policy *p =
+		parse("{\"version\":1,\"default\":\"deny\",\"rules\":[{\"action\":\"allow\","
+		      "\"cidr\":\"any\","
+		      "\"protocol\":\"tcp\",\"ports\":[0,\"63-64\",\"127-255\",\"1000-2047\","
+		      "\"65472-65535\","
+		      "\"65470\"]},{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"tcp\","
+		      "\"ports\":[\"128-128\",\"1024-1087\",65535]}]}",
+		      true);
 	struct nf_compiled *c = compile(p);
-	uint8_t a[16] = {192, 0, 2, 1};
+	uint8_t a[16] = { 192, 0, 2, 1 };
 
 	for (uint32_t port = 0; port < 65536; port++)
 		cr_expect_eq(nf_compiled_verdict(c, 4, a, NF_PROTO_TCP, (uint16_t)port),
@@ -286,10 +291,11 @@ Test(compile, dangling_portset_fails_closed)
 {
 	/* One interval, class 0, whose TCP port set does not exist; one node per level. */
 	struct nf_node4 nodes[NF_TREE4_LEVELS];
-	struct nf_entry cls = {{7, NF_PORTSET_ALL, 0}};
+	struct nf_entry cls = { { 7, NF_PORTSET_ALL, 0 } };
 	struct nf_compiled c = {
-	    .nodes4 = nodes, .classes = &cls, .nclasses = 1, .levels4 = NF_TREE4_LEVELS};
-	uint8_t a[16] = {1, 2, 3, 4};
+		.nodes4 = nodes, .classes = &cls, .nclasses = 1, .levels4 = NF_TREE4_LEVELS
+	};
+	uint8_t a[16] = { 1, 2, 3, 4 };
 
 	memset(nodes, 0xff, sizeof(nodes));
 	for (int l = 0; l < NF_TREE4_LEVELS; l++) {
@@ -330,17 +336,17 @@ static uint16_t leaf_class4(const struct nf_compiled *c, size_t s)
  * of each child. */
 Test(compile, interval_tree)
 {
-	struct nf_policy *p = parse(
-	    "{\"version\":1,\"default\":\"deny\",\"loopback\":\"policy\",\"rules\":["
-	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\"},"
-	    "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\"},"
-	    "{\"action\":\"allow\",\"cidr\":\"11.0.0.0/8\"},"
-	    "{\"action\":\"allow\",\"cidr\":\"255.255.255.255/32\"},"
-	    "{\"action\":\"allow\",\"cidr\":\"::/0\",\"protocol\":\"udp\"}]}",
-	    true);
+	struct nf_policy *p =
+		parse("{\"version\":1,\"default\":\"deny\",\"loopback\":\"policy\",\"rules\":["
+		      "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\"},"
+		      "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\"},"
+		      "{\"action\":\"allow\",\"cidr\":\"11.0.0.0/8\"},"
+		      "{\"action\":\"allow\",\"cidr\":\"255.255.255.255/32\"},"
+		      "{\"action\":\"allow\",\"cidr\":\"::/0\",\"protocol\":\"udp\"}]}",
+		      true);
 	struct nf_compiled *c = compile(p);
-	static const uint32_t want[] = {0, 0x0a000000, 0x0a010000, 0x0a020000, 0x0c000000,
-					0xffffffff};
+	static const uint32_t want[] = { 0,	     0x0a000000, 0x0a010000,
+					 0x0a020000, 0x0c000000, 0xffffffff };
 
 	/* 10/8 and 11/8 have equal values: one interval 10.2.0.0 - 11.255.255.255. */
 	for (size_t i = 0; i < 6; i++)
@@ -396,8 +402,9 @@ Test(compile, interval_tree_levels)
 		const struct nf_node4 *up = &c->nodes4[c->tree4.level[l]];
 		const struct nf_node4 *down = &c->nodes4[c->tree4.level[l + 1]];
 		size_t slots = (c->tree4.level[l + 1] - c->tree4.level[l]) * NF_TREE4_FANOUT;
-		size_t children = (l + 2 < NF_TREE4_LEVELS ? c->tree4.level[l + 2] : c->tree4.nodes) -
-				  c->tree4.level[l + 1];
+		size_t children =
+			(l + 2 < NF_TREE4_LEVELS ? c->tree4.level[l + 2] : c->tree4.nodes) -
+			c->tree4.level[l + 1];
 
 		for (size_t i = 0; i < slots; i++)
 			cr_assert_eq(up[i / NF_TREE4_FANOUT].key[i % NF_TREE4_FANOUT],
@@ -452,11 +459,11 @@ Test(compile, tree_build_choice)
  * covering that range must not decide for IPv4-mapped destinations, on either side of it. */
 Test(compile, small_build_mapped_range)
 {
-	struct nf_policy *p = parse(
-	    "{\"version\":1,\"default\":\"deny\",\"loopback\":\"allow\",\"rules\":["
-	    "{\"action\":\"allow\",\"cidr\":\"::/0\"},"
-	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"udp\"}]}",
-	    true);
+	struct nf_policy *p =
+		parse("{\"version\":1,\"default\":\"deny\",\"loopback\":\"allow\",\"rules\":["
+		      "{\"action\":\"allow\",\"cidr\":\"::/0\"},"
+		      "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"udp\"}]}",
+		      true);
 	struct nf_compiled *c = compile(p);
 
 	cr_assert(c->small);
@@ -497,7 +504,6 @@ static struct nf_policy *distinct_ports_policy(size_t n, size_t distinct)
 	return p;
 }
 
-
 Test(compile, interning)
 {
 	struct nf_policy *p = distinct_ports_policy(1000, 10);
@@ -516,17 +522,17 @@ Test(compile, interning)
 /* Equal sets share an id however the rules spell them: ids compare bitmaps, not text. */
 Test(compile, interning_canonical)
 {
-	struct nf_policy *p =
-	    parse("{\"version\":1,\"default\":\"deny\",\"rules\":["
-		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.1\",\"ports\":[\"1-2\",\"3-4\",8]},"
-		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.2\",\"ports\":[8,\"1-4\",2,\"2-3\"]},"
-		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.3\",\"ports\":[\"1-4\"]},"
-		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.3\",\"ports\":[8]},"
-		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.4\",\"ports\":[\"0-65535\"]},"
-		  "{\"action\":\"allow\",\"cidr\":\"10.0.0.5\",\"ports\":[\"0-9\",\"10-65535\"]}]}",
-		  true);
+	struct nf_policy *p = parse(
+		"{\"version\":1,\"default\":\"deny\",\"rules\":["
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.1\",\"ports\":[\"1-2\",\"3-4\",8]},"
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.2\",\"ports\":[8,\"1-4\",2,\"2-3\"]},"
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.3\",\"ports\":[\"1-4\"]},"
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.3\",\"ports\":[8]},"
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.4\",\"ports\":[\"0-65535\"]},"
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.5\",\"ports\":[\"0-9\",\"10-65535\"]}]}",
+		true);
 	struct nf_compiled *c = compile(p);
-	static const int want[] = {1, 2, 3, 4, 8, -1};
+	static const int want[] = { 1, 2, 3, 4, 8, -1 };
 	uint32_t id = find4(c, "10.0.0.1", 32)->portset[NF_PROTO_UDP];
 
 	expect_ports(c, id, want);
@@ -569,28 +575,24 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rng % n);
 }
 
-static const char *const pool4[] = {"10.0.0.0",	 "10.1.0.0",	     "10.1.2.0",
-				    "10.1.2.3",	 "10.255.255.255",  "192.168.1.128",
-				    "127.0.0.1", "255.255.255.255", "0.0.0.0"};
-static const char *const pool6[] = {"2001:db8::",
-				    "2001:db8:1::",
-				    "2001:db8:1:2::1",
-				    "::",
-				    "::1",
-				    "fe80::",
-				    "::ffff:10.1.2.3",
-				    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-				    "::ffff:0:0"};
+static const char *const pool4[] = { "10.0.0.0",  "10.1.0.0",	     "10.1.2.0",
+				     "10.1.2.3",  "10.255.255.255",  "192.168.1.128",
+				     "127.0.0.1", "255.255.255.255", "0.0.0.0" };
+static const char *const pool6[] = {
+	"2001:db8::", "2001:db8:1::", "2001:db8:1:2::1", "::",
+	"::1",	      "fe80::",	      "::ffff:10.1.2.3", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	"::ffff:0:0"
+};
 #define POOL_SIZE (sizeof(pool4) / sizeof(pool4[0]))
-static const uint16_t port_edges[] = {0,   1,	 21,   22,   23,   53,	  80,
-				      443, 1023, 1024, 8080, 8443, 65534, 65535};
+static const uint16_t port_edges[] = { 0,   1,	  21,	22,   23,   53,	   80,
+				       443, 1023, 1024, 8080, 8443, 65534, 65535 };
 
 /* A prefix string as a user would write it, through the parser's own prefix code. */
 static void random_prefix(struct nf_prefix *ret)
 {
 	bool v6 = rnd(2);
 	const char *base = v6 ? pool6[rnd(POOL_SIZE)] : pool4[rnd(POOL_SIZE)];
-	uint8_t a[16] = {0};
+	uint8_t a[16] = { 0 };
 	unsigned int max = v6 ? 128 : 32, len = rnd(4) ? max - rnd(max / 4 + 1) : rnd(max + 1);
 	char s[80];
 
@@ -604,7 +606,7 @@ static void random_prefix(struct nf_prefix *ret)
 
 static void random_rule(struct nf_rule *r)
 {
-	static const uint8_t protos[] = {NF_PMASK_TCP, NF_PMASK_UDP, NF_PMASK_ANY};
+	static const uint8_t protos[] = { NF_PMASK_TCP, NF_PMASK_UDP, NF_PMASK_ANY };
 
 	r->action = rnd(3) ? NF_ACTION_ALLOW : NF_ACTION_DENY;
 	r->protocols = protos[rnd(3)];
@@ -657,7 +659,7 @@ static void probe_addrs(const struct nf_prefix *pf, uint8_t out[4][16], int *fam
 static size_t probe(const struct nf_policy *p, const struct nf_compiled *c, int family,
 		    const uint8_t *a)
 {
-	uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff};
+	uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff };
 	size_t n = 0;
 
 	for (int proto = 0; proto < NF_PROTO_COUNT; proto++) {
@@ -750,14 +752,16 @@ Test(compile, random_crosscheck)
 /* Deny wins whatever the order: an allow inside a deny inside an allow. */
 Test(compile, deny_wins_any_order)
 {
-	struct nf_policy *p = parse(
-	    "{\"version\":1,\"default\":\"deny\",\"rules\":["
-	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\"},"
-	    "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\",\"protocol\":\"tcp\",\"ports\":[22]},"
-	    "{\"action\":\"allow\",\"cidr\":\"10.1.1.1\",\"protocol\":\"tcp\",\"ports\":[22,23]},"
-	    "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"udp\"},"
-	    "{\"action\":\"allow\",\"cidr\":\"10.1.1.0/24\",\"protocol\":\"udp\"}]}",
-	    true);
+	struct nf_policy *p =
+		parse("{\"version\":1,\"default\":\"deny\",\"rules\":["
+		      "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\"},"
+		      "{\"action\":\"deny\",\"cidr\":\"10.1.0.0/"
+		      "16\",\"protocol\":\"tcp\",\"ports\":[22]},"
+		      "{\"action\":\"allow\",\"cidr\":\"10.1.1.1\",\"protocol\":\"tcp\",\"ports\":["
+		      "22,23]},"
+		      "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"udp\"},"
+		      "{\"action\":\"allow\",\"cidr\":\"10.1.1.0/24\",\"protocol\":\"udp\"}]}",
+		      true);
 	struct nf_compiled *ref = compile(p);
 
 	for (int i = 0; i < 50; i++) {
@@ -802,15 +806,15 @@ static struct nf_policy *big_policy(int kind)
 			r->prefix.addr[0] = 0x20;
 		r->nports = 2;
 		r->ports = calloc(2, sizeof(*r->ports));
-		r->ports[0] = (struct nf_port_range){443, 443};
-		r->ports[1] = (struct nf_port_range){8000 + i % 16, 8080};
+		r->ports[0] = (struct nf_port_range){ 443, 443 };
+		r->ports[1] = (struct nf_port_range){ 8000 + i % 16, 8080 };
 	}
 	return p;
 }
 
 Test(compile, scale)
 {
-	static const char *const kinds[] = {"16384 /32", "16384 /24", "16384 IPv6 /64"};
+	static const char *const kinds[] = { "16384 /32", "16384 /24", "16384 IPv6 /64" };
 
 	for (int kind = 0; kind < 3; kind++) {
 		struct nf_policy *p = big_policy(kind);

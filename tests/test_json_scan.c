@@ -21,10 +21,10 @@
 static bool same_type(enum nf_json_scan_type t, const json_t *v)
 {
 	static const json_type map[] = {
-		[NF_JSON_SCAN_NULL] = JSON_NULL,       [NF_JSON_SCAN_FALSE] = JSON_FALSE,
-		[NF_JSON_SCAN_TRUE] = JSON_TRUE,       [NF_JSON_SCAN_INTEGER] = JSON_INTEGER,
-		[NF_JSON_SCAN_REAL] = JSON_REAL,       [NF_JSON_SCAN_STRING] = JSON_STRING,
-		[NF_JSON_SCAN_ARRAY] = JSON_ARRAY,     [NF_JSON_SCAN_OBJECT] = JSON_OBJECT,
+		[NF_JSON_SCAN_NULL] = JSON_NULL,   [NF_JSON_SCAN_FALSE] = JSON_FALSE,
+		[NF_JSON_SCAN_TRUE] = JSON_TRUE,   [NF_JSON_SCAN_INTEGER] = JSON_INTEGER,
+		[NF_JSON_SCAN_REAL] = JSON_REAL,   [NF_JSON_SCAN_STRING] = JSON_STRING,
+		[NF_JSON_SCAN_ARRAY] = JSON_ARRAY, [NF_JSON_SCAN_OBJECT] = JSON_OBJECT,
 	};
 
 	return map[t] == json_typeof(v);
@@ -166,19 +166,22 @@ static const char *const accepted[] = {
 	"[[],{},[[]]]",
 	"{\"a\":1,\"b\":-2,\"c\":0,\"d\":-0,\"e\":9223372036854775807,"
 	"\"f\":-9223372036854775808}",
-	"{\"a\":0.5,\"b\":-1.25e-3,\"c\":1E+2,\"d\":1e308,\"e\":1e-400,\"f\":0e0,\"g\":1.7976931348623157e308}",
+	"{\"a\":0.5,\"b\":-1.25e-3,\"c\":1E+2,\"d\":1e308,\"e\":1e-400,\"f\":0e0,\"g\":1."
+	"7976931348623157e308}",
 	"{\"t\":true,\"f\":false,\"n\":null,\"s\":\"\",\"o\":{},\"a\":[]}",
 	"{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}",
 	"{\"u\":\"\\u0001\\u001f\\u007f\\u0080\\u07ff\\u0800\\uffff\\uFFFE\\ud7ff\\ue000\"}",
 	"{\"pair\":\"\\ud800\\udc00\\udbff\\udfff\\uD83D\\uDE00\"}",
-	"{\"utf8\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80"
+	"{\"utf8\":"
+	"\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80"
 	"\xf4\x8f\xbf\xbf\"}",
 	"{\"del\":\"\x7f\",\"quote in key\\\"\":1}",
 	"{\"\":1,\" \":2}",
 	"{\"a\":1,\"\\u0062\":2}",
 	"{\"x\":{\"a\":1},\"y\":{\"a\":1}}",
 	"[{\"a\":1},{\"a\":2}]",
-	"{\"annotations\":{\"k\":\"v\",\"io.netfence.policy\":\"{\\\"version\\\":1}\"},\"id\":\"c1\"}",
+	"{\"annotations\":{\"k\":\"v\",\"io.netfence.policy\":\"{\\\"version\\\":1}\"},\"id\":"
+	"\"c1\"}",
 	"{\"deep\":{\"er\":{\"a\":1,\"b\":[1,{\"c\":null}]}}}",
 };
 
@@ -428,10 +431,10 @@ Test(scan, depth)
 		const char *open, *inner, *close;
 		bool ok;
 	} cases[] = {
-		{ 2047, "[", "", "]", true },	    { 2048, "[", "", "]", true },
-		{ 2049, "[", "", "]", false },	    { 2047, "[", "1", "]", true },
-		{ 2048, "[", "1", "]", false },	    { 2047, "[", "{}", "]", true },
-		{ 2048, "[", "{}", "]", false },    { 2047, "{\"a\":", "1", "}", true },
+		{ 2047, "[", "", "]", true },	      { 2048, "[", "", "]", true },
+		{ 2049, "[", "", "]", false },	      { 2047, "[", "1", "]", true },
+		{ 2048, "[", "1", "]", false },	      { 2047, "[", "{}", "]", true },
+		{ 2048, "[", "{}", "]", false },      { 2047, "{\"a\":", "1", "}", true },
 		{ 2048, "{\"a\":", "1", "}", false }, { 2048, "{\"a\":", "{}", "}", false },
 		{ 2047, "{\"a\":", "{}", "}", true }, { 100000, "[", "", "]", false },
 	};
@@ -439,8 +442,8 @@ Test(scan, depth)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *doc = nested(cases[i].n, cases[i].open, cases[i].inner, cases[i].close);
 
-		cr_assert_eq(check_str(doc), cases[i].ok, "%zu x %s%s%s", cases[i].n,
-			     cases[i].open, cases[i].inner, cases[i].close);
+		cr_assert_eq(check_str(doc), cases[i].ok, "%zu x %s%s%s", cases[i].n, cases[i].open,
+			     cases[i].inner, cases[i].close);
 		free(doc);
 	}
 }
@@ -487,9 +490,11 @@ Test(scan, levels)
 Test(scan, string_blocks)
 {
 	static const char *const pieces[] = {
-		"\\\"", "\\\\", "\\/",	     "\\n",	       "\\u0041", "\\ud83d\\ude00",
-		"\\x",  "\\",	  "\\\\\\\"", "\\\\\"",     "\"",	    "\x01",
-		"\xc3\xa9", "\xff", "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"",
+		"\\\"",	    "\\\\",    "\\/",
+		"\\n",	    "\\u0041", "\\ud83d\\ude00",
+		"\\x",	    "\\",      "\\\\\\\"",
+		"\\\\\"",   "\"",      "\x01",
+		"\xc3\xa9", "\xff",    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"",
 	};
 	char doc[256], body[160];
 
@@ -662,10 +667,10 @@ Test(compact, table)
 						      keeps[k], pieces_tried[p], docs[i]);
 				} else {
 					cr_assert_eq(r, 0);
-					cr_assert_eq(jansson_reads(c.out ? c.out : "", c.len), reads,
-						     "keep %zu, pieces of %zu: %s became %.*s",
-						     keeps[k], pieces_tried[p], docs[i], (int)c.len,
-						     c.out);
+					cr_assert_eq(
+						jansson_reads(c.out ? c.out : "", c.len), reads,
+						"keep %zu, pieces of %zu: %s became %.*s", keeps[k],
+						pieces_tried[p], docs[i], (int)c.len, c.out);
 					if (keeps[k] >= len)
 						cr_assert(c.len == len &&
 								  !memcmp(c.out, docs[i], len),
@@ -684,7 +689,8 @@ Test(compact, table)
  */
 Test(compact, long_string_stands_in)
 {
-	static const char filler[] = "{\\\"v\\\":1,\\\"r\\\":[\\\"\\u00e9\xc3\xa9\\ud83d\\ude00\\\\\\\"]}";
+	static const char filler[] =
+		"{\\\"v\\\":1,\\\"r\\\":[\\\"\\u00e9\xc3\xa9\\ud83d\\ude00\\\\\\\"]}";
 	char doc[4096], *w = doc, want[128];
 	struct nf_json_compact c;
 	struct nf_json_scan_doc d;
@@ -700,7 +706,8 @@ Test(compact, long_string_stands_in)
 	cr_assert(check_str(doc));
 	snprintf(want, sizeof(want), "(a string of %zu bytes, ", body);
 	for (size_t piece = 1; piece <= 40; piece++) {
-		cr_assert_eq(compact(doc, (size_t)(w - doc), 32, piece, &c), 0, "pieces of %zu", piece);
+		cr_assert_eq(compact(doc, (size_t)(w - doc), 32, piece, &c), 0, "pieces of %zu",
+			     piece);
 		cr_assert_eq(nf_json_scan(c.out, c.len, 1, &d), 0, "%.*s", (int)c.len, c.out);
 		cr_assert_eq(d.n, 4);
 		cr_assert(nf_json_scan_streq(&d.m[1].val, "c1"));
@@ -716,17 +723,20 @@ Test(compact, long_string_stands_in)
 /* A long string's bad content is refused where it is, whichever piece it falls in. */
 Test(compact, bad_content_found)
 {
-	static const char *const bad[] = { "\\x", "\x01", "\\ud800\\u0041", "\xc0\xaf", "\\u0000",
-					   "\xed\xa0\x80", "\\udc00", "\xf5\x80\x80\x80" };
+	static const char *const bad[] = {
+		"\\x",	   "\x01",	   "\\ud800\\u0041", "\xc0\xaf",
+		"\\u0000", "\xed\xa0\x80", "\\udc00",	     "\xf5\x80\x80\x80"
+	};
 	char doc[512];
 	struct nf_json_compact c;
 
 	for (size_t b = 0; b < ARRAY_SIZE(bad); b++) {
 		for (size_t at = 0; at < 80; at += 7) {
-			int n = snprintf(doc, sizeof(doc), "{\"id\":\"c1\",\"a\":\"%.*s%s%s\"}", (int)at,
-					 "\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-					 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-					 bad[b], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+			int n = snprintf(
+				doc, sizeof(doc), "{\"id\":\"c1\",\"a\":\"%.*s%s%s\"}", (int)at,
+				"\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				bad[b], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
 			size_t where = strlen("{\"id\":\"c1\",\"a\":\"") + at;
 
 			/* A cut "\\\"" prefix would end in a lone backslash: keep whole escapes. */
@@ -734,8 +744,8 @@ Test(compact, bad_content_found)
 				continue;
 			cr_assert_not(check_str(doc), "%s", doc);
 			for (size_t p = 0; p < ARRAY_SIZE(pieces_tried); p++) {
-				cr_assert_eq(compact(doc, (size_t)n, 4, pieces_tried[p], &c), -EINVAL,
-					     "pieces of %zu: %s", pieces_tried[p], doc);
+				cr_assert_eq(compact(doc, (size_t)n, 4, pieces_tried[p], &c),
+					     -EINVAL, "pieces of %zu: %s", pieces_tried[p], doc);
 				cr_assert_eq(c.bad_at, where, "pieces of %zu: %s at %zu, not %zu",
 					     pieces_tried[p], doc, c.bad_at, where);
 				nf_json_compact_free(&c);

@@ -21,7 +21,7 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define SENTINEL_STATE	((struct nf_oci_state *)0x1)
 #define SENTINEL_CONFIG ((struct nf_oci_config *)0x1)
-#define ID_RULE                                                                              \
+#define ID_RULE                                                                                  \
 	"([A-Za-z0-9][A-Za-z0-9_.+-]*, at most 246 bytes and 251 with each '.' and '_' counted " \
 	"twice)"
 
@@ -57,25 +57,25 @@ struct state_case {
 
 #define PODMAN_ID "4c9a5e1b2f7d3a8e6c0b9d2f1e4a7c3b5d8e0f2a4c6b8d0e2f4a6c8b0d2e4f6a"
 #define CRIO_ID	  "b1f2e3d4c5b6a7980102030405060708090a0b0c0d0e0f101112131415161718"
-#define POLICY                                                                                     \
-	"{\"version\":1,\"mode\":\"enforce\",\"default\":\"deny\",\"rules\":[{\"action\":"         \
+#define POLICY                                                                             \
+	"{\"version\":1,\"mode\":\"enforce\",\"default\":\"deny\",\"rules\":[{\"action\":" \
 	"\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\",\"ports\":[443]}]}"
 
 static const struct state_case state_cases[] = {
-    {"state-runc-createRuntime.json", "web-1", "creating", "/run/netfence-demo/web-1", 31337, true,
-     2, "io.netfence.policy", POLICY},
-    {"state-runc-poststop.json", "web-1", "stopped", "/run/netfence-demo/web-1", 0, false, 2,
-     "io.netfence.policy", POLICY},
-    {"state-crun-createRuntime.json", "web-1", "created", "/run/netfence-demo/web-1", 4242, true, 1,
-     "io.netfence.policy-name", "web-egress"},
-    {"state-crun-poststop.json", "web-1", "stopped", "/run/netfence-demo/web-1", 0, true, 1,
-     "io.netfence.policy-name", "web-egress"},
-    {"state-podman-prestart.json", PODMAN_ID, "created",
-     "/var/lib/containers/storage/overlay-containers/" PODMAN_ID "/userdata", 918273, true, 7,
-     "io.netfence.policy-name", "web-egress"},
-    {"state-crio-createRuntime.json", CRIO_ID, "creating",
-     "/run/containers/storage/overlay-containers/" CRIO_ID "/userdata", 55012, true, 6,
-     "io.kubernetes.cri-o.Annotations", "{\"io.netfence.policy-name\":\"web-egress\"}"},
+	{ "state-runc-createRuntime.json", "web-1", "creating", "/run/netfence-demo/web-1", 31337,
+	  true, 2, "io.netfence.policy", POLICY },
+	{ "state-runc-poststop.json", "web-1", "stopped", "/run/netfence-demo/web-1", 0, false, 2,
+	  "io.netfence.policy", POLICY },
+	{ "state-crun-createRuntime.json", "web-1", "created", "/run/netfence-demo/web-1", 4242,
+	  true, 1, "io.netfence.policy-name", "web-egress" },
+	{ "state-crun-poststop.json", "web-1", "stopped", "/run/netfence-demo/web-1", 0, true, 1,
+	  "io.netfence.policy-name", "web-egress" },
+	{ "state-podman-prestart.json", PODMAN_ID, "created",
+	  "/var/lib/containers/storage/overlay-containers/" PODMAN_ID "/userdata", 918273, true, 7,
+	  "io.netfence.policy-name", "web-egress" },
+	{ "state-crio-createRuntime.json", CRIO_ID, "creating",
+	  "/run/containers/storage/overlay-containers/" CRIO_ID "/userdata", 55012, true, 6,
+	  "io.kubernetes.cri-o.Annotations", "{\"io.netfence.policy-name\":\"web-egress\"}" },
 };
 
 Test(state, runtimes)
@@ -112,67 +112,73 @@ struct doc_case {
 #define BASE "\"id\":\"c1\",\"status\":\"creating\",\"bundle\":\"/b\""
 
 static const struct doc_case state_docs[] = {
-    /* Accepted. */
-    {"{" BASE "}", 0, NULL},
-    {"{" BASE ",\"pid\":0}", 0, NULL},
-    {"{" BASE ",\"pid\":2147483647}", 0, NULL},
-    {"{" BASE ",\"annotations\":null}", 0, NULL},
-    {"{" BASE ",\"annotations\":{}}", 0, NULL},
-    {"{" BASE ",\"ociVersion\":\"1.2.0\",\"runtimeExtra\":{\"a\":[1,{}]},\"x\":null}", 0, NULL},
-    {" \n{" BASE "}\n\n", 0, NULL},
-    /* Wrong types, field by field. */
-    {"{" BASE ",\"ociVersion\":1}", -EINVAL, "/ociVersion: 1 is not a string"},
-    {"{\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL, "/id: missing"},
-    {"{\"id\":5,\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL, "/id: 5 is not a string"},
-    {"{\"id\":null,\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
-     "/id: null is not a string"},
-    {"{\"id\":\"c1\",\"bundle\":\"/b\"}", -EINVAL, "/status: missing"},
-    {"{\"id\":\"c1\",\"status\":[],\"bundle\":\"/b\"}", -EINVAL, "/status: [] is not a string"},
-    {"{" BASE ",\"pid\":\"12\"}", -EINVAL, "/pid: \"12\" is not an integer"},
-    {"{" BASE ",\"pid\":1.5}", -EINVAL, "/pid: 1.5 is not an integer"},
-    {"{" BASE ",\"pid\":12.0}", -EINVAL, "/pid: 12.0 is not an integer"},
-    {"{" BASE ",\"pid\":1e3}", -EINVAL, "/pid: 1000.0 is not an integer"},
-    {"{" BASE ",\"pid\":true}", -EINVAL, "/pid: true is not an integer"},
-    {"{" BASE ",\"pid\":null}", -EINVAL, "/pid: null is not an integer"},
-    {"{" BASE ",\"pid\":-1}", -EINVAL, "/pid: -1 is out of range (0..2147483647)"},
-    {"{" BASE ",\"pid\":2147483648}", -EINVAL, "/pid: 2147483648 is out of range (0..2147483647)"},
-    {"{\"id\":\"c1\",\"status\":\"creating\"}", -EINVAL, "/bundle: missing"},
-    {"{\"id\":\"c1\",\"status\":\"creating\",\"bundle\":{}}", -EINVAL,
-     "/bundle: {} is not a string"},
-    {"{" BASE ",\"annotations\":[]}", -EINVAL, "/annotations: [] is not an object"},
-    {"{" BASE ",\"annotations\":\"x\"}", -EINVAL, "/annotations: \"x\" is not an object"},
-    {"{" BASE ",\"annotations\":{\"ok\":\"1\",\"foo\":3}}", -EINVAL,
-     "/annotations/foo: 3 is not a string"},
-    {"{" BASE ",\"annotations\":{\"a/b~c\":null}}", -EINVAL,
-     "/annotations/a~1b~0c: null is not a string"},
-    {"{" BASE ",\"annotations\":{\"\\n\\u001b\":false}}", -EINVAL,
-     "/annotations/\\n\\x1b: false is not a string"},
-    {"{" BASE ",\"annotations\":{\"k\":[\"0123456789\",\"0123456789\",\"0123456789\","
-     "\"0123456789\",\"0123456789\"]}}",
-     -EINVAL,
-     "/annotations/k: [\"0123456789\",\"0123456789\",\"0123456789\",\"0123456789\","
-     "\"0123456789... is not a string"},
-    {"{" BASE ",\"annotations\":{\"k\":\"\\u00e9\\ud83d\\ude00\",\"l\":1}}", -EINVAL,
-     "/annotations/l: 1 is not a string"},
-    {"{\"id\":\"\\u00e9\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
-     "/id: '\\xc3\\xa9' is not a valid container id " ID_RULE},
-    /* Not a state document. */
-    {"[]", -EINVAL, "document: [] is not an object"},
-    {"", -EINVAL, "invalid JSON at line 1, column 0: '[' or '{' expected near end of file"},
-    {"{\"id\":\"c1\"", -EINVAL, "invalid JSON at line 1, column 10: '}' expected near end of file"},
-    {"{" BASE "} {}", -EINVAL, "invalid JSON at line 1, column 47: end of file expected near '{'"},
-    {"{" BASE ",\"id\":\"c2\"}", -EINVAL,
-     "invalid JSON at line 1, column 49: duplicate object key near '\"id\"'"},
-    {"{\"id\":\"c1\\u0000x\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
-     "\\u0000 in a string at line 1, column 17"},
-    {"{\"id\":\"c1\xff\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
-     "invalid UTF-8 at line 1, column 9"},
-    {"{\"id\":\"c1\xc0\xaf\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
-     "invalid UTF-8 at line 1, column 9"},
-    {"{" BASE ",\"pid\":99999999999999999999}", -EINVAL,
-     "invalid JSON at line 1, column 71: too big integer near '99999999999999999999'"},
-    {"{" BASE ",\"pid\":NaN}", -EINVAL,
-     "invalid JSON at line 1, column 54: invalid token near 'NaN'"},
+	/* Accepted. */
+	{ "{" BASE "}", 0, NULL },
+	{ "{" BASE ",\"pid\":0}", 0, NULL },
+	{ "{" BASE ",\"pid\":2147483647}", 0, NULL },
+	{ "{" BASE ",\"annotations\":null}", 0, NULL },
+	{ "{" BASE ",\"annotations\":{}}", 0, NULL },
+	{ "{" BASE ",\"ociVersion\":\"1.2.0\",\"runtimeExtra\":{\"a\":[1,{}]},\"x\":null}", 0,
+	  NULL },
+	{ " \n{" BASE "}\n\n", 0, NULL },
+	/* Wrong types, field by field. */
+	{ "{" BASE ",\"ociVersion\":1}", -EINVAL, "/ociVersion: 1 is not a string" },
+	{ "{\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL, "/id: missing" },
+	{ "{\"id\":5,\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
+	  "/id: 5 is not a string" },
+	{ "{\"id\":null,\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
+	  "/id: null is not a string" },
+	{ "{\"id\":\"c1\",\"bundle\":\"/b\"}", -EINVAL, "/status: missing" },
+	{ "{\"id\":\"c1\",\"status\":[],\"bundle\":\"/b\"}", -EINVAL,
+	  "/status: [] is not a string" },
+	{ "{" BASE ",\"pid\":\"12\"}", -EINVAL, "/pid: \"12\" is not an integer" },
+	{ "{" BASE ",\"pid\":1.5}", -EINVAL, "/pid: 1.5 is not an integer" },
+	{ "{" BASE ",\"pid\":12.0}", -EINVAL, "/pid: 12.0 is not an integer" },
+	{ "{" BASE ",\"pid\":1e3}", -EINVAL, "/pid: 1000.0 is not an integer" },
+	{ "{" BASE ",\"pid\":true}", -EINVAL, "/pid: true is not an integer" },
+	{ "{" BASE ",\"pid\":null}", -EINVAL, "/pid: null is not an integer" },
+	{ "{" BASE ",\"pid\":-1}", -EINVAL, "/pid: -1 is out of range (0..2147483647)" },
+	{ "{" BASE ",\"pid\":2147483648}", -EINVAL,
+	  "/pid: 2147483648 is out of range (0..2147483647)" },
+	{ "{\"id\":\"c1\",\"status\":\"creating\"}", -EINVAL, "/bundle: missing" },
+	{ "{\"id\":\"c1\",\"status\":\"creating\",\"bundle\":{}}", -EINVAL,
+	  "/bundle: {} is not a string" },
+	{ "{" BASE ",\"annotations\":[]}", -EINVAL, "/annotations: [] is not an object" },
+	{ "{" BASE ",\"annotations\":\"x\"}", -EINVAL, "/annotations: \"x\" is not an object" },
+	{ "{" BASE ",\"annotations\":{\"ok\":\"1\",\"foo\":3}}", -EINVAL,
+	  "/annotations/foo: 3 is not a string" },
+	{ "{" BASE ",\"annotations\":{\"a/b~c\":null}}", -EINVAL,
+	  "/annotations/a~1b~0c: null is not a string" },
+	{ "{" BASE ",\"annotations\":{\"\\n\\u001b\":false}}", -EINVAL,
+	  "/annotations/\\n\\x1b: false is not a string" },
+	{ "{" BASE ",\"annotations\":{\"k\":[\"0123456789\",\"0123456789\",\"0123456789\","
+	  "\"0123456789\",\"0123456789\"]}}",
+	  -EINVAL,
+	  "/annotations/k: [\"0123456789\",\"0123456789\",\"0123456789\",\"0123456789\","
+	  "\"0123456789... is not a string" },
+	{ "{" BASE ",\"annotations\":{\"k\":\"\\u00e9\\ud83d\\ude00\",\"l\":1}}", -EINVAL,
+	  "/annotations/l: 1 is not a string" },
+	{ "{\"id\":\"\\u00e9\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
+	  "/id: '\\xc3\\xa9' is not a valid container id " ID_RULE },
+	/* Not a state document. */
+	{ "[]", -EINVAL, "document: [] is not an object" },
+	{ "", -EINVAL, "invalid JSON at line 1, column 0: '[' or '{' expected near end of file" },
+	{ "{\"id\":\"c1\"", -EINVAL,
+	  "invalid JSON at line 1, column 10: '}' expected near end of file" },
+	{ "{" BASE "} {}", -EINVAL,
+	  "invalid JSON at line 1, column 47: end of file expected near '{'" },
+	{ "{" BASE ",\"id\":\"c2\"}", -EINVAL,
+	  "invalid JSON at line 1, column 49: duplicate object key near '\"id\"'" },
+	{ "{\"id\":\"c1\\u0000x\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
+	  "\\u0000 in a string at line 1, column 17" },
+	{ "{\"id\":\"c1\xff\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
+	  "invalid UTF-8 at line 1, column 9" },
+	{ "{\"id\":\"c1\xc0\xaf\",\"status\":\"creating\",\"bundle\":\"/b\"}", -EINVAL,
+	  "invalid UTF-8 at line 1, column 9" },
+	{ "{" BASE ",\"pid\":99999999999999999999}", -EINVAL,
+	  "invalid JSON at line 1, column 71: too big integer near '99999999999999999999'" },
+	{ "{" BASE ",\"pid\":NaN}", -EINVAL,
+	  "invalid JSON at line 1, column 54: invalid token near 'NaN'" },
 };
 
 static void check_docs(const struct doc_case *cases, size_t n, bool state)
@@ -225,7 +231,7 @@ Test(state, nul_byte)
 Test(state, not_nul_terminated)
 {
 	static const char doc[] =
-	    "{\"id\":\"c1\",\"status\":\"creating\",\"bundle\":\"/b\"}garbage";
+		"{\"id\":\"c1\",\"status\":\"creating\",\"bundle\":\"/b\"}garbage";
 	struct nf_oci_state *s = NULL;
 	char err[512] = "";
 
@@ -239,9 +245,9 @@ Test(state, not_nul_terminated)
 Test(state, escapes)
 {
 	static const char doc[] =
-	    "{\"\\u0069d\":\"c\\u0031\",\"status\":\"creating\",\"bundle\":\"\\/b\",\"pid\":7,"
-	    "\"annotations\":{\"k\\u00e9\":\"v\\n\\ud83d\\ude00\",\"io.netfence.policy\":"
-	    "\"{\\\"version\\\":1}\",\"z\":\"\"}}";
+		"{\"\\u0069d\":\"c\\u0031\",\"status\":\"creating\",\"bundle\":\"\\/b\",\"pid\":7,"
+		"\"annotations\":{\"k\\u00e9\":\"v\\n\\ud83d\\ude00\",\"io.netfence.policy\":"
+		"\"{\\\"version\\\":1}\",\"z\":\"\"}}";
 	struct nf_oci_state *s = NULL;
 	char err[512] = "";
 
@@ -265,25 +271,25 @@ Test(state, escapes)
  * not read, but the document must still be JSON that jansson accepts.
  */
 static const struct doc_case brief_docs[] = {
-    {"{\"id\":\"c1\",\"status\":\"stopped\"}", 0, NULL},
-    {"{\"id\":\"c1\",\"status\":\"stopped\",\"pid\":\"12\",\"bundle\":false,"
-     "\"annotations\":[],\"ociVersion\":1}",
-     0, NULL},
-    {"{\"status\":\"stopped\"}", -EINVAL, "/id: missing"},
-    {"{\"id\":5,\"status\":\"stopped\"}", -EINVAL, "/id: 5 is not a string"},
-    {"{\"id\":\"../x\",\"status\":\"stopped\"}", -EINVAL,
-     "/id: '../x' is not a valid container id " ID_RULE},
-    {"{\"id\":\"c1\"}", -EINVAL, "/status: missing"},
-    {"{\"id\":\"c1\",\"status\":null}", -EINVAL, "/status: null is not a string"},
-    {"[]", -EINVAL, "document: [] is not an object"},
-    {"{\"id\":\"c1\",\"status\":\"stopped\",\"annotations\":{\"a\":\"1\",\"a\":\"2\"}}", -EINVAL,
-     "invalid JSON at line 1, column 56: duplicate object key near '\"a\"'"},
-    {"{\"id\":\"c1\",\"status\":\"stopped\",\"annotations\":{\"p\":\"\\ud800\"}}", -EINVAL,
-     "invalid JSON at line 1, column 57: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
-    {"{\"id\":\"c1\",\"status\":\"stopped\",\"x\":\"\xe0\x80\x80\"}", -EINVAL,
-     "invalid UTF-8 at line 1, column 35"},
-    {"{\"id\":\"c1\",\"status\":\"stopped\",\"x\":[1,]}", -EINVAL,
-     "invalid JSON at line 1, column 38: unexpected token near ']'"},
+	{ "{\"id\":\"c1\",\"status\":\"stopped\"}", 0, NULL },
+	{ "{\"id\":\"c1\",\"status\":\"stopped\",\"pid\":\"12\",\"bundle\":false,"
+	  "\"annotations\":[],\"ociVersion\":1}",
+	  0, NULL },
+	{ "{\"status\":\"stopped\"}", -EINVAL, "/id: missing" },
+	{ "{\"id\":5,\"status\":\"stopped\"}", -EINVAL, "/id: 5 is not a string" },
+	{ "{\"id\":\"../x\",\"status\":\"stopped\"}", -EINVAL,
+	  "/id: '../x' is not a valid container id " ID_RULE },
+	{ "{\"id\":\"c1\"}", -EINVAL, "/status: missing" },
+	{ "{\"id\":\"c1\",\"status\":null}", -EINVAL, "/status: null is not a string" },
+	{ "[]", -EINVAL, "document: [] is not an object" },
+	{ "{\"id\":\"c1\",\"status\":\"stopped\",\"annotations\":{\"a\":\"1\",\"a\":\"2\"}}",
+	  -EINVAL, "invalid JSON at line 1, column 56: duplicate object key near '\"a\"'" },
+	{ "{\"id\":\"c1\",\"status\":\"stopped\",\"annotations\":{\"p\":\"\\ud800\"}}", -EINVAL,
+	  "invalid JSON at line 1, column 57: invalid Unicode '\\uD800' near '\"\\ud800\"'" },
+	{ "{\"id\":\"c1\",\"status\":\"stopped\",\"x\":\"\xe0\x80\x80\"}", -EINVAL,
+	  "invalid UTF-8 at line 1, column 35" },
+	{ "{\"id\":\"c1\",\"status\":\"stopped\",\"x\":[1,]}", -EINVAL,
+	  "invalid JSON at line 1, column 38: unexpected token near ']'" },
 };
 
 Test(state, brief)
@@ -355,31 +361,31 @@ Test(state, error_buffer)
 /* Container ids ----------------------------------------------------------------------------- */
 
 static const char *const good_ids[] = {
-    "a", "0", "web-1", "A.b_c+d-e", "x..", "1.2.3", PODMAN_ID,
+	"a", "0", "web-1", "A.b_c+d-e", "x..", "1.2.3", PODMAN_ID,
 };
 
 /* Hostile ids, with the way the message quotes them. */
 static const struct {
 	const char *id, *quoted;
 } bad_ids[] = {
-    {"", "''"},
-    {".", "'.'"},
-    {"..", "'..'"},
-    {"../x", "'../x'"},
-    {"a/b", "'a/b'"},
-    {"/etc", "'/etc'"},
-    {"-x", "'-x'"},
-    {"_x", "'_x'"},
-    {".hidden", "'.hidden'"},
-    {"+x", "'+x'"},
-    {"a b", "'a b'"},
-    {"a\nb", "'a\\nb'"},
-    {"a\tb", "'a\\tb'"},
-    {"a\x1b[2Jb", "'a\\x1b[2Jb'"},
-    {"a'b", "'a\\'b'"},
-    {"a\\b", "'a\\\\b'"},
-    {"a:b", "'a:b'"},
-    {"a*", "'a*'"},
+	{ "", "''" },
+	{ ".", "'.'" },
+	{ "..", "'..'" },
+	{ "../x", "'../x'" },
+	{ "a/b", "'a/b'" },
+	{ "/etc", "'/etc'" },
+	{ "-x", "'-x'" },
+	{ "_x", "'_x'" },
+	{ ".hidden", "'.hidden'" },
+	{ "+x", "'+x'" },
+	{ "a b", "'a b'" },
+	{ "a\nb", "'a\\nb'" },
+	{ "a\tb", "'a\\tb'" },
+	{ "a\x1b[2Jb", "'a\\x1b[2Jb'" },
+	{ "a'b", "'a\\'b'" },
+	{ "a\\b", "'a\\\\b'" },
+	{ "a:b", "'a:b'" },
+	{ "a*", "'a*'" },
 };
 
 Test(id, valid)
@@ -593,9 +599,9 @@ Test(config, host_network_unrestricted_caps)
 Test(config, minimal_and_null)
 {
 	static const char *const docs[] = {
-	    "{}",
-	    "{\"process\":null,\"linux\":null,\"annotations\":null}",
-	    "{\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":null}}",
+		"{}",
+		"{\"process\":null,\"linux\":null,\"annotations\":null}",
+		"{\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":null}}",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
@@ -613,10 +619,10 @@ Test(config, minimal_and_null)
 Test(config, capability_sets)
 {
 	static const char doc[] =
-	    "{\"process\":{\"capabilities\":{\"bounding\":[],\"effective\":"
-	    "null,\"inheritable\":[\"CAP_BPF\"],\"ambient\":[\"CAP_NET_ADMIN\"],"
-	    "\"unknownSet\":[1]}},\"linux\":{\"namespaces\":[{\"type\":\"network\","
-	    "\"path\":\"\"},{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"}]}}";
+		"{\"process\":{\"capabilities\":{\"bounding\":[],\"effective\":"
+		"null,\"inheritable\":[\"CAP_BPF\"],\"ambient\":[\"CAP_NET_ADMIN\"],"
+		"\"unknownSet\":[1]}},\"linux\":{\"namespaces\":[{\"type\":\"network\","
+		"\"path\":\"\"},{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"}]}}";
 	struct nf_oci_config *c = NULL;
 	char err[512] = "";
 
@@ -634,42 +640,43 @@ Test(config, capability_sets)
 }
 
 static const struct doc_case config_docs[] = {
-    {"{\"process\":\"x\"}", -EINVAL, "/process: \"x\" is not an object"},
-    {"{\"process\":{\"capabilities\":[]}}", -EINVAL, "/process/capabilities: [] is not an object"},
-    {"{\"process\":{\"capabilities\":{\"bounding\":\"CAP_KILL\"}}}", -EINVAL,
-     "/process/capabilities/bounding: \"CAP_KILL\" is not an array"},
-    {"{\"process\":{\"capabilities\":{\"permitted\":{}}}}", -EINVAL,
-     "/process/capabilities/permitted: {} is not an array"},
-    {"{\"process\":{\"capabilities\":{\"effective\":[\"CAP_KILL\",3]}}}", -EINVAL,
-     "/process/capabilities/effective/1: 3 is not a string"},
-    {"{\"process\":{\"capabilities\":{\"ambient\":[null]}}}", -EINVAL,
-     "/process/capabilities/ambient/0: null is not a string"},
-    {"{\"linux\":1}", -EINVAL, "/linux: 1 is not an object"},
-    {"{\"linux\":{\"namespaces\":{}}}", -EINVAL, "/linux/namespaces: {} is not an array"},
-    {"{\"linux\":{\"namespaces\":[\"network\"]}}", -EINVAL,
-     "/linux/namespaces/0: \"network\" is not an object"},
-    {"{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"path\":\"/x\"}]}}", -EINVAL,
-     "/linux/namespaces/1/type: missing"},
-    {"{\"linux\":{\"namespaces\":[{\"type\":3}]}}", -EINVAL,
-     "/linux/namespaces/0/type: 3 is not a string"},
-    {"{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":false}]}}", -EINVAL,
-     "/linux/namespaces/0/path: false is not a string"},
-    {"{\"linux\":{\"namespaces\":[{\"type\":\"time\",\"path\":7}]}}", -EINVAL,
-     "/linux/namespaces/0/path: 7 is not a string"},
-    {"{\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"pid\"},"
-     "{\"type\":\"network\",\"path\":\"/run/netns/x\"}]}}",
-     -EINVAL, "/linux/namespaces/2: second 'network' namespace"},
-    {"{\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"user\"}]}}", -EINVAL,
-     "/linux/namespaces/1: second 'user' namespace"},
-    {"{\"annotations\":{\"x\":1}}", -EINVAL, "/annotations/x: 1 is not a string"},
-    {"{\"annotations\":[]}", -EINVAL, "/annotations: [] is not an object"},
-    {"[1]", -EINVAL, "document: [1] is not an object"},
-    {"{\"a\":1,\"a\":1}", -EINVAL,
-     "invalid JSON at line 1, column 10: duplicate object key near '\"a\"'"},
-    /* Other namespaces' entries and unknown fields are not netfence's business. */
-    {"{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"},{\"type\":\"bogus\","
-     "\"x\":1}]},\"vm\":{}}",
-     0, NULL},
+	{ "{\"process\":\"x\"}", -EINVAL, "/process: \"x\" is not an object" },
+	{ "{\"process\":{\"capabilities\":[]}}", -EINVAL,
+	  "/process/capabilities: [] is not an object" },
+	{ "{\"process\":{\"capabilities\":{\"bounding\":\"CAP_KILL\"}}}", -EINVAL,
+	  "/process/capabilities/bounding: \"CAP_KILL\" is not an array" },
+	{ "{\"process\":{\"capabilities\":{\"permitted\":{}}}}", -EINVAL,
+	  "/process/capabilities/permitted: {} is not an array" },
+	{ "{\"process\":{\"capabilities\":{\"effective\":[\"CAP_KILL\",3]}}}", -EINVAL,
+	  "/process/capabilities/effective/1: 3 is not a string" },
+	{ "{\"process\":{\"capabilities\":{\"ambient\":[null]}}}", -EINVAL,
+	  "/process/capabilities/ambient/0: null is not a string" },
+	{ "{\"linux\":1}", -EINVAL, "/linux: 1 is not an object" },
+	{ "{\"linux\":{\"namespaces\":{}}}", -EINVAL, "/linux/namespaces: {} is not an array" },
+	{ "{\"linux\":{\"namespaces\":[\"network\"]}}", -EINVAL,
+	  "/linux/namespaces/0: \"network\" is not an object" },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"path\":\"/x\"}]}}", -EINVAL,
+	  "/linux/namespaces/1/type: missing" },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":3}]}}", -EINVAL,
+	  "/linux/namespaces/0/type: 3 is not a string" },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":false}]}}", -EINVAL,
+	  "/linux/namespaces/0/path: false is not a string" },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"time\",\"path\":7}]}}", -EINVAL,
+	  "/linux/namespaces/0/path: 7 is not a string" },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"pid\"},"
+	  "{\"type\":\"network\",\"path\":\"/run/netns/x\"}]}}",
+	  -EINVAL, "/linux/namespaces/2: second 'network' namespace" },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"user\"}]}}", -EINVAL,
+	  "/linux/namespaces/1: second 'user' namespace" },
+	{ "{\"annotations\":{\"x\":1}}", -EINVAL, "/annotations/x: 1 is not a string" },
+	{ "{\"annotations\":[]}", -EINVAL, "/annotations: [] is not an object" },
+	{ "[1]", -EINVAL, "document: [1] is not an object" },
+	{ "{\"a\":1,\"a\":1}", -EINVAL,
+	  "invalid JSON at line 1, column 10: duplicate object key near '\"a\"'" },
+	/* Other namespaces' entries and unknown fields are not netfence's business. */
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"},{\"type\":\"bogus\","
+	  "\"x\":1}]},\"vm\":{}}",
+	  0, NULL },
 };
 
 Test(config, documents)
@@ -808,7 +815,8 @@ static void expect_same_config(const struct nf_oci_config *a, const struct nf_oc
 	for (size_t i = 0; i < a->n_caps; i++)
 		cr_assert(same_str(a->caps[i], b->caps[i]), "%s: capability %zu", what, i);
 	cr_assert(a->has_netns == b->has_netns && same_str(a->netns_path, b->netns_path) &&
-			  a->has_userns == b->has_userns && same_str(a->userns_path, b->userns_path) &&
+			  a->has_userns == b->has_userns &&
+			  same_str(a->userns_path, b->userns_path) &&
 			  a->has_cgroupns == b->has_cgroupns &&
 			  same_str(a->cgroupns_path, b->cgroupns_path),
 		  "%s: namespaces", what);
@@ -817,7 +825,8 @@ static void expect_same_config(const struct nf_oci_config *a, const struct nf_oc
 		cr_assert(same_str(a->mounts[i].type, b->mounts[i].type) &&
 				  same_str(a->mounts[i].source, b->mounts[i].source) &&
 				  a->mounts[i].rbind == b->mounts[i].rbind &&
-				  a->mounts[i].ro == b->mounts[i].ro && a->mounts[i].rro == b->mounts[i].rro,
+				  a->mounts[i].ro == b->mounts[i].ro &&
+				  a->mounts[i].rro == b->mounts[i].rro,
 			  "%s: mount %zu", what, i);
 }
 
@@ -881,7 +890,8 @@ Test(config, scanner_mutations)
 				if (rand_r(&seed) % 8 == 0)
 					n = at + 1; /* cut */
 				else
-					buf[at] = bytes[(size_t)rand_r(&seed) % (sizeof(bytes) - 1)];
+					buf[at] =
+						bytes[(size_t)rand_r(&seed) % (sizeof(bytes) - 1)];
 			}
 			valid += config_cross_check(buf, n);
 			total++;
@@ -907,14 +917,18 @@ Test(config, scanner_documents)
 		"{\"mounts\":[{\"options\":[\"ro\",\"rw\",\"rro\"]},{\"options\":[\"r\\u006f\"]},"
 		"{\"options\":[\"rw\",\"ro\",\"rrw\"]}],\"linux\":{\"namespaces\":[{\"type\":"
 		"\"cgroup\"},{\"type\":\"cgroup\",\"path\":\"/x\"}]}}",
-		"{\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/cgroup\"}]}}",
-		"{\"mounts\":[{\"options\":null,\"type\":\"t\\u00e9\"}],\"process\":null,\"linux\":null}",
-		"{\"mounts\":null,\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":null}}",
+		"{\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/"
+		"cgroup\"}]}}",
+		"{\"mounts\":[{\"options\":null,\"type\":\"t\\u00e9\"}],\"process\":null,\"linux\":"
+		"null}",
+		"{\"mounts\":null,\"process\":{\"capabilities\":null},\"linux\":{\"namespaces\":"
+		"null}}",
 		"{\"mounts\":{}}",
 		"{\"mounts\":[1]}",
 		"{\"mounts\":[{\"source\":7}]}",
 		"{\"process\":{\"capabilities\":{}}}",
-		"{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"/a\",\"path\":\"/b\"}]}}",
+		"{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"/a\",\"path\":\"/"
+		"b\"}]}}",
 		"{\"annotations\":null}",
 		"[]",
 	};
@@ -930,7 +944,8 @@ Test(config, mount_options_and_cgroupns)
 	static const char doc[] =
 		"{\"mounts\":[{\"options\":[\"ro\",\"rw\"]},{\"options\":[\"rw\",\"ro\"]},"
 		"{\"options\":[\"rro\",\"rbind\"]},{\"options\":[\"rro\",\"rrw\"]}],"
-		"\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/cgroup\"}]}}";
+		"\"linux\":{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/1/ns/"
+		"cgroup\"}]}}";
 	struct nf_oci_config *c = NULL;
 	char err[512];
 

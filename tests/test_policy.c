@@ -173,103 +173,105 @@ Test(fixtures, schema_examples)
 static const struct {
 	const char *doc, *msg;
 } bad_docs[] = {
-    {"{}", "/: missing required field 'version'"},
-    {"null", "/: expected an object, got null"},
-    {"1", "/: expected an object, got 1"},
-    {"1.5", "/: expected an object, got 1.5"},
-    {"{\"foo\":1}", "/: unknown field 'foo'"},
-    {"{\"a'b\\\\\":1}", "/: unknown field 'a\\'b\\\\'"},
-    {"{\"version\":0,\"default\":\"deny\",\"rules\":[]}",
-     "/version: 0 is not a supported version (expected 1)"},
-    {"{\"version\":-1,\"default\":\"deny\",\"rules\":[]}",
-     "/version: -1 is not a supported version (expected 1)"},
-    {"{\"version\":true,\"default\":\"deny\",\"rules\":[]}",
-     "/version: expected an integer, got true"},
-    {"{\"version\":1e0,\"default\":\"deny\",\"rules\":[]}",
-     "/version: expected an integer, got 1.0"},
-    {HEAD "\"mode\":\"\",\"rules\":[]}", "/mode: '' is not one of enforce, audit"},
-    {HEAD "\"mode\":[\"enforce\"],\"rules\":[]}", "/mode: expected a string, got an array"},
-    {HEAD "\"loopback\":\"ALLOW\",\"rules\":[]}", "/loopback: 'ALLOW' is not one of allow, policy"},
-    {HEAD "\"raw_sockets\":\"policy\",\"rules\":[]}",
-     "/raw_sockets: 'policy' is not one of allow, deny"},
-    {HEAD "\"rules\":null}", "/rules: expected an array, got null"},
-    {RULE("[]"), "/rules/0: expected an object, got an array"},
-    {RULE("{}"), "/rules/0: missing required field 'action'"},
-    {RULE("{\"action\":\"allow\",\"cidr\":\"any\",\"port\":[1]}"),
-     "/rules/0: unknown field 'port'"},
-    {RULE("{\"action\":1,\"cidr\":\"any\"}"), "/rules/0/action: expected a string, got 1"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"TCP\"}"),
-     "/rules/0/protocol: 'TCP' is not one of tcp, udp, any"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":null}"),
-     "/rules/0/protocol: expected a string, got null"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"\"}"), "/rules/0/cidr: '' is not a valid prefix"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"10.0.0.0/-1\"}"),
-     "/rules/0/cidr: '10.0.0.0/-1' is not a valid prefix"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"1.2.3.4/\"}"),
-     "/rules/0/cidr: '1.2.3.4/' is not a valid prefix"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"10.0.0\"}"),
-     "/rules/0/cidr: '10.0.0' is not a valid prefix"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"::/129\"}"),
-     "/rules/0/cidr: '::/129' is not a valid prefix"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\"},{\"action\":\"deny\",\"cidr\":\"192.168.1.1/"
-	  "24\"}"),
-     "/rules/1/cidr: '192.168.1.1/24' has host bits set"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"::1/64\"}"),
-     "/rules/0/cidr: '::1/64' has host bits set"},
-    {RULE("{\"action\":\"deny\",\"cidr\":[\"any\"]}"),
-     "/rules/0/cidr: expected a string, got an array"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"\\t10.0.0.0/8\"}"),
-     "/rules/0/cidr: '\\x0910.0.0.0/8' is not a valid prefix"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"a\\u0000b\"}"),
-     "invalid JSON at line 1 column 73: \\u0000 is not allowed without JSON_ALLOW_NUL near "
-     "'\"a\\u0000b\"'"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[65536]}"),
-     "/rules/0/ports/0: 65536 is out of range 0-65535"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[9223372036854775807]}"),
-     "/rules/0/ports/0: 9223372036854775807 is out of range 0-65535"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"-1\"]}"),
-     "/rules/0/ports/0: '-1' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[1,\"5-3\"]}"),
-     "/rules/0/ports/1: '5-3' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"65535-65536\"]}"),
-     "/rules/0/ports/0: '65535-65536' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"a\"]}"),
-     "/rules/0/ports/0: 'a' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[null]}"),
-     "/rules/0/ports/0: null is not a port number or a 'lo-hi' range"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[[1]]}"),
-     "/rules/0/ports/0: an array is not a port number or a 'lo-hi' range"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[1.5]}"),
-     "/rules/0/ports/0: 1.5 is not a port number or a 'lo-hi' range"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":{}}"),
-     "/rules/0/ports: expected an array, got an object"},
-    {RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[]}"),
-     "/rules/0/ports: must not be empty (leave \"ports\" out for every port)"},
-    /* Pointers are built only on the error path: indexes past one digit, every field. */
-    {RULE(R10 "{\"action\":\"allow\",\"cidr\":\"any\",\"ports\":[1,2,3,4,5,6,7,8,9,10,"
-	      "\"11-x\"]}"),
-     "/rules/10/ports/10: '11-x' is not a port 0-65535 or a range 'lo-hi' with lo <= hi"},
-    {RULE(R10 "{\"action\":\"permit\",\"cidr\":\"any\"}"),
-     "/rules/10/action: 'permit' is not one of allow, deny"},
-    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"10.0.0.1/8\"}"),
-     "/rules/10/cidr: '10.0.0.1/8' has host bits set"},
-    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"icmp\"}"),
-     "/rules/10/protocol: 'icmp' is not one of tcp, udp, any"},
-    {RULE(R10 "{\"action\":\"deny\"}"), "/rules/10: missing required field 'cidr'"},
-    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[true]}"),
-     "/rules/10/ports/0: true is not a port number or a 'lo-hi' range"},
-    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[-7]}"),
-     "/rules/10/ports/0: -7 is out of range 0-65535"},
-    {RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"a\\u0000b\"]}"),
-     "invalid JSON at line 1 column 658: \\u0000 is not allowed without JSON_ALLOW_NUL near "
-     "'\"a\\u0000b\"'"},
-    {"{} {}", "invalid JSON at line 1 column 4: end of file expected near '{'"},
-    {"{\"version\":1,\n\"default\":\"deny\",\n\"rules\":[],\n\"rules\":[]}",
-     "invalid JSON at line 4 column 7: duplicate object key near '\"rules\"'"},
-    {"{\"version\":1,\"default\":\"d\xc3\"}",
-     "invalid JSON at line 1 column 25: unable to decode byte 0xc3 near '\"d'"},
-    {"{\"version\":1,\"default\":\"d\x1b\"}",
-     "invalid JSON at line 1 column 25: control character 0x1b near '\"d'"},
+	{ "{}", "/: missing required field 'version'" },
+	{ "null", "/: expected an object, got null" },
+	{ "1", "/: expected an object, got 1" },
+	{ "1.5", "/: expected an object, got 1.5" },
+	{ "{\"foo\":1}", "/: unknown field 'foo'" },
+	{ "{\"a'b\\\\\":1}", "/: unknown field 'a\\'b\\\\'" },
+	{ "{\"version\":0,\"default\":\"deny\",\"rules\":[]}",
+	  "/version: 0 is not a supported version (expected 1)" },
+	{ "{\"version\":-1,\"default\":\"deny\",\"rules\":[]}",
+	  "/version: -1 is not a supported version (expected 1)" },
+	{ "{\"version\":true,\"default\":\"deny\",\"rules\":[]}",
+	  "/version: expected an integer, got true" },
+	{ "{\"version\":1e0,\"default\":\"deny\",\"rules\":[]}",
+	  "/version: expected an integer, got 1.0" },
+	{ HEAD "\"mode\":\"\",\"rules\":[]}", "/mode: '' is not one of enforce, audit" },
+	{ HEAD "\"mode\":[\"enforce\"],\"rules\":[]}", "/mode: expected a string, got an array" },
+	{ HEAD "\"loopback\":\"ALLOW\",\"rules\":[]}",
+	  "/loopback: 'ALLOW' is not one of allow, policy" },
+	{ HEAD "\"raw_sockets\":\"policy\",\"rules\":[]}",
+	  "/raw_sockets: 'policy' is not one of allow, deny" },
+	{ HEAD "\"rules\":null}", "/rules: expected an array, got null" },
+	{ RULE("[]"), "/rules/0: expected an object, got an array" },
+	{ RULE("{}"), "/rules/0: missing required field 'action'" },
+	{ RULE("{\"action\":\"allow\",\"cidr\":\"any\",\"port\":[1]}"),
+	  "/rules/0: unknown field 'port'" },
+	{ RULE("{\"action\":1,\"cidr\":\"any\"}"), "/rules/0/action: expected a string, got 1" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"TCP\"}"),
+	  "/rules/0/protocol: 'TCP' is not one of tcp, udp, any" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":null}"),
+	  "/rules/0/protocol: expected a string, got null" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"\"}"), "/rules/0/cidr: '' is not a valid prefix" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"10.0.0.0/-1\"}"),
+	  "/rules/0/cidr: '10.0.0.0/-1' is not a valid prefix" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"1.2.3.4/\"}"),
+	  "/rules/0/cidr: '1.2.3.4/' is not a valid prefix" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"10.0.0\"}"),
+	  "/rules/0/cidr: '10.0.0' is not a valid prefix" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"::/129\"}"),
+	  "/rules/0/cidr: '::/129' is not a valid prefix" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\"},{\"action\":\"deny\",\"cidr\":\"192.168.1.1/"
+	       "24\"}"),
+	  "/rules/1/cidr: '192.168.1.1/24' has host bits set" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"::1/64\"}"),
+	  "/rules/0/cidr: '::1/64' has host bits set" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":[\"any\"]}"),
+	  "/rules/0/cidr: expected a string, got an array" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"\\t10.0.0.0/8\"}"),
+	  "/rules/0/cidr: '\\x0910.0.0.0/8' is not a valid prefix" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"a\\u0000b\"}"),
+	  "invalid JSON at line 1 column 73: \\u0000 is not allowed without JSON_ALLOW_NUL near "
+	  "'\"a\\u0000b\"'" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[65536]}"),
+	  "/rules/0/ports/0: 65536 is out of range 0-65535" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[9223372036854775807]}"),
+	  "/rules/0/ports/0: 9223372036854775807 is out of range 0-65535" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"-1\"]}"),
+	  "/rules/0/ports/0: '-1' is not a port 0-65535 or a range 'lo-hi' with lo <= hi" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[1,\"5-3\"]}"),
+	  "/rules/0/ports/1: '5-3' is not a port 0-65535 or a range 'lo-hi' with lo <= hi" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"65535-65536\"]}"),
+	  "/rules/0/ports/0: '65535-65536' is not a port 0-65535 or a range 'lo-hi' with lo <= "
+	  "hi" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"a\"]}"),
+	  "/rules/0/ports/0: 'a' is not a port 0-65535 or a range 'lo-hi' with lo <= hi" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[null]}"),
+	  "/rules/0/ports/0: null is not a port number or a 'lo-hi' range" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[[1]]}"),
+	  "/rules/0/ports/0: an array is not a port number or a 'lo-hi' range" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[1.5]}"),
+	  "/rules/0/ports/0: 1.5 is not a port number or a 'lo-hi' range" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":{}}"),
+	  "/rules/0/ports: expected an array, got an object" },
+	{ RULE("{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[]}"),
+	  "/rules/0/ports: must not be empty (leave \"ports\" out for every port)" },
+	/* Pointers are built only on the error path: indexes past one digit, every field. */
+	{ RULE(R10 "{\"action\":\"allow\",\"cidr\":\"any\",\"ports\":[1,2,3,4,5,6,7,8,9,10,"
+		   "\"11-x\"]}"),
+	  "/rules/10/ports/10: '11-x' is not a port 0-65535 or a range 'lo-hi' with lo <= hi" },
+	{ RULE(R10 "{\"action\":\"permit\",\"cidr\":\"any\"}"),
+	  "/rules/10/action: 'permit' is not one of allow, deny" },
+	{ RULE(R10 "{\"action\":\"deny\",\"cidr\":\"10.0.0.1/8\"}"),
+	  "/rules/10/cidr: '10.0.0.1/8' has host bits set" },
+	{ RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"icmp\"}"),
+	  "/rules/10/protocol: 'icmp' is not one of tcp, udp, any" },
+	{ RULE(R10 "{\"action\":\"deny\"}"), "/rules/10: missing required field 'cidr'" },
+	{ RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[true]}"),
+	  "/rules/10/ports/0: true is not a port number or a 'lo-hi' range" },
+	{ RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[-7]}"),
+	  "/rules/10/ports/0: -7 is out of range 0-65535" },
+	{ RULE(R10 "{\"action\":\"deny\",\"cidr\":\"any\",\"ports\":[\"a\\u0000b\"]}"),
+	  "invalid JSON at line 1 column 658: \\u0000 is not allowed without JSON_ALLOW_NUL near "
+	  "'\"a\\u0000b\"'" },
+	{ "{} {}", "invalid JSON at line 1 column 4: end of file expected near '{'" },
+	{ "{\"version\":1,\n\"default\":\"deny\",\n\"rules\":[],\n\"rules\":[]}",
+	  "invalid JSON at line 4 column 7: duplicate object key near '\"rules\"'" },
+	{ "{\"version\":1,\"default\":\"d\xc3\"}",
+	  "invalid JSON at line 1 column 25: unable to decode byte 0xc3 near '\"d'" },
+	{ "{\"version\":1,\"default\":\"d\x1b\"}",
+	  "invalid JSON at line 1 column 25: control character 0x1b near '\"d'" },
 };
 
 Test(parse, errors)
@@ -348,15 +350,15 @@ Test(parse, rule_limit)
 Test(parse, fields)
 {
 	static const char doc[] =
-	    "{\"version\":1,\"mode\":\"audit\",\"default\":\"allow\",\"loopback\":\"policy\","
-	    "\"raw_sockets\":\"deny\",\"rules\":["
-	    "{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\","
-	    "\"ports\":[443,\"8000-8080\",\"0\",65535]},"
-	    "{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"udp\"},"
-	    "{\"action\":\"deny\",\"cidr\":\"2001:db8::/32\"},"
-	    "{\"action\":\"allow\",\"cidr\":\"::ffff:192.0.2.0/120\",\"protocol\":\"any\"}]}";
-	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
-	static const uint8_t v4[16] = {192, 0, 2, 0};
+		"{\"version\":1,\"mode\":\"audit\",\"default\":\"allow\",\"loopback\":\"policy\","
+		"\"raw_sockets\":\"deny\",\"rules\":["
+		"{\"action\":\"allow\",\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\","
+		"\"ports\":[443,\"8000-8080\",\"0\",65535]},"
+		"{\"action\":\"deny\",\"cidr\":\"any\",\"protocol\":\"udp\"},"
+		"{\"action\":\"deny\",\"cidr\":\"2001:db8::/32\"},"
+		"{\"action\":\"allow\",\"cidr\":\"::ffff:192.0.2.0/120\",\"protocol\":\"any\"}]}";
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	static const uint8_t v4[16] = { 192, 0, 2, 0 };
 	char err[NF_ERR_MAX];
 	struct nf_policy *p;
 	const struct nf_rule *r;
@@ -464,19 +466,20 @@ Test(policy, resolve)
 		bool own_netns;
 		int want_loopback, want_raw;
 	} cases[] = {
-	    {NF_LOOPBACK_UNSET, NF_RAW_UNSET, NF_ACTION_DENY, true, NF_LOOPBACK_ALLOW, NF_RAW_DENY},
-	    {NF_LOOPBACK_UNSET, NF_RAW_UNSET, NF_ACTION_ALLOW, false, NF_LOOPBACK_POLICY,
-	     NF_RAW_ALLOW},
-	    {NF_LOOPBACK_POLICY, NF_RAW_ALLOW, NF_ACTION_DENY, true, NF_LOOPBACK_POLICY,
-	     NF_RAW_ALLOW},
-	    {NF_LOOPBACK_ALLOW, NF_RAW_DENY, NF_ACTION_ALLOW, false, NF_LOOPBACK_ALLOW,
-	     NF_RAW_DENY},
+		{ NF_LOOPBACK_UNSET, NF_RAW_UNSET, NF_ACTION_DENY, true, NF_LOOPBACK_ALLOW,
+		  NF_RAW_DENY },
+		{ NF_LOOPBACK_UNSET, NF_RAW_UNSET, NF_ACTION_ALLOW, false, NF_LOOPBACK_POLICY,
+		  NF_RAW_ALLOW },
+		{ NF_LOOPBACK_POLICY, NF_RAW_ALLOW, NF_ACTION_DENY, true, NF_LOOPBACK_POLICY,
+		  NF_RAW_ALLOW },
+		{ NF_LOOPBACK_ALLOW, NF_RAW_DENY, NF_ACTION_ALLOW, false, NF_LOOPBACK_ALLOW,
+		  NF_RAW_DENY },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct nf_policy p = {.loopback = cases[i].loopback,
-				      .raw_sockets = cases[i].raw,
-				      .default_action = cases[i].def};
+		struct nf_policy p = { .loopback = cases[i].loopback,
+				       .raw_sockets = cases[i].raw,
+				       .default_action = cases[i].def };
 
 		nf_policy_resolve(&p, cases[i].own_netns);
 		cr_expect_eq(p.loopback, cases[i].want_loopback, "case %zu", i);
@@ -495,28 +498,29 @@ Test(prefix, table)
 		int family, len;
 		const char *addr; /* expected address, inet_pton form */
 	} cases[] = {
-	    {"10.0.0.0/8", 4, 8, "10.0.0.0"},
-	    {"0.0.0.0/0", 4, 0, "0.0.0.0"},
-	    {"1.2.3.4", 4, 32, "1.2.3.4"},
-	    {"1.2.3.4/32", 4, 32, "1.2.3.4"},
-	    {"255.255.255.254/31", 4, 31, "255.255.255.254"},
-	    {"::/0", 6, 0, "::"},
-	    {"::1", 6, 128, "::1"},
-	    {"2001:DB8::/32", 6, 32, "2001:db8::"},
-	    {"2001:db8::1/128", 6, 128, "2001:db8::1"},
-	    {"::ffff:10.0.0.0/104", 4, 8, "10.0.0.0"},
-	    {"::ffff:1.2.3.4", 4, 32, "1.2.3.4"},
-	    {"::ffff:0:0/96", 4, 0, "0.0.0.0"},
-	    {"::fffe:0:0/95", 6, 95, "::fffe:0:0"}, /* covers the mapped range: stays IPv6 */
-	    {"::1.2.3.4", 6, 128, "::1.2.3.4"},	    /* IPv4-compatible is not mapped */
+		{ "10.0.0.0/8", 4, 8, "10.0.0.0" },
+		{ "0.0.0.0/0", 4, 0, "0.0.0.0" },
+		{ "1.2.3.4", 4, 32, "1.2.3.4" },
+		{ "1.2.3.4/32", 4, 32, "1.2.3.4" },
+		{ "255.255.255.254/31", 4, 31, "255.255.255.254" },
+		{ "::/0", 6, 0, "::" },
+		{ "::1", 6, 128, "::1" },
+		{ "2001:DB8::/32", 6, 32, "2001:db8::" },
+		{ "2001:db8::1/128", 6, 128, "2001:db8::1" },
+		{ "::ffff:10.0.0.0/104", 4, 8, "10.0.0.0" },
+		{ "::ffff:1.2.3.4", 4, 32, "1.2.3.4" },
+		{ "::ffff:0:0/96", 4, 0, "0.0.0.0" },
+		{ "::fffe:0:0/95", 6, 95, "::fffe:0:0" }, /* covers the mapped range: stays IPv6 */
+		{ "::1.2.3.4", 6, 128, "::1.2.3.4" },	  /* IPv4-compatible is not mapped */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct nf_prefix p, empty = {0};
-		uint8_t want[16] = {0};
+		struct nf_prefix p, empty = { 0 };
+		uint8_t want[16] = { 0 };
 
 		cr_assert_eq(
-		    inet_pton(cases[i].family == 4 ? AF_INET : AF_INET6, cases[i].addr, want), 1);
+			inet_pton(cases[i].family == 4 ? AF_INET : AF_INET6, cases[i].addr, want),
+			1);
 		cr_expect_eq(nf_prefix_parse(cases[i].s, &p), 0, "%s", cases[i].s);
 		cr_expect_eq(p.family, cases[i].family, "%s", cases[i].s);
 		cr_expect_eq(p.prefixlen, cases[i].len, "%s", cases[i].s);
@@ -531,23 +535,23 @@ Test(prefix, errors)
 		const char *s;
 		int r;
 	} cases[] = {
-	    {"10.0.0.0/33", -EINVAL},
-	    {"10.0.0.0/-1", -EINVAL},
-	    {"10.0.0", -EINVAL},
-	    {"1.2.3.4/", -EINVAL},
-	    {"010.0.0.1", -EINVAL},
-	    {"1.2.3.4/08", -EINVAL},
-	    {" 1.2.3.4", -EINVAL},
-	    {"1.2.3.4 ", -EINVAL},
-	    {"::/129", -EINVAL},
-	    {"any", -EINVAL},
-	    {"", -EINVAL},
-	    {"10.0.0.1/8", -EDOM},
-	    {"::1/0", -EDOM},
-	    {"1.2.3.5/31", -EDOM},
-	    {"128.0.0.0/0", -EDOM},
+		{ "10.0.0.0/33", -EINVAL },
+		{ "10.0.0.0/-1", -EINVAL },
+		{ "10.0.0", -EINVAL },
+		{ "1.2.3.4/", -EINVAL },
+		{ "010.0.0.1", -EINVAL },
+		{ "1.2.3.4/08", -EINVAL },
+		{ " 1.2.3.4", -EINVAL },
+		{ "1.2.3.4 ", -EINVAL },
+		{ "::/129", -EINVAL },
+		{ "any", -EINVAL },
+		{ "", -EINVAL },
+		{ "10.0.0.1/8", -EDOM },
+		{ "::1/0", -EDOM },
+		{ "1.2.3.5/31", -EDOM },
+		{ "128.0.0.0/0", -EDOM },
 	};
-	struct nf_prefix p = {.family = 99};
+	struct nf_prefix p = { .family = 99 };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_expect_eq(nf_prefix_parse(cases[i].s, &p), cases[i].r, "%s", cases[i].s);
@@ -603,28 +607,28 @@ Test(port, table)
 		const char *s;
 		int r, lo, hi;
 	} cases[] = {
-	    {"0", 0, 0, 0},
-	    {"65535", 0, 65535, 65535},
-	    {"0-65535", 0, 0, 65535},
-	    {"443", 0, 443, 443},
-	    {"8000-8080", 0, 8000, 8080},
-	    {"7-7", 0, 7, 7},
-	    {"65536", -EINVAL},
-	    {"5-3", -EINVAL},
-	    {"-1", -EINVAL},
-	    {"1-", -EINVAL},
-	    {"a", -EINVAL},
-	    {"", -EINVAL},
-	    {"080", -EINVAL},
-	    {" 80", -EINVAL},
-	    {"80 ", -EINVAL},
-	    {"1-2-3", -EINVAL},
-	    {"+80", -EINVAL},
-	    {"0-65536", -EINVAL},
+		{ "0", 0, 0, 0 },
+		{ "65535", 0, 65535, 65535 },
+		{ "0-65535", 0, 0, 65535 },
+		{ "443", 0, 443, 443 },
+		{ "8000-8080", 0, 8000, 8080 },
+		{ "7-7", 0, 7, 7 },
+		{ "65536", -EINVAL },
+		{ "5-3", -EINVAL },
+		{ "-1", -EINVAL },
+		{ "1-", -EINVAL },
+		{ "a", -EINVAL },
+		{ "", -EINVAL },
+		{ "080", -EINVAL },
+		{ " 80", -EINVAL },
+		{ "80 ", -EINVAL },
+		{ "1-2-3", -EINVAL },
+		{ "+80", -EINVAL },
+		{ "0-65536", -EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct nf_port_range r = {1, 1};
+		struct nf_port_range r = { 1, 1 };
 
 		cr_expect_eq(nf_port_range_parse(cases[i].s, &r), cases[i].r, "'%s'", cases[i].s);
 		if (cases[i].r == 0)
@@ -764,21 +768,25 @@ static size_t random_policy(unsigned int *seed, char *out, size_t cap)
 {
 	static const char *const actions[] = { "\"allow\"", "\"deny\"", "\"Allow\"", "1" };
 	static const char *const cidrs[] = {
-		"\"10.0.0.0/8\"", "\"any\"",	 "\"::/0\"",	    "\"fd00::/8\"",
-		"\"1.2.3.4\"",	  "\"1.2.3.4/33\"", "\"10.0.0.1/8\"", "\"::ffff:1.2.3.0/120\"",
+		"\"10.0.0.0/8\"", "\"any\"",	       "\"::/0\"",	 "\"fd00::/8\"",
+		"\"1.2.3.4\"",	  "\"1.2.3.4/33\"",    "\"10.0.0.1/8\"", "\"::ffff:1.2.3.0/120\"",
 		"null",		  "\"\\u0031.2.3.4\"",
 	};
 	static const char *const protos[] = { "", ",\"protocol\":\"tcp\"", ",\"protocol\":\"udp\"",
 					      ",\"protocol\":\"any\"", ",\"protocol\":\"icmp\"" };
-	static const char *const ports[] = { "", ",\"ports\":[443]", ",\"ports\":[\"1-2\",3]",
-					     ",\"ports\":[65536]", ",\"ports\":[\"2-1\"]",
-					     ",\"ports\":[]", ",\"ports\":[1.5]" };
+	static const char *const ports[] = { "",
+					     ",\"ports\":[443]",
+					     ",\"ports\":[\"1-2\",3]",
+					     ",\"ports\":[65536]",
+					     ",\"ports\":[\"2-1\"]",
+					     ",\"ports\":[]",
+					     ",\"ports\":[1.5]" };
 	static const char *const heads[] = { "", "\"mode\":\"audit\",", "\"loopback\":\"allow\",",
 					     "\"raw_sockets\":\"deny\",", "\"mode\":\"x\"," };
 	unsigned int n = (unsigned int)rand_r(seed) % 8;
 	size_t o = 0;
 
-#define PICK(v) (v)[(unsigned int)rand_r(seed) % (sizeof(v) / sizeof((v)[0]))]
+#define PICK(v)	  (v)[(unsigned int)rand_r(seed) % (sizeof(v) / sizeof((v)[0]))]
 #define EMIT(...) (o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, __VA_ARGS__))
 	EMIT("{%s\"version\":1,\"default\":\"deny\",\"rules\":[", PICK(heads));
 	for (unsigned int i = 0; i < n; i++)

@@ -11,12 +11,12 @@ struct sound_case {
 	const char *name;
 	const char *config; /* config.json */
 	bool own_userns, own_netns, raw_deny;
-	int expect;         /* 0: the fence holds; 1: removable */
+	int expect;	    /* 0: the fence holds; 1: removable */
 	const char *reason; /* substring of the reason when removable */
 	bool own_cgroupns;
 };
 
-#define CAPS(...) "{\"process\":{\"capabilities\":{\"bounding\":[" __VA_ARGS__ "]}}"
+#define CAPS(...)    "{\"process\":{\"capabilities\":{\"bounding\":[" __VA_ARGS__ "]}}"
 #define DEFAULT_CAPS "\"CAP_CHOWN\",\"CAP_NET_RAW\",\"CAP_NET_BIND_SERVICE\",\"CAP_KILL\""
 /* One mount; the runtime's cgroup2 mounts are /sys/fs/cgroup and /srv/cg/unified (see below). */
 #define MOUNT(type, source, opts)                                                 \
@@ -27,8 +27,8 @@ struct sound_case {
 static const struct sound_case cases[] = {
 	{ "runc defaults, raw allowed", CAPS(DEFAULT_CAPS) "}", false, true, false, 0, NULL },
 	{ "runc defaults, raw denied", CAPS(DEFAULT_CAPS) "}", false, true, true, 1, "AF_PACKET" },
-	{ "podman defaults, raw denied", CAPS("\"CAP_CHOWN\",\"CAP_KILL\"") "}", false, true, true, 0,
-	  NULL },
+	{ "podman defaults, raw denied", CAPS("\"CAP_CHOWN\",\"CAP_KILL\"") "}", false, true, true,
+	  0, NULL },
 	{ "userns: net_raw, host netns, raw denied", CAPS("\"CAP_NET_RAW\"") "}", true, false, true,
 	  0, NULL },
 	{ "no capabilities", CAPS() "}", false, false, false, 0, NULL },
@@ -42,30 +42,35 @@ static const struct sound_case cases[] = {
 	  false, false, 0, NULL },
 	{ "userns: net_admin over its own netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_NET_ADMIN\"") "}",
 	  true, true, false, 1, "NAT" },
-	{ "userns: net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", true, false, false, 0, NULL },
+	{ "userns: net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", true, false, false, 0,
+	  NULL },
 	{ "capabilities absent", "{}", false, true, false, 1, "no process.capabilities" },
 	{ "capabilities only in ambient",
-	  "{\"process\":{\"capabilities\":{\"ambient\":[\"CAP_SYS_ADMIN\"]}}}", false, true, false, 1,
-	  "CAP_SYS_ADMIN" },
+	  "{\"process\":{\"capabilities\":{\"ambient\":[\"CAP_SYS_ADMIN\"]}}}", false, true, false,
+	  1, "CAP_SYS_ADMIN" },
 	{ "bpffs mount by type", CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bpf\"}]}",
 	  false, true, false, 1, "BPF filesystem" },
-	{ "bind of the bpffs root", CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bind\","
-					   "\"source\":\"/sys/fs/bpf/netfence\"}]}",
+	{ "bind of the bpffs root",
+	  CAPS() ",\"mounts\":[{\"destination\":\"/b\",\"type\":\"bind\","
+		 "\"source\":\"/sys/fs/bpf/netfence\"}]}",
 	  false, true, false, 1, "/sys/fs/bpf/netfence" },
-	{ "rbind of /sys", CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
-				  "\"options\":[\"rbind\",\"ro\"]}]}",
+	{ "rbind of /sys",
+	  CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
+		 "\"options\":[\"rbind\",\"ro\"]}]}",
 	  false, true, false, 1, "BPF filesystem" },
-	{ "plain bind of /sys", CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
-				       "\"options\":[\"bind\"]}]}",
+	{ "plain bind of /sys",
+	  CAPS() ",\"mounts\":[{\"destination\":\"/s\",\"source\":\"/sys\","
+		 "\"options\":[\"bind\"]}]}",
 	  false, true, false, 0, NULL },
-	{ "sysfs and a look-alike path", CAPS() ",\"mounts\":[{\"destination\":\"/sys\","
-						"\"type\":\"sysfs\",\"source\":\"sysfs\"},"
-						"{\"destination\":\"/x\",\"source\":"
-						"\"/sys/fs/bpfx\",\"options\":[\"rbind\"]}]}",
+	{ "sysfs and a look-alike path",
+	  CAPS() ",\"mounts\":[{\"destination\":\"/sys\","
+		 "\"type\":\"sysfs\",\"source\":\"sysfs\"},"
+		 "{\"destination\":\"/x\",\"source\":"
+		 "\"/sys/fs/bpfx\",\"options\":[\"rbind\"]}]}",
 	  false, true, false, 0, NULL },
 	/* The cgroup hierarchy: writable beyond the container's own subtree, or not. */
-	{ "cgroup2 rw, host cgroupns", MOUNT("cgroup2", "cgroup", "\"nosuid\",\"rw\""), false,
-	  true, false, 1, "mounts cgroup writable without a cgroup namespace (type 'cgroup2')" },
+	{ "cgroup2 rw, host cgroupns", MOUNT("cgroup2", "cgroup", "\"nosuid\",\"rw\""), false, true,
+	  false, 1, "mounts cgroup writable without a cgroup namespace (type 'cgroup2')" },
 	{ "cgroup no options, host cgroupns", MOUNT("cgroup", "cgroup", ""), false, true, false, 1,
 	  "cgroup.procs" },
 	{ "cgroup ro, host cgroupns", MOUNT("cgroup", "cgroup", "\"nosuid\",\"ro\""), false, true,
@@ -85,7 +90,8 @@ static const struct sound_case cases[] = {
 	  false, 1, "\"rro\"" },
 	{ "rbind of an ancestor, rro", MOUNT("bind", "/srv/cg", "\"rbind\",\"rro\""), false, true,
 	  false, 0, NULL },
-	{ "bind of an ancestor", MOUNT("bind", "/srv/cg", "\"bind\""), false, true, false, 0, NULL },
+	{ "bind of an ancestor", MOUNT("bind", "/srv/cg", "\"bind\""), false, true, false, 0,
+	  NULL },
 	{ "look-alike path", MOUNT("bind", "/srv/cg/unifiedx", "\"rbind\""), false, true, false, 0,
 	  NULL },
 };
@@ -114,15 +120,16 @@ Test(soundness, table)
 		r = nf_soundness_check(cfg, &ctx, why, sizeof(why));
 		cr_expect_eq(r, t->expect, "%s: got %d (%s)", t->name, r, why);
 		if (t->reason)
-			cr_expect(strstr(why, t->reason), "%s: reason '%s' lacks '%s'", t->name, why,
-				  t->reason);
+			cr_expect(strstr(why, t->reason), "%s: reason '%s' lacks '%s'", t->name,
+				  why, t->reason);
 		nf_oci_config_free(cfg);
 	}
 }
 
 Test(soundness, mount_types_checked)
 {
-	static const char doc[] = "{\"mounts\":[{\"destination\":\"/b\",\"options\":[\"rbind\",3]}]}";
+	static const char doc[] =
+		"{\"mounts\":[{\"destination\":\"/b\",\"options\":[\"rbind\",3]}]}";
 	struct nf_oci_config *cfg = NULL;
 	char err[512];
 

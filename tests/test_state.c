@@ -144,9 +144,10 @@ Test(state, head_read_without_the_policy)
 	char *text = NULL;
 	size_t len;
 
-	write_file("cut.json", "{\"id\":\"cut\",\"cgroup\":\"/c\",\"cgroup_id\":7,\"mode\":\"enforce\","
-			       "\"source\":\"file\",\"attached_at\":\"t\",\"removable\":false,"
-			       "\"own_netns\":true,\"policy\":{\"version\":1,\"rul");
+	write_file("cut.json",
+		   "{\"id\":\"cut\",\"cgroup\":\"/c\",\"cgroup_id\":7,\"mode\":\"enforce\","
+		   "\"source\":\"file\",\"attached_at\":\"t\",\"removable\":false,"
+		   "\"own_netns\":true,\"policy\":{\"version\":1,\"rul");
 	cr_assert_eq(nf_state_read(root, "cut", &got), 0);
 	cr_assert_str_eq(got->cgroup, "/c");
 	cr_assert_eq(got->cgroup_id, 7);

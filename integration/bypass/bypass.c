@@ -30,13 +30,12 @@
  * (nf_* programs attached to DIR, links of DIR running nf_* or anc_* programs, the nf_classes
  * maps of those programs, pinned links). They act only on those targets, never on other
  * fences of the host; the ids may also be given explicitly. update-map tries to make ADDR
- * (and everything else) allowed by rewriting nf_classes. The links are found by id, so DIR only needs to be named (its id
- * comes from name_to_handle_at), not opened by the attacker.
- * egress: the post-NAT experiment (see retval.bpf.c): a cgroup_skb/egress program on DIR
- * dropping IPv4 packets to ADDR, attached with a bpf_link.
- * connect-loop: N TCP connect() attempts; prints how many ended with each errno.
- * measure: with BPF run-time statistics enabled, run CMD and print each program's runs and
- * average nanoseconds per run over CMD.
+ * (and everything else) allowed by rewriting nf_classes. The links are found by id, so DIR only
+ * needs to be named (its id comes from name_to_handle_at), not opened by the attacker. egress: the
+ * post-NAT experiment (see retval.bpf.c): a cgroup_skb/egress program on DIR dropping IPv4 packets
+ * to ADDR, attached with a bpf_link. connect-loop: N TCP connect() attempts; prints how many ended
+ * with each errno. measure: with BPF run-time statistics enabled, run CMD and print each program's
+ * runs and average nanoseconds per run over CMD.
  *
  * Output: one line per step, "bypass: STEP TARGET RESULT" where RESULT is "ok" or an errno
  * name; CMD's own output passes through unprefixed. The hostile modes end with
