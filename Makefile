@@ -4,7 +4,8 @@
 #   make check        unit tests, then kernel and runtime tests (root)
 #   make integration  kernel and runtime tests only (root)
 #   make demo         a real container fenced by a sample policy
-#   make bench        benchmarks, writing bench/results.json (root)
+#   make bench        benchmarks, writing bench/results.json (root); BASE=<git rev or binary>
+#                     measures that base beside ./netfence, taking turns (hook, verdict)
 #   make fuzz         libFuzzer targets, FUZZ_TIME seconds each
 #   make deps         install the Debian build and test packages (root)
 #   make install      install the binary, its wrapper-runtime links, schemas, the hooks.d file
@@ -144,7 +145,7 @@ demo: deps
 	$(Q)integration/demo.sh
 
 bench: netfence
-	$(Q)bench/run.sh
+	$(Q)$(if $(BASE),BENCH_BASE='$(BASE)' )bench/run.sh
 
 fuzz:
 	$(Q)FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh
