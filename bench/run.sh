@@ -237,7 +237,11 @@ build_base()
 		fi
 		remove_base_worktree
 	fi
-	[ -d "$T/base/bpf" ] && BASE_BPF=$T/base/bpf
+	if [ -d "$T/base/bpf" ]; then
+		BASE_BPF=$T/base/bpf
+	else
+		say "bench: no .output/bpf beside $BASE_SPEC: the base's verifier rows are left out"
+	fi
 	"$T/base/netfence" version >/dev/null 2>&1 || die "the base $BASE_LABEL does not run"
 }
 
@@ -410,11 +414,13 @@ print(p["id"], p.get("run_cnt", 0), p.get("run_time_ns", 0))'
 declare -A BASE_SKIP
 base_failed()
 {
+	local why
 	[ -n "${BASE_SKIP[$1]:-}" ] && return 0
 	BASE_SKIP[$1]=1
-	say "bench: base $BASE_LABEL: $1 skipped: $2"
+	why=$(printf '%s' "$2" | tr '\n' ' ')
+	say "bench: base $BASE_LABEL: $1 skipped: $why"
 	rec "$("$PYTHON" -c 'import json, sys; print(json.dumps({"section": "base_skipped",
-		"what": sys.argv[1], "why": sys.argv[2]}))' "$1" "$2")"
+		"what": sys.argv[1], "why": sys.argv[2]}))' "$1" "$why")"
 }
 
 # turns 0|1: the binaries in the order they take their turns: "current base" for 0, "base
