@@ -5,7 +5,8 @@
 #   make format       clang-format over every C source; make check-format checks it
 #   make integration  kernel and runtime tests only (root)
 #   make demo         a real container fenced by a sample policy
-#   make bench        benchmarks, writing bench/results.json (root)
+#   make bench        benchmarks, writing bench/results.json (root); BASE=<git rev or binary>
+#                     measures that base beside ./netfence, taking turns (hook, verdict)
 #   make fuzz         libFuzzer targets, FUZZ_TIME seconds each
 #   make deps         install the Debian build and test packages (root)
 #   make kernel-matrix the kernel suite on Debian's kernels under qemu (docs/kernels.md)
@@ -200,7 +201,7 @@ demo: deps
 	$(Q)integration/demo.sh
 
 bench: netfence
-	$(Q)bench/run.sh
+	$(Q)$(if $(BASE),BENCH_BASE='$(BASE)' )bench/run.sh
 
 fuzz:
 	$(Q)FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh

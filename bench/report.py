@@ -40,6 +40,28 @@ def summary(values):
             "max": round(max(values), 3)}
 
 
+def is_base(r):
+    """A record of the base binary (`make bench BASE=...`), measured beside the current one."""
+    return r.get("binary") == "base"
+
+
+def paired_ratio(cur, base, key):
+    """Median over the pairs (same key: iteration or round) of current / base, and the pairs."""
+    b = {key(r): r for r in base}
+    pairs = [(c, b[key(c)]) for c in cur if key(c) in b]
+    return pairs
+
+
+def verdict_medians(records):
+    """{(family, rules): {program: median ns_per_call over the records (rounds)}}."""
+    got = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        for name, v in r["programs"].items():
+            if v["ns_per_call"] is not None:
+                got[(r["family"], r["rules"])][name].append(v["ns_per_call"])
+    return {k: {n: statistics.median(x) for n, x in v.items()} for k, v in got.items()}
+
+
 def cmd(*args):
     try:
         return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -73,6 +95,104 @@ def machine(netfence):
     }
 
 
+def hook_compare(p, res, recs, base_recs, skipped):
+    """The hook rows of the base and the current binary, taken in turns: medians, and the
+    median over iterations of the ratio of the two runs of one iteration."""
+    ops = (("attach", "attach cold"), ("attach_shared", "attach shared"),
+           ("detach", "detach cold"), ("detach_shared", "detach shared"))
+    cur = [r for r in recs if r["section"] == "hook" and "iter" in r]
+    bas = [r for r in base_recs if r["section"] == "hook"]
+    if not bas and not skipped:
+        return
+    p("")
+    p("   base %s against the current binary, same runs (ms, median; now/base: median over "
+      "iterations of the ratio" % res["base"]["label"])
+    p("   of the two runs of one iteration, the binaries taking turns)")
+    p("   %6s  " % "rules" + "  ".join("%27s" % label for _, label in ops))
+    p("   %6s  " % "" + "  ".join("%8s %8s %9s" % ("base", "now", "now/base") for _ in ops))
+    rows = []
+    keys = sorted({(r["rules"], r["op"].endswith("_busy")) for r in cur})
+    for n, busy in keys:
+        tag = "_busy" if busy else ""
+        row = {"rules": n, "busy": busy}
+        cells = []
+        for op, _ in ops:
+            c = [r for r in cur if r["rules"] == n and r["op"] == op + tag]
+            b = [r for r in bas if r["rules"] == n and r["op"] == op + tag]
+            if not c or not b:
+                cells.append("%8s %8s %9s" % ("-", "%.2f" % statistics.median(
+                    x["us"] / 1000 for x in c) if c else "-", "-"))
+                continue
+            pairs = paired_ratio(c, b, lambda r: r["iter"])
+            ratio = statistics.median(x["us"] / y["us"] for x, y in pairs)
+            bm = statistics.median(x["us"] / 1000 for x in b)
+            cm = statistics.median(x["us"] / 1000 for x in c)
+            row[op] = {"base": summary([x["us"] / 1000 for x in b]),
+                       "current": summary([x["us"] / 1000 for x in c]),
+                       "ratio": round(ratio, 3), "ratio_of_medians": round(cm / bm, 3),
+                       "pairs": len(pairs)}
+            cells.append("%8.2f %8.2f %8.2fx" % (bm, cm, ratio))
+        rows.append(row)
+        p("   %6s  " % ("%d%s" % (n, "*" if busy else "")) + "  ".join(cells))
+    res["hook_vs_base"] = rows
+    for x in skipped:
+        if x["what"].startswith("hook"):
+            p("   base skipped: %s (%s)" % (x["what"], x["why"]))
+
+
+def verdict_compare(p, res, ver, bas, skipped):
+    """Verdict cost of the base and the current binary, the same policies on the same cgroup,
+    attached in turns: medians over rounds and the median of the per-round ratios; "net" is
+    the ratio of what each costs over the empty program."""
+    cur = [r for r in ver if r["label"] == "netfence"]
+    emp = {r["family"]: r["programs"] for r in ver if r["label"] == "empty"}
+    p("")
+    p("   base %s against the current binary (ns per call, median over rounds; now/base: median "
+      "of the per-round ratios;" % res["base"]["label"])
+    p("   net: (now - empty) / (base - empty), the empty program of the same hook and family)")
+    p("   %4s %6s  %-14s %8s %8s %9s %8s" % ("fam", "rules", "program", "base", "now", "now/base",
+                                             "net"))
+    rows = []
+    keys = sorted({(r["family"], r["rules"]) for r in cur})
+    for fam, n in keys:
+        c = [r for r in cur if (r["family"], r["rules"]) == (fam, n)]
+        b = [r for r in bas if (r["family"], r["rules"]) == (fam, n)]
+        names = [x for x in ("nf_connect%d" % fam, "nf_sendmsg%d" % fam, "nf_sock_create",
+                             "nf_egress") if any(x in r["programs"] for r in c)]
+        for name in names:
+            cv = [r["programs"][name]["ns_per_call"] for r in c
+                  if r["programs"].get(name, {}).get("ns_per_call")]
+            bv = [r["programs"][name]["ns_per_call"] for r in b
+                  if r["programs"].get(name, {}).get("ns_per_call")]
+            if not cv:
+                continue
+            row = {"family": fam, "rules": n, "program": name,
+                   "current": round(statistics.median(cv), 1), "current_runs": cv}
+            line = "   %4s %6d  %-14s" % ("v%d" % fam, n, name)
+            if not bv:
+                rows.append(row)
+                p(line + " %8s %8.1f %9s %8s" % ("-", row["current"], "-", "-"))
+                continue
+            pairs = paired_ratio([r for r in c if r["programs"].get(name, {}).get("ns_per_call")],
+                                 [r for r in b if r["programs"].get(name, {}).get("ns_per_call")],
+                                 lambda r: r["round"])
+            ratio = statistics.median(x["programs"][name]["ns_per_call"] /
+                                      y["programs"][name]["ns_per_call"] for x, y in pairs)
+            row.update(base=round(statistics.median(bv), 1), base_runs=bv,
+                       ratio=round(ratio, 3))
+            floor = emp.get(fam, {}).get("empty_" + name[3:], {}).get("ns_per_call")
+            net = "-"
+            if floor and row["base"] > floor:
+                row["net_ratio"] = round((row["current"] - floor) / (row["base"] - floor), 3)
+                net = "%.2fx" % row["net_ratio"]
+            rows.append(row)
+            p(line + " %8.1f %8.1f %8.2fx %8s" % (row["base"], row["current"], ratio, net))
+    res["verdict_vs_base"] = rows
+    for x in skipped:
+        if x["what"].startswith("verdict"):
+            p("   base skipped: %s (%s)" % (x["what"], x["why"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("records")
@@ -82,14 +202,27 @@ def main():
     ap.add_argument("--params", default="")
     a = ap.parse_args()
     recs = [json.loads(l) for l in open(a.records) if l.strip()]
+    # With a base (`make bench BASE=...`), its records carry "binary": "base": the tables of
+    # each section show the current binary, and a comparison follows them.
+    base = next((r for r in recs if r["section"] == "base"), None)
+    skipped = [r for r in recs if r["section"] == "base_skipped"]
+    base_recs = [r for r in recs if is_base(r)]
+    recs = [r for r in recs if not is_base(r)]
     res = {"machine": machine(a.netfence),
            "params": dict(kv.split("=", 1) for kv in a.params.split()),
            "runtime_seconds": a.seconds}
+    if base:
+        res["base"] = {"label": base["label"], "spec": base["spec"], "version": base["version"],
+                       "skipped": [{"what": x["what"], "why": x["why"]} for x in skipped],
+                       "records": base_recs}
     out = []
     p = out.append
     m = res["machine"]
     p("netfence benchmarks: %s | kernel %s | %s CPUs | %s | %s" % (
         m["netfence"], m["kernel"], m["nproc"], m["cpu"], m["os"]))
+    if base:
+        p("base: %s (%s), measured beside the current binary (%s), taking turns" % (
+            base["label"], base["version"], m["git"]))
 
     # 1. hook latency
     hook = defaultdict(lambda: defaultdict(list))
@@ -150,6 +283,9 @@ def main():
             ";\n    *: with %s fences of the twin policy in force on the host, whose gc every hook "
             "run does" % busy if busy else ""))
 
+    if base and hook:
+        hook_compare(p, res, recs, base_recs, skipped)
+
     vf = [r for r in recs if r["section"] == "verifier"]
     res["verifier"] = vf
     if vf:
@@ -159,17 +295,21 @@ def main():
         for r in vf:
             if r["result"]["program"] not in names:
                 names.append(r["result"]["program"])
-        p("   %-34s" % "" + "".join("%15s" % n for n in names) + "%10s" % "total")
-        for build, caps, label in (
-                ("large", "all", "every capability"),
-                ("large", "hook", "CAP_BPF + CAP_NET_ADMIN (the hook)"),
-                ("small", "all", "small build, every capability"),
-                ("small", "hook", "small build, the hook's")):
-            got = {r["result"]["program"]: r["result"] for r in vf
+        p("   %-40s" % "" + "".join("%15s" % n for n in names) + "%10s" % "total")
+        vfb = [r for r in base_recs if r["section"] == "verifier"]
+        for rs, who, build, caps, label in (
+                (vf, "", "large", "all", "every capability"),
+                (vf, "", "large", "hook", "CAP_BPF + CAP_NET_ADMIN (the hook)"),
+                (vf, "", "small", "all", "small build, every capability"),
+                (vf, "", "small", "hook", "small build, the hook's"),
+                (vfb, "base ", "large", "hook", "CAP_BPF + CAP_NET_ADMIN (the hook)"),
+                (vfb, "base ", "small", "hook", "small build, the hook's")):
+            got = {r["result"]["program"]: r["result"] for r in rs
                    if r["caps"] == caps and r.get("build", "large") == build}
+            label = who + label
             if not got:
                 continue
-            p("   %-34s" % label + "".join(
+            p("   %-40s" % label + "".join(
                 "%15s" % ("%d (%d)" % (got[n]["verification_us"], got[n]["insns_processed"])
                           if n in got else "-") for n in names) +
               "%10d" % sum(x["verification_us"] for x in got.values()))
@@ -188,11 +328,16 @@ def main():
                                                       "mismatch") +
           "".join("  %11s" % e for e in extra))
         rows = defaultdict(dict)
+        # The median over rounds, when there are several (with a base).
+        ns = defaultdict(lambda: defaultdict(list))
         for r in ver:
-            key = (r["label"], r["rules"])
             for name, v in r["programs"].items():
                 if v["ns_per_call"] is not None:
-                    rows[key][name.split("_", 1)[1]] = v["ns_per_call"]
+                    ns[(r["label"], r["rules"])][name.split("_", 1)[1]].append(v["ns_per_call"])
+        for key, v in ns.items():
+            rows[key].update({k: statistics.median(x) for k, x in v.items()})
+        for r in ver:
+            key = (r["label"], r["rules"])
             rows[key].setdefault("denied", 0)
             rows[key].setdefault("calls", 0)
             if r["label"] != "empty":
@@ -211,6 +356,12 @@ def main():
         if extra:
             p("   (%s: the same load's other programs, per socket or per packet rather than per "
               "verdict)" % ", ".join(extra))
+        rounds = max((r.get("round", 0) for r in ver), default=0) + 1
+        if rounds > 1:
+            p("   (median of %d rounds)" % rounds)
+        if base:
+            verdict_compare(p, res, ver, [r for r in base_recs if r["section"] == "verdict"],
+                            skipped)
 
     # 3. throughput
     tp = [r for r in recs if r["section"] == "tput"]
@@ -318,12 +469,14 @@ def main():
               "cgroup holds, the hook only links;")
             p("    the sibling is in force during every 100-rule and no-hook run alike)")
     mem = [r for r in recs if r["section"] == "memory"]
+    memb = {(r["family"], r["rules"]): r for r in base_recs if r["section"] == "memory"}
     res["memory"] = []
     if mem:
         p("")
         p("   kernel memory of one fence (bytes_memlock as bpftool reports it)")
         p("   %6s %4s  %10s %10s %12s %9s %9s" % ("rules", "fam", "trees", "port sets",
-                                                  "other maps", "progs", "total"))
+                                                  "other maps", "progs", "total") +
+          ("  %10s" % "base total" if memb else ""))
         tables = ("nf_tree4", "nf_tree6", "nf_classes")
         for r in mem:
             tab = sum(x["bytes_memlock"] for x in r["maps"] if x["name"] in tables)
@@ -336,8 +489,13 @@ def main():
                        jited=sum(x["bytes_jited"] for x in r["progs"]))
             del row["section"]
             res["memory"].append(row)
+            bt = memb.get((r["family"], r["rules"]))
+            if bt:
+                bt = sum(x["bytes_memlock"] for x in bt["maps"] + bt["progs"])
+                row["base_total_bytes"] = bt
             p("   %6d %4s  %10d %10d %12d %9d %9d" % (r["rules"], "v%d" % r["family"], tab, ps,
-                                                     other, progs, row["total_bytes"]))
+                                                     other, progs, row["total_bytes"]) +
+              ("  %10d" % bt if bt else ""))
 
     # Targets (issue 5): reported, never asserted.
     t = []
@@ -362,7 +520,9 @@ def main():
             v, n = max(got)
             target("hook detach median, worst size (%s)" % what, "<= 2 ms",
                    "%.2f ms (%d rules)" % (v, n), v <= 2)
-    vr = {(r["family"], r["rules"]): r for r in ver if r["label"] == "netfence"}
+    # The median over rounds, as one record per policy.
+    vr = {k: {"programs": {n: {"ns_per_call": x} for n, x in v.items()}}
+          for k, v in verdict_medians([r for r in ver if r["label"] == "netfence"]).items()}
     emp = {r["family"]: r for r in ver if r["label"] == "empty"}
     verdict_progs = ("nf_connect4", "nf_sendmsg4", "nf_connect6", "nf_sendmsg6")
     worst = [(ns["ns_per_call"], name) for (f, n), r in vr.items() if n == 16384

@@ -33,6 +33,11 @@
 #   BENCH_ONLY="hook verdict connect runc"   sections to run (default: all)
 #   BENCH_KEEP=1       keep the temporary directory
 #   BENCH_OUT=file     results file (default bench/results.json)
+#   BENCH_BASE=rev|path  a base to compare with (`make bench BASE=...`): a git revision, built
+#                      in a private worktree under .output and removed once built, or a netfence
+#                      binary. The hook and verdict sections then measure the base and the binary
+#                      under test taking turns, each in a bpffs and state dir of its own, on the
+#                      same cgroups and policies; records of the base carry "binary": "base"
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,16 +48,19 @@ CLANG=${CLANG:-clang}
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
 BUILD=$ROOT/.output/bench
 ONLY=${BENCH_ONLY:-hook verdict connect runc}
+BASE_SPEC=${BENCH_BASE:-}
 
 SIZES="1 100 1000 16384"
 FW_SIZES="1000 16384" # sizes with the nftables/iptables comparison
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	HOOK_RUNS=5 VERDICT_REPEAT=3 TPUT_SECS=0.3 TPUT_ROUNDS=1 RUNC_RUNS=3 RUNC_RUNS_HEAVY=3
+	HOOK_RUNS=5 VERDICT_REPEAT=3 VERDICT_ROUNDS=2 TPUT_SECS=0.3 TPUT_ROUNDS=1 RUNC_RUNS=3 RUNC_RUNS_HEAVY=3
 	BUSY_FENCES=10
 else
 	HOOK_RUNS=40      # attach/detach pairs per size
 	BUSY_FENCES=100   # fences in force for the busy-host rows of section 1
 	VERDICT_REPEAT=20 # passes over the 4096 destinations (~80k calls per program)
+	VERDICT_ROUNDS=4  # with a base: rounds per size, each measuring both binaries, each
+	                  # making VERDICT_REPEAT / VERDICT_ROUNDS passes (as many calls in all)
 	TPUT_SECS=0.6     # seconds per TCP throughput run (UDP: half)
 	TPUT_ROUNDS=8     # rounds, each running every configuration once, in rotating order
 	RUNC_RUNS=100     # runc runs per variant (a start varies by ±30 % here)
@@ -73,7 +81,15 @@ NS_LIST=""
 BG_PIDS=""
 STATS_OLD=""
 RUNC_BIND=0
-SIBLING="" # the policy of the sibling fence (bench-sibling) in force, if any
+# The binaries measured: "current" (NETFENCE), and "base" with BENCH_BASE. Each has a world of
+# its own (binary, config, bpffs mount, state dir), so that neither reads the other's pins and
+# state, whose formats may differ; both use the same cgroups, taking turns. SIBLING[world] is
+# the policy of that world's sibling fence (bench-sibling) in force, if any.
+WORLDS="current"
+declare -A NFBIN NFROOT NFSTATE NFCONF SIBLING
+BASE_WT=""    # the base's build worktree, while it exists
+BASE_LABEL="" # what the base is (a short commit, or the path of the binary given)
+BASE_BPF=""   # the base's BPF objects, for the verifier table, if known
 
 say()
 {
@@ -96,7 +112,7 @@ in_list()
 
 cleanup()
 {
-	local rc=$? pid ns m i id
+	local rc=$? pid ns m i id w
 	trap - EXIT INT TERM
 	if [ -n "$STATS_OLD" ]; then
 		sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD" 2>/dev/null
@@ -112,11 +128,15 @@ cleanup()
 			runc_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
 		done
 	fi
-	if [ -n "$T" ] && [ -d "$T/bpffs" ]; then
-		for id in bench-hook bench-sibling bench-verdict bench-tput $(busy_ids); do
-			nf detach "$id" >/dev/null 2>&1
+	if [ -n "$T" ]; then
+		for w in $WORLDS; do
+			[ -d "${NFROOT[$w]:-}" ] || continue
+			for id in bench-hook bench-sibling bench-verdict bench-tput $(busy_ids); do
+				nfx "$w" detach "$id" >/dev/null 2>&1
+			done
 		done
 	fi
+	remove_base_worktree
 	for ns in $NS_LIST; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -160,7 +180,108 @@ runc_ns()
 
 nf()
 {
-	"$NETFENCE" --config "$T/netfence.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" "$@"
+	nfx current "$@"
+}
+
+# nfx WORLD ARGS...: netfence of that world (current or base), in its own bpffs and state dir.
+nfx()
+{
+	local w=$1
+	shift
+	"${NFBIN[$w]}" --config "${NFCONF[$w]}" --bpffs-root "${NFROOT[$w]}" \
+		--state-dir "${NFSTATE[$w]}" "$@"
+}
+
+# binary_tag WORLD: the JSON members that label a record of the base ("" for the current binary).
+binary_tag()
+{
+	[ "$1" = base ] && printf ',"binary":"base"'
+	return 0
+}
+
+remove_base_worktree()
+{
+	[ -n "$BASE_WT" ] || return 0
+	git -C "$ROOT" worktree remove --force "$BASE_WT" >/dev/null 2>&1 || rm -rf "$BASE_WT"
+	git -C "$ROOT" worktree prune >/dev/null 2>&1
+	BASE_WT=""
+}
+
+# build_base: the base binary at $T/base/netfence, from BASE_SPEC, a netfence binary or a git
+# revision built in a detached worktree under .output that is removed once built.
+build_base()
+{
+	local rev
+	mkdir -p "$T/base"
+	if [ -f "$BASE_SPEC" ]; then
+		[ -x "$BASE_SPEC" ] || die "base $BASE_SPEC is not executable"
+		cp "$BASE_SPEC" "$T/base/netfence" || die "cannot copy $BASE_SPEC"
+		BASE_LABEL=$(cd "$(dirname "$BASE_SPEC")" && pwd)/$(basename "$BASE_SPEC")
+		if [ -d "$(dirname "$BASE_SPEC")/.output/bpf" ]; then
+			cp -r "$(dirname "$BASE_SPEC")/.output/bpf" "$T/base/bpf"
+		fi
+	else
+		rev=$(git -C "$ROOT" rev-parse --verify --quiet "$BASE_SPEC^{commit}") ||
+			die "base '$BASE_SPEC' is neither a file nor a git revision"
+		BASE_LABEL=$(git -C "$ROOT" rev-parse --short "$rev")
+		BASE_WT=$ROOT/.output/bench-base.$$
+		mkdir -p "$ROOT/.output"
+		say "bench: building the base $BASE_LABEL in $BASE_WT"
+		git -C "$ROOT" worktree add --detach "$BASE_WT" "$rev" >"$T/logs/base-build" 2>&1 ||
+			die "cannot add a worktree for $BASE_SPEC: $(tail -n 3 "$T/logs/base-build")"
+		make -C "$BASE_WT" -j"$(nproc)" netfence >>"$T/logs/base-build" 2>&1 ||
+			die "cannot build the base $BASE_LABEL: $(tail -n 5 "$T/logs/base-build")"
+		if ! { cp "$BASE_WT/netfence" "$T/base/netfence" &&
+			cp -r "$BASE_WT/.output/bpf" "$T/base/bpf"; }; then
+			die "cannot copy the base's build"
+		fi
+		remove_base_worktree
+	fi
+	if [ -d "$T/base/bpf" ]; then
+		BASE_BPF=$T/base/bpf
+	else
+		say "bench: no .output/bpf beside $BASE_SPEC: the base's verifier rows are left out"
+	fi
+	"$T/base/netfence" version >/dev/null 2>&1 || die "the base $BASE_LABEL does not run"
+}
+
+# world WHICH BINARY: a bpffs mount, a state dir and a host config of its own.
+world()
+{
+	local w=$1 dir=$T
+	[ "$w" = current ] || dir=$T/$w
+	NFBIN[$w]=$2
+	NFROOT[$w]=$dir/bpffs
+	NFSTATE[$w]=$dir/state
+	NFCONF[$w]=$dir/netfence.json
+	SIBLING[$w]=""
+	mkdir -p "${NFROOT[$w]}" "${NFSTATE[$w]}"
+	mount -t bpf bpf "${NFROOT[$w]}" || die "cannot mount bpffs at ${NFROOT[$w]}"
+	# netfence's defaults, events included: with events off the verifier drops the reporting
+	# code as dead, and an attach is ~0.5 ms shorter than with the default.
+	cat >"${NFCONF[$w]}" <<EOF
+{
+  "bpffs_root": "${NFROOT[$w]}",
+  "state_dir": "${NFSTATE[$w]}",
+  "policies_dir": "$dir/policies",
+  "fail_mode": "closed",
+  "log_level": "warning",
+  "events": { "enabled": true, "rate_per_sec": 100 }
+}
+EOF
+}
+
+# wait_detached CGROUP: until no nf_ program is attached to it (outside the timed parts), so
+# that each binary's runs start from the same cgroup whether or not its detach waited for the
+# kernel to release the links.
+wait_detached()
+{
+	local i
+	for i in $(seq 50); do
+		bpftool cgroup show "$1" 2>/dev/null | grep -q ' nf_' || return 0
+		sleep 0.02
+	done
+	die "programs still attached to $1 a second after detach"
 }
 
 find_cgroup2()
@@ -208,21 +329,14 @@ setup()
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	mkdir -p "$T/bpffs" "$T/state" "$T/gen" "$T/bundle" "$T/logs"
-	mount -t bpf bpf "$T/bpffs" || die "cannot mount bpffs at $T/bpffs"
+	mkdir -p "$T/gen" "$T/bundle" "$T/logs"
 	mkdir "$CGP" || die "cannot create $CGP"
-	# netfence's defaults, events included: with events off the verifier drops the reporting
-	# code as dead, and an attach is ~0.5 ms shorter than with the default.
-	cat >"$T/netfence.json" <<EOF
-{
-  "bpffs_root": "$T/bpffs",
-  "state_dir": "$T/state",
-  "policies_dir": "$T/policies",
-  "fail_mode": "closed",
-  "log_level": "warning",
-  "events": { "enabled": true, "rate_per_sec": 100 }
-}
-EOF
+	world current "$NETFENCE"
+	if [ -n "$BASE_SPEC" ]; then
+		build_base
+		world base "$T/base/netfence"
+		WORLDS="current base"
+	fi
 	# The capabilities runc spec gives: without them the hook refuses a container that could
 	# lift its own fence.
 	cat >"$T/bundle/config.json" <<'EOF'
@@ -275,10 +389,10 @@ make_netns()
 	die "the listener in $ns did not start: $(cat "$log")"
 }
 
-# prog_id ID HOOK: the program behind the pinned link of fence ID.
+# prog_id WORLD ID HOOK: the program behind the pinned link of fence ID.
 prog_id()
 {
-	bpftool link show pinned "$T/bpffs/$1/link_$2" --json 2>/dev/null |
+	bpftool link show pinned "${NFROOT[$1]}/$2/link_$3" --json 2>/dev/null |
 		"$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'
 }
 
@@ -292,6 +406,32 @@ import json, sys
 p = json.load(sys.stdin)
 print(p["id"], p.get("run_cnt", 0), p.get("run_time_ns", 0))'
 	done
+}
+
+# base_failed KEY WHAT: the base cannot run KEY (say, "hook 100 cold"): noted in the results and
+# on stderr, and its rows left out, rather than the run given up. A failure of the binary under
+# test ends the run.
+declare -A BASE_SKIP
+base_failed()
+{
+	local why
+	[ -n "${BASE_SKIP[$1]:-}" ] && return 0
+	BASE_SKIP[$1]=1
+	why=$(printf '%s' "$2" | tr '\n' ' ')
+	say "bench: base $BASE_LABEL: $1 skipped: $why"
+	rec "$("$PYTHON" -c 'import json, sys; print(json.dumps({"section": "base_skipped",
+		"what": sys.argv[1], "why": sys.argv[2]}))' "$1" "$why")"
+}
+
+# turns 0|1: the binaries in the order they take their turns: "current base" for 0, "base
+# current" for 1 (just "current" without a base).
+turns()
+{
+	if [ "$1" = 0 ] || [ "$WORLDS" = current ]; then
+		echo "$WORLDS"
+	else
+		echo "base current"
+	fi
 }
 
 # --- 1. hook latency ----------------------------------------------------------------------------
@@ -310,46 +450,56 @@ print(json.dumps(s, separators=(",", ":")))
 PY
 }
 
-# progsets: how many shared program sets are pinned. netfence keeps one per distinct compiled
-# policy and settings under <bpffs_root>/@programs/ while a fence links to it, and unpins it
-# with the last such fence.
+# progsets WORLD: how many shared program sets are pinned. netfence keeps one per distinct
+# compiled policy and settings under <bpffs_root>/@programs/ while a fence links to it, and
+# unpins it with the last such fence.
 progsets()
 {
 	local d c=0
-	for d in "$T/bpffs/@programs"/*; do
+	for d in "${NFROOT[$1]}/@programs"/*; do
 		[ -e "$d" ] && c=$((c + 1))
 	done
 	echo "$c"
 }
 
-# expect_progsets N WHEN: die unless N program sets are pinned. A shared measurement that
+# expect_progsets WORLD N WHEN: fail unless N program sets are pinned. A shared measurement that
 # loaded its own programs (the hook and `netfence attach` compiling the policy to different
 # settings) would show as two, and would time a cold attach under the shared label.
 expect_progsets()
 {
 	local got
-	got=$(progsets)
-	[ "$got" = "$1" ] || die "$2: $got program sets pinned in $T/bpffs/@programs, expected $1" \
-		"($(cd "$T/bpffs/@programs" 2>/dev/null && echo *))"
+	got=$(progsets "$1")
+	[ "$got" = "$2" ] && return 0
+	set -- "$1" "$3: $got program sets pinned in ${NFROOT[$1]}/@programs, expected $2" \
+		"($(cd "${NFROOT[$1]}/@programs" 2>/dev/null && echo *))"
+	[ "$1" = base ] || die "$2 $3"
+	say "bench: base: $2 $3"
+	return 1
 }
 
-# sibling POLICY_FILE|"": the fence bench-sibling on $CGP/hook-sibling with that policy, or none.
-# With it in force, a fence with the same policy shares its programs: it only links to them.
-# It is a bare cgroup fenced by `netfence attach`, as an operator would fence one by hand.
+# sibling WORLD POLICY_FILE|"": the fence bench-sibling of that world on its own cgroup
+# ($CGP/hook-sibling, or hook-sibling-base) with that policy, or none. With it in force, a fence
+# with the same policy shares its programs: it only links to them. It is a bare cgroup fenced by
+# `netfence attach`, as an operator would fence one by hand.
 sibling()
 {
-	[ "$1" = "$SIBLING" ] && return 0
-	if [ -n "$SIBLING" ]; then
-		nf detach bench-sibling >/dev/null 2>"$T/logs/sibling.err" ||
-			die "detach of the sibling fence failed: $(cat "$T/logs/sibling.err")"
-		SIBLING=""
+	local w=$1 cg=$CGP/hook-sibling
+	[ "$w" = current ] || cg=$cg-$w
+	[ "$2" = "${SIBLING[$w]}" ] && return 0
+	if [ -n "${SIBLING[$w]}" ]; then
+		nfx "$w" detach bench-sibling >/dev/null 2>"$T/logs/sibling.err" ||
+			die "detach of the $w sibling fence failed: $(cat "$T/logs/sibling.err")"
+		SIBLING[$w]=""
 	fi
-	[ -n "$1" ] || return 0
-	mkdir -p "$CGP/hook-sibling"
-	nf attach --id bench-sibling --cgroup "$CGP/hook-sibling" --policy "$1" \
-		>/dev/null 2>"$T/logs/sibling.err" ||
-		die "attach of the sibling fence ($1) failed: $(cat "$T/logs/sibling.err")"
-	SIBLING=$1
+	[ -n "$2" ] || return 0
+	mkdir -p "$cg"
+	if ! nfx "$w" attach --id bench-sibling --cgroup "$cg" --policy "$2" \
+		>/dev/null 2>"$T/logs/sibling.err"; then
+		[ "$w" = base ] || die "attach of the sibling fence ($2) failed: $(cat "$T/logs/sibling.err")"
+		base_failed "hook $(basename "$2")" "attach of the sibling: $(cat "$T/logs/sibling.err")"
+		return 1
+	fi
+	SIBLING[$w]=$2
 }
 
 # busy_ids: the ids of the busy host's extra fences (bench_hook_busy).
@@ -361,41 +511,66 @@ busy_ids()
 	done
 }
 
-# hook_pair RULES cold|shared [untimed]: one attach (createRuntime) and one detach (poststop)
-# of the hook, timed by nftime and recorded as attach/detach (cold) or attach_shared/
-# detach_shared. Cold runs the size's policy (mix4-N), which no other fence holds; shared runs
-# its twin (mix4-Ns: same generator and size, another seed), which the sibling fence holds
-# throughout. The number of program sets pinned is checked around each step, outside the timed
-# part: the sibling's always, and the cold fence's own while it is attached.
+# hook_pair WORLD RULES cold|shared [untimed [TAG [ITER]]]: one attach (createRuntime) and one
+# detach (poststop) of the hook of WORLD, timed by nftime and recorded as attach/detach (cold) or
+# attach_shared/detach_shared. Cold runs the size's policy (mix4-N), which no other fence holds;
+# shared runs its twin (mix4-Ns: same generator and size, another seed), which the sibling fence
+# holds throughout. The number of program sets pinned is checked around each step, outside the
+# timed part: the sibling's always, and the cold fence's own while it is attached. A failure of
+# the base leaves its rows of that size and kind out (base_failed).
 hook_pair()
 {
-	local n=$1 kind=$2 timed=${3:-timed} tag=${4:-} sfx="" during=2 op stage line us rss rc user sys
+	local w=$1 n=$2 kind=$3 timed=${4:-timed} tag=${5:-} iter=${6:-} sfx="" during=2 op stage
+	local line us rss rc user sys key extra
+	key="hook $n$tag $kind"
+	[ "$w" = base ] && [ -n "${BASE_SKIP[$key]:-}${BASE_SKIP[hook mix4-${n}s.json]:-}" ] &&
+		return 0
 	if [ "$kind" = shared ]; then
 		sfx=_shared during=1 n=${n}s
 	fi
 	sfx=$sfx$tag
-	expect_progsets 1 "before a $kind attach of ${n%s} rules"
+	extra=$(binary_tag "$w")
+	[ -n "$iter" ] && extra="$extra,\"iter\":$iter"
+	expect_progsets "$w" 1 "before a $kind attach of ${n%s} rules" ||
+		{ base_failed "$key" "program sets before the attach"; return 0; }
 	for op in attach detach; do
 		[ $op = attach ] && stage=createRuntime || stage=poststop
-		line=$("$BUILD/nftime" "$T/gen/state-$op-$n.json" "$NETFENCE" \
-			--config "$T/netfence.json" --bpffs-root "$T/bpffs" \
-			--state-dir "$T/state" hook "$stage" 2>>"$T/logs/hook.err")
+		line=$("$BUILD/nftime" "$T/gen/state-$op-$n.json" "${NFBIN[$w]}" \
+			--config "${NFCONF[$w]}" --bpffs-root "${NFROOT[$w]}" \
+			--state-dir "${NFSTATE[$w]}" hook "$stage" 2>>"$T/logs/hook.err")
 		read -r us rss rc user sys <<<"$line"
-		[ "$rc" = 0 ] || die "hook $op ($kind) of ${n%s} rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
+		if [ "$rc" != 0 ]; then
+			[ "$w" = base ] || die "hook $op ($kind) of ${n%s} rules exited $rc: $(tail -n 2 "$T/logs/hook.err")"
+			base_failed "$key" "hook $op exited $rc: $(tail -n 2 "$T/logs/hook.err")"
+			nfx base hook poststop <"$T/gen/state-detach-$n.json" >/dev/null 2>&1
+			wait_detached "$CGP/hook"
+			return 0
+		fi
 		[ "$timed" = timed ] &&
-			rec "{\"section\":\"hook\",\"rules\":${n%s},\"op\":\"$op$sfx\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys}"
+			rec "{\"section\":\"hook\",\"rules\":${n%s},\"op\":\"$op$sfx\",\"us\":$us,\"rss_kb\":$rss,\"user_us\":$user,\"sys_us\":$sys$extra}"
 		# Attached: the cold fence's own set beside the sibling's, or only the sibling's,
 		# which the shared fence links to (two would mean the hook and `netfence attach`
 		# compiled the policy to different settings). Detached: the sibling's alone.
-		[ $op = attach ] && expect_progsets $during "after a $kind attach of ${n%s} rules"
-		[ $op = detach ] && expect_progsets 1 "after a $kind detach of ${n%s} rules"
+		if [ $op = attach ] && ! expect_progsets "$w" $during "after a $kind attach of ${n%s} rules"; then
+			base_failed "$key" "program sets after the attach"
+			nfx base hook poststop <"$T/gen/state-detach-$n.json" >/dev/null 2>&1
+			wait_detached "$CGP/hook"
+			return 0
+		fi
+		if [ $op = detach ] && ! expect_progsets "$w" 1 "after a $kind detach of ${n%s} rules"; then
+			base_failed "$key" "program sets after the detach"
+			return 0
+		fi
 	done
+	# With a base, each binary's turn starts from a cgroup without programs, whether or not
+	# the detach before it waited for the kernel to let go of its links.
+	[ "$WORLDS" = current ] || wait_detached "$CGP/hook"
 }
 
 bench_hook()
 {
-	local n pid i line us kinds kind p
-	say "== hook attach/detach latency, cold and shared ($HOOK_RUNS runs of each per size)"
+	local n pid i line us kinds kind p w
+	say "== hook attach/detach latency, cold and shared ($HOOK_RUNS runs of each per size${BASE_LABEL:+ and binary})"
 	mkdir -p "$CGP/hook"
 	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 100000' sh "$CGP/hook" &
 	pid=$!
@@ -406,31 +581,44 @@ bench_hook()
 			state_json creating "$pid" "$T/gen/mix4-$p.json" >"$T/gen/state-attach-$p.json"
 			state_json stopped 0 "$T/gen/mix4-$p.json" >"$T/gen/state-detach-$p.json"
 		done
-		# The sibling fence holds the shared twin for the whole size, so that both kinds run
-		# beside one other fence (the kernel's cgroup BPF switches stay on, as on any host with
-		# a fence) and no set is loaded or freed between timed runs but the cold fence's own.
-		sibling "$T/gen/mix4-${n}s.json"
-		# One untimed pair of each first: page cache, the lock file, the bpffs root.
-		nf hook createRuntime <"$T/gen/state-attach-$n.json" >/dev/null 2>"$T/logs/hook.err" ||
-			die "hook attach of $n rules failed: $(cat "$T/logs/hook.err")"
-		[ "$(bpftool cgroup show "$CGP/hook" 2>/dev/null | grep -c ' nf_')" -ge 4 ] ||
-			die "the hook reported success but no nf_* program is on $CGP/hook"
-		nf hook poststop <"$T/gen/state-detach-$n.json" >/dev/null 2>&1
-		hook_pair "$n" shared untimed
+		for w in $WORLDS; do
+			# The sibling fence holds the shared twin for the whole size, so that both kinds
+			# run beside one other fence (the kernel's cgroup BPF switches stay on, as on any
+			# host with a fence) and no set is loaded or freed between timed runs but the
+			# cold fence's own. With a base, each binary has its sibling, both in force.
+			sibling "$w" "$T/gen/mix4-${n}s.json" || continue
+			# One untimed pair of each first: page cache, the lock file, the bpffs root.
+			if ! nfx "$w" hook createRuntime <"$T/gen/state-attach-$n.json" >/dev/null \
+				2>"$T/logs/hook.err"; then
+				[ "$w" = base ] || die "hook attach of $n rules failed: $(cat "$T/logs/hook.err")"
+				base_failed "hook $n cold" "warm-up attach: $(cat "$T/logs/hook.err")"
+			fi
+			[ "$(bpftool cgroup show "$CGP/hook" 2>/dev/null | grep -c ' nf_')" -ge 4 ] ||
+				[ -n "${BASE_SKIP[hook $n cold]:-}" ] ||
+				die "the $w hook reported success but no nf_* program is on $CGP/hook"
+			nfx "$w" hook poststop <"$T/gen/state-detach-$n.json" >/dev/null 2>&1
+			[ "$WORLDS" = current ] || wait_detached "$CGP/hook"
+			hook_pair "$w" "$n" shared untimed
+		done
 		for ((i = 0; i < HOOK_RUNS; i++)); do
 			# Cold and shared take turns within the loop, so that the machine's drifts fall
 			# on both alike, in the order C S, S C, C S...: each runs first in half of the
-			# iterations.
+			# iterations. With a base, the binaries take turns within each kind, the base
+			# first in every other pair of iterations.
 			((i % 2 == 0)) && kinds="cold shared" || kinds="shared cold"
 			for kind in $kinds; do
-				hook_pair "$n" "$kind"
+				for w in $(turns $((i / 2 % 2))); do
+					hook_pair "$w" "$n" "$kind" timed "" "$i"
+				done
 			done
 			# The floor: a static program that only reads the same state from the pipe.
 			line=$("$BUILD/nftime" "$T/gen/state-attach-$n.json" "$BUILD/drain-static")
 			read -r us _ <<<"$line"
 			rec "{\"section\":\"hook\",\"rules\":$n,\"op\":\"drain\",\"us\":$us,\"rss_kb\":0,\"user_us\":0,\"sys_us\":0}"
 		done
-		sibling ""
+		for w in $WORLDS; do
+			sibling "$w" ""
+		done
 		rec "{\"section\":\"hook_sizes\",\"rules\":$n,\"policy_bytes\":$(stat -c %s "$T/gen/mix4-$n.json"),\"state_bytes\":$(stat -c %s "$T/gen/state-attach-$n.json")}"
 		say "   $n rules done"
 	done
@@ -443,30 +631,49 @@ bench_hook()
 # (a Kubernetes node runs up to 110 pods): the sibling and the rest on cgroups of their own, all
 # with the twin policy. Every hook run judges every fence for its gc, so this is what the
 # number of fences costs a container start. Recorded as attach_busy, attach_shared_busy, ...
+# With a base, each binary has its BUSY_FENCES fences (on cgroups of its own), all in force.
 bench_hook_busy()
 {
-	local pid=$1 i k kinds kind n=100
+	local pid=$1 i k kinds kind n=100 w cg ok
 	[ "$BUSY_FENCES" -gt 1 ] || return 0
 	in_list 100 "$SIZES" || return 0
-	sibling "$T/gen/mix4-${n}s.json"
-	for ((k = 2; k <= BUSY_FENCES; k++)); do
-		mkdir -p "$CGP/busy/$k"
-		nf attach --id "bench-busy-$k" --cgroup "$CGP/busy/$k" --policy "$T/gen/mix4-${n}s.json" \
-			>/dev/null 2>"$T/logs/busy.err" ||
-			die "attach of busy fence $k failed: $(cat "$T/logs/busy.err")"
+	for w in $WORLDS; do
+		sibling "$w" "$T/gen/mix4-${n}s.json" || continue
+		cg=$CGP/busy
+		[ "$w" = current ] || cg=$cg-$w
+		ok=1
+		for ((k = 2; k <= BUSY_FENCES; k++)); do
+			mkdir -p "$cg/$k"
+			nfx "$w" attach --id "bench-busy-$k" --cgroup "$cg/$k" \
+				--policy "$T/gen/mix4-${n}s.json" >/dev/null 2>"$T/logs/busy.err" && continue
+			[ "$w" = base ] || die "attach of busy fence $k failed: $(cat "$T/logs/busy.err")"
+			base_failed "hook ${n}_busy cold" "busy fence $k: $(cat "$T/logs/busy.err")"
+			BASE_SKIP[hook ${n}_busy shared]=1
+			ok=0
+			break
+		done
+		[ $ok = 1 ] || continue
+		expect_progsets "$w" 1 "with $BUSY_FENCES fences of one policy in force" ||
+			{ base_failed "hook ${n}_busy cold" "program sets" &&
+				BASE_SKIP[hook ${n}_busy shared]=1; }
+		hook_pair "$w" "$n" shared untimed _busy
 	done
-	expect_progsets 1 "with $BUSY_FENCES fences of one policy in force"
-	hook_pair "$n" shared untimed
 	for ((i = 0; i < HOOK_RUNS; i++)); do
 		((i % 2 == 0)) && kinds="cold shared" || kinds="shared cold"
 		for kind in $kinds; do
-			hook_pair "$n" "$kind" timed _busy
+			for w in $(turns $((i / 2 % 2))); do
+				hook_pair "$w" "$n" "$kind" timed _busy "$i"
+			done
 		done
 	done
-	for k in $(busy_ids); do
-		nf detach "$k" >/dev/null 2>&1 || die "detach of $k failed"
+	for w in $WORLDS; do
+		for k in $(busy_ids); do
+			if ! nfx "$w" detach "$k" >/dev/null 2>&1; then
+				[ "$w" = base ] || die "detach of $k failed"
+			fi
+		done
+		sibling "$w" ""
 	done
-	sibling ""
 	rec "{\"section\":\"hook_busy\",\"fences\":$BUSY_FENCES}"
 	say "   $n rules with $BUSY_FENCES fences in force done"
 }
@@ -474,80 +681,92 @@ bench_hook_busy()
 # The verifier's share of an attach: every program of the embedded object, loaded alone, with
 # every capability and with only those the hook keeps, and the settings of the fences timed
 # above (events on, raw sockets denied under "default": "deny", loopback by the rules for a
-# process in the host's network namespace).
+# process in the host's network namespace). With a base, its objects too, taking turns.
 bench_verifier()
 {
-	local obj caps line build dir
+	local obj caps line build dir w
 	local -a settings=(nf_events_per_sec=100 nf_raw_deny=1 nf_loopback_allow=0)
-	# The objects embedded in the binary under test: they are built beside it. The large build
-	# serves every policy, the small one policies of up to about a hundred rules.
-	dir=$(dirname "$NETFENCE")/.output/bpf
-	[ -f "$dir/netfence.bpf.o" ] || dir=$ROOT/.output/bpf
 	for build in large small; do
-		obj=$dir/netfence.bpf.o
-		[ $build = large ] || obj=$dir/netfence_$build.bpf.o
-		[ -f "$obj" ] || continue
 		for caps in all hook; do
-			if [ $caps = hook ]; then
-				command -v setpriv >/dev/null 2>&1 || continue
-				set -- setpriv --bounding-set=-all,+bpf,+net_admin \
-					--inh-caps=-all,+bpf,+net_admin "$BUILD/nfverify" "$obj" \
-					"${settings[@]}"
-			else
-				set -- "$BUILD/nfverify" "$obj" "${settings[@]}"
-			fi
-			"$@" >"$T/verify.out" 2>>"$T/logs/verify.err"
-			while read -r line; do
-				rec "{\"section\":\"verifier\",\"build\":\"$build\",\"caps\":\"$caps\",\"result\":$line}"
-			done <"$T/verify.out"
+			for w in $WORLDS; do
+				# The objects embedded in the binary under test: they are built beside it.
+				# The large build serves every policy, the small one policies of up to about
+				# a hundred rules.
+				if [ "$w" = base ]; then
+					dir=$BASE_BPF
+					[ -n "$dir" ] || continue
+				else
+					dir=$(dirname "$NETFENCE")/.output/bpf
+					[ -f "$dir/netfence.bpf.o" ] || dir=$ROOT/.output/bpf
+				fi
+				obj=$dir/netfence.bpf.o
+				[ $build = large ] || obj=$dir/netfence_$build.bpf.o
+				[ -f "$obj" ] || continue
+				if [ $caps = hook ]; then
+					command -v setpriv >/dev/null 2>&1 || continue
+					set -- setpriv --bounding-set=-all,+bpf,+net_admin \
+						--inh-caps=-all,+bpf,+net_admin "$BUILD/nfverify" "$obj" \
+						"${settings[@]}"
+				else
+					set -- "$BUILD/nfverify" "$obj" "${settings[@]}"
+				fi
+				"$@" >"$T/verify.out" 2>>"$T/logs/verify.err"
+				while read -r line; do
+					rec "{\"section\":\"verifier\",\"build\":\"$build\",\"caps\":\"$caps\",\"result\":$line$(binary_tag "$w")}"
+				done <"$T/verify.out"
+			done
 		done
 	done
 }
 
 # --- 2. verdict cost and kernel memory -------------------------------------------------------------
 
-# fence_memory FAMILY RULES: the maps and programs of fence bench-verdict, as one record.
+# fence_memory WORLD FAMILY RULES: the maps and programs of fence bench-verdict, as one record.
 fence_memory()
 {
-	local ids="" h
-	for h in "$T/bpffs/bench-verdict"/link_*; do
-		ids="$ids $(prog_id bench-verdict "${h##*/link_}")"
+	local w=$1 ids="" h
+	shift
+	for h in "${NFROOT[$w]}/bench-verdict"/link_*; do
+		ids="$ids $(prog_id "$w" bench-verdict "${h##*/link_}")"
 	done
 	# shellcheck disable=SC2086 # one argument per program id
-	"$PYTHON" - "$1" "$2" $ids <<'PY' >>"$T/results.jsonl"
+	"$PYTHON" - "$1" "$2" "{\"x\":0$(binary_tag "$w")}" $ids <<'PY' >>"$T/results.jsonl"
 import json, subprocess, sys
-fam, rules, ids = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+fam, rules, extra, ids = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4:]
 def show(kind, i):
     return json.loads(subprocess.check_output(["bpftool", kind, "show", "id", str(i), "--json"]))
 progs = [show("prog", i) for i in ids]
 map_ids = sorted({m for p in progs for m in p.get("map_ids", [])})
 maps = [show("map", m) for m in map_ids]
-print(json.dumps({
+r = {
     "section": "memory", "family": fam, "rules": rules,
     "progs": [{k: p.get(k) for k in ("name", "bytes_xlated", "bytes_jited", "bytes_memlock",
                                       "verified_insns")} for p in progs],
     "maps": [{k: m.get(k) for k in ("name", "type", "max_entries", "bytes_key", "bytes_value",
                                      "bytes_memlock")} for m in maps],
-}))
+}
+extra.pop("x")
+r.update(extra)
+print(json.dumps(r))
 PY
 }
 
-# measure_verdict LABEL FAMILY RULES DESTS PROG_ID...: one stats-enabled pass of the mix load.
+# measure_verdict LABEL FAMILY RULES DESTS CGROUP EXTRA PROG_ID...: one stats-enabled pass of the
+# mix load; EXTRA, a JSON object, adds its members to the record (which binary, which round).
 measure_verdict()
 {
-	local label=$1 fam=$2 n=$3 dests=$4 cg=$5
-	shift 5
+	local label=$1 fam=$2 n=$3 dests=$4 cg=$5 extra=$6
+	shift 6
 	"$BUILD/nfload" --netns "nfb$$-base" --cgroup "$cg" mix "$dests" 1 >/dev/null # warm up
 	prog_stats "$@" >"$T/stats.before"
 	sysctl -qw kernel.bpf_stats_enabled=1
-	"$BUILD/nfload" --netns "nfb$$-base" --cgroup "$cg" mix "$dests" "$VERDICT_REPEAT" \
-		>"$T/mix.out"
+	"$BUILD/nfload" --netns "nfb$$-base" --cgroup "$cg" mix "$dests" "$PASSES" >"$T/mix.out"
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 	prog_stats "$@" >"$T/stats.after"
-	"$PYTHON" - "$label" "$fam" "$n" "$T/stats.before" "$T/stats.after" "$T/mix.out" \
+	"$PYTHON" - "$label" "$fam" "$n" "$T/stats.before" "$T/stats.after" "$T/mix.out" "$extra" \
 		<<'PY' >>"$T/results.jsonl"
 import json, subprocess, sys
-label, fam, n, before, after, mix = sys.argv[1:7]
+label, fam, n, before, after, mix, extra = sys.argv[1:8]
 b = {l.split()[0]: l.split()[1:] for l in open(before)}
 progs = {}
 for line in open(after):
@@ -555,15 +774,18 @@ for line in open(after):
     name = json.loads(subprocess.check_output(["bpftool", "prog", "show", "id", pid, "--json"]))["name"]
     dc, dt = int(cnt) - int(b[pid][0]), int(ns) - int(b[pid][1])
     progs[name] = {"calls": dc, "ns_per_call": round(dt / dc, 1) if dc else None}
-print(json.dumps({"section": "verdict", "label": label, "family": int(fam), "rules": int(n),
-                  "programs": progs, "load": json.loads(open(mix).read())}))
+r = {"section": "verdict", "label": label, "family": int(fam), "rules": int(n),
+     "programs": progs, "load": json.loads(open(mix).read())}
+r.update(json.loads(extra))
+print(json.dumps(r))
 PY
 }
 
 bench_verdict()
 {
-	local fam n ids h
-	say "== verdict cost (bpf_stats, $VERDICT_REPEAT x 4096 destinations)"
+	local fam n ids h rounds=1 r w extra
+	[ "$WORLDS" = current ] || rounds=$VERDICT_ROUNDS
+	say "== verdict cost (bpf_stats, $VERDICT_REPEAT x 4096 destinations${BASE_LABEL:+, in $rounds rounds of both binaries})"
 	mkdir -p "$CGP/verdict" "$CGP/empty"
 	# The floor: programs returning 1, attached to their own cgroup.
 	bpftool prog loadall "$BUILD/empty.bpf.o" "$T/bpffs/empty" ||
@@ -578,24 +800,46 @@ bench_verdict()
 			"$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 	done
 	for fam in 4 6; do
+		PASSES=$VERDICT_REPEAT
 		# shellcheck disable=SC2086
-		measure_verdict empty "$fam" 0 "$T/gen/mix$fam-16384.dests" "$CGP/empty" $ids
+		measure_verdict empty "$fam" 0 "$T/gen/mix$fam-16384.dests" "$CGP/empty" '{}' $ids
 	done
 	for fam in 4 6; do
 		for n in $SIZES; do
-			nf attach --id bench-verdict --cgroup "$CGP/verdict" \
-				--policy "$T/gen/mix$fam-$n.json" >/dev/null 2>"$T/logs/attach.err" ||
-				die "attach of mix$fam-$n failed: $(cat "$T/logs/attach.err")"
-			# Every program of the fence: the sock_addr ones judge each connect/sendmsg,
-			# others (sock_create, a cgroup_skb egress filter) run per socket or per packet.
-			ids=""
-			for h in "$T/bpffs/bench-verdict"/link_*; do
-				ids="$ids $(prog_id bench-verdict "${h##*/link_}")"
+			# With a base, the binaries take turns on the same cgroup: attach, measure,
+			# detach, the other; each round starting with the other binary.
+			PASSES=$(((VERDICT_REPEAT + rounds - 1) / rounds))
+			for ((r = 0; r < rounds; r++)); do
+				for w in $(turns $((r % 2))); do
+					[ "$w" = base ] && [ -n "${BASE_SKIP[verdict $fam $n]:-}" ] && continue
+					if ! nfx "$w" attach --id bench-verdict --cgroup "$CGP/verdict" \
+						--policy "$T/gen/mix$fam-$n.json" >/dev/null \
+						2>"$T/logs/attach.err"; then
+						[ "$w" = base ] ||
+							die "attach of mix$fam-$n failed: $(cat "$T/logs/attach.err")"
+						base_failed "verdict $fam $n" "attach: $(cat "$T/logs/attach.err")"
+						nfx base detach bench-verdict >/dev/null 2>&1
+						wait_detached "$CGP/verdict"
+						continue
+					fi
+					# Every program of the fence: the sock_addr ones judge each
+					# connect/sendmsg, others (sock_create, a cgroup_skb egress filter)
+					# run per socket or per packet.
+					ids=""
+					for h in "${NFROOT[$w]}/bench-verdict"/link_*; do
+						ids="$ids $(prog_id "$w" bench-verdict "${h##*/link_}")"
+					done
+					extra="{}"
+					[ "$WORLDS" = current ] ||
+						extra="{\"round\":$r$(binary_tag "$w")}"
+					# shellcheck disable=SC2086
+					measure_verdict netfence "$fam" "$n" "$T/gen/mix$fam-$n.dests" \
+						"$CGP/verdict" "$extra" $ids
+					[ "$r" = 0 ] && fence_memory "$w" "$fam" "$n"
+					nfx "$w" detach bench-verdict >/dev/null 2>&1
+					[ "$WORLDS" = current ] || wait_detached "$CGP/verdict"
+				done
 			done
-			# shellcheck disable=SC2086
-			measure_verdict netfence "$fam" "$n" "$T/gen/mix$fam-$n.dests" "$CGP/verdict" $ids
-			fence_memory "$fam" "$n"
-			nf detach bench-verdict >/dev/null 2>&1
 			say "   IPv$fam $n rules done"
 		done
 	done
@@ -869,6 +1113,12 @@ main()
 	t0=$(date +%s)
 	setup
 	say "bench: netfence $("$NETFENCE" version 2>/dev/null | head -n 1), kernel $(uname -r), $(nproc) CPUs"
+	if [ -n "$BASE_LABEL" ]; then
+		say "bench: base $BASE_LABEL: $("${NFBIN[base]}" version 2>/dev/null | head -n 1)"
+		rec "$("$PYTHON" -c 'import json, sys; print(json.dumps({"section": "base",
+			"label": sys.argv[1], "spec": sys.argv[2], "version": sys.argv[3]}))' \
+			"$BASE_LABEL" "$BASE_SPEC" "$("${NFBIN[base]}" version 2>/dev/null | head -n 1)")"
+	fi
 	for n in $SIZES; do
 		for fam in 4 6; do
 			"$PYTHON" "$ROOT/bench/gen-policy.py" mix --family "$fam" --rules "$n" \
@@ -890,7 +1140,7 @@ main()
 	cp "$T/results.jsonl" "$BUILD/records.jsonl" # for re-running report.py by hand
 	"$PYTHON" "$ROOT/bench/report.py" "$T/results.jsonl" "$OUT" \
 		--netfence "$NETFENCE" --seconds $(($(date +%s) - t0)) \
-		--params "hook_runs=$HOOK_RUNS verdict_repeat=$VERDICT_REPEAT tput_secs=$TPUT_SECS tput_rounds=$TPUT_ROUNDS tput_window=$TPUT_WINDOW runc_runs=$RUNC_RUNS/$RUNC_RUNS_HEAVY quick=${BENCH_QUICK:-0}" ||
+		--params "hook_runs=$HOOK_RUNS verdict_repeat=$VERDICT_REPEAT${BASE_LABEL:+ verdict_rounds=$VERDICT_ROUNDS} tput_secs=$TPUT_SECS tput_rounds=$TPUT_ROUNDS tput_window=$TPUT_WINDOW runc_runs=$RUNC_RUNS/$RUNC_RUNS_HEAVY quick=${BENCH_QUICK:-0}" ||
 		die "report.py failed"
 }
 
