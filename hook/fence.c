@@ -221,13 +221,8 @@ int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request 
 
 static int detach_locked(const struct nf_paths *paths, const char *id)
 {
-	char dir[4096];
-	int r;
-
-	/* Its events ring goes with it, not with the last fence of its program set. */
-	if (nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) == 0)
-		nf_loader_forget(dir);
-	r = nf_pins_remove(paths->bpffs_root, id);
+	/* Its entry in the table of events rings stays for the full gc (loader.h). */
+	int r = nf_pins_remove(paths->bpffs_root, id);
 
 	if (r < 0)
 		return r;
@@ -361,6 +356,11 @@ static int gc_locked(const struct nf_paths *paths, bool quick, size_t *removed)
 	 * unpinned set in use would only stop being shared: its links keep it loaded.) */
 	if (r == 0 && !unsure && (r = nf_loader_prune(paths->bpffs_root, used, nused)) < 0) {
 		nf_log_debug("cannot unpin unused program sets: %s", strerror(-r));
+		r = 0;
+	}
+	/* The full gc, not every hook run's: each entry taken out waits for a grace period. */
+	if (r == 0 && !quick && !unsure && (r = nf_loader_purge_rings(paths->bpffs_root)) < 0) {
+		nf_log_debug("cannot purge the tables of events rings: %s", strerror(-r));
 		r = 0;
 	}
 	/* State files whose pins are gone describe nothing. */

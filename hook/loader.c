@@ -871,13 +871,32 @@ static bool is_ring(int fd)
 }
 
 /*
+ * Put ring (map id id) in the table under key. A full table is purged of the entries of fences
+ * no longer pinned under root, then tried once more; a table of fences all alive stays full, and
+ * the new fence's events are dropped (counted) while its verdicts stand.
+ */
+static int ring_insert(int table, __u64 key, int ring, const char *root)
+{
+	int r = bpf_map_update_elem(table, &key, &ring, BPF_ANY) < 0 ? -errno : 0;
+
+	if (r != -E2BIG)
+		return r;
+	r = nf_loader_purge_rings(root);
+	if (r < 0)
+		nf_log_debug("cannot purge the tables of events rings: %s", strerror(-r));
+	return bpf_map_update_elem(table, &key, &ring, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/*
  * The fence's own events ring, pinned in its directory and found by the programs in the set's
  * nf_rings under its cgroup id: the ring of the fence it replaces, so that events not read yet
- * stay for the monitor, or a new one.
+ * stay for the monitor, or a new one. Every change of a table of maps waits for an RCU grace
+ * period: an entry that holds the ring already (an update within one table) is left as it is.
  */
 static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 {
 	__u64 key = o->cgroup_id;
+	__u32 id = 0, cur = 0;
 	int fd = o->prev_dir ? open_pin(o->prev_dir, NF_PIN_EVENTS) : -ENOENT, r;
 
 	if (fd >= 0 && !is_ring(fd)) {
@@ -888,7 +907,9 @@ static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 		fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nf_ring", 0, 0, NF_RING_BYTES, NULL);
 	if (fd < 0)
 		return -errno;
-	r = bpf_map_update_elem(ps->map[MAP_RINGS], &key, &fd, BPF_ANY) < 0 ? -errno : 0;
+	r = map_id(fd, &id, NULL);
+	if (!r && (bpf_map_lookup_elem(ps->map[MAP_RINGS], &key, &cur) < 0 || cur != id))
+		r = ring_insert(ps->map[MAP_RINGS], key, fd, o->root);
 	if (!r)
 		r = pin_at(o->pin_dir, NF_PIN_EVENTS, fd);
 	close(fd);
@@ -968,8 +989,6 @@ int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	r = link_and_pin(&ps, o, err, errlen);
-	if (r < 0 && !o->prev_dir)
-		nf_loader_forget(o->pin_dir);
 	if (r < 0)
 		nf_loader_unpin(o->pin_dir);
 	progset_close(&ps);
@@ -1103,23 +1122,54 @@ int nf_loader_counters(const char *pin_dir, uint64_t ret[NF_CNT_COUNT], uint32_t
 	return r;
 }
 
-int nf_loader_forget(const char *pin_dir)
+static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
 {
-	int rings = open_pin(pin_dir, NF_PIN_RINGS), ring = open_pin(pin_dir, NF_PIN_EVENTS);
-	__u64 key = 0, next, *gone = NULL;
-	__u32 id = 0, val = 0;
-	size_t n = 0, cap = 0;
-	int r = rings < 0 ? rings : ring < 0 ? ring : map_id(ring, &id, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
 
-	/* Values are the inner maps' ids; keys to delete are collected first, so that the walk
-	 * does not restart at every deletion. The walk starts from key 0, which no cgroup has:
-	 * the kernel then gives the first key. */
-	while (r == 0 && bpf_map_get_next_key(rings, &key, &next) == 0) {
+/* 1 when ref is in keep[0..n). */
+static bool ref_in(const struct nf_ring_ref *keep, size_t n, __u64 cgroup_id, __u32 ring_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i].cgroup_id == cgroup_id && keep[i].ring_id == ring_id)
+			return true;
+	return false;
+}
+
+/* Delete keys[0..n) from table, in one batch where the kernel takes them so (one grace period
+ * rather than one per key), else one by one. Keys gone already are no error. */
+static int delete_keys(int table, __u64 *keys, size_t n)
+{
+	__u32 done = (__u32)n;
+	int r = 0;
+
+	if (n == 0 || bpf_map_delete_batch(table, keys, &done, NULL) == 0)
+		return 0;
+	for (size_t i = done < n ? done : 0; i < n; i++)
+		if (bpf_map_delete_elem(table, &keys[i]) < 0 && errno != ENOENT)
+			r = -errno;
+	return r;
+}
+
+int nf_loader_purge_table(int table, const struct nf_ring_ref *keep, size_t n, size_t *ret_deleted)
+{
+	__u64 key = 0, next, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	__u32 val = 0;
+	int r = 0;
+
+	/* Keys to delete are collected first, so that the walk does not restart at every
+	 * deletion. The walk starts from key 0, which no cgroup has: the kernel then gives the
+	 * first key. */
+	while (bpf_map_get_next_key(table, &key, &next) == 0) {
 		key = next;
-		if (bpf_map_lookup_elem(rings, &key, &val) < 0 || val != id)
+		if (bpf_map_lookup_elem(table, &key, &val) < 0 || ref_in(keep, n, key, val))
 			continue;
-		if (n == cap) {
-			__u64 *g = realloc(gone, (cap = cap ? 2 * cap : 4) * sizeof(*g));
+		if (ngone == cap) {
+			__u64 *g = realloc(gone, (cap = cap ? 2 * cap : 16) * sizeof(*g));
 
 			if (!g) {
 				r = -ENOMEM;
@@ -1127,16 +1177,95 @@ int nf_loader_forget(const char *pin_dir)
 			}
 			gone = g;
 		}
-		gone[n++] = key;
+		gone[ngone++] = key;
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(rings, &gone[i]);
+	if (r == 0)
+		r = delete_keys(table, gone, ngone);
 	free(gone);
-	if (rings >= 0)
-		close(rings);
-	if (ring >= 0)
-		close(ring);
-	return r == -ENOENT ? 0 : r;
+	if (r == 0 && ret_deleted)
+		*ret_deleted = ngone;
+	return r;
+}
+
+/* The cgroup id and ring of the fence pinned in dir, added to *refs; none: nothing added. */
+static int fence_ref(const char *dir, struct nf_ring_ref **refs, size_t *n, size_t *cap)
+{
+	uint64_t cgid = 0;
+	__u32 id = 0;
+	int fd = open_pin(dir, NF_PIN_EVENTS), r;
+
+	if (fd < 0)
+		return 0;
+	r = map_id(fd, &id, NULL);
+	close(fd);
+	if (r < 0 || nf_loader_cgroup_id(dir, &cgid) < 0 || cgid == 0)
+		return 0;
+	if (*n == *cap) {
+		struct nf_ring_ref *g = realloc(*refs, (*cap = *cap ? 2 * *cap : 16) * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		*refs = g;
+	}
+	(*refs)[(*n)++] = (struct nf_ring_ref){ .cgroup_id = cgid, .ring_id = id };
+	return 0;
+}
+
+/* The map ids of the tables seen so far, so that a table shared by sets is walked once. */
+static bool seen_table(int fd, __u32 *ids, size_t *n, size_t max)
+{
+	__u32 id = 0;
+
+	if (map_id(fd, &id, NULL) < 0 || id_in(id, ids, *n))
+		return true;
+	if (*n < max)
+		ids[(*n)++] = id;
+	return false;
+}
+
+int nf_loader_purge_rings(const char *root)
+{
+	char sets[4096], path[4096];
+	struct nf_ring_ref *refs = NULL;
+	size_t nrefs = 0, cap = 0, nseen = 0, deleted = 0;
+	__u32 seen[64];
+	struct dirent *de;
+	DIR *d = opendir(root);
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	/* Every directory under root but the sets' holds a fence's pins (any slot of one). */
+	while (r == 0 && (de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, NF_PROGRAMS_DIR) != 0 &&
+		    path_in(path, sizeof(path), root, de->d_name) == 0)
+			r = fence_ref(path, &refs, &nrefs, &cap);
+	closedir(d);
+	d = r == 0 && path_in(sets, sizeof(sets), root, NF_PROGRAMS_DIR) == 0 ? opendir(sets)
+									      : NULL;
+	while (d && (de = readdir(d))) {
+		size_t n = 0;
+		int table, k;
+
+		if (de->d_name[0] == '.' || path_in(path, sizeof(path), sets, de->d_name) < 0)
+			continue;
+		table = open_pin(path, NF_PIN_RINGS);
+		if (table < 0)
+			continue; /* an older netfence's set, with one ring for all */
+		k = seen_table(table, seen, &nseen, sizeof(seen) / sizeof(seen[0]))
+			    ? 0
+			    : nf_loader_purge_table(table, refs, nrefs, &n);
+		close(table);
+		if (k < 0)
+			r = k;
+		deleted += n;
+	}
+	if (d)
+		closedir(d);
+	free(refs);
+	if (deleted)
+		nf_log_debug("%zu events rings of fences gone taken out of their tables", deleted);
+	return r;
 }
 
 /*
@@ -1181,14 +1310,6 @@ int nf_loader_unpin(const char *pin_dir)
 	if (rmdir(pin_dir) < 0 && errno != ENOENT && r == 0)
 		r = -errno;
 	return r;
-}
-
-static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
 }
 
 /* The id of the first program of the set pinned in dir (<root>/@programs/<name>), which the

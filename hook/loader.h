@@ -70,9 +70,24 @@ int nf_loader_cgroup_id(const char *pin_dir, uint64_t *ret_id);
  * netfence shared one between the fences of a program set). */
 int nf_loader_open_events(const char *pin_dir, uint32_t *ret_map_id);
 
-/* Take the fence pinned in pin_dir out of its set's table of events rings, which would
- * otherwise keep its ring until the set is gone; before nf_loader_unpin() on detach. */
-int nf_loader_forget(const char *pin_dir);
+/*
+ * The tables of events rings (nf_rings) keep a fence's entry, and so its ring, after the fence
+ * is detached or removed: every change of a table waits for an RCU grace period, which the hook
+ * does not pay at detach. The entries of fences gone are taken out by `netfence gc` and, when a
+ * table is full, by the attach that needs room.
+ */
+struct nf_ring_ref {
+	uint64_t cgroup_id;
+	uint32_t ring_id; /* map id */
+};
+
+/* Delete from the table of rings fd every entry (cgroup id, ring) that keep[0..n) does not
+ * hold; the number deleted in *ret_deleted (may be NULL). */
+int nf_loader_purge_table(int fd, const struct nf_ring_ref *keep, size_t n, size_t *ret_deleted);
+
+/* Purge every set's table under root of the entries no fence pinned there holds: those of
+ * fences detached or removed, and of fences whose cgroup is gone. Caller holds the store lock. */
+int nf_loader_purge_rings(const char *root);
 
 /* Take the links pinned in pin_dir off their cgroup (done when this returns), unpin everything
  * in it and remove the directory. */

@@ -20,6 +20,9 @@
 #   fail-open-recorded-and-logged  a fail_mode open start is recorded where list, show and
 #                               metrics see it, logged to a (fake) journald with its fields, or
 #                               to log_file; poststop removes the record
+#   ring-entry-after-detach     a detach leaves the fence's entry in the table of rings; a new
+#                               fence on that cgroup reports through its own ring all the same;
+#                               `netfence gc` takes the entries of fences gone out, and only those
 #
 # Needs root, a cgroup v2 hierarchy, bpftool, jq, python3, curl and a C compiler with a static
 # libc; exits 77 with the reason when one is missing. The metrics case needs
@@ -524,6 +527,56 @@ case_fail_open()
 	mkdir -p "$CG/c"
 }
 
+# The cgroup ids (decimal) that the table of events rings pinned at FILE has entries for, and
+# the ring's map id: "CGID RING" per line, sorted.
+ring_entries()
+{
+	bpftool -j map dump pinned "$1" |
+		jq -r '.[] | [(.key | reverse | map(.[2:]) | join("")),
+			(.value | reverse | map(.[2:]) | join(""))] | @tsv' |
+		while read -r k v; do echo "$((16#$k)) $((16#$v))"; done | sort
+}
+
+# The map id of a fence's own ring.
+ring_id()
+{
+	bpftool -j map show pinned "$T/bpffs/$1/map_events" | jq -r .id
+}
+
+# Fence a stays attached throughout (its set keeps the table). A fence on b is detached
+# without gc: its entry stays. A new fence on b (another id: a ring of its own) reports its
+# denial; once it is detached, `netfence gc` leaves a's entry alone.
+case_ring_entry()
+{
+	local table cga cgb got want ring
+	attach ev-keep a deny || return
+	table=$T/bpffs/ev-keep/map_rings
+	cga=$(stat -c %i "$CG/a") cgb=$(stat -c %i "$CG/b")
+	attach ev-gone b deny || return
+	ring=$(ring_id ev-gone)
+	nf detach ev-gone >/dev/null
+	got=$(ring_entries "$table" | awk -v c="$cgb" '$1 == c { print $2 }')
+	[ "$got" = "$ring" ] || fail "after detach, b's entry is '$got', expected its ring $ring"
+	attach ev-new b deny || return
+	[ "$(in_cg b "$CLIENT" tcp 127.0.0.1 85)" = EPERM ] || fail "fence ev-new did not deny"
+	monitor_to "$T/entry.out" --container ev-new --count 1 --timeout 5000
+	got=$(jq -r 'select(.verdict == "denied") | "\(.container) \(.port)"' "$T/entry.out")
+	[ "$got" = "ev-new 85" ] || fail "ev-new's denial: $(flat "$(cat "$T/entry.out")")"
+	got=$(ring_entries "$table" | awk -v c="$cgb" '$1 == c { print $2 }')
+	want=$(ring_id ev-new)
+	[ "$got" = "$want" ] || fail "b's entry holds ring '$got', expected ev-new's $want"
+	nf detach ev-new >/dev/null
+	nf gc >/dev/null || fail "gc failed"
+	got=$(ring_entries "$table")
+	want="$cga $(ring_id ev-keep)"
+	[ "$got" = "$want" ] || fail "after gc the table holds '$(flat "$got")', expected '$want'"
+	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 86)" = EPERM ] || fail "fence ev-keep did not deny"
+	monitor_to "$T/keep.out" --container ev-keep --count 1 --timeout 5000
+	got=$(jq -r 'select(.verdict == "denied") | "\(.container) \(.port)"' "$T/keep.out")
+	[ "$got" = "ev-keep 86" ] || fail "ev-keep's denial after gc: $(flat "$(cat "$T/keep.out")")"
+	nf detach ev-keep >/dev/null
+}
+
 CASES=(
 	"event-time-is-verdict-time case_event_time"
 	"flood-does-not-starve case_flood"
@@ -533,6 +586,7 @@ CASES=(
 	"monitor-filters case_monitor_filters"
 	"pod-names-and-metrics case_pod_names"
 	"fail-open-recorded-and-logged case_fail_open"
+	"ring-entry-after-detach case_ring_entry"
 )
 
 main()
