@@ -225,9 +225,24 @@ int nf_pins_rollback(const char *root, const char *id)
 		return nf_loader_unpin(new);
 	}
 	/* One step, so that a run killed after it finds the new fence as <id>@old and drops it. */
-	if (renameat2(AT_FDCWD, old, AT_FDCWD, cur, RENAME_EXCHANGE) < 0)
+	if (renameat2(AT_FDCWD, old, AT_FDCWD, cur, RENAME_EXCHANGE) == 0)
+		return nf_loader_unpin(old);
+	if (errno != EINVAL)
 		return -errno;
-	return nf_loader_unpin(old);
+	/*
+	 * bpffs before Linux 5.16 cannot exchange. Two renames, the new fence's first: a run
+	 * killed between them finds <id>@new and <id>@old as a commit leaves them, and keeps the
+	 * new fence, which is complete (links judge throughout: only their names move).
+	 */
+	if (rename(cur, new) < 0)
+		return -errno;
+	if (rename(old, cur) < 0) {
+		int r = -errno;
+
+		rename(new, cur);
+		return r;
+	}
+	return nf_loader_unpin(new);
 }
 
 int nf_pins_release(const char *root, const char *id)

@@ -211,3 +211,34 @@ Test(pins, recover_after_an_interrupted_rollback)
 	cr_expect(exists("web/pin_cur"));
 	cr_expect_not(exists("web@old"));
 }
+
+/* A rollback where bpffs cannot exchange (before 5.16) renames twice, the new fence back to
+ * @new first. Killed between the renames, a recovery keeps the new fence, complete; killed
+ * after both, the replaced one. */
+static void rollback_by_renames(int renames)
+{
+	char cur[512], new[512], old[512];
+
+	replacement_ready();
+	cr_assert_eq(nf_pins_commit(root, "web"), 0);
+	snprintf(cur, sizeof(cur), "%s/web", root);
+	snprintf(new, sizeof(new), "%s/web@new", root);
+	snprintf(old, sizeof(old), "%s/web@old", root);
+	cr_assert_eq(rename(cur, new), 0, "%m");
+	if (renames == 2)
+		cr_assert_eq(rename(old, cur), 0, "%m");
+	cr_assert_eq(nf_pins_recover(root, "web"), 0);
+	cr_expect(exists(renames == 2 ? "web/pin_cur" : "web/pin_new"));
+	cr_expect_not(exists("web@new"));
+	cr_expect_not(exists("web@old"));
+}
+
+Test(pins, recover_between_the_renames_of_a_rollback)
+{
+	rollback_by_renames(1);
+}
+
+Test(pins, recover_after_the_renames_of_a_rollback)
+{
+	rollback_by_renames(2);
+}
