@@ -241,27 +241,37 @@ static size_t check_when(struct nf_doctor *d, const char *file, const json_t *wh
 	return 0;
 }
 
+/* The JSON object in text, or NULL with an error finding `id` saying why and what follows. */
+static json_t *load_object(struct nf_doctor *d, const char *id, const char *file, const char *text,
+			   size_t len, const char *consequence)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (json_is_object(doc))
+		return doc;
+	if (doc)
+		nf_doctor_add(d, NF_SEV_ERROR, id, "correct the file", "%s: not a JSON object: %s",
+			      file, consequence);
+	else
+		nf_doctor_add(d, NF_SEV_ERROR, id, "correct the file",
+			      "%s: invalid JSON at line %d: %s: %s", file, jerr.line, jerr.text,
+			      consequence);
+	json_decref(doc);
+	return NULL;
+}
+
 bool nf_doctor_check_hooks_doc(struct nf_doctor *d, const char *file, const char *text, size_t len)
 {
 	const json_t *hook, *stages;
 	const char *stage, *path, *version;
 	char where[PATH_MAX + 32];
 	size_t errors = 0;
-	json_error_t jerr;
 	json_t *doc;
 
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
-		if (doc)
-			nf_doctor_add(d, NF_SEV_ERROR, "hooksd.invalid", "correct the file",
-				      "%s: not a JSON object: the engine does not run it", file);
-		else
-			nf_doctor_add(d, NF_SEV_ERROR, "hooksd.invalid", "correct the file",
-				      "%s: invalid JSON at line %d: %s: the engine does not run it",
-				      file, jerr.line, jerr.text);
-		json_decref(doc);
+	doc = load_object(d, "hooksd.invalid", file, text, len, "the engine does not run it");
+	if (!doc)
 		return false;
-	}
 	version = json_string_value(json_object_get(doc, "version"));
 	if (!version || strcmp(version, "1.0.0") != 0) {
 		nf_doctor_add(d, NF_SEV_ERROR, "hooksd.version", "\"version\": \"1.0.0\"",
@@ -511,21 +521,11 @@ static bool check_cdi_doc(struct nf_doctor *d, const char *file, const char *tex
 	bool on = false;
 	const char *kind;
 	size_t errors = 0, i;
-	json_error_t jerr;
 	json_t *doc, *dev;
 
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(doc)) {
-		if (doc)
-			nf_doctor_add(d, NF_SEV_ERROR, "cdi.invalid", "correct the file",
-				      "%s: not a JSON object: engines refuse the device", file);
-		else
-			nf_doctor_add(d, NF_SEV_ERROR, "cdi.invalid", "correct the file",
-				      "%s: invalid JSON at line %d: %s: engines refuse the device",
-				      file, jerr.line, jerr.text);
-		json_decref(doc);
+	doc = load_object(d, "cdi.invalid", file, text, len, "engines refuse the device");
+	if (!doc)
 		return false;
-	}
 	kind = json_string_value(json_object_get(doc, "kind"));
 	if (!json_is_string(json_object_get(doc, "cdiVersion")) || !kind) {
 		nf_doctor_add(d, NF_SEV_ERROR, "cdi.invalid", "copy schemas/netfence-cdi.json",
