@@ -222,6 +222,7 @@ static int check_removable(struct nf_cli *cli, struct hook_ctx *c, bool own_net,
 		.own_cgroupns =
 			config && nf_soundness_ns_own(config->has_cgroupns, config->cgroupns_path,
 						      "/proc/self/ns/cgroup"),
+		.bundle = c->state->bundle,
 	};
 	char why[640], line[800], **mounts = NULL;
 	size_t n_mounts = 0;

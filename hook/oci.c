@@ -454,12 +454,14 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 
 /* The mount options the exposure checks read; the last of "ro" and "rw" (of "rro" and "rrw")
  * wins, as in mount(8). */
-static const char *const mount_options[] = { "rbind", "ro", "rw", "rro", "rrw" };
+static const char *const mount_options[] = { "bind", "rbind", "ro", "rw", "rro", "rrw" };
 
 static void mount_option(struct nf_oci_mount *m, const char *opt)
 {
-	if (strcmp(opt, "rbind") == 0)
-		m->rbind = true;
+	if (strcmp(opt, "bind") == 0)
+		m->bind = true;
+	else if (strcmp(opt, "rbind") == 0)
+		m->rbind = m->bind = true;
 	else if (strcmp(opt, "ro") == 0 || strcmp(opt, "rw") == 0)
 		m->ro = opt[1] == 'o';
 	else if (strcmp(opt, "rro") == 0 || strcmp(opt, "rrw") == 0)
@@ -485,6 +487,7 @@ static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m
 			       false, &ret->source);
 	if (r < 0)
 		return r;
+	ret->bind = ret->type && strcmp(ret->type, "bind") == 0;
 	opts = json_object_get(m, "options");
 	if (!opts || json_is_null(opts))
 		return 0;
@@ -721,6 +724,8 @@ static int scan_mount(const struct nf_json_scan_span *m, struct nf_oci_mount *re
 	r = walk_string_dup(&type, &ret->type);
 	if (r == 0)
 		r = walk_string_dup(&source, &ret->source);
+	if (r == 0)
+		ret->bind = ret->type && strcmp(ret->type, "bind") == 0;
 	if (r < 0 || !given(&opts))
 		return r;
 	if (opts.type != NF_JSON_SCAN_ARRAY)

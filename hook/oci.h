@@ -62,6 +62,8 @@ struct nf_oci_state {
 struct nf_oci_mount {
 	char *type;   /* NULL if absent */
 	char *source; /* NULL if absent */
+	bool bind;    /* "bind" or "rbind" among the options, or type "bind": a bind of source,
+		       * whatever type it names; a relative source is the bundle's */
 	bool rbind;   /* "rbind" among the options: the source's submounts come along */
 	bool ro;      /* read-only itself ("ro"); an rbind's submounts stay writable */
 	bool rro;     /* read-only with every submount ("rro", runc 1.1+, crun) */

@@ -32,23 +32,56 @@ static bool path_within(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+/*
+ * The directory a bind mount shows, as the runtime resolves it: a relative source is the
+ * bundle's (runc and crun bind <bundle>/<source>), and symbolic links are followed. NULL when
+ * it cannot be told (no bundle for a relative source, a path too long): the caller then takes
+ * the mount for the worst it could be.
+ */
+static const char *bind_source(const struct nf_oci_mount *m, const struct nf_soundness_ctx *ctx,
+			       char real[PATH_MAX])
+{
+	char joined[PATH_MAX];
+	const char *src = m->source;
+
+	if (!src || !*src)
+		return NULL;
+	if (src[0] != '/') {
+		if (!ctx->bundle || (size_t)snprintf(joined, sizeof(joined), "%s/%s", ctx->bundle,
+						     src) >= sizeof(joined))
+			return NULL;
+		src = joined;
+	}
+	if (realpath(src, real))
+		return real;
+	/* A source that does not exist fails the runtime's mount; a relative one is judged as
+	 * the worst it could be. */
+	return src == joined ? NULL : m->source;
+}
+
 /* A mount that shows the BPF filesystem holding netfence's pins inside the container. */
 static const struct nf_oci_mount *bpffs_mount(const struct nf_oci_config *cfg,
-					      const char *bpffs_root)
+					      const struct nf_soundness_ctx *ctx)
 {
+	const char *bpffs_root = ctx->bpffs_root;
+	char real[PATH_MAX];
+
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		const struct nf_oci_mount *m = &cfg->mounts[i];
+		const char *src;
 
-		if (m->type && strcmp(m->type, "bpf") == 0)
+		if (m->type && strcmp(m->type, "bpf") == 0 && !m->bind)
 			return m;
-		if (!m->source || m->source[0] != '/')
+		if (!m->bind)
 			continue;
-		if (path_within(m->source, "/sys/fs/bpf") ||
-		    (bpffs_root && path_within(m->source, bpffs_root)))
+		src = bind_source(m, ctx, real);
+		if (!src)
+			return m;
+		if (path_within(src, "/sys/fs/bpf") || (bpffs_root && path_within(src, bpffs_root)))
 			return m;
 		/* A recursive bind of an ancestor brings the bpffs mount along. */
-		if (m->rbind && (path_within("/sys/fs/bpf", m->source) ||
-				 (bpffs_root && path_within(bpffs_root, m->source))))
+		if (m->rbind && (path_within("/sys/fs/bpf", src) ||
+				 (bpffs_root && path_within(bpffs_root, src))))
 			return m;
 	}
 	return NULL;
@@ -85,20 +118,20 @@ static const struct nf_oci_mount *cgroup_mount(const struct nf_oci_config *cfg,
 
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		const struct nf_oci_mount *m = &cfg->mounts[i];
-		const char *src = m->source;
+		const char *src;
 
 		*ret_sub = false;
-		if (m->type &&
-		    (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)) {
-			if (!m->ro && !m->rro && !ctx->own_cgroupns)
+		/* A bind is judged by its source whatever type it names (runtimes ignore it). */
+		if (!m->bind) {
+			if (m->type &&
+			    (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) &&
+			    !m->ro && !m->rro && !ctx->own_cgroupns)
 				return m;
 			continue;
 		}
-		if (!src || src[0] != '/')
-			continue;
-		/* The runtime follows symbolic links in a bind's source. */
-		if (realpath(src, real))
-			src = real;
+		src = bind_source(m, ctx, real);
+		if (!src)
+			return m;
 		if (in_cgroup2(ctx, src, false) && !m->ro && !m->rro)
 			return m;
 		*ret_sub = true;
@@ -151,7 +184,7 @@ int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundnes
 						 "keeps every capability of the runtime)");
 		return 1;
 	}
-	m = bpffs_mount(cfg, ctx->bpffs_root);
+	m = bpffs_mount(cfg, ctx);
 	if (m) {
 		snprintf(buf, size,
 			 "mounts the BPF filesystem (source %s), through which it could unpin "
@@ -160,12 +193,12 @@ int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundnes
 		return 1;
 	}
 	m = cgroup_mount(cfg, ctx, &sub);
-	if (m && m->source && m->source[0] == '/')
+	if (m && m->bind)
 		snprintf(buf, size,
 			 "mounts the cgroup hierarchy writable (source %s), through which uid 0 "
 			 "moves itself out of its cgroup and its fence by writing cgroup.procs "
 			 "(mount it %s)",
-			 nf_quote_str(q, m->source),
+			 nf_quote_str(q, m->source ? m->source : ""),
 			 sub ? "with \"rro\": \"ro\" leaves the cgroup2 submount writable"
 			     : "with \"ro\"");
 	else if (m)

@@ -37,6 +37,7 @@ struct nf_soundness_ctx {
 	 * none: /sys/fs/cgroup is assumed. */
 	const char *const *cgroup2_mounts;
 	size_t n_cgroup2_mounts;
+	const char *bundle; /* a bind's relative source is taken from here, as runtimes do */
 };
 
 /* 0 when the fence holds; 1 with the reason (one clause, for a log line) in buf when the

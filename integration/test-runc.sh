@@ -209,6 +209,41 @@ case_cgroup_bind_refused()
 	expect_nothing_left "$id"
 }
 
+# A bind is judged by its source whatever type it names, and a relative source is the
+# bundle's, as runc resolves it: binds of the cgroup hierarchy and of the bpffs written those ways
+# are refused like the plain ones (each let the container leave its fence, or unpin it).
+refused_by_mount()
+{
+	local id=$1 want=$2 mount=$3
+	shift 3
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" "$@" \
+		mount="$mount" || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': $want" "$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming the mount: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+case_cgroup_type_bind_refused()
+{
+	refused_by_mount runc-cgroup-type-bind "mounts the cgroup hierarchy writable" \
+		'{"destination": "/cg", "type": "cgroup", "source": "/sys/fs/cgroup", "options": ["rbind", "rw"]}' \
+		cgroupns=1
+}
+
+case_cgroup_relative_bind_refused()
+{
+	refused_by_mount runc-cgroup-rel-bind "mounts the cgroup hierarchy writable" \
+		'{"destination": "/cg", "type": "bind", "source": "../../../../../../../../sys/fs/cgroup", "options": ["rbind", "rw"]}'
+}
+
+case_bpffs_relative_bind_refused()
+{
+	refused_by_mount runc-bpffs-rel-bind "mounts the BPF filesystem" \
+		'{"destination": "/mnt", "type": "bind", "source": "../../../../../../../..'"$T"'/bpffs", "options": ["rbind", "rw"]}'
+}
+
 # The container's own process runs before poststart: refused, nothing attached.
 case_poststart_refused()
 {
@@ -436,6 +471,9 @@ cgroup-rw-escapes         case_cgroup_rw_escapes
 cgroup-ro-fenced          case_cgroup_ro_fenced
 cgroupns-rw-fenced        case_cgroupns_rw_fenced
 cgroup-bind-refused       case_cgroup_bind_refused
+cgroup-type-bind-refused  case_cgroup_type_bind_refused
+cgroup-rel-bind-refused   case_cgroup_relative_bind_refused
+bpffs-rel-bind-refused    case_bpffs_relative_bind_refused
 poststart-refused         case_poststart_refused
 unfenced                  case_unfenced
 removable-refused         case_removable_refused

@@ -94,6 +94,21 @@ static const struct sound_case cases[] = {
 	  NULL },
 	{ "look-alike path", MOUNT("bind", "/srv/cg/unifiedx", "\"rbind\""), false, true, false, 0,
 	  NULL },
+	/* A bind is judged by its source whatever type it names, and a relative source is the
+	 * bundle's (the bundle here is /usr/share). */
+	{ "type cgroup with rbind, own cgroupns",
+	  MOUNT("cgroup", "/sys/fs/cgroup", "\"rbind\",\"rw\""), false, true, false, 1,
+	  "source '/sys/fs/cgroup'", true },
+	{ "type cgroup2 with bind ro, own cgroupns",
+	  MOUNT("cgroup2", "/sys/fs/cgroup", "\"bind\",\"ro\""), false, true, false, 0, NULL,
+	  true },
+	{ "relative bind of the cgroup2 mount",
+	  MOUNT("bind", "../../sys/fs/cgroup", "\"rbind\",\"rw\""), false, true, false, 1,
+	  "cgroup.procs", true },
+	{ "relative rbind of the bpffs", MOUNT("none", "../../sys/fs/bpf", "\"rbind\",\"rw\""),
+	  false, true, false, 1, "BPF filesystem" },
+	{ "relative bind elsewhere", MOUNT("bind", "../../etc", "\"rbind\""), false, true, false, 0,
+	  NULL },
 };
 
 Test(soundness, table)
@@ -110,6 +125,7 @@ Test(soundness, table)
 			.own_cgroupns = t->own_cgroupns,
 			.cgroup2_mounts = cgroup2_mounts,
 			.n_cgroup2_mounts = 2,
+			.bundle = "/usr/share",
 		};
 		struct nf_oci_config *cfg = NULL;
 		char err[512], why[512] = "";
@@ -124,6 +140,19 @@ Test(soundness, table)
 				  why, t->reason);
 		nf_oci_config_free(cfg);
 	}
+}
+
+/* A relative bind source without a bundle to resolve it against could be anything. */
+Test(soundness, relative_source_without_bundle)
+{
+	static const char doc[] = MOUNT("bind", "data", "\"rbind\"");
+	struct nf_soundness_ctx ctx = { .bpffs_root = "/sys/fs/bpf/netfence", .own_netns = true };
+	struct nf_oci_config *cfg = NULL;
+	char err[512], why[512] = "";
+
+	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(nf_soundness_check(cfg, &ctx, why, sizeof(why)), 1, "%s", why);
+	nf_oci_config_free(cfg);
 }
 
 Test(soundness, mount_types_checked)
