@@ -128,16 +128,17 @@ int nf_floor_apply(const struct nf_floor *f, struct nf_policy *p, char **text, s
 
 	if (!nf_floor_active(f))
 		return 0;
+	/* Audit allows everything, the floor's denials (raw sockets included) too. */
+	if (p->mode == NF_MODE_AUDIT)
+		return snprintf(err, errlen,
+				"/mode: 'audit' is refused under the host floor: audit would let "
+				"%s through",
+				n ? "the floor's denied destinations" : "the floor's raw sockets"),
+		       -EPERM;
 	if (f->raw_deny)
 		p->raw_sockets = NF_RAW_DENY;
 	if (n == 0)
 		goto done;
-	if (p->mode == NF_MODE_AUDIT)
-		return snprintf(err, errlen,
-				"/mode: 'audit' is refused under the host floor: audit would let "
-				"the floor's %zu denied destination%s through",
-				n, n == 1 ? "" : "s"),
-		       -EPERM;
 	if (first + n > NF_POLICY_MAX_RULES)
 		return snprintf(err, errlen,
 				"/rules: %zu rules and the host floor's %zu are more than %d",

@@ -42,12 +42,14 @@ static bool in_list(const char *name, size_t len, const char *const *list)
 }
 
 /*
- * Scan options from argv[i]: returns the index of the first non-option (argc if none). An
- * option in with_value takes the next argument unless written --name=value. found (or NULL)
- * names the options whose values are wanted, stored in vals[k].
+ * Scan options from argv[i]: returns the index of the first non-option (argc if none), or with
+ * permute, goes on past non-options to the end, as crun's argp does (runc refuses options after
+ * the container id, so reading them costs nothing there). An option in with_value takes the next
+ * argument unless written --name=value. found (or NULL) names the options whose values are
+ * wanted, stored in vals[k].
  */
 static int scan_options(int argc, char **argv, int i, const char *const *with_value,
-			const char *const *found, const char **vals)
+			const char *const *found, const char **vals, bool permute)
 {
 	for (; i < argc; i++) {
 		const char *a = argv[i], *name, *eq;
@@ -55,6 +57,8 @@ static int scan_options(int argc, char **argv, int i, const char *const *with_va
 
 		if (strcmp(a, "--") == 0)
 			return i + 1 < argc ? i + 1 : argc;
+		if ((a[0] != '-' || a[1] == '\0') && permute)
+			continue;
 		if (a[0] != '-' || a[1] == '\0')
 			return i;
 		/* runc's flag library takes -root as well as --root. */
@@ -78,16 +82,28 @@ int nf_wrapper_parse_args(int argc, char **argv, struct nf_wrapper_args *ret)
 	/* The global options of runc and crun that take a value. */
 	static const char *const global[] = { "root",	  "log",       "log-format",	 "criu",
 					      "rootless", "log-level", "cgroup-manager", NULL };
-	/* Those of runc and crun create/run: bundle and config are the ones read. */
-	static const char *const create[] = {
-		"bundle", "b", "console-socket", "pid-file", "preserve-fds", "config", "f", NULL
-	};
+	/* Those of runc and crun create, run and restore: bundle and config are the ones read. */
+	static const char *const create[] = { "bundle",
+					      "b",
+					      "console-socket",
+					      "pid-file",
+					      "preserve-fds",
+					      "config",
+					      "f",
+					      "image-path",
+					      "work-path",
+					      "parent-path",
+					      "manage-cgroups-mode",
+					      "empty-ns",
+					      "lsm-profile",
+					      "lsm-mount-context",
+					      NULL };
 	static const char *const wanted[] = { "bundle", "b", "config", "f", NULL };
 	const char *vals[4] = {};
 	int i;
 
 	*ret = (struct nf_wrapper_args){};
-	i = scan_options(argc, argv, 1, global, NULL, NULL);
+	i = scan_options(argc, argv, 1, global, NULL, NULL, false);
 	if (i < 0)
 		return i;
 	if (i >= argc)
@@ -95,7 +111,7 @@ int nf_wrapper_parse_args(int argc, char **argv, struct nf_wrapper_args *ret)
 	ret->cmd = i;
 	if (!nf_wrapper_creates(argc, argv, ret))
 		return 0;
-	i = scan_options(argc, argv, i + 1, create, wanted, vals);
+	i = scan_options(argc, argv, i + 1, create, wanted, vals, true);
 	if (i < 0)
 		return i;
 	ret->bundle = vals[0] ? vals[0] : vals[1];
@@ -103,10 +119,17 @@ int nf_wrapper_parse_args(int argc, char **argv, struct nf_wrapper_args *ret)
 	return 0;
 }
 
+/* The commands that make a container from a bundle: restore too (from a checkpoint), which
+ * runs the createRuntime hooks as create does. */
 bool nf_wrapper_creates(int argc, char **argv, const struct nf_wrapper_args *a)
 {
-	return a->cmd > 0 && a->cmd < argc &&
-	       (strcmp(argv[a->cmd], "create") == 0 || strcmp(argv[a->cmd], "run") == 0);
+	static const char *const creating[] = { "create", "run", "restore" };
+
+	for (size_t i = 0; a->cmd > 0 && a->cmd < argc && i < sizeof(creating) / sizeof(*creating);
+	     i++)
+		if (strcmp(argv[a->cmd], creating[i]) == 0)
+			return true;
+	return false;
 }
 
 /* Does the spec ask for a fence? A non-string annotation is the runtime's to refuse. */

@@ -525,6 +525,28 @@ Test(floor, audit_refused)
 	nf_config_free(&c);
 }
 
+/* A floor of raw_sockets deny alone refuses audit too: audit lets raw sockets be made. */
+Test(floor, audit_refused_raw_only)
+{
+	static const char tenant[] = "{\"version\":1,\"mode\":\"audit\",\"default\":\"allow\","
+				     "\"rules\":[]}";
+	struct nf_config c = {};
+	struct nf_policy *p = NULL;
+	char err[512] = "", source[128] = "file";
+	char *text = strdup(tenant);
+	size_t len = strlen(tenant);
+
+	parse_floor_config(&c, "{\"floor\":{\"raw_sockets\":\"deny\"}}");
+	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
+		-EPERM);
+	cr_assert(strstr(err, "the floor's raw sockets"), "%s", err);
+	nf_policy_free(p);
+	free(text);
+	nf_config_free(&c);
+}
+
 /* raw_sockets deny alone: the tenant's raw_sockets is overridden, no rule is added. */
 Test(floor, raw_sockets_only)
 {

@@ -71,6 +71,28 @@ Test(wrapper, option_forms)
 	cr_assert_null(a.bundle, "the working directory, as runc");
 }
 
+/* restore makes a container from a bundle (a checkpoint's) and runs its createRuntime hooks. */
+Test(wrapper, restore_creates)
+{
+	char *argv[] = { "netfence-runc", "--root",   "/r", "restore", "--image-path",
+			 "/ckpt",	  "--bundle", "/b", "id",      NULL };
+	struct nf_wrapper_args a;
+
+	cr_assert_eq(nf_wrapper_parse_args(ARGC(argv), argv, &a), 0);
+	cr_assert(nf_wrapper_creates(ARGC(argv), argv, &a));
+	cr_assert_str_eq(a.bundle, "/b");
+}
+
+/* crun (argp) takes options after the container id too. */
+Test(wrapper, options_after_the_id)
+{
+	char *argv[] = { "netfence-crun", "create", "id", "--bundle", "/b4", NULL };
+	struct nf_wrapper_args a;
+
+	cr_assert_eq(nf_wrapper_parse_args(ARGC(argv), argv, &a), 0);
+	cr_assert_str_eq(a.bundle, "/b4");
+}
+
 /* Every other command passes through: only the subcommand is found. */
 Test(wrapper, pass_through)
 {
