@@ -144,20 +144,35 @@ static bool wants_fence(const struct nf_config *cfg, json_t *spec)
 }
 
 /*
- * A hook is netfence's when its path is this very binary (by inode, so a link or a copy under
- * another name of another build is not taken for it): a file merely named netfence could be
- * anything, and skipping the attach hook for it would leave the container unfenced.
+ * A hook is netfence's `hook` at stage when its path is this very binary (by inode, so a link or
+ * a copy under another name of another build is not taken for it: a file merely named netfence
+ * could be anything) and its arguments run `hook` with that stage, or with none (the stage then
+ * comes from the state). Anything else there (`netfence version`, `hook poststop`) does not
+ * fence, and skipping the wrapper's own hook for it would leave the container unfenced.
  */
-static bool is_netfence_hook(json_t *hook, const struct stat *self)
+static bool is_netfence_hook(json_t *hook, const char *stage, const struct stat *self)
 {
 	const char *path = json_string_value(json_object_get(hook, "path"));
+	json_t *args = json_object_get(hook, "args");
+	size_t n = json_array_size(args);
 	struct stat st;
 
-	return path && stat(path, &st) == 0 && st.st_dev == self->st_dev &&
-	       st.st_ino == self->st_ino;
+	if (!path || stat(path, &st) < 0 || st.st_dev != self->st_dev || st.st_ino != self->st_ino)
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		const char *a = json_string_value(json_array_get(args, i));
+
+		if (!a || strcmp(a, "hook") != 0)
+			continue;
+		if (i + 1 == n)
+			return true;
+		a = json_string_value(json_array_get(args, i + 1));
+		return a && strcmp(a, stage) == 0;
+	}
+	return false;
 }
 
-/* Whether hooks[stage] already runs netfence. */
+/* Whether hooks[stage] already runs netfence's hook for that stage. */
 static bool has_netfence_hook(json_t *hooks, const char *stage, const struct stat *self)
 {
 	json_t *hook;
@@ -165,7 +180,7 @@ static bool has_netfence_hook(json_t *hooks, const char *stage, const struct sta
 
 	json_array_foreach(json_object_get(hooks, stage), i, hook)
 	{
-		if (is_netfence_hook(hook, self))
+		if (is_netfence_hook(hook, stage, self))
 			return true;
 	}
 	return false;

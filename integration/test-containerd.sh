@@ -285,6 +285,31 @@ print(len(h["createRuntime"]), len(h["poststop"]))' "$b/config.json")
 	expect_nothing_left "$id"
 }
 
+# netfence itself at createRuntime, but running `version`: not an attach hook, so the wrapper
+# adds its own and the container is fenced.
+case_version_hook()
+{
+	local id=ctrd-version b=$T/bundles/ctrd-version n
+	rt_bundle "$b" "$id" policy="$POLICY" || return
+	mkdir -p "$T/runc-root"
+	python3 - "$b/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"]["createRuntime"][0]["args"] = ["netfence", "version"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	if ! rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$b" "$id" \
+		</dev/null >"$T/logs/$id.create" 2>&1; then
+		rt_fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
+	fi
+	n=$(python3 -c 'import json, sys
+print(len(json.load(open(sys.argv[1]))["hooks"]["createRuntime"]))' "$b/config.json")
+	[ "$n" = 2 ] || rt_fail "$id: $n createRuntime hooks, expected 2"
+	nf list | grep -q -- "$id" || rt_fail "$id: not fenced behind a netfence version hook"
+	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
+	expect_nothing_left "$id"
+}
+
 # cd_config JSON_FIELDS: the test's host config with more fields, for one case; cd_config_reset
 # puts the plain one back. The wrapper and the hooks read the file at every run.
 cd_config()
@@ -389,6 +414,7 @@ unannotated       case_unannotated
 bundle-readonly   case_bundle_readonly
 already-hooked    case_already_hooked
 fake-hook         case_fake_hook
+version-hook      case_version_hook
 floor             case_floor
 fence-all         case_fence_all
 runtime-config    case_runtime_config
