@@ -235,43 +235,24 @@ case_bundle_readonly()
 	expect_nothing_left "$id"
 }
 
-# A bundle that already has netfence's hooks (a hooks.d engine in front of the wrapper, or
-# the operator's own) is left alone: one attach, not two.
-case_already_hooked()
+# wrapped_create ID BUNDLE EDIT HOOKS: edit the bundle's hooks with the python EDIT (given the
+# hooks object as h), create the container through the wrapper as containerd's shim would, and
+# check that the hooks then number HOOKS ("createRuntime poststop") and that it is fenced; then
+# delete it and check nothing is left.
+wrapped_create()
 {
-	local id=ctrd-hooked b=$T/bundles/ctrd-hooked n
+	local id=$1 b=$2 edit=$3 want=$4 n
 	rt_bundle "$b" "$id" policy="$POLICY" || return
-	cp "$b/config.json" "$T/$id.before"
 	mkdir -p "$T/runc-root"
-	if ! rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$b" "$id" \
-		</dev/null >"$T/logs/$id.create" 2>&1; then
-		rt_fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
-	fi
-	cmp -s "$b/config.json" "$T/$id.before" || rt_fail "$id: the wrapper rewrote config.json"
-	n=$(python3 -c 'import json, sys
-print(len(json.load(open(sys.argv[1]))["hooks"]["createRuntime"]))' "$b/config.json")
-	[ "$n" = 1 ] || rt_fail "$id: $n createRuntime hooks"
-	nf list | grep -q -- "$id" || rt_fail "$id: not fenced"
-	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
-	expect_nothing_left "$id"
-}
-
-# A createRuntime hook that is only named netfence (here /bin/true) and a netfence poststop hook
-# alone do not fence: the wrapper still adds its attach hook, and the container is fenced.
-case_fake_hook()
-{
-	local id=ctrd-fake b=$T/bundles/ctrd-fake n
-	rt_bundle "$b" "$id" policy="$POLICY" || return
-	mkdir -p "$T/fake" "$T/runc-root"
-	cp /bin/true "$T/fake/netfence"
-	# The test's own hooks, with their createRuntime one pointed at the fake.
-	python3 - "$b/config.json" "$T/fake/netfence" <<'PY'
+	python3 - "$b/config.json" "$edit" <<'PY'
 import json, sys
-path, fake = sys.argv[1:]
+path, edit = sys.argv[1:]
 c = json.load(open(path))
-c["hooks"]["createRuntime"][0]["path"] = fake
+h = c["hooks"]
+exec(edit)
 json.dump(c, open(path, "w"))
 PY
+	cp "$b/config.json" "$T/$id.before"
 	if ! rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$b" "$id" \
 		</dev/null >"$T/logs/$id.create" 2>&1; then
 		rt_fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
@@ -279,35 +260,37 @@ PY
 	n=$(python3 -c 'import json, sys
 h = json.load(open(sys.argv[1]))["hooks"]
 print(len(h["createRuntime"]), len(h["poststop"]))' "$b/config.json")
-	[ "$n" = "2 1" ] || rt_fail "$id: createRuntime and poststop hooks: $n, expected 2 1"
-	nf list | grep -q -- "$id" || rt_fail "$id: not fenced behind a hook named netfence"
+	[ "$n" = "$want" ] || rt_fail "$id: createRuntime and poststop hooks: $n, expected $want"
+	nf list | grep -q -- "$id" || rt_fail "$id: not fenced"
 	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
 	expect_nothing_left "$id"
+}
+
+# A bundle that already has netfence's hooks (a hooks.d engine in front of the wrapper, or
+# the operator's own) is left alone: one attach, not two.
+case_already_hooked()
+{
+	wrapped_create ctrd-hooked "$T/bundles/ctrd-hooked" "pass" "1 1"
+	cmp -s "$T/bundles/ctrd-hooked/config.json" "$T/ctrd-hooked.before" ||
+		rt_fail "ctrd-hooked: the wrapper rewrote config.json"
+}
+
+# A createRuntime hook that is only named netfence (here /bin/true) and a netfence poststop hook
+# alone do not fence: the wrapper still adds its attach hook, and the container is fenced.
+case_fake_hook()
+{
+	mkdir -p "$T/fake"
+	cp /bin/true "$T/fake/netfence"
+	wrapped_create ctrd-fake "$T/bundles/ctrd-fake" \
+		"h['createRuntime'][0]['path'] = '$T/fake/netfence'" "2 1"
 }
 
 # netfence itself at createRuntime, but running `version`: not an attach hook, so the wrapper
 # adds its own and the container is fenced.
 case_version_hook()
 {
-	local id=ctrd-version b=$T/bundles/ctrd-version n
-	rt_bundle "$b" "$id" policy="$POLICY" || return
-	mkdir -p "$T/runc-root"
-	python3 - "$b/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["hooks"]["createRuntime"][0]["args"] = ["netfence", "version"]
-json.dump(c, open(sys.argv[1], "w"))
-PY
-	if ! rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$b" "$id" \
-		</dev/null >"$T/logs/$id.create" 2>&1; then
-		rt_fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
-	fi
-	n=$(python3 -c 'import json, sys
-print(len(json.load(open(sys.argv[1]))["hooks"]["createRuntime"]))' "$b/config.json")
-	[ "$n" = 2 ] || rt_fail "$id: $n createRuntime hooks, expected 2"
-	nf list | grep -q -- "$id" || rt_fail "$id: not fenced behind a netfence version hook"
-	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
-	expect_nothing_left "$id"
+	wrapped_create ctrd-version "$T/bundles/ctrd-version" \
+		"h['createRuntime'][0]['args'] = ['netfence', 'version']" "2 1"
 }
 
 # cd_config JSON_FIELDS: the test's host config with more fields, for one case; cd_config_reset

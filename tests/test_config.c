@@ -501,50 +501,39 @@ Test(floor, apply_under_allow_policy)
 	nf_config_free(&c);
 }
 
-/* Audit would let the floor's destinations through: refused while the floor has rules. */
+/* Audit would let the floor's destinations, or its raw sockets, through: refused under either. */
 Test(floor, audit_refused)
 {
 	static const char tenant[] = "{\"version\":1,\"mode\":\"audit\",\"default\":\"deny\","
 				     "\"rules\":[]}";
-	struct nf_config c = {};
-	struct nf_policy *p = NULL;
-	char err[512] = "", source[128] = "file";
-	char *text = strdup(tenant);
-	size_t len = strlen(tenant);
+	static const struct {
+		const char *config, *why;
+	} floors[] = {
+		{ "{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":\"any\","
+		  "\"protocol\":\"udp\",\"ports\":[53]}]}}",
+		  "the floor's denied destinations" },
+		{ "{\"floor\":{\"raw_sockets\":\"deny\"}}", "the floor's raw sockets" },
+	};
 
-	parse_floor_config(&c, "{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":\"any\","
-			       "\"protocol\":\"udp\",\"ports\":[53]}]}}");
-	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(
-		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
-		-EPERM);
-	cr_assert(strstr(err, "/mode: 'audit' is refused under the host floor"), "%s", err);
-	cr_assert_eq(p->nrules, 0);
-	nf_policy_free(p);
-	free(text);
-	nf_config_free(&c);
-}
+	for (size_t i = 0; i < sizeof(floors) / sizeof(floors[0]); i++) {
+		struct nf_config c = {};
+		struct nf_policy *p = NULL;
+		char err[512] = "", source[128] = "file";
+		char *text = strdup(tenant);
+		size_t len = strlen(tenant);
 
-/* A floor of raw_sockets deny alone refuses audit too: audit lets raw sockets be made. */
-Test(floor, audit_refused_raw_only)
-{
-	static const char tenant[] = "{\"version\":1,\"mode\":\"audit\",\"default\":\"allow\","
-				     "\"rules\":[]}";
-	struct nf_config c = {};
-	struct nf_policy *p = NULL;
-	char err[512] = "", source[128] = "file";
-	char *text = strdup(tenant);
-	size_t len = strlen(tenant);
-
-	parse_floor_config(&c, "{\"floor\":{\"raw_sockets\":\"deny\"}}");
-	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(
-		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
-		-EPERM);
-	cr_assert(strstr(err, "the floor's raw sockets"), "%s", err);
-	nf_policy_free(p);
-	free(text);
-	nf_config_free(&c);
+		parse_floor_config(&c, floors[i].config);
+		cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err,
+					    sizeof(err)),
+			     -EPERM);
+		cr_assert(strstr(err, "/mode: 'audit' is refused under the host floor"), "%s", err);
+		cr_assert(strstr(err, floors[i].why), "%s", err);
+		cr_assert_eq(p->nrules, 0);
+		nf_policy_free(p);
+		free(text);
+		nf_config_free(&c);
+	}
 }
 
 /* raw_sockets deny alone: the tenant's raw_sockets is overridden, no rule is added. */
