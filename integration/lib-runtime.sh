@@ -23,7 +23,7 @@ RT_BIND=0      # 1: hybrid host, runtimes run where cgroup v2 is bound over /sys
 RT_PARENT=""   # the test's parent cgroup, relative to the cgroup v2 root ("/netfence-it.PID")
 RT_PIDS=""     # background processes (listeners) to stop at exit
 RT_RUNTIMES="" # runtimes whose containers live under $T/<runtime>-root
-RT_PODMAN=""   # set by test-podman.sh: the podman command with its isolated storage
+RT_PODMAN=""   # set by test-podman.sh and test-deb.sh: the podman command (pm)
 
 # --- reporting ---------------------------------------------------------------------------
 
@@ -444,6 +444,24 @@ rt_delete()
 rt_pid()
 {
 	rt_cli state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+}
+
+# --- Podman (test-podman.sh, test-deb.sh) -------------------------------------------------
+
+# pm ARGS...: podman with the test's storage and hooks ($RT_PODMAN, set by the script).
+pm()
+{
+	# shellcheck disable=SC2086 # RT_PODMAN is a command line without spaces inside words
+	$RT_PODMAN "$@"
+}
+
+# pm_probe NAME KIND ADDR PORT WANT: the probe in container NAME must print WANT.
+pm_probe()
+{
+	local name=$1 kind=$2 addr=$3 port=$4 want=$5 got
+	got=$(pm exec "$name" /bin/client "$kind" "$addr" "$port" </dev/null 2>>"$T/logs/$name.exec")
+	[ "$got" = "$want" ] ||
+		rt_fail "$name: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
 }
 
 # --- netfence ----------------------------------------------------------------------------

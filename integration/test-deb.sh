@@ -41,12 +41,6 @@ OWNED="/usr/bin/netfence /etc/netfence /usr/share/containers/oci/hooks.d/netfenc
 INSTALLED=0
 MADE_RUN_DIR=0
 
-pm()
-{
-	# shellcheck disable=SC2086 # RT_PODMAN is a command line without spaces inside words
-	$RT_PODMAN "$@"
-}
-
 pm_start()
 {
 	local name=$1
@@ -54,14 +48,6 @@ pm_start()
 	pm run -d --name "$name" --network host --cgroup-parent="$RT_PARENT" \
 		--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --pids-limit=0 "$@" --rootfs "$T/rootfs" \
 		/bin/client sleep 3600 </dev/null 2>"$T/logs/$name.run"
-}
-
-pm_probe()
-{
-	local name=$1 kind=$2 addr=$3 port=$4 want=$5 got
-	got=$(pm exec "$name" /bin/client "$kind" "$addr" "$port" </dev/null 2>>"$T/logs/$name.exec")
-	[ "$got" = "$want" ] ||
-		rt_fail "$name: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
 }
 
 # show_field ID KEY: a field of the installed `netfence show ID --json`.

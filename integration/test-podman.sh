@@ -16,13 +16,6 @@ set -u
 # shellcheck source=integration/lib-runtime.sh
 . "$(dirname "$0")/lib-runtime.sh"
 
-# pm ARGS...: podman with the test's storage and hooks.
-pm()
-{
-	# shellcheck disable=SC2086 # RT_PODMAN is a command line without spaces inside words
-	$RT_PODMAN "$@"
-}
-
 # The podman run options every test container needs. --rootfs is a flag: the rootfs directory
 # takes the image's place, after all the options.
 pm_run_opts()
@@ -53,14 +46,6 @@ pm_annotation()
 	else
 		printf '%s' "$kv"
 	fi
-}
-
-pm_probe()
-{
-	local name=$1 kind=$2 addr=$3 port=$4 want=$5 got
-	got=$(pm exec "$name" /bin/client "$kind" "$addr" "$port" </dev/null 2>>"$T/logs/$name.exec")
-	[ "$got" = "$want" ] ||
-		rt_fail "$name: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
 }
 
 pm_id()
