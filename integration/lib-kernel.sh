@@ -137,6 +137,21 @@ remove_cgroup()
 	rmdir "$1" 2>/dev/null || echo "warning: could not remove cgroup $1" >&2
 }
 
+# stop_test_work: stop the processes the script started ($BG_PIDS) and detach every fence of
+# the test's store, before the script's cleanup removes its cgroups.
+stop_test_work()
+{
+	local pid id
+	for pid in ${BG_PIDS:-}; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[ -n "$T" ] && [ -d "$T/state" ] || return 0
+	for id in $("${NF[@]}" --json list 2>/dev/null | jq -r '.[]?.id // empty' 2>/dev/null); do
+		"${NF[@]}" detach "$id" >/dev/null 2>&1
+	done
+}
+
 # Unmounting the bpffs releases every link netfence pinned there: the programs detach,
 # whatever state a failed case left.
 unmount_bpffs()

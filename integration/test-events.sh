@@ -43,16 +43,8 @@ POD="" NS="" NAME=""
 
 cleanup()
 {
-	local pid id cg
-	for pid in $BG_PIDS; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -n "$T" ] && [ -d "$T/state" ]; then
-		for id in $("${NF[@]}" --json list 2>/dev/null | jq -r '.[]?.id // empty' 2>/dev/null); do
-			"${NF[@]}" detach "$id" >/dev/null 2>&1
-		done
-	fi
+	local cg
+	stop_test_work
 	for cg in "$CG/a" "$CG/b" "$CG/c" "$CG"; do
 		[ -n "$CG" ] && [ -d "$cg" ] && remove_cgroup "$cg"
 	done

@@ -52,16 +52,8 @@ check_prereqs()
 # Called by the EXIT trap (lib-kernel.sh's on_exit).
 cleanup()
 {
-	local id pid cg
-	for pid in $BG_PIDS; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -n "$T" ] && [ -d "$T/state" ]; then
-		for id in $(nf --json list 2>/dev/null | jq -r '.[]?.id // empty' 2>/dev/null); do
-			nf detach "$id" >/dev/null 2>&1
-		done
-	fi
+	local pid cg
+	stop_test_work
 	for cg in "$CG/gc" "$CG/late" "$CG/sa" "$CG/sb" "$CHILD" "$CG"; do
 		if [ -z "$cg" ] || [ ! -d "$cg" ]; then
 			continue
