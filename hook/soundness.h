@@ -15,6 +15,9 @@
  *   cgroup namespace, a bind from the runtime's cgroup2 mount, an rbind of an ancestor of it
  *   without "rro"): uid 0 needs no capability to write its pid into another cgroup's
  *   cgroup.procs, which leaves the fence.
+ * - A PID namespace it did not create (the host's, or one joined by path) where ptrace reaches
+ *   beyond the container (CAP_SYS_PTRACE, or Yama's ptrace_scope 0): it can make a process
+ *   outside its cgroup connect for it.
  *
  * A container in its own user namespace holds capabilities only there: they still govern a
  * network namespace that user namespace owns, never the host's BPF.
@@ -38,6 +41,10 @@ struct nf_soundness_ctx {
 	const char *const *cgroup2_mounts;
 	size_t n_cgroup2_mounts;
 	const char *bundle; /* a bind's relative source is taken from here, as runtimes do */
+	bool own_pidns;	    /* the container creates its PID namespace (no path to join) */
+	/* kernel.yama.ptrace_scope: 0 classic (also without Yama), 1 descendants only, 2 only
+	 * CAP_SYS_PTRACE, 3 no ptrace at all. */
+	int ptrace_scope;
 };
 
 /* 0 when the fence holds; 1 with the reason (one clause, for a log line) in buf when the

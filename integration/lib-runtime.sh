@@ -270,6 +270,7 @@ rt_have_busybox()
 #   annotation=K=V     one more annotation
 #   mount=JSON         one more entry of "mounts" (an OCI mount object)
 #   cgroupns=1         a cgroup namespace of its own
+#   pidns=host|PATH    no PID namespace of its own: the host's, or the one at PATH
 # RT_BUNDLE_DEFAULTS, if set, holds options applied before the arguments (crun: devices=0).
 rt_bundle()
 {
@@ -297,6 +298,7 @@ rt_bundle()
 			annotation=*) export RTB_ANNOTATION="${kv#*=}" ;;
 			mount=*) export RTB_MOUNT="${kv#*=}" ;;
 			cgroupns=*) export RTB_CGROUPNS="${kv#*=}" ;;
+			pidns=*) export RTB_PIDNS="${kv#*=}" ;;
 			*)
 				echo "rt_bundle: unknown option '$kv'" >&2
 				exit 1
@@ -335,6 +337,10 @@ if e.get("RTB_ANNOTATION"):
 
 caps = e.get("RTB_CAPS", "CAP_AUDIT_WRITE,CAP_KILL,CAP_NET_BIND_SERVICE").split(",")
 namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+if e.get("RTB_PIDNS") == "host":
+    namespaces.pop(0)
+elif e.get("RTB_PIDNS"):
+    namespaces[0]["path"] = e["RTB_PIDNS"]
 if e["RTB_NETNS"] == "private":
     namespaces.append({"type": "network"})
 if e.get("RTB_CGROUPNS") == "1":

@@ -108,7 +108,7 @@ setup()
 	mount_bpffs
 	write_config pol
 	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"]}},
-		linux: {namespaces: [{type: "network"}]}}' >"$T/bundle/config.json"
+		linux: {namespaces: [{type: "pid"}, {type: "network"}]}}' >"$T/bundle/config.json"
 	copy_netfence
 	build_client ""
 	CG=$CG2/netfence-faults-$$

@@ -118,6 +118,134 @@ case_fail_open_refusal()
 # raw sockets. What decides is how /sys/fs/cgroup is mounted.
 
 # CG_MOUNT OPTIONS...: a cgroup mount at /sys/fs/cgroup with the given options.
+# In the host's PID namespace a container that may ptrace a host process makes it connect for
+# it: a victim outside any fence, root without capabilities (what classic ptrace lets a
+# container's root trace without CAP_SYS_PTRACE), sleeping until the case kills it.
+ptrace_victim()
+{
+	setpriv --bounding-set=-all --inh-caps=-all "$T/ctclient" sleep 600 &
+	PTRACE_VICTIM=$!
+	RT_PIDS="$RT_PIDS $PTRACE_VICTIM"
+}
+
+ptrace_scope()
+{
+	cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0
+}
+
+case_ptrace_refused()
+{
+	local id=runc-ptrace
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': holds CAP_SYS_PTRACE in the host's PID namespace" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Accepted as removable: the attack itself, a connect to the denied port from the victim.
+case_ptrace_escapes()
+{
+	local id=runc-ptrace-ok got
+	[ "$(uname -m)" = x86_64 ] || { rt_log "SKIP: the ptrace attack is written for x86_64"; return; }
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" pidns=host \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	[ "$(nf_field "$id" removable)" = True ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
+	ptrace_victim
+	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	kill "$PTRACE_VICTIM"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Without CAP_SYS_PTRACE, classic ptrace (no Yama, or ptrace_scope 0) still lets root trace a
+# root process holding no more capabilities than it; Yama's scope 1 and above stop that.
+case_ptrace_classic()
+{
+	local id=runc-ptrace-classic got
+	[ "$(uname -m)" = x86_64 ] || { rt_log "SKIP: the ptrace attack is written for x86_64"; return; }
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host || return
+	ptrace_victim
+	if [ "$(ptrace_scope)" -gt 0 ]; then
+		rt_run "$id" "$T/bundles/$id" ||
+			rt_fail "$id: refused under ptrace_scope $(ptrace_scope): $(tail -n 1 "$T/logs/$id.create")"
+		got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+		[ "$got" = "seize EPERM" ] || rt_fail "$id: the attack gave '$got', expected 'seize EPERM'"
+		kill "$PTRACE_VICTIM"
+		rt_delete_clean "$id"
+		return
+	fi
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': shares the host's PID namespace while ptrace is unrestricted" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+	# What the refusal prevents: the same container accepted as removable reaches the port.
+	id=runc-ptrace-classic-ok
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" pidns=host ||
+		return
+	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	kill "$PTRACE_VICTIM"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Joining another container's PID namespace shows it that container's processes: an unfenced
+# one connects for it.
+case_ptrace_joined_pidns()
+{
+	local a=runc-ptrace-peer id=runc-ptrace-joined got
+	rt_bundle "$T/bundles/$a" "$a" hooks=none || return
+	rt_run "$a" "$T/bundles/$a" || { rt_fail "$a: runc failed"; return; }
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns="/proc/$(rt_pid "$a")/ns/pid" \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': holds CAP_SYS_PTRACE in the PID namespace it joins" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+	[ "$(uname -m)" = x86_64 ] || { rt_delete "$a"; return; }
+	# What the refusal prevents: accepted as removable, it makes the peer's init connect.
+	id=runc-ptrace-joined-ok
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
+		pidns="/proc/$(rt_pid "$a")/ns/pid" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	got=$(rt_exec "$id" /bin/client ptrace 1 127.0.0.1 "$PD")
+	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+	rt_delete "$a"
+}
+
+# A PID namespace of its own: the host's processes are not there to trace.
+case_ptrace_own_pidns()
+{
+	local id=runc-ptrace-pidns got
+	rt_start_fenced "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	[ "$(nf_field "$id" removable)" = False ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
+	ptrace_victim
+	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+	case $got in
+	"seize ESRCH") ;;
+	*) rt_fail "$id: the attack gave '$got', expected 'seize ESRCH'" ;;
+	esac
+	kill "$PTRACE_VICTIM"
+	rt_delete_clean "$id"
+}
+
 cg_mount()
 {
 	local o=$1 opts=""
@@ -475,6 +603,11 @@ cgroup-type-bind-refused  case_cgroup_type_bind_refused
 cgroup-rel-bind-refused   case_cgroup_relative_bind_refused
 bpffs-rel-bind-refused    case_bpffs_relative_bind_refused
 poststart-refused         case_poststart_refused
+ptrace-refused            case_ptrace_refused
+ptrace-escapes            case_ptrace_escapes
+ptrace-classic            case_ptrace_classic
+ptrace-own-pidns          case_ptrace_own_pidns
+ptrace-joined-pidns       case_ptrace_joined_pidns
 unfenced                  case_unfenced
 removable-refused         case_removable_refused
 removable-accepted        case_removable_accepted
