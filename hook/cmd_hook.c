@@ -205,20 +205,6 @@ static bool own_netns(const struct nf_oci_config *config)
 	       nf_soundness_ns_own(config->has_netns, config->netns_path, "/proc/self/ns/net");
 }
 
-/* kernel.yama.ptrace_scope, 0 (classic ptrace) without Yama or when it cannot be read. */
-static int ptrace_scope(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
-	int scope = 0;
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%d", &scope) != 1)
-		scope = 0;
-	fclose(f);
-	return scope;
-}
-
 /*
  * Returns 1 when the container could lift or walk around its fence and the operator accepts
  * that (the fence is then marked removable), 0 when the fence holds, -EPERM when it could and
@@ -239,7 +225,7 @@ static int check_removable(struct nf_cli *cli, struct hook_ctx *c, bool own_net,
 		.bundle = c->state->bundle,
 		/* Joined by path, it holds processes of other cgroups: not the container's own. */
 		.own_pidns = config && config->has_pidns && !config->pidns_path,
-		.ptrace_scope = ptrace_scope(),
+		.ptrace_scope = nf_ptrace_scope(),
 	};
 	char why[640], line[800], **mounts = NULL;
 	size_t n_mounts = 0;

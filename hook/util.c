@@ -224,3 +224,16 @@ void nf_strv_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+int nf_ptrace_scope(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+	int scope = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &scope) != 1)
+		scope = 0;
+	fclose(f);
+	return scope;
+}
