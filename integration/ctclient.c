@@ -33,57 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #define PROBE_TIMEOUT_S 5
-
-static const char *errno_name(int e)
-{
-	const char *n = strerrorname_np(e);
-	static char buf[16];
-
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
 
 static int report(int err)
 {
-	if (err == 0) {
-		puts("ok");
-		return 0;
-	}
-	puts(errno_name(err));
-	return 1;
-}
-
-/* Fills *ss from a numeric address and a port; returns the length or -1. */
-static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
-{
-	char *end;
-	unsigned long p;
-
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (errno || *end || end == port || p > 65535)
-		return 0;
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(addr, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((unsigned short)p);
-		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
-			return 0;
-		return sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((unsigned short)p);
-		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
-			return 0;
-		return sizeof(*s4);
-	}
+	puts(err ? errname(err) : "ok");
+	return err ? 1 : 0;
 }
 
 static int probe(const char *kind, const struct sockaddr_storage *ss, socklen_t len)
@@ -96,16 +53,11 @@ static int probe(const char *kind, const struct sockaddr_storage *ss, socklen_t 
 
 	if (fd < 0)
 		return report(errno);
-	if (strcmp(kind, "udp") == 0) {
-		n = sendto(fd, msg, sizeof(msg) - 1, 0, (const struct sockaddr *)ss, len);
-		return report(n < 0 ? errno : 0);
-	}
+	if (!tcp)
+		return report(udp_probe(fd, strcmp(kind, "udp") == 0 ? UDP_SENDTO : UDP_CONNECT, ss,
+					len, msg, NULL));
 	if (connect(fd, (const struct sockaddr *)ss, len) < 0)
 		return report(errno);
-	if (!tcp) {
-		n = send(fd, msg, sizeof(msg) - 1, 0);
-		return report(n < 0 ? errno : 0);
-	}
 	/* A connected TCP probe reads the listener's greeting, if any, for the demo's output. */
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	if (poll(&pfd, 1, 1000) == 1) {
@@ -131,7 +83,7 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (const struct sockaddr *)ss, len) < 0 || (tcp && listen(fd, 16) < 0)) {
 		fprintf(stderr, "ctclient: listen %s %s %s: %s\n", kind, addr, port,
-			errno_name(errno));
+			errname(errno));
 		return 1;
 	}
 	snprintf(greet, sizeof(greet), "hello from %s:%s\n", addr, port);
@@ -148,7 +100,7 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 			if (c < 0)
 				continue;
 			if (write(c, greet, strlen(greet)) < 0)
-				fprintf(stderr, "ctclient: write: %s\n", errno_name(errno));
+				fprintf(stderr, "ctclient: write: %s\n", errname(errno));
 			close(c);
 		} else if (recv(fd, buf, sizeof(buf), 0) >= 0) {
 			fprintf(stderr, "ctclient: datagram received\n");
@@ -180,7 +132,7 @@ static long inject(pid_t pid, const struct user_regs_struct *saved, long nr, lon
 
 static int step_failed(const char *step, int err)
 {
-	printf("%s %s\n", step, errno_name(err));
+	printf("%s %s\n", step, errname(err));
 	return 1;
 }
 
