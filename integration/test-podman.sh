@@ -211,6 +211,31 @@ case_cgroups_disabled()
 	[ -z "$id" ] || expect_nothing_left "$id"
 }
 
+# podman run --pid=host shows the container the host's processes, which it could ptrace into
+# connecting for it (docs/security.md): refused while ptrace is unrestricted (no Yama, or
+# ptrace_scope 0) or with CAP_SYS_PTRACE; the same container in a PID namespace of its own runs
+# fenced.
+case_pid_host()
+{
+	local name=pm-pid-host id ann
+	ann=$(pm_annotation io.netfence.policy "$POLICY")
+	if pm_start "$name" host --pid=host --cap-add=SYS_PTRACE --annotation "$ann" >/dev/null; then
+		fail "$name: podman started a container with --pid=host and SYS_PTRACE"
+	fi
+	grep -q "netfence: container '[0-9a-f]*': holds CAP_SYS_PTRACE in the host's PID namespace" \
+		"$T/logs/$name.run" ||
+		fail "$name: no refusal naming ptrace in podman's error: $(tail -n 2 "$T/logs/$name.run" |
+			tr '\n' ' ' | cut -c 1-400)"
+	id=$(pm_id "$name")
+	pm rm -f -t 0 "$name" >/dev/null 2>&1
+	[ -z "$id" ] || expect_nothing_left "$id"
+	name=pm-pid-own
+	id=$(pm_start "$name" host --cap-add=SYS_PTRACE --annotation "$ann") ||
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm_remove "$name" "$id"
+}
+
 # podman restart reruns the hooks with the same id: still fenced afterwards, nothing doubled.
 case_restart()
 {
@@ -344,6 +369,7 @@ invalid-policy           | case_invalid_policy
 policy-name              | case_policy_name
 restart                  | case_restart
 cgroups-disabled         | case_cgroups_disabled
+pid-host-refused         | case_pid_host
 readme-inline            | case_readme_inline
 readme-policy-name       | case_readme_policy_name
 cdi                      | case_cdi
