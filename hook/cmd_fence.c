@@ -109,7 +109,7 @@ static bool attach_removable(struct nf_cli *cli)
 {
 	char why[1024];
 
-	if (nf_cgroup_escapable(NULL, cli->cgroup, nf_ptrace_scope(), why, sizeof(why)) <= 0)
+	if (nf_cgroup_escapable(NULL, cli->cgroup, nf_ptrace_scope(NULL), why, sizeof(why)) <= 0)
 		return false;
 	nf_log_warning(0, "%s; the fence is recorded as removable", why);
 	return true;

@@ -225,7 +225,7 @@ static int check_removable(struct nf_cli *cli, struct hook_ctx *c, bool own_net,
 		.bundle = c->state->bundle,
 		/* Joined by path, it holds processes of other cgroups: not the container's own. */
 		.own_pidns = config && config->has_pidns && !config->pidns_path,
-		.ptrace_scope = nf_ptrace_scope(),
+		.ptrace_scope = nf_ptrace_scope(NULL),
 	};
 	char why[640], line[800], **mounts = NULL;
 	size_t n_mounts = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,11 +226,14 @@ void nf_strv_free(char **v, size_t n)
 	free(v);
 }
 
-int nf_ptrace_scope(void)
+int nf_ptrace_scope(const char *root)
 {
-	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+	char path[PATH_MAX];
+	FILE *f;
 	int scope = 0;
 
+	snprintf(path, sizeof(path), "%s/proc/sys/kernel/yama/ptrace_scope", root ? root : "");
+	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	if (fscanf(f, "%d", &scope) != 1)

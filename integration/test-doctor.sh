@@ -105,6 +105,19 @@ main()
 		clean_tree "$R"
 		doctor_case clean 0 "" "netfence doctor: no problem found" --root "$R"
 	fi
+	# Unrestricted ptrace (no Yama in the tree) is reported, ptrace_scope 1 is not.
+	if selected ptrace-info; then
+		R=$T/ptrace
+		clean_tree "$R"
+		"$NETFENCE" doctor --root "$R" >"$T/out" 2>&1
+		grep -q "^info    kernel.ptrace-unrestricted: ptrace is unrestricted" "$T/out" ||
+			fail "no ptrace finding without Yama: $(flat "$(cat "$T/out")")"
+		mkdir -p "$R/proc/sys/kernel/yama" && echo 1 >"$R/proc/sys/kernel/yama/ptrace_scope"
+		"$NETFENCE" doctor --root "$R" >"$T/out" 2>&1
+		! grep -q "kernel.ptrace-unrestricted" "$T/out" ||
+			fail "a ptrace finding under ptrace_scope 1: $(flat "$(cat "$T/out")")"
+		case_end ptrace-info
+	fi
 
 	tree_case hooksd-wrong-path "hooksd.path-missing" \
 		"error   hooksd.path-missing: $HOOKS: hook.path '/usr/bin/netfence' does not exist: the engine skips the hook and the container runs unfenced, or fails to start; fix: install netfence there (make install) or correct the path" \
