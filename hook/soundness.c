@@ -155,6 +155,10 @@ static const char *cap_reason(const struct nf_oci_config *cfg, const struct nf_s
 		return "CAP_BPF and CAP_NET_ADMIN in the initial user namespace, which let it "
 		       "attach "
 		       "its own BPF program after netfence's and reset the verdict";
+	/* Its own user namespace gets EPERM from init_module: only the initial one loads. */
+	if (!ctx->own_userns && nf_oci_config_has_cap(cfg, "CAP_SYS_MODULE"))
+		return "CAP_SYS_MODULE in the initial user namespace, which loads code into the "
+		       "kernel that netfence's programs run in";
 	/* Its own user namespace owns a network namespace it creates, not the host's. */
 	if (net_admin && (!ctx->own_userns || ctx->own_netns))
 		return "CAP_NET_ADMIN over its network namespace, which lets it rewrite "

@@ -6,6 +6,7 @@
  * - CAP_SYS_ADMIN, or CAP_BPF with CAP_NET_ADMIN, in the initial user namespace: the container
  *   can attach its own program to its cgroup after netfence's and reset the verdict
  *   (bpf_set_retval), and with CAP_SYS_ADMIN detach netfence's links by id.
+ * - CAP_SYS_MODULE in the initial user namespace: a module runs in the kernel, below every fence.
  * - CAP_NET_ADMIN over the network namespace its traffic leaves through: a NAT rule rewrites the
  *   destination after netfence has judged the original one.
  * - CAP_NET_RAW over that network namespace when the policy denies raw sockets: packet sockets

@@ -861,6 +861,11 @@ case_runc_bpf_netadmin_refused()
 	bp_runc_refused runc-bpf-netadmin "$DEFAULT_CAPS,CAP_BPF,CAP_NET_ADMIN" \
 		"CAP_BPF and CAP_NET_ADMIN in the initial user namespace"
 }
+case_runc_sysmodule_refused()
+{
+	bp_runc_refused runc-sysmodule "$DEFAULT_CAPS,CAP_SYS_MODULE" \
+		"CAP_SYS_MODULE in the initial user namespace"
+}
 
 # bp_inside_attack ID EXPECTED: the static attacker inside container ID attaches retval
 # programs to the container's own cgroup and probes PD; EXPECTED is the probe's verdict.
@@ -969,6 +974,7 @@ ancestor-sysadmin-detaches   | case_ancestor_sysadmin
 ancestor-cost                | case_ancestor_cost
 runc-sysadmin-refused        | case_runc_sysadmin_refused
 runc-bpf-netadmin-refused    | case_runc_bpf_netadmin_refused
+runc-sysmodule-refused       | case_runc_sysmodule_refused
 runc-sysadmin-accepted       | case_runc_sysadmin_accepted
 runc-bpf-netadmin-accepted   | case_runc_bpf_netadmin_accepted
 runc-default-caps-fenced     | case_runc_default_caps

@@ -38,6 +38,8 @@ static const struct sound_case cases[] = {
 	{ "bpf+net_admin", CAPS("\"CAP_BPF\",\"CAP_NET_ADMIN\"") "}", false, true, false, 1,
 	  "CAP_BPF and CAP_NET_ADMIN" },
 	{ "bpf alone", CAPS("\"CAP_BPF\"") "}", false, true, false, 0, NULL },
+	{ "sys_module", CAPS("\"CAP_SYS_MODULE\"") "}", false, true, false, 1, "CAP_SYS_MODULE" },
+	{ "userns: sys_module", CAPS("\"CAP_SYS_MODULE\"") "}", true, true, false, 0, NULL },
 	{ "net_admin, own netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, true, false, 1, "NAT" },
 	{ "net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, false, false, 1, "NAT" },
 	{ "userns: sys_admin+bpf, host netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_BPF\"") "}", true,
