@@ -124,6 +124,6 @@ int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret);
 unsigned int nf_cli_events_rate(const struct nf_config *cfg);
 
 /* Read a policy document from a file or "-" (stdin), bounded; message in err. */
-int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen);
+int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, struct nf_err *err);
 
 #endif

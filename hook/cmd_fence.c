@@ -15,9 +15,9 @@
 #include "state.h"
 #include "util.h"
 
-int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
+int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, struct nf_err *err)
 {
-	char q[256];
+	char q[NF_QUOTE_BUF];
 	int r;
 
 	/* One byte over the limit lets the parser report the size with the real numbers. */
@@ -26,11 +26,12 @@ int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err,
 	else
 		r = nf_read_file(path, NF_POLICY_MAX_BYTES + 1, ret, ret_len);
 	if (r == -EFBIG)
-		snprintf(err, errlen, "%s: /: document is more than the %d bytes allowed",
-			 nf_quote(path, q, sizeof(q)), NF_POLICY_MAX_BYTES);
-	else if (r < 0)
-		snprintf(err, errlen, "cannot read '%s': %s", nf_quote(path, q, sizeof(q)),
-			 strerror(-r));
+		return nf_err_set(err, r,
+				  "policy %s: the document is more than the %d bytes allowed",
+				  nf_quote_str(q, path), NF_POLICY_MAX_BYTES);
+	if (r < 0)
+		return nf_err_set(err, r, "cannot read %s: %s", nf_quote_str(q, path),
+				  strerror(-r));
 	return r;
 }
 
@@ -49,25 +50,24 @@ static int load_policy(const struct nf_config *cfg, const char *path, bool own_n
 		       struct nf_policy **ret_policy, char **ret_text, size_t *ret_len,
 		       char *source, size_t srclen)
 {
-	char err[NF_ERR_MAX + 300], q[256];
 	struct nf_policy *p = NULL;
+	char q[NF_QUOTE_BUF];
+	struct nf_err err;
 	size_t len;
 	char *buf;
 	int r;
 
-	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));
+	r = nf_cli_read_policy(path, &buf, &len, &err);
 	if (r < 0)
-		return nf_log_error(0, "%s", err);
-	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
-	if (r < 0) {
-		free(buf);
-		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
-	}
-	r = nf_floor_apply(&cfg->floor, p, &buf, &len, source, srclen, err, sizeof(err));
+		return nf_log_err(&err);
+	r = nf_policy_parse(buf, len, &p, &err);
+	if (r == 0)
+		r = nf_floor_apply(&cfg->floor, p, &buf, &len, source, srclen, &err);
 	if (r < 0) {
 		nf_policy_free(p);
 		free(buf);
-		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
+		nf_err_prefix(&err, "policy %s", nf_quote_str(q, path));
+		return nf_log_err(&err);
 	}
 	nf_policy_resolve(p, own_netns);
 	*ret_policy = p;
@@ -280,25 +280,27 @@ int nf_cmd_gc(struct nf_cli *cli)
 
 int nf_cmd_policy(struct nf_cli *cli)
 {
-	char err[NF_ERR_MAX + 300], q[256];
 	const char *path = cli->argv[1];
 	struct nf_policy *p = NULL;
+	char q[NF_QUOTE_BUF];
+	struct nf_err err;
 	size_t len;
 	char *buf;
 	int r;
 
 	if (strcmp(cli->argv[0], "check") != 0) {
-		nf_log_error(0, "unknown policy command '%s'",
-			     nf_quote(cli->argv[0], q, sizeof(q)));
+		nf_log_fail(-EINVAL, "unknown policy command %s", nf_quote_str(q, cli->argv[0]));
 		return NF_EXIT_USAGE;
 	}
-	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));
+	r = nf_cli_read_policy(path, &buf, &len, &err);
 	if (r < 0)
-		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
-	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
+		return nf_log_err(&err), NF_EXIT_FAIL;
+	r = nf_policy_parse(buf, len, &p, &err);
 	free(buf);
-	if (r < 0)
-		return nf_log_error(0, "%s: %s", nf_quote(path, q, sizeof(q)), err), NF_EXIT_FAIL;
+	if (r < 0) {
+		nf_err_prefix(&err, "%s", nf_quote_str(q, path));
+		return nf_log_err(&err), NF_EXIT_FAIL;
+	}
 	if (cli->json) {
 		struct nf_jsonw w = NF_JSONW_INIT(stdout);
 

@@ -297,13 +297,14 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 {
 	char err[NF_ERR_MAX + 300];
 	struct nf_policy *p = NULL;
+	struct nf_err e;
 	bool own_net;
 	int removable, r;
 
 	if (c->state->bundle) {
-		r = nf_oci_config_load(c->state->bundle, &c->config, err, sizeof(err));
+		r = nf_oci_config_load(c->state->bundle, &c->config, &e);
 		if (r < 0)
-			return nf_log_error(0, "%s", err);
+			return nf_log_err(&e);
 	}
 	r = choose_policy(cli, c);
 	if (r <= 0) {
@@ -311,17 +312,19 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 			nf_log_debug("no netfence policy; not fenced");
 		return r;
 	}
-	r = nf_policy_parse(c->policy_buf, c->policy_len, &p, err, sizeof(err));
-	if (r < 0)
-		return nf_log_error(
-			0, "%s: %s",
-			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
+	r = nf_policy_parse(c->policy_buf, c->policy_len, &p, &e);
+	if (r < 0) {
+		nf_err_prefix(&e, "%s",
+			      strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source);
+		return nf_log_err(&e);
+	}
 	/* The host floor goes under every policy; the stored text is the policy enforced. */
 	r = nf_floor_apply(&cli->cfg.floor, p, &c->policy_buf, &c->policy_len, c->source,
-			   sizeof(c->source), err, sizeof(err));
+			   sizeof(c->source), &e);
 	if (r < 0) {
 		nf_policy_free(p);
-		return nf_log_error(0, "%s: %s", c->source, err);
+		nf_err_prefix(&e, "%s", c->source);
+		return nf_log_err(&e);
 	}
 	own_net = own_netns(c->config);
 	nf_policy_resolve(p, own_net);
@@ -375,21 +378,25 @@ static void ctx_free(struct hook_ctx *c)
 static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, size_t len)
 {
 	const char *arg = cli->argc ? cli->argv[0] : NULL;
-	char err[NF_ERR_MAX + 300];
 	enum stage stage;
+	struct nf_err e;
 	int r;
 
 	if (!arg) {
-		r = nf_oci_state_parse_brief(buf, len, &c->state, err, sizeof(err));
+		r = nf_oci_state_parse_brief(buf, len, &c->state, &e);
 		if (r < 0)
-			return nf_log_error(0, "state: %s", err);
+			goto fail;
 		if (stage_parse(NULL, c->state->status, &stage) == 0 && stage == STAGE_DETACH)
 			return 0;
 		nf_oci_state_free(c->state);
 		c->state = NULL;
 	}
-	r = nf_oci_state_parse(buf, len, &c->state, err, sizeof(err));
-	return r < 0 ? nf_log_error(0, "state: %s", err) : 0;
+	r = nf_oci_state_parse(buf, len, &c->state, &e);
+	if (r == 0)
+		return 0;
+fail:
+	nf_err_prefix(&e, "state");
+	return nf_log_err(&e);
 }
 
 /*
@@ -428,8 +435,8 @@ static int read_state_compact(struct nf_json_compact *c)
 static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 {
 	const char *arg = cli->argc ? cli->argv[0] : NULL;
-	char err[NF_ERR_MAX + 300];
 	struct nf_json_compact doc;
+	struct nf_err e;
 	enum stage stage;
 	size_t len;
 	char *buf;
@@ -449,15 +456,16 @@ static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 	nf_json_compact_init(&doc, NF_OCI_BRIEF_KEEP);
 	r = read_state_compact(&doc);
 	if (r == 0) {
-		r = nf_oci_state_parse_brief(doc.out ? doc.out : "", doc.len, &c->state, err,
-					     sizeof(err));
-		if (r < 0)
-			nf_log_error(0, "state: %s", err);
+		r = nf_oci_state_parse_brief(doc.out ? doc.out : "", doc.len, &c->state, &e);
+		if (r < 0) {
+			nf_err_prefix(&e, "state");
+			nf_log_err(&e);
+		}
 	} else if (r == -EINVAL) {
-		nf_log_error(0,
-			     "state: invalid JSON: a string holds an invalid escape, control byte "
-			     "or UTF-8 sequence at byte %zu",
-			     doc.bad_at);
+		nf_log_fail(r,
+			    "state: invalid JSON at byte %zu: a string holds an invalid escape, "
+			    "control character or UTF-8 sequence",
+			    doc.bad_at);
 	} else if (r != -EFBIG) {
 		nf_log_error(r, "cannot read the container state on stdin");
 	}
@@ -466,8 +474,8 @@ static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 		goto too_big;
 	return r;
 too_big:
-	return nf_log_error(0, "state: document is more than the %d bytes allowed",
-			    NF_OCI_STATE_MAX);
+	return nf_log_fail(-EFBIG, "state: the document is more than the %d bytes allowed",
+			   NF_OCI_STATE_MAX);
 }
 
 static int refuse_late(struct nf_cli *cli, struct hook_ctx *c)

@@ -195,9 +195,11 @@ int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request 
 	struct nf_compiled *c = NULL;
 	int lock, r;
 
-	r = nf_compile(req->policy, &c, err, errlen);
+	struct nf_err e;
+
+	r = nf_compile(req->policy, &c, &e);
 	if (r < 0)
-		return r;
+		return snprintf(err, errlen, "%s", e.msg), r;
 	r = nf_pins_ensure_root(paths->bpffs_root);
 	if (r < 0) {
 		snprintf(err, errlen, "bpffs root %s: %s", paths->bpffs_root,

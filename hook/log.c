@@ -228,22 +228,18 @@ static void to_system(int level, const char *msg)
 	}
 }
 
-int nf_log_full(int level, int err, const char *fmt, ...)
+/* with_errno: ": <strerror(err)>" after the message. */
+static void log_va(int level, int err, bool with_errno, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	int saved = errno;
-	va_list ap;
 
-	if (err < 0)
-		err = -err;
 	if (level <= log_max) {
 		size_t n;
 
-		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
 		n = strlen(msg);
-		if (err && n < sizeof(msg) - 1)
+		if (with_errno && err && n < sizeof(msg) - 1)
 			snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(err));
 		/* One line per event, whatever the message carried. */
 		for (char *p = msg; *p; p++)
@@ -255,5 +251,31 @@ int nf_log_full(int level, int err, const char *fmt, ...)
 		fprintf(stderr, "netfence: %s%s\n", log_id, msg);
 	}
 	errno = saved;
+}
+
+int nf_log_full(int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err < 0)
+		err = -err;
+	va_start(ap, fmt);
+	log_va(level, err, true, fmt, ap);
+	va_end(ap);
 	return err ? -err : -EIO;
+}
+
+int nf_log_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_va(LOG_ERR, code, false, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int nf_log_err(const struct nf_err *e)
+{
+	return nf_log_fail(e->code, "%s", e->msg);
 }

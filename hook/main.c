@@ -25,14 +25,13 @@ static int replace_str(char **field, const char *value)
 static int load_config(struct nf_cli *cli)
 {
 	const char *config = cli->config_path;
-	char err[NF_ERR_MAX + 128];
+	struct nf_err err;
 	int r;
 
-	r = nf_config_load(config ? config : NF_CONFIG_PATH, config != NULL, &cli->cfg, err,
-			   sizeof(err));
+	r = nf_config_load(config ? config : NF_CONFIG_PATH, config != NULL, &cli->cfg, &err);
 	if (r < 0) {
-		nf_log_error(0, "config %s: %s", config ? config : NF_CONFIG_PATH, err);
-		return r;
+		nf_err_prefix(&err, "config %s", config ? config : NF_CONFIG_PATH);
+		return nf_log_err(&err);
 	}
 	nf_log_set_level(cli->cfg.log_level);
 	nf_log_targets(cli->cfg.journal_socket, cli->cfg.log_file);

@@ -401,6 +401,7 @@ int nf_wrapper_main(int argc, char **argv)
 	char err[PATH_MAX + 512], real[PATH_MAX];
 	struct nf_wrapper_args a;
 	struct nf_config cfg = {};
+	struct nf_err cerr;
 	bool creates;
 	int r;
 
@@ -409,8 +410,7 @@ int nf_wrapper_main(int argc, char **argv)
 		cfg_path = NULL;
 	r = nf_wrapper_parse_args(argc, argv, &a);
 	creates = r == 0 && nf_wrapper_creates(argc, argv, &a);
-	err[0] = '\0';
-	r = nf_config_load(cfg_path, cfg_path != NULL, &cfg, err, sizeof(err));
+	r = nf_config_load(cfg_path, cfg_path != NULL, &cfg, &cerr);
 	if (r < 0) {
 		/*
 		 * Without its config the wrapper cannot know whether a container is to be
@@ -418,7 +418,7 @@ int nf_wrapper_main(int argc, char **argv)
 		 */
 		if (creates) {
 			fprintf(stderr, "%s: config %s: %s\n", prog,
-				cfg_path ? cfg_path : NF_CONFIG_PATH, err);
+				cfg_path ? cfg_path : NF_CONFIG_PATH, cerr.msg);
 			return 1;
 		}
 		nf_config_defaults(&cfg);

@@ -132,7 +132,7 @@ static bool check_doc(const char *buf, size_t len)
 	int r;
 
 	snprintf(shown, sizeof(shown), "%.*s", (int)(len < 100 ? len : 100), buf);
-	r = nf_json_scan(buf, len, 2, &d);
+	r = nf_json_scan(buf, len, 2, &d, NULL);
 	cr_assert_eq(r == 0, j != NULL, "'%s' (%zu bytes): scanner %d, jansson %s", shown, len, r,
 		     j ? "accepts" : "refuses");
 	if (r < 0) {
@@ -335,7 +335,7 @@ Test(scan, nul_after_number)
 		size_t len = strlen(docs[i]) + 1 + strlen(docs[i] + strlen(docs[i]) + 1);
 		json_t *j = json_loadb(docs[i], len, JSON_REJECT_DUPLICATES, NULL);
 
-		cr_assert_eq(nf_json_scan(docs[i], len, 2, &d), -EINVAL, "%s", docs[i]);
+		cr_assert_eq(nf_json_scan(docs[i], len, 2, &d, NULL), -EINVAL, "%s", docs[i]);
 		/* If jansson ever stops skipping it, this test has done its job. */
 		cr_expect_not_null(j, "%s: jansson no longer skips the NUL", docs[i]);
 		json_decref(j);
@@ -455,7 +455,7 @@ Test(scan, levels)
 				  "\"h\":\"\\u0069\"}";
 	struct nf_json_scan_doc d;
 
-	cr_assert_eq(nf_json_scan(doc, strlen(doc), 1, &d), 0);
+	cr_assert_eq(nf_json_scan(doc, strlen(doc), 1, &d, NULL), 0);
 	cr_assert_eq(d.n, 3);
 	for (size_t i = 0; i < d.n; i++)
 		cr_assert_eq(d.m[i].parent, TOP);
@@ -468,7 +468,7 @@ Test(scan, levels)
 	cr_assert_not(nf_json_scan_streq(&d.m[2].val, "\\u0069"));
 	nf_json_scan_free(&d);
 
-	cr_assert_eq(nf_json_scan(doc, strlen(doc), 2, &d), 0);
+	cr_assert_eq(nf_json_scan(doc, strlen(doc), 2, &d, NULL), 0);
 	cr_assert_eq(d.n, 5);
 	cr_assert(nf_json_scan_streq(&d.m[1].key, "b"));
 	cr_assert_eq(d.m[1].parent, 0);
@@ -708,7 +708,7 @@ Test(compact, long_string_stands_in)
 	for (size_t piece = 1; piece <= 40; piece++) {
 		cr_assert_eq(compact(doc, (size_t)(w - doc), 32, piece, &c), 0, "pieces of %zu",
 			     piece);
-		cr_assert_eq(nf_json_scan(c.out, c.len, 1, &d), 0, "%.*s", (int)c.len, c.out);
+		cr_assert_eq(nf_json_scan(c.out, c.len, 1, &d, NULL), 0, "%.*s", (int)c.len, c.out);
 		cr_assert_eq(d.n, 4);
 		cr_assert(nf_json_scan_streq(&d.m[1].val, "c1"));
 		cr_assert(nf_json_scan_streq(&d.m[2].val, "stopped"));
@@ -775,7 +775,7 @@ Test(compact, long_keys)
 			int r;
 
 			cr_assert_eq(compact(docs[i], strlen(docs[i]), 16, pieces_tried[p], &c), 0);
-			r = nf_json_scan(c.out, c.len, 1, &d);
+			r = nf_json_scan(c.out, c.len, 1, &d, NULL);
 			cr_assert_eq(r == 0, ok[i], "%.*s", (int)c.len, c.out);
 			if (r == 0)
 				nf_json_scan_free(&d);
