@@ -90,7 +90,7 @@ enum {
  * message in err for a usage error. Uses getopt_long, from the start of argv.
  */
 int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_command **ret_cmd,
-		 char *err, size_t errlen);
+		 struct nf_err *err);
 const struct nf_command *nf_cli_command(const char *name);
 /* The general usage (cmd NULL), or one command's with the options it takes. */
 void nf_cli_usage(FILE *f, const struct nf_command *cmd);

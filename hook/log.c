@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "util.h"
 
 enum target {
 	TARGET_NONE,
@@ -132,33 +133,9 @@ void nf_log_set_id(const char *container_id)
 		log_id[0] = '\0';
 	} else {
 		snprintf(log_id, sizeof(log_id),
-			 "container '%s': ", nf_quote(container_id, q, sizeof(q)));
-		nf_quote(container_id, log_cid, sizeof(log_cid));
+			 "container '%s': ", nf_escape_str(q, sizeof(q), container_id));
+		nf_escape_str(log_cid, sizeof(log_cid), container_id);
 	}
-}
-
-const char *nf_quote(const char *s, char *buf, size_t size)
-{
-	size_t o = 0, limit = size > 8 ? size - 8 : 0;
-
-	if (!s)
-		s = "(null)";
-	for (; *s && o < limit; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			buf[o++] = (char)c;
-		} else {
-			if (o + 4 >= limit)
-				break;
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		}
-	}
-	if (*s && size >= 4)
-		o += (size_t)snprintf(buf + o, size - o, "...");
-	if (size)
-		buf[o < size ? o : size - 1] = '\0';
-	return buf;
 }
 
 /* One field of the journal's native protocol; values hold no newline (messages are one line). */

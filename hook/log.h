@@ -43,7 +43,4 @@ int nf_log_err(const struct nf_err *e);
 #define nf_log_info(...)	 nf_log_full(LOG_INFO, 0, __VA_ARGS__)
 #define nf_log_debug(...)	 nf_log_full(LOG_DEBUG, 0, __VA_ARGS__)
 
-/* Quote an untrusted value for a message: non-printable bytes escaped, long values cut. */
-const char *nf_quote(const char *s, char *buf, size_t size);
-
 #endif
