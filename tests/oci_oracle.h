@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The oracle for hook/oci.c's config.json reader: the fields netfence reads (oci.h), read a
- * second way from jansson's tree, for the tests that feed both the same documents and compare
- * what they accept and what they build. It says only whether a document is valid.
+ * The oracle for hook/oci.c's readers of the OCI state and config.json: the fields netfence reads
+ * (oci.h), read a second way from jansson's tree, for the tests that feed both the same documents
+ * and compare what they accept and what they build. It says only whether a document is valid.
  */
 #ifndef NETFENCE_OCI_ORACLE_H
 #define NETFENCE_OCI_ORACLE_H
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,50 @@ static bool oracle_section(const json_t *doc, const char *name, const char *fiel
 		return false;
 	*ret = json_object_get(v, field);
 	return true;
+}
+
+/* A string member, absent or not; false for any other type. */
+static bool oracle_opt_string(const json_t *doc, const char *key, bool required, char **ret)
+{
+	const json_t *v = json_object_get(doc, key);
+
+	if (!v)
+		return !required;
+	if (!json_is_string(v))
+		return false;
+	*ret = strdup(json_string_value(v));
+	return true;
+}
+
+/* 0 with *ret, or -EINVAL: the OCI state as jansson reads it, judged by oci.h's rules. */
+static int oracle_state_parse(const char *buf, size_t len, struct nf_oci_state **ret)
+{
+	struct nf_oci_state *s = calloc(1, sizeof(*s));
+	const json_t *pid;
+	json_t *doc = NULL;
+	bool ok;
+
+	if (len <= NF_OCI_STATE_MAX && !memchr(buf, '\0', len))
+		doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	pid = json_object_get(doc, "pid");
+	ok = json_is_object(doc) && oracle_opt_string(doc, "id", true, &s->id) &&
+	     nf_oci_id_valid(s->id) == 0 && oracle_opt_string(doc, "status", true, &s->status) &&
+	     oracle_opt_string(doc, "ociVersion", false, &s->oci_version) &&
+	     oracle_opt_string(doc, "bundle", true, &s->bundle) &&
+	     (!pid || (json_is_integer(pid) && json_integer_value(pid) >= 0 &&
+		       json_integer_value(pid) <= INT_MAX)) &&
+	     oracle_annotations(json_object_get(doc, "annotations"), &s->annotations);
+	if (ok && pid) {
+		s->pid = (int)json_integer_value(pid);
+		s->has_pid = true;
+	}
+	json_decref(doc);
+	if (!ok) {
+		nf_oci_state_free(s);
+		return -EINVAL;
+	}
+	*ret = s;
+	return 0;
 }
 
 /* 0 with *ret, or -EINVAL: config.json as jansson reads it, judged by oci.h's rules. */

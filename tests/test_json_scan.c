@@ -813,3 +813,66 @@ Test(compact, mutations)
 	cr_assert_gt(yes, 3000, "%zu read", yes);
 	cr_assert_gt(no, 3000, "%zu refused", no);
 }
+
+/* A refused document says where (line and column, from 1, in bytes) and why, in one line. */
+Test(scan, syntax_errors)
+{
+	static const struct {
+		const char *doc, *msg;
+	} cases[] = {
+		{ "", "invalid JSON at line 1, column 1: unexpected end of input" },
+		{ "  \n 7", "invalid JSON at line 2, column 2: expected '{' or '['" },
+		{ "{\"a\":1", "invalid JSON at line 1, column 7: unexpected end of input" },
+		{ "{\"a\" 1}", "invalid JSON at line 1, column 6: expected ':'" },
+		{ "{\"a\":1,}", "invalid JSON at line 1, column 8: expected a string key" },
+		{ "[1 2]", "invalid JSON at line 1, column 4: expected ',' or ']'" },
+		{ "{\"a\":1 \"b\":2}", "invalid JSON at line 1, column 8: expected ',' or '}'" },
+		{ "[1]x", "invalid JSON at line 1, column 4: bytes after the document" },
+		{ "[tru]", "invalid JSON at line 1, column 2: invalid literal" },
+		{ "[01]", "invalid JSON at line 1, column 2: invalid number" },
+		{ "[-]", "invalid JSON at line 1, column 2: invalid number" },
+		{ "[x]", "invalid JSON at line 1, column 2: unexpected character" },
+		{ "[99999999999999999999]", "invalid JSON at line 1, column 2: too big integer" },
+		{ "[1e999]", "invalid JSON at line 1, column 2: real number overflow" },
+		{ "[\"ab", "invalid JSON at line 1, column 2: unterminated string" },
+		{ "[\"a\tb\"]", "invalid JSON at line 1, column 4: control character in a string" },
+		{ "[\"a\\qb\"]", "invalid JSON at line 1, column 4: invalid escape" },
+		{ "[\"\\u12x4\"]", "invalid JSON at line 1, column 3: invalid \\u escape" },
+		{ "[\"\\u0000\"]", "invalid JSON at line 1, column 3: \\u0000 in a string" },
+		{ "[\"\\udc00\"]",
+		  "invalid JSON at line 1, column 3: unpaired surrogate in a \\u escape" },
+		{ "[\"\\ud800x\"]",
+		  "invalid JSON at line 1, column 3: unpaired surrogate in a \\u escape" },
+		{ "[\"\xc3\x28\"]", "invalid JSON at line 1, column 3: invalid UTF-8" },
+		{ "{\"a\":1,\n\"b\":2,\n \"a\":3}",
+		  "invalid JSON at line 3, column 2: duplicate key 'a'" },
+		{ "{\"k\\u0065y\":1,\"key\":2}",
+		  "invalid JSON at line 1, column 15: duplicate key 'key'" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct nf_err err = { 0 };
+		struct nf_json_scan_doc d;
+
+		cr_assert_eq(nf_json_scan(cases[i].doc, strlen(cases[i].doc), 2, &d, &err), -EINVAL,
+			     "%s", cases[i].doc);
+		cr_expect_eq(err.code, -EINVAL);
+		cr_expect_str_eq(err.msg, cases[i].msg, "%s: %s", cases[i].doc, err.msg);
+	}
+}
+
+/* Past 2048 levels of nesting, and a NUL byte anywhere: named as such. */
+Test(scan, syntax_errors_depth_and_nul)
+{
+	static const char nul[] = "{\"a\":\n[1,\0]}";
+	struct nf_err err = { 0 };
+	struct nf_json_scan_doc d;
+	char deep[2100];
+
+	memset(deep, '[', sizeof(deep));
+	cr_assert_eq(nf_json_scan(deep, sizeof(deep), 2, &d, &err), -EINVAL);
+	cr_expect_str_eq(err.msg,
+			 "invalid JSON at line 1, column 2049: nested more than 2048 deep");
+	cr_assert_eq(nf_json_scan(nul, sizeof(nul) - 1, 2, &d, &err), -EINVAL);
+	cr_expect_str_eq(err.msg, "invalid JSON at line 2, column 4: NUL byte");
+}

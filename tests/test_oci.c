@@ -915,6 +915,73 @@ Test(config, scanner_mutations)
 	cr_expect_lt(valid, total * 19 / 20, "%zu of %zu valid", valid, total);
 }
 
+/* The state reader takes what the oracle takes, and reads the same fields. */
+static bool state_cross_check(const char *buf, size_t len)
+{
+	struct nf_oci_state *so = NULL, *s = NULL;
+	struct nf_err err = { 0 };
+	char shown[80];
+	int ro, r;
+
+	snprintf(shown, sizeof(shown), "%.*s", (int)(len < 60 ? len : 60), buf);
+	ro = oracle_state_parse(buf, len, &so);
+	r = nf_oci_state_parse(buf, len, &s, &err);
+	cr_assert_eq(r, ro, "%s: %d, oracle %d (%s)", shown, r, ro, err.msg);
+	if (r == 0) {
+		cr_assert(same_str(s->id, so->id) && same_str(s->status, so->status) &&
+				  same_str(s->bundle, so->bundle) &&
+				  same_str(s->oci_version, so->oci_version) && s->pid == so->pid &&
+				  s->has_pid == so->has_pid &&
+				  s->annotations.n == so->annotations.n,
+			  "%s: fields differ", shown);
+		for (size_t i = 0; i < s->annotations.n; i++)
+			cr_assert(same_str(s->annotations.v[i].key, so->annotations.v[i].key) &&
+					  same_str(s->annotations.v[i].value,
+						   so->annotations.v[i].value),
+				  "%s: annotation %zu", shown, i);
+	}
+	nf_oci_state_free(so);
+	nf_oci_state_free(s);
+	return r == 0;
+}
+
+/* Every state fixture and table document, and the fixtures cut and with bytes changed. */
+Test(state, oracle)
+{
+	static const char bytes[] = "{}[]\",:\\ 0-.tnul\x80\x00/1";
+	unsigned int seed = 1207;
+	size_t valid = 0, total = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(state_docs); i++)
+		state_cross_check(state_docs[i].doc, strlen(state_docs[i].doc));
+	for (size_t f = 0; f < ARRAY_SIZE(state_cases); f++) {
+		size_t len;
+		char *orig = read_fixture(state_cases[f].file, &len), *buf = malloc(len + 1);
+
+		cr_assert_not_null(buf);
+		cr_assert(state_cross_check(orig, len), "%s", state_cases[f].file);
+		for (int i = 0; i < 1000; i++) {
+			size_t n = len, at;
+
+			memcpy(buf, orig, len);
+			for (int m = rand_r(&seed) % 3; m >= 0; m--) {
+				at = (size_t)rand_r(&seed) % n;
+				if (rand_r(&seed) % 8 == 0)
+					n = at + 1;
+				else
+					buf[at] =
+						bytes[(size_t)rand_r(&seed) % (sizeof(bytes) - 1)];
+			}
+			valid += state_cross_check(buf, n);
+			total++;
+		}
+		free(buf);
+		free(orig);
+	}
+	cr_expect_gt(valid, total / 20, "%zu of %zu valid", valid, total);
+	cr_expect_lt(valid, total * 19 / 20, "%zu of %zu valid", valid, total);
+}
+
 /* A runc config.json with a large policy annotation, mounts with options, and odd spellings. */
 Test(config, scanner_documents)
 {
