@@ -461,10 +461,11 @@ static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 			nf_log_err(&e);
 		}
 	} else if (r == -EINVAL) {
-		nf_log_fail(r,
-			    "state: invalid JSON at byte %zu: a string holds an invalid escape, "
-			    "control character or UTF-8 sequence",
-			    doc.bad_at);
+		nf_log_fail(
+			r,
+			"state: invalid JSON at line %zu, column %zu: a string holds an invalid "
+			"escape, control character or UTF-8 sequence",
+			doc.line, doc.bad_at - doc.line_at + 1);
 	} else if (r != -EFBIG) {
 		nf_log_error(r, "cannot read the container state on stdin");
 	}

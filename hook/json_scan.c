@@ -1063,7 +1063,7 @@ static uint64_t compact_hash(uint64_t h, const char *p, size_t n)
 
 void nf_json_compact_init(struct nf_json_compact *c, size_t keep)
 {
-	*c = (struct nf_json_compact){ .keep = keep };
+	*c = (struct nf_json_compact){ .keep = keep, .line = 1 };
 }
 
 void nf_json_compact_free(struct nf_json_compact *c)
@@ -1108,6 +1108,11 @@ long nf_json_compact_feed(struct nf_json_compact *c, const char *buf, size_t n, 
 		if (!c->in_string) {
 			q = memchr(p, '"', (size_t)(end - p));
 			k = q ? (size_t)(q - p) + 1 : (size_t)(end - p);
+			/* Lines break only here: a string holding a raw newline is refused. */
+			for (const char *nl = p; (nl = memchr(nl, '\n', k - (size_t)(nl - p)));) {
+				c->line++;
+				c->line_at = c->fed + (size_t)(++nl - buf);
+			}
 			if (compact_append(c, p, k) < 0)
 				return -ENOMEM;
 			if (q) {

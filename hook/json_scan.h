@@ -121,9 +121,11 @@ struct nf_json_compact {
 	char *out; /* the copy, not NUL-terminated; len bytes */
 	size_t len, cap;
 	size_t keep;
-	size_t fed;    /* bytes consumed so far */
-	size_t bad_at; /* after -EINVAL: the offset of the escape or byte refused */
-	size_t open;   /* the current string's opening quote, in out */
+	size_t fed;	/* bytes consumed so far */
+	size_t bad_at;	/* after -EINVAL: the offset of the escape or byte refused */
+	size_t line;	/* the line of the bytes consumed so far, from 1 */
+	size_t line_at; /* the offset at which that line starts */
+	size_t open;	/* the current string's opening quote, in out */
 	size_t str_bytes;
 	unsigned long long hash;
 	bool in_string, long_string;
@@ -134,7 +136,7 @@ void nf_json_compact_init(struct nf_json_compact *c, size_t keep);
  * Feed the next n bytes. Returns how many were consumed: all of them when last, otherwise all
  * but up to 11 bytes of an escape or UTF-8 sequence that may go on in the next piece, which the
  * caller hands over again in front of it. -EINVAL: a long string's content is refused
- * (c->bad_at says where); -ENOMEM.
+ * (c->bad_at says where, on line c->line starting at c->line_at); -ENOMEM.
  */
 long nf_json_compact_feed(struct nf_json_compact *c, const char *buf, size_t n, bool last);
 void nf_json_compact_free(struct nf_json_compact *c);

@@ -505,6 +505,7 @@ static int config_read(const struct nf_json_scan_doc *d, struct nf_err *e,
 	size_t process, linux_;
 	int r;
 
+	/* Tables of optional fields, others skipped: reading them cannot fail. */
 	nf_json_read_members(d, NF_JSON_SCAN_TOP, config_fields, F_NFIELDS, false, f, NULL, e);
 	r = read_annotations(d, &f[F_ANNOTATIONS], e, &cfg->annotations);
 	if (r < 0)

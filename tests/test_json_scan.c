@@ -876,3 +876,20 @@ Test(scan, syntax_errors_depth_and_nul)
 	cr_assert_eq(nf_json_scan(nul, sizeof(nul) - 1, 2, &d, &err), -EINVAL);
 	cr_expect_str_eq(err.msg, "invalid JSON at line 2, column 4: NUL byte");
 }
+
+/* A refused long string is placed by line and column, wherever the pieces end. */
+Test(compact, bad_string_line_and_column)
+{
+	static const char doc[] =
+		"{\n\"id\":\"c1\",\n\n  \"a\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaa\x01\"}";
+	static const size_t pieces_tried[] = { 1, 3, 7, 64 };
+	struct nf_json_compact c;
+
+	for (size_t p = 0; p < ARRAY_SIZE(pieces_tried); p++) {
+		cr_assert_eq(compact(doc, sizeof(doc) - 1, 4, pieces_tried[p], &c), -EINVAL);
+		cr_expect_eq(c.line, 4, "pieces of %zu: line %zu", pieces_tried[p], c.line);
+		cr_expect_eq(c.bad_at - c.line_at + 1, 36, "pieces of %zu: column %zu",
+			     pieces_tried[p], c.bad_at - c.line_at + 1);
+		nf_json_compact_free(&c);
+	}
+}
