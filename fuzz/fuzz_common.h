@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ERR_BUF 512
+#include "err.h"
 
 __attribute__((noreturn, format(printf, 1, 2))) static void fuzz_die(const char *fmt, ...)
 {
@@ -27,13 +27,15 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fuzz_die(const char 
 	abort();
 }
 
-/* err (FUZZ_ERR_BUF bytes, pre-filled with 0xff by the caller) after a failure of what. */
-static void fuzz_check_message(const char *what, int r, const char *err)
+/* e (pre-filled with 0xff by the caller) after a failure of what. */
+static void fuzz_check_message(const char *what, int r, const struct nf_err *e)
 {
-	const char *nul = memchr(err, '\0', FUZZ_ERR_BUF);
+	const char *err = e->msg, *nul = memchr(err, '\0', sizeof(e->msg));
 
 	if (r >= 0)
 		fuzz_die("%s: failure expected, got %d", what, r);
+	if (e->code != r)
+		fuzz_die("%s: returned %d, the error object says %d", what, r, e->code);
 	if (!nul)
 		fuzz_die("%s: message not NUL-terminated in its buffer (r=%d)", what, r);
 	if (nul == err)

@@ -49,16 +49,16 @@ static void check_path_setting(const char *what, const char *s)
 static void fuzz_host_config(const uint8_t *data, size_t size)
 {
 	struct nf_config c = { 0 }, before;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	int r;
 
 	if (nf_config_defaults(&c) < 0)
 		return;
 	before = c;
-	memset(err, 0xff, sizeof(err));
-	r = nf_config_parse((const char *)data, size, &c, err, sizeof(err));
+	memset(&err, 0xff, sizeof(err));
+	r = nf_config_parse((const char *)data, size, &c, &err);
 	if (r < 0) {
-		fuzz_check_message("nf_config_parse", r, err);
+		fuzz_check_message("nf_config_parse", r, &err);
 		if (memcmp(&c, &before, sizeof(c)))
 			fuzz_die("nf_config_parse: config changed by a failed parse");
 		nf_config_free(&c);
@@ -82,13 +82,13 @@ static void fuzz_host_config(const uint8_t *data, size_t size)
 static void fuzz_bundle_config(const uint8_t *data, size_t size)
 {
 	struct nf_oci_config *c = (void *)1;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	int r;
 
-	memset(err, 0xff, sizeof(err));
-	r = nf_oci_config_parse((const char *)data, size, &c, err, sizeof(err));
+	memset(&err, 0xff, sizeof(err));
+	r = nf_oci_config_parse((const char *)data, size, &c, &err);
 	if (r < 0) {
-		fuzz_check_message("nf_oci_config_parse", r, err);
+		fuzz_check_message("nf_oci_config_parse", r, &err);
 		if (c != (void *)1)
 			fuzz_die("nf_oci_config_parse: *ret written on failure");
 		return;

@@ -9,10 +9,9 @@
  * each rule's prefix (its first and last address, the ones just outside, the IPv4-mapped form
  * of IPv4 ones, loopback) and at ports around each rule's port ranges.
  *
- * nf_policy_parse() reads a document through the scanner (hook/policy_scan.c) and parses it
- * again with jansson only when the scanner's way refuses it: every input is also given to both
- * ways alone, which must accept the same documents and build the same policy, and the message
- * of nf_policy_parse() must be the jansson way's, byte for byte.
+ * nf_policy_parse() reads a document through the scanner (hook/json_scan.c); every input is
+ * also given to the oracle (tests/policy_oracle.h), the policy rules read from jansson's tree,
+ * which must accept the same documents and build the same policy.
  *
  * An input starting with a NUL byte (never a valid document) is instead a recipe: the bytes
  * after it generate a valid policy of up to 32 rules over a small pool of overlapping
@@ -28,6 +27,7 @@
 #include "compile.h"
 #include "policy.h"
 #include "fuzz_common.h"
+#include "../tests/policy_oracle.h"
 
 #define MAX_RULES_CHECKED 32 /* rules whose neighbourhood is probed (nf_policy_verdict is O(n)) */
 #define MAX_PORTS	  6
@@ -281,41 +281,24 @@ static void compare_policy(const struct nf_policy *a, const struct nf_policy *b,
 	if (a->version != b->version || a->mode != b->mode ||
 	    a->default_action != b->default_action || a->loopback != b->loopback ||
 	    a->raw_sockets != b->raw_sockets || a->nrules != b->nrules)
-		fuzz_die("%s: settings differ from the jansson way's", what);
+		fuzz_die("%s: settings differ from the oracle's", what);
 	for (size_t i = 0; i < a->nrules; i++)
 		if (!same_rule(&a->rules[i], &b->rules[i]))
-			fuzz_die("%s: rule %zu differs from the jansson way's", what, i);
+			fuzz_die("%s: rule %zu differs from the oracle's", what, i);
 }
 
-/* nf_policy_parse() gave r, p and err for buf: the same as the jansson way alone. */
-static void compare_ways(const char *buf, size_t len, int r, const struct nf_policy *p,
-			 const char *err)
+/* nf_policy_parse() gave r and p for buf: what the oracle (on jansson's tree) gives. */
+static void compare_oracle(const char *buf, size_t len, int r, const struct nf_policy *p)
 {
-	struct nf_policy *pj = NULL, *ps = NULL;
-	char errj[FUZZ_ERR_BUF];
-	int rj, rs;
+	struct nf_policy *po = NULL;
+	int ro = oracle_policy_parse(buf, len, &po);
 
-	memset(errj, 0xff, sizeof(errj));
-	rj = nf_policy_parse_jansson(buf, len, &pj, errj, sizeof(errj));
-	rs = nf_policy_parse_scan(buf, len, &ps);
-	if (r == -ENOMEM || rj == -ENOMEM || rs == -ENOMEM)
-		goto out;
-	if (rs != 0 && rs != -EAGAIN)
-		fuzz_die("nf_policy_parse_scan: unexpected %d", rs);
-	if ((rs == 0) != (rj == 0))
-		fuzz_die("nf_policy_parse_scan %s what the jansson way %s (%s)",
-			 rs ? "refuses" : "accepts", rj ? "refuses" : "accepts", rj ? errj : "");
-	if (r != rj)
-		fuzz_die("nf_policy_parse: %d, the jansson way %d", r, rj);
-	if (r < 0 && strcmp(err, errj) != 0)
-		fuzz_die("nf_policy_parse says '%s', the jansson way '%s'", err, errj);
-	if (r == 0) {
-		compare_policy(ps, pj, "nf_policy_parse_scan");
-		compare_policy(p, pj, "nf_policy_parse");
-	}
-out:
-	nf_policy_free(pj);
-	nf_policy_free(ps);
+	if (r != -ENOMEM && (r == 0) != (ro == 0))
+		fuzz_die("nf_policy_parse %s what the oracle %s", r ? "refuses" : "accepts",
+			 ro ? "refuses" : "accepts");
+	if (r == 0 && ro == 0)
+		compare_policy(p, po, "nf_policy_parse");
+	nf_policy_free(po);
 }
 
 /* --- one input --------------------------------------------------------------------------- */
@@ -324,29 +307,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nf_compiled *c = (void *)1;
 	struct nf_policy *p = (void *)1;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	static char doc[64 * 1024];
 	int r;
 
 	if (size > 1 && data[0] == 0) {
 		size_t len = recipe_policy(data + 1, size - 1, doc, sizeof(doc));
 
-		memset(err, 0xff, sizeof(err));
-		r = nf_policy_parse(doc, len, &p, err, sizeof(err));
+		memset(&err, 0xff, sizeof(err));
+		r = nf_policy_parse(doc, len, &p, &err);
 		if (r < 0)
-			fuzz_die("recipe policy refused: %s: %.*s", err, (int)len, doc);
-		compare_ways(doc, len, r, p, err);
+			fuzz_die("recipe policy refused: %s: %.*s", err.msg, (int)len, doc);
+		compare_oracle(doc, len, r, p);
 		data++;
 		size--;
 		goto parsed;
 	}
-	memset(err, 0xff, sizeof(err));
-	r = nf_policy_parse((const char *)data, size, &p, err, sizeof(err));
-	compare_ways((const char *)data, size, r, r == 0 ? p : NULL, err);
+	memset(&err, 0xff, sizeof(err));
+	r = nf_policy_parse((const char *)data, size, &p, &err);
+	compare_oracle((const char *)data, size, r, r == 0 ? p : NULL);
 	if (r < 0) {
-		fuzz_check_message("nf_policy_parse", r, err);
+		fuzz_check_message("nf_policy_parse", r, &err);
 		if (r != -EINVAL && r != -ENOMEM && r != -EFBIG)
-			fuzz_die("nf_policy_parse: unexpected %d (%s)", r, err);
+			fuzz_die("nf_policy_parse: unexpected %d (%s)", r, err.msg);
 		if (p != (void *)1)
 			fuzz_die("nf_policy_parse: *ret written on failure");
 		return 0;
@@ -359,13 +342,13 @@ parsed:
 	nf_policy_resolve(p, data[0] & 1);
 	if (p->loopback == NF_LOOPBACK_UNSET)
 		fuzz_die("nf_policy_resolve left loopback unset");
-	memset(err, 0xff, sizeof(err));
-	r = nf_compile(p, &c, err, sizeof(err));
+	memset(&err, 0xff, sizeof(err));
+	r = nf_compile(p, &c, &err);
 	if (r < 0) {
 		if (r != -ENOMEM && r != -E2BIG)
 			fuzz_die("nf_compile: unexpected %d", r);
 		if (r == -E2BIG)
-			fuzz_check_message("nf_compile", r, err);
+			fuzz_check_message("nf_compile", r, &err);
 		nf_policy_free(p);
 		return 0;
 	}

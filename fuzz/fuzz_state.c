@@ -62,7 +62,7 @@ static void follow_annotations(const struct nf_oci_state *s)
 	const char *doc = nf_oci_annotation(s, "io.netfence.policy");
 	const char *name = nf_oci_annotation(s, "io.netfence.policy-name");
 	struct nf_policy *p = NULL;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	int r;
 
 	for (size_t i = 0; i < s->annotations.n; i++) {
@@ -75,10 +75,10 @@ static void follow_annotations(const struct nf_oci_state *s)
 	touch(s->status);
 	touch(s->bundle);
 	if (doc) {
-		memset(err, 0xff, sizeof(err));
-		r = nf_policy_parse(doc, strlen(doc), &p, err, sizeof(err));
+		memset(&err, 0xff, sizeof(err));
+		r = nf_policy_parse(doc, strlen(doc), &p, &err);
 		if (r < 0)
-			fuzz_check_message("nf_policy_parse(annotation)", r, err);
+			fuzz_check_message("nf_policy_parse(annotation)", r, &err);
 		nf_policy_free(p);
 	}
 	if (name && nf_policy_name_valid(name) == 0 &&
@@ -121,7 +121,7 @@ static void compare_scanner(const char *buf, size_t len)
 {
 	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
 	struct nf_json_scan_doc d;
-	int r = nf_json_scan(buf, len, 2, &d);
+	int r = nf_json_scan(buf, len, 2, &d, NULL);
 
 	if (r == 0 && memchr(buf, '\0', len))
 		fuzz_die("nf_json_scan: accepted a NUL byte");
@@ -154,18 +154,18 @@ out:
 static void compare_brief(const char *buf, size_t len, const struct nf_oci_state *full)
 {
 	struct nf_oci_state *s = (void *)1;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	int r;
 
-	memset(err, 0xff, sizeof(err));
-	r = nf_oci_state_parse_brief(buf, len, &s, err, sizeof(err));
+	memset(&err, 0xff, sizeof(err));
+	r = nf_oci_state_parse_brief(buf, len, &s, &err);
 	if (r < 0) {
-		fuzz_check_message("nf_oci_state_parse_brief", r, err);
+		fuzz_check_message("nf_oci_state_parse_brief", r, &err);
 		if (s != (void *)1)
 			fuzz_die("nf_oci_state_parse_brief: *ret written on failure");
 		if (full && r != -ENOMEM)
 			fuzz_die("nf_oci_state_parse_brief refuses what the full parse accepts: %s",
-				 err);
+				 err.msg);
 		return;
 	}
 	if (!s->id || !s->status || !id_ok(s->id))
@@ -211,7 +211,7 @@ static void compare_compacted(const char *buf, size_t len, const struct nf_oci_s
 	json_t *j = json_loadb(buf, len, 0, NULL), *jc;
 	struct nf_json_compact c;
 	struct nf_oci_state *s;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	int r;
 
 	r = compact(buf, len, 8, &c);
@@ -229,9 +229,9 @@ static void compare_compacted(const char *buf, size_t len, const struct nf_oci_s
 		return;
 	if (compact(buf, len, NF_OCI_BRIEF_KEEP, &c) < 0)
 		fuzz_die("nf_json_compact_feed refuses a state the full parse accepts");
-	r = nf_oci_state_parse_brief(c.out, c.len, &s, err, sizeof(err));
+	r = nf_oci_state_parse_brief(c.out, c.len, &s, &err);
 	if (r < 0 && r != -ENOMEM)
-		fuzz_die("the brief parse refuses the compacted state: %s", err);
+		fuzz_die("the brief parse refuses the compacted state: %s", err.msg);
 	if (r == 0 && (strcmp(s->id, full->id) || strcmp(s->status, full->status)))
 		fuzz_die("the compacted state has another id or status");
 	if (r == 0)
@@ -242,16 +242,16 @@ static void compare_compacted(const char *buf, size_t len, const struct nf_oci_s
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nf_oci_state *s = (void *)1;
-	char err[FUZZ_ERR_BUF];
+	struct nf_err err;
 	int r;
 
 	compare_scanner((const char *)data, size);
-	memset(err, 0xff, sizeof(err));
-	r = nf_oci_state_parse((const char *)data, size, &s, err, sizeof(err));
+	memset(&err, 0xff, sizeof(err));
+	r = nf_oci_state_parse((const char *)data, size, &s, &err);
 	if (r < 0) {
-		fuzz_check_message("nf_oci_state_parse", r, err);
+		fuzz_check_message("nf_oci_state_parse", r, &err);
 		if (r != -EINVAL && r != -EFBIG && r != -ENOMEM)
-			fuzz_die("nf_oci_state_parse: unexpected %d (%s)", r, err);
+			fuzz_die("nf_oci_state_parse: unexpected %d (%s)", r, err.msg);
 		if (s != (void *)1)
 			fuzz_die("nf_oci_state_parse: *ret written on failure");
 		compare_brief((const char *)data, size, NULL);

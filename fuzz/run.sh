@@ -27,9 +27,9 @@ ALL_TARGETS="policy state config"
 # grows a dependency, the build falls back to every module but main.c, which needs `make`'s
 # BPF skeleton and the full library list.
 declare -A SRCS=(
-	[policy]="policy.c policy_scan.c json_scan.c compile.c"
-	[state]="oci.c json.c json_scan.c util.c policy.c policy_scan.c config.c log.c"
-	[config]="config.c oci.c cgroup.c json.c json_scan.c util.c log.c"
+	[policy]="policy.c json.c json_scan.c util.c err.c compile.c"
+	[state]="oci.c json.c json_scan.c util.c err.c policy.c config.c floor.c log.c"
+	[config]="config.c floor.c policy.c oci.c cgroup.c json.c json_scan.c util.c err.c log.c"
 )
 # Longest input per target: the documents are bounded far above this, but the interesting
 # structure fits, and short inputs keep the runs fast.

@@ -33,7 +33,7 @@ void nf_caps_raise_memlock(void)
 	}
 }
 
-int nf_caps_drop(char *err, size_t errlen)
+int nf_caps_drop(struct nf_err *err)
 {
 	cap_value_t keep[2] = { CAP_BPF, CAP_NET_ADMIN };
 	cap_t now, want;
@@ -46,14 +46,14 @@ int nf_caps_drop(char *err, size_t errlen)
 	now = cap_get_proc();
 	if (!now) {
 		r = errno ? -errno : -ENOMEM;
-		snprintf(err, errlen, "cannot read capabilities: %s", strerror(-r));
+		nf_err_set(err, r, "cannot read capabilities: %s", strerror(-r));
 		return r;
 	}
 	if (!caps_have(now, keep[0]) || !caps_have(now, CAP_NET_ADMIN)) {
-		snprintf(err, errlen,
-			 "needs %s and CAP_NET_ADMIN to load and attach BPF programs (uid %u); "
-			 "rootless operation is not supported",
-			 keep[0] == CAP_BPF ? "CAP_BPF" : "CAP_SYS_ADMIN", (unsigned)getuid());
+		nf_err_set(err, -EPERM,
+			   "needs %s and CAP_NET_ADMIN to load and attach BPF programs (uid %u); "
+			   "rootless operation is not supported",
+			   keep[0] == CAP_BPF ? "CAP_BPF" : "CAP_SYS_ADMIN", (unsigned)getuid());
 		cap_free(now);
 		return -EPERM;
 	}
@@ -67,21 +67,19 @@ int nf_caps_drop(char *err, size_t errlen)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) {
 			r = -errno;
-			snprintf(err, errlen, "cannot drop capability %d from the bounding set: %s",
-				 c, strerror(-r));
+			nf_err_set(err, r, "cannot drop capability %d from the bounding set: %s", c,
+				   strerror(-r));
 			return r;
 		}
 	}
 
 	want = cap_init();
-	if (!want) {
-		snprintf(err, errlen, "cannot allocate capabilities");
-		return -ENOMEM;
-	}
+	if (!want)
+		return nf_err_set(err, -ENOMEM, "cannot allocate capabilities");
 	if (cap_set_flag(want, CAP_PERMITTED, 2, keep, CAP_SET) < 0 ||
 	    cap_set_flag(want, CAP_EFFECTIVE, 2, keep, CAP_SET) < 0 || cap_set_proc(want) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(-r));
+		nf_err_set(err, r, "cannot drop capabilities: %s", strerror(-r));
 	}
 	cap_free(want);
 	if (r == 0)
@@ -89,21 +87,19 @@ int nf_caps_drop(char *err, size_t errlen)
 	return r;
 }
 
-int nf_caps_keep_bpf(char *err, size_t errlen)
+int nf_caps_keep_bpf(struct nf_err *err)
 {
 	cap_value_t keep = CAP_IS_SUPPORTED(CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
 	cap_t want;
 	int r = 0;
 
 	want = cap_init();
-	if (!want) {
-		snprintf(err, errlen, "cannot allocate capabilities");
-		return -ENOMEM;
-	}
+	if (!want)
+		return nf_err_set(err, -ENOMEM, "cannot allocate capabilities");
 	if (cap_set_flag(want, CAP_PERMITTED, 1, &keep, CAP_SET) < 0 ||
 	    cap_set_flag(want, CAP_EFFECTIVE, 1, &keep, CAP_SET) < 0 || cap_set_proc(want) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(-r));
+		nf_err_set(err, r, "cannot drop capabilities: %s", strerror(-r));
 	}
 	cap_free(want);
 	return r;

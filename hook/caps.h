@@ -7,6 +7,8 @@
 #ifndef NETFENCE_CAPS_H
 #define NETFENCE_CAPS_H
 
+#include "err.h"
+
 /*
  * Kernels before 5.11 charge BPF maps and programs to RLIMIT_MEMLOCK (64 KiB by default), and
  * raising it needs CAP_SYS_RESOURCE, which nf_caps_drop() drops: raise it to unlimited first,
@@ -17,9 +19,9 @@
 void nf_caps_raise_memlock(void);
 
 /* 0 on success; -EPERM with a message in err when the needed capabilities are missing. */
-int nf_caps_drop(char *err, size_t errlen);
+int nf_caps_drop(struct nf_err *err);
 /* After nf_caps_drop(), for a process that only reads BPF maps: CAP_BPF (or CAP_SYS_ADMIN)
  * alone is kept. The bounding set already holds no more than the two. */
-int nf_caps_keep_bpf(char *err, size_t errlen);
+int nf_caps_keep_bpf(struct nf_err *err);
 
 #endif

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,21 +17,6 @@
 
 #define DELETED_SUFFIX	" (deleted)"
 #define PREFERRED_MOUNT "/sys/fs/cgroup"
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 /* Decode mountinfo's octal escapes (\040 for a space) in place; false on a NUL. */
 static bool unescape(char *s)
@@ -257,28 +241,28 @@ int nf_cgroup_parse_proc(const char *buf, size_t len, char **ret_path)
 	return 0;
 }
 
-static int path_error(int pid, const char *path, size_t plen, int r, char *err, size_t errlen)
+static int path_error(int pid, const char *path, size_t plen, int r, struct nf_err *err)
 {
 	char q[NF_QUOTE_BUF];
 
 	nf_quote_mem(q, path, plen);
 	switch (r) {
 	case -EXDEV:
-		return fail(err, errlen, r,
-			    "pid %d: cgroup %s is outside netfence's cgroup namespace", pid, q);
+		return nf_err_set(
+			err, r, "pid %d: cgroup %s is outside netfence's cgroup namespace", pid, q);
 	case -EPERM:
-		return fail(err, errlen, r,
-			    "pid %d: cgroup %s is the root cgroup, refusing to fence it", pid, q);
+		return nf_err_set(err, r,
+				  "pid %d: cgroup %s is the root cgroup, refusing to fence it", pid,
+				  q);
 	default:
 		if (plen > 0 && path[0] == '/' && ends_with(path, plen, DELETED_SUFFIX))
-			return fail(err, errlen, r, "pid %d: cgroup %s has been removed", pid, q);
-		return fail(err, errlen, r, "pid %d: cgroup %s is not a valid cgroup path", pid, q);
+			return nf_err_set(err, r, "pid %d: cgroup %s has been removed", pid, q);
+		return nf_err_set(err, r, "pid %d: cgroup %s is not a valid cgroup path", pid, q);
 	}
 }
 
 /* The `0::` path of pid, checked, as a new string. */
-static int read_proc_cgroup(const char *proc_root, int pid, char **ret_path, char *err,
-			    size_t errlen)
+static int read_proc_cgroup(const char *proc_root, int pid, char **ret_path, struct nf_err *err)
 {
 	char file[PATH_MAX];
 	const char *path = NULL;
@@ -287,22 +271,22 @@ static int read_proc_cgroup(const char *proc_root, int pid, char **ret_path, cha
 	int r;
 
 	if ((size_t)snprintf(file, sizeof(file), "%s/%d/cgroup", proc_root, pid) >= sizeof(file))
-		return fail(err, errlen, -ENAMETOOLONG, "pid %d: proc root is too long", pid);
+		return nf_err_set(err, -ENAMETOOLONG, "pid %d: proc root is too long", pid);
 	r = nf_read_file(file, NF_CGROUP_PROC_MAX, &buf, &len);
 	if (r == -EFBIG)
-		return fail(err, errlen, r, "pid %d: %s is more than %d bytes", pid, file,
-			    NF_CGROUP_PROC_MAX);
+		return nf_err_set(err, r, "pid %d: %s is more than %d bytes", pid, file,
+				  NF_CGROUP_PROC_MAX);
 	if (r < 0)
-		return fail(err, errlen, r, "pid %d: cannot read %s: %s", pid, file, strerror(-r));
+		return nf_err_set(err, r, "pid %d: cannot read %s: %s", pid, file, strerror(-r));
 	r = find_unified_line(buf, len, &path, &plen);
 	if (r == -ENOENT)
-		fail(err, errlen, r, "pid %d: no cgroup v2 entry ('0::' line) in %s", pid, file);
+		nf_err_set(err, r, "pid %d: no cgroup v2 entry ('0::' line) in %s", pid, file);
 	else if (r < 0)
-		fail(err, errlen, r, "pid %d: more than one '0::' line in %s", pid, file);
+		nf_err_set(err, r, "pid %d: more than one '0::' line in %s", pid, file);
 	else if ((r = check_path(path, plen)) < 0)
-		path_error(pid, path, plen, r, err, errlen);
+		path_error(pid, path, plen, r, err);
 	else if (!(s = strndup(path, plen)))
-		r = fail(err, errlen, -ENOMEM, "out of memory");
+		r = nf_err_set(err, -ENOMEM, "out of memory");
 	free(buf);
 	if (r < 0)
 		return r;
@@ -311,7 +295,7 @@ static int read_proc_cgroup(const char *proc_root, int pid, char **ret_path, cha
 }
 
 int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid, char **ret_dir,
-		      char *err, size_t errlen)
+		      struct nf_err *err)
 {
 	char *path = NULL, *mount = NULL, *dir = NULL, q[NF_QUOTE_BUF];
 	struct stat st;
@@ -323,49 +307,49 @@ int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid
 	if (!mountinfo_path)
 		mountinfo_path = "/proc/self/mountinfo";
 	if (pid <= 0)
-		return fail(err, errlen, -EINVAL, "pid %d is not a process id", pid);
+		return nf_err_set(err, -EINVAL, "pid %d is not a process id", pid);
 
-	r = read_proc_cgroup(proc_root, pid, &path, err, errlen);
+	r = read_proc_cgroup(proc_root, pid, &path, err);
 	if (r < 0)
 		return r;
 	/* Opened here so that a missing file is not taken for a missing mount. */
 	f = fopen(mountinfo_path, "re");
 	if (!f) {
 		r = -errno;
-		fail(err, errlen, r, "cannot read %s: %s", mountinfo_path, strerror(-r));
+		nf_err_set(err, r, "cannot read %s: %s", mountinfo_path, strerror(-r));
 		goto out;
 	}
 	r = find_mount(f, &mount);
 	fclose(f);
 	if (r == -ENOENT) {
-		fail(err, errlen, r, "no cgroup2 filesystem mounted (according to %s)",
-		     mountinfo_path);
+		nf_err_set(err, r, "no cgroup2 filesystem mounted (according to %s)",
+			   mountinfo_path);
 		goto out;
 	}
 	if (r < 0) {
-		fail(err, errlen, r, "cannot read %s: %s", mountinfo_path, strerror(-r));
+		nf_err_set(err, r, "cannot read %s: %s", mountinfo_path, strerror(-r));
 		goto out;
 	}
 	/* A cgroup2 mount on "/" is odd but possible: do not start the result with "//". */
 	if (asprintf(&dir, "%s%s", strcmp(mount, "/") == 0 ? "" : mount, path) < 0) {
 		dir = NULL;
-		r = fail(err, errlen, -ENOMEM, "out of memory");
+		r = nf_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (strlen(dir) >= PATH_MAX) {
-		r = fail(err, errlen, -ENAMETOOLONG, "pid %d: cgroup directory %s is too long", pid,
-			 nf_quote_str(q, dir));
+		r = nf_err_set(err, -ENAMETOOLONG, "pid %d: cgroup directory %s is too long", pid,
+			       nf_quote_str(q, dir));
 		goto out;
 	}
 	if (stat(dir, &st) < 0) {
 		r = -errno;
-		fail(err, errlen, r, "pid %d: cgroup directory %s: %s", pid, nf_quote_str(q, dir),
-		     strerror(-r));
+		nf_err_set(err, r, "pid %d: cgroup directory %s: %s", pid, nf_quote_str(q, dir),
+			   strerror(-r));
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		r = fail(err, errlen, -ENOTDIR, "pid %d: cgroup %s is not a directory", pid,
-			 nf_quote_str(q, dir));
+		r = nf_err_set(err, -ENOTDIR, "pid %d: cgroup %s is not a directory", pid,
+			       nf_quote_str(q, dir));
 		goto out;
 	}
 	*ret_dir = dir;
@@ -559,7 +543,7 @@ int nf_cgroup_escapable(const char *proc_root, const char *dir, int ptrace_scope
 	return r;
 }
 
-int nf_cgroup_open(const char *dir, char *err, size_t errlen)
+int nf_cgroup_open(const char *dir, struct nf_err *err)
 {
 	char q[NF_QUOTE_BUF];
 	struct statfs sfs;
@@ -568,19 +552,19 @@ int nf_cgroup_open(const char *dir, char *err, size_t errlen)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		return fail(err, errlen, r, "cannot open cgroup %s: %s", nf_quote_str(q, dir),
-			    strerror(-r));
+		return nf_err_set(err, r, "cannot open cgroup %s: %s", nf_quote_str(q, dir),
+				  strerror(-r));
 	}
 	if (fstatfs(fd, &sfs) < 0) {
 		r = -errno;
 		close(fd);
-		return fail(err, errlen, r, "cannot statfs cgroup %s: %s", nf_quote_str(q, dir),
-			    strerror(-r));
+		return nf_err_set(err, r, "cannot statfs cgroup %s: %s", nf_quote_str(q, dir),
+				  strerror(-r));
 	}
 	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
 		close(fd);
-		return fail(err, errlen, -EMEDIUMTYPE, "%s is not on a cgroup2 filesystem",
-			    nf_quote_str(q, dir));
+		return nf_err_set(err, -EMEDIUMTYPE, "%s is not on a cgroup2 filesystem",
+				  nf_quote_str(q, dir));
 	}
 	return fd;
 }

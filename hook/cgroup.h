@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 #define NF_CGROUP_PROC_MAX (64 * 1024) /* most bytes read from /proc/<pid>/cgroup */
 
 /*
@@ -57,7 +59,7 @@ int nf_cgroup_parse_proc(const char *buf, size_t len, char **ret_path);
  * -ENOTDIR for a missing directory, -EFBIG for an oversized /proc file, with a message in err.
  */
 int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid, char **ret_dir,
-		      char *err, size_t errlen);
+		      struct nf_err *err);
 
 #define NF_CGROUP_ESCAPE_PIDS 256 /* most processes nf_cgroup_escapable() looks at */
 
@@ -78,7 +80,7 @@ int nf_cgroup_escapable(const char *proc_root, const char *dir, int ptrace_scope
  * check on that same fd that it is on a cgroup2 filesystem (-EMEDIUMTYPE otherwise). Returns the
  * fd, or -errno with a message in err.
  */
-int nf_cgroup_open(const char *dir, char *err, size_t errlen);
+int nf_cgroup_open(const char *dir, struct nf_err *err);
 
 /*
  * The cgroup id, the inode number of its directory (what bpf_get_current_cgroup_id() returns on

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "json_writer.h"
+#include "util.h"
 
 static int cmd_version(struct nf_cli *cli)
 {
@@ -289,8 +290,9 @@ static int64_t now_real_ns(void)
 }
 
 /* One option's value into cli; -EINVAL with the message in err. */
-static int take_option(int c, const char *arg, struct nf_cli *cli, char *err, size_t errlen)
+static int take_option(int c, const char *arg, struct nf_cli *cli, struct nf_err *err)
 {
+	char q[NF_QUOTE_BUF];
 	int r = 0;
 
 	switch (c) {
@@ -324,8 +326,8 @@ static int take_option(int c, const char *arg, struct nf_cli *cli, char *err, si
 		break;
 	case OPT_CONTAINER:
 		if (cli->ncontainers == NF_CLI_CONTAINERS_MAX) {
-			snprintf(err, errlen, "--container: more than %d", NF_CLI_CONTAINERS_MAX);
-			return -EINVAL;
+			return nf_err_set(err, -EINVAL, "--container: more than %d",
+					  NF_CLI_CONTAINERS_MAX);
 		}
 		cli->containers[cli->ncontainers++] = arg;
 		break;
@@ -340,40 +342,40 @@ static int take_option(int c, const char *arg, struct nf_cli *cli, char *err, si
 		break;
 	}
 	if (r < 0)
-		snprintf(err, errlen, "--%s: '%.64s' is not %s", opt_name(c), arg,
-			 c == OPT_SINCE	    ? "a duration (90s, 15m, 2h, 1d) or an RFC 3339 time"
-			 : c == OPT_VERDICT ? "denied or audited"
-					    : "a number");
+		nf_err_set(err, r, "--%s: %s is not %s", opt_name(c), nf_quote_str(q, arg),
+			   c == OPT_SINCE     ? "a duration (90s, 15m, 2h, 1d) or an RFC 3339 time"
+			   : c == OPT_VERDICT ? "denied or audited"
+					      : "a number");
 	return r;
 }
 
 /* The command in argv after the options, and the help it asks for. */
 static int find_command(int argc, char **argv, int first, bool help,
-			const struct nf_command **ret_cmd, char *err, size_t errlen)
+			const struct nf_command **ret_cmd, struct nf_err *err)
 {
 	const struct nf_command *cmd;
+	char q[NF_QUOTE_BUF];
 
 	*ret_cmd = NULL;
 	if (first >= argc) {
 		if (help)
 			return NF_CLI_HELP;
-		snprintf(err, errlen, "no command (netfence --help lists them)");
-		return -EINVAL;
+		return nf_err_set(err, -EINVAL, "no command (netfence --help lists them)");
 	}
 	cmd = nf_cli_command(argv[first]);
 	if (!cmd) {
-		snprintf(err, errlen, "unknown command '%.64s' (netfence --help lists them)",
-			 argv[first]);
-		return -EINVAL;
+		return nf_err_set(err, -EINVAL, "unknown command %s (netfence --help lists them)",
+				  nf_quote_str(q, argv[first]));
 	}
 	*ret_cmd = cmd;
 	return help ? NF_CLI_HELP : NF_CLI_RUN;
 }
 
 int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_command **ret_cmd,
-		 char *err, size_t errlen)
+		 struct nf_err *err)
 {
 	const struct nf_command *cmd;
+	char q[NF_QUOTE_BUF];
 	unsigned int given = 0;
 	int c, nargs, r;
 	bool help = false, version = false;
@@ -385,10 +387,11 @@ int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_comm
 			char opt[3] = { '-', (char)optopt, '\0' };
 
 			/* optopt is a short option's letter, else the text is in argv */
-			snprintf(err, errlen, "%s '%.64s'",
-				 c == '?' ? "unknown option" : "missing value for",
-				 c == '?' && optopt > 0 && optopt < 128 ? opt : argv[optind - 1]);
-			return -EINVAL;
+			return nf_err_set(err, -EINVAL, "%s %s",
+					  c == '?' ? "unknown option" : "missing value for",
+					  nf_quote_str(q, c == '?' && optopt > 0 && optopt < 128
+								  ? opt
+								  : argv[optind - 1]));
 		}
 		if (c == 'h') {
 			help = true;
@@ -400,13 +403,13 @@ int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_comm
 		}
 		if (c >= OPT_FIRST_CMD)
 			given |= 1u << (c - OPT_FIRST_CMD); /* checked against the command below */
-		r = take_option(c, optarg, cli, err, errlen);
+		r = take_option(c, optarg, cli, err);
 		if (r < 0)
 			return r;
 	}
 	if (version && !help && optind >= argc)
 		return NF_CLI_VERSION;
-	r = find_command(argc, argv, optind, help, &cmd, err, errlen);
+	r = find_command(argc, argv, optind, help, &cmd, err);
 	if (r != NF_CLI_RUN) {
 		*ret_cmd = cmd;
 		return r;
@@ -416,16 +419,14 @@ int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_comm
 		unsigned int bit = 1u << (c - OPT_FIRST_CMD);
 
 		if ((given & bit) && !(cmd->opts & bit)) {
-			snprintf(err, errlen, "%s does not take --%s (netfence help %s)", cmd->name,
-				 opt_name(c), cmd->name);
-			return -EINVAL;
+			return nf_err_set(err, -EINVAL, "%s does not take --%s (netfence help %s)",
+					  cmd->name, opt_name(c), cmd->name);
 		}
 	}
 	nargs = argc - optind - 1;
 	if (nargs < cmd->min_args || nargs > cmd->max_args) {
-		snprintf(err, errlen, "%s takes %s (netfence help %s)", cmd->name,
-			 cmd->max_args == 0 ? "no argument" : cmd->args, cmd->name);
-		return -EINVAL;
+		return nf_err_set(err, -EINVAL, "%s takes %s (netfence help %s)", cmd->name,
+				  cmd->max_args == 0 ? "no argument" : cmd->args, cmd->name);
 	}
 	cli->argc = nargs;
 	cli->argv = argv + optind + 1;
@@ -433,8 +434,8 @@ int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_comm
 	if (cmd->run == cmd_help) {
 		*ret_cmd = nargs ? nf_cli_command(cli->argv[0]) : NULL;
 		if (nargs && !*ret_cmd) {
-			snprintf(err, errlen, "help: unknown command '%.64s'", cli->argv[0]);
-			return -EINVAL;
+			return nf_err_set(err, -EINVAL, "help: unknown command %s",
+					  nf_quote_str(q, cli->argv[0]));
 		}
 		return NF_CLI_HELP;
 	}

@@ -90,7 +90,7 @@ enum {
  * message in err for a usage error. Uses getopt_long, from the start of argv.
  */
 int nf_cli_parse(int argc, char **argv, struct nf_cli *cli, const struct nf_command **ret_cmd,
-		 char *err, size_t errlen);
+		 struct nf_err *err);
 const struct nf_command *nf_cli_command(const char *name);
 /* The general usage (cmd NULL), or one command's with the options it takes. */
 void nf_cli_usage(FILE *f, const struct nf_command *cmd);
@@ -124,6 +124,6 @@ int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret);
 unsigned int nf_cli_events_rate(const struct nf_config *cfg);
 
 /* Read a policy document from a file or "-" (stdin), bounded; message in err. */
-int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen);
+int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, struct nf_err *err);
 
 #endif

@@ -15,9 +15,9 @@
 #include "state.h"
 #include "util.h"
 
-int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
+int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, struct nf_err *err)
 {
-	char q[256];
+	char q[NF_QUOTE_BUF];
 	int r;
 
 	/* One byte over the limit lets the parser report the size with the real numbers. */
@@ -26,11 +26,12 @@ int nf_cli_read_policy(const char *path, char **ret, size_t *ret_len, char *err,
 	else
 		r = nf_read_file(path, NF_POLICY_MAX_BYTES + 1, ret, ret_len);
 	if (r == -EFBIG)
-		snprintf(err, errlen, "%s: /: document is more than the %d bytes allowed",
-			 nf_quote(path, q, sizeof(q)), NF_POLICY_MAX_BYTES);
-	else if (r < 0)
-		snprintf(err, errlen, "cannot read '%s': %s", nf_quote(path, q, sizeof(q)),
-			 strerror(-r));
+		return nf_err_set(err, r,
+				  "policy %s: the document is more than the %d bytes allowed",
+				  nf_quote_str(q, path), NF_POLICY_MAX_BYTES);
+	if (r < 0)
+		return nf_err_set(err, r, "cannot read %s: %s", nf_quote_str(q, path),
+				  strerror(-r));
 	return r;
 }
 
@@ -49,25 +50,24 @@ static int load_policy(const struct nf_config *cfg, const char *path, bool own_n
 		       struct nf_policy **ret_policy, char **ret_text, size_t *ret_len,
 		       char *source, size_t srclen)
 {
-	char err[NF_ERR_MAX + 300], q[256];
 	struct nf_policy *p = NULL;
+	char q[NF_QUOTE_BUF];
+	struct nf_err err;
 	size_t len;
 	char *buf;
 	int r;
 
-	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));
+	r = nf_cli_read_policy(path, &buf, &len, &err);
 	if (r < 0)
-		return nf_log_error(0, "%s", err);
-	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
-	if (r < 0) {
-		free(buf);
-		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
-	}
-	r = nf_floor_apply(&cfg->floor, p, &buf, &len, source, srclen, err, sizeof(err));
+		return nf_log_err(&err);
+	r = nf_policy_parse(buf, len, &p, &err);
+	if (r == 0)
+		r = nf_floor_apply(&cfg->floor, p, &buf, &len, source, srclen, &err);
 	if (r < 0) {
 		nf_policy_free(p);
 		free(buf);
-		return nf_log_error(0, "policy %s: %s", nf_quote(path, q, sizeof(q)), err);
+		nf_err_prefix(&err, "policy %s", nf_quote_str(q, path));
+		return nf_log_err(&err);
 	}
 	nf_policy_resolve(p, own_netns);
 	*ret_policy = p;
@@ -78,14 +78,14 @@ static int load_policy(const struct nf_config *cfg, const char *path, bool own_n
 
 static int check_id(const char *id)
 {
-	char q[128];
+	char q[NF_QUOTE_BUF];
 
 	if (!id)
-		return nf_log_error(0, "--id is required"), -EINVAL;
+		return nf_log_fail(-EINVAL, "--id is required");
 	if (nf_oci_id_valid(id) < 0)
-		return nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
-				    nf_quote(id, q, 128)),
-		       -EINVAL;
+		return nf_log_fail(-EINVAL,
+				   "id %s is not a valid container id (" NF_OCI_ID_RULE ")",
+				   nf_quote_str(q, id));
 	return 0;
 }
 
@@ -119,8 +119,9 @@ static bool attach_removable(struct nf_cli *cli)
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
 		 bool removable, bool bare, const char *verb)
 {
-	char err[NF_ERR_MAX + 300], source[128] = "file";
+	char source[128] = "file";
 	struct nf_policy *p = NULL;
+	struct nf_err err;
 	char *text = NULL;
 	size_t len = 0;
 	int r;
@@ -130,12 +131,12 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 	if (r < 0)
 		return NF_EXIT_FAIL;
 	removable = removable || (bare && attach_removable(cli));
-	r = nf_cgroup_open(cgroup, err, sizeof(err));
+	r = nf_cgroup_open(cgroup, &err);
 	if (r < 0) {
 		nf_policy_free(p);
 		free(text);
 		reap(cli);
-		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+		return nf_log_err(&err), NF_EXIT_FAIL;
 	}
 	struct nf_fence_request req = {
 		.id = id,
@@ -149,13 +150,13 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 		.removable = removable,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};
-	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	r = nf_fence_attach(&cli->paths, &req, &err);
 	close(req.cgroup_fd);
 	nf_policy_free(p);
 	free(text);
 	reap(cli);
 	if (r < 0)
-		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+		return nf_log_err(&err), NF_EXIT_FAIL;
 	nf_log_info("%s %s", verb, cgroup);
 	return NF_EXIT_OK;
 }
@@ -165,7 +166,7 @@ int nf_cmd_attach(struct nf_cli *cli)
 	if (check_id(cli->id) < 0)
 		return NF_EXIT_USAGE;
 	if (!cli->cgroup || !cli->policy) {
-		nf_log_error(0, "attach needs --id, --cgroup and --policy");
+		nf_log_fail(-EINVAL, "attach needs --id, --cgroup and --policy");
 		return NF_EXIT_USAGE;
 	}
 	/* A bare cgroup may share the host's network namespace: loopback follows the rules. */
@@ -205,7 +206,7 @@ int nf_cmd_update(struct nf_cli *cli)
 	int r;
 
 	if (!cli->policy) {
-		nf_log_error(0, "update needs --policy");
+		nf_log_fail(-EINVAL, "update needs --policy");
 		return NF_EXIT_USAGE;
 	}
 	r = resolve(cli, &id);
@@ -217,18 +218,19 @@ int nf_cmd_update(struct nf_cli *cli)
 
 int nf_cmd_detach(struct nf_cli *cli)
 {
-	char err[512], *id = NULL;
+	struct nf_err err;
+	char *id = NULL;
 	int r;
 
 	r = resolve(cli, &id);
 	if (r != NF_EXIT_OK)
 		return r;
 	nf_log_set_id(id);
-	r = nf_fence_detach(&cli->paths, id, err, sizeof(err));
+	r = nf_fence_detach(&cli->paths, id, &err);
 	free(id);
 	reap(cli);
 	if (r < 0)
-		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
+		return nf_log_err(&err), NF_EXIT_FAIL;
 	return NF_EXIT_OK;
 }
 
@@ -280,25 +282,27 @@ int nf_cmd_gc(struct nf_cli *cli)
 
 int nf_cmd_policy(struct nf_cli *cli)
 {
-	char err[NF_ERR_MAX + 300], q[256];
 	const char *path = cli->argv[1];
 	struct nf_policy *p = NULL;
+	char q[NF_QUOTE_BUF];
+	struct nf_err err;
 	size_t len;
 	char *buf;
 	int r;
 
 	if (strcmp(cli->argv[0], "check") != 0) {
-		nf_log_error(0, "unknown policy command '%s'",
-			     nf_quote(cli->argv[0], q, sizeof(q)));
+		nf_log_fail(-EINVAL, "unknown policy command %s", nf_quote_str(q, cli->argv[0]));
 		return NF_EXIT_USAGE;
 	}
-	r = nf_cli_read_policy(path, &buf, &len, err, sizeof(err));
+	r = nf_cli_read_policy(path, &buf, &len, &err);
 	if (r < 0)
-		return nf_log_error(0, "%s", err), NF_EXIT_FAIL;
-	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
+		return nf_log_err(&err), NF_EXIT_FAIL;
+	r = nf_policy_parse(buf, len, &p, &err);
 	free(buf);
-	if (r < 0)
-		return nf_log_error(0, "%s: %s", nf_quote(path, q, sizeof(q)), err), NF_EXIT_FAIL;
+	if (r < 0) {
+		nf_err_prefix(&err, "%s", nf_quote_str(q, path));
+		return nf_log_err(&err), NF_EXIT_FAIL;
+	}
 	if (cli->json) {
 		struct nf_jsonw w = NF_JSONW_INIT(stdout);
 
@@ -308,7 +312,7 @@ int nf_cmd_policy(struct nf_cli *cli)
 		nf_jsonw_end_object(&w);
 		nf_jsonw_end_line(&w);
 	} else {
-		printf("%s: valid, %zu rule%s\n", nf_quote(path, q, sizeof(q)), p->nrules,
+		printf("%s: valid, %zu rule%s\n", nf_escape_str(q, sizeof(q), path), p->nrules,
 		       p->nrules == 1 ? "" : "s");
 	}
 	nf_policy_free(p);

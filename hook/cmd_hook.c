@@ -114,13 +114,12 @@ static void record_fenced(struct nf_cli *cli, struct hook_ctx *c)
  * metrics look, not only in the log. */
 static void record_unfenced(struct nf_cli *cli, struct hook_ctx *c)
 {
-	char now[64], err[512];
+	char now[64];
 	int r;
 
 	/* where it runs, for list and for gc once it is gone: best effort, the error came first */
 	if (!c->cgroup && c->state->pid)
-		nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
-				  sizeof(err));
+		nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, NULL);
 	struct nf_state s = {
 		.id = c->state->id,
 		.cgroup = c->cgroup,
@@ -148,23 +147,24 @@ static void record_unfenced(struct nf_cli *cli, struct hook_ctx *c)
 static int load_named_policy(struct nf_cli *cli, struct hook_ctx *c, const char *name,
 			     const char *what)
 {
-	char path[4096], q[128];
+	char path[4096], q[NF_QUOTE_BUF];
 	int r;
 
+	/* A valid name is quoted as it is: nothing in it needs escaping. */
 	if (nf_policy_name_valid(name) < 0)
-		return nf_log_error(0, "%s: '%s' is not a valid policy name", what,
-				    nf_quote(name, q, sizeof(q)));
+		return nf_log_fail(-EINVAL, "%s: %s is not a valid policy name", what,
+				   nf_quote_str(q, name));
 	snprintf(path, sizeof(path), "%s/%s.json", cli->cfg.policies_dir, name);
 	/* Regular files only: opening a FIFO there would hang the runtime. */
 	r = nf_read_regular_file(path, NF_POLICY_MAX_BYTES + 1, &c->policy_buf, &c->policy_len);
 	if (r == -EINVAL)
-		return nf_log_error(0, "%s: policy '%s' (%s) is not a regular file", what, name,
-				    path);
+		return nf_log_fail(r, "%s: policy '%s' (%s) is not a regular file", what, name,
+				   path);
 	if (r == -EFBIG)
-		return nf_log_error(0,
-				    "%s: policy '%s' (%s): /: document is more than the %d "
-				    "bytes allowed",
-				    what, name, path, NF_POLICY_MAX_BYTES);
+		return nf_log_fail(r,
+				   "%s: policy '%s' (%s): the document is more than the %d bytes "
+				   "allowed",
+				   what, name, path, NF_POLICY_MAX_BYTES);
 	if (r < 0)
 		return nf_log_error(r, "%s: cannot read policy '%s' (%s)", what, name, path);
 	return 0;
@@ -178,8 +178,8 @@ static int choose_policy(struct nf_cli *cli, struct hook_ctx *c)
 	int r;
 
 	if (inline_doc && name)
-		return nf_log_error(0, "both %s and %s are set; refusing an ambiguous policy",
-				    ANN_POLICY, ANN_POLICY_NAME);
+		return nf_log_fail(-EINVAL, "both %s and %s are set; refusing an ambiguous policy",
+				   ANN_POLICY, ANN_POLICY_NAME);
 	if (inline_doc) {
 		c->policy_len = strlen(inline_doc);
 		c->policy_buf = strndup(inline_doc, c->policy_len);
@@ -260,12 +260,11 @@ static int check_removable(struct nf_cli *cli, struct hook_ctx *c, bool own_net,
  */
 static int check_own_cgroup(struct nf_cli *cli, struct hook_ctx *c)
 {
-	char err[512], line[1024], q[NF_QUOTE_BUF];
+	char line[1024], q[NF_QUOTE_BUF];
 	char *self = NULL;
 	bool shared;
 
-	if (nf_cgroup_resolve("/proc", "/proc/self/mountinfo", getpid(), &self, err, sizeof(err)) <
-	    0)
+	if (nf_cgroup_resolve("/proc", "/proc/self/mountinfo", getpid(), &self, NULL) < 0)
 		return 0; /* the root cgroup or outside our namespace: no cgroup under it to share
 			   */
 	shared = strncmp(self, c->cgroup, strlen(c->cgroup)) == 0 &&
@@ -284,29 +283,30 @@ static int check_own_cgroup(struct nf_cli *cli, struct hook_ctx *c)
 
 static int resolve_cgroup(struct hook_ctx *c)
 {
-	char err[512];
+	struct nf_err err;
 	int r;
 
 	if (!c->state->pid)
-		return nf_log_error(0, "/pid: missing or 0; needed to find the container's cgroup");
-	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, err,
-			      sizeof(err));
+		return nf_log_fail(
+			-EINVAL,
+			"state: /pid: missing or 0; needed to find the container's cgroup");
+	r = nf_cgroup_resolve("/proc", "/proc/self/mountinfo", c->state->pid, &c->cgroup, &err);
 	if (r == 0)
-		r = c->cgroup_fd = nf_cgroup_open(c->cgroup, err, sizeof(err));
-	return r < 0 ? nf_log_error(0, "%s", err) : 0;
+		r = c->cgroup_fd = nf_cgroup_open(c->cgroup, &err);
+	return r < 0 ? nf_log_err(&err) : 0;
 }
 
 static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 {
-	char err[NF_ERR_MAX + 300];
 	struct nf_policy *p = NULL;
+	struct nf_err e;
 	bool own_net;
 	int removable, r;
 
 	if (c->state->bundle) {
-		r = nf_oci_config_load(c->state->bundle, &c->config, err, sizeof(err));
+		r = nf_oci_config_load(c->state->bundle, &c->config, &e);
 		if (r < 0)
-			return nf_log_error(0, "%s", err);
+			return nf_log_err(&e);
 	}
 	r = choose_policy(cli, c);
 	if (r <= 0) {
@@ -314,17 +314,19 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 			nf_log_debug("no netfence policy; not fenced");
 		return r;
 	}
-	r = nf_policy_parse(c->policy_buf, c->policy_len, &p, err, sizeof(err));
-	if (r < 0)
-		return nf_log_error(
-			0, "%s: %s",
-			strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source, err);
+	r = nf_policy_parse(c->policy_buf, c->policy_len, &p, &e);
+	if (r < 0) {
+		nf_err_prefix(&e, "%s",
+			      strncmp(c->source, "annotation", 10) == 0 ? ANN_POLICY : c->source);
+		return nf_log_err(&e);
+	}
 	/* The host floor goes under every policy; the stored text is the policy enforced. */
 	r = nf_floor_apply(&cli->cfg.floor, p, &c->policy_buf, &c->policy_len, c->source,
-			   sizeof(c->source), err, sizeof(err));
+			   sizeof(c->source), &e);
 	if (r < 0) {
 		nf_policy_free(p);
-		return nf_log_error(0, "%s: %s", c->source, err);
+		nf_err_prefix(&e, "%s", c->source);
+		return nf_log_err(&e);
 	}
 	own_net = own_netns(c->config);
 	nf_policy_resolve(p, own_net);
@@ -348,7 +350,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		.removable = removable == 1,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
 	};
-	r = nf_fence_attach(&cli->paths, &req, err, sizeof(err));
+	r = nf_fence_attach(&cli->paths, &req, &e);
 	if (r == 0) {
 		record_fenced(cli, c);
 		nf_log_set_result("fenced");
@@ -356,7 +358,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 			    p->mode == NF_MODE_AUDIT ? "audit" : "enforce", c->source);
 	}
 	nf_policy_free(p);
-	return r < 0 ? nf_log_error(0, "%s", err) : 0;
+	return r < 0 ? nf_log_err(&e) : 0;
 }
 
 static void ctx_free(struct hook_ctx *c)
@@ -378,21 +380,25 @@ static void ctx_free(struct hook_ctx *c)
 static int parse_state(struct nf_cli *cli, struct hook_ctx *c, const char *buf, size_t len)
 {
 	const char *arg = cli->argc ? cli->argv[0] : NULL;
-	char err[NF_ERR_MAX + 300];
 	enum stage stage;
+	struct nf_err e;
 	int r;
 
 	if (!arg) {
-		r = nf_oci_state_parse_brief(buf, len, &c->state, err, sizeof(err));
+		r = nf_oci_state_parse_brief(buf, len, &c->state, &e);
 		if (r < 0)
-			return nf_log_error(0, "state: %s", err);
+			goto fail;
 		if (stage_parse(NULL, c->state->status, &stage) == 0 && stage == STAGE_DETACH)
 			return 0;
 		nf_oci_state_free(c->state);
 		c->state = NULL;
 	}
-	r = nf_oci_state_parse(buf, len, &c->state, err, sizeof(err));
-	return r < 0 ? nf_log_error(0, "state: %s", err) : 0;
+	r = nf_oci_state_parse(buf, len, &c->state, &e);
+	if (r == 0)
+		return 0;
+fail:
+	nf_err_prefix(&e, "state");
+	return nf_log_err(&e);
 }
 
 /*
@@ -431,8 +437,8 @@ static int read_state_compact(struct nf_json_compact *c)
 static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 {
 	const char *arg = cli->argc ? cli->argv[0] : NULL;
-	char err[NF_ERR_MAX + 300];
 	struct nf_json_compact doc;
+	struct nf_err e;
 	enum stage stage;
 	size_t len;
 	char *buf;
@@ -452,15 +458,17 @@ static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 	nf_json_compact_init(&doc, NF_OCI_BRIEF_KEEP);
 	r = read_state_compact(&doc);
 	if (r == 0) {
-		r = nf_oci_state_parse_brief(doc.out ? doc.out : "", doc.len, &c->state, err,
-					     sizeof(err));
-		if (r < 0)
-			nf_log_error(0, "state: %s", err);
+		r = nf_oci_state_parse_brief(doc.out ? doc.out : "", doc.len, &c->state, &e);
+		if (r < 0) {
+			nf_err_prefix(&e, "state");
+			nf_log_err(&e);
+		}
 	} else if (r == -EINVAL) {
-		nf_log_error(0,
-			     "state: invalid JSON: a string holds an invalid escape, control byte "
-			     "or UTF-8 sequence at byte %zu",
-			     doc.bad_at);
+		nf_log_fail(
+			r,
+			"state: invalid JSON at line %zu, column %zu: a string holds an invalid "
+			"escape, control character or UTF-8 sequence",
+			doc.line, doc.bad_at - doc.line_at + 1);
 	} else if (r != -EFBIG) {
 		nf_log_error(r, "cannot read the container state on stdin");
 	}
@@ -469,27 +477,28 @@ static int read_state(struct nf_cli *cli, struct hook_ctx *c)
 		goto too_big;
 	return r;
 too_big:
-	return nf_log_error(0, "state: document is more than the %d bytes allowed",
-			    NF_OCI_STATE_MAX);
+	return nf_log_fail(-EFBIG, "state: the document is more than the %d bytes allowed",
+			   NF_OCI_STATE_MAX);
 }
 
 static int refuse_late(struct nf_cli *cli, struct hook_ctx *c)
 {
 	const char *arg = cli->argc ? cli->argv[0] : NULL;
-	char line[512], q[128];
+	char line[512], q[NF_QUOTE_BUF];
 
 	snprintf(line, sizeof(line),
-		 "%s '%s' is too late to attach: the container's process already runs and may "
+		 "%s %s is too late to attach: the container's process already runs and may "
 		 "have connected; run netfence hook at createRuntime or prestart (or without a "
 		 "stage where the state's status is 'creating' or 'created')",
 		 arg ? "hook stage" : "state: /status",
-		 nf_quote(arg ? arg : c->state->status, q, sizeof(q)));
+		 nf_quote_str(q, arg ? arg : c->state->status));
 	return refuse(cli, c, line);
 }
 
 static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 {
-	char err[NF_ERR_MAX + 300], q[128];
+	char q[NF_QUOTE_BUF];
+	struct nf_err err;
 	enum stage stage;
 	int r;
 
@@ -499,12 +508,11 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 	nf_log_set_id(c->state->id);
 	nf_log_set_stage(cli->argc ? cli->argv[0] : c->state->status);
 	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) < 0)
-		return nf_log_error(
-			0, "unknown hook stage '%s'",
-			nf_quote(cli->argc ? cli->argv[0] : c->state->status, q, sizeof(q)));
+		return nf_log_fail(-EINVAL, "unknown hook stage %s",
+				   nf_quote_str(q, cli->argc ? cli->argv[0] : c->state->status));
 	if (stage == STAGE_DETACH) {
-		r = nf_fence_detach(&cli->paths, c->state->id, err, sizeof(err));
-		return r < 0 ? nf_log_error(0, "%s", err) : 0;
+		r = nf_fence_detach(&cli->paths, c->state->id, &err);
+		return r < 0 ? nf_log_err(&err) : 0;
 	}
 	if (stage == STAGE_LATE)
 		return refuse_late(cli, c);

@@ -460,8 +460,8 @@ int nf_cmd_monitor(struct nf_cli *cli)
 
 	lock = monitor_lock(cli->paths.state_dir);
 	if (lock == -EBUSY) {
-		nf_log_error(0,
-			     "another netfence monitor is running: each event goes to one reader");
+		nf_log_fail(lock,
+			    "another netfence monitor is running: each event goes to one reader");
 		return NF_EXIT_FAIL;
 	}
 	if (lock < 0)

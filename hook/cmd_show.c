@@ -146,15 +146,15 @@ static int all_ids(const struct nf_cli *cli, char ***ret, size_t *ret_n)
 
 int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret)
 {
-	char **ids = NULL, q[128], names[1024];
+	char **ids = NULL, q[NF_QUOTE_BUF], names[1024];
 	size_t n = 0, hits = 0, len = strlen(arg), o = 0;
 	const char *hit = NULL;
 	int r;
 
 	if (nf_oci_id_valid(arg) < 0)
-		return nf_log_error(0, "id '%s' is not a valid container id (" NF_OCI_ID_RULE ")",
-				    nf_quote(arg, q, sizeof(q))),
-		       -EINVAL;
+		return nf_log_fail(-EINVAL,
+				   "id %s is not a valid container id (" NF_OCI_ID_RULE ")",
+				   nf_quote_str(q, arg));
 	r = all_ids(cli, &ids, &n);
 	if (r < 0)
 		return nf_log_error(r, "cannot list fences");
@@ -176,7 +176,7 @@ int nf_cli_resolve_id(const struct nf_cli *cli, const char *arg, char **ret)
 	if (hits > 1) {
 		if (o >= sizeof(names) - 1)
 			strcpy(names + sizeof(names) - 4, "...");
-		nf_log_error(0, "id prefix '%s' names %zu fences: %s", arg, hits, names);
+		nf_log_fail(-EEXIST, "id prefix '%s' names %zu fences: %s", arg, hits, names);
 		nf_strv_free(ids, n);
 		return -EEXIST;
 	}
@@ -236,11 +236,11 @@ static void show_k8s(const struct nf_state *s)
 	char q[300];
 
 	if (s->k8s.pod)
-		printf("pod:         %s\n", nf_quote(s->k8s.pod, q, sizeof(q)));
+		printf("pod:         %s\n", nf_escape_str(q, sizeof(q), s->k8s.pod));
 	if (s->k8s.namespace)
-		printf("namespace:   %s\n", nf_quote(s->k8s.namespace, q, sizeof(q)));
+		printf("namespace:   %s\n", nf_escape_str(q, sizeof(q), s->k8s.namespace));
 	if (s->k8s.container)
-		printf("container:   %s\n", nf_quote(s->k8s.container, q, sizeof(q)));
+		printf("container:   %s\n", nf_escape_str(q, sizeof(q), s->k8s.container));
 }
 
 static int show(struct nf_cli *cli, const char *id)
@@ -251,7 +251,7 @@ static int show(struct nf_cli *cli, const char *id)
 	view_load(cli, id, &v);
 	if (!v.state && !v.pinned) {
 		nf_log_set_id(id);
-		nf_log_error(0, "not fenced");
+		nf_log_fail(-ENOENT, "not fenced");
 		return NF_EXIT_FAIL;
 	}
 	view_programs(cli, id, programs, sizeof(programs));

@@ -882,7 +882,7 @@ static int compile_maps(struct builder *b, struct nf_compiled *c)
 	return r;
 }
 
-int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, char *err, size_t errlen)
+int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, struct nf_err *err)
 {
 	struct nf_compiled *c = calloc(1, sizeof(*c));
 	struct builder *b = calloc(1, sizeof(*b));
@@ -900,14 +900,13 @@ int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, char *err, s
 	if (r < 0) {
 		nf_compiled_free(c);
 		if (r == -E2BIG)
-			snprintf(err, errlen,
-				 "the policy needs more than %d distinct port sets (ports allowed "
-				 "per "
-				 "prefix and protocol); use fewer distinct port lists",
-				 NF_MAX_PORTSETS);
-		else
-			snprintf(err, errlen, "out of memory compiling the policy");
-		return r;
+			return nf_err_set(
+				err, r,
+				"the policy needs more than %d distinct port sets (ports "
+				"allowed per prefix and protocol); use fewer distinct port "
+				"lists",
+				NF_MAX_PORTSETS);
+		return nf_err_set(err, r, "out of memory compiling the policy");
 	}
 	*ret = c;
 	return 0;

@@ -53,7 +53,7 @@ struct nf_compiled {
  * nf_compiled_free); -ENOMEM, or -E2BIG with a message in err when the policy needs more than
  * NF_MAX_PORTSETS distinct port sets.
  */
-int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, char *err, size_t errlen);
+int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, struct nf_err *err);
 void nf_compiled_free(struct nf_compiled *c);
 
 /* Reference verdict computed from the rules directly (no maps): for tests and `policy check`.

@@ -25,7 +25,7 @@ static int set_string(char **slot, const char *s)
 }
 
 /* Absolute, at most NF_CONFIG_PATH_CHARS characters, no control character, no ".." component. */
-static int parse_path(const struct nf_json_ctx *c, const char *ptr, const json_t *v, char **slot)
+static int parse_path(struct nf_err *c, const char *ptr, const json_t *v, char **slot)
 {
 	const char *s, *p;
 	char q[NF_QUOTE_BUF];
@@ -35,26 +35,26 @@ static int parse_path(const struct nf_json_ctx *c, const char *ptr, const json_t
 		return nf_json_type_error(c, ptr, v, "a string");
 	s = json_string_value(v);
 	if (s[0] != '/')
-		return nf_json_fail(c, -EINVAL, "%s: %s is not an absolute path", ptr,
-				    nf_quote_str(q, s));
+		return nf_err_set(c, -EINVAL, "%s: %s is not an absolute path", ptr,
+				  nf_quote_str(q, s));
 	for (p = s; *p; p++) {
 		/* jansson guarantees UTF-8: count the bytes that start a character. */
 		chars += ((unsigned char)*p & 0xc0) != 0x80;
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return nf_json_fail(c, -EINVAL, "%s: %s contains a control character", ptr,
-					    nf_quote_str(q, s));
+			return nf_err_set(c, -EINVAL, "%s: %s contains a control character", ptr,
+					  nf_quote_str(q, s));
 	}
 	if (chars > NF_CONFIG_PATH_CHARS)
-		return nf_json_fail(c, -EINVAL, "%s: %s is longer than %d characters", ptr,
-				    nf_quote_str(q, s), NF_CONFIG_PATH_CHARS);
+		return nf_err_set(c, -EINVAL, "%s: %s is longer than %d characters", ptr,
+				  nf_quote_str(q, s), NF_CONFIG_PATH_CHARS);
 	for (p = s; (p = strstr(p, "/..")); p++)
 		if (p[3] == '/' || p[3] == '\0')
-			return nf_json_fail(c, -EINVAL, "%s: %s has a '..' component", ptr,
-					    nf_quote_str(q, s));
+			return nf_err_set(c, -EINVAL, "%s: %s has a '..' component", ptr,
+					  nf_quote_str(q, s));
 	return set_string(slot, s);
 }
 
-static int parse_bool(const struct nf_json_ctx *c, const char *ptr, const json_t *v, bool *ret)
+static int parse_bool(struct nf_err *c, const char *ptr, const json_t *v, bool *ret)
 {
 	if (!json_is_boolean(v))
 		return nf_json_type_error(c, ptr, v, "a boolean");
@@ -62,7 +62,7 @@ static int parse_bool(const struct nf_json_ctx *c, const char *ptr, const json_t
 	return 0;
 }
 
-static int parse_default_policy(const struct nf_json_ctx *c, const json_t *v, char **slot)
+static int parse_default_policy(struct nf_err *c, const json_t *v, char **slot)
 {
 	char q[NF_QUOTE_BUF];
 
@@ -71,14 +71,13 @@ static int parse_default_policy(const struct nf_json_ctx *c, const json_t *v, ch
 	if (!json_is_string(v))
 		return nf_json_type_error(c, "/default_policy", v, "a string or null");
 	if (nf_policy_name_valid(json_string_value(v)) < 0)
-		return nf_json_fail(c, -EINVAL,
-				    "/default_policy: %s is not a valid policy name (" NAME_RULE
-				    ")",
-				    nf_quote_str(q, json_string_value(v)));
+		return nf_err_set(c, -EINVAL,
+				  "/default_policy: %s is not a valid policy name (" NAME_RULE ")",
+				  nf_quote_str(q, json_string_value(v)));
 	return set_string(slot, json_string_value(v));
 }
 
-static int parse_fail_mode(const struct nf_json_ctx *c, const json_t *v, int *ret)
+static int parse_fail_mode(struct nf_err *c, const json_t *v, int *ret)
 {
 	char q[NF_QUOTE_BUF];
 	const char *s;
@@ -91,12 +90,12 @@ static int parse_fail_mode(const struct nf_json_ctx *c, const json_t *v, int *re
 	else if (strcmp(s, "open") == 0)
 		*ret = NF_FAIL_OPEN;
 	else
-		return nf_json_fail(c, -EINVAL, "/fail_mode: %s is not one of 'closed', 'open'",
-				    nf_quote_str(q, s));
+		return nf_err_set(c, -EINVAL, "/fail_mode: %s is not one of 'closed', 'open'",
+				  nf_quote_str(q, s));
 	return 0;
 }
 
-static int parse_log_level(const struct nf_json_ctx *c, const json_t *v, int *ret)
+static int parse_log_level(struct nf_err *c, const json_t *v, int *ret)
 {
 	char q[NF_QUOTE_BUF];
 	int level;
@@ -108,13 +107,13 @@ static int parse_log_level(const struct nf_json_ctx *c, const json_t *v, int *re
 		*ret = level;
 		return 0;
 	}
-	return nf_json_fail(c, -EINVAL,
-			    "/log_level: %s is not one of 'error', 'warning', 'info', 'debug'",
-			    nf_quote_str(q, json_string_value(v)));
+	return nf_err_set(c, -EINVAL,
+			  "/log_level: %s is not one of 'error', 'warning', 'info', 'debug'",
+			  nf_quote_str(q, json_string_value(v)));
 }
 
 /* An integer 0..NF_EVENTS_RATE_MAX, written as one: 100.0 and 1e2 are refused. */
-static int parse_rate(const struct nf_json_ctx *c, const json_t *v, unsigned int *ret)
+static int parse_rate(struct nf_err *c, const json_t *v, unsigned int *ret)
 {
 	long long rate;
 	int r;
@@ -126,9 +125,9 @@ static int parse_rate(const struct nf_json_ctx *c, const json_t *v, unsigned int
 	return 0;
 }
 
-static int parse_events(const struct nf_json_ctx *c, const json_t *v, struct nf_config *cfg)
+static int parse_events(struct nf_err *c, const json_t *v, struct nf_config *cfg)
 {
-	char p[NF_JSON_PTR_MAX];
+	char p[NF_QUOTE_BUF];
 	const char *key;
 	json_t *val;
 	int r;
@@ -142,8 +141,8 @@ static int parse_events(const struct nf_json_ctx *c, const json_t *v, struct nf_
 		else if (strcmp(key, "rate_per_sec") == 0)
 			r = parse_rate(c, val, &cfg->events_rate_per_sec);
 		else
-			r = nf_json_fail(c, -EINVAL, "%s: unknown field",
-					 nf_json_ptr_key(p, "/events", key));
+			r = nf_err_set(c, -EINVAL, "/events: unknown field %s",
+				       nf_quote_str(p, key));
 		if (r < 0)
 			return r;
 	}
@@ -151,7 +150,7 @@ static int parse_events(const struct nf_json_ctx *c, const json_t *v, struct nf_
 }
 
 /* "runtimes": { "<name>": "/absolute/path", ... }, names as policy names. */
-static int parse_runtimes(const struct nf_json_ctx *c, const json_t *v, struct nf_config *cfg)
+static int parse_runtimes(struct nf_err *c, const json_t *v, struct nf_config *cfg)
 {
 	char p[NF_JSON_PTR_MAX], q[NF_QUOTE_BUF];
 	const char *key;
@@ -161,17 +160,16 @@ static int parse_runtimes(const struct nf_json_ctx *c, const json_t *v, struct n
 	if (!json_is_object(v))
 		return nf_json_type_error(c, "/runtimes", v, "an object");
 	if (json_object_size(v) > NF_RUNTIMES_MAX)
-		return nf_json_fail(c, -EINVAL, "/runtimes: more than %d runtimes",
-				    NF_RUNTIMES_MAX);
+		return nf_err_set(c, -EINVAL, "/runtimes: more than %d runtimes", NF_RUNTIMES_MAX);
 	json_object_foreach((json_t *)v, key, val)
 	{
 		struct nf_runtime_path *rt = &cfg->runtimes[cfg->n_runtimes];
 
 		nf_json_ptr_key(p, "/runtimes", key);
 		if (nf_policy_name_valid(key) < 0)
-			return nf_json_fail(c, -EINVAL,
-					    "%s: %s is not a valid runtime name (" NAME_RULE ")", p,
-					    nf_quote_str(q, key));
+			return nf_err_set(c, -EINVAL,
+					  "%s: %s is not a valid runtime name (" NAME_RULE ")", p,
+					  nf_quote_str(q, key));
 		r = parse_path(c, p, val, &rt->path);
 		if (r < 0)
 			return r;
@@ -183,10 +181,9 @@ static int parse_runtimes(const struct nf_json_ctx *c, const json_t *v, struct n
 	return 0;
 }
 
-static int parse_field(const struct nf_json_ctx *c, const char *key, const json_t *v,
-		       struct nf_config *cfg)
+static int parse_field(struct nf_err *c, const char *key, const json_t *v, struct nf_config *cfg)
 {
-	char p[NF_JSON_PTR_MAX];
+	char p[NF_QUOTE_BUF];
 
 	if (strcmp(key, "$schema") == 0)
 		return json_is_string(v) ? 0 : nf_json_type_error(c, "/$schema", v, "a string");
@@ -217,25 +214,24 @@ static int parse_field(const struct nf_json_ctx *c, const char *key, const json_
 	if (strcmp(key, "log_file") == 0)
 		return json_is_null(v) ? set_string(&cfg->log_file, NULL)
 				       : parse_path(c, "/log_file", v, &cfg->log_file);
-	return nf_json_fail(c, -EINVAL, "%s: unknown field", nf_json_ptr_key(p, "", key));
+	return nf_err_set(c, -EINVAL, "(root): unknown field %s", nf_quote_str(p, key));
 }
 
-static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len,
-			struct nf_config *ret)
+static int config_parse(struct nf_err *c, const char *buf, size_t len, struct nf_config *ret)
 {
 	struct nf_config cfg;
 	const char *key;
 	json_t *doc, *v;
 	int r;
 
-	r = nf_json_load_object(c, buf, len, NF_CONFIG_MAX, &doc);
+	r = nf_json_load_object(buf, len, NF_CONFIG_MAX, &doc, c);
 	if (r < 0)
 		return r;
 	cfg = (struct nf_config){};
 	r = nf_config_defaults(&cfg);
 	if (r < 0) {
 		json_decref(doc);
-		return nf_json_fail(c, r, "out of memory");
+		return nf_err_nomem(c);
 	}
 	json_object_foreach(doc, key, v)
 	{
@@ -246,13 +242,12 @@ static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len
 	json_decref(doc);
 	/* Fencing every container needs a policy for those without one. */
 	if (r == 0 && cfg.fence_all && !cfg.default_policy)
-		r = nf_json_fail(
-			c, -EINVAL,
-			"/fence_all: true needs a default_policy, the policy of containers "
-			"without a netfence annotation");
+		r = nf_err_set(c, -EINVAL,
+			       "/fence_all: true needs a default_policy, the policy of containers "
+			       "without a netfence annotation");
 	if (r < 0) {
 		nf_config_free(&cfg);
-		return r == -ENOMEM ? nf_json_fail(c, r, "out of memory") : r;
+		return r == -ENOMEM ? nf_err_nomem(c) : r;
 	}
 	nf_config_free(ret);
 	*ret = cfg;
@@ -283,16 +278,13 @@ int nf_config_defaults(struct nf_config *c)
 	return 0;
 }
 
-int nf_config_parse(const char *buf, size_t len, struct nf_config *c, char *err, size_t errlen)
+int nf_config_parse(const char *buf, size_t len, struct nf_config *c, struct nf_err *err)
 {
-	const struct nf_json_ctx ctx = { err, errlen, "" };
-
-	return config_parse(&ctx, buf, len, c);
+	return config_parse(err, buf, len, c);
 }
 
-int nf_config_load(const char *path, bool must_exist, struct nf_config *c, char *err, size_t errlen)
+int nf_config_load(const char *path, bool must_exist, struct nf_config *c, struct nf_err *err)
 {
-	const struct nf_json_ctx ctx = { err, errlen, "" };
 	size_t len = 0;
 	char *buf = NULL;
 	int r;
@@ -302,15 +294,15 @@ int nf_config_load(const char *path, bool must_exist, struct nf_config *c, char 
 	r = nf_read_regular_file(path, NF_CONFIG_MAX, &buf, &len);
 	if (r == -ENOENT && !must_exist) {
 		r = nf_config_defaults(c);
-		return r < 0 ? nf_json_fail(&ctx, r, "out of memory") : 0;
+		return r < 0 ? nf_err_nomem(err) : 0;
 	}
 	if (r == -EFBIG)
-		return nf_json_fail(&ctx, r, "more than %d bytes", NF_CONFIG_MAX);
+		return nf_err_set(err, r, "more than %d bytes", NF_CONFIG_MAX);
 	if (r == -EINVAL)
-		return nf_json_fail(&ctx, r, "not a regular file");
+		return nf_err_set(err, r, "not a regular file");
 	if (r < 0)
-		return nf_json_fail(&ctx, r, "%s", strerror(-r));
-	r = config_parse(&ctx, buf, len, c);
+		return nf_err_set(err, r, "%s", strerror(-r));
+	r = config_parse(err, buf, len, c);
 	free(buf);
 	return r;
 }

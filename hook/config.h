@@ -93,15 +93,14 @@ int nf_config_defaults(struct nf_config *c);
  * fields it does not set get their defaults. Returns 0, or -EINVAL, -EFBIG or -ENOMEM with a
  * message in err, e.g. "/fail_mode: 'shut' is not one of 'closed', 'open'".
  */
-int nf_config_parse(const char *buf, size_t len, struct nf_config *c, char *err, size_t errlen);
+int nf_config_parse(const char *buf, size_t len, struct nf_config *c, struct nf_err *err);
 
 /*
  * Read and parse the config file at path (NULL: NF_CONFIG_PATH), a regular file. A missing file
  * gives the defaults unless must_exist (for --config FILE); any other problem is an error. The
  * message does not name the file: the caller prefixes it ("config <path>: <message>").
  */
-int nf_config_load(const char *path, bool must_exist, struct nf_config *c, char *err,
-		   size_t errlen);
+int nf_config_load(const char *path, bool must_exist, struct nf_config *c, struct nf_err *err);
 
 /* Free c's strings and zero it. */
 void nf_config_free(struct nf_config *c);

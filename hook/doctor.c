@@ -492,7 +492,8 @@ static void check_ptrace(struct nf_doctor *d)
 static void check_config(struct nf_doctor *d)
 {
 	const char *host = d->config_path ? d->config_path : NF_CONFIG_PATH;
-	char full[PATH_MAX], err[NF_ERR_MAX + 128];
+	char full[PATH_MAX];
+	struct nf_err err;
 	struct stat st;
 	int r;
 
@@ -502,11 +503,12 @@ static void check_config(struct nf_doctor *d)
 	if (!d->config_path && stat(full, &st) < 0 && errno == ENOENT)
 		nf_doctor_add(d, NF_SEV_INFO, "config.absent", NULL,
 			      "no host config at %s: the defaults apply", host);
-	r = nf_config_load(full, d->config_path != NULL, &d->cfg, err, sizeof(err));
+	r = nf_config_load(full, d->config_path != NULL, &d->cfg, &err);
 	if (r < 0) {
 		nf_doctor_add(d, NF_SEV_ERROR, "config.invalid",
 			      "correct the file (schemas/config.schema.json)",
-			      "host config %s: %s: every hook and wrapper run fails", host, err);
+			      "host config %s: %s: every hook and wrapper run fails", host,
+			      err.msg);
 		nf_config_defaults(&d->cfg);
 	} else {
 		d->config_loaded = true;
@@ -537,8 +539,9 @@ static void check_config(struct nf_doctor *d)
 /* One policy file: its name usable by io.netfence.policy-name, its document valid. */
 static void check_policy_file(struct nf_doctor *d, const char *host_dir, const char *entry)
 {
-	char host[PATH_MAX], full[PATH_MAX], name[256], err[NF_ERR_MAX], fix[PATH_MAX + 64];
+	char host[PATH_MAX], full[PATH_MAX], name[256], fix[PATH_MAX + 64];
 	struct nf_policy *p = NULL;
+	struct nf_err err;
 	size_t len;
 	char *buf;
 	int r;
@@ -558,14 +561,14 @@ static void check_policy_file(struct nf_doctor *d, const char *host_dir, const c
 			      r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
 		return;
 	}
-	r = nf_policy_parse(buf, len, &p, err, sizeof(err));
+	r = nf_policy_parse(buf, len, &p, &err);
 	free(buf);
 	snprintf(fix, sizeof(fix), "netfence policy check %s, and correct it", host);
 	if (r < 0) {
 		nf_doctor_add(d, NF_SEV_ERROR, "policy.invalid", fix,
 			      "%s: %s: containers naming '%s' fail to start (or run unfenced under "
 			      "fail_mode open)",
-			      host, err, name);
+			      host, err.msg, name);
 		return;
 	}
 	if (p->mode == NF_MODE_AUDIT && d->cfg.floor.rules)

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "doctor.h"
+#include "json.h"
 #include "toml.h"
 #include "util.h"
 
@@ -245,19 +246,14 @@ static size_t check_when(struct nf_doctor *d, const char *file, const json_t *wh
 static json_t *load_object(struct nf_doctor *d, const char *id, const char *file, const char *text,
 			   size_t len, const char *consequence)
 {
-	json_error_t jerr;
-	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	struct nf_err err;
+	json_t *doc;
 
-	if (json_is_object(doc))
+	/* Read as every other JSON document is: the scanner's checks and messages. */
+	if (nf_json_load_object(text, len, len, &doc, &err) == 0)
 		return doc;
-	if (doc)
-		nf_doctor_add(d, NF_SEV_ERROR, id, "correct the file", "%s: not a JSON object: %s",
-			      file, consequence);
-	else
-		nf_doctor_add(d, NF_SEV_ERROR, id, "correct the file",
-			      "%s: invalid JSON at line %d: %s: %s", file, jerr.line, jerr.text,
-			      consequence);
-	json_decref(doc);
+	nf_doctor_add(d, NF_SEV_ERROR, id, "correct the file", "%s: %s: %s", file, err.msg,
+		      consequence);
 	return NULL;
 }
 
@@ -312,15 +308,15 @@ static void engine_file(struct nf_doctor *d, const char *path, const char *const
 {
 	const struct nf_toml_entry *e;
 	struct nf_toml doc;
-	char err[256];
+	struct nf_err err;
 	size_t len;
 	char *buf;
 
 	if (read_host(d, path, &buf, &len) < 0)
 		return;
-	if (nf_toml_parse(buf, len, &doc, err, sizeof(err)) < 0) {
+	if (nf_toml_parse(buf, len, &doc, &err) < 0) {
 		nf_doctor_add(d, NF_SEV_WARNING, "engine.config-unparsed", NULL,
-			      "%s: %s; its hooks_dir was not read", path, err);
+			      "%s: %s; its hooks_dir was not read", path, err.msg);
 	} else if ((e = nf_toml_get(&doc, key)) && e->type == NF_TOML_ARRAY) {
 		dirs_free(ret);
 		for (size_t k = 0; k < e->n_items; k++)
@@ -703,12 +699,12 @@ bool nf_doctor_check_containerd_doc(struct nf_doctor *d, const char *file, const
 	long long version = 1;
 	struct nf_toml doc;
 	bool wired = false;
-	char err[256];
+	struct nf_err err;
 
 	*ret_cdi = false;
-	if (nf_toml_parse(text, len, &doc, err, sizeof(err)) < 0) {
+	if (nf_toml_parse(text, len, &doc, &err) < 0) {
 		nf_doctor_add(d, NF_SEV_WARNING, "containerd.unparsed", NULL,
-			      "%s: %s; containerd's runtimes not checked", file, err);
+			      "%s: %s; containerd's runtimes not checked", file, err.msg);
 		return false;
 	}
 	v = nf_toml_get(&doc, version_key);

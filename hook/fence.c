@@ -38,24 +38,20 @@ static bool is_root_cgroup(int fd, const struct stat *st)
 }
 
 /* The request's cgroup, opened by nf_cgroup_open(): its id, unless it is a root cgroup. */
-static int check_cgroup(const struct nf_fence_request *req, uint64_t *ret_id, char *err,
-			size_t errlen)
+static int check_cgroup(const struct nf_fence_request *req, uint64_t *ret_id, struct nf_err *err)
 {
 	struct stat st;
-	char q[256];
+	char q[NF_QUOTE_BUF];
 	int r;
 
 	if (fstat(req->cgroup_fd, &st) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot stat cgroup '%s': %s",
-			 nf_quote(req->cgroup_dir, q, sizeof(q)), strerror(-r));
-		return r;
+		return nf_err_set(err, r, "cannot stat cgroup %s: %s",
+				  nf_quote_str(q, req->cgroup_dir), strerror(-r));
 	}
-	if (is_root_cgroup(req->cgroup_fd, &st)) {
-		snprintf(err, errlen, "'%s' is a root cgroup, refusing to fence it",
-			 nf_quote(req->cgroup_dir, q, sizeof(q)));
-		return -EPERM;
-	}
+	if (is_root_cgroup(req->cgroup_fd, &st))
+		return nf_err_set(err, -EPERM, "%s is a root cgroup, refusing to fence it",
+				  nf_quote_str(q, req->cgroup_dir));
 	*ret_id = st.st_ino;
 	return 0;
 }
@@ -96,7 +92,7 @@ static int write_state(const struct nf_paths *paths, const struct nf_fence_reque
  * file is put in place, or the replaced fence back in force. Then the new fence's programs take
  * over the counting, and the old one is released.
  */
-static int finish_commit(const struct nf_paths *paths, const char *id, char *err, size_t errlen)
+static int finish_commit(const struct nf_paths *paths, const char *id, struct nf_err *err)
 {
 	char cur[4096];
 	int r = nf_state_commit(paths->state_dir, id), k;
@@ -104,9 +100,9 @@ static int finish_commit(const struct nf_paths *paths, const char *id, char *err
 	if (r < 0) {
 		k = nf_pins_rollback(paths->bpffs_root, id);
 		nf_state_discard(paths->state_dir, id);
-		snprintf(err, errlen, "cannot write state in %s: %s%s%s", paths->state_dir,
-			 strerror(-r), k < 0 ? "; the new fence stays attached: " : "",
-			 k < 0 ? strerror(-k) : "");
+		nf_err_set(err, r, "cannot write state in %s: %s%s%s", paths->state_dir,
+			   strerror(-r), k < 0 ? "; the new fence stays attached: " : "",
+			   k < 0 ? strerror(-k) : "");
 		return r;
 	}
 	r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, cur, sizeof(cur));
@@ -121,14 +117,14 @@ static int finish_commit(const struct nf_paths *paths, const char *id, char *err
 }
 
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
-			 const struct nf_compiled *c, char *err, size_t errlen)
+			 const struct nf_compiled *c, struct nf_err *err)
 {
 	char newdir[4096], curdir[4096];
 	uint64_t carry[NF_CNT_COUNT] = {};
 	uint64_t cgid = 0;
 	int r;
 
-	r = check_cgroup(req, &cgid, err, errlen);
+	r = check_cgroup(req, &cgid, err);
 	if (r < 0)
 		return r;
 	struct nf_load_opts o = {
@@ -151,20 +147,20 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 			r = nf_state_commit(paths->state_dir, req->id);
 		if (r < 0) {
 			nf_state_discard(paths->state_dir, req->id);
-			snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
-				 strerror(-r));
+			nf_err_set(err, r, "cannot write state in %s: %s", paths->state_dir,
+				   strerror(-r));
 		}
 		return r;
 	}
 	r = nf_pins_begin(paths->bpffs_root, req->id, newdir, sizeof(newdir));
 	if (r < 0) {
-		snprintf(err, errlen, "cannot prepare pins under %s: %s", paths->bpffs_root,
-			 strerror(-r));
+		nf_err_set(err, r, "cannot prepare pins under %s: %s", paths->bpffs_root,
+			   strerror(-r));
 		return r;
 	}
 	if (carry_counters(paths, req->id, carry, &o.carry_map_id))
 		o.carry = carry;
-	r = nf_loader_attach(&o, err, errlen);
+	r = nf_loader_attach(&o, err);
 	if (r < 0) {
 		nf_pins_abort(paths->bpffs_root, req->id);
 		return r;
@@ -173,47 +169,45 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	 * attach while the previous fence is untouched. */
 	r = write_state(paths, req, cgid);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot write state in %s: %s", paths->state_dir,
-			 strerror(-r));
+		nf_err_set(err, r, "cannot write state in %s: %s", paths->state_dir, strerror(-r));
 		nf_pins_abort(paths->bpffs_root, req->id);
 		return r;
 	}
 	r = nf_pins_commit(paths->bpffs_root, req->id);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot commit pins under %s: %s", paths->bpffs_root,
-			 strerror(-r));
+		nf_err_set(err, r, "cannot commit pins under %s: %s", paths->bpffs_root,
+			   strerror(-r));
 		nf_state_discard(paths->state_dir, req->id);
 		nf_pins_abort(paths->bpffs_root, req->id);
 		return r;
 	}
-	return finish_commit(paths, req->id, err, errlen);
+	return finish_commit(paths, req->id, err);
 }
 
-int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req, char *err,
-		    size_t errlen)
+int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req,
+		    struct nf_err *err)
 {
 	struct nf_compiled *c = NULL;
 	int lock, r;
 
-	r = nf_compile(req->policy, &c, err, errlen);
+	r = nf_compile(req->policy, &c, err);
 	if (r < 0)
 		return r;
 	r = nf_pins_ensure_root(paths->bpffs_root);
 	if (r < 0) {
-		snprintf(err, errlen, "bpffs root %s: %s", paths->bpffs_root,
-			 r == -ENOTSUP ? "not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)"
-				       : strerror(-r));
+		nf_err_set(err, r, "bpffs root %s: %s", paths->bpffs_root,
+			   r == -ENOTSUP ? "not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)"
+					 : strerror(-r));
 		nf_compiled_free(c);
 		return r;
 	}
 	lock = nf_pins_lock(paths->state_dir);
 	if (lock < 0) {
-		snprintf(err, errlen, "cannot lock state dir %s: %s", paths->state_dir,
-			 strerror(-lock));
 		nf_compiled_free(c);
-		return lock;
+		return nf_err_set(err, lock, "cannot lock state dir %s: %s", paths->state_dir,
+				  strerror(-lock));
 	}
-	r = attach_locked(paths, req, c, err, errlen);
+	r = attach_locked(paths, req, c, err);
 	close(lock);
 	nf_compiled_free(c);
 	return r;
@@ -229,20 +223,18 @@ static int detach_locked(const struct nf_paths *paths, const char *id)
 	return nf_state_remove(paths->state_dir, id);
 }
 
-int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, size_t errlen)
+int nf_fence_detach(const struct nf_paths *paths, const char *id, struct nf_err *err)
 {
 	int lock, r;
 
 	lock = nf_pins_lock(paths->state_dir);
-	if (lock < 0) {
-		snprintf(err, errlen, "cannot lock state dir %s: %s", paths->state_dir,
-			 strerror(-lock));
-		return lock;
-	}
+	if (lock < 0)
+		return nf_err_set(err, lock, "cannot lock state dir %s: %s", paths->state_dir,
+				  strerror(-lock));
 	r = detach_locked(paths, id);
 	close(lock);
 	if (r < 0)
-		snprintf(err, errlen, "cannot remove the fence: %s", strerror(-r));
+		nf_err_set(err, r, "cannot remove the fence: %s", strerror(-r));
 	return r;
 }
 

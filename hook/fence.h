@@ -35,11 +35,11 @@ struct nf_fence_request {
  * the old ones are released, so the cgroup is never unfenced. On failure nothing new is left
  * attached or pinned and the previous fence, if any, stays in force.
  */
-int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req, char *err,
-		    size_t errlen);
+int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req,
+		    struct nf_err *err);
 
 /* Remove the fence of id; an unknown id is success. Works after the cgroup is gone. */
-int nf_fence_detach(const struct nf_paths *paths, const char *id, char *err, size_t errlen);
+int nf_fence_detach(const struct nf_paths *paths, const char *id, struct nf_err *err);
 
 /*
  * Remove every fence whose cgroup no longer exists, and state files without pins. Fences of a

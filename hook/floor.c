@@ -8,36 +8,47 @@
 #include "floor.h"
 #include "netfence.h"
 #include "policy.h"
+#include "util.h"
 
-static int parse_rules(const struct nf_json_ctx *c, const json_t *v, struct nf_floor *f)
+static int parse_rules(struct nf_err *c, const json_t *v, struct nf_floor *f)
 {
-	char msg[NF_ERR_MAX + 300];
 	json_t *doc;
+	char *text;
 	size_t i;
 	int r;
 
 	if (!json_is_array(v))
 		return nf_json_type_error(c, "/floor/rules", v, "an array");
-	/* The rules are policy rules: the policy parser judges them, inside a policy. */
+	/* The rules are policy rules: the policy reader judges them, inside a policy. */
 	doc = json_pack("{s:i, s:s, s:O}", "version", 1, "default", "allow", "rules", v);
-	if (!doc)
-		return nf_json_fail(c, -ENOMEM, "out of memory");
-	r = nf_policy_from_json(doc, &f->rules, msg, sizeof(msg));
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
+	if (!text)
+		return nf_err_nomem(c);
+	r = nf_policy_parse(text, strlen(text), &f->rules, c);
+	free(text);
+	/* Its pointers start at /rules: the floor's rules are at /floor/rules. */
+	if (r == -EINVAL && c) {
+		char msg[NF_ERR_MAX];
+
+		memcpy(msg, c->msg, sizeof(msg));
+		return nf_err_set(c, r, "/floor%s", msg);
+	}
 	if (r < 0)
-		return nf_json_fail(c, r, "/floor%s", msg);
+		return r;
 	for (i = 0; i < f->rules->nrules; i++)
 		if (f->rules->rules[i].action != NF_ACTION_DENY)
-			return nf_json_fail(c, -EINVAL,
-					    "/floor/rules/%zu/action: the floor holds deny rules "
-					    "only (an allow cannot open what a policy denies)",
-					    i);
+			return nf_err_set(c, -EINVAL,
+					  "/floor/rules/%zu/action: the floor holds deny rules "
+					  "only (an allow cannot open what a policy denies)",
+					  i);
 	f->rules_json = json_deep_copy(v);
-	return f->rules_json ? 0 : nf_json_fail(c, -ENOMEM, "out of memory");
+	return f->rules_json ? 0 : nf_err_nomem(c);
 }
 
-int nf_floor_parse(const struct nf_json_ctx *c, const json_t *v, struct nf_floor *f)
+int nf_floor_parse(struct nf_err *c, const json_t *v, struct nf_floor *f)
 {
+	char q[NF_QUOTE_BUF];
 	const char *key, *s;
 	json_t *val;
 	int r = 0;
@@ -56,15 +67,13 @@ int nf_floor_parse(const struct nf_json_ctx *c, const json_t *v, struct nf_floor
 			else if (strcmp(s, "deny") == 0 || strcmp(s, "policy") == 0)
 				f->raw_deny = strcmp(s, "deny") == 0;
 			else
-				r = nf_json_fail(c, -EINVAL,
-						 "/floor/raw_sockets: '%s' is not one of 'deny', "
-						 "'policy'",
-						 s);
+				r = nf_err_set(
+					c, -EINVAL,
+					"/floor/raw_sockets: %s is not one of 'deny', 'policy'",
+					nf_quote_str(q, s));
 		} else {
-			char p[NF_JSON_PTR_MAX];
-
-			r = nf_json_fail(c, -EINVAL, "%s: unknown field",
-					 nf_json_ptr_key(p, "/floor", key));
+			r = nf_err_set(c, -EINVAL, "/floor: unknown field %s",
+				       nf_quote_str(q, key));
 		}
 		if (r < 0) {
 			nf_floor_free(f);
@@ -121,7 +130,7 @@ static int merge_text(const struct nf_floor *f, char **text, size_t *len)
 }
 
 int nf_floor_apply(const struct nf_floor *f, struct nf_policy *p, char **text, size_t *len,
-		   char *source, size_t srclen, char *err, size_t errlen)
+		   char *source, size_t srclen, struct nf_err *err)
 {
 	size_t n = f->rules ? f->rules->nrules : 0, first = p->nrules, used;
 	struct nf_rule *rules;
@@ -130,20 +139,19 @@ int nf_floor_apply(const struct nf_floor *f, struct nf_policy *p, char **text, s
 		return 0;
 	/* Audit allows everything, the floor's denials (raw sockets included) too. */
 	if (p->mode == NF_MODE_AUDIT)
-		return snprintf(err, errlen,
-				"/mode: 'audit' is refused under the host floor: audit would let "
-				"%s through",
-				n ? "the floor's denied destinations" : "the floor's raw sockets"),
-		       -EPERM;
+		return nf_err_set(err, -EPERM,
+				  "/mode: 'audit' is refused under the host floor: audit would let "
+				  "%s through",
+				  n ? "the floor's denied destinations"
+				    : "the floor's raw sockets");
 	if (f->raw_deny)
 		p->raw_sockets = NF_RAW_DENY;
 	if (n == 0)
 		goto done;
 	if (first + n > NF_POLICY_MAX_RULES)
-		return snprintf(err, errlen,
-				"/rules: %zu rules and the host floor's %zu are more than %d",
-				first, n, NF_POLICY_MAX_RULES),
-		       -EPERM;
+		return nf_err_set(err, -EPERM,
+				  "/rules: %zu rules and the host floor's %zu are more than %d",
+				  first, n, NF_POLICY_MAX_RULES);
 	rules = realloc(p->rules, (first + n) * sizeof(*rules));
 	if (!rules)
 		goto nomem;
@@ -164,5 +172,5 @@ done:
 		snprintf(source + used, srclen - used, "+floor");
 	return 0;
 nomem:
-	return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	return nf_err_nomem(err);
 }

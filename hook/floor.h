@@ -26,7 +26,7 @@ struct nf_floor {
 };
 
 /* Parse the config's "floor" object into f (zeroed or freed). 0 or -EINVAL/-ENOMEM, message. */
-int nf_floor_parse(const struct nf_json_ctx *c, const json_t *v, struct nf_floor *f);
+int nf_floor_parse(struct nf_err *c, const json_t *v, struct nf_floor *f);
 
 void nf_floor_free(struct nf_floor *f);
 
@@ -42,6 +42,6 @@ bool nf_floor_active(const struct nf_floor *f);
  * Returns 0, or -EPERM / -ENOMEM with a message in err.
  */
 int nf_floor_apply(const struct nf_floor *f, struct nf_policy *p, char **text, size_t *len,
-		   char *source, size_t srclen, char *err, size_t errlen);
+		   char *source, size_t srclen, struct nf_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include "caps.h"
 #include "http.h"
 #include "log.h"
+#include "util.h"
 
 static volatile sig_atomic_t stop;
 
@@ -176,12 +177,12 @@ static int listen_on(const char *addr)
 	struct sockaddr_storage sa;
 	unsigned int salen = 0;
 	int fd, one = 1;
-	char q[128];
+	char q[NF_QUOTE_BUF];
 
 	if (nf_http_parse_addr(addr, &sa, &salen) < 0)
-		return nf_log_error(0,
-				    "--listen: '%s' is not ADDR:PORT (127.0.0.1:9101, [::1]:9101)",
-				    nf_quote(addr, q, sizeof(q)));
+		return nf_log_fail(-EINVAL,
+				   "--listen: %s is not ADDR:PORT (127.0.0.1:9101, [::1]:9101)",
+				   nf_quote_str(q, addr));
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return nf_log_error(-errno, "--listen: socket");
@@ -190,24 +191,24 @@ static int listen_on(const char *addr)
 		int r = -errno;
 
 		close(fd);
-		return nf_log_error(
-			r, "--listen: cannot listen on %s%s", nf_quote(addr, q, sizeof(q)),
-			r == -EACCES ? " (a port below 1024 needs a capability netfence "
-				       "does not keep)"
-				     : "");
+		return nf_log_error(r, "--listen: cannot listen on %s%s", nf_quote_str(q, addr),
+				    r == -EACCES
+					    ? " (a port below 1024 needs a capability netfence "
+					      "does not keep)"
+					    : "");
 	}
 	return fd;
 }
 
 int nf_http_serve_metrics(const char *addr, nf_http_body_fn body, void *ctx)
 {
-	char err[256];
+	struct nf_err err;
 	int fd, r;
 
 	/* Serving needs the counters alone: CAP_BPF stays, CAP_NET_ADMIN goes. */
-	r = nf_caps_keep_bpf(err, sizeof(err));
+	r = nf_caps_keep_bpf(&err);
 	if (r < 0)
-		return nf_log_error(0, "%s", err);
+		return nf_log_err(&err);
 	fd = listen_on(addr);
 	if (fd < 0)
 		return fd;

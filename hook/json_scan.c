@@ -11,7 +11,9 @@
 #include <emmintrin.h>
 #endif
 
+#include "err.h"
 #include "json_scan.h"
+#include "util.h"
 
 /* No recorded member; and so also the parent of the top-level object's members. */
 #define NONE NF_JSON_SCAN_TOP
@@ -29,7 +31,8 @@ struct frame {
 struct key {
 	const char *p;
 	size_t len;
-	char *owned; /* the decoded copy p points to, for a key with escapes */
+	const char *at; /* where it is written, for the message */
+	char *owned;	/* the decoded copy p points to, for a key with escapes */
 };
 
 struct scanner {
@@ -41,7 +44,23 @@ struct scanner {
 	size_t nkeys, keys_cap;
 	struct nf_json_scan_doc *doc;
 	size_t doc_cap;
+	const char *bad, *why; /* after -EINVAL: where and why */
+	char why_buf[NF_QUOTE_BUF + 16];
 };
+
+/* The document is refused at byte at, for reason why; returns -EINVAL. */
+static int bad(struct scanner *s, const char *at, const char *why)
+{
+	s->bad = at;
+	s->why = why;
+	return -EINVAL;
+}
+
+/* Wanted want at s->p: or the document ended early. */
+static int expected(struct scanner *s, const char *want)
+{
+	return bad(s, s->p, s->p == s->end ? "unexpected end of input" : want);
+}
 
 /* Bytes that end a run of plain string bytes: quote, backslash, control bytes, non-ASCII. */
 static const unsigned char string_stop[256] = {
@@ -176,6 +195,20 @@ static const unsigned char *scan_escape(const unsigned char *p, const unsigned c
 	if (lo < 0xdc00 || lo > 0xdfff)
 		return NULL;
 	return p + 12;
+}
+
+/* Why scan_escape() refused the escape at p. */
+static const char *escape_error(const unsigned char *p, const unsigned char *end)
+{
+	long u = end - p >= 2 && p[1] == 'u' ? hex4(p + 2, end) : -2;
+
+	if (u == -2)
+		return "invalid escape";
+	if (u < 0)
+		return "invalid \\u escape";
+	if (u == 0)
+		return "\\u0000 in a string";
+	return "unpaired surrogate in a \\u escape";
 }
 
 /* A backslash at p whose escape is one of the two-byte ones (not \uXXXX, not invalid). */
@@ -342,11 +375,16 @@ static int scan_string(struct scanner *s, struct nf_json_scan_span *ret)
 	bool escaped = false;
 
 	for (;;) {
+		const unsigned char *at;
+
 		p = escaped_run(p, end, &escaped);
-		if (p == end || *p < 0x20)
-			return -EINVAL;
+		if (p == end)
+			return bad(s, s->p, "unterminated string");
+		if (*p < 0x20)
+			return bad(s, (const char *)p, "control character in a string");
 		if (*p == '"')
 			break;
+		at = p;
 		if (*p == '\\') {
 			escaped = true;
 			p = scan_escape(p, end);
@@ -354,7 +392,8 @@ static int scan_string(struct scanner *s, struct nf_json_scan_span *ret)
 			p = scan_utf8(p, end);
 		}
 		if (!p)
-			return -EINVAL;
+			return bad(s, (const char *)at,
+				   *at == '\\' ? escape_error(at, end) : "invalid UTF-8");
 	}
 	*ret = (struct nf_json_scan_span){ s->p + 1, (const char *)p - s->p - 1,
 					   NF_JSON_SCAN_STRING, escaped };
@@ -427,14 +466,15 @@ static int scan_number(struct scanner *s, struct nf_json_scan_span *ret)
 	if (*p == '-')
 		p++;
 	if (!is_digit(p, end))
-		return -EINVAL;
+		return p == s->p ? expected(s, "unexpected character")
+				 : bad(s, s->p, "invalid number");
 	if (*p == '0' && is_digit(p + 1, end))
-		return -EINVAL;
+		return bad(s, s->p, "invalid number");
 	p = skip_digits(p, end);
 	if (p < end && *p == '.') {
 		real = true;
 		if (!is_digit(++p, end))
-			return -EINVAL;
+			return bad(s, s->p, "invalid number");
 		p = skip_digits(p, end);
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
@@ -443,12 +483,14 @@ static int scan_number(struct scanner *s, struct nf_json_scan_span *ret)
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
 		if (!is_digit(p, end))
-			return -EINVAL;
+			return bad(s, s->p, "invalid number");
 		p = skip_digits(p, end);
 	}
-	r = real ? real_fits(s->p, p) : (integer_fits(s->p, p) ? 0 : -EINVAL);
+	if (!real && !integer_fits(s->p, p))
+		return bad(s, s->p, "too big integer");
+	r = real ? real_fits(s->p, p) : 0;
 	if (r < 0)
-		return r;
+		return r == -EINVAL ? bad(s, s->p, "real number overflow") : r;
 	*ret = (struct nf_json_scan_span){ s->p, (size_t)(p - s->p),
 					   real ? NF_JSON_SCAN_REAL : NF_JSON_SCAN_INTEGER, false };
 	s->p = p;
@@ -461,7 +503,7 @@ static int scan_literal(struct scanner *s, const char *word, enum nf_json_scan_t
 	size_t n = strlen(word);
 
 	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-		return -EINVAL;
+		return bad(s, s->p, "invalid literal");
 	*ret = (struct nf_json_scan_span){ s->p, n, type, false };
 	s->p += n;
 	return 0;
@@ -471,7 +513,7 @@ static int scan_literal(struct scanner *s, const char *word, enum nf_json_scan_t
 static int scan_scalar(struct scanner *s, struct nf_json_scan_span *ret)
 {
 	if (s->p == s->end)
-		return -EINVAL;
+		return expected(s, "");
 	switch (*s->p) {
 	case '"':
 		return scan_string(s, ret);
@@ -499,19 +541,28 @@ static int key_cmp(const void *a, const void *b)
  * The keys of the object being closed: sorted, a duplicate is next to its twin. A few keys, as in
  * each rule of a policy, are compared pairwise: qsort() cost more than the rest of the scan.
  */
-static int check_duplicates(struct key *k, size_t n)
+/* Key k, the second of two equal ones: refused, named. */
+static int duplicate(struct scanner *s, const struct key *k)
+{
+	char q[NF_QUOTE_BUF];
+
+	snprintf(s->why_buf, sizeof(s->why_buf), "duplicate key %s", nf_quote_mem(q, k->p, k->len));
+	return bad(s, k->at, s->why_buf);
+}
+
+static int check_duplicates(struct scanner *s, struct key *k, size_t n)
 {
 	if (n <= FEW_KEYS) {
 		for (size_t i = 1; i < n; i++)
 			for (size_t j = 0; j < i; j++)
 				if (key_cmp(&k[i], &k[j]) == 0)
-					return -EINVAL;
+					return duplicate(s, &k[i]);
 		return 0;
 	}
 	qsort(k, n, sizeof(*k), key_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (key_cmp(&k[i - 1], &k[i]) == 0)
-			return -EINVAL;
+			return duplicate(s, k[i].at > k[i - 1].at ? &k[i] : &k[i - 1]);
 	return 0;
 }
 
@@ -531,14 +582,14 @@ static int scan_key(struct scanner *s, size_t *member)
 	int r;
 
 	if (s->p == s->end || *s->p != '"')
-		return -EINVAL;
+		return expected(s, "expected a string key");
 	r = scan_string(s, &k);
 	if (r == 0)
 		r = grow((void **)&s->keys, &s->keys_cap, s->nkeys + 1, sizeof(*s->keys));
 	if (r < 0)
 		return r;
 	key = &s->keys[s->nkeys++];
-	*key = (struct key){ k.p, k.len, NULL };
+	*key = (struct key){ k.p, k.len, k.p - 1, NULL };
 	if (k.escaped) {
 		key->owned = nf_json_scan_strdup(&k);
 		if (!key->owned)
@@ -556,7 +607,7 @@ static int scan_key(struct scanner *s, size_t *member)
 	}
 	skip_ws(s);
 	if (s->p == s->end || *s->p != ':')
-		return -EINVAL;
+		return expected(s, "expected ':'");
 	s->p++;
 	skip_ws(s);
 	return 0;
@@ -591,7 +642,7 @@ static int close_container(struct scanner *s)
 
 	s->p++;
 	if (f->object && s->nkeys - f->keys > 1)
-		r = check_duplicates(&s->keys[f->keys], s->nkeys - f->keys);
+		r = check_duplicates(s, &s->keys[f->keys], s->nkeys - f->keys);
 	pop_keys(s, f->keys);
 	if (f->member != NONE)
 		s->doc->m[f->member].val = (struct nf_json_scan_span){
@@ -614,18 +665,17 @@ static int after_value(struct scanner *s, size_t *member)
 	for (;;) {
 		skip_ws(s);
 		if (s->depth == 0)
-			return s->p == s->end ? 1 : -EINVAL;
-		if (s->p == s->end)
-			return -EINVAL;
+			return s->p == s->end ? 1 : bad(s, s->p, "bytes after the document");
 		f = &s->stack[s->depth - 1];
-		if (*s->p == (f->object ? '}' : ']')) {
+		if (s->p < s->end && *s->p == (f->object ? '}' : ']')) {
 			r = close_container(s);
 			if (r < 0)
 				return r;
 			continue;
 		}
-		if (*s->p != ',')
-			return -EINVAL;
+		if (s->p == s->end || *s->p != ',')
+			return expected(s,
+					f->object ? "expected ',' or '}'" : "expected ',' or ']'");
 		s->p++;
 		skip_ws(s);
 		*member = NONE;
@@ -644,7 +694,7 @@ static int scan_values(struct scanner *s)
 	for (;;) {
 		/* jansson's depth: a value inside n containers is at depth n + 1. */
 		if (s->depth >= NF_JSON_SCAN_MAX_DEPTH)
-			return -EINVAL;
+			return bad(s, s->p, "nested more than 2048 deep");
 		if (s->p < s->end && (*s->p == '{' || *s->p == '[')) {
 			r = open_container(s, member);
 			if (r < 0)
@@ -671,23 +721,41 @@ static int scan_values(struct scanner *s)
 	}
 }
 
-int nf_json_scan(const char *buf, size_t len, unsigned int levels, struct nf_json_scan_doc *ret)
+/* "invalid JSON at line L, column C: <why>", L and C counted in bytes from 1. */
+static int syntax_error(const struct scanner *s, const char *buf, struct nf_err *err)
+{
+	size_t line = 1, col = 1;
+
+	for (const char *c = buf; c < s->bad; c++, col++) {
+		if (*c == '\n') {
+			line++;
+			col = 0;
+		}
+	}
+	return nf_err_set(err, -EINVAL, "invalid JSON at line %zu, column %zu: %s", line, col,
+			  s->bad < s->end && !*s->bad ? "NUL byte" : s->why);
+}
+
+int nf_json_scan(const char *buf, size_t len, unsigned int levels, struct nf_json_scan_doc *ret,
+		 struct nf_err *err)
 {
 	struct nf_json_scan_doc doc = { 0 };
 	struct scanner s = { .p = buf, .end = buf + len, .levels = levels, .doc = &doc };
-	int r = -EINVAL;
+	int r;
 
 	skip_ws(&s);
 	if (s.p < s.end && (*s.p == '{' || *s.p == '[')) {
 		doc.top = *s.p == '{' ? NF_JSON_SCAN_OBJECT : NF_JSON_SCAN_ARRAY;
 		r = scan_values(&s);
+	} else {
+		r = expected(&s, "expected '{' or '['");
 	}
 	pop_keys(&s, 0);
 	free(s.keys);
 	free(s.stack);
 	if (r < 0) {
 		nf_json_scan_free(&doc);
-		return r;
+		return r == -EINVAL ? syntax_error(&s, buf, err) : nf_err_nomem(err);
 	}
 	*ret = doc;
 	return 0;
@@ -995,7 +1063,7 @@ static uint64_t compact_hash(uint64_t h, const char *p, size_t n)
 
 void nf_json_compact_init(struct nf_json_compact *c, size_t keep)
 {
-	*c = (struct nf_json_compact){ .keep = keep };
+	*c = (struct nf_json_compact){ .keep = keep, .line = 1 };
 }
 
 void nf_json_compact_free(struct nf_json_compact *c)
@@ -1040,6 +1108,11 @@ long nf_json_compact_feed(struct nf_json_compact *c, const char *buf, size_t n, 
 		if (!c->in_string) {
 			q = memchr(p, '"', (size_t)(end - p));
 			k = q ? (size_t)(q - p) + 1 : (size_t)(end - p);
+			/* Lines break only here: a string holding a raw newline is refused. */
+			for (const char *nl = p; (nl = memchr(nl, '\n', k - (size_t)(nl - p)));) {
+				c->line++;
+				c->line_at = c->fed + (size_t)(++nl - buf);
+			}
 			if (compact_append(c, p, k) < 0)
 				return -ENOMEM;
 			if (q) {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A strict JSON scanner: it decides whether a document is one that jansson's
- * json_loadb(JSON_REJECT_DUPLICATES) accepts, without building a tree, and records where the
- * members of the top-level object are. jansson's tree is dear on a 1 MB OCI state that is almost
- * all one escaped policy string; this reads it in blocks and keeps no tree (BENCHMARKS.md).
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts, without building a tree, records where the
+ * members of the top-level object are, and says where and why it refuses a document. The policy,
+ * the OCI state and config.json are read with it: jansson's tree is dear on a 1 MB OCI state
+ * that is almost all one escaped policy string; this reads it in blocks and keeps no tree
+ * (BENCHMARKS.md). jansson, which accepts the same documents, is its oracle in the tests.
  *
  * Accepted exactly as jansson accepts (RFC 8259, plus jansson's limits): an object or an array at
  * the top level, surrounded by nothing but JSON whitespace; strings of valid UTF-8 (no overlong
@@ -17,9 +19,6 @@
  * One difference: jansson's lookahead takes a 0 byte for an empty buffer and skips a NUL right
  * after a number or a literal; the scanner refuses every NUL byte, as its callers do anyway.
  *
- * The scanner says only yes or no. Its callers let jansson parse the documents it refuses,
- * so that the messages (line, column, what jansson saw) stay jansson's to the byte.
- *
  * Pure: no I/O, no globals.
  */
 #ifndef NETFENCE_JSON_SCAN_H
@@ -27,6 +26,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "err.h"
 
 #define NF_JSON_SCAN_MAX_DEPTH 2048
 #define NF_JSON_SCAN_TOP       ((size_t)-1) /* the parent of the top-level object's members */
@@ -66,9 +67,10 @@ struct nf_json_scan_doc {
  * Scan the len bytes of buf (need not be NUL-terminated). levels: 1 records the members of the
  * top-level object, 2 also the members of the objects that are its members' values. Returns 0
  * with *ret filled (free with nf_json_scan_free()), -EINVAL when jansson would refuse the
- * document, or -ENOMEM.
+ * document ("invalid JSON at line L, column C: <reason>" in err, which may be NULL), or -ENOMEM.
  */
-int nf_json_scan(const char *buf, size_t len, unsigned int levels, struct nf_json_scan_doc *ret);
+int nf_json_scan(const char *buf, size_t len, unsigned int levels, struct nf_json_scan_doc *ret,
+		 struct nf_err *err);
 void nf_json_scan_free(struct nf_json_scan_doc *d);
 
 /* The decoded text of string s as a new NUL-terminated string (it holds no NUL), or NULL when
@@ -119,9 +121,11 @@ struct nf_json_compact {
 	char *out; /* the copy, not NUL-terminated; len bytes */
 	size_t len, cap;
 	size_t keep;
-	size_t fed;    /* bytes consumed so far */
-	size_t bad_at; /* after -EINVAL: the offset of the escape or byte refused */
-	size_t open;   /* the current string's opening quote, in out */
+	size_t fed;	/* bytes consumed so far */
+	size_t bad_at;	/* after -EINVAL: the offset of the escape or byte refused */
+	size_t line;	/* the line of the bytes consumed so far, from 1 */
+	size_t line_at; /* the offset at which that line starts */
+	size_t open;	/* the current string's opening quote, in out */
 	size_t str_bytes;
 	unsigned long long hash;
 	bool in_string, long_string;
@@ -132,7 +136,7 @@ void nf_json_compact_init(struct nf_json_compact *c, size_t keep);
  * Feed the next n bytes. Returns how many were consumed: all of them when last, otherwise all
  * but up to 11 bytes of an escape or UTF-8 sequence that may go on in the next piece, which the
  * caller hands over again in front of it. -EINVAL: a long string's content is refused
- * (c->bad_at says where); -ENOMEM.
+ * (c->bad_at says where, on line c->line starting at c->line_at); -ENOMEM.
  */
 long nf_json_compact_feed(struct nf_json_compact *c, const char *buf, size_t n, bool last);
 void nf_json_compact_free(struct nf_json_compact *c);

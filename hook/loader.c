@@ -617,7 +617,7 @@ static int donor_find(const char *sets, const struct nf_load_opts *o, const stru
  * donor gives up its program fds to ps.
  */
 static int progset_load(const struct nf_load_opts *o, const struct set_id *id, struct donor *donor,
-			struct progset *ps, char *err, size_t errlen)
+			struct progset *ps, struct nf_err *err)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf *skel;
@@ -627,13 +627,13 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 	skel = open_skel(c->small);
 	if (!skel) {
 		r = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+		nf_err_set(err, r, "cannot open the BPF object: %s", strerror(-r));
 		return r;
 	}
 	rodata_for(skel->rodata, o, id);
 	r = size_maps(skel, c);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot size the BPF maps: %s", strerror(-r));
+		nf_err_set(err, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto fail;
 	}
 	for (size_t i = 0; donor && i < NPROGS; i++)
@@ -644,7 +644,7 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 	if (donor && ((r = bpf_map__reuse_fd(skel->maps.nf_counters, donor->map[MAP_COUNTERS])) ||
 		      (r = bpf_map__reuse_fd(skel->maps.nf_fences, donor->map[MAP_FENCES])) ||
 		      (r = bpf_map__reuse_fd(skel->maps.nf_rings, donor->map[MAP_RINGS])))) {
-		snprintf(err, errlen, "cannot use the donor's maps: %s", strerror(-r));
+		nf_err_set(err, r, "cannot use the donor's maps: %s", strerror(-r));
 		goto fail;
 	}
 	libbpf_nkept = 0;
@@ -653,13 +653,13 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 		char why[LIBBPF_KEPT * LIBBPF_KEPT_LEN];
 
 		libbpf_reason(why, sizeof(why));
-		snprintf(err, errlen, "cannot load the BPF programs: %s%s%s%s", strerror(-r),
-			 why[0] ? " (libbpf: " : "", why, why[0] ? ")" : "");
+		nf_err_set(err, r, "cannot load the BPF programs: %s%s%s%s", strerror(-r),
+			   why[0] ? " (libbpf: " : "", why, why[0] ? ")" : "");
 		goto fail;
 	}
 	r = fill_maps(skel, c);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot fill the BPF maps: %s", strerror(-r));
+		nf_err_set(err, r, "cannot fill the BPF maps: %s", strerror(-r));
 		goto fail;
 	}
 	ps->skel = skel;
@@ -717,7 +717,7 @@ static int progset_pin(const struct progset *ps, const char *dir)
  * of the same settings when one is pinned) and, when its key is free, pinned for the fences that
  * come next.
  */
-static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *err, size_t errlen)
+static int progset_get(const struct nf_load_opts *o, struct progset *ps, struct nf_err *err)
 {
 	char sets[4096], dir[4096];
 	struct set_id id;
@@ -727,8 +727,7 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *e
 	progset_key(o, &id);
 	if (path_in(sets, sizeof(sets), o->root, NF_PROGRAMS_DIR) < 0 ||
 	    path_in(dir, sizeof(dir), sets, id.key) < 0) {
-		snprintf(err, errlen, "bpffs root %s: name too long", o->root);
-		return -ENAMETOOLONG;
+		return nf_err_set(err, -ENAMETOOLONG, "bpffs root %s: name too long", o->root);
 	}
 	r = progset_open(dir, o, &id, ps);
 	if (r == 0) {
@@ -737,16 +736,17 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, char *e
 		return 0;
 	}
 	if (donor_find(sets, o, &id, &donor) == 0) {
-		r = progset_load(o, &id, &donor, ps, err, errlen);
+		r = progset_load(o, &id, &donor, ps, err);
 		donor_close(&donor);
 		if (r == 0)
 			nf_log_debug("per-fence maps (and programs of the same settings) of a "
 				     "donor set");
 		else
-			nf_log_debug("loading beside a donor set failed (%s): alone", err);
+			nf_log_debug("loading beside a donor set failed (%s): alone",
+				     err ? err->msg : "");
 	}
 	if (r < 0)
-		r = progset_load(o, &id, NULL, ps, err, errlen);
+		r = progset_load(o, &id, NULL, ps, err);
 	if (r < 0)
 		return r;
 	ps->id = id;
@@ -916,8 +916,7 @@ static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 	return r;
 }
 
-static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, char *err,
-			size_t errlen)
+static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, struct nf_err *err)
 {
 	int r;
 
@@ -927,16 +926,15 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 
 		if (fd < 0) {
 			r = -errno;
-			snprintf(err, errlen, "cannot attach nf_%s: %s", prog_pins[i].name,
-				 strerror(-r));
+			nf_err_set(err, r, "cannot attach nf_%s: %s", prog_pins[i].name,
+				   strerror(-r));
 			return r;
 		}
 		r = pin_at(o->pin_dir, pin_name(name, "link_", prog_pins[i].name), fd);
 		/* The pin keeps the link (and so the attachment) alive. */
 		close(fd);
 		if (r < 0) {
-			snprintf(err, errlen, "cannot pin %s/%s: %s", o->pin_dir, name,
-				 strerror(-r));
+			nf_err_set(err, r, "cannot pin %s/%s: %s", o->pin_dir, name, strerror(-r));
 			return r;
 		}
 	}
@@ -950,12 +948,12 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot pin maps in %s: %s", o->pin_dir, strerror(-r));
+		nf_err_set(err, r, "cannot pin maps in %s: %s", o->pin_dir, strerror(-r));
 		return r;
 	}
 	r = fence_storage(ps, o);
 	if (r < 0)
-		snprintf(err, errlen, "cannot write the fence's cgroup storage: %s", strerror(-r));
+		nf_err_set(err, r, "cannot write the fence's cgroup storage: %s", strerror(-r));
 	return r;
 }
 
@@ -980,15 +978,15 @@ int nf_loader_in_force(const struct nf_load_opts *o, const char *cur_dir)
 	return r;
 }
 
-int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen)
+int nf_loader_attach(const struct nf_load_opts *o, struct nf_err *err)
 {
 	struct progset ps;
 	int r;
 
-	r = progset_get(o, &ps, err, errlen);
+	r = progset_get(o, &ps, err);
 	if (r < 0)
 		return r;
-	r = link_and_pin(&ps, o, err, errlen);
+	r = link_and_pin(&ps, o, err);
 	if (r < 0)
 		nf_loader_unpin(o->pin_dir);
 	progset_close(&ps);

@@ -42,7 +42,7 @@ struct nf_load_opts {
  * bpf_link), so a previous fence stays in force until its own links are released. On failure
  * nothing stays attached and nothing stays pinned in pin_dir.
  */
-int nf_loader_attach(const struct nf_load_opts *o, char *err, size_t errlen);
+int nf_loader_attach(const struct nf_load_opts *o, struct nf_err *err);
 
 /*
  * Hand the counting and the events of the fence's cgroup over to the programs pinned in

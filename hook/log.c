@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "util.h"
 
 enum target {
 	TARGET_NONE,
@@ -132,33 +133,9 @@ void nf_log_set_id(const char *container_id)
 		log_id[0] = '\0';
 	} else {
 		snprintf(log_id, sizeof(log_id),
-			 "container '%s': ", nf_quote(container_id, q, sizeof(q)));
-		nf_quote(container_id, log_cid, sizeof(log_cid));
+			 "container '%s': ", nf_escape_str(q, sizeof(q), container_id));
+		nf_escape_str(log_cid, sizeof(log_cid), container_id);
 	}
-}
-
-const char *nf_quote(const char *s, char *buf, size_t size)
-{
-	size_t o = 0, limit = size > 8 ? size - 8 : 0;
-
-	if (!s)
-		s = "(null)";
-	for (; *s && o < limit; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			buf[o++] = (char)c;
-		} else {
-			if (o + 4 >= limit)
-				break;
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		}
-	}
-	if (*s && size >= 4)
-		o += (size_t)snprintf(buf + o, size - o, "...");
-	if (size)
-		buf[o < size ? o : size - 1] = '\0';
-	return buf;
 }
 
 /* One field of the journal's native protocol; values hold no newline (messages are one line). */
@@ -228,22 +205,18 @@ static void to_system(int level, const char *msg)
 	}
 }
 
-int nf_log_full(int level, int err, const char *fmt, ...)
+/* with_errno: ": <strerror(err)>" after the message. */
+static void log_va(int level, int err, bool with_errno, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	int saved = errno;
-	va_list ap;
 
-	if (err < 0)
-		err = -err;
 	if (level <= log_max) {
 		size_t n;
 
-		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
 		n = strlen(msg);
-		if (err && n < sizeof(msg) - 1)
+		if (with_errno && err && n < sizeof(msg) - 1)
 			snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(err));
 		/* One line per event, whatever the message carried. */
 		for (char *p = msg; *p; p++)
@@ -255,5 +228,31 @@ int nf_log_full(int level, int err, const char *fmt, ...)
 		fprintf(stderr, "netfence: %s%s\n", log_id, msg);
 	}
 	errno = saved;
+}
+
+int nf_log_full(int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err < 0)
+		err = -err;
+	va_start(ap, fmt);
+	log_va(level, err, true, fmt, ap);
+	va_end(ap);
 	return err ? -err : -EIO;
+}
+
+int nf_log_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_va(LOG_ERR, code, false, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int nf_log_err(const struct nf_err *e)
+{
+	return nf_log_fail(e->code, "%s", e->msg);
 }

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <syslog.h>
 
+#include "err.h"
+
 /* to_system: besides stderr, to the journal, syslog or a file (nf_log_targets). */
 void nf_log_open(bool to_system);
 /* Pick the system target again with the host config's settings (either may be NULL). */
@@ -31,12 +33,14 @@ const char *nf_log_last_error(void);
  * %m. */
 int nf_log_full(int level, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* An error whose message says why by itself: logged as it is, returns code (< 0). */
+int nf_log_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* e's message, logged as it is; returns e's code. */
+int nf_log_err(const struct nf_err *e);
+
 #define nf_log_error(err, ...)	 nf_log_full(LOG_ERR, (err), __VA_ARGS__)
 #define nf_log_warning(err, ...) nf_log_full(LOG_WARNING, (err), __VA_ARGS__)
 #define nf_log_info(...)	 nf_log_full(LOG_INFO, 0, __VA_ARGS__)
 #define nf_log_debug(...)	 nf_log_full(LOG_DEBUG, 0, __VA_ARGS__)
-
-/* Quote an untrusted value for a message: non-printable bytes escaped, long values cut. */
-const char *nf_quote(const char *s, char *buf, size_t size);
 
 #endif

@@ -25,14 +25,13 @@ static int replace_str(char **field, const char *value)
 static int load_config(struct nf_cli *cli)
 {
 	const char *config = cli->config_path;
-	char err[NF_ERR_MAX + 128];
+	struct nf_err err;
 	int r;
 
-	r = nf_config_load(config ? config : NF_CONFIG_PATH, config != NULL, &cli->cfg, err,
-			   sizeof(err));
+	r = nf_config_load(config ? config : NF_CONFIG_PATH, config != NULL, &cli->cfg, &err);
 	if (r < 0) {
-		nf_log_error(0, "config %s: %s", config ? config : NF_CONFIG_PATH, err);
-		return r;
+		nf_err_prefix(&err, "config %s", config ? config : NF_CONFIG_PATH);
+		return nf_log_err(&err);
 	}
 	nf_log_set_level(cli->cfg.log_level);
 	nf_log_targets(cli->cfg.journal_socket, cli->cfg.log_file);
@@ -47,36 +46,33 @@ static int load_config(struct nf_cli *cli)
 /* Commands acting on fences keep only the capabilities BPF needs, before reading any input. */
 static int drop_privileges(void)
 {
-	char err[256];
+	struct nf_err err;
 	int r;
 
 	nf_caps_raise_memlock();
-	r = nf_caps_drop(err, sizeof(err));
-
-	if (r < 0)
-		nf_log_error(0, "%s", err);
-	return r;
+	r = nf_caps_drop(&err);
+	return r < 0 ? nf_log_err(&err) : r;
 }
 
 int main(int argc, char **argv)
 {
 	const struct nf_command *cmd = NULL;
 	struct nf_cli cli = {};
-	char err[512];
+	struct nf_err err;
 	int r;
 
 	/* Started as netfence-runc or netfence-crun: an OCI runtime in front of the real one. */
 	if (nf_wrapper_runtime(argv[0]))
 		return nf_wrapper_main(argc, argv);
 	nf_config_defaults(&cli.cfg);
-	r = nf_cli_parse(argc, argv, &cli, &cmd, err, sizeof(err));
+	r = nf_cli_parse(argc, argv, &cli, &cmd, &err);
 	if (r != NF_CLI_RUN) {
 		if (r == NF_CLI_HELP)
 			nf_cli_usage(stdout, cmd);
 		else if (r == NF_CLI_VERSION)
 			printf("netfence %s\n", NETFENCE_VERSION);
 		else
-			fprintf(stderr, "netfence: %s\n", err);
+			fprintf(stderr, "netfence: %s\n", err.msg);
 		nf_config_free(&cli.cfg);
 		return r < 0 ? NF_EXIT_USAGE : NF_EXIT_OK;
 	}

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <jansson.h>
 
 #include "json.h"
 #include "json_scan.h"
@@ -26,23 +25,6 @@ _Static_assert(NF_OCI_ID_ENCODED_MAX + sizeof(NF_PINS_NEW_SUFFIX) - 1 == NAME_MA
 		       sizeof(NF_PINS_OLD_SUFFIX) == sizeof(NF_PINS_NEW_SUFFIX),
 	       "<name>@new and <name>@old, the longest names in the pin store, fit NAME_MAX");
 
-/* A copy of string v, or a type error. NULL v is "missing" when required, else leaves *ret. */
-static int get_string(const struct nf_json_ctx *c, const char *ptr, const json_t *v, bool required,
-		      char **ret)
-{
-	char *s;
-
-	if (!v)
-		return required ? nf_json_fail(c, -EINVAL, "%s: missing", ptr) : 0;
-	if (!json_is_string(v))
-		return nf_json_type_error(c, ptr, v, "a string");
-	s = strdup(json_string_value(v));
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
-}
-
 static void annotations_free(struct nf_oci_annotations *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
@@ -52,36 +34,6 @@ static void annotations_free(struct nf_oci_annotations *a)
 	free(a->v);
 	a->n = 0;
 	a->v = NULL;
-}
-
-/* An object of strings, or null; *ret is filled as it goes and freed by the caller. */
-static int get_annotations(const struct nf_json_ctx *c, const char *ptr, const json_t *v,
-			   struct nf_oci_annotations *ret)
-{
-	char p[NF_JSON_PTR_MAX];
-	const char *key;
-	json_t *val;
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_object(v))
-		return nf_json_type_error(c, ptr, v, "an object");
-	ret->v = calloc(json_object_size(v) ?: 1, sizeof(*ret->v));
-	if (!ret->v)
-		return -ENOMEM;
-	json_object_foreach((json_t *)v, key, val)
-	{
-		struct nf_oci_annotation *a = &ret->v[ret->n];
-
-		if (!json_is_string(val))
-			return nf_json_type_error(c, nf_json_ptr_key(p, ptr, key), val, "a string");
-		a->key = strdup(key);
-		a->value = strdup(json_string_value(val));
-		ret->n++;
-		if (!a->key || !a->value)
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 const char *nf_oci_annotations_get(const struct nf_oci_annotations *a, const char *key)
@@ -137,198 +89,138 @@ void nf_oci_state_free(struct nf_oci_state *s)
 	free(s);
 }
 
-/* brief: only id and status, what a detach reads. */
-static int state_from_json(const struct nf_json_ctx *c, const json_t *doc, bool brief,
-			   struct nf_oci_state *s)
+/* An object of strings, or null, whose members d recorded (level 2). *ret is filled as it goes
+ * and freed by the caller. */
+static int read_annotations(const struct nf_json_scan_doc *d, const struct nf_json_scan_span *v,
+			    struct nf_err *e, struct nf_oci_annotations *ret)
 {
-	char q[NF_QUOTE_BUF];
-	const json_t *pid;
-	long long v = 0;
-	int r;
+	const struct nf_json_path *at = NF_JSON_KEY(NULL, "annotations");
+	size_t parent = 0, n = 0;
 
-	if (!brief) {
-		r = get_string(c, "/ociVersion", json_object_get(doc, "ociVersion"), false,
-			       &s->oci_version);
-		if (r < 0)
-			return r;
-	}
-	r = get_string(c, "/id", json_object_get(doc, "id"), true, &s->id);
-	if (r < 0)
-		return r;
-	if (nf_oci_id_valid(s->id) < 0)
-		return nf_json_fail(c, -EINVAL, "/id: %s is not a valid container id (" ID_RULE ")",
-				    nf_quote_str(q, s->id));
-	r = get_string(c, "/status", json_object_get(doc, "status"), true, &s->status);
-	if (r < 0 || brief)
-		return r;
-	pid = json_object_get(doc, "pid");
-	if (pid) {
-		r = nf_json_get_int(c, "/pid", pid, 0, INT_MAX, &v);
-		if (r < 0)
-			return r;
-		s->pid = (int)v;
-		s->has_pid = true;
-	}
-	r = get_string(c, "/bundle", json_object_get(doc, "bundle"), true, &s->bundle);
-	if (r < 0)
-		return r;
-	return get_annotations(c, "/annotations", json_object_get(doc, "annotations"),
-			       &s->annotations);
-}
-
-/* The slow way, which says what is wrong: jansson's tree, checked field by field. */
-static int state_from_jansson(const struct nf_json_ctx *c, const char *buf, size_t len, bool brief,
-			      struct nf_oci_state *s)
-{
-	json_t *doc;
-	int r;
-
-	r = nf_json_load_object(c, buf, len, NF_OCI_STATE_MAX, &doc);
-	if (r < 0)
-		return r;
-	r = state_from_json(c, doc, brief, s);
-	json_decref(doc);
-	return r;
-}
-
-/*
- * The fast way: the scanner's spans. It answers -EAGAIN for anything state_from_json() would
- * refuse, so that every message comes from one place, and -ENOMEM.
- */
-static const struct nf_json_scan_member *scan_get(const struct nf_json_scan_doc *d, size_t parent,
-						  const char *key)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (d->m[i].parent == parent && nf_json_scan_streq(&d->m[i].key, key))
-			return &d->m[i];
-	return NULL;
-}
-
-static int scan_string_dup(const struct nf_json_scan_member *m, bool required, char **ret)
-{
-	if (!m)
-		return required ? -EAGAIN : 0;
-	if (m->val.type != NF_JSON_SCAN_STRING)
-		return -EAGAIN;
-	*ret = nf_json_scan_strdup(&m->val);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int scan_annotations(const struct nf_json_scan_doc *d, const struct nf_json_scan_member *a,
-			    struct nf_oci_annotations *ret)
-{
-	size_t parent, n = 0;
-
-	if (!a || a->val.type == NF_JSON_SCAN_NULL)
+	if (!v->p || v->type == NF_JSON_SCAN_NULL)
 		return 0;
-	if (a->val.type != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
-	parent = (size_t)(a - d->m);
+	if (v->type != NF_JSON_SCAN_OBJECT)
+		return nf_json_type_fail(e, at, v, "an object");
+	while (d->m[parent].parent != NF_JSON_SCAN_TOP || d->m[parent].val.p != v->p)
+		parent++;
 	for (size_t i = parent + 1; i < d->n; i++)
 		n += d->m[i].parent == parent;
 	ret->v = calloc(n ?: 1, sizeof(*ret->v));
 	if (!ret->v)
-		return -ENOMEM;
+		return nf_err_nomem(e);
 	for (size_t i = parent + 1; i < d->n; i++) {
-		struct nf_oci_annotation *an = &ret->v[ret->n];
+		struct nf_oci_annotation *a = &ret->v[ret->n];
+		int r;
 
 		if (d->m[i].parent != parent)
 			continue;
-		if (d->m[i].val.type != NF_JSON_SCAN_STRING)
-			return -EAGAIN;
-		an->key = nf_json_scan_strdup(&d->m[i].key);
-		an->value = nf_json_scan_strdup(&d->m[i].val);
+		a->key = nf_json_scan_strdup(&d->m[i].key);
+		if (!a->key)
+			return nf_err_nomem(e);
 		ret->n++;
-		if (!an->key || !an->value)
-			return -ENOMEM;
+		r = nf_json_strdup(&d->m[i].val, NF_JSON_KEY(at, a->key), e, &a->value);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int state_from_scan(const struct nf_json_scan_doc *d, bool brief, struct nf_oci_state *s)
+/* The state's fields; a detach reads the first STATE_BRIEF of them. */
+enum state_field { S_ID, S_STATUS, S_OCI_VERSION, S_PID, S_BUNDLE, S_ANNOTATIONS, S_NFIELDS };
+#define STATE_BRIEF (S_STATUS + 1)
+static const struct nf_json_field state_fields[] = {
+	[S_ID] = { "id", true },
+	[S_STATUS] = { "status", true },
+	[S_OCI_VERSION] = { "ociVersion", false },
+	[S_PID] = { "pid", false },
+	[S_BUNDLE] = { "bundle", true },
+	[S_ANNOTATIONS] = { "annotations", false },
+};
+_Static_assert(NF_ARRAY_SIZE(state_fields) == S_NFIELDS, "one state_fields[] entry per field");
+
+static int state_read(const struct nf_json_scan_doc *d, bool brief, struct nf_err *e,
+		      struct nf_oci_state *s)
 {
-	const size_t top = NF_JSON_SCAN_TOP;
-	const struct nf_json_scan_member *pid;
-	long long v;
+	struct nf_json_scan_span f[S_NFIELDS];
+	char q[NF_QUOTE_BUF];
+	long long pid;
 	int r;
 
-	if (d->top != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
-	r = scan_string_dup(scan_get(d, top, "id"), true, &s->id);
-	if (r == 0 && nf_oci_id_valid(s->id) < 0)
-		r = -EAGAIN;
+	r = nf_json_read_members(d, NF_JSON_SCAN_TOP, state_fields, brief ? STATE_BRIEF : S_NFIELDS,
+				 false, f, NULL, e);
 	if (r == 0)
-		r = scan_string_dup(scan_get(d, top, "status"), true, &s->status);
+		r = nf_json_strdup(&f[S_ID], NF_JSON_KEY(NULL, "id"), e, &s->id);
+	if (r < 0)
+		return r;
+	if (nf_oci_id_valid(s->id) < 0)
+		return nf_err_set(e, -EINVAL, "/id: %s is not a valid container id (" ID_RULE ")",
+				  nf_quote_str(q, s->id));
+	r = nf_json_strdup(&f[S_STATUS], NF_JSON_KEY(NULL, "status"), e, &s->status);
 	if (r < 0 || brief)
 		return r;
-	r = scan_string_dup(scan_get(d, top, "ociVersion"), false, &s->oci_version);
-	if (r == 0)
-		r = scan_string_dup(scan_get(d, top, "bundle"), true, &s->bundle);
-	if (r < 0)
-		return r;
-	pid = scan_get(d, top, "pid");
-	if (pid) {
-		if (pid->val.type != NF_JSON_SCAN_INTEGER)
-			return -EAGAIN;
-		v = nf_json_scan_integer(&pid->val);
-		if (v < 0 || v > INT_MAX)
-			return -EAGAIN;
-		s->pid = (int)v;
-		s->has_pid = true;
+	if (f[S_OCI_VERSION].p)
+		r = nf_json_strdup(&f[S_OCI_VERSION], NF_JSON_KEY(NULL, "ociVersion"), e,
+				   &s->oci_version);
+	if (r == 0 && f[S_PID].p) {
+		r = nf_json_integer(&f[S_PID], NF_JSON_KEY(NULL, "pid"), 0, INT_MAX, e, &pid);
+		s->pid = (int)pid;
+		s->has_pid = r == 0;
 	}
-	return scan_annotations(d, scan_get(d, top, "annotations"), &s->annotations);
+	if (r == 0)
+		r = nf_json_strdup(&f[S_BUNDLE], NF_JSON_KEY(NULL, "bundle"), e, &s->bundle);
+	if (r == 0)
+		r = read_annotations(d, &f[S_ANNOTATIONS], e, &s->annotations);
+	return r;
 }
 
-static int state_from_scanner(const char *buf, size_t len, bool brief, struct nf_oci_state *s)
+/* The top level of a document of at most max bytes, recorded to levels, and an object. */
+static int scan_object(const char *buf, size_t len, size_t max, unsigned int levels,
+		       struct nf_json_scan_doc *d, struct nf_err *e)
 {
-	struct nf_json_scan_doc d;
 	int r;
 
-	if (len > NF_OCI_STATE_MAX)
-		return -EAGAIN;
-	/* A detach never looks into the annotations: their members need no record. */
-	r = nf_json_scan(buf, len, brief ? 1 : 2, &d);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EAGAIN;
-	r = state_from_scan(&d, brief, s);
-	nf_json_scan_free(&d);
+	if (len > max)
+		return nf_err_set(e, -EFBIG, "the document is %zu bytes, more than the %zu allowed",
+				  len, max);
+	r = nf_json_scan(buf, len, levels, d, e);
+	if (r == 0 && d->top != NF_JSON_SCAN_OBJECT) {
+		nf_json_scan_free(d);
+		return nf_err_set(e, -EINVAL, "(root): expected an object, got an array");
+	}
 	return r;
 }
 
 static int state_parse(const char *buf, size_t len, bool brief, struct nf_oci_state **ret,
-		       char *err, size_t errlen)
+		       struct nf_err *e)
 {
-	const struct nf_json_ctx c = { err, errlen, "" };
+	struct nf_json_scan_doc d;
 	struct nf_oci_state *s;
 	int r;
 
+	/* A detach never looks into the annotations: their members need no record. */
+	r = scan_object(buf, len, NF_OCI_STATE_MAX, brief ? 1 : 2, &d, e);
+	if (r < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
-	if (!s)
-		return nf_json_fail(&c, -ENOMEM, "out of memory");
-	/* jansson only for documents the scanner refuses: it says what is wrong, and where. */
-	r = state_from_scanner(buf, len, brief, s);
-	if (r == -EAGAIN) {
-		state_clear(s);
-		r = state_from_jansson(&c, buf, len, brief, s);
-	}
+	r = s ? state_read(&d, brief, e, s) : nf_err_nomem(e);
+	nf_json_scan_free(&d);
 	if (r < 0) {
 		nf_oci_state_free(s);
-		return r == -ENOMEM ? nf_json_fail(&c, r, "out of memory") : r;
+		return r;
 	}
 	*ret = s;
 	return 0;
 }
 
-int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
-		       size_t errlen)
+int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, struct nf_err *err)
 {
-	return state_parse(buf, len, false, ret, err, errlen);
+	return state_parse(buf, len, false, ret, err);
 }
 
-int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
-			     size_t errlen)
+int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **ret,
+			     struct nf_err *err)
 {
-	return state_parse(buf, len, true, ret, err, errlen);
+	return state_parse(buf, len, true, ret, err);
 }
 
 static void config_clear(struct nf_oci_config *c)
@@ -357,105 +249,6 @@ void nf_oci_config_free(struct nf_oci_config *c)
 	free(c);
 }
 
-/* process.capabilities: append every set's names to cfg->caps. */
-static int get_caps(const struct nf_json_ctx *c, const json_t *caps, struct nf_oci_config *cfg)
-{
-	static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted",
-					    "ambient" };
-	char p[NF_JSON_PTR_MAX], pi[NF_JSON_PTR_MAX];
-	size_t i, total = 0;
-	json_t *set, *name;
-	int r;
-
-	if (!caps || json_is_null(caps))
-		return 0;
-	if (!json_is_object(caps))
-		return nf_json_type_error(c, "/process/capabilities", caps, "an object");
-	cfg->has_capabilities = true;
-	for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
-		set = json_object_get(caps, sets[k]);
-		nf_json_ptr_key(p, "/process/capabilities", sets[k]);
-		if (set && !json_is_null(set) && !json_is_array(set))
-			return nf_json_type_error(c, p, set, "an array");
-		total += json_array_size(set);
-	}
-	cfg->caps = calloc(total ?: 1, sizeof(*cfg->caps));
-	if (!cfg->caps)
-		return -ENOMEM;
-	for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
-		nf_json_ptr_key(p, "/process/capabilities", sets[k]);
-		json_array_foreach(json_object_get(caps, sets[k]), i, name)
-		{
-			r = get_string(c, nf_json_ptr_index(pi, p, i), name, true,
-				       &cfg->caps[cfg->n_caps]);
-			if (r < 0)
-				return r;
-			cfg->n_caps++;
-		}
-	}
-	return 0;
-}
-
-/* linux.namespaces: note the network, user and cgroup entries. */
-static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct nf_oci_config *cfg)
-{
-	char p[NF_JSON_PTR_MAX], pf[NF_JSON_PTR_MAX], q[NF_QUOTE_BUF];
-	const json_t *ns, *t, *path;
-	const char *type;
-	char **ret_path;
-	bool *has;
-	size_t i;
-
-	if (!nss || json_is_null(nss))
-		return 0;
-	if (!json_is_array(nss))
-		return nf_json_type_error(c, "/linux/namespaces", nss, "an array");
-	json_array_foreach(nss, i, ns)
-	{
-		nf_json_ptr_index(p, "/linux/namespaces", i);
-		if (!json_is_object(ns))
-			return nf_json_type_error(c, p, ns, "an object");
-		t = json_object_get(ns, "type");
-		if (!t)
-			return nf_json_fail(c, -EINVAL, "%s: missing",
-					    nf_json_ptr_key(pf, p, "type"));
-		if (!json_is_string(t))
-			return nf_json_type_error(c, nf_json_ptr_key(pf, p, "type"), t, "a string");
-		path = json_object_get(ns, "path");
-		if (path && !json_is_string(path))
-			return nf_json_type_error(c, nf_json_ptr_key(pf, p, "path"), path,
-						  "a string");
-
-		type = json_string_value(t);
-		if (strcmp(type, "network") == 0) {
-			has = &cfg->has_netns;
-			ret_path = &cfg->netns_path;
-		} else if (strcmp(type, "user") == 0) {
-			has = &cfg->has_userns;
-			ret_path = &cfg->userns_path;
-		} else if (strcmp(type, "cgroup") == 0) {
-			has = &cfg->has_cgroupns;
-			ret_path = &cfg->cgroupns_path;
-		} else if (strcmp(type, "pid") == 0) {
-			has = &cfg->has_pidns;
-			ret_path = &cfg->pidns_path;
-		} else {
-			continue;
-		}
-		if (*has)
-			return nf_json_fail(c, -EINVAL, "%s: second %s namespace", p,
-					    nf_quote_str(q, type));
-		*has = true;
-		/* No path, or "" as runc reads it: a new namespace. */
-		if (path && json_string_length(path) > 0) {
-			*ret_path = strdup(json_string_value(path));
-			if (!*ret_path)
-				return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
 /* The mount options the exposure checks read; the last of "ro" and "rw" (of "rro" and "rrw")
  * wins, as in mount(8). */
 static const char *const mount_options[] = { "bind", "rbind", "ro", "rw", "rro", "rrw" };
@@ -472,463 +265,324 @@ static void mount_option(struct nf_oci_mount *m, const char *opt)
 		m->rro = opt[2] == 'o';
 }
 
-/* mounts: type, source, whether submounts come along and whether it is read-only, for the
- * exposure checks. */
-static int get_mount(const struct nf_json_ctx *c, const char *p, const json_t *m,
-		     struct nf_oci_mount *ret)
-{
-	char pf[NF_JSON_PTR_MAX], po[NF_JSON_PTR_MAX];
-	const json_t *opts, *o;
-	size_t i;
-	int r;
-
-	if (!json_is_object(m))
-		return nf_json_type_error(c, p, m, "an object");
-	r = get_string(c, nf_json_ptr_key(pf, p, "type"), json_object_get(m, "type"), false,
-		       &ret->type);
-	if (r == 0)
-		r = get_string(c, nf_json_ptr_key(pf, p, "source"), json_object_get(m, "source"),
-			       false, &ret->source);
-	if (r < 0)
-		return r;
-	ret->bind = ret->type && strcmp(ret->type, "bind") == 0;
-	opts = json_object_get(m, "options");
-	if (!opts || json_is_null(opts))
-		return 0;
-	nf_json_ptr_key(pf, p, "options");
-	if (!json_is_array(opts))
-		return nf_json_type_error(c, pf, opts, "an array");
-	json_array_foreach(opts, i, o)
-	{
-		if (!json_is_string(o))
-			return nf_json_type_error(c, nf_json_ptr_index(po, pf, i), o, "a string");
-		mount_option(ret, json_string_value(o));
-	}
-	return 0;
-}
-
-static int get_mounts(const struct nf_json_ctx *c, const json_t *mounts, struct nf_oci_config *cfg)
-{
-	char p[NF_JSON_PTR_MAX];
-	const json_t *m;
-	size_t i;
-	int r;
-
-	if (!mounts || json_is_null(mounts))
-		return 0;
-	if (!json_is_array(mounts))
-		return nf_json_type_error(c, "/mounts", mounts, "an array");
-	cfg->mounts = calloc(json_array_size(mounts) ?: 1, sizeof(*cfg->mounts));
-	if (!cfg->mounts)
-		return -ENOMEM;
-	json_array_foreach(mounts, i, m)
-	{
-		cfg->n_mounts++;
-		r = get_mount(c, nf_json_ptr_index(p, "/mounts", i), m, &cfg->mounts[i]);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int config_from_json(const struct nf_json_ctx *c, const json_t *doc,
-			    struct nf_oci_config *cfg)
-{
-	const json_t *process, *linux_;
-	int r;
-
-	r = get_annotations(c, "/annotations", json_object_get(doc, "annotations"),
-			    &cfg->annotations);
-	if (r < 0)
-		return r;
-	r = get_mounts(c, json_object_get(doc, "mounts"), cfg);
-	if (r < 0)
-		return r;
-	process = json_object_get(doc, "process");
-	if (process && !json_is_null(process)) {
-		if (!json_is_object(process))
-			return nf_json_type_error(c, "/process", process, "an object");
-		r = get_caps(c, json_object_get(process, "capabilities"), cfg);
-		if (r < 0)
-			return r;
-	}
-	linux_ = json_object_get(doc, "linux");
-	if (linux_ && !json_is_null(linux_)) {
-		if (!json_is_object(linux_))
-			return nf_json_type_error(c, "/linux", linux_, "an object");
-		r = get_namespaces(c, json_object_get(linux_, "namespaces"), cfg);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/*
- * The fast way for config.json: config_from_json() on the scanner's spans. Like the state's, it
- * answers -EAGAIN for anything config_from_json() would refuse, and -ENOMEM.
- */
-
-/* Member key of object span obj (a value the scanner recorded or walked), or NULL. */
-static bool walk_get(const struct nf_json_scan_span *obj, const char *key,
-		     struct nf_json_scan_span *ret)
-{
-	struct nf_json_scan_span k, v;
-	struct nf_json_scan_iter it;
-
-	nf_json_scan_iter_init(&it, obj);
-	while (nf_json_scan_iter_next(&it, &k, &v)) {
-		if (nf_json_scan_streq(&k, key)) {
-			*ret = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Absent or null: both mean "not given" to config_from_json(). */
+/* Absent or null: both mean "not given". */
 static bool given(const struct nf_json_scan_span *v)
 {
 	return v->p && v->type != NF_JSON_SCAN_NULL;
 }
 
-/* The elements of array v, which must all be strings: their number. */
-static int walk_strings(const struct nf_json_scan_span *v, size_t *ret)
+/* An array of strings, or null: each one to fn. */
+static int read_strings(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+			struct nf_err *e, int (*fn)(const struct nf_json_scan_span *, void *),
+			void *data)
 {
-	struct nf_json_scan_span e;
+	struct nf_json_scan_span el;
 	struct nf_json_scan_iter it;
-	size_t n = 0;
+	int r;
 
+	if (!given(v))
+		return 0;
+	if (v->type != NF_JSON_SCAN_ARRAY)
+		return nf_json_type_fail(e, at, v, "an array");
 	nf_json_scan_iter_init(&it, v);
-	while (nf_json_scan_iter_next(&it, NULL, &e)) {
-		if (e.type != NF_JSON_SCAN_STRING)
-			return -EAGAIN;
-		n++;
+	for (size_t i = 0; nf_json_scan_iter_next(&it, NULL, &el); i++) {
+		if (el.type != NF_JSON_SCAN_STRING)
+			return nf_json_type_fail(e, NF_JSON_INDEX(at, i), &el, "a string");
+		r = fn ? fn(&el, data) : 0;
+		if (r < 0)
+			return nf_err_nomem(e);
 	}
-	*ret = n;
 	return 0;
 }
 
-static int walk_string_dup(const struct nf_json_scan_span *v, char **ret)
+static int count_string(const struct nf_json_scan_span *v, void *data)
 {
-	if (!v->p)
-		return 0;
-	if (v->type != NF_JSON_SCAN_STRING)
-		return -EAGAIN;
-	*ret = nf_json_scan_strdup(v);
-	return *ret ? 0 : -ENOMEM;
+	(void)v;
+	(*(size_t *)data)++;
+	return 0;
 }
 
-static int scan_caps(const struct nf_json_scan_span *caps, struct nf_oci_config *cfg)
+static int add_cap(const struct nf_json_scan_span *v, void *data)
 {
-	static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted",
-					    "ambient" };
-	struct nf_json_scan_span set[5] = { 0 }, e;
-	struct nf_json_scan_iter it;
-	size_t total = 0, n;
+	struct nf_oci_config *cfg = data;
+
+	cfg->caps[cfg->n_caps] = nf_json_scan_strdup(v);
+	return cfg->caps[cfg->n_caps++] ? 0 : -ENOMEM;
+}
+
+static int add_mount_option(const struct nf_json_scan_span *v, void *data)
+{
+	for (size_t i = 0; i < NF_ARRAY_SIZE(mount_options); i++)
+		if (nf_json_scan_streq(v, mount_options[i]))
+			mount_option(data, mount_options[i]);
+	return 0;
+}
+
+/* process.capabilities: every set's names, counted first, into cfg->caps. */
+enum cap_set { C_BOUNDING, C_EFFECTIVE, C_INHERITABLE, C_PERMITTED, C_AMBIENT, C_NSETS };
+static const struct nf_json_field cap_sets[] = {
+	[C_BOUNDING] = { "bounding", false },	    [C_EFFECTIVE] = { "effective", false },
+	[C_INHERITABLE] = { "inheritable", false }, [C_PERMITTED] = { "permitted", false },
+	[C_AMBIENT] = { "ambient", false },
+};
+_Static_assert(NF_ARRAY_SIZE(cap_sets) == C_NSETS, "one cap_sets[] entry per set");
+
+static int read_caps(const struct nf_json_scan_span *v, struct nf_err *e, struct nf_oci_config *cfg)
+{
+	const struct nf_json_path *at = NF_JSON_KEY(NF_JSON_KEY(NULL, "process"), "capabilities");
+	struct nf_json_scan_span set[C_NSETS];
+	size_t total = 0;
 	int r;
 
-	if (!given(caps))
+	if (!given(v))
 		return 0;
-	if (caps->type != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
+	if (v->type != NF_JSON_SCAN_OBJECT)
+		return nf_json_type_fail(e, at, v, "an object");
 	cfg->has_capabilities = true;
-	for (size_t k = 0; k < 5; k++) {
-		if (!walk_get(caps, sets[k], &set[k]) || set[k].type == NF_JSON_SCAN_NULL)
-			continue;
-		if (set[k].type != NF_JSON_SCAN_ARRAY)
-			return -EAGAIN;
-		r = walk_strings(&set[k], &n);
+	nf_json_read_object(v, cap_sets, C_NSETS, false, set, at, e);
+	for (size_t k = 0; k < C_NSETS; k++) {
+		r = read_strings(&set[k], NF_JSON_KEY(at, cap_sets[k].name), e, count_string,
+				 &total);
 		if (r < 0)
 			return r;
-		total += n;
 	}
 	cfg->caps = calloc(total ?: 1, sizeof(*cfg->caps));
 	if (!cfg->caps)
-		return -ENOMEM;
-	for (size_t k = 0; k < 5; k++) {
-		if (set[k].type != NF_JSON_SCAN_ARRAY)
-			continue;
-		nf_json_scan_iter_init(&it, &set[k]);
-		while (nf_json_scan_iter_next(&it, NULL, &e)) {
-			cfg->caps[cfg->n_caps] = nf_json_scan_strdup(&e);
-			if (!cfg->caps[cfg->n_caps])
-				return -ENOMEM;
-			cfg->n_caps++;
-		}
+		return nf_err_nomem(e);
+	for (size_t k = 0; k < C_NSETS; k++) {
+		r = read_strings(&set[k], NULL, e, add_cap, cfg);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
 /* One entry of linux.namespaces: the network, user and cgroup ones are noted, at most one of
  * each. */
-static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_config *cfg)
-{
-	struct nf_json_scan_span type = { 0 }, path = { 0 };
-	char **ret_path;
-	bool *has;
+enum ns_field { N_TYPE, N_PATH, N_NFIELDS };
+static const struct nf_json_field ns_fields[] = {
+	[N_TYPE] = { "type", true },
+	[N_PATH] = { "path", false },
+};
+_Static_assert(NF_ARRAY_SIZE(ns_fields) == N_NFIELDS, "one ns_fields[] entry per field");
 
-	if (ns->type != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
-	walk_get(ns, "type", &type);
-	walk_get(ns, "path", &path);
-	if (type.type != NF_JSON_SCAN_STRING || !type.p)
-		return -EAGAIN;
-	if (path.p && path.type != NF_JSON_SCAN_STRING)
-		return -EAGAIN;
-	if (nf_json_scan_streq(&type, "network")) {
+static int read_namespace(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+			  struct nf_err *e, struct nf_oci_config *cfg)
+{
+	struct nf_json_scan_span f[N_NFIELDS];
+	char q[NF_QUOTE_BUF], **path;
+	bool *has;
+	int r;
+
+	if (v->type != NF_JSON_SCAN_OBJECT)
+		return nf_json_type_fail(e, at, v, "an object");
+	r = nf_json_read_object(v, ns_fields, N_NFIELDS, false, f, at, e);
+	if (r < 0)
+		return r;
+	if (f[N_TYPE].type != NF_JSON_SCAN_STRING)
+		return nf_json_type_fail(e, NF_JSON_KEY(at, "type"), &f[N_TYPE], "a string");
+	if (f[N_PATH].p && f[N_PATH].type != NF_JSON_SCAN_STRING)
+		return nf_json_type_fail(e, NF_JSON_KEY(at, "path"), &f[N_PATH], "a string");
+	if (nf_json_scan_streq(&f[N_TYPE], "network")) {
 		has = &cfg->has_netns;
-		ret_path = &cfg->netns_path;
-	} else if (nf_json_scan_streq(&type, "user")) {
+		path = &cfg->netns_path;
+	} else if (nf_json_scan_streq(&f[N_TYPE], "user")) {
 		has = &cfg->has_userns;
-		ret_path = &cfg->userns_path;
-	} else if (nf_json_scan_streq(&type, "cgroup")) {
+		path = &cfg->userns_path;
+	} else if (nf_json_scan_streq(&f[N_TYPE], "cgroup")) {
 		has = &cfg->has_cgroupns;
-		ret_path = &cfg->cgroupns_path;
-	} else if (nf_json_scan_streq(&type, "pid")) {
+		path = &cfg->cgroupns_path;
+	} else if (nf_json_scan_streq(&f[N_TYPE], "pid")) {
 		has = &cfg->has_pidns;
-		ret_path = &cfg->pidns_path;
+		path = &cfg->pidns_path;
 	} else {
 		return 0;
 	}
 	if (*has)
-		return -EAGAIN; /* a second one: config_from_json() says so */
+		return nf_json_fail(e, at, "second %s namespace", nf_json_span_text(q, &f[N_TYPE]));
 	*has = true;
 	/* No path, or "" as runc reads it: a new namespace. */
-	return path.len > 0 ? walk_string_dup(&path, ret_path) : 0;
-}
-
-static int scan_namespaces(const struct nf_json_scan_span *nss, struct nf_oci_config *cfg)
-{
-	struct nf_json_scan_span ns;
-	struct nf_json_scan_iter it;
-	int r;
-
-	if (!given(nss))
+	if (f[N_PATH].len == 0)
 		return 0;
-	if (nss->type != NF_JSON_SCAN_ARRAY)
-		return -EAGAIN;
-	nf_json_scan_iter_init(&it, nss);
-	while (nf_json_scan_iter_next(&it, NULL, &ns)) {
-		r = scan_namespace(&ns, cfg);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return nf_json_strdup(&f[N_PATH], NULL, e, path);
 }
 
-static int scan_mount(const struct nf_json_scan_span *m, struct nf_oci_mount *ret)
+/* mounts: type, source, whether submounts come along and whether it is read-only, for the
+ * exposure checks. */
+enum mount_field { M_TYPE, M_SOURCE, M_OPTIONS, M_NFIELDS };
+static const struct nf_json_field mount_fields[] = {
+	[M_TYPE] = { "type", false },
+	[M_SOURCE] = { "source", false },
+	[M_OPTIONS] = { "options", false },
+};
+_Static_assert(NF_ARRAY_SIZE(mount_fields) == M_NFIELDS, "one mount_fields[] entry per field");
+
+static int read_mount(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		      struct nf_err *e, struct nf_oci_mount *m)
 {
-	struct nf_json_scan_span type = { 0 }, source = { 0 }, opts = { 0 }, o;
-	struct nf_json_scan_iter it;
-	size_t n;
+	struct nf_json_scan_span f[M_NFIELDS];
 	int r;
 
-	if (m->type != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
-	walk_get(m, "type", &type);
-	walk_get(m, "source", &source);
-	walk_get(m, "options", &opts);
-	r = walk_string_dup(&type, &ret->type);
-	if (r == 0)
-		r = walk_string_dup(&source, &ret->source);
-	if (r == 0)
-		ret->bind = ret->type && strcmp(ret->type, "bind") == 0;
-	if (r < 0 || !given(&opts))
-		return r;
-	if (opts.type != NF_JSON_SCAN_ARRAY)
-		return -EAGAIN;
-	r = walk_strings(&opts, &n);
+	if (v->type != NF_JSON_SCAN_OBJECT)
+		return nf_json_type_fail(e, at, v, "an object");
+	nf_json_read_object(v, mount_fields, M_NFIELDS, false, f, at, e);
+	r = f[M_TYPE].p ? nf_json_strdup(&f[M_TYPE], NF_JSON_KEY(at, "type"), e, &m->type) : 0;
+	if (r == 0 && f[M_SOURCE].p)
+		r = nf_json_strdup(&f[M_SOURCE], NF_JSON_KEY(at, "source"), e, &m->source);
 	if (r < 0)
 		return r;
-	nf_json_scan_iter_init(&it, &opts);
-	while (nf_json_scan_iter_next(&it, NULL, &o))
-		for (size_t i = 0; i < sizeof(mount_options) / sizeof(mount_options[0]); i++)
-			if (nf_json_scan_streq(&o, mount_options[i]))
-				mount_option(ret, mount_options[i]);
-	return 0;
+	m->bind = m->type && strcmp(m->type, "bind") == 0;
+	return read_strings(&f[M_OPTIONS], NF_JSON_KEY(at, "options"), e, add_mount_option, m);
 }
 
-static int scan_mounts(const struct nf_json_scan_span *mounts, struct nf_oci_config *cfg)
+/* An array of objects, or null: each one to fn. n counts the elements read. */
+static int read_array(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		      struct nf_err *e, size_t *n,
+		      int (*fn)(const struct nf_json_scan_span *, const struct nf_json_path *,
+				struct nf_err *, void *),
+		      void *data)
 {
-	struct nf_json_scan_span m;
+	struct nf_json_scan_span el;
 	struct nf_json_scan_iter it;
 	int r;
 
-	if (!given(mounts))
+	if (!given(v))
 		return 0;
-	if (mounts->type != NF_JSON_SCAN_ARRAY)
-		return -EAGAIN;
-	cfg->mounts = calloc(nf_json_scan_count(mounts) ?: 1, sizeof(*cfg->mounts));
-	if (!cfg->mounts)
-		return -ENOMEM;
-	nf_json_scan_iter_init(&it, mounts);
-	while (nf_json_scan_iter_next(&it, NULL, &m)) {
-		r = scan_mount(&m, &cfg->mounts[cfg->n_mounts++]);
+	if (v->type != NF_JSON_SCAN_ARRAY)
+		return nf_json_type_fail(e, at, v, "an array");
+	nf_json_scan_iter_init(&it, v);
+	for (size_t i = 0; nf_json_scan_iter_next(&it, NULL, &el); i++) {
+		r = fn(&el, NF_JSON_INDEX(at, i), e, data);
+		if (n)
+			(*n)++;
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* The value of member key of recorded member parent (or the top level), absent: p NULL. */
-static struct nf_json_scan_span scan_val(const struct nf_json_scan_doc *d, size_t parent,
-					 const char *key)
+static int one_namespace(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+			 struct nf_err *e, void *cfg)
 {
-	const struct nf_json_scan_member *m = scan_get(d, parent, key);
-
-	return m ? m->val : (struct nf_json_scan_span){ 0 };
+	return read_namespace(v, at, e, cfg);
 }
 
-/* process or linux: absent, null or an object; its index among the recorded members. */
-static int scan_section(const struct nf_json_scan_doc *d, const char *key, size_t *ret)
+static int one_mount(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		     struct nf_err *e, void *cfg)
 {
-	const struct nf_json_scan_member *m = scan_get(d, NF_JSON_SCAN_TOP, key);
+	struct nf_oci_config *c = cfg;
 
+	return read_mount(v, at, e, &c->mounts[c->n_mounts]);
+}
+
+/* process or linux: absent, null or an object; the recorded member's index, or TOP. */
+static int section(const struct nf_json_scan_doc *d, const struct nf_json_scan_span *v,
+		   const char *name, struct nf_err *e, size_t *ret)
+{
 	*ret = NF_JSON_SCAN_TOP;
-	if (!m || m->val.type == NF_JSON_SCAN_NULL)
+	if (!given(v))
 		return 0;
-	if (m->val.type != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
-	*ret = (size_t)(m - d->m);
+	if (v->type != NF_JSON_SCAN_OBJECT)
+		return nf_json_type_fail(e, NF_JSON_KEY(NULL, name), v, "an object");
+	for (size_t i = 0; i < d->n; i++)
+		if (d->m[i].parent == NF_JSON_SCAN_TOP && d->m[i].val.p == v->p)
+			*ret = i;
 	return 0;
 }
 
-static int config_from_scan(const struct nf_json_scan_doc *d, struct nf_oci_config *cfg)
+enum config_field { F_ANNOTATIONS, F_MOUNTS, F_PROCESS, F_LINUX, F_NFIELDS };
+static const struct nf_json_field config_fields[] = {
+	[F_ANNOTATIONS] = { "annotations", false },
+	[F_MOUNTS] = { "mounts", false },
+	[F_PROCESS] = { "process", false },
+	[F_LINUX] = { "linux", false },
+};
+_Static_assert(NF_ARRAY_SIZE(config_fields) == F_NFIELDS, "one config_fields[] entry per field");
+
+static const struct nf_json_field process_fields[] = { { "capabilities", false } };
+static const struct nf_json_field linux_fields[] = { { "namespaces", false } };
+
+static int config_read(const struct nf_json_scan_doc *d, struct nf_err *e,
+		       struct nf_oci_config *cfg)
 {
-	const size_t top = NF_JSON_SCAN_TOP;
-	struct nf_json_scan_span v;
+	struct nf_json_scan_span f[F_NFIELDS], v;
 	size_t process, linux_;
 	int r;
 
-	if (d->top != NF_JSON_SCAN_OBJECT)
-		return -EAGAIN;
-	r = scan_annotations(d, scan_get(d, top, "annotations"), &cfg->annotations);
-	if (r == 0) {
-		v = scan_val(d, top, "mounts");
-		r = scan_mounts(&v, cfg);
-	}
-	if (r == 0)
-		r = scan_section(d, "process", &process);
-	if (r == 0 && process != top) {
-		v = scan_val(d, process, "capabilities");
-		r = scan_caps(&v, cfg);
-	}
-	if (r == 0)
-		r = scan_section(d, "linux", &linux_);
-	if (r == 0 && linux_ != top) {
-		v = scan_val(d, linux_, "namespaces");
-		r = scan_namespaces(&v, cfg);
-	}
-	return r;
-}
-
-static int config_from_scanner(const char *buf, size_t len, struct nf_oci_config *cfg)
-{
-	struct nf_json_scan_doc d;
-	int r;
-
-	if (len > NF_OCI_CONFIG_MAX)
-		return -EAGAIN;
-	/* Level 2 records process.* and linux.*, and the annotations; the rest is walked. */
-	r = nf_json_scan(buf, len, 2, &d);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EAGAIN;
-	r = config_from_scan(&d, cfg);
-	nf_json_scan_free(&d);
-	return r;
-}
-
-/* The slow way, which says what is wrong. */
-static int config_from_jansson(const struct nf_json_ctx *c, const char *buf, size_t len,
-			       struct nf_oci_config *cfg)
-{
-	json_t *doc;
-	int r;
-
-	r = nf_json_load_object(c, buf, len, NF_OCI_CONFIG_MAX, &doc);
+	/* Tables of optional fields, others skipped: reading them cannot fail. */
+	nf_json_read_members(d, NF_JSON_SCAN_TOP, config_fields, F_NFIELDS, false, f, NULL, e);
+	r = read_annotations(d, &f[F_ANNOTATIONS], e, &cfg->annotations);
 	if (r < 0)
 		return r;
-	r = config_from_json(c, doc, cfg);
-	json_decref(doc);
+	if (given(&f[F_MOUNTS]) && f[F_MOUNTS].type == NF_JSON_SCAN_ARRAY) {
+		cfg->mounts = calloc(nf_json_scan_count(&f[F_MOUNTS]) ?: 1, sizeof(*cfg->mounts));
+		if (!cfg->mounts)
+			return nf_err_nomem(e);
+	}
+	r = read_array(&f[F_MOUNTS], NF_JSON_KEY(NULL, "mounts"), e, &cfg->n_mounts, one_mount,
+		       cfg);
+	if (r == 0)
+		r = section(d, &f[F_PROCESS], "process", e, &process);
+	if (r == 0 && process != NF_JSON_SCAN_TOP) {
+		nf_json_read_members(d, process, process_fields, 1, false, &v, NULL, e);
+		r = read_caps(&v, e, cfg);
+	}
+	if (r == 0)
+		r = section(d, &f[F_LINUX], "linux", e, &linux_);
+	if (r == 0 && linux_ != NF_JSON_SCAN_TOP) {
+		nf_json_read_members(d, linux_, linux_fields, 1, false, &v, NULL, e);
+		r = read_array(&v, NF_JSON_KEY(NF_JSON_KEY(NULL, "linux"), "namespaces"), e, NULL,
+			       one_namespace, cfg);
+	}
 	return r;
 }
 
-/*
- * A runtime's config.json carries the annotations too, policy included, and jansson's tree of
- * them is dear (BENCHMARKS.md). Scanner first, as for the state; jansson only for
- * what the scanner or the field checks refuse, so that the messages stay the same.
- */
-static int config_parse(const struct nf_json_ctx *c, const char *buf, size_t len,
-			struct nf_oci_config **ret)
+int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, struct nf_err *err)
 {
+	struct nf_json_scan_doc d;
 	struct nf_oci_config *cfg;
 	int r;
 
+	/* Level 2 records process.* and linux.*, and the annotations; the rest is walked. */
+	r = scan_object(buf, len, NF_OCI_CONFIG_MAX, 2, &d, err);
+	if (r < 0)
+		return r;
 	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		return nf_json_fail(c, -ENOMEM, "out of memory");
-	r = config_from_scanner(buf, len, cfg);
-	if (r == -EAGAIN) {
-		config_clear(cfg);
-		r = config_from_jansson(c, buf, len, cfg);
-	}
+	r = cfg ? config_read(&d, err, cfg) : nf_err_nomem(err);
+	nf_json_scan_free(&d);
 	if (r < 0) {
 		nf_oci_config_free(cfg);
-		return r == -ENOMEM ? nf_json_fail(c, r, "out of memory") : r;
+		return r;
 	}
 	*ret = cfg;
 	return 0;
 }
 
-int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
-			size_t errlen)
+int nf_oci_config_load(const char *bundle, struct nf_oci_config **ret, struct nf_err *err)
 {
-	const struct nf_json_ctx c = { err, errlen, "" };
-
-	return config_parse(&c, buf, len, ret);
-}
-
-int nf_oci_config_parse_jansson(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
-				size_t errlen)
-{
-	const struct nf_json_ctx c = { err, errlen, "" };
-	struct nf_oci_config *cfg = calloc(1, sizeof(*cfg));
-	int r;
-
-	if (!cfg)
-		return nf_json_fail(&c, -ENOMEM, "out of memory");
-	r = config_from_jansson(&c, buf, len, cfg);
-	if (r < 0) {
-		nf_oci_config_free(cfg);
-		return r == -ENOMEM ? nf_json_fail(&c, r, "out of memory") : r;
-	}
-	*ret = cfg;
-	return 0;
-}
-
-int nf_oci_config_load(const char *bundle, struct nf_oci_config **ret, char *err, size_t errlen)
-{
-	char q[NF_QUOTE_BUF], prefix[NF_QUOTE_BUF + 32], path[PATH_MAX];
-	const struct nf_json_ctx c = { err, errlen, prefix };
+	char q[NF_QUOTE_BUF], path[PATH_MAX];
 	size_t len = 0;
 	char *buf = NULL;
 	int r;
 
-	snprintf(prefix, sizeof(prefix), "bundle %s: ", nf_quote_str(q, bundle));
+	nf_quote_str(q, bundle);
 	if (bundle[0] != '/')
-		return nf_json_fail(&c, -EINVAL, "not an absolute path");
+		return nf_err_set(err, -EINVAL, "bundle %s: not an absolute path", q);
 	if ((size_t)snprintf(path, sizeof(path), "%s/config.json", bundle) >= sizeof(path))
-		return nf_json_fail(&c, -ENAMETOOLONG, "path too long");
+		return nf_err_set(err, -ENAMETOOLONG, "bundle %s: path too long", q);
 	r = nf_read_regular_file(path, NF_OCI_CONFIG_MAX, &buf, &len);
 	if (r == -EFBIG)
-		return nf_json_fail(&c, r, "config.json is more than %d bytes", NF_OCI_CONFIG_MAX);
+		return nf_err_set(err, r, "bundle %s: config.json is more than %d bytes", q,
+				  NF_OCI_CONFIG_MAX);
 	if (r == -EINVAL)
-		return nf_json_fail(&c, r, "config.json is not a regular file");
+		return nf_err_set(err, r, "bundle %s: config.json is not a regular file", q);
 	if (r < 0)
-		return nf_json_fail(&c, r, "cannot read config.json: %s", strerror(-r));
-	snprintf(prefix, sizeof(prefix), "bundle %s: config.json: ", q);
-	r = config_parse(&c, buf, len, ret);
+		return nf_err_set(err, r, "bundle %s: cannot read config.json: %s", q,
+				  strerror(-r));
+	r = nf_oci_config_parse(buf, len, ret, err);
 	free(buf);
+	if (r < 0 && err)
+		nf_err_prefix(err, "bundle %s: config.json", q);
 	return r;
 }
 

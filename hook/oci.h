@@ -3,25 +3,26 @@
  * OCI runtime input: the state a runtime writes to a hook's stdin, and the parts of the bundle's
  * config.json that netfence reads (runtime-spec, "State" and "Configuration").
  *
- * The parsers are pure: bytes in, a struct or -errno plus one message out. Messages name the
- * field by JSON pointer; type errors show the value as JSON, other errors quote it with
+ * The parsers are pure: bytes in, a struct or -errno plus one message out (err.h's grammar).
+ * Messages name the field by JSON pointer and show the value as written, strings quoted with
  * non-printable and non-ASCII bytes escaped and long values cut:
- *   /pid: "12" is not an integer
+ *   /pid: expected an integer, got '12'
  *   /id: '../x' is not a valid container id ([A-Za-z0-9][A-Za-z0-9_.+-]*, at most 246 bytes
  *   and 251 with each '.' and '_' counted twice)
- *   /linux/namespaces/2/type: 3 is not a string
+ *   /linux/namespaces/2/type: expected a string, got 3
  * The caller prefixes them with where the document came from ("state: ...").
  * Unknown fields are allowed everywhere: runtimes add their own. Documents with duplicate keys,
  * NUL bytes, "\u0000" in strings or invalid UTF-8 are refused.
- * The state and config.json are read with json_scan.h's scanner, jansson's tree being much
- * slower on the 1 MB documents that carry large policies in their annotations; jansson parses
- * again only what the scanner or the field checks refuse, so that the messages stay the same.
+ * The state and config.json are read with json_scan.h's scanner alone, jansson's tree being
+ * much slower on the 1 MB documents that carry large policies in their annotations.
  */
 #ifndef NETFENCE_OCI_H
 #define NETFENCE_OCI_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "err.h"
 
 #define NF_OCI_STATE_MAX  (1024 * 1024)	    /* bytes of state on stdin */
 #define NF_OCI_CONFIG_MAX (4 * 1024 * 1024) /* bytes of a bundle's config.json */
@@ -97,15 +98,14 @@ struct nf_oci_config {
  * with *ret set (free with nf_oci_state_free()), or -EINVAL, -EFBIG (too long) or -ENOMEM with a
  * message in err.
  */
-int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
-		       size_t errlen);
+int nf_oci_state_parse(const char *buf, size_t len, struct nf_oci_state **ret, struct nf_err *err);
 /*
  * What a detach needs: the same checks of the document as a whole, but of its fields only id
  * and status; the others are left unset. A runtime's oddities in fields a detach never reads
  * must not keep a fence in place, and at poststop the annotations still carry the whole policy.
  */
-int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **ret, char *err,
-			     size_t errlen);
+int nf_oci_state_parse_brief(const char *buf, size_t len, struct nf_oci_state **ret,
+			     struct nf_err *err);
 void nf_oci_state_free(struct nf_oci_state *s);
 
 /* The value of annotation key, or NULL. */
@@ -123,18 +123,14 @@ int nf_oci_id_valid(const char *id);
  * and "pid" entry), each optional and allowed to be null. Returns 0 with *ret set (free with
  * nf_oci_config_free()), or -EINVAL, -EFBIG or -ENOMEM with a message in err.
  */
-int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
-			size_t errlen);
-/* The same through jansson alone, the way nf_oci_config_parse() takes only for documents its
- * scanner refuses: for the tests and the fuzz target that compare the two. */
-int nf_oci_config_parse_jansson(const char *buf, size_t len, struct nf_oci_config **ret, char *err,
-				size_t errlen);
+int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret,
+			struct nf_err *err);
 
 /*
  * Read and parse <bundle>/config.json; bundle must be an absolute path and the file a regular
  * file. Messages name the bundle: "bundle '/b': config.json: /linux: 1 is not an object".
  */
-int nf_oci_config_load(const char *bundle, struct nf_oci_config **ret, char *err, size_t errlen);
+int nf_oci_config_load(const char *bundle, struct nf_oci_config **ret, struct nf_err *err);
 void nf_oci_config_free(struct nf_oci_config *c);
 
 /* Whether the container may hold capability cap ("CAP_NET_ADMIN", compared ignoring case) in

@@ -24,486 +24,295 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "netfence.h"
 #include "policy.h"
-#include "policy_names.h"
+#include "util.h"
 
-#define QUOTE_MAX 64 /* bytes of a user value shown in a message; longer ones end in "..." */
-#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
-#define PTR_BUF	  64
-
-/*
- * Copy at most max of the n bytes of s into out with every byte outside printable ASCII
- * escaped (and, for quoted values, the quote and backslash), so that a hostile value can
- * forge neither log lines nor terminal sequences. A cut value ends in "...".
- */
-static void escape_bytes(const char *s, size_t n, size_t max, bool quoted, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < max && o + 5 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (quoted && (c == '\'' || c == '\\'))
-			o += snprintf(out + o, outlen - o, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			o += snprintf(out + o, outlen - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (i < n && o + 4 <= outlen)
-		o += snprintf(out + o, outlen - o, "...");
-	out[o < outlen ? o : outlen - 1] = '\0';
-}
-
-static void quote_string(const char *s, size_t n, char *out, size_t outlen)
-{
-	char esc[QUOTE_BUF - 4];
-
-	escape_bytes(s, n, QUOTE_MAX, true, esc, sizeof(esc));
-	snprintf(out, outlen, "'%s'", esc);
-}
-
-/* How a JSON value appears in a message: strings quoted, numbers and literals as written. */
-static void quote_value(const json_t *v, char *out, size_t outlen)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		quote_string(json_string_value(v), json_string_length(v), out, outlen);
-		break;
-	case JSON_INTEGER:
-		snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		snprintf(out, outlen, "%.15g", json_real_value(v));
-		/* Show 1.0 as 1.0: "expected an integer, got 1" would puzzle the reader. */
-		if (!strpbrk(out, ".eEni") && strlen(out) + 3 <= outlen)
-			strcat(out, ".0");
-		break;
-	case JSON_TRUE:
-		snprintf(out, outlen, "true");
-		break;
-	case JSON_FALSE:
-		snprintf(out, outlen, "false");
-		break;
-	case JSON_NULL:
-		snprintf(out, outlen, "null");
-		break;
-	case JSON_ARRAY:
-		snprintf(out, outlen, "an array");
-		break;
-	case JSON_OBJECT:
-		snprintf(out, outlen, "an object");
-		break;
-	}
-}
+/* Room for any value nf_prefix_parse() or nf_port_range_parse() can accept. */
+#define VALUE_BUF 128
 
 /*
- * A JSON pointer, turned into text only when a message needs it: formatting the pointers of
- * every rule of a valid 16384-rule policy up front cost more than validating the rules.
+ * The field tables: one entry per field, indexed by its enum, which sizes the arrays the reader
+ * fills. A new field is an enum entry, a table entry and its reading below.
  */
-struct ptr {
-	const char *name; /* the whole pointer ("/mode") or, inside a rule, its field ("cidr") */
-	long rule;	  /* index in /rules; -1 outside the rules */
-	long port;	  /* index in the rule's ports; -1 outside them */
+enum policy_field { P_VERSION, P_MODE, P_DEFAULT, P_LOOPBACK, P_RAW_SOCKETS, P_RULES, P_NFIELDS };
+static const struct nf_json_field policy_fields[] = {
+	[P_VERSION] = { "version", true },	    [P_MODE] = { "mode", false },
+	[P_DEFAULT] = { "default", true },	    [P_LOOPBACK] = { "loopback", false },
+	[P_RAW_SOCKETS] = { "raw_sockets", false }, [P_RULES] = { "rules", true },
+};
+_Static_assert(NF_ARRAY_SIZE(policy_fields) == P_NFIELDS, "one policy_fields[] entry per field");
+
+enum rule_field { R_ACTION, R_CIDR, R_PROTOCOL, R_PORTS, R_NFIELDS };
+static const struct nf_json_field rule_fields[] = {
+	[R_ACTION] = { "action", true },
+	[R_CIDR] = { "cidr", true },
+	[R_PROTOCOL] = { "protocol", false },
+	[R_PORTS] = { "ports", false },
+};
+_Static_assert(NF_ARRAY_SIZE(rule_fields) == R_NFIELDS, "one rule_fields[] entry per field");
+
+/* The values a string field may take. */
+struct name {
+	const char *name;
+	int value;
 };
 
-#define TOP_PTR(s) (&(const struct ptr){ (s), -1, -1 })
+static const struct name mode_names[] = {
+	{ "enforce", NF_MODE_ENFORCE },
+	{ "audit", NF_MODE_AUDIT },
+	{ NULL, 0 },
+};
+static const struct name action_names[] = {
+	{ "allow", NF_ACTION_ALLOW },
+	{ "deny", NF_ACTION_DENY },
+	{ NULL, 0 },
+};
+static const struct name loopback_names[] = {
+	{ "allow", NF_LOOPBACK_ALLOW },
+	{ "policy", NF_LOOPBACK_POLICY },
+	{ NULL, 0 },
+};
+static const struct name raw_names[] = {
+	{ "allow", NF_RAW_ALLOW },
+	{ "deny", NF_RAW_DENY },
+	{ NULL, 0 },
+};
+static const struct name protocol_names[] = {
+	{ "tcp", NF_PMASK_TCP },
+	{ "udp", NF_PMASK_UDP },
+	{ "any", NF_PMASK_ANY },
+	{ NULL, 0 },
+};
 
-static const char *ptr_text(const struct ptr *p, char buf[static PTR_BUF])
+/* String v, one of names: *ret its value. An absent v (p NULL) leaves *ret. */
+static int name_value(const struct nf_json_scan_span *v, const struct name *names,
+		      const struct nf_json_path *at, struct nf_err *e, int *ret)
 {
-	int n;
+	char q[NF_QUOTE_BUF], list[128];
+	size_t o = 0;
 
-	if (p->rule < 0)
-		return p->name;
-	n = snprintf(buf, PTR_BUF, "/rules/%ld", p->rule);
-	if (p->name && n < PTR_BUF)
-		n += snprintf(buf + n, PTR_BUF - n, "/%s", p->name);
-	if (p->port >= 0 && n < PTR_BUF)
-		snprintf(buf + n, PTR_BUF - n, "/%ld", p->port);
-	return buf;
-}
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen,
-						      const struct ptr *ptr, const char *fmt, ...)
-{
-	char buf[PTR_BUF];
-	size_t n;
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return -EINVAL;
-	snprintf(err, errlen, "%s: ", ptr_text(ptr, buf));
-	n = strlen(err);
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int fail_type(char *err, size_t errlen, const struct ptr *ptr, const char *want,
-		     const json_t *v)
-{
-	char q[QUOTE_BUF];
-
-	quote_value(v, q, sizeof(q));
-	return fail(err, errlen, ptr, "expected %s, got %s", want, q);
-}
-
-static int fail_nomem(char *err, size_t errlen)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "out of memory");
-	return -ENOMEM;
-}
-
-/* The first key of obj not in known, or NULL. */
-static const char *unknown_field(const json_t *obj, const char *const *known)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		size_t i;
-
-		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
-			;
-		if (!known[i])
-			return key;
-	}
-	return NULL;
-}
-
-static int check_fields(const json_t *obj, const struct ptr *ptr, const char *const *known,
-			const char *const *required, char *err, size_t errlen)
-{
-	const char *key = unknown_field(obj, known);
-	char q[QUOTE_BUF];
-	size_t i;
-
-	if (key) {
-		quote_string(key, strlen(key), q, sizeof(q));
-		return fail(err, errlen, ptr, "unknown field %s", q);
-	}
-	for (i = 0; required[i]; i++)
-		if (!json_object_get(obj, required[i]))
-			return fail(err, errlen, ptr, "missing required field '%s'", required[i]);
-	return 0;
-}
-
-static int fail_name(const json_t *v, const struct ptr *ptr, const struct nf_name *names, char *err,
-		     size_t errlen)
-{
-	char q[QUOTE_BUF], list[128] = "";
-	size_t i;
-
-	for (i = 0; names[i].name; i++) {
-		if (i)
-			strcat(list, ", ");
-		strcat(list, names[i].name);
-	}
-	quote_value(v, q, sizeof(q));
-	return fail(err, errlen, ptr, "%s is not one of %s", q, list);
-}
-
-/* Look up string value v in names; *ret keeps its value when the field is absent. */
-static int parse_name(const json_t *v, const struct ptr *ptr, const struct nf_name *names, int *ret,
-		      char *err, size_t errlen)
-{
-	size_t i;
-
-	if (!v)
+	if (!v->p)
 		return 0;
-	if (!json_is_string(v))
-		return fail_type(err, errlen, ptr, "a string", v);
-	for (i = 0; names[i].name; i++) {
-		if (strcmp(names[i].name, json_string_value(v)) == 0 &&
-		    strlen(names[i].name) == json_string_length(v)) {
+	if (v->type != NF_JSON_SCAN_STRING)
+		return nf_json_type_fail(e, at, v, "a string");
+	for (size_t i = 0; names[i].name; i++) {
+		if (nf_json_scan_streq(v, names[i].name)) {
 			*ret = names[i].value;
 			return 0;
 		}
 	}
-	return fail_name(v, ptr, names, err, errlen);
+	for (size_t i = 0; names[i].name; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s'%s'", i ? ", " : "",
+				      names[i].name);
+	return nf_json_fail(e, at, "%s is not one of %s", nf_json_span_text(q, v), list);
 }
 
-static int parse_version(const json_t *v, int *ret, char *err, size_t errlen)
+/* A port: an integer 0..65535, or a string nf_port_range_parse() takes. */
+static int port_value(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		      struct nf_err *e, struct nf_port_range *ret)
 {
-	char q[QUOTE_BUF];
+	char buf[VALUE_BUF], q[NF_QUOTE_BUF];
+	long long n;
 
-	if (!json_is_integer(v))
-		return fail_type(err, errlen, TOP_PTR("/version"), "an integer", v);
-	if (json_integer_value(v) != 1) {
-		quote_value(v, q, sizeof(q));
-		return fail(err, errlen, TOP_PTR("/version"),
-			    "%s is not a supported version (expected 1)", q);
-	}
-	*ret = 1;
-	return 0;
-}
-
-/* Values are quoted on the error path only: a valid rule never needs its text. */
-static int parse_port(const json_t *v, const struct ptr *ptr, struct nf_port_range *ret, char *err,
-		      size_t errlen)
-{
-	char q[QUOTE_BUF];
-
-	if (json_is_integer(v)) {
-		json_int_t n = json_integer_value(v);
-
+	if (v->type == NF_JSON_SCAN_INTEGER) {
+		n = nf_json_scan_integer(v);
 		if (n >= 0 && n <= 65535) {
 			ret->lo = ret->hi = (uint16_t)n;
 			return 0;
 		}
-		quote_value(v, q, sizeof(q));
-		return fail(err, errlen, ptr, "%s is out of range 0-65535", q);
+		return nf_json_fail(e, at, "%s is out of range 0-65535", nf_json_span_text(q, v));
 	}
-	if (!json_is_string(v)) {
-		quote_value(v, q, sizeof(q));
-		return fail(err, errlen, ptr, "%s is not a port number or a 'lo-hi' range", q);
-	}
-	/* nf_port_range_parse takes a C string: a value with a NUL inside is refused. */
-	if (strlen(json_string_value(v)) == json_string_length(v) &&
-	    nf_port_range_parse(json_string_value(v), ret) == 0)
+	if (v->type != NF_JSON_SCAN_STRING)
+		return nf_json_fail(e, at, "%s is not a port number or a 'lo-hi' range",
+				    nf_json_span_text(q, v));
+	if (nf_json_scan_copy(v, buf, sizeof(buf)) == 0 && nf_port_range_parse(buf, ret) == 0)
 		return 0;
-	quote_value(v, q, sizeof(q));
-	return fail(err, errlen, ptr, "%s is not a port 0-65535 or a range 'lo-hi' with lo <= hi",
-		    q);
+	return nf_json_fail(e, at, "%s is not a port 0-65535 or a range 'lo-hi' with lo <= hi",
+			    nf_json_span_text(q, v));
 }
 
-static int parse_ports(const json_t *v, size_t idx, struct nf_rule *rule, char *err, size_t errlen)
+/* Counted first, so that rule->ports is exactly as long as it needs to be. */
+static int ports_value(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		       struct nf_err *e, struct nf_rule *rule)
 {
-	struct ptr ptr = { "ports", (long)idx, -1 };
-	size_t i, n;
+	struct nf_json_scan_span el;
+	struct nf_json_scan_iter it;
+	size_t n;
 	int r;
 
-	if (!v)
+	if (!v->p)
 		return 0; /* every port */
-	if (!json_is_array(v))
-		return fail_type(err, errlen, &ptr, "an array", v);
-	n = json_array_size(v);
+	if (v->type != NF_JSON_SCAN_ARRAY)
+		return nf_json_type_fail(e, at, v, "an array");
+	n = nf_json_scan_count(v);
 	if (n == 0)
-		return fail(err, errlen, &ptr,
-			    "must not be empty (leave \"ports\" out for every port)");
+		return nf_json_fail(e, at,
+				    "must not be empty (leave \"ports\" out for every port)");
 	if (n > NF_POLICY_MAX_PORTS)
-		return fail(err, errlen, &ptr, "%zu entries, more than the %d allowed", n,
-			    NF_POLICY_MAX_PORTS);
+		return nf_json_fail(e, at, "%zu entries, more than the %d allowed", n,
+				    NF_POLICY_MAX_PORTS);
 	rule->ports = calloc(n, sizeof(*rule->ports));
 	if (!rule->ports)
-		return fail_nomem(err, errlen);
+		return nf_err_nomem(e);
 	rule->nports = n;
-	for (i = 0; i < n; i++) {
-		ptr.port = (long)i;
-		r = parse_port(json_array_get(v, i), &ptr, &rule->ports[i], err, errlen);
+	nf_json_scan_iter_init(&it, v);
+	for (size_t i = 0; nf_json_scan_iter_next(&it, NULL, &el); i++) {
+		r = port_value(&el, NF_JSON_INDEX(at, i), e, &rule->ports[i]);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int parse_cidr(const json_t *v, const struct ptr *ptr, struct nf_rule *rule, char *err,
-		      size_t errlen)
+static int cidr_value(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		      struct nf_err *e, struct nf_rule *rule)
 {
-	const char *s = json_string_value(v);
-	char q[QUOTE_BUF];
-	int r;
+	char buf[VALUE_BUF], q[NF_QUOTE_BUF];
+	int r = -EINVAL;
 
-	if (!json_is_string(v))
-		return fail_type(err, errlen, ptr, "a string", v);
-	if (strcmp(s, "any") == 0 && json_string_length(v) == 3) {
-		rule->any = true;
-		return 0;
+	if (v->type != NF_JSON_SCAN_STRING)
+		return nf_json_type_fail(e, at, v, "a string");
+	if (nf_json_scan_copy(v, buf, sizeof(buf)) == 0) {
+		if (strcmp(buf, "any") == 0) {
+			rule->any = true;
+			return 0;
+		}
+		r = nf_prefix_parse(buf, &rule->prefix);
+		if (r == 0)
+			return 0;
 	}
-	r = -EINVAL;
-	if (strlen(s) == json_string_length(v))
-		r = nf_prefix_parse(s, &rule->prefix);
-	if (r == 0)
-		return 0;
-	quote_value(v, q, sizeof(q));
-	if (r == -EDOM)
-		return fail(err, errlen, ptr, "%s has host bits set", q);
-	return fail(err, errlen, ptr, "%s is not a valid prefix", q);
+	return nf_json_fail(e, at, r == -EDOM ? "%s has host bits set" : "%s is not a valid prefix",
+			    nf_json_span_text(q, v));
 }
 
-static int parse_rule(const json_t *v, size_t idx, struct nf_rule *rule, char *err, size_t errlen)
+static int rule_value(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		      struct nf_err *e, struct nf_rule *rule)
 {
-	const struct ptr ptr = { NULL, (long)idx, -1 };
-	int action = NF_ACTION_DENY, protocols = NF_PMASK_ANY;
-	int r;
+	int action = NF_ACTION_DENY, protocols = NF_PMASK_ANY, r;
+	struct nf_json_scan_span f[R_NFIELDS];
 
-	if (!json_is_object(v))
-		return fail_type(err, errlen, &ptr, "an object", v);
-	r = check_fields(v, &ptr, rule_fields, rule_required, err, errlen);
-	if (r < 0)
-		return r;
-	r = parse_name(json_object_get(v, "action"), &(const struct ptr){ "action", (long)idx, -1 },
-		       action_names, &action, err, errlen);
-	if (r < 0)
-		return r;
-	r = parse_cidr(json_object_get(v, "cidr"), &(const struct ptr){ "cidr", (long)idx, -1 },
-		       rule, err, errlen);
-	if (r < 0)
-		return r;
-	r = parse_name(json_object_get(v, "protocol"),
-		       &(const struct ptr){ "protocol", (long)idx, -1 }, protocol_names, &protocols,
-		       err, errlen);
-	if (r < 0)
-		return r;
-	r = parse_ports(json_object_get(v, "ports"), idx, rule, err, errlen);
-	if (r < 0)
-		return r;
+	if (v->type != NF_JSON_SCAN_OBJECT)
+		return nf_json_type_fail(e, at, v, "an object");
+	r = nf_json_read_object(v, rule_fields, R_NFIELDS, true, f, at, e);
+	if (r == 0)
+		r = name_value(&f[R_ACTION], action_names, NF_JSON_KEY(at, "action"), e, &action);
+	if (r == 0)
+		r = cidr_value(&f[R_CIDR], NF_JSON_KEY(at, "cidr"), e, rule);
+	if (r == 0)
+		r = name_value(&f[R_PROTOCOL], protocol_names, NF_JSON_KEY(at, "protocol"), e,
+			       &protocols);
+	if (r == 0)
+		r = ports_value(&f[R_PORTS], NF_JSON_KEY(at, "ports"), e, rule);
 	rule->action = (uint8_t)action;
 	rule->protocols = (uint8_t)protocols;
-	return 0;
+	return r;
 }
 
-static int parse_rules(const json_t *v, struct nf_policy *p, char *err, size_t errlen)
+/* Grown by doubling rather than counted first: counting would walk every rule twice. */
+static int rules_value(const struct nf_json_scan_span *v, struct nf_err *e, struct nf_policy *p)
 {
-	size_t i, n;
+	const struct nf_json_path *at = NF_JSON_KEY(NULL, "rules");
+	struct nf_json_scan_iter it;
+	struct nf_json_scan_span el;
+	size_t cap = 0;
 	int r;
 
-	if (!json_is_array(v))
-		return fail_type(err, errlen, TOP_PTR("/rules"), "an array", v);
-	n = json_array_size(v);
-	if (n > NF_POLICY_MAX_RULES)
-		return fail(err, errlen, TOP_PTR("/rules"), "%zu rules, more than the %d allowed",
-			    n, NF_POLICY_MAX_RULES);
-	if (n == 0)
-		return 0;
-	p->rules = calloc(n, sizeof(*p->rules));
-	if (!p->rules)
-		return fail_nomem(err, errlen);
-	p->nrules = n;
-	for (i = 0; i < n; i++) {
-		r = parse_rule(json_array_get(v, i), i, &p->rules[i], err, errlen);
+	if (v->type != NF_JSON_SCAN_ARRAY)
+		return nf_json_type_fail(e, at, v, "an array");
+	nf_json_scan_iter_init(&it, v);
+	while (nf_json_scan_iter_next(&it, NULL, &el)) {
+		if (p->nrules == NF_POLICY_MAX_RULES)
+			return nf_json_fail(e, at, "%zu rules, more than the %d allowed",
+					    nf_json_scan_count(v), NF_POLICY_MAX_RULES);
+		if (p->nrules == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			struct nf_rule *g = realloc(p->rules, c * sizeof(*g));
+
+			if (!g)
+				return nf_err_nomem(e);
+			p->rules = g;
+			cap = c;
+		}
+		/* Counted before it is filled, so that nf_policy_free() frees its ports. */
+		p->rules[p->nrules] = (struct nf_rule){ 0 };
+		r = rule_value(&el, NF_JSON_INDEX(at, p->nrules), e, &p->rules[p->nrules]);
+		p->nrules++;
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int parse_settings(const json_t *doc, struct nf_policy *p, char *err, size_t errlen)
+/* The top-level members, read in the order of the table. */
+static int policy_value(const struct nf_json_scan_doc *d, struct nf_err *e, struct nf_policy *p)
 {
+	struct nf_json_scan_span f[P_NFIELDS];
+	char q[NF_QUOTE_BUF];
 	int r;
 
-	r = parse_version(json_object_get(doc, "version"), &p->version, err, errlen);
+	r = nf_json_read_members(d, NF_JSON_SCAN_TOP, policy_fields, P_NFIELDS, true, f, NULL, e);
 	if (r < 0)
 		return r;
-	r = parse_name(json_object_get(doc, "mode"), TOP_PTR("/mode"), mode_names, &p->mode, err,
-		       errlen);
-	if (r < 0)
-		return r;
-	r = parse_name(json_object_get(doc, "default"), TOP_PTR("/default"), action_names,
-		       &p->default_action, err, errlen);
-	if (r < 0)
-		return r;
-	r = parse_name(json_object_get(doc, "loopback"), TOP_PTR("/loopback"), loopback_names,
-		       &p->loopback, err, errlen);
-	if (r < 0)
-		return r;
-	return parse_name(json_object_get(doc, "raw_sockets"), TOP_PTR("/raw_sockets"), raw_names,
-			  &p->raw_sockets, err, errlen);
+	if (f[P_VERSION].type != NF_JSON_SCAN_INTEGER)
+		return nf_json_type_fail(e, NF_JSON_KEY(NULL, "version"), &f[P_VERSION],
+					 "an integer");
+	if (nf_json_scan_integer(&f[P_VERSION]) != 1)
+		return nf_json_fail(e, NF_JSON_KEY(NULL, "version"),
+				    "%s is not a supported version (expected 1)",
+				    nf_json_span_text(q, &f[P_VERSION]));
+	p->version = 1;
+	r = name_value(&f[P_MODE], mode_names, NF_JSON_KEY(NULL, "mode"), e, &p->mode);
+	if (r == 0)
+		r = name_value(&f[P_DEFAULT], action_names, NF_JSON_KEY(NULL, "default"), e,
+			       &p->default_action);
+	if (r == 0)
+		r = name_value(&f[P_LOOPBACK], loopback_names, NF_JSON_KEY(NULL, "loopback"), e,
+			       &p->loopback);
+	if (r == 0)
+		r = name_value(&f[P_RAW_SOCKETS], raw_names, NF_JSON_KEY(NULL, "raw_sockets"), e,
+			       &p->raw_sockets);
+	if (r == 0)
+		r = rules_value(&f[P_RULES], e, p);
+	return r;
 }
 
-int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *err, size_t errlen)
+int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, struct nf_err *e)
 {
+	struct nf_json_scan_doc d;
 	struct nf_policy *p;
 	int r;
 
-	if (!json_is_object(doc))
-		return fail_type(err, errlen, TOP_PTR("/"), "an object", doc);
-	r = check_fields(doc, TOP_PTR("/"), policy_fields, policy_required, err, errlen);
+	if (len > NF_POLICY_MAX_BYTES)
+		return nf_err_set(e, -EINVAL, "the document is %zu bytes, more than the %d allowed",
+				  len, NF_POLICY_MAX_BYTES);
+	/* Only the top level is recorded: the rules are walked where they lie. */
+	r = nf_json_scan(buf ? buf : "", len, 1, &d, e);
 	if (r < 0)
 		return r;
+	if (d.top != NF_JSON_SCAN_OBJECT) {
+		nf_json_scan_free(&d);
+		return nf_err_set(e, -EINVAL, "(root): expected an object, got an array");
+	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
-		return fail_nomem(err, errlen);
-	p->mode = NF_MODE_ENFORCE;
-	p->loopback = NF_LOOPBACK_UNSET;
-	p->raw_sockets = NF_RAW_UNSET;
-	r = parse_settings(doc, p, err, errlen);
-	if (r >= 0)
-		r = parse_rules(json_object_get(doc, "rules"), p, err, errlen);
+	if (p) {
+		p->mode = NF_MODE_ENFORCE;
+		r = policy_value(&d, e, p);
+	} else {
+		r = nf_err_nomem(e);
+	}
+	nf_json_scan_free(&d);
 	if (r < 0) {
 		nf_policy_free(p);
 		return r;
 	}
 	*ret = p;
 	return 0;
-}
-
-/* jansson takes a NUL as the end of input and then says "end of file expected": name it. */
-static int check_nul(const char *buf, size_t len, char *err, size_t errlen)
-{
-	const char *nul = memchr(buf, '\0', len);
-	size_t line = 1, col = 1;
-	const char *c;
-
-	if (!nul)
-		return 0;
-	for (c = buf; c < nul; c++) {
-		col++;
-		if (*c == '\n') {
-			line++;
-			col = 1;
-		}
-	}
-	snprintf(err, errlen, "invalid JSON at line %zu column %zu: NUL byte", line, col);
-	return -EINVAL;
-}
-
-int nf_policy_parse_jansson(const char *buf, size_t len, struct nf_policy **ret, char *err,
-			    size_t errlen)
-{
-	char text[JSON_ERROR_TEXT_LENGTH * 4 + 8];
-	json_error_t jerr;
-	json_t *doc;
-	int r;
-
-	if (!buf)
-		buf = ""; /* memchr and jansson want a pointer even for 0 bytes */
-	if (len > NF_POLICY_MAX_BYTES)
-		return fail(err, errlen, TOP_PTR("/"),
-			    "document is %zu bytes, more than the %d allowed", len,
-			    NF_POLICY_MAX_BYTES);
-	r = check_nul(buf, len, err, errlen);
-	if (r < 0)
-		return r;
-	/* JSON_DECODE_ANY so that a scalar document gets the same message as an array. */
-	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (!doc) {
-		/* jansson quotes the raw token it stopped at, which may hold any byte. */
-		escape_bytes(jerr.text, strnlen(jerr.text, sizeof(jerr.text)), sizeof(jerr.text),
-			     false, text, sizeof(text));
-		snprintf(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
-			 jerr.column, text);
-		return -EINVAL;
-	}
-	r = nf_policy_from_json(doc, ret, err, errlen);
-	json_decref(doc);
-	return r;
-}
-
-/*
- * jansson's tree is the dear part of parsing a large policy (BENCHMARKS.md). Documents go through
- * the scanner first; only those it does not take as they are, the invalid ones among them, are
- * parsed again by jansson, which says what is wrong: the messages stay its own, to the byte.
- */
-int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *err, size_t errlen)
-{
-	int r = nf_policy_parse_scan(buf ? buf : "", len, ret);
-
-	if (r == -ENOMEM)
-		return fail_nomem(err, errlen);
-	if (r != -EAGAIN)
-		return r;
-	return nf_policy_parse_jansson(buf, len, ret, err, errlen);
 }
 
 void nf_policy_free(struct nf_policy *p)

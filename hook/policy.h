@@ -14,10 +14,11 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "err.h"
+
 #define NF_POLICY_MAX_RULES 16384
 #define NF_POLICY_MAX_BYTES (1024 * 1024)
 #define NF_POLICY_MAX_PORTS 1024 /* entries in one rule's "ports" */
-#define NF_ERR_MAX	    512
 
 enum nf_action {
 	NF_ACTION_DENY = 0,
@@ -73,26 +74,12 @@ struct nf_policy {
 };
 
 /*
- * Parse and validate a policy document of len bytes (need not be NUL-terminated). On success
- * returns 0 and stores a new policy in *ret (free with nf_policy_free). On failure returns
- * -EINVAL (bad document) or -ENOMEM and writes one line, without trailing newline, to err.
+ * Parse and validate a policy document of len bytes (need not be NUL-terminated), read with
+ * json_scan.h's scanner. On success returns 0 and stores a new policy in *ret (free with
+ * nf_policy_free). On failure returns -EINVAL (bad document) or -ENOMEM with the message in err
+ * (which may be NULL).
  */
-int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, char *err, size_t errlen);
-
-/*
- * The two ways nf_policy_parse() goes, for the tests and the fuzz target that compare them.
- * nf_policy_parse_scan() reads the document with json_scan.h's scanner and takes only documents
- * that are valid as they are: anything else, invalid or merely unusual, is -EAGAIN without a
- * message (also -ENOMEM, without one). nf_policy_parse_jansson() parses with jansson, checks
- * everything and writes the message; on what both accept, both build the same policy.
- */
-int nf_policy_parse_scan(const char *buf, size_t len, struct nf_policy **ret);
-int nf_policy_parse_jansson(const char *buf, size_t len, struct nf_policy **ret, char *err,
-			    size_t errlen);
-
-/* Same, from an already parsed jansson value (the state file and annotations hold JSON). */
-struct json_t;
-int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *err, size_t errlen);
+int nf_policy_parse(const char *buf, size_t len, struct nf_policy **ret, struct nf_err *err);
 
 void nf_policy_free(struct nf_policy *p);
 

@@ -10,14 +10,12 @@
 struct cursor {
 	const char *p, *end;
 	int line;
-	char *err;
-	size_t errlen;
+	struct nf_err *err;
 };
 
 static int fail(struct cursor *c, const char *what)
 {
-	snprintf(c->err, c->errlen, "line %d: %s", c->line, what);
-	return -EINVAL;
+	return nf_err_set(c->err, -EINVAL, "line %d: %s", c->line, what);
 }
 
 static bool at_end(const struct cursor *c)
@@ -348,9 +346,9 @@ static int read_pair(struct cursor *c, char **table, size_t depth, struct nf_tom
 	return 0;
 }
 
-int nf_toml_parse(const char *buf, size_t len, struct nf_toml *doc, char *err, size_t errlen)
+int nf_toml_parse(const char *buf, size_t len, struct nf_toml *doc, struct nf_err *err)
 {
-	struct cursor c = { buf, buf + len, 1, err, errlen };
+	struct cursor c = { buf, buf + len, 1, err };
 	char *table[NF_TOML_DEPTH] = {};
 	size_t depth = 0;
 	int r = 0;
@@ -367,7 +365,7 @@ int nf_toml_parse(const char *buf, size_t len, struct nf_toml *doc, char *err, s
 	}
 	table_free(table, &depth);
 	if (r == -ENOMEM)
-		snprintf(err, errlen, "out of memory");
+		nf_err_nomem(err);
 	if (r < 0)
 		nf_toml_free(doc);
 	return r;

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "err.h"
+
 #define NF_TOML_DEPTH 16 /* components of a table header plus a dotted key */
 
 enum nf_toml_type {
@@ -46,7 +48,7 @@ struct nf_toml {
 
 /* Parse len bytes, NUL-terminated at len, into doc. 0, or -EINVAL / -ENOMEM with "line N: ..." in
  * err. */
-int nf_toml_parse(const char *buf, size_t len, struct nf_toml *doc, char *err, size_t errlen);
+int nf_toml_parse(const char *buf, size_t len, struct nf_toml *doc, struct nf_err *err);
 
 void nf_toml_free(struct nf_toml *doc);
 

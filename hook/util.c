@@ -189,6 +189,19 @@ const char *nf_quote_str(char buf[static NF_QUOTE_BUF], const char *s)
 	return nf_quote_mem(buf, s, strlen(s));
 }
 
+const char *nf_escape_str(char *buf, size_t size, const char *s)
+{
+	size_t o = 0;
+
+	/* Room for one more escape (4 bytes), "..." and the NUL: size is at least 8. */
+	for (; *s && o + 8 <= size; s++)
+		nf_escape_byte(buf, &o, (unsigned char)*s, true);
+	if (*s)
+		o += (size_t)sprintf(buf + o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 int nf_strv_push(char ***v, size_t *n, size_t *cap, char *s)
 {
 	if (!s)

@@ -30,10 +30,14 @@ int nf_ptrace_scope(const char *root);
 void nf_escape_byte(char *buf, size_t *o, unsigned char ch, bool quoting);
 
 /* The len bytes of s as 'value' for a message, escaped with nf_escape_byte(); cut once the
- * escaped text passes NF_QUOTE_MAX characters, and then followed by the value's length. Unlike
- * nf_quote() (log.h) the quotes are part of the result. Both return buf. */
+ * escaped text passes NF_QUOTE_MAX characters, and then followed by the value's length. The one
+ * way messages quote user values. Both return buf. */
 const char *nf_quote_mem(char buf[static NF_QUOTE_BUF], const char *s, size_t len);
 const char *nf_quote_str(char buf[static NF_QUOTE_BUF], const char *s);
+/* s escaped as nf_quote_mem() escapes, without the quotes, into buf of size bytes (cut with
+ * "..." when it does not fit): for a value printed on a line of its own, or a container id
+ * already checked, which a message shows whole. Returns buf. */
+const char *nf_escape_str(char *buf, size_t size, const char *s);
 
 /* A growable array of owned strings: v[0..*n), room for *cap. nf_strv_push() takes s (and
  * frees it on failure; a NULL s is -ENOMEM, so a failed strdup() can be passed straight in). */

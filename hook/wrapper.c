@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "json.h"
 #include "oci.h"
 #include "util.h"
 #include "wrapper.h"
@@ -231,7 +232,7 @@ static int add_hook(json_t *hooks, const char *stage, json_t *entry, bool first)
 }
 
 /* Replace path with doc, as the same mode and owner: a temporary file renamed over it. */
-static int write_atomic(const char *path, json_t *doc, char *err, size_t errlen)
+static int write_atomic(const char *path, json_t *doc, struct nf_err *err)
 {
 	char tmp[PATH_MAX];
 	struct stat st;
@@ -239,16 +240,16 @@ static int write_atomic(const char *path, json_t *doc, char *err, size_t errlen)
 	int fd, r;
 
 	if (stat(path, &st) < 0)
-		return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -errno;
+		return nf_err_set(err, -errno, "%s: %s", path, strerror(errno));
 	if (snprintf(tmp, sizeof(tmp), "%s.netfence-XXXXXX", path) >= (int)sizeof(tmp))
-		return snprintf(err, errlen, "%s: path too long", path), -ENAMETOOLONG;
+		return nf_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
 	text = json_dumps(doc, JSON_COMPACT);
 	if (!text)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		return nf_err_nomem(err);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		nf_err_set(err, r, "cannot create %s: %s", tmp, strerror(errno));
 		free(text);
 		return r;
 	}
@@ -261,7 +262,7 @@ static int write_atomic(const char *path, json_t *doc, char *err, size_t errlen)
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+		nf_err_set(err, r, "cannot write %s: %s", path, strerror(-r));
 		unlink(tmp);
 	}
 	free(text);
@@ -273,12 +274,11 @@ static int write_atomic(const char *path, json_t *doc, char *err, size_t errlen)
  * it did, 0 when there was nothing to do, -errno with a message in err.
  */
 static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
-			const struct nf_wrapper_args *a, char *err, size_t errlen)
+			const struct nf_wrapper_args *a, struct nf_err *err)
 {
 	char path[PATH_MAX], self_path[PATH_MAX];
 	const char *file = a->config ? a->config : "config.json";
 	json_t *spec = NULL, *hooks;
-	json_error_t jerr;
 	struct stat self;
 	bool attach, detach;
 	size_t len;
@@ -291,20 +291,16 @@ static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
 	else
 		r = snprintf(path, sizeof(path), "%s/%s", a->bundle ? a->bundle : ".", file);
 	if (r >= (int)sizeof(path))
-		return snprintf(err, errlen, "bundle path too long"), -ENAMETOOLONG;
+		return nf_err_set(err, -ENAMETOOLONG, "bundle path too long");
 	r = nf_read_regular_file(path, NF_OCI_CONFIG_MAX, &buf, &len);
 	if (r < 0)
-		return snprintf(err, errlen, "cannot read %s: %s", path,
-				r == -EFBIG ? "larger than 4 MiB" : strerror(-r)),
-		       r;
-	spec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+		return nf_err_set(err, r, "cannot read %s: %s", path,
+				  r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+	/* Read as the hook will read it: the same checks, the same messages. */
+	r = nf_json_load_object(buf, len, NF_OCI_CONFIG_MAX, &spec, err);
 	free(buf);
-	if (!json_is_object(spec)) {
-		snprintf(err, errlen, "%s: not a JSON object: %s", path,
-			 spec ? "another JSON value" : jerr.text);
-		json_decref(spec);
-		return -EINVAL;
-	}
+	if (r < 0)
+		return nf_err_prefix(err, "%s", path);
 	if (!wants_fence(cfg, spec)) {
 		json_decref(spec);
 		return 0;
@@ -313,7 +309,7 @@ static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
 	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
 	if (n < 0 || n >= (ssize_t)sizeof(self_path) - 1 || stat("/proc/self/exe", &self) < 0) {
 		r = n < 0 ? -errno : -ENAMETOOLONG;
-		snprintf(err, errlen, "cannot find the netfence binary: %s", strerror(-r));
+		nf_err_set(err, r, "cannot find the netfence binary: %s", strerror(-r));
 		goto out;
 	}
 	self_path[n] = '\0';
@@ -321,14 +317,13 @@ static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
 	if (!hooks) {
 		hooks = json_object();
 		if (!hooks || json_object_set_new(spec, "hooks", hooks) < 0) {
-			r = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
+			r = nf_err_nomem(err);
 			goto out;
 		}
 	}
 	if (!json_is_object(hooks)) {
-		r = -EINVAL;
-		snprintf(err, errlen, "%s: /hooks is not an object", path);
+		r = nf_json_type_error(err, "/hooks", hooks, "an object");
+		nf_err_prefix(err, "%s", path);
 		goto out;
 	}
 	/* Each stage once: an attach hook only where none attaches yet (a netfence hook at any
@@ -348,12 +343,12 @@ static int patch_bundle(const struct nf_config *cfg, const char *cfg_path,
 	if (r == 0 && detach)
 		r = add_hook(hooks, "poststop", hook_entry(self_path, cfg_path, "poststop"), false);
 	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path,
-			 r == -EINVAL ? "/hooks holds a stage that is not an array"
-				      : "out of memory");
+		nf_err_set(err, r, "%s: %s", path,
+			   r == -EINVAL ? "/hooks holds a stage that is not an array"
+					: "out of memory");
 		goto out;
 	}
-	r = write_atomic(path, spec, err, errlen);
+	r = write_atomic(path, spec, err);
 	if (r == 0)
 		r = 1;
 out:
@@ -398,9 +393,10 @@ int nf_wrapper_main(int argc, char **argv)
 {
 	const char *runtime = nf_wrapper_runtime(argv[0]);
 	const char *cfg_path = getenv(NF_WRAPPER_ENV);
-	char err[PATH_MAX + 512], real[PATH_MAX];
+	char real[PATH_MAX];
 	struct nf_wrapper_args a;
 	struct nf_config cfg = {};
+	struct nf_err err;
 	bool creates;
 	int r;
 
@@ -409,8 +405,7 @@ int nf_wrapper_main(int argc, char **argv)
 		cfg_path = NULL;
 	r = nf_wrapper_parse_args(argc, argv, &a);
 	creates = r == 0 && nf_wrapper_creates(argc, argv, &a);
-	err[0] = '\0';
-	r = nf_config_load(cfg_path, cfg_path != NULL, &cfg, err, sizeof(err));
+	r = nf_config_load(cfg_path, cfg_path != NULL, &cfg, &err);
 	if (r < 0) {
 		/*
 		 * Without its config the wrapper cannot know whether a container is to be
@@ -418,16 +413,16 @@ int nf_wrapper_main(int argc, char **argv)
 		 */
 		if (creates) {
 			fprintf(stderr, "%s: config %s: %s\n", prog,
-				cfg_path ? cfg_path : NF_CONFIG_PATH, err);
+				cfg_path ? cfg_path : NF_CONFIG_PATH, err.msg);
 			return 1;
 		}
 		nf_config_defaults(&cfg);
 	}
 	if (creates) {
-		r = patch_bundle(&cfg, cfg_path, &a, err, sizeof(err));
+		r = patch_bundle(&cfg, cfg_path, &a, &err);
 		if (r < 0) {
 			fprintf(stderr, "%s: refusing to create the container unfenced: %s\n", prog,
-				err);
+				err.msg);
 			nf_config_free(&cfg);
 			return 1;
 		}

@@ -127,7 +127,7 @@ main()
 		'mkdir -p "$R/usr/bin" && cp /bin/true "$R/usr/bin/true" &&
 		 sed -i "s|/usr/local/bin/netfence|/usr/bin/true|" "$R$HOOKS"'
 	tree_case hooksd-invalid-json "hooksd.invalid" \
-		"error   hooksd.invalid: $HOOKS: invalid JSON at line 4: string or '}' expected near end of file: the engine does not run it; fix: correct the file" \
+		"error   hooksd.invalid: $HOOKS: invalid JSON at line 4, column 5: unexpected end of input: the engine does not run it; fix: correct the file" \
 		'head -c 40 "$ROOT_DIR/schemas/netfence-hooks.json" >"$R$HOOKS"'
 	tree_case hooksd-stage-in-args "hooksd.args" \
 		"error   hooksd.args: $HOOKS: hook.args name the stage 'prestart' for every stage of \"stages\": poststop would attach, or prestart detach; fix: \"args\": [\"netfence\", \"hook\"]" \

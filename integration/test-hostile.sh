@@ -10,7 +10,7 @@
 # Every case must end with the expected exit status (1; 2 for the usage errors of the args
 # group), no crash (status < 128, no sanitizer report), exactly one line on stderr, starting
 # "netfence:" and holding the case's substring (the JSON pointer of the field, or for
-# documents jansson cannot parse at all, the reason it gives), and nothing pinned or attached:
+# documents that are not JSON at all, the reason the scanner gives), and nothing pinned or attached:
 # the test's own bpffs holds nothing but the kernel's iterators, the state dir no .json file,
 # `bpftool cgroup show` on the test cgroup is empty, and canary files beside the bpffs root and
 # the state dir (what an id like "../canary" would reach) are still there.
@@ -298,7 +298,7 @@ hook_cases()
 	raw '{"id":"a","status":"creating","bundle":"/b"} {}'
 	hook state-trailing-garbage 'state: invalid JSON'
 	raw '[]'
-	hook state-top-level-array 'not an object'
+	hook state-top-level-array 'state: (root): expected an object, got an array'
 	raw 'null'
 	hook state-top-level-null 'state: '
 	state '.' && printf '\0' >>"$T/in"
@@ -316,7 +316,7 @@ hook_cases()
 	hook state-deep-nesting-in-unknown-field 'state: invalid JSON'
 	big=$(head -c $((1100 * 1024)) /dev/zero | tr '\0' 'a')
 	printf '{"id":"hostile-1","status":"creating","bundle":"/b","pad":"%s"}' "$big" >"$T/in"
-	hook state-over-1MiB 'state: document is more than the 1048576 bytes allowed'
+	hook state-over-1MiB 'state: the document is more than the 1048576 bytes allowed'
 
 	# The id: it becomes a path.
 	state '.id = "../x"'
@@ -344,7 +344,7 @@ hook_cases()
 	state '.id = null'
 	hook id-null '/id'
 	state 'del(.id)'
-	hook id-missing '/id'
+	hook id-missing "(root): missing required field 'id'"
 	state '.id = ["a"]'
 	hook id-array '/id'
 
@@ -375,11 +375,11 @@ hook_cases()
 
 	# Other fields of the state.
 	state 'del(.status)'
-	hook status-missing '/status'
+	hook status-missing "(root): missing required field 'status'"
 	state '.status = 7'
 	hook status-number '/status'
 	state 'del(.bundle)'
-	hook bundle-missing '/bundle'
+	hook bundle-missing "(root): missing required field 'bundle'"
 	state '.bundle = false'
 	hook bundle-bool '/bundle'
 	state '.bundle = "relative/dir"'
@@ -418,7 +418,7 @@ hook_cases()
 		printf '\\"}"}}'
 	} >"$b/config.json"
 	state '.bundle = $b | del(.annotations)' --arg b "$b"
-	hook bundle-annotation-policy-2MiB 'io.netfence.policy: /: document is'
+	hook bundle-annotation-policy-2MiB 'io.netfence.policy: the document is'
 
 	# Annotations and the policies they carry.
 	state '.annotations = ["io.netfence.policy"]'
@@ -464,10 +464,10 @@ hook_cases()
 		run_case poststop-long-string-bad-escape 1 'state: invalid JSON' "${NF[@]}" hook poststop
 	long_state 70000 '\001"}}'
 	selected poststop-long-string-control-byte &&
-		run_case poststop-long-string-control-byte 1 'byte 70074' "${NF[@]}" hook poststop
+		run_case poststop-long-string-control-byte 1 'line 1, column 70075: a string holds an invalid' "${NF[@]}" hook poststop
 	long_state $((1100 * 1024)) '"}}'
 	selected poststop-state-over-1MiB &&
-		run_case poststop-state-over-1MiB 1 'state: document is more than' "${NF[@]}" hook poststop
+		run_case poststop-state-over-1MiB 1 'state: the document is more than' "${NF[@]}" hook poststop
 	long_state 70000 '"},"id":"other"}'
 	selected poststop-duplicate-id-after-long-string &&
 		run_case poststop-duplicate-id-after-long-string 1 'duplicate' "${NF[@]}" hook poststop
@@ -511,9 +511,9 @@ policy_cases()
 	raw '{"version":1,"default":"deny","rules":[]}}'
 	policy policy-trailing-garbage 'invalid JSON'
 	raw '42'
-	policy policy-number-document '/: expected an object'
+	policy policy-number-document "invalid JSON at line 1, column 1: expected '{' or '['"
 	raw 'null'
-	policy policy-null-document '/: expected an object'
+	policy policy-null-document "invalid JSON at line 1, column 1: expected '{' or '['"
 	raw '{"version":"1","default":"deny","rules":[]}'
 	policy policy-version-string '/version'
 	raw '{"version":2,"default":"deny","rules":[]}'
@@ -593,7 +593,7 @@ policy_cases()
 	raw '{"version":1,"default":"deny","rules":[],"x\\u0000":1}'
 	policy policy-escaped-nul-key 'u0000'
 	raw '{"version":1,"default":"d\xc3\x28ny","rules":[]}'
-	policy policy-invalid-utf8 'unable to decode byte 0xc3'
+	policy policy-invalid-utf8 'invalid JSON at line 1, column 26: invalid UTF-8'
 	raw '\xef\xbb\xbf{"version":1,"default":"deny","rules":[]}'
 	policy policy-utf8-bom 'invalid JSON'
 }
@@ -601,7 +601,7 @@ policy_cases()
 config_cases()
 {
 	config config-invalid-json 'invalid JSON' "$(cfgfile invalid '{"fail_mode": ')"
-	config config-not-object 'not an object' "$(cfgfile array '[]')"
+	config config-not-object '(root): expected an object, got an array' "$(cfgfile array '[]')"
 	config config-fail-mode-unknown '/fail_mode' "$(cfgfile fail '{"fail_mode": "shut"}')"
 	config config-fail-mode-null '/fail_mode' "$(cfgfile failnull '{"fail_mode": null}')"
 	config config-bpffs-root-relative '/bpffs_root' "$(cfgfile rel '{"bpffs_root": "bpf"}')"
@@ -614,7 +614,7 @@ config_cases()
 	config config-log-level-number '/log_level' "$(cfgfile loglvl '{"log_level": 3}')"
 	config config-events-rate-huge '/events/rate_per_sec' \
 		"$(cfgfile rate '{"events": {"rate_per_sec": 1e20}}')"
-	config config-unknown-field '/bogus' "$(cfgfile unknown '{"bogus": true}')"
+	config config-unknown-field "(root): unknown field 'bogus'" "$(cfgfile unknown '{"bogus": true}')"
 	config config-duplicate-key 'duplicate' \
 		"$(cfgfile dup '{"fail_mode": "open", "fail_mode": "closed"}')"
 	config config-over-64KiB 'more than' \

@@ -205,12 +205,12 @@ TestSuite(resolve, .init = setup_tree, .fini = teardown_tree);
 
 Test(resolve, unified_line)
 {
-	char err[512] = "", *dir = NULL, want[PATH_MAX];
+	struct nf_err err = { 0 };
+	char *dir = NULL, want[PATH_MAX];
 
 	fake_pid(1234, "0::/machine.slice/c1\n");
-	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 1234, &dir, err,
-				       sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 1234, &dir, &err), 0,
+		     "%s", err.msg);
 	snprintf(want, sizeof(want), "%s/cg/machine.slice/c1", tmp);
 	cr_assert_str_eq(dir, want);
 	free(dir);
@@ -218,12 +218,12 @@ Test(resolve, unified_line)
 
 Test(resolve, hybrid_lines)
 {
-	char err[512] = "", *dir = NULL, want[PATH_MAX];
+	struct nf_err err = { 0 };
+	char *dir = NULL, want[PATH_MAX];
 
 	fake_pid(77, HYBRID_V1 "0::/machine.slice/c1\n");
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 77, &dir, err, sizeof(err)),
-		0, "%s", err);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 77, &dir, &err), 0,
+		     "%s", err.msg);
 	snprintf(want, sizeof(want), "%s/cg/machine.slice/c1", tmp);
 	cr_assert_str_eq(dir, want);
 	free(dir);
@@ -231,15 +231,15 @@ Test(resolve, hybrid_lines)
 
 Test(resolve, escaped_mount_point)
 {
-	char err[512] = "", *dir = NULL, want[PATH_MAX];
+	struct nf_err err = { 0 };
+	char *dir = NULL, want[PATH_MAX];
 
 	make_dir("cg v2");
 	make_dir("cg v2/c1");
 	fake_mountinfo("cg v2", "cg\\040v2");
 	fake_pid(5, "0::/c1\n");
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 5, &dir, err, sizeof(err)),
-		0, "%s", err);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 5, &dir, &err), 0, "%s",
+		     err.msg);
 	snprintf(want, sizeof(want), "%s/cg v2/c1", tmp);
 	cr_assert_str_eq(dir, want);
 	free(dir);
@@ -284,45 +284,46 @@ Test(resolve, errors)
 {
 	for (const struct resolve_case *c = resolve_cases;
 	     c < resolve_cases + ARRAY_SIZE(resolve_cases); c++) {
-		char err[512] = "", want[1024], *dir = SENTINEL;
+		struct nf_err err = { 0 };
+		char want[1024], *dir = SENTINEL;
 		int r;
 
 		if (c->content)
 			fake_pid(c->pid, c->content);
-		r = nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), c->pid, &dir, err,
-				      sizeof(err));
+		r = nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), c->pid, &dir, &err);
 		cr_assert_eq(r, c->ret, "%s: got %d (%s), want %d", c->name, r, err, c->ret);
 		snprintf(want, sizeof(want), c->msg, tmp);
-		cr_assert_str_eq(err, want, "%s", c->name);
+		cr_assert_str_eq(err.msg, want, "%s", c->name);
 		cr_assert_eq(dir, SENTINEL, "%s: output written on failure", c->name);
 	}
 }
 
 Test(resolve, long_path_is_cut_in_message)
 {
-	char content[3 + 12 * 50 + 1] = "0::", dir[PATH_MAX], want[512], err[512];
+	struct nf_err err = { 0 };
+	char content[3 + 12 * 50 + 1] = "0::", dir[PATH_MAX], want[512];
 	char *ret = SENTINEL;
 
 	for (int i = 0; i < 12; i++)
 		strcat(content, "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	fake_pid(9, content);
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 9, &ret, err, sizeof(err)),
-		-ENOENT, "%s", err);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 9, &ret, &err), -ENOENT,
+		     "%s", err.msg);
 	/* The first 128 characters of the directory are shown, then its length. */
 	snprintf(dir, sizeof(dir), "%s/cg%s", tmp, content + 3);
 	snprintf(want, sizeof(want),
 		 "pid 9: cgroup directory '%.128s'... (%zu bytes): "
 		 "No such file or directory",
 		 dir, strlen(dir));
-	cr_assert_str_eq(err, want);
+	cr_assert_str_eq(err.msg, want);
 	cr_assert_eq(ret, SENTINEL);
 }
 
 Test(resolve, oversized_proc_file)
 {
 	size_t len = NF_CGROUP_PROC_MAX + 1;
-	char err[512], want[512], *buf = malloc(len), *dir = SENTINEL;
+	struct nf_err err = { 0 };
+	char want[512], *buf = malloc(len), *dir = SENTINEL;
 
 	cr_assert_not_null(buf);
 	memset(buf, '\n', len);
@@ -330,18 +331,18 @@ Test(resolve, oversized_proc_file)
 	make_dir("proc/10");
 	write_file("proc/10/cgroup", buf, len);
 	free(buf);
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 10, &dir, err, sizeof(err)),
-		-EFBIG);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 10, &dir, &err),
+		     -EFBIG);
 	snprintf(want, sizeof(want), "pid 10: %s/proc/10/cgroup is more than 65536 bytes", tmp);
-	cr_assert_str_eq(err, want);
+	cr_assert_str_eq(err.msg, want);
 	cr_assert_eq(dir, SENTINEL);
 }
 
 Test(resolve, proc_file_of_exactly_the_limit)
 {
 	size_t len = NF_CGROUP_PROC_MAX;
-	char err[512] = "", *buf = malloc(len), *dir = NULL;
+	struct nf_err err = { 0 };
+	char *buf = malloc(len), *dir = NULL;
 
 	cr_assert_not_null(buf);
 	memset(buf, '\n', len);
@@ -349,50 +350,50 @@ Test(resolve, proc_file_of_exactly_the_limit)
 	make_dir("proc/11");
 	write_file("proc/11/cgroup", buf, len);
 	free(buf);
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 11, &dir, err, sizeof(err)),
-		0, "%s", err);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 11, &dir, &err), 0,
+		     "%s", err.msg);
 	free(dir);
 }
 
 Test(resolve, no_cgroup2_mount)
 {
-	char err[512], want[1024], *dir = SENTINEL;
+	struct nf_err err = { 0 };
+	char want[1024], *dir = SENTINEL;
 	const char *v1 = "36 31 0:33 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
 
 	write_file("mountinfo", v1, strlen(v1));
 	fake_pid(12, "0::/machine.slice/c1\n");
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 12, &dir, err, sizeof(err)),
-		-ENOENT);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 12, &dir, &err),
+		     -ENOENT);
 	snprintf(want, sizeof(want), "no cgroup2 filesystem mounted (according to %s/mountinfo)",
 		 tmp);
-	cr_assert_str_eq(err, want);
+	cr_assert_str_eq(err.msg, want);
 	cr_assert_eq(dir, SENTINEL);
 }
 
 Test(resolve, missing_mountinfo)
 {
-	char err[512], want[1024], *dir = SENTINEL;
+	struct nf_err err = { 0 };
+	char want[1024], *dir = SENTINEL;
 
 	fake_pid(13, "0::/machine.slice/c1\n");
-	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("nope"), 13, &dir, err, sizeof(err)),
-		     -ENOENT);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("nope"), 13, &dir, &err), -ENOENT);
 	snprintf(want, sizeof(want), "cannot read %s/nope: No such file or directory", tmp);
-	cr_assert_str_eq(err, want);
+	cr_assert_str_eq(err.msg, want);
 	cr_assert_eq(dir, SENTINEL);
 }
 
-Test(resolve, small_error_buffer_is_terminated)
+Test(resolve, error_object_carries_the_code)
 {
-	char err[16], *dir = SENTINEL;
+	struct nf_err err = { 0 };
+	char *dir = SENTINEL;
 
 	fake_pid(14, "0::/\n");
-	cr_assert_eq(
-		nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, err, sizeof(err)),
-		-EPERM);
-	cr_assert_str_eq(err, "pid 14: cgroup ");
-	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, NULL, 0),
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, &err),
+		     -EPERM);
+	cr_assert_eq(err.code, -EPERM);
+	cr_assert(strncmp(err.msg, "pid 14: cgroup ", 15) == 0, "%s", err.msg);
+	cr_assert_eq(nf_cgroup_resolve(in_tmp("proc"), in_tmp("mountinfo"), 14, &dir, NULL),
 		     -EPERM);
 }
 
@@ -400,21 +401,22 @@ Test(resolve, small_error_buffer_is_terminated)
 
 Test(resolve, open_refuses_other_filesystems)
 {
-	char err[512], want[1024];
+	struct nf_err err = { 0 };
+	char want[1024];
 
 	snprintf(want, sizeof(want), "'%s/cg' is not on a cgroup2 filesystem", tmp);
-	cr_assert_eq(nf_cgroup_open(in_tmp("cg"), err, sizeof(err)), -EMEDIUMTYPE);
-	cr_assert_str_eq(err, want);
+	cr_assert_eq(nf_cgroup_open(in_tmp("cg"), &err), -EMEDIUMTYPE);
+	cr_assert_str_eq(err.msg, want);
 
 	snprintf(want, sizeof(want), "cannot open cgroup '%s/none': No such file or directory",
 		 tmp);
-	cr_assert_eq(nf_cgroup_open(in_tmp("none"), err, sizeof(err)), -ENOENT);
-	cr_assert_str_eq(err, want);
+	cr_assert_eq(nf_cgroup_open(in_tmp("none"), &err), -ENOENT);
+	cr_assert_str_eq(err.msg, want);
 
 	snprintf(want, sizeof(want),
 		 "cannot open cgroup '%s/cg/machine.slice/file': Not a directory", tmp);
-	cr_assert_eq(nf_cgroup_open(in_tmp("cg/machine.slice/file"), err, sizeof(err)), -ENOTDIR);
-	cr_assert_str_eq(err, want);
+	cr_assert_eq(nf_cgroup_open(in_tmp("cg/machine.slice/file"), &err), -ENOTDIR);
+	cr_assert_str_eq(err.msg, want);
 }
 
 Test(resolve, id_is_the_inode)
@@ -434,14 +436,15 @@ Test(resolve, id_is_the_inode)
 /* On the host's own cgroup2 mount, when there is one. */
 Test(cgroup, real_mount)
 {
-	char err[512] = "", *mount = NULL;
+	struct nf_err err = { 0 };
+	char *mount = NULL;
 	uint64_t id = 0;
 	int fd;
 
 	if (nf_cgroup_find_mount("/proc/self/mountinfo", &mount) < 0)
 		cr_skip_test("no cgroup2 mount on this host");
-	fd = nf_cgroup_open(mount, err, sizeof(err));
-	cr_assert_geq(fd, 0, "%s", err);
+	fd = nf_cgroup_open(mount, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
 	cr_assert_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	close(fd);
 	/* The root cgroup's id is 1. */
@@ -452,7 +455,8 @@ Test(cgroup, real_mount)
 
 Test(cgroup, resolve_self)
 {
-	char err[512] = "", *dir = NULL, *path = NULL, buf[4096];
+	struct nf_err err = { 0 };
+	char *dir = NULL, *path = NULL, buf[4096];
 	ssize_t n;
 	int fd, r;
 
@@ -465,12 +469,12 @@ Test(cgroup, resolve_self)
 	if (r == -ENOENT || r == -EPERM)
 		cr_skip_test("this process is in no cgroup v2 or in the root cgroup");
 	cr_assert_eq(r, 0);
-	r = nf_cgroup_resolve(NULL, NULL, getpid(), &dir, err, sizeof(err));
-	cr_assert_eq(r, 0, "%s", err);
+	r = nf_cgroup_resolve(NULL, NULL, getpid(), &dir, &err);
+	cr_assert_eq(r, 0, "%s", err.msg);
 	cr_assert(strlen(dir) > strlen(path));
 	cr_assert_str_eq(dir + strlen(dir) - strlen(path), path);
-	fd = nf_cgroup_open(dir, err, sizeof(err));
-	cr_assert_geq(fd, 0, "%s", err);
+	fd = nf_cgroup_open(dir, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
 	close(fd);
 	free(dir);
 	free(path);

@@ -20,8 +20,14 @@ static int parse(struct nf_cli *cli, const struct nf_command **cmd, char *err, s
 		argv[argc++] = (char *)*args;
 	argv[argc] = NULL;
 	memset(cli, 0, sizeof(*cli));
-	err[0] = '\0';
-	return nf_cli_parse(argc, argv, cli, cmd, err, errlen);
+	struct nf_err e = { 0 };
+	int r = nf_cli_parse(argc, argv, cli, cmd, &e);
+
+	size_t n = r < 0 ? strnlen(e.msg, errlen - 1) : 0;
+
+	memcpy(err, e.msg, n);
+	err[n] = '\0';
+	return r;
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })

@@ -17,21 +17,20 @@
 
 static struct nf_policy *parse(const char *doc, bool own_netns)
 {
-	char err[NF_ERR_MAX] = "";
+	struct nf_err err = { 0 };
 	struct nf_policy *p = NULL;
 
-	cr_assert_eq(nf_policy_parse(doc, strlen(doc), &p, err, sizeof(err)), 0, "%s: %s", doc,
-		     err);
+	cr_assert_eq(nf_policy_parse(doc, strlen(doc), &p, &err), 0, "%s: %s", doc, err.msg);
 	nf_policy_resolve(p, own_netns);
 	return p;
 }
 
 static struct nf_compiled *compile(const struct nf_policy *p)
 {
-	char err[NF_ERR_MAX] = "";
+	struct nf_err err = { 0 };
 	struct nf_compiled *c = NULL;
 
-	cr_assert_eq(nf_compile(p, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_compile(p, &c, &err), 0, "%s", err.msg);
 	return c;
 }
 
@@ -549,17 +548,18 @@ Test(compile, too_many_portsets)
 {
 	struct nf_policy *p = distinct_ports_policy(NF_MAX_PORTSETS, NF_MAX_PORTSETS);
 	struct nf_compiled *c = compile(p);
-	char err[NF_ERR_MAX] = "";
+	struct nf_err err = { 0 };
 
 	cr_expect_eq(c->nportsets, NF_MAX_PORTSETS);
 	nf_compiled_free(c);
 	nf_policy_free(p);
 	p = distinct_ports_policy(NF_MAX_PORTSETS + 1, NF_MAX_PORTSETS + 1);
 	c = NULL;
-	cr_expect_eq(nf_compile(p, &c, err, sizeof(err)), -E2BIG);
+	cr_expect_eq(nf_compile(p, &c, &err), -E2BIG);
 	cr_expect_null(c);
-	cr_expect_str_eq(err, "the policy needs more than 4096 distinct port sets (ports allowed "
-			      "per prefix and protocol); use fewer distinct port lists");
+	cr_expect_str_eq(err.msg,
+			 "the policy needs more than 4096 distinct port sets (ports allowed "
+			 "per prefix and protocol); use fewer distinct port lists");
 	nf_policy_free(p);
 }
 

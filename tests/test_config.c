@@ -37,7 +37,7 @@ static void assert_defaults(const struct nf_config *c, const char *what)
 Test(config, defaults)
 {
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
 	cr_assert_eq(nf_config_defaults(&c), 0);
 	assert_defaults(&c, "nf_config_defaults");
@@ -45,7 +45,7 @@ Test(config, defaults)
 	cr_assert_null(c.bpffs_root, "freed and zeroed");
 	nf_config_free(&c); /* twice is harmless */
 
-	cr_assert_eq(nf_config_parse("{}", 2, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse("{}", 2, &c, &err), 0, "%s", err.msg);
 	assert_defaults(&c, "{}");
 	nf_config_free(&c);
 }
@@ -54,11 +54,11 @@ Test(config, defaults)
 Test(config, shipped_is_defaults)
 {
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_load(TEST_DATA "/../../dist/etc/netfence/config.json", true, &c, err,
-				    sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(
+		nf_config_load(TEST_DATA "/../../dist/etc/netfence/config.json", true, &c, &err), 0,
+		"%s", err.msg);
 	assert_defaults(&c, "dist/etc/netfence/config.json");
 	cr_assert_eq(c.n_runtimes, 0);
 	cr_assert(!nf_floor_active(&c.floor));
@@ -75,9 +75,9 @@ Test(config, every_field)
 		"\"log_level\":\"debug\",\"events\":{\"enabled\":false,\"rate_per_sec\":0},"
 		"\"allow_removable_fence\":true}";
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(c.bpffs_root, "/sys/fs/bpf/nf");
 	cr_assert_str_eq(c.state_dir, "/run/nf");
 	cr_assert_str_eq(c.policies_dir, "/srv/p");
@@ -113,10 +113,10 @@ Test(config, field_values)
 	for (size_t i = 0; i < ARRAY_SIZE(field_cases); i++) {
 		const struct field_case *f = &field_cases[i];
 		struct nf_config c = {};
-		char err[512] = "";
+		struct nf_err err = { 0 };
 
-		cr_assert_eq(nf_config_parse(f->doc, strlen(f->doc), &c, err, sizeof(err)), 0,
-			     "%s: %s", f->doc, err);
+		cr_assert_eq(nf_config_parse(f->doc, strlen(f->doc), &c, &err), 0, "%s: %s", f->doc,
+			     err.msg);
 		if (f->level >= 0)
 			cr_assert_eq(c.log_level, f->level, "%s", f->doc);
 		if (f->rate >= 0)
@@ -135,25 +135,25 @@ Test(config, limits)
 	size_t len = NF_CONFIG_MAX + 1;
 	struct nf_config c = { .state_dir = (char *)"untouched" };
 	static const char nul[] = "{\"fail_mode\":\"open\"}\0";
-	char err[512];
+	struct nf_err err = { 0 };
 	char *buf = malloc(len);
 
 	cr_assert_not_null(buf);
 	memset(buf, ' ', len);
 	buf[1] = '{';
 	buf[len - 1] = '}';
-	cr_assert_eq(nf_config_parse(buf, len, &c, err, sizeof(err)), -EFBIG);
-	cr_assert_str_eq(err, "document is 65537 bytes, more than the 65536 allowed");
+	cr_assert_eq(nf_config_parse(buf, len, &c, &err), -EFBIG);
+	cr_assert_str_eq(err.msg, "the document is 65537 bytes, more than the 65536 allowed");
 	cr_assert_str_eq(c.state_dir, "untouched");
-	cr_assert_eq(nf_config_parse(nul, sizeof(nul) - 1, &c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "document holds a NUL byte at offset 20");
+	cr_assert_eq(nf_config_parse(nul, sizeof(nul) - 1, &c, &err), -EINVAL);
+	cr_assert_str_eq(err.msg, "invalid JSON at line 1, column 21: NUL byte");
 	cr_assert_str_eq(c.state_dir, "untouched");
 
 	c = (struct nf_config){};
-	cr_assert_eq(nf_config_parse(buf + 1, len - 1, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse(buf + 1, len - 1, &c, &err), 0, "%s", err.msg);
 	free(buf);
 	/* A NUL just past len is not part of the document. */
-	cr_assert_eq(nf_config_parse(nul, sizeof(nul) - 2, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse(nul, sizeof(nul) - 2, &c, &err), 0, "%s", err.msg);
 	cr_assert_eq(c.fail_mode, NF_FAIL_OPEN);
 	nf_config_free(&c);
 }
@@ -162,30 +162,31 @@ Test(config, first_error_in_document_order)
 {
 	static const char doc[] = "{\"log_level\":\"loud\",\"zzz\":1,\"fail_mode\":2}";
 	struct nf_config c = {};
-	char err[512];
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err,
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), -EINVAL);
+	cr_assert_str_eq(err.msg,
 			 "/log_level: 'loud' is not one of 'error', 'warning', 'info', 'debug'");
 }
 
 Test(config, long_values_are_cut)
 {
-	char doc[600], want[512], err[512];
+	struct nf_err err = { 0 };
+	char doc[600], want[512];
 	struct nf_config c = {};
 
 	snprintf(doc, sizeof(doc), "{\"fail_mode\":\"%0300d\"}", 7);
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), -EINVAL);
 	snprintf(want, sizeof(want),
 		 "/fail_mode: '%0128d'... (300 bytes) is not one of "
 		 "'closed', 'open'",
 		 0);
-	cr_assert_str_eq(err, want);
+	cr_assert_str_eq(err.msg, want);
 
-	snprintf(doc, sizeof(doc), "{\"%0100d\":1}", 5);
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "/%064d...: unknown field", 0);
-	cr_assert_str_eq(err, want);
+	snprintf(doc, sizeof(doc), "{\"%0300d\":1}", 5);
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), -EINVAL);
+	snprintf(want, sizeof(want), "(root): unknown field '%0128d'... (300 bytes)", 0);
+	cr_assert_str_eq(err.msg, want);
 }
 
 /* The fixtures shared with tests/config_schema_check.py ------------------------------------ */
@@ -226,14 +227,15 @@ static int for_each_fixture(const char *dir, void (*fn)(const char *dir, const c
 
 static void check_valid(const char *dir, const char *name)
 {
-	char path[PATH_MAX], err[512] = "";
+	struct nf_err err = { 0 };
+	char path[PATH_MAX];
 	struct nf_config c = {};
 	size_t len;
 	char *buf;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	buf = read_all(path, &len);
-	cr_expect_eq(nf_config_parse(buf, len, &c, err, sizeof(err)), 0, "valid/%s: %s", name, err);
+	cr_expect_eq(nf_config_parse(buf, len, &c, &err), 0, "valid/%s: %s", name, err.msg);
 	nf_config_free(&c);
 	free(buf);
 }
@@ -241,7 +243,8 @@ static void check_valid(const char *dir, const char *name)
 /* invalid/NAME.json must fail with the message in invalid/NAME.err. */
 static void check_invalid(const char *dir, const char *name)
 {
-	char path[PATH_MAX], err[512] = "";
+	struct nf_err err = { 0 };
+	char path[PATH_MAX];
 	struct nf_config c = { .state_dir = (char *)"untouched" };
 	size_t len, want_len;
 	char *buf, *want;
@@ -249,7 +252,7 @@ static void check_invalid(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	buf = read_all(path, &len);
-	r = nf_config_parse(buf, len, &c, err, sizeof(err));
+	r = nf_config_parse(buf, len, &c, &err);
 	cr_expect_eq(r, -EINVAL, "invalid/%s: got %d", name, r);
 	cr_expect_str_eq(c.state_dir, "untouched", "invalid/%s: output written", name);
 	free(buf);
@@ -258,7 +261,7 @@ static void check_invalid(const char *dir, const char *name)
 	want = read_all(path, &want_len);
 	cr_assert(want_len > 0 && want[want_len - 1] == '\n', "%s: one line", path);
 	want[want_len - 1] = '\0';
-	cr_expect_str_eq(err, want, "invalid/%s", name);
+	cr_expect_str_eq(err.msg, want, "invalid/%s", name);
 	free(want);
 }
 
@@ -309,11 +312,10 @@ Test(load, file)
 {
 	static const char doc[] = "{\"fail_mode\":\"open\",\"events\":{\"enabled\":false}}\n";
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
 	write_file("config.json", doc, strlen(doc));
-	cr_assert_eq(nf_config_load(in_dir("config.json"), true, &c, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(nf_config_load(in_dir("config.json"), true, &c, &err), 0, "%s", err.msg);
 	cr_assert_eq(c.fail_mode, NF_FAIL_OPEN);
 	cr_assert(!c.events_enabled);
 	cr_assert_str_eq(c.state_dir, NF_DEFAULT_STATE_DIR);
@@ -323,43 +325,43 @@ Test(load, file)
 Test(load, missing_file)
 {
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_load(in_dir("none.json"), false, &c, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(nf_config_load(in_dir("none.json"), false, &c, &err), 0, "%s", err.msg);
 	assert_defaults(&c, "missing, optional");
 	nf_config_free(&c);
 
 	c.state_dir = (char *)"untouched";
-	cr_assert_eq(nf_config_load(in_dir("none.json"), true, &c, err, sizeof(err)), -ENOENT);
-	cr_assert_str_eq(err, "No such file or directory");
+	cr_assert_eq(nf_config_load(in_dir("none.json"), true, &c, &err), -ENOENT);
+	cr_assert_str_eq(err.msg, "No such file or directory");
 	cr_assert_str_eq(c.state_dir, "untouched");
 }
 
 Test(load, errors)
 {
 	struct nf_config c = { .state_dir = (char *)"untouched" };
-	char err[512], *big;
+	struct nf_err err = { 0 };
+	char *big;
 
 	/* Only a missing file is optional: anything else wrong with it is an error. */
 	write_file("bad.json", "{\"fail_mode\":\"shut\"}", 20);
-	cr_assert_eq(nf_config_load(in_dir("bad.json"), false, &c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "/fail_mode: 'shut' is not one of 'closed', 'open'");
+	cr_assert_eq(nf_config_load(in_dir("bad.json"), false, &c, &err), -EINVAL);
+	cr_assert_str_eq(err.msg, "/fail_mode: 'shut' is not one of 'closed', 'open'");
 
 	big = malloc(NF_CONFIG_MAX + 1);
 	cr_assert_not_null(big);
 	memset(big, ' ', NF_CONFIG_MAX + 1);
 	write_file("big.json", big, NF_CONFIG_MAX + 1);
 	free(big);
-	cr_assert_eq(nf_config_load(in_dir("big.json"), false, &c, err, sizeof(err)), -EFBIG);
-	cr_assert_str_eq(err, "more than 65536 bytes");
+	cr_assert_eq(nf_config_load(in_dir("big.json"), false, &c, &err), -EFBIG);
+	cr_assert_str_eq(err.msg, "more than 65536 bytes");
 
 	cr_assert_eq(mkfifo(in_dir("fifo.json"), 0600), 0, "mkfifo: %m");
-	cr_assert_eq(nf_config_load(in_dir("fifo.json"), false, &c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "not a regular file");
+	cr_assert_eq(nf_config_load(in_dir("fifo.json"), false, &c, &err), -EINVAL);
+	cr_assert_str_eq(err.msg, "not a regular file");
 
-	cr_assert_eq(nf_config_load(dir, false, &c, err, sizeof(err)), -EISDIR);
-	cr_assert_str_eq(err, "Is a directory");
+	cr_assert_eq(nf_config_load(dir, false, &c, &err), -EISDIR);
+	cr_assert_str_eq(err.msg, "Is a directory");
 
 	cr_assert_str_eq(c.state_dir, "untouched");
 }
@@ -369,17 +371,15 @@ Test(load, replaces)
 {
 	static const char doc[] = "{\"state_dir\":\"/run/a\",\"default_policy\":\"p\"}";
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
 	write_file("config.json", doc, strlen(doc));
 	cr_assert_eq(nf_config_defaults(&c), 0);
-	cr_assert_eq(nf_config_load(in_dir("config.json"), true, &c, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(nf_config_load(in_dir("config.json"), true, &c, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(c.state_dir, "/run/a");
-	cr_assert_eq(nf_config_load(in_dir("none.json"), false, &c, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(nf_config_load(in_dir("none.json"), false, &c, &err), 0, "%s", err.msg);
 	assert_defaults(&c, "reloaded");
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(c.default_policy, "p");
 	cr_assert_eq(nf_config_defaults(&c), 0);
 	assert_defaults(&c, "defaults again");
@@ -422,10 +422,10 @@ Test(policy_name, in_config)
 {
 	static const char doc[] = "{\"default_policy\":\"../etc/shadow\"}";
 	struct nf_config c = {};
-	char err[512];
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err,
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), -EINVAL);
+	cr_assert_str_eq(err.msg,
 			 "/default_policy: '../etc/shadow' is not a valid policy name " NAME_RULE);
 }
 
@@ -438,18 +438,18 @@ Test(floor, parse)
 	static const char host_bits[] =
 		"{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":\"10.0.0.1/8\"}]}}";
 	struct nf_config c = {};
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), &c, &err), 0, "%s", err.msg);
 	cr_assert(nf_floor_active(&c.floor));
 	cr_assert_eq(c.floor.rules->nrules, 1);
 	cr_assert(c.floor.raw_deny);
 	cr_assert(c.fence_all);
-	cr_assert_eq(nf_config_parse(host_bits, strlen(host_bits), &c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "/floor/rules/0/cidr: '10.0.0.1/8' has host bits set");
+	cr_assert_eq(nf_config_parse(host_bits, strlen(host_bits), &c, &err), -EINVAL);
+	cr_assert_str_eq(err.msg, "/floor/rules/0/cidr: '10.0.0.1/8' has host bits set");
 	cr_assert(c.fence_all, "a failed parse leaves the config as it was");
 	nf_config_free(&c);
-	cr_assert_eq(nf_config_parse("{}", 2, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse("{}", 2, &c, &err), 0, "%s", err.msg);
 	cr_assert(!nf_floor_active(&c.floor));
 	cr_assert(!c.fence_all);
 	nf_config_free(&c);
@@ -457,9 +457,9 @@ Test(floor, parse)
 
 static void parse_floor_config(struct nf_config *c, const char *doc)
 {
-	char err[512] = "";
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_config_parse(doc, strlen(doc), c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_config_parse(doc, strlen(doc), c, &err), 0, "%s", err.msg);
 }
 
 /*
@@ -473,17 +473,17 @@ Test(floor, apply_under_allow_policy)
 		"\"cidr\":\"169.254.169.254\"}]}";
 	struct nf_config c = {};
 	struct nf_policy *p = NULL;
-	char err[512] = "", source[128] = "annotation";
+	struct nf_err err = { 0 };
+	char source[128] = "annotation";
 	char *text = strdup(tenant);
 	size_t len = strlen(tenant);
 	json_t *doc, *rules;
 
 	parse_floor_config(&c, "{\"floor\":{\"rules\":[{\"action\":\"deny\",\"cidr\":"
 			       "\"169.254.169.254\"}]}}");
-	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(
-		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
-		0, "%s", err);
+	cr_assert_eq(nf_policy_parse(text, len, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), &err), 0,
+		     "%s", err.msg);
 	cr_assert_eq(p->nrules, 2);
 	cr_assert_eq(p->rules[1].action, NF_ACTION_DENY);
 	cr_assert_eq(p->rules[1].prefix.prefixlen, 32);
@@ -518,17 +518,18 @@ Test(floor, audit_refused)
 	for (size_t i = 0; i < sizeof(floors) / sizeof(floors[0]); i++) {
 		struct nf_config c = {};
 		struct nf_policy *p = NULL;
-		char err[512] = "", source[128] = "file";
+		struct nf_err err = { 0 };
+		char source[128] = "file";
 		char *text = strdup(tenant);
 		size_t len = strlen(tenant);
 
 		parse_floor_config(&c, floors[i].config);
-		cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
-		cr_assert_eq(nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err,
-					    sizeof(err)),
+		cr_assert_eq(nf_policy_parse(text, len, &p, &err), 0, "%s", err.msg);
+		cr_assert_eq(nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), &err),
 			     -EPERM);
-		cr_assert(strstr(err, "/mode: 'audit' is refused under the host floor"), "%s", err);
-		cr_assert(strstr(err, floors[i].why), "%s", err);
+		cr_assert(strstr(err.msg, "/mode: 'audit' is refused under the host floor"), "%s",
+			  err.msg);
+		cr_assert(strstr(err.msg, floors[i].why), "%s", err.msg);
 		cr_assert_eq(p->nrules, 0);
 		nf_policy_free(p);
 		free(text);
@@ -543,15 +544,15 @@ Test(floor, raw_sockets_only)
 				     "\"raw_sockets\":\"allow\"}";
 	struct nf_config c = {};
 	struct nf_policy *p = NULL;
-	char err[512] = "", source[128] = "annotation";
+	struct nf_err err = { 0 };
+	char source[128] = "annotation";
 	char *text = strdup(tenant);
 	size_t len = strlen(tenant);
 
 	parse_floor_config(&c, "{\"floor\":{\"raw_sockets\":\"deny\"}}");
-	cr_assert_eq(nf_policy_parse(text, len, &p, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(
-		nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), err, sizeof(err)),
-		0, "%s", err);
+	cr_assert_eq(nf_policy_parse(text, len, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(nf_floor_apply(&c.floor, p, &text, &len, source, sizeof(source), &err), 0,
+		     "%s", err.msg);
 	cr_assert_eq(p->raw_sockets, NF_RAW_DENY);
 	cr_assert_eq(p->nrules, 0);
 	cr_assert_str_eq(source, "annotation+floor");

@@ -132,7 +132,7 @@ static bool check_doc(const char *buf, size_t len)
 	int r;
 
 	snprintf(shown, sizeof(shown), "%.*s", (int)(len < 100 ? len : 100), buf);
-	r = nf_json_scan(buf, len, 2, &d);
+	r = nf_json_scan(buf, len, 2, &d, NULL);
 	cr_assert_eq(r == 0, j != NULL, "'%s' (%zu bytes): scanner %d, jansson %s", shown, len, r,
 		     j ? "accepts" : "refuses");
 	if (r < 0) {
@@ -335,7 +335,7 @@ Test(scan, nul_after_number)
 		size_t len = strlen(docs[i]) + 1 + strlen(docs[i] + strlen(docs[i]) + 1);
 		json_t *j = json_loadb(docs[i], len, JSON_REJECT_DUPLICATES, NULL);
 
-		cr_assert_eq(nf_json_scan(docs[i], len, 2, &d), -EINVAL, "%s", docs[i]);
+		cr_assert_eq(nf_json_scan(docs[i], len, 2, &d, NULL), -EINVAL, "%s", docs[i]);
 		/* If jansson ever stops skipping it, this test has done its job. */
 		cr_expect_not_null(j, "%s: jansson no longer skips the NUL", docs[i]);
 		json_decref(j);
@@ -455,7 +455,7 @@ Test(scan, levels)
 				  "\"h\":\"\\u0069\"}";
 	struct nf_json_scan_doc d;
 
-	cr_assert_eq(nf_json_scan(doc, strlen(doc), 1, &d), 0);
+	cr_assert_eq(nf_json_scan(doc, strlen(doc), 1, &d, NULL), 0);
 	cr_assert_eq(d.n, 3);
 	for (size_t i = 0; i < d.n; i++)
 		cr_assert_eq(d.m[i].parent, TOP);
@@ -468,7 +468,7 @@ Test(scan, levels)
 	cr_assert_not(nf_json_scan_streq(&d.m[2].val, "\\u0069"));
 	nf_json_scan_free(&d);
 
-	cr_assert_eq(nf_json_scan(doc, strlen(doc), 2, &d), 0);
+	cr_assert_eq(nf_json_scan(doc, strlen(doc), 2, &d, NULL), 0);
 	cr_assert_eq(d.n, 5);
 	cr_assert(nf_json_scan_streq(&d.m[1].key, "b"));
 	cr_assert_eq(d.m[1].parent, 0);
@@ -708,7 +708,7 @@ Test(compact, long_string_stands_in)
 	for (size_t piece = 1; piece <= 40; piece++) {
 		cr_assert_eq(compact(doc, (size_t)(w - doc), 32, piece, &c), 0, "pieces of %zu",
 			     piece);
-		cr_assert_eq(nf_json_scan(c.out, c.len, 1, &d), 0, "%.*s", (int)c.len, c.out);
+		cr_assert_eq(nf_json_scan(c.out, c.len, 1, &d, NULL), 0, "%.*s", (int)c.len, c.out);
 		cr_assert_eq(d.n, 4);
 		cr_assert(nf_json_scan_streq(&d.m[1].val, "c1"));
 		cr_assert(nf_json_scan_streq(&d.m[2].val, "stopped"));
@@ -775,7 +775,7 @@ Test(compact, long_keys)
 			int r;
 
 			cr_assert_eq(compact(docs[i], strlen(docs[i]), 16, pieces_tried[p], &c), 0);
-			r = nf_json_scan(c.out, c.len, 1, &d);
+			r = nf_json_scan(c.out, c.len, 1, &d, NULL);
 			cr_assert_eq(r == 0, ok[i], "%.*s", (int)c.len, c.out);
 			if (r == 0)
 				nf_json_scan_free(&d);
@@ -812,4 +812,84 @@ Test(compact, mutations)
 	}
 	cr_assert_gt(yes, 3000, "%zu read", yes);
 	cr_assert_gt(no, 3000, "%zu refused", no);
+}
+
+/* A refused document says where (line and column, from 1, in bytes) and why, in one line. */
+Test(scan, syntax_errors)
+{
+	static const struct {
+		const char *doc, *msg;
+	} cases[] = {
+		{ "", "invalid JSON at line 1, column 1: unexpected end of input" },
+		{ "  \n 7", "invalid JSON at line 2, column 2: expected '{' or '['" },
+		{ "{\"a\":1", "invalid JSON at line 1, column 7: unexpected end of input" },
+		{ "{\"a\" 1}", "invalid JSON at line 1, column 6: expected ':'" },
+		{ "{\"a\":1,}", "invalid JSON at line 1, column 8: expected a string key" },
+		{ "[1 2]", "invalid JSON at line 1, column 4: expected ',' or ']'" },
+		{ "{\"a\":1 \"b\":2}", "invalid JSON at line 1, column 8: expected ',' or '}'" },
+		{ "[1]x", "invalid JSON at line 1, column 4: bytes after the document" },
+		{ "[tru]", "invalid JSON at line 1, column 2: invalid literal" },
+		{ "[01]", "invalid JSON at line 1, column 2: invalid number" },
+		{ "[-]", "invalid JSON at line 1, column 2: invalid number" },
+		{ "[x]", "invalid JSON at line 1, column 2: unexpected character" },
+		{ "[99999999999999999999]", "invalid JSON at line 1, column 2: too big integer" },
+		{ "[1e999]", "invalid JSON at line 1, column 2: real number overflow" },
+		{ "[\"ab", "invalid JSON at line 1, column 2: unterminated string" },
+		{ "[\"a\tb\"]", "invalid JSON at line 1, column 4: control character in a string" },
+		{ "[\"a\\qb\"]", "invalid JSON at line 1, column 4: invalid escape" },
+		{ "[\"\\u12x4\"]", "invalid JSON at line 1, column 3: invalid \\u escape" },
+		{ "[\"\\u0000\"]", "invalid JSON at line 1, column 3: \\u0000 in a string" },
+		{ "[\"\\udc00\"]",
+		  "invalid JSON at line 1, column 3: unpaired surrogate in a \\u escape" },
+		{ "[\"\\ud800x\"]",
+		  "invalid JSON at line 1, column 3: unpaired surrogate in a \\u escape" },
+		{ "[\"\xc3\x28\"]", "invalid JSON at line 1, column 3: invalid UTF-8" },
+		{ "{\"a\":1,\n\"b\":2,\n \"a\":3}",
+		  "invalid JSON at line 3, column 2: duplicate key 'a'" },
+		{ "{\"k\\u0065y\":1,\"key\":2}",
+		  "invalid JSON at line 1, column 15: duplicate key 'key'" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct nf_err err = { 0 };
+		struct nf_json_scan_doc d;
+
+		cr_assert_eq(nf_json_scan(cases[i].doc, strlen(cases[i].doc), 2, &d, &err), -EINVAL,
+			     "%s", cases[i].doc);
+		cr_expect_eq(err.code, -EINVAL);
+		cr_expect_str_eq(err.msg, cases[i].msg, "%s: %s", cases[i].doc, err.msg);
+	}
+}
+
+/* Past 2048 levels of nesting, and a NUL byte anywhere: named as such. */
+Test(scan, syntax_errors_depth_and_nul)
+{
+	static const char nul[] = "{\"a\":\n[1,\0]}";
+	struct nf_err err = { 0 };
+	struct nf_json_scan_doc d;
+	char deep[2100];
+
+	memset(deep, '[', sizeof(deep));
+	cr_assert_eq(nf_json_scan(deep, sizeof(deep), 2, &d, &err), -EINVAL);
+	cr_expect_str_eq(err.msg,
+			 "invalid JSON at line 1, column 2049: nested more than 2048 deep");
+	cr_assert_eq(nf_json_scan(nul, sizeof(nul) - 1, 2, &d, &err), -EINVAL);
+	cr_expect_str_eq(err.msg, "invalid JSON at line 2, column 4: NUL byte");
+}
+
+/* A refused long string is placed by line and column, wherever the pieces end. */
+Test(compact, bad_string_line_and_column)
+{
+	static const char doc[] =
+		"{\n\"id\":\"c1\",\n\n  \"a\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaa\x01\"}";
+	static const size_t pieces_tried[] = { 1, 3, 7, 64 };
+	struct nf_json_compact c;
+
+	for (size_t p = 0; p < ARRAY_SIZE(pieces_tried); p++) {
+		cr_assert_eq(compact(doc, sizeof(doc) - 1, 4, pieces_tried[p], &c), -EINVAL);
+		cr_expect_eq(c.line, 4, "pieces of %zu: line %zu", pieces_tried[p], c.line);
+		cr_expect_eq(c.bad_at - c.line_at + 1, 36, "pieces of %zu: column %zu",
+			     pieces_tried[p], c.bad_at - c.line_at + 1);
+		nf_json_compact_free(&c);
+	}
 }

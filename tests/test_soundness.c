@@ -151,11 +151,12 @@ Test(soundness, table)
 			.ptrace_scope = t->ptrace_scope,
 		};
 		struct nf_oci_config *cfg = NULL;
-		char err[512], why[512] = "";
+		struct nf_err err = { 0 };
+		char why[512] = "";
 		int r;
 
-		r = nf_oci_config_parse(t->config, strlen(t->config), &cfg, err, sizeof(err));
-		cr_assert_eq(r, 0, "%s: config does not parse: %s", t->name, err);
+		r = nf_oci_config_parse(t->config, strlen(t->config), &cfg, &err);
+		cr_assert_eq(r, 0, "%s: config does not parse: %s", t->name, err.msg);
 		r = nf_soundness_check(cfg, &ctx, why, sizeof(why));
 		cr_expect_eq(r, t->expect, "%s: got %d (%s)", t->name, r, why);
 		if (t->reason)
@@ -173,9 +174,10 @@ Test(soundness, relative_source_without_bundle)
 					.own_netns = true,
 					.own_pidns = true };
 	struct nf_oci_config *cfg = NULL;
-	char err[512], why[512] = "";
+	struct nf_err err = { 0 };
+	char why[512] = "";
 
-	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &cfg, &err), 0, "%s", err.msg);
 	cr_expect_eq(nf_soundness_check(cfg, &ctx, why, sizeof(why)), 1, "%s", why);
 	nf_oci_config_free(cfg);
 }
@@ -185,10 +187,10 @@ Test(soundness, mount_types_checked)
 	static const char doc[] =
 		"{\"mounts\":[{\"destination\":\"/b\",\"options\":[\"rbind\",3]}]}";
 	struct nf_oci_config *cfg = NULL;
-	char err[512];
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &cfg, err, sizeof(err)), -EINVAL);
-	cr_expect_str_eq(err, "/mounts/0/options/1: 3 is not a string");
+	cr_assert_eq(nf_oci_config_parse(doc, strlen(doc), &cfg, &err), -EINVAL);
+	cr_expect_str_eq(err.msg, "/mounts/0/options/1: expected a string, got 3");
 }
 
 Test(soundness, namespace_identity)

@@ -9,9 +9,9 @@
 static struct nf_toml parse_ok(const char *text)
 {
 	struct nf_toml doc;
-	char err[256] = "";
+	struct nf_err err = { 0 };
 
-	cr_assert_eq(nf_toml_parse(text, strlen(text), &doc, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(nf_toml_parse(text, strlen(text), &doc, &err), 0, "%s", err.msg);
 	return doc;
 }
 
@@ -99,12 +99,11 @@ Test(toml, errors_name_the_line)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct nf_toml doc;
-		char err[256] = "";
+		struct nf_err err = { 0 };
 
-		cr_assert_eq(
-			nf_toml_parse(cases[i].text, strlen(cases[i].text), &doc, err, sizeof(err)),
-			-EINVAL, "case %zu", i);
-		cr_assert_str_eq(err, cases[i].err, "case %zu", i);
+		cr_assert_eq(nf_toml_parse(cases[i].text, strlen(cases[i].text), &doc, &err),
+			     -EINVAL, "case %zu", i);
+		cr_assert_str_eq(err.msg, cases[i].err, "case %zu", i);
 		cr_assert_eq(doc.n, 0);
 	}
 }
