@@ -76,7 +76,7 @@ setup()
 	mount_bpffs
 	write_config pol '{events: {enabled: true, rate_per_sec: 10}}'
 	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"]}},
-		linux: {namespaces: [{type: "network"}]}}' >"$T/bundle/config.json"
+		linux: {namespaces: [{type: "pid"}, {type: "network"}]}}' >"$T/bundle/config.json"
 	cat >"$T/pol/web.json" <<'EOF'
 {"version":1,"mode":"enforce","default":"deny","rules":[
  {"action":"allow","cidr":"10.0.0.0/8","protocol":"tcp","ports":[443,"8000-8080"]},
