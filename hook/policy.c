@@ -12,10 +12,13 @@
  *   raw_sockets  optional, "allow" or "deny"; absent: same as default.
  *   rules        required, an array (possibly empty) of at most NF_POLICY_MAX_RULES rules:
  *     action     required, "allow" or "deny".
- *     cidr       required, an IPv4 or IPv6 prefix or "any" (see nf_prefix_parse).
+ *     cidr       an IPv4 or IPv6 prefix or "any" (see nf_prefix_parse), or
+ *     host       a name (see nf_host_parse): one of the two, not both.
  *     protocol   optional, "tcp", "udp" or "any" (default).
  *     ports      optional, a non-empty array of at most NF_POLICY_MAX_PORTS port numbers
  *                (integers 0..65535) and "N" or "lo-hi" strings; absent: every port.
+ *   resolvers    optional (required with a host rule), an array of at most
+ *                NF_POLICY_MAX_RESOLVERS addresses (see nf_resolver_parse).
  *
  * Anything else is refused: unknown fields, wrong types (1.0 is not an integer, true is not a
  * port), duplicate keys, NUL bytes, invalid UTF-8, trailing bytes, a top level that is not an
@@ -331,6 +334,58 @@ static int parse_cidr(const json_t *v, const struct ptr *ptr, struct nf_rule *ru
 	return fail(err, errlen, ptr, "%s is not a valid prefix", q);
 }
 
+static int parse_host(const json_t *v, const struct ptr *ptr, struct nf_rule *rule, char *err,
+		      size_t errlen)
+{
+	char q[QUOTE_BUF];
+	int r;
+
+	if (!json_is_string(v))
+		return fail_type(err, errlen, ptr, "a string", v);
+	r = nf_host_parse(json_string_value(v), json_string_length(v), &rule->host);
+	if (r == -ENOMEM)
+		return fail_nomem(err, errlen);
+	if (r == 0)
+		return 0;
+	quote_value(v, q, sizeof(q));
+	return fail(err, errlen, ptr,
+		    "%s is not a host name (labels of letters, digits, '-' and '_', the first "
+		    "one possibly '*' or '**')",
+		    q);
+}
+
+static int parse_resolvers(const json_t *v, struct nf_policy *p, char *err, size_t errlen)
+{
+	char q[QUOTE_BUF], name[PTR_BUF];
+	size_t i, n;
+
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return fail_type(err, errlen, TOP_PTR("/resolvers"), "an array", v);
+	n = json_array_size(v);
+	if (n == 0 || n > NF_POLICY_MAX_RESOLVERS)
+		return fail(err, errlen, TOP_PTR("/resolvers"),
+			    "%zu entries: expected 1 to %d addresses", n, NF_POLICY_MAX_RESOLVERS);
+	for (i = 0; i < n; i++) {
+		const json_t *e = json_array_get(v, i);
+
+		snprintf(name, sizeof(name), "/resolvers/%zu", i);
+		if (!json_is_string(e))
+			return fail_type(err, errlen, TOP_PTR(name), "a string", e);
+		if (strlen(json_string_value(e)) != json_string_length(e) ||
+		    nf_resolver_parse(json_string_value(e), &p->resolvers[i]) < 0) {
+			quote_value(e, q, sizeof(q));
+			return fail(err, errlen, TOP_PTR(name),
+				    "%s is not a resolver's address (an IPv4 or IPv6 address, not "
+				    "unspecified, loopback or multicast)",
+				    q);
+		}
+	}
+	p->nresolvers = n;
+	return 0;
+}
+
 static int parse_rule(const json_t *v, size_t idx, struct nf_rule *rule, char *err, size_t errlen)
 {
 	const struct ptr ptr = { NULL, (long)idx, -1 };
@@ -346,8 +401,16 @@ static int parse_rule(const json_t *v, size_t idx, struct nf_rule *rule, char *e
 		       action_names, &action, err, errlen);
 	if (r < 0)
 		return r;
-	r = parse_cidr(json_object_get(v, "cidr"), &(const struct ptr){ "cidr", (long)idx, -1 },
-		       rule, err, errlen);
+	if (json_object_get(v, "cidr") && json_object_get(v, "host"))
+		return fail(err, errlen, &ptr, "has both 'cidr' and 'host': a rule names one");
+	if (!json_object_get(v, "cidr") && !json_object_get(v, "host"))
+		return fail(err, errlen, &ptr, "missing required field 'cidr'");
+	if (json_object_get(v, "cidr"))
+		r = parse_cidr(json_object_get(v, "cidr"),
+			       &(const struct ptr){ "cidr", (long)idx, -1 }, rule, err, errlen);
+	else
+		r = parse_host(json_object_get(v, "host"),
+			       &(const struct ptr){ "host", (long)idx, -1 }, rule, err, errlen);
 	if (r < 0)
 		return r;
 	r = parse_name(json_object_get(v, "protocol"),
@@ -430,6 +493,10 @@ int nf_policy_from_json(const struct json_t *doc, struct nf_policy **ret, char *
 	r = parse_settings(doc, p, err, errlen);
 	if (r >= 0)
 		r = parse_rules(json_object_get(doc, "rules"), p, err, errlen);
+	if (r >= 0)
+		r = parse_resolvers(json_object_get(doc, "resolvers"), p, err, errlen);
+	if (r >= 0)
+		r = nf_policy_check_names(p, err, errlen);
 	if (r < 0) {
 		nf_policy_free(p);
 		return r;
@@ -512,8 +579,10 @@ void nf_policy_free(struct nf_policy *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->nrules; i++)
+	for (i = 0; i < p->nrules; i++) {
 		free(p->rules[i].ports);
+		free(p->rules[i].host);
+	}
 	free(p->rules);
 	free(p);
 }
@@ -623,5 +692,112 @@ int nf_port_range_parse(const char *s, struct nf_port_range *ret)
 		return -EINVAL;
 	ret->lo = (uint16_t)lo;
 	ret->hi = (uint16_t)hi;
+	return 0;
+}
+
+/* A label of a host: letters, digits, '-' and '_', 1-63 bytes. */
+static bool host_label(const char *s, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int nf_host_parse(const char *s, size_t len, char **ret)
+{
+	size_t start, wild = 0;
+	char *h;
+
+	if (len && s[len - 1] == '.')
+		len--;
+	if (len >= 3 && memcmp(s, "**.", 3) == 0)
+		wild = 3;
+	else if (len >= 2 && memcmp(s, "*.", 2) == 0)
+		wild = 2;
+	if (len == wild || len - wild > 253)
+		return -EINVAL;
+	start = wild;
+	for (size_t i = wild; i <= len; i++) {
+		if (i < len && s[i] != '.')
+			continue;
+		if (!host_label(s + start, i - start))
+			return -EINVAL;
+		start = i + 1;
+	}
+	h = malloc(len + 1);
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		h[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	h[len] = '\0';
+	*ret = h;
+	return 0;
+}
+
+int nf_resolver_parse(const char *s, struct nf_prefix *ret)
+{
+	struct nf_prefix p;
+	static const uint8_t zero[16], one6[16] = { [15] = 1 };
+
+	if (strchr(s, '/') || nf_prefix_parse(s, &p) < 0)
+		return -EINVAL;
+	if (p.family == 4 && (p.addr[0] == 0 || p.addr[0] == 127 || p.addr[0] >= 224))
+		return -EINVAL;
+	if (p.family == 6 &&
+	    (!memcmp(p.addr, zero, 16) || !memcmp(p.addr, one6, 16) || p.addr[0] == 0xff))
+		return -EINVAL;
+	*ret = p;
+	return 0;
+}
+
+bool nf_policy_has_names(const struct nf_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].host)
+			return true;
+	return false;
+}
+
+int nf_policy_check_names(const struct nf_policy *p, char *err, size_t errlen)
+{
+	char ptr[PTR_BUF];
+	size_t hosts = 0;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		if (!p->rules[i].host)
+			continue;
+		snprintf(ptr, sizeof(ptr), "/rules/%zu/action", i);
+		if (p->rules[i].action != NF_ACTION_ALLOW)
+			return err ? fail(err, errlen, TOP_PTR(ptr),
+					  "a host rule allows: a name cannot deny, since an "
+					  "address never looked up here would slip by; deny by "
+					  "'cidr'")
+				   : -EINVAL;
+		hosts++;
+	}
+	if (hosts == 0)
+		return 0;
+	if (hosts > NF_POLICY_MAX_HOSTS)
+		return err ? fail(err, errlen, TOP_PTR("/rules"),
+				  "%zu host rules, more than the %d allowed", hosts,
+				  NF_POLICY_MAX_HOSTS)
+			   : -EINVAL;
+	if (p->default_action != NF_ACTION_DENY)
+		return err ? fail(err, errlen, TOP_PTR("/default"),
+				  "'allow' with host rules: they can only add to a default of "
+				  "'deny'")
+			   : -EINVAL;
+	if (p->nresolvers == 0)
+		return err ? fail(err, errlen, TOP_PTR("/resolvers"),
+				  "missing: host rules learn addresses only from the answers of "
+				  "the resolvers listed here")
+			   : -EINVAL;
 	return 0;
 }

@@ -48,10 +48,11 @@ static const struct nf_name protocol_names[] = {
 	{ NULL, 0 },
 };
 
-static const char *const policy_fields[] = { "version",	    "mode",  "default", "loopback",
-					     "raw_sockets", "rules", NULL };
+static const char *const policy_fields[] = { "version",	    "mode",  "default",	  "loopback",
+					     "raw_sockets", "rules", "resolvers", NULL };
 static const char *const policy_required[] = { "version", "default", "rules", NULL };
-static const char *const rule_fields[] = { "action", "cidr", "protocol", "ports", NULL };
-static const char *const rule_required[] = { "action", "cidr", NULL };
+/* A rule has one of "cidr" and "host". */
+static const char *const rule_fields[] = { "action", "cidr", "protocol", "ports", "host", NULL };
+static const char *const rule_required[] = { "action", NULL };
 
 #endif

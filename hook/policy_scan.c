@@ -112,10 +112,42 @@ static int cidr_value(const struct nf_json_scan_span *v, struct nf_rule *rule)
 	return nf_prefix_parse(buf, &rule->prefix) == 0 ? 0 : -EAGAIN;
 }
 
+static int host_value(const struct nf_json_scan_span *v, struct nf_rule *rule)
+{
+	char buf[512];
+	int r;
+
+	if (v->type != NF_JSON_SCAN_STRING || nf_json_scan_copy(v, buf, sizeof(buf)) < 0)
+		return -EAGAIN;
+	r = nf_host_parse(buf, strlen(buf), &rule->host);
+	return r == -ENOMEM ? r : r < 0 ? -EAGAIN : 0;
+}
+
+static int resolvers_value(const struct nf_json_scan_span *v, struct nf_policy *p)
+{
+	struct nf_json_scan_iter it;
+	struct nf_json_scan_span e;
+	char buf[VALUE_BUF];
+	size_t n;
+
+	if (v->type != NF_JSON_SCAN_ARRAY)
+		return -EAGAIN;
+	n = nf_json_scan_count(v);
+	if (n == 0 || n > NF_POLICY_MAX_RESOLVERS)
+		return -EAGAIN;
+	nf_json_scan_iter_init(&it, v);
+	for (size_t i = 0; nf_json_scan_iter_next(&it, NULL, &e); i++)
+		if (e.type != NF_JSON_SCAN_STRING || nf_json_scan_copy(&e, buf, sizeof(buf)) < 0 ||
+		    nf_resolver_parse(buf, &p->resolvers[i]) < 0)
+			return -EAGAIN;
+	p->nresolvers = n;
+	return 0;
+}
+
 /* One rule; its members in the order of rule_fields[] (the scanner refused duplicates). */
 static int rule_value(const struct nf_json_scan_span *v, struct nf_rule *rule)
 {
-	struct nf_json_scan_span key, val, field[4] = { 0 };
+	struct nf_json_scan_span key, val, field[5] = { 0 };
 	int action, protocols = NF_PMASK_ANY, i, r;
 	struct nf_json_scan_iter it;
 
@@ -128,11 +160,12 @@ static int rule_value(const struct nf_json_scan_span *v, struct nf_rule *rule)
 			return -EAGAIN;
 		field[i] = val;
 	}
-	if (!field[0].p || !field[1].p)
+	/* "cidr" or "host", not both */
+	if (!field[0].p || !field[1].p == !field[4].p)
 		return -EAGAIN;
 	r = name_value(&field[0], action_names, &action);
 	if (r == 0)
-		r = cidr_value(&field[1], rule);
+		r = field[1].p ? cidr_value(&field[1], rule) : host_value(&field[4], rule);
 	if (r == 0 && field[2].p)
 		r = name_value(&field[2], protocol_names, &protocols);
 	if (r == 0 && field[3].p)
@@ -179,7 +212,7 @@ static int rules_value(const struct nf_json_scan_span *v, struct nf_policy *p)
 /* The top-level members; their values, in the order of policy_fields[]. */
 static int policy_value(const struct nf_json_scan_doc *d, struct nf_policy *p)
 {
-	const struct nf_json_scan_span *field[6] = { 0 };
+	const struct nf_json_scan_span *field[7] = { 0 };
 	int r;
 
 	if (d->top != NF_JSON_SCAN_OBJECT)
@@ -205,6 +238,10 @@ static int policy_value(const struct nf_json_scan_doc *d, struct nf_policy *p)
 		r = name_value(field[4], raw_names, &p->raw_sockets);
 	if (r == 0)
 		r = rules_value(field[5], p);
+	if (r == 0 && field[6])
+		r = resolvers_value(field[6], p);
+	if (r == 0 && nf_policy_check_names(p, NULL, 0) < 0)
+		r = -EAGAIN;
 	return r;
 }
 
