@@ -84,6 +84,12 @@ static void view_json(struct nf_jsonw *w, const struct fence_view *v)
 	nf_jsonw_uint_field(w, "denied", v->counters[NF_CNT_DENIED]);
 	nf_jsonw_uint_field(w, "audited", v->counters[NF_CNT_AUDITED]);
 	nf_jsonw_uint_field(w, "events_dropped", v->counters[NF_CNT_DROPPED]);
+	/* name rules: addresses learned, and answers that taught nothing, by why */
+	nf_jsonw_uint_field(w, "dns_learned", v->counters[NF_CNT_DNS_LEARNED]);
+	nf_jsonw_uint_field(w, "dns_untrusted", v->counters[NF_CNT_DNS_UNTRUSTED]);
+	nf_jsonw_uint_field(w, "dns_unsolicited", v->counters[NF_CNT_DNS_UNSOLICITED]);
+	nf_jsonw_uint_field(w, "dns_replayed", v->counters[NF_CNT_DNS_REPLAYED]);
+	nf_jsonw_uint_field(w, "dns_loopback", v->counters[NF_CNT_DNS_LOOPBACK]);
 	nf_jsonw_end_object(w);
 	if (!s)
 		return;
@@ -302,6 +308,13 @@ static int show(struct nf_cli *cli, const char *id)
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
 		printf("events dropped: %llu\n", (unsigned long long)v.counters[NF_CNT_DROPPED]);
+		printf("dns learned: %llu addresses; answers ignored: %llu untrusted, %llu "
+		       "unsolicited, %llu replayed, %llu over loopback\n",
+		       (unsigned long long)v.counters[NF_CNT_DNS_LEARNED],
+		       (unsigned long long)v.counters[NF_CNT_DNS_UNTRUSTED],
+		       (unsigned long long)v.counters[NF_CNT_DNS_UNSOLICITED],
+		       (unsigned long long)v.counters[NF_CNT_DNS_REPLAYED],
+		       (unsigned long long)v.counters[NF_CNT_DNS_LOOPBACK]);
 	}
 	nf_state_free(v.state);
 	return NF_EXIT_OK;
