@@ -1,0 +1,375 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Name rules against a real resolver: two network namespaces joined by a veth pair, dnsmasq in
+# one (the resolver, 10.77.0.1), the fenced cgroup's processes in the other (10.77.0.2) looking
+# names up with the libc resolver (getent ahosts) and dig, then connecting with nfclient. Hand-made
+# answers (integration/dnsforge.py) play the forger: from an untrusted address, unsolicited,
+# replayed, and injected over the fence's own loopback.
+#
+#   NETFENCE=$PWD/netfence integration/test-dns.sh [REGEX]   only the cases whose name matches
+#
+# Needs root, cgroup v2, dnsmasq (dnsmasq-base), dig (bind9-dnsutils), python3, a static C
+# compiler, and a kernel with bpf_loop (5.17); exits 77 with the reason otherwise. Everything it
+# makes (namespaces, dnsmasq, cgroups, bpffs, /etc/netns/<ns>) goes on any exit.
+set -u
+
+. "$(dirname "$0")/lib-kernel.sh"
+
+CASE_FILTER=${1:-}
+CC=${CC:-cc}
+NS_SRV=nfdns-srv-$$
+NS_CLI=nfdns-cli-$$
+VETH=nfd$$
+DNSMASQ_PID=""
+SRV=10.77.0.1     # dnsmasq, a trusted resolver
+QUIET=10.77.0.5   # a trusted resolver nothing answers on: the forger's stand-in
+FORGER=10.77.0.99 # not a resolver
+CLI=10.77.0.2
+
+cleanup()
+{
+	stop_test_work
+	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
+	ip netns del "$NS_SRV" 2>/dev/null
+	ip netns del "$NS_CLI" 2>/dev/null
+	rm -rf "/etc/netns/$NS_CLI"
+	[ -n "$CG" ] && [ -d "$CG" ] && remove_cgroup "$CG"
+	unmount_bpffs
+	remove_tmp 0
+}
+
+need_root
+need_commands jq ip dnsmasq dig getent python3 bpftool "$CC"
+need_cgroup2
+need_netfence
+
+make_tmp dns
+mkdir -p "$T/bpffs" "$T/state" "$T/policies"
+mount_bpffs
+write_config policies
+copy_netfence
+build_client
+CG=$CG2/netfence-dns-$$
+mkdir "$CG" || skip "cannot create a cgroup under $CG2"
+
+# --- the two namespaces and the resolver -----------------------------------------------
+
+ip netns add "$NS_SRV" && ip netns add "$NS_CLI" || skip "cannot create network namespaces"
+ip link add "${VETH}a" netns "$NS_SRV" type veth peer name "${VETH}b" netns "$NS_CLI" ||
+	skip "cannot create a veth pair"
+srv() { ip netns exec "$NS_SRV" "$@"; }
+cli_ns() { ip netns exec "$NS_CLI" "$@"; }
+srv ip link set lo up
+cli_ns ip link set lo up
+srv ip addr add "$SRV/24" dev "${VETH}a"
+srv ip addr add fd77::1/64 dev "${VETH}a" nodad
+for a in $QUIET $FORGER 10.77.0.10 10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14 10.77.0.20 10.77.0.21; do
+	srv ip addr add "$a/32" dev "${VETH}a"
+done
+srv ip addr add fd77::10/128 dev "${VETH}a" nodad
+srv ip link set "${VETH}a" up
+cli_ns ip addr add "$CLI/24" dev "${VETH}b"
+cli_ns ip addr add fd77::2/64 dev "${VETH}b" nodad
+cli_ns ip link set "${VETH}b" up
+# ip netns exec shows this file as /etc/resolv.conf to the client's processes.
+mkdir -p "/etc/netns/$NS_CLI"
+printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$SRV" >"/etc/netns/$NS_CLI/resolv.conf"
+
+srv dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+	--listen-address="$SRV" --pid-file="$T/dnsmasq.pid" --local-ttl=300 \
+	--host-record=api.example.com,10.77.0.10,fd77::10 \
+	--host-record=target.example.com,10.77.0.11 \
+	--cname=alias.example.net,target.example.com \
+	--host-record=short.example.com,10.77.0.20,1 \
+	--host-record=denied.example.com,10.77.0.14 \
+	--host-record=meta.example.com,169.254.169.254 \
+	--host-record=other.example.com,10.77.0.21 \
+	--address=/wild.example.org/10.77.0.12 \
+	--address=/deep.example.org/10.77.0.13 \
+	--log-facility="$T/dnsmasq.log" &
+DNSMASQ_PID=$!
+for _ in $(seq 50); do
+	srv dig +short +time=1 +tries=1 @"$SRV" api.example.com 2>/dev/null | grep -q 10.77.0.10 && break
+	sleep 0.1
+done
+srv dig +short +time=1 +tries=1 @"$SRV" api.example.com | grep -q 10.77.0.10 ||
+	skip "dnsmasq did not come up: $(cat "$T/dnsmasq.log" 2>/dev/null)"
+
+# --- helpers -----------------------------------------------------------------------------
+
+# in_fence CMD...: CMD in the client namespace, inside the fenced cgroup.
+in_fence()
+{
+	# the cgroup first: ip netns exec mounts the namespace's own /sys
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
+		"$CG" "$NS_CLI" "$@"
+}
+
+# verdict tcp|udp ADDR PORT: nfclient's word for a connect from inside the fence.
+verdict()
+{
+	in_fence "$CLIENT" "$@" 2>&1
+}
+
+# expect WORD tcp|udp ADDR PORT: "EPERM" for a denial; "allowed" for anything else.
+expect()
+{
+	local want=$1 got
+	shift
+	got=$(verdict "$@")
+	if [ "$want" = EPERM ]; then
+		[ "$got" = EPERM ] || fail "$* gave '$got', expected EPERM"
+	else
+		[ -n "$got" ] && [ "$got" != EPERM ] || fail "$* gave '$got', expected it allowed"
+	fi
+}
+
+# resolve NAME [getent|dig|dig6]: look NAME up from inside the fence.
+resolve()
+{
+	case ${2:-getent} in
+	getent) in_fence getent ahostsv4 "$1" >/dev/null 2>&1 ;;
+	getent6) in_fence getent ahostsv6 "$1" >/dev/null 2>&1 ;;
+	dig) in_fence dig +short +time=2 +tries=1 "@$SRV" "$1" A >/dev/null 2>&1 ;;
+	esac
+}
+
+# counter NAME: the fence's DNS counter NAME (show --json).
+counter()
+{
+	"${NF[@]}" --json show dns | jq -r ".counters.dns_$1 // \"none\""
+}
+
+write_policy()
+{
+	cat >"$T/policies/$1.json"
+}
+
+attach_dns()
+{
+	local out
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/$1.json" 2>&1) ||
+		{
+			fail "attach ($1) failed: $out"
+			return 1
+		}
+}
+
+write_policy names <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV", "$QUIET"],
+  "rules": [
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "alias.example.net", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "short.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "denied.example.com", "protocol": "tcp" },
+    { "action": "allow", "host": "meta.example.com", "protocol": "tcp" },
+    { "action": "allow", "host": "*.wild.example.org", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "**.deep.example.org", "protocol": "tcp", "ports": [443] },
+    { "action": "deny", "cidr": "10.77.0.14/32" }
+  ] }
+EOF
+write_policy plain <<EOF
+{ "version": 1, "default": "deny", "rules": [ { "action": "allow", "cidr": "$SRV/32" } ] }
+EOF
+
+# A kernel without bpf_loop refuses name rules at attach, by design: nothing here can run.
+if ! out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/names.json" 2>&1); then
+	case $out in
+	*bpf_loop*) skip "this kernel lacks bpf_loop: $out" ;;
+	*) echo "FAIL attach of a policy with host rules: $out" && exit 1 ;;
+	esac
+fi
+"${NF[@]}" detach dns >/dev/null 2>&1
+
+# --- cases -------------------------------------------------------------------------------
+
+case_allow_after_resolve()
+{
+	attach_dns names || return
+	expect EPERM tcp 10.77.0.10 443
+	resolve api.example.com || fail "getent ahostsv4 api.example.com failed inside the fence"
+	expect allowed tcp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.10 8443
+	expect EPERM udp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.11 443
+	[ "$(counter learned)" -ge 1 ] 2>/dev/null || fail "learned counter: $(counter learned)"
+}
+
+case_dig()
+{
+	attach_dns names || return
+	resolve api.example.com dig || fail "dig api.example.com failed inside the fence"
+	expect allowed tcp 10.77.0.10 443
+}
+
+case_aaaa()
+{
+	attach_dns names || return
+	expect EPERM tcp fd77::10 443
+	resolve api.example.com getent6 || fail "getent ahostsv6 api.example.com failed"
+	expect allowed tcp fd77::10 443
+	expect EPERM tcp fd77::10 80
+}
+
+case_cname_chain()
+{
+	attach_dns names || return
+	resolve alias.example.net || fail "alias.example.net did not resolve"
+	expect allowed tcp 10.77.0.11 443
+	attach_dns names || return
+	# target.example.com is not named by the policy: its own lookup teaches nothing
+	resolve target.example.com || fail "target.example.com did not resolve"
+	expect EPERM tcp 10.77.0.11 443
+}
+
+case_wildcards()
+{
+	attach_dns names || return
+	resolve a.wild.example.org || fail "a.wild.example.org did not resolve"
+	expect allowed tcp 10.77.0.12 443
+	attach_dns names || return
+	resolve wild.example.org # the domain itself: "*." is one label below only
+	resolve b.c.wild.example.org
+	expect EPERM tcp 10.77.0.12 443
+	resolve x.y.z.deep.example.org || fail "x.y.z.deep.example.org did not resolve"
+	expect allowed tcp 10.77.0.13 443
+}
+
+case_case_insensitive()
+{
+	attach_dns names || return
+	resolve API.Example.COM || fail "API.Example.COM did not resolve"
+	expect allowed tcp 10.77.0.10 443
+}
+
+case_ttl_expiry()
+{
+	attach_dns names || return
+	resolve short.example.com || fail "short.example.com did not resolve"
+	expect allowed tcp 10.77.0.20 443
+	# TTL 1 is clamped to NF_DNS_TTL_MIN, 5 s
+	sleep 6
+	expect EPERM tcp 10.77.0.20 443
+}
+
+case_deny_wins()
+{
+	attach_dns names || return
+	resolve denied.example.com || fail "denied.example.com did not resolve"
+	expect EPERM tcp 10.77.0.14 443
+}
+
+case_link_local_never_learned()
+{
+	attach_dns names || return
+	resolve meta.example.com || fail "meta.example.com did not resolve"
+	expect EPERM tcp 169.254.169.254 80
+}
+
+# The forger's answers all name api.example.com at 10.77.0.20 or .21, which dnsmasq gives other
+# names: only an answer taken would open them.
+forge() { srv python3 "$ROOT_DIR/integration/dnsforge.py" "$@"; }
+
+# query RESOLVER PORT ID NAME: a query from inside the fence whose socket stays open 3 s, in the
+# background (QUERY_PID); wait_query waits for it.
+QUERY_PID=""
+query()
+{
+	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" query "$@" 3 &
+	QUERY_PID=$!
+	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
+	sleep 0.5
+}
+wait_query() { wait "$QUERY_PID" 2>/dev/null; }
+
+case_forged_source()
+{
+	attach_dns names || return
+	query "$QUIET" 40001 4242 api.example.com
+	forge answer "$FORGER" "$CLI" 40001 4242 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter untrusted)" -ge 1 ] 2>/dev/null || fail "untrusted counter: $(counter untrusted)"
+	# the same answer from the resolver's address is taken: the forger's packets are right
+	forge answer "$QUIET" "$CLI" 40001 4242 api.example.com 10.77.0.20
+	sleep 0.2
+	expect allowed tcp 10.77.0.20 443
+	wait_query
+}
+
+case_unsolicited()
+{
+	attach_dns names || return
+	# a socket waits on the port, but no query was sent from it
+	in_fence "$CLIENT" listen udp 0.0.0.0 40002 >/dev/null &
+	BG_PIDS="${BG_PIDS:-} $!"
+	sleep 0.5
+	forge answer "$QUIET" "$CLI" 40002 4343 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter unsolicited)" -ge 1 ] 2>/dev/null ||
+		fail "unsolicited counter: $(counter unsolicited)"
+	# an answer with the wrong id is no answer to the query
+	query "$QUIET" 40003 4444 api.example.com
+	forge answer "$QUIET" "$CLI" 40003 4445 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	wait_query
+}
+
+case_replayed()
+{
+	attach_dns names || return
+	query "$QUIET" 40004 4646 api.example.com
+	forge answer "$QUIET" "$CLI" 40004 4646 api.example.com 10.77.0.20
+	forge answer "$QUIET" "$CLI" 40004 4646 api.example.com 10.77.0.21
+	sleep 0.2
+	expect allowed tcp 10.77.0.20 443
+	expect EPERM tcp 10.77.0.21 443
+	[ "$(counter replayed)" -ge 1 ] 2>/dev/null || fail "replayed counter: $(counter replayed)"
+	wait_query
+}
+
+case_local_injection()
+{
+	attach_dns names || return
+	query "$QUIET" 40005 4747 api.example.com
+	# from the fence's own namespace, as the resolver: over loopback
+	cli_ns python3 "$ROOT_DIR/integration/dnsforge.py" answer "$QUIET" "$CLI" 40005 4747 \
+		api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter loopback)" -ge 1 ] 2>/dev/null || fail "loopback counter: $(counter loopback)"
+	wait_query
+}
+
+# A policy without host rules links neither DNS program; one with them links both.
+case_programs_only_with_names()
+{
+	local n
+	attach_dns plain || return
+	n=$(bpftool -j cgroup show "$CG" | jq length)
+	[ "$n" = 6 ] || fail "$n programs on the cgroup without host rules, expected 6"
+	attach_dns names || return
+	n=$(bpftool -j cgroup show "$CG" | jq length)
+	[ "$n" = 8 ] || fail "$n programs on the cgroup with host rules, expected 8"
+	n=$(bpftool -j cgroup show "$CG" | jq '[.[] | select(.attach_type == "cgroup_inet_ingress")] | length')
+	[ "$n" = 1 ] || fail "$n ingress programs with host rules, expected 1"
+}
+
+CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
+link_local_never_learned forged_source unsolicited replayed local_injection
+programs_only_with_names ttl_expiry"
+
+for c in $CASES; do
+	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
+		continue
+	fi
+	"case_$c"
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	case_end "$c"
+done
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
