@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -26,6 +27,7 @@ struct fence_view {
 	uint64_t cgroup_id; /* from the links: 0 when the cgroup is gone or they were detached */
 	bool pinned;	    /* the fence's pins exist */
 	bool attached;	    /* and its links are attached to a cgroup */
+	bool names;	    /* its policy has name rules: the DNS programs are linked */
 };
 
 /* The recorded path now holds another cgroup than the one the links are attached to (removed
@@ -54,6 +56,8 @@ static void view_load(const struct nf_cli *cli, const char *id, struct fence_vie
 	if (v->pinned)
 		nf_loader_cgroup_id(dir, &v->cgroup_id);
 	v->attached = v->pinned && v->cgroup_id != 0 && !cgroup_replaced(v);
+	v->names = v->pinned && strlen(dir) + sizeof("/" NF_PIN_NAMES_LINK) <= sizeof(dir) &&
+		   access(strcat(dir, "/" NF_PIN_NAMES_LINK), F_OK) == 0;
 }
 
 /* The shared program set the fence runs (`show` only: it looks through every set), "" for
@@ -85,11 +89,13 @@ static void view_json(struct nf_jsonw *w, const struct fence_view *v)
 	nf_jsonw_uint_field(w, "audited", v->counters[NF_CNT_AUDITED]);
 	nf_jsonw_uint_field(w, "events_dropped", v->counters[NF_CNT_DROPPED]);
 	/* name rules: addresses learned, and answers that taught nothing, by why */
-	nf_jsonw_uint_field(w, "dns_learned", v->counters[NF_CNT_DNS_LEARNED]);
-	nf_jsonw_uint_field(w, "dns_untrusted", v->counters[NF_CNT_DNS_UNTRUSTED]);
-	nf_jsonw_uint_field(w, "dns_unsolicited", v->counters[NF_CNT_DNS_UNSOLICITED]);
-	nf_jsonw_uint_field(w, "dns_replayed", v->counters[NF_CNT_DNS_REPLAYED]);
-	nf_jsonw_uint_field(w, "dns_loopback", v->counters[NF_CNT_DNS_LOOPBACK]);
+	if (v->names) {
+		nf_jsonw_uint_field(w, "dns_learned", v->counters[NF_CNT_DNS_LEARNED]);
+		nf_jsonw_uint_field(w, "dns_untrusted", v->counters[NF_CNT_DNS_UNTRUSTED]);
+		nf_jsonw_uint_field(w, "dns_unsolicited", v->counters[NF_CNT_DNS_UNSOLICITED]);
+		nf_jsonw_uint_field(w, "dns_replayed", v->counters[NF_CNT_DNS_REPLAYED]);
+		nf_jsonw_uint_field(w, "dns_loopback", v->counters[NF_CNT_DNS_LOOPBACK]);
+	}
 	nf_jsonw_end_object(w);
 	if (!s)
 		return;
@@ -308,13 +314,14 @@ static int show(struct nf_cli *cli, const char *id)
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
 		printf("events dropped: %llu\n", (unsigned long long)v.counters[NF_CNT_DROPPED]);
-		printf("dns learned: %llu addresses; answers ignored: %llu untrusted, %llu "
-		       "unsolicited, %llu replayed, %llu over loopback\n",
-		       (unsigned long long)v.counters[NF_CNT_DNS_LEARNED],
-		       (unsigned long long)v.counters[NF_CNT_DNS_UNTRUSTED],
-		       (unsigned long long)v.counters[NF_CNT_DNS_UNSOLICITED],
-		       (unsigned long long)v.counters[NF_CNT_DNS_REPLAYED],
-		       (unsigned long long)v.counters[NF_CNT_DNS_LOOPBACK]);
+		if (v.names)
+			printf("dns learned: %llu addresses; answers ignored: %llu untrusted, %llu "
+			       "unsolicited, %llu replayed, %llu over loopback\n",
+			       (unsigned long long)v.counters[NF_CNT_DNS_LEARNED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_UNTRUSTED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_UNSOLICITED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_REPLAYED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_LOOPBACK]);
 	}
 	nf_state_free(v.state);
 	return NF_EXIT_OK;

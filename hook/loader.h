@@ -17,9 +17,10 @@
 #define NF_PIN_EVENTS	  "map_events" /* the fence's own ring */
 #define NF_PIN_RINGS	  "map_rings"  /* where the programs find it */
 #define NF_PIN_FIRST_LINK "link_connect4"
-#define NF_PIN_FENCES	  "map_fences"	/* the per-fence info: whose programs count */
-#define NF_PIN_RODATA	  "map_rodata"	/* the set's read-only data: its tags */
-#define NF_PIN_LEARNED	  "map_learned" /* name rules: the addresses learned */
+#define NF_PIN_FENCES	  "map_fences"	    /* the per-fence info: whose programs count */
+#define NF_PIN_RODATA	  "map_rodata"	    /* the set's read-only data: its tags */
+#define NF_PIN_LEARNED	  "map_learned"	    /* name rules: the addresses learned */
+#define NF_PIN_NAMES_LINK "link_dns_answer" /* linked only for a policy with name rules */
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
