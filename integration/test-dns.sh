@@ -34,6 +34,7 @@ cleanup()
 	ip netns del "$NS_CLI" 2>/dev/null
 	rm -rf "/etc/netns/$NS_CLI"
 	[ -n "$CG" ] && [ -d "$CG" ] && remove_cgroup "$CG"
+	[ -n "$CG" ] && [ -d "$CG-b" ] && remove_cgroup "$CG-b"
 	unmount_bpffs
 	remove_tmp 0
 }
@@ -102,7 +103,7 @@ in_fence()
 {
 	# the cgroup first: ip netns exec mounts the namespace's own /sys
 	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
-		"$CG" "$NS_CLI" "$@"
+		"${FENCE_CG:-$CG}" "$NS_CLI" "$@"
 }
 
 # verdict tcp|udp ADDR PORT: nfclient's word for a connect from inside the fence.
@@ -190,6 +191,7 @@ case_allow_after_resolve()
 	expect EPERM tcp 10.77.0.10 443
 	resolve api.example.com || fail "getent ahostsv4 api.example.com failed inside the fence"
 	expect allowed tcp 10.77.0.10 443
+	expect allowed tcp ::ffff:10.77.0.10 443
 	expect EPERM tcp 10.77.0.10 8443
 	expect EPERM udp 10.77.0.10 443
 	expect EPERM tcp 10.77.0.11 443
@@ -344,6 +346,50 @@ case_local_injection()
 	wait_query
 }
 
+# Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
+# fence looked up opens nothing to the other.
+case_per_fence()
+{
+	local out
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
+	FENCE_CG=$CG-b resolve api.example.com || fail "api.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect allowed tcp 10.77.0.10 443
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_cgroup "$CG-b"
+}
+
+# A policy too large for the small build: the other tree shape, IPv4-mapped destinations by
+# the IPv4 walk.
+case_large_policy()
+{
+	local i rules=""
+	for i in $(seq 0 299); do
+		rules="$rules{ \"action\": \"deny\", \"cidr\": \"10.200.$((i / 256)).$((i % 256))/32\" },"
+	done
+	write_policy large <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV"],
+  "rules": [ $rules
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	attach_dns large || return
+	expect EPERM tcp 10.77.0.10 443
+	resolve api.example.com || fail "api.example.com did not resolve"
+	resolve api.example.com getent6 || fail "api.example.com (AAAA) did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	expect allowed tcp ::ffff:10.77.0.10 443
+	expect allowed tcp fd77::10 443
+	expect EPERM tcp 10.77.0.10 80
+}
+
 # A policy without host rules links neither DNS program; one with them links both.
 case_programs_only_with_names()
 {
@@ -360,7 +406,7 @@ case_programs_only_with_names()
 
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
-programs_only_with_names ttl_expiry"
+programs_only_with_names per_fence large_policy ttl_expiry"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
