@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Commands that report on fences: list, show, metrics, monitor. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,48 @@ static void show_k8s(const struct nf_state *s)
 		printf("container:   %s\n", nf_quote(s->k8s.container, q, sizeof(q)));
 }
 
+/* An address learned by name rules as text: IPv4 for the mapped form. */
+static const char *learned_text(const struct nf_learned_addr *a, char *buf, size_t size)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (memcmp(a->addr, mapped, sizeof(mapped)) == 0)
+		return inet_ntop(AF_INET, a->addr + 12, buf, (socklen_t)size);
+	return inet_ntop(AF_INET6, a->addr, buf, (socklen_t)size);
+}
+
+/* The addresses the fence learned, when it has name rules: a "learned" array, or lines. */
+static void show_learned(struct nf_jsonw *w, const struct nf_cli *cli, const char *id)
+{
+	struct nf_learned_addr *l = NULL;
+	char dir[4096], text[INET6_ADDRSTRLEN];
+	size_t n = 0;
+
+	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
+	    nf_loader_learned(dir, &l, &n) < 0)
+		return;
+	if (w) {
+		nf_jsonw_name(w, "learned");
+		nf_jsonw_start_array(w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!learned_text(&l[i], text, sizeof(text)))
+			continue;
+		if (w) {
+			nf_jsonw_start_object(w);
+			nf_jsonw_string_field(w, "address", text);
+			nf_jsonw_uint_field(w, "expires_in_s", (l[i].expires_in_ms + 999) / 1000);
+			nf_jsonw_end_object(w);
+		} else {
+			printf("learned:     %s (%llu s)\n", text,
+			       (unsigned long long)(l[i].expires_in_ms + 999) / 1000);
+		}
+	}
+	if (w)
+		nf_jsonw_end_array(w);
+	free(l);
+}
+
 static int show(struct nf_cli *cli, const char *id)
 {
 	struct fence_view v;
@@ -276,6 +319,8 @@ static int show(struct nf_cli *cli, const char *id)
 		nf_jsonw_start_object(&w);
 		view_json(&w, &v);
 		nf_jsonw_string_field(&w, "programs", programs[0] ? programs : NULL);
+		if (v.names)
+			show_learned(&w, cli, id);
 		if (nf_state_read_policy(cli->paths.state_dir, id, &text, &len) == 0)
 			policy = json_loadb(text, len, 0, NULL);
 		free(text);
@@ -314,6 +359,8 @@ static int show(struct nf_cli *cli, const char *id)
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
 		printf("events dropped: %llu\n", (unsigned long long)v.counters[NF_CNT_DROPPED]);
+		if (v.names)
+			show_learned(NULL, cli, id);
 		if (v.names)
 			printf("dns learned: %llu addresses; answers ignored: %llu untrusted, %llu "
 			       "unsolicited, %llu replayed, %llu over loopback\n",

@@ -1086,6 +1086,8 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 		r = pin_at(o->pin_dir, NF_PIN_FENCES, ps->map[MAP_FENCES]);
 	if (!r)
 		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
+	if (!r && ps->names)
+		r = pin_at(o->pin_dir, NF_PIN_LEARNED, ps->map[MAP_LEARNED]);
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {
@@ -1528,4 +1530,53 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 	}
 	closedir(d);
 	return r;
+}
+
+int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n)
+{
+	struct nf_learned_key key = {}, next;
+	struct nf_learned_addr *out = NULL;
+	struct nf_learned_val val;
+	struct timespec now;
+	size_t n = 0, cap = 0;
+	uint64_t cgid = 0, mono;
+	int fd, r;
+
+	r = nf_loader_cgroup_id(pin_dir, &cgid);
+	if (r < 0)
+		return r;
+	fd = open_pin(pin_dir, NF_PIN_LEARNED);
+	if (fd < 0)
+		return fd;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	mono = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	r = 0;
+	/* The walk starts from a key no entry has (cgroup 0): the kernel gives the first key. */
+	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
+		key = next;
+		if (key.cgroup_id != cgid || bpf_map_lookup_elem(fd, &key, &val) < 0 ||
+		    val.expires_ns <= mono)
+			continue;
+		if (n == cap) {
+			struct nf_learned_addr *g =
+				realloc(out, (cap = cap ? 2 * cap : 16) * sizeof(*g));
+
+			if (!g) {
+				r = -ENOMEM;
+				break;
+			}
+			out = g;
+		}
+		memcpy(out[n].addr, key.addr, 16);
+		out[n].expires_in_ms = (val.expires_ns - mono) / 1000000;
+		n++;
+	}
+	close(fd);
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	*ret_n = n;
+	return 0;
 }

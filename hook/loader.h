@@ -104,6 +104,16 @@ int nf_loader_prune(const char *root, const uint32_t *used, size_t n);
  * older netfence). */
 int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size_t size);
 
+/* An address a fence with name rules learned (bpf/netfence.h: name rules), not yet expired. */
+struct nf_learned_addr {
+	uint8_t addr[16]; /* IPv6 form, IPv4 mapped; network order */
+	uint64_t expires_in_ms;
+};
+
+/* The addresses the fence pinned in pin_dir has learned, in *ret (free()); -ENOENT for a fence
+ * without name rules. */
+int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n);
+
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);
 

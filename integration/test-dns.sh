@@ -187,6 +187,7 @@ fi
 
 case_allow_after_resolve()
 {
+	local ttl
 	attach_dns names || return
 	expect EPERM tcp 10.77.0.10 443
 	resolve api.example.com || fail "getent ahostsv4 api.example.com failed inside the fence"
@@ -196,6 +197,13 @@ case_allow_after_resolve()
 	expect EPERM udp 10.77.0.10 443
 	expect EPERM tcp 10.77.0.11 443
 	[ "$(counter learned)" -ge 1 ] 2>/dev/null || fail "learned counter: $(counter learned)"
+	# show lists what was learned, with the TTL left (dnsmasq's 300 s)
+	ttl=$("${NF[@]}" --json show dns |
+		jq -r '.learned[]? | select(.address == "10.77.0.10") | .expires_in_s')
+	[ -n "$ttl" ] && [ "$ttl" -le 300 ] && [ "$ttl" -gt 250 ] ||
+		fail "show --json: 10.77.0.10 learned for '$ttl' s: $("${NF[@]}" --json show dns)"
+	"${NF[@]}" show dns | grep -q '^learned: *10\.77\.0\.10 (' ||
+		fail "show: no learned line: $("${NF[@]}" show dns)"
 }
 
 case_dig()
@@ -253,6 +261,8 @@ case_ttl_expiry()
 	# TTL 1 is clamped to NF_DNS_TTL_MIN, 5 s
 	sleep 6
 	expect EPERM tcp 10.77.0.20 443
+	"${NF[@]}" --json show dns | jq -e '.learned | map(.address) | index("10.77.0.20") == null' \
+		>/dev/null || fail "show still lists 10.77.0.20: $("${NF[@]}" --json show dns)"
 }
 
 case_deny_wins()
