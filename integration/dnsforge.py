@@ -3,8 +3,9 @@
 """DNS messages for integration/test-dns.sh, sent by hand where a resolver would not send them.
 
   dnsforge.py query RESOLVER PORT ID NAME SECONDS
-      send an A query for NAME from local UDP port PORT to RESOLVER:53 with id ID, then keep
-      the socket open SECONDS (answers reach a fence's ingress only through an open socket)
+      send an A query for NAME from local UDP port PORT to RESOLVER:53 with id ID, print
+      "sent", then keep the socket open SECONDS (answers reach a fence's ingress only through
+      an open socket)
   dnsforge.py answer SRC DST PORT ID NAME ADDR [TTL]
       send an answer (NAME A ADDR) from SRC:53 to DST:PORT with id ID; SRC need not be an
       address of this host (IP_TRANSPARENT)
@@ -35,6 +36,7 @@ def query(resolver, port, qid, name, hold):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port))
     s.sendto(msg, (resolver, 53))
+    print("sent", flush=True)
     s.settimeout(0.1)
     deadline = time.monotonic() + hold
     while time.monotonic() < deadline:

@@ -283,17 +283,34 @@ case_link_local_never_learned()
 # names: only an answer taken would open them.
 forge() { srv python3 "$ROOT_DIR/integration/dnsforge.py" "$@"; }
 
-# query RESOLVER PORT ID NAME: a query from inside the fence whose socket stays open 3 s, in the
-# background (QUERY_PID); wait_query waits for it.
+# wait_for FILE WORD: until FILE holds WORD (at most 20 s: the machine may be loaded).
+wait_for()
+{
+	local i
+	for i in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no '$2' in $1 after 20 s"
+	return 1
+}
+
+# query RESOLVER PORT ID NAME: a query from inside the fence, sent when this returns, whose
+# socket stays open (in the background, QUERY_PID) until wait_query.
 QUERY_PID=""
 query()
 {
-	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" query "$@" 3 &
+	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" query "$@" 60 >"$T/query.out" &
 	QUERY_PID=$!
 	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
-	sleep 0.5
+	wait_for "$T/query.out" sent
 }
-wait_query() { wait "$QUERY_PID" 2>/dev/null; }
+wait_query()
+{
+	kill "$QUERY_PID" 2>/dev/null
+	wait "$QUERY_PID" 2>/dev/null
+	rm -f "$T/query.out"
+}
 
 case_forged_source()
 {
@@ -314,9 +331,9 @@ case_unsolicited()
 {
 	attach_dns names || return
 	# a socket waits on the port, but no query was sent from it
-	in_fence "$CLIENT" listen udp 0.0.0.0 40002 >/dev/null &
+	in_fence "$CLIENT" listen udp 0.0.0.0 40002 >"$T/listen.out" &
 	BG_PIDS="${BG_PIDS:-} $!"
-	sleep 0.5
+	wait_for "$T/listen.out" listening
 	forge answer "$QUIET" "$CLI" 40002 4343 api.example.com 10.77.0.20
 	sleep 0.2
 	expect EPERM tcp 10.77.0.20 443
