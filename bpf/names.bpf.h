@@ -111,8 +111,9 @@ struct {
 
 #define NF_NS_PER_SEC 1000000000ULL
 
-/* The learned entry of the destination (IPv6 form, IPv4 mapped), if it allows this port. */
-__noinline int nf_learned_allows(__u64 w01, __u64 w23, __u32 port, __u32 proto)
+/* The learned entry of the destination (IPv6 form, IPv4 mapped), if it allows this port.
+ * Inlined into the programs of name rules only (nf_allow). */
+static __always_inline int nf_learned_allows(__u64 w01, __u64 w23, __u32 port, __u32 proto)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_learned_key k;
@@ -134,10 +135,10 @@ __noinline int nf_learned_allows(__u64 w01, __u64 w23, __u32 port, __u32 proto)
 }
 
 /* The verdict from nf_judge*'s two bits (nf_entry_verdict) and, where the rules would deny by
- * default, the learned addresses. */
-static __always_inline int nf_allow(int v, __u64 w01, __u64 w23, __u16 port, __u32 proto)
+ * default, the learned addresses; names is a constant (the program's variant). */
+static __always_inline int nf_allow(int v, __u64 w01, __u64 w23, __u16 port, __u32 proto, int names)
 {
-	if (!nf_names_on || (v & 1))
+	if (!names || !nf_names_on || (v & 1))
 		return v & 1;
 	if (!(v & 2))
 		return 0;

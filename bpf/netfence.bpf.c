@@ -506,7 +506,8 @@ static __always_inline int nf_judge_any6(__u64 w01, __u64 w23, __u16 port, __u32
 
 #include "names.bpf.h"
 
-static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
+/* names: a constant, 1 in the programs loaded for a policy with name rules (nf_allow). */
+static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook, int names)
 {
 	__u32 addr = ctx->user_ip4;
 	__u32 port32 = ctx->user_port;
@@ -525,11 +526,11 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
 		ctx->user_ip4 = addr;
 	}
 	return nf_finish(nf_allow(nf_judge4(addr, port, proto), 0,
-				  (__u64)addr << 32 | bpf_htonl(0x0000ffff), port, proto),
+				  (__u64)addr << 32 | bpf_htonl(0x0000ffff), port, proto, names),
 			 hook, 4, addr, 0, port, proto);
 }
 
-static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
+static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook, int names)
 {
 	__u32 port32 = ctx->user_port;
 	__u32 type = ctx->type;
@@ -556,20 +557,38 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
 	     ((__u32)-mapped_any & bpf_htonl(NF_LOOPBACK4));
 	ctx->user_ip6[3] = w3;
 	w23 = (__u64)w3 << 32 | (__u32)w23;
-	return nf_finish(nf_allow(nf_judge_any6(w01, w23, port, proto), w01, w23, port, proto),
-			 hook, 6, w01, w23, port, proto);
+	return nf_finish(
+		nf_allow(nf_judge_any6(w01, w23, port, proto), w01, w23, port, proto, names), hook,
+		6, w01, w23, port, proto);
 }
 
+/*
+ * Each sock_addr program comes twice: as itself, and with the lookup of learned addresses
+ * (nf_allow) for a policy with name rules. The loader loads one of the two: without name
+ * rules a verdict has the code, the registers and the stack it had before they existed.
+ */
 SEC("cgroup/connect4")
 int nf_connect4(struct bpf_sock_addr *ctx)
 {
-	return nf_decide4(ctx, NF_HOOK_CONNECT4);
+	return nf_decide4(ctx, NF_HOOK_CONNECT4, 0);
+}
+
+SEC("cgroup/connect4")
+int nf_connect4_names(struct bpf_sock_addr *ctx)
+{
+	return nf_decide4(ctx, NF_HOOK_CONNECT4, 1);
 }
 
 SEC("cgroup/connect6")
 int nf_connect6(struct bpf_sock_addr *ctx)
 {
-	return nf_decide6(ctx, NF_HOOK_CONNECT6);
+	return nf_decide6(ctx, NF_HOOK_CONNECT6, 0);
+}
+
+SEC("cgroup/connect6")
+int nf_connect6_names(struct bpf_sock_addr *ctx)
+{
+	return nf_decide6(ctx, NF_HOOK_CONNECT6, 1);
 }
 
 /*
@@ -589,7 +608,15 @@ int nf_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	if (nf_no_destination(ctx))
 		return NF_VERDICT_ALLOW;
-	return nf_decide4(ctx, NF_HOOK_SENDMSG4);
+	return nf_decide4(ctx, NF_HOOK_SENDMSG4, 0);
+}
+
+SEC("cgroup/sendmsg4")
+int nf_sendmsg4_names(struct bpf_sock_addr *ctx)
+{
+	if (nf_no_destination(ctx))
+		return NF_VERDICT_ALLOW;
+	return nf_decide4(ctx, NF_HOOK_SENDMSG4, 1);
 }
 
 SEC("cgroup/sendmsg6")
@@ -597,7 +624,15 @@ int nf_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	if (nf_no_destination(ctx))
 		return NF_VERDICT_ALLOW;
-	return nf_decide6(ctx, NF_HOOK_SENDMSG6);
+	return nf_decide6(ctx, NF_HOOK_SENDMSG6, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int nf_sendmsg6_names(struct bpf_sock_addr *ctx)
+{
+	if (nf_no_destination(ctx))
+		return NF_VERDICT_ALLOW;
+	return nf_decide6(ctx, NF_HOOK_SENDMSG6, 1);
 }
 
 /*

@@ -41,26 +41,31 @@ struct prog_pin {
 	size_t prog_off;  /* offset of the program pointer in struct netfence_bpf */
 	enum bpf_attach_type type;
 	bool settings_only; /* reads the settings, not the policy: a donor's will do */
-	bool names_only;    /* loaded and linked only for a policy with name rules */
+	int names;	    /* 0: for every policy; 1: only with name rules; -1: only without */
 };
 
-#define PROG(name, type, settings_only)                                                    \
-	{                                                                                  \
-#name, offsetof(struct netfence_bpf, progs.nf_##name), type, settings_only \
+#define PROG(name, type, settings_only, names)                                                    \
+	{                                                                                         \
+#name, offsetof(struct netfence_bpf, progs.nf_##name), type, settings_only, names \
 	}
-#define NAMES_PROG(name, type)                                                           \
-	{                                                                                \
-#name, offsetof(struct netfence_bpf, progs.nf_##name), type, false, true \
+/* The variant with the lookup of learned addresses, pinned and linked under the same name. */
+#define NAMES_VARIANT(name, type)                                                             \
+	{                                                                                     \
+#name, offsetof(struct netfence_bpf, progs.nf_##name##_names), type, false, 1 \
 	}
 static const struct prog_pin prog_pins[] = {
-	PROG(connect4, BPF_CGROUP_INET4_CONNECT, false),
-	PROG(connect6, BPF_CGROUP_INET6_CONNECT, false),
-	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG, false),
-	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG, false),
-	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE, true),
-	PROG(egress, BPF_CGROUP_INET_EGRESS, true),
-	NAMES_PROG(dns_query, BPF_CGROUP_INET_EGRESS),
-	NAMES_PROG(dns_answer, BPF_CGROUP_INET_INGRESS),
+	PROG(connect4, BPF_CGROUP_INET4_CONNECT, false, -1),
+	PROG(connect6, BPF_CGROUP_INET6_CONNECT, false, -1),
+	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG, false, -1),
+	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG, false, -1),
+	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE, true, 0),
+	PROG(egress, BPF_CGROUP_INET_EGRESS, true, 0),
+	NAMES_VARIANT(connect4, BPF_CGROUP_INET4_CONNECT),
+	NAMES_VARIANT(connect6, BPF_CGROUP_INET6_CONNECT),
+	NAMES_VARIANT(sendmsg4, BPF_CGROUP_UDP4_SENDMSG),
+	NAMES_VARIANT(sendmsg6, BPF_CGROUP_UDP6_SENDMSG),
+	PROG(dns_query, BPF_CGROUP_INET_EGRESS, false, 1),
+	PROG(dns_answer, BPF_CGROUP_INET_INGRESS, false, 1),
 };
 #define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
 
@@ -91,7 +96,13 @@ static const char *const map_pins[NMAPS] = {
 /* Whether the set has (and so links and pins) program i. */
 static bool prog_used(size_t i, bool names)
 {
-	return !prog_pins[i].names_only || names;
+	return prog_pins[i].names == 0 || (prog_pins[i].names > 0) == names;
+}
+
+/* Whether the set has map i: the name rules' only for a policy with them. */
+static bool map_used(size_t i, bool names)
+{
+	return names || (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED);
 }
 
 /* The maps a donor gives: per fence, not per policy nor per settings. */
@@ -119,6 +130,15 @@ struct progset {
 	bool donated[NPROGS];
 	bool names; /* the policy has name rules */
 };
+
+/* The set's first program (its connect4, of either variant), which identifies it. */
+static int first_prog(const struct progset *ps)
+{
+	for (size_t i = 0; i < NPROGS; i++)
+		if (prog_used(i, ps->names))
+			return ps->prog[i];
+	return -1;
+}
 
 /*
  * libbpf's warnings and the verifier's log go to the debug log, but a failed load says why only
@@ -449,6 +469,8 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, const str
 		}
 	}
 	for (size_t i = 0; i < NMAPS; i++) {
+		if (!map_used(i, c->names))
+			continue;
 		ps->map[i] = open_pin(dir, map_pins[i]);
 		if (ps->map[i] < 0) {
 			r = ps->map[i];
@@ -495,7 +517,15 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_portsets,
 					     c->nportsets ? c->nportsets : 1);
-	/* The name rules' maps: one slot each where there are none. */
+	/* The name rules' maps are not made for a policy without them: the sock_addr programs
+	 * refer to nf_learned only in code the verifier drops (nf_names_on is 0). */
+	if (!r && !c->names &&
+	    ((r = bpf_map__set_autocreate(skel->maps.nf_names, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_resolvers, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false))))
+		return r;
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_names,
 					     c->npatterns ? (__u32)c->npatterns : 1);
@@ -839,7 +869,8 @@ static int progset_pin(const struct progset *ps, const char *dir)
 			r = pin_at(tmp, pin_name(name, "prog_", prog_pins[i].name), ps->prog[i]);
 	}
 	for (size_t i = 0; i < NMAPS && r == 0; i++)
-		r = pin_at(tmp, map_pins[i], ps->map[i]);
+		if (map_used(i, ps->names))
+			r = pin_at(tmp, map_pins[i], ps->map[i]);
 	if (r == 0 && rename(tmp, dir) < 0)
 		r = -errno;
 	if (r < 0)
@@ -1116,7 +1147,7 @@ int nf_loader_in_force(const struct nf_load_opts *o, const char *cur_dir)
 	if (path_in(sets, sizeof(sets), o->root, NF_PROGRAMS_DIR) < 0 ||
 	    path_in(dir, sizeof(dir), sets, id.key) < 0 || progset_open(dir, o, &id, &ps) < 0)
 		return 0;
-	r = bpf_obj_get_info_by_fd(ps.prog[0], &info, &len) == 0 && info.id == prog;
+	r = bpf_obj_get_info_by_fd(first_prog(&ps), &info, &len) == 0 && info.id == prog;
 	progset_close(&ps);
 	return r;
 }
