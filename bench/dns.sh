@@ -7,9 +7,11 @@
 #   NETFENCE=$PWD/netfence bench/dns.sh [LOOKUPS]     (root; default 300 lookups and connects)
 #
 # Rows: nf_dns_query and nf_dns_answer per lookup (one A query and its answer of one record,
-# then of three: two CNAMEs and an A); nf_connect4 per connect to a learned address (the rules deny by
-# default, the learned map allows) beside the same connect allowed by a CIDR rule, in a policy
-# without host rules. Numbers move with the machine: compare rows of one run.
+# then of three: two CNAMEs and an A), from one dig process asking N times (warm caches) and from
+# N getent processes; nf_connect4_names per connect to a learned address (the rules deny by
+# default, the learned map allows) and to one never learned, beside nf_connect4 of a policy
+# without host rules allowing the same connect by a CIDR rule and denying the other. Numbers
+# move with the machine: compare rows of one run.
 set -u
 
 . "$(dirname "$0")/../integration/lib-kernel.sh"
@@ -36,7 +38,7 @@ cleanup()
 }
 
 need_root
-need_commands jq ip dnsmasq getent bpftool "$CC"
+need_commands jq ip dnsmasq dig getent bpftool "$CC"
 need_cgroup2
 need_netfence
 make_tmp bench-dns
@@ -109,15 +111,25 @@ start=$(date +%s%N)
 	skip "attach of a policy with host rules failed"
 echo "attach, host rules, cold: $((($(date +%s%N) - start) / 1000000)) ms"
 for name in one three; do
+	# warm: one dig process asks N times (-f); cold: N getent processes
+	for i in $(seq "$N"); do echo "$name.example.com A"; done >"$T/batch"
+	q=$(stats nf_dns_query)
+	a=$(stats nf_dns_answer)
+	run dig +tries=1 +time=2 @10.78.0.1 -f "$T/batch" >/dev/null
+	echo "nf_dns_query, $name-record answers, one process: $(per nf_dns_query "$q")"
+	echo "nf_dns_answer, $name-record answers, one process: $(per nf_dns_answer "$a")"
 	q=$(stats nf_dns_query)
 	a=$(stats nf_dns_answer)
 	run bash -c "for i in \$(seq $N); do getent ahostsv4 $name.example.com >/dev/null; done"
-	echo "nf_dns_query, $name-record answers: $(per nf_dns_query "$q")"
-	echo "nf_dns_answer, $name-record answers: $(per nf_dns_answer "$a")"
+	echo "nf_dns_query, $name-record answers, a process each: $(per nf_dns_query "$q")"
+	echo "nf_dns_answer, $name-record answers, a process each: $(per nf_dns_answer "$a")"
 done
-c=$(stats nf_connect4)
+c=$(stats nf_connect4_names)
 run bash -c "for i in \$(seq $N); do $CLIENT tcp 10.78.0.10 443 >/dev/null; done"
-echo "nf_connect4, allowed by a learned address: $(per nf_connect4 "$c")"
+echo "nf_connect4_names, allowed by a learned address, a process each: $(per nf_connect4_names "$c")"
+c=$(stats nf_connect4_names)
+run bash -c "for i in \$(seq $N); do $CLIENT tcp 10.78.0.99 443 >/dev/null; done"
+echo "nf_connect4_names, denied (never learned), a process each: $(per nf_connect4_names "$c")"
 "${NF[@]}" detach bench >/dev/null
 
 start=$(date +%s%N)
@@ -125,5 +137,8 @@ start=$(date +%s%N)
 echo "attach, CIDR rules, cold: $((($(date +%s%N) - start) / 1000000)) ms"
 c=$(stats nf_connect4)
 run bash -c "for i in \$(seq $N); do $CLIENT tcp 10.78.0.10 443 >/dev/null; done"
-echo "nf_connect4, allowed by a CIDR rule: $(per nf_connect4 "$c")"
+echo "nf_connect4, allowed by a CIDR rule, a process each: $(per nf_connect4 "$c")"
+c=$(stats nf_connect4)
+run bash -c "for i in \$(seq $N); do $CLIENT tcp 10.78.0.99 443 >/dev/null; done"
+echo "nf_connect4, denied by default, a process each: $(per nf_connect4 "$c")"
 "${NF[@]}" detach bench >/dev/null
