@@ -3,7 +3,8 @@
 #   make              build ./netfence (BPF object embedded through a libbpf skeleton)
 #   make check        unit tests (and check-format), then kernel and runtime tests (root)
 #   make format       clang-format over every C source; make check-format checks it
-#   make integration  kernel and runtime tests only (root)
+#   make integration  kernel and runtime tests only (root); SUITES="kernel runc" runs those
+#                     suites alone, CASES=REGEX only the cases whose names match (also for check)
 #   make demo         a real container fenced by a sample policy
 #   make bench        benchmarks, writing bench/results.json (root); BASE=<git rev or binary>
 #                     measures that base beside ./netfence, taking turns (hook, verdict)
@@ -194,7 +195,7 @@ check: deps
 integration: all
 	$(Q)NETFENCE=$(CURDIR)/$(BIN) \
 		MC_NETFENCE=$(if $(filter 1,$(STATIC)),$(CURDIR)/$(OUTPUT)/netfence-dynamic) \
-		integration/run-all.sh
+		CASES='$(value CASES)' integration/run-all.sh $(SUITES)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory netfence

@@ -377,12 +377,19 @@ out:
 	return r;
 }
 
+/* CapPrm of a process's status text. */
+static unsigned long long status_caps(const char *st)
+{
+	const char *c = strstr(st, "\nCapPrm:");
+
+	return c ? strtoull(c + 8, NULL, 16) : 0;
+}
+
 /* Whether the status text of a process shows uid 0 (any of its four) or CAP_DAC_OVERRIDE
  * permitted: either writes a root-owned cgroup.procs. */
 static bool status_may_write(const char *st)
 {
-	const char *u = strstr(st, "\nUid:"), *c = strstr(st, "\nCapPrm:");
-	unsigned long long caps;
+	const char *u = strstr(st, "\nUid:");
 	char *end;
 
 	for (int i = 0; u && i < 4; i++) {
@@ -391,8 +398,7 @@ static bool status_may_write(const char *st)
 			return true;
 		u = end;
 	}
-	caps = c ? strtoull(c + 8, NULL, 16) : 0;
-	return caps & (1ULL << 1); /* CAP_DAC_OVERRIDE */
+	return status_caps(st) & (1ULL << 1); /* CAP_DAC_OVERRIDE */
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -400,53 +406,142 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* One process of the cgroup: 1 with the reason when it could leave it. nss: the cgroup
- * namespaces that see the whole hierarchy (netfence's, the initial one), n of them. */
-static int pid_escapable(const char *proc_root, const char *pid, const struct stat *nss, int n,
-			 char *why, size_t size)
-{
-	char path[PATH_MAX], *status = NULL, **mounts = NULL, q[NF_QUOTE_BUF];
-	size_t len, n_mounts = 0;
-	struct stat ns;
-	bool may;
+/* The host's namespaces of one type, as netfence and pid 1 see them (pid 1's may be hidden
+ * from us: hidepid, a sandbox). */
+struct host_ns {
+	struct stat ns[2];
+	int n;
+};
 
-	snprintf(path, sizeof(path), "%s/%s/ns/cgroup", proc_root, pid);
-	if (stat(path, &ns) < 0 || !(same_file(&ns, &nss[0]) || (n > 1 && same_file(&ns, &nss[1]))))
+static void host_ns_read(const char *proc_root, const char *type, struct host_ns *h)
+{
+	char path[PATH_MAX];
+
+	h->n = 0;
+	snprintf(path, sizeof(path), "%s/self/ns/%s", proc_root, type);
+	if (stat(path, &h->ns[h->n]) == 0)
+		h->n++;
+	snprintf(path, sizeof(path), "%s/1/ns/%s", proc_root, type);
+	if (stat(path, &h->ns[h->n]) == 0)
+		h->n++;
+}
+
+/*
+ * Whether the process is in one of the host's namespaces of that type. netfence holds no
+ * CAP_SYS_PTRACE, so the links of another uid's (or a more capable) process cannot be read:
+ * such a process is taken for the worst, in the host's namespace.
+ */
+static bool in_host_ns(const char *proc_root, const char *pid, const char *type,
+		       const struct host_ns *h)
+{
+	char path[PATH_MAX];
+	struct stat ns;
+
+	snprintf(path, sizeof(path), "%s/%s/ns/%s", proc_root, pid, type);
+	if (stat(path, &ns) < 0)
+		return true;
+	for (int i = 0; i < h->n; i++)
+		if (same_file(&ns, &h->ns[i]))
+			return true;
+	return false;
+}
+
+/* In the PID namespace of /proc: its status lists one pid in NSpid (readable by anyone), a
+ * process in a nested namespace one per level. */
+static bool status_host_pidns(const char *st)
+{
+	const char *l = strstr(st, "\nNSpid:");
+
+	if (!l)
+		return true;
+	l += strlen("\nNSpid:");
+	l += strspn(l, " \t");
+	l += strspn(l, "0123456789");
+	l += strspn(l, " \t");
+	return *l == '\n' || *l == '\0';
+}
+
+struct escape_ctx {
+	const char *proc_root;
+	struct host_ns cgroup, user;
+	int ptrace_scope;
+};
+
+/* Whether a process that sees the host's processes may ptrace one outside its cgroup and
+ * connect from there (docs/security.md): 1 with the reason. */
+static int ptrace_escapable(const struct escape_ctx *e, const char *pid, const char *status,
+			    char *why, size_t size)
+{
+	if (e->ptrace_scope >= 3 || !status_host_pidns(status) ||
+	    !in_host_ns(e->proc_root, pid, "user", &e->user))
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s/status", proc_root, pid);
-	if (nf_read_file(path, 16 * 1024, &status, &len) < 0)
+	if (status_caps(status) & (1ULL << 19)) /* CAP_SYS_PTRACE */
+		snprintf(why, size,
+			 "pid %s holds CAP_SYS_PTRACE in the host's PID namespace: it can ptrace a "
+			 "process outside the cgroup and connect from there",
+			 pid);
+	else if (e->ptrace_scope == 0)
+		snprintf(why, size,
+			 "pid %s shares the host's PID namespace while ptrace is unrestricted "
+			 "(kernel.yama.ptrace_scope 0, or no Yama): it can ptrace a process of its "
+			 "uid outside the cgroup and connect from there",
+			 pid);
+	else
 		return 0;
-	may = status_may_write(status);
-	free(status);
-	snprintf(path, sizeof(path), "%s/%s/mountinfo", proc_root, pid);
-	if (!may || nf_cgroup_list_mounts(path, true, &mounts, &n_mounts) < 0 || n_mounts == 0)
-		return 0;
-	snprintf(why, size,
-		 "pid %s runs as uid 0 (or with CAP_DAC_OVERRIDE) outside a cgroup namespace and "
-		 "sees cgroup2 mounted writable at %s: it can write its pid into another cgroup's "
-		 "cgroup.procs and leave the fence",
-		 pid, nf_quote_str(q, mounts[0]));
-	nf_strv_free(mounts, n_mounts);
 	return 1;
 }
 
-int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_t size)
+/* One process of the cgroup: 1 with the reason when it could leave it. */
+static int pid_escapable(const struct escape_ctx *e, const char *pid, char *why, size_t size)
 {
-	char path[PATH_MAX], *procs = NULL, *p, *nl;
-	struct stat nss[2];
-	size_t len, seen = 0;
-	int r = 0, n = 0;
+	char path[PATH_MAX], *status = NULL, **mounts = NULL, q[NF_QUOTE_BUF];
+	size_t len, n_mounts = 0;
+	int r = 0, m;
 
-	if (!proc_root)
-		proc_root = "/proc";
-	/* pid 1's may be hidden from us (hidepid, a sandbox): ours alone then. */
-	snprintf(path, sizeof(path), "%s/self/ns/cgroup", proc_root);
-	if (stat(path, &nss[n]) == 0)
-		n++;
-	snprintf(path, sizeof(path), "%s/1/ns/cgroup", proc_root);
-	if (stat(path, &nss[n]) == 0)
-		n++;
-	if (n == 0)
+	snprintf(path, sizeof(path), "%s/%s/status", e->proc_root, pid);
+	if (nf_read_file(path, 16 * 1024, &status, &len) < 0)
+		return 0; /* gone */
+	snprintf(path, sizeof(path), "%s/%s/mountinfo", e->proc_root, pid);
+	if (status_may_write(status) && in_host_ns(e->proc_root, pid, "cgroup", &e->cgroup)) {
+		m = nf_cgroup_list_mounts(path, true, &mounts, &n_mounts);
+		if (m < 0 && m != -ENOENT)
+			snprintf(why, size,
+				 "pid %s runs as uid 0 (or with CAP_DAC_OVERRIDE) and its mounts "
+				 "cannot "
+				 "be read (%s): taken to see cgroup2 mounted writable, through "
+				 "which it "
+				 "could write its pid into another cgroup's cgroup.procs and leave "
+				 "the "
+				 "fence",
+				 pid, strerror(-m));
+		else if (n_mounts > 0)
+			snprintf(why, size,
+				 "pid %s runs as uid 0 (or with CAP_DAC_OVERRIDE) outside a cgroup "
+				 "namespace and sees cgroup2 mounted writable at %s: it can write "
+				 "its pid "
+				 "into another cgroup's cgroup.procs and leave the fence",
+				 pid, nf_quote_str(q, mounts[0]));
+		r = (m < 0 && m != -ENOENT) || n_mounts > 0;
+	}
+	nf_strv_free(mounts, n_mounts);
+	if (r == 0)
+		r = ptrace_escapable(e, pid, status, why, size);
+	free(status);
+	return r;
+}
+
+int nf_cgroup_escapable(const char *proc_root, const char *dir, int ptrace_scope, char *why,
+			size_t size)
+{
+	struct escape_ctx e = { .proc_root = proc_root ? proc_root : "/proc",
+				.ptrace_scope = ptrace_scope };
+	char path[PATH_MAX], *procs = NULL, *p, *nl;
+	size_t len, seen = 0;
+	int r = 0;
+
+	host_ns_read(e.proc_root, "cgroup", &e.cgroup);
+	host_ns_read(e.proc_root, "user", &e.user);
+	if (e.cgroup.n == 0)
 		return -ENOENT;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	r = nf_read_file(path, NF_CGROUP_PROC_MAX, &procs, &len);
@@ -458,7 +553,7 @@ int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_
 		if (!nl)
 			break;
 		*nl++ = '\0';
-		r = pid_escapable(proc_root, p, nss, n, why, size);
+		r = pid_escapable(&e, p, why, size);
 	}
 	free(procs);
 	return r;

@@ -62,13 +62,16 @@ int nf_cgroup_resolve(const char *proc_root, const char *mountinfo_path, int pid
 #define NF_CGROUP_ESCAPE_PIDS 256 /* most processes nf_cgroup_escapable() looks at */
 
 /*
- * Whether a process in cgroup dir (its cgroup.procs, the first NF_CGROUP_ESCAPE_PIDS) could move
- * itself out: uid 0 (or CAP_DAC_OVERRIDE) in netfence's or the initial cgroup namespace, with a
- * writable cgroup2 mount in its mount namespace, since cgroup.procs is guarded by file
- * permissions alone. 1 with the reason (one clause naming the pid and the mount) in why, 0 when
- * none was found (which says nothing of processes that join later), or -errno.
+ * Whether a process in cgroup dir (its cgroup.procs, the first NF_CGROUP_ESCAPE_PIDS) could get
+ * out of its fence: move itself out, as uid 0 (or CAP_DAC_OVERRIDE) in netfence's or the
+ * initial cgroup namespace with a writable cgroup2 mount in its mount namespace, since
+ * cgroup.procs is guarded by file permissions alone; or, in the host's PID and user
+ * namespaces, ptrace a process outside (CAP_SYS_PTRACE, or ptrace_scope 0: see
+ * nf_ptrace_scope()). 1 with the reason (one clause naming the pid) in why, 0 when none was
+ * found (which says nothing of processes that join later), or -errno.
  */
-int nf_cgroup_escapable(const char *proc_root, const char *dir, char *why, size_t size);
+int nf_cgroup_escapable(const char *proc_root, const char *dir, int ptrace_scope, char *why,
+			size_t size);
 
 /*
  * Open a cgroup directory (O_RDONLY | O_DIRECTORY | O_CLOEXEC) for attaching programs to it, and

@@ -102,14 +102,14 @@ static void reap(struct nf_cli *cli)
 }
 
 /*
- * A process already in the cgroup that could move itself out makes the fence removable. Only
+ * A process already in the cgroup that could get out of it makes the fence removable. Only
  * what runs at attach time can be seen; docs/security.md says what keeps later ones in.
  */
 static bool attach_removable(struct nf_cli *cli)
 {
 	char why[1024];
 
-	if (nf_cgroup_escapable(NULL, cli->cgroup, why, sizeof(why)) <= 0)
+	if (nf_cgroup_escapable(NULL, cli->cgroup, nf_ptrace_scope(NULL), why, sizeof(why)) <= 0)
 		return false;
 	nf_log_warning(0, "%s; the fence is recorded as removable", why);
 	return true;

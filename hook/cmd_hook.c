@@ -223,6 +223,9 @@ static int check_removable(struct nf_cli *cli, struct hook_ctx *c, bool own_net,
 			config && nf_soundness_ns_own(config->has_cgroupns, config->cgroupns_path,
 						      "/proc/self/ns/cgroup"),
 		.bundle = c->state->bundle,
+		/* Joined by path, it holds processes of other cgroups: not the container's own. */
+		.own_pidns = config && config->has_pidns && !config->pidns_path,
+		.ptrace_scope = nf_ptrace_scope(NULL),
 	};
 	char why[640], line[800], **mounts = NULL;
 	size_t n_mounts = 0;

@@ -474,6 +474,19 @@ static void check_kernel(struct nf_doctor *d)
 	probe_result(d, probe_cgroup_link(), "kernel.bpf-link", "bpf_link for cgroup programs");
 }
 
+/* Under classic ptrace a container sharing a PID namespace with other cgroups' processes could
+ * make one of them connect for it, so the hook refuses those (docs/security.md). */
+static void check_ptrace(struct nf_doctor *d)
+{
+	if (nf_ptrace_scope(d->root) == 0)
+		nf_doctor_add(d, NF_SEV_INFO, "kernel.ptrace-unrestricted",
+			      "sysctl kernel.yama.ptrace_scope=1",
+			      "ptrace is unrestricted (kernel.yama.ptrace_scope 0, or no Yama): "
+			      "containers in the host's PID namespace, or one joined by path, are "
+			      "refused (Kubernetes hostPID and shareProcessNamespace, podman "
+			      "--pid=host)");
+}
+
 /* --- host config and policies ------------------------------------------------------------ */
 
 static void check_config(struct nf_doctor *d)
@@ -609,6 +622,7 @@ void nf_doctor_run(struct nf_doctor *d)
 	check_mounts(d);
 	if (check_privileges(d))
 		check_kernel(d);
+	check_ptrace(d);
 	check_policies(d);
 	nf_doctor_check_cdi(d);
 	nf_doctor_check_hooksd(d);

@@ -340,6 +340,7 @@ static void config_clear(struct nf_oci_config *c)
 	free(c->netns_path);
 	free(c->userns_path);
 	free(c->cgroupns_path);
+	free(c->pidns_path);
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		free(c->mounts[i].type);
 		free(c->mounts[i].source);
@@ -435,6 +436,9 @@ static int get_namespaces(const struct nf_json_ctx *c, const json_t *nss, struct
 		} else if (strcmp(type, "cgroup") == 0) {
 			has = &cfg->has_cgroupns;
 			ret_path = &cfg->cgroupns_path;
+		} else if (strcmp(type, "pid") == 0) {
+			has = &cfg->has_pidns;
+			ret_path = &cfg->pidns_path;
 		} else {
 			continue;
 		}
@@ -680,6 +684,9 @@ static int scan_namespace(const struct nf_json_scan_span *ns, struct nf_oci_conf
 	} else if (nf_json_scan_streq(&type, "cgroup")) {
 		has = &cfg->has_cgroupns;
 		ret_path = &cfg->cgroupns_path;
+	} else if (nf_json_scan_streq(&type, "pid")) {
+		has = &cfg->has_pidns;
+		ret_path = &cfg->pidns_path;
 	} else {
 		return 0;
 	}

@@ -84,6 +84,8 @@ struct nf_oci_config {
 	char *userns_path;   /* NULL for a new one */
 	bool has_cgroupns;   /* a "cgroup" entry: it sees only its own subtree of cgroup mounts */
 	char *cgroupns_path; /* NULL for a new one */
+	bool has_pidns;	     /* a "pid" entry: not the host's process tree */
+	char *pidns_path;    /* NULL for a new one */
 	size_t n_mounts;
 	struct nf_oci_mount *mounts; /* the "mounts" array */
 };
@@ -117,8 +119,8 @@ int nf_oci_id_valid(const char *id);
 /*
  * Parse a bundle's config.json of len bytes (at most NF_OCI_CONFIG_MAX): annotations (object of
  * strings), process.capabilities.* (arrays of strings) and linux.namespaces (array of objects
- * with a string "type" and an optional string "path"; at most one "network", one "user" and one
- * "cgroup" entry), each optional and allowed to be null. Returns 0 with *ret set (free with
+ * with a string "type" and an optional string "path"; at most one "network", "user", "cgroup"
+ * and "pid" entry), each optional and allowed to be null. Returns 0 with *ret set (free with
  * nf_oci_config_free()), or -EINVAL, -EFBIG or -ENOMEM with a message in err.
  */
 int nf_oci_config_parse(const char *buf, size_t len, struct nf_oci_config **ret, char *err,

@@ -155,6 +155,10 @@ static const char *cap_reason(const struct nf_oci_config *cfg, const struct nf_s
 		return "CAP_BPF and CAP_NET_ADMIN in the initial user namespace, which let it "
 		       "attach "
 		       "its own BPF program after netfence's and reset the verdict";
+	/* Its own user namespace gets EPERM from init_module: only the initial one loads. */
+	if (!ctx->own_userns && nf_oci_config_has_cap(cfg, "CAP_SYS_MODULE"))
+		return "CAP_SYS_MODULE in the initial user namespace, which loads code into the "
+		       "kernel that netfence's programs run in";
 	/* Its own user namespace owns a network namespace it creates, not the host's. */
 	if (net_admin && (!ctx->own_userns || ctx->own_netns))
 		return "CAP_NET_ADMIN over its network namespace, which lets it rewrite "
@@ -166,6 +170,46 @@ static const char *cap_reason(const struct nf_oci_config *cfg, const struct nf_s
 		       "(AF_PACKET) send frames no cgroup hook sees (drop CAP_NET_RAW or allow "
 		       "raw_sockets)";
 	return NULL;
+}
+
+/*
+ * A PID namespace it did not create shows it processes of other cgroups (the host's, or
+ * another container's), and a process it may ptrace (or reach with process_vm_writev,
+ * pidfd_getfd) runs whatever it injects from outside the fenced cgroup. Its own user namespace
+ * holds CAP_SYS_PTRACE only over its own processes, and classic ptrace needs the tracee's user
+ * namespace, so that stops it too.
+ */
+static int ptrace_reason(const struct nf_oci_config *cfg, const struct nf_soundness_ctx *ctx,
+			 char *buf, size_t size)
+{
+	char q[NF_QUOTE_BUF], where[NF_QUOTE_BUF + 64];
+
+	if (ctx->own_pidns || ctx->own_userns || ctx->ptrace_scope >= 3)
+		return 0;
+	if (cfg->pidns_path)
+		snprintf(where, sizeof(where), "the PID namespace it joins (%s)",
+			 nf_quote_str(q, cfg->pidns_path));
+	else
+		snprintf(where, sizeof(where), "the host's PID namespace");
+	if (nf_oci_config_has_cap(cfg, "CAP_SYS_PTRACE"))
+		snprintf(
+			buf, size,
+			"holds CAP_SYS_PTRACE in %s, through which it can ptrace a process outside "
+			"its cgroup and connect from there (give it a PID namespace of its own, or "
+			"drop CAP_SYS_PTRACE)",
+			where);
+	else if (ctx->ptrace_scope <= 0)
+		snprintf(
+			buf, size,
+			"shares %s while ptrace is unrestricted (kernel.yama.ptrace_scope 0, or no "
+			"Yama), through which it can ptrace a process of its uid outside its "
+			"cgroup "
+			"and connect from there (give it a PID namespace of its own, or set "
+			"kernel.yama.ptrace_scope to 1 or more)",
+			where);
+	else
+		return 0;
+	return 1;
 }
 
 int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundness_ctx *ctx,
@@ -184,6 +228,8 @@ int nf_soundness_check(const struct nf_oci_config *cfg, const struct nf_soundnes
 						 "keeps every capability of the runtime)");
 		return 1;
 	}
+	if (ptrace_reason(cfg, ctx, buf, size))
+		return 1;
 	m = bpffs_mount(cfg, ctx);
 	if (m) {
 		snprintf(buf, size,

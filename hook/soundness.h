@@ -6,6 +6,7 @@
  * - CAP_SYS_ADMIN, or CAP_BPF with CAP_NET_ADMIN, in the initial user namespace: the container
  *   can attach its own program to its cgroup after netfence's and reset the verdict
  *   (bpf_set_retval), and with CAP_SYS_ADMIN detach netfence's links by id.
+ * - CAP_SYS_MODULE in the initial user namespace: a module runs in the kernel, below every fence.
  * - CAP_NET_ADMIN over the network namespace its traffic leaves through: a NAT rule rewrites the
  *   destination after netfence has judged the original one.
  * - CAP_NET_RAW over that network namespace when the policy denies raw sockets: packet sockets
@@ -15,6 +16,9 @@
  *   cgroup namespace, a bind from the runtime's cgroup2 mount, an rbind of an ancestor of it
  *   without "rro"): uid 0 needs no capability to write its pid into another cgroup's
  *   cgroup.procs, which leaves the fence.
+ * - A PID namespace it did not create (the host's, or one joined by path) where ptrace reaches
+ *   beyond the container (CAP_SYS_PTRACE, or Yama's ptrace_scope 0): it can make a process
+ *   outside its cgroup connect for it.
  *
  * A container in its own user namespace holds capabilities only there: they still govern a
  * network namespace that user namespace owns, never the host's BPF.
@@ -38,6 +42,10 @@ struct nf_soundness_ctx {
 	const char *const *cgroup2_mounts;
 	size_t n_cgroup2_mounts;
 	const char *bundle; /* a bind's relative source is taken from here, as runtimes do */
+	bool own_pidns;	    /* the container creates its PID namespace (no path to join) */
+	/* kernel.yama.ptrace_scope: 0 classic (also without Yama), 1 descendants only, 2 only
+	 * CAP_SYS_PTRACE, 3 no ptrace at all. */
+	int ptrace_scope;
 };
 
 /* 0 when the fence holds; 1 with the reason (one clause, for a log line) in buf when the

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,4 +224,20 @@ void nf_strv_free(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+int nf_ptrace_scope(const char *root)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int scope = 0;
+
+	snprintf(path, sizeof(path), "%s/proc/sys/kernel/yama/ptrace_scope", root ? root : "");
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &scope) != 1)
+		scope = 0;
+	fclose(f);
+	return scope;
 }

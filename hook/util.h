@@ -21,6 +21,9 @@ int nf_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
  * (a FIFO in its place cannot hang the caller). */
 int nf_read_regular_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int nf_write_all(int fd, const void *buf, size_t len);
+/* kernel.yama.ptrace_scope under root (NULL: the host's): 0 classic ptrace (also without Yama,
+ * or unreadable), 1 descendants only, 2 CAP_SYS_PTRACE only, 3 none. */
+int nf_ptrace_scope(const char *root);
 
 /* Append byte ch to buf at *o, escaped unless printable ASCII (and, when quoting, the quote and
  * backslash too): \n, \t or \xNN. buf has room for 4 more bytes. */

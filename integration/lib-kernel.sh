@@ -2,14 +2,16 @@
 # Shared prelude of the kernel-level integration tests (test-kernel.sh, test-hostile.sh,
 # test-faults.sh, test-memcheck.sh): prerequisite checks that exit 77 with the reason, the
 # temporary directory with its private bpffs mount and a private copy of netfence, the test
-# cgroups, case reporting. Source it; it defines functions and a few variables, and runs
-# nothing by itself. (Not named test-*.sh: run-all.sh runs every integration/test-*.sh.)
+# cgroups. Cases are selected and reported by lib-test.sh, which it sources. Source it; it
+# defines functions and a few variables, and runs nothing by itself. (Not named test-*.sh:
+# run-all.sh runs every integration/test-*.sh.)
 #
 # The sourcing script defines cleanup() (called, once, by the EXIT trap make_tmp installs,
 # with the exit status kept) and may set:
-#   CASE_FILTER     a regex: selected NAME is true only for matching names (default: all)
 #   FLAT_WIDTH      flat cuts its output to this many characters (default: no cut)
-#   ERRS_MAX_LINES  case_end prints at most this many lines of a failed case (default: all)
+
+# shellcheck source=integration/lib-test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-test.sh"
 
 ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NETFENCE=${NETFENCE:-$ROOT_DIR/netfence}
@@ -19,18 +21,7 @@ CG2=""    # cgroup v2 mount point
 CG=""     # the test's cgroup, under $CG2
 NFARGS=() # netfence's options for the test's config, bpffs root and state dir
 NF=()     # netfence with NFARGS
-PASSED=0
-FAILED=0
-ERRS=""
-CASE_FILTER=""
 FLAT_WIDTH=""
-ERRS_MAX_LINES=""
-
-skip()
-{
-	echo "SKIP: $*"
-	exit 77
-}
 
 # --- prerequisites -----------------------------------------------------------------------
 
@@ -173,37 +164,6 @@ remove_tmp()
 }
 
 # --- reporting ---------------------------------------------------------------------------
-
-# Record a failed check inside the current case.
-fail()
-{
-	ERRS="${ERRS}      - $*
-"
-}
-
-# case_end NAME: print the verdict of the case whose checks just ran.
-case_end()
-{
-	if [ -z "$ERRS" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1"
-		if [ -n "$ERRS_MAX_LINES" ]; then
-			printf '%s' "$ERRS" | head -n "$ERRS_MAX_LINES"
-		else
-			printf '%s' "$ERRS"
-		fi
-	fi
-	ERRS=""
-}
-
-# Whether case NAME is selected by CASE_FILTER.
-selected()
-{
-	[ -z "$CASE_FILTER" ] || [[ $1 =~ $CASE_FILTER ]]
-}
 
 # flat TEXT: TEXT on one line (cut to FLAT_WIDTH characters).
 flat()

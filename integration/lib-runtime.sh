@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # variables here are read by the sourcing scripts
-# Shared helpers for the runtime integration tests (test-runc.sh, test-crun.sh,
-# test-podman.sh) and the demo. Source it; it defines functions and a few variables, and
-# runs nothing by itself.
+# Shared helpers for the runtime integration tests (test-runc.sh, test-crun.sh, test-podman.sh,
+# test-containerd.sh, test-deb.sh, test-bypass.sh, test-evasion.sh) and the demo. Source it; it
+# defines functions and a few variables, and runs nothing by itself.
 #
 # Everything a test makes lives under one temporary directory $T: the rootfs, the bundles,
 # the runtime's state root, a private bpffs mount (netfence's --bpffs-root), netfence's state
@@ -25,87 +25,34 @@ RT_PIDS=""     # background processes (listeners) to stop at exit
 RT_RUNTIMES="" # runtimes whose containers live under $T/<runtime>-root
 RT_PODMAN=""   # set by test-podman.sh and test-deb.sh: the podman command (pm)
 
-# --- reporting ---------------------------------------------------------------------------
+# --- reporting (lib-test.sh selects and reports the cases) ----------------------------------
 
-RT_PASSED=0
-RT_FAILED=0
-RT_ERRS=""
-
-rt_skip()
-{
-	echo "SKIP: $*"
-	exit 77
-}
+# shellcheck source=integration/lib-test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-test.sh"
 
 rt_log()
 {
 	echo "    $*"
 }
 
-# Record a failed check inside the current case; the case fails if any check failed.
-rt_fail()
-{
-	RT_ERRS="${RT_ERRS}      - $*
-"
-}
-
-# rt_case NAME FUNCTION: run one table row and print its verdict.
-rt_case()
-{
-	local name=$1 fn=$2
-	RT_ERRS=""
-	"$fn"
-	if [ -z "$RT_ERRS" ]; then
-		RT_PASSED=$((RT_PASSED + 1))
-		echo "PASS $name"
-	else
-		RT_FAILED=$((RT_FAILED + 1))
-		echo "FAIL $name"
-		printf '%s' "$RT_ERRS"
-	fi
-}
-
-# rt_run_table TABLE [NAME...]: run the table's rows ("name function" per line), or only the
-# named ones.
-rt_run_table()
-{
-	local table=$1 rows name fn i
-	shift
-	mapfile -t rows <<<"$table"
-	for ((i = 0; i < ${#rows[@]}; i++)); do
-		read -r name fn <<<"${rows[$i]}"
-		[ -n "${name:-}" ] || continue
-		if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx -- "$name"; then
-			continue
-		fi
-		rt_case "$name" "$fn" </dev/null
-	done
-}
-
-rt_summary()
-{
-	echo "$RT_PASSED passed, $RT_FAILED failed"
-	[ "$RT_FAILED" -eq 0 ]
-}
-
 # --- prerequisites -----------------------------------------------------------------------
 
 rt_require_root()
 {
-	[ "$(id -u)" = 0 ] || rt_skip "needs root (cgroup eBPF, bpffs, runtimes)"
+	[ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, bpffs, runtimes)"
 }
 
 rt_require_cmd()
 {
 	local c
 	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || rt_skip "'$c' is not installed"
+		command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
 	done
 }
 
 rt_require_netfence()
 {
-	[ -x "$NETFENCE" ] || rt_skip "netfence binary '$NETFENCE' not found (run make)"
+	[ -x "$NETFENCE" ] || skip "netfence binary '$NETFENCE' not found (run make)"
 	case $NETFENCE in
 	/*) ;;
 	*) NETFENCE=$(cd "$(dirname "$NETFENCE")" && pwd)/$(basename "$NETFENCE") ;;
@@ -123,7 +70,7 @@ rt_find_cgroup2()
 		RT_CG2=/sys/fs/cgroup/unified
 		RT_BIND=1
 	else
-		rt_skip "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
+		skip "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
 	fi
 }
 
@@ -148,14 +95,14 @@ rt_setup()
 	rt_require_cmd unshare mount umount python3 bpftool
 	rt_require_netfence
 	rt_find_cgroup2
-	T=$(mktemp -d "/tmp/netfence-$1.XXXXXX") || rt_skip "cannot create a temporary directory"
+	T=$(mktemp -d "/tmp/netfence-$1.XXXXXX") || skip "cannot create a temporary directory"
 	chmod 755 "$T"
 	RT_PARENT="/netfence-it.$$"
 	trap rt_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	mkdir -p "$T/bpffs" "$T/state" "$T/policies" "$T/logs" "$T/bundles"
-	mount -t bpf bpf "$T/bpffs" || rt_skip "cannot mount bpffs at $T/bpffs"
+	mount -t bpf bpf "$T/bpffs" || skip "cannot mount bpffs at $T/bpffs"
 	rt_write_config "$T/netfence.json" closed false
 	RT_NF_PROGS_BASE=$(rt_count_nf_progs)
 }
@@ -232,7 +179,7 @@ rt_build_rootfs()
 	if [ ! -x "$T/ctclient" ]; then
 		"$CC" -static -O2 -Wall -Wextra -D_GNU_SOURCE -o "$T/ctclient" \
 			"$RT_ROOT_DIR/integration/ctclient.c" 2>"$T/logs/ctclient.err" ||
-			rt_skip "cannot build the static client: $(head -n 1 "$T/logs/ctclient.err")"
+			skip "cannot build the static client: $(head -n 1 "$T/logs/ctclient.err")"
 	fi
 	cp "$T/ctclient" "$dir/bin/client"
 	for bb in /bin/busybox /usr/bin/busybox; do
@@ -270,6 +217,7 @@ rt_have_busybox()
 #   annotation=K=V     one more annotation
 #   mount=JSON         one more entry of "mounts" (an OCI mount object)
 #   cgroupns=1         a cgroup namespace of its own
+#   pidns=host|PATH    no PID namespace of its own: the host's, or the one at PATH
 # RT_BUNDLE_DEFAULTS, if set, holds options applied before the arguments (crun: devices=0).
 rt_bundle()
 {
@@ -297,6 +245,7 @@ rt_bundle()
 			annotation=*) export RTB_ANNOTATION="${kv#*=}" ;;
 			mount=*) export RTB_MOUNT="${kv#*=}" ;;
 			cgroupns=*) export RTB_CGROUPNS="${kv#*=}" ;;
+			pidns=*) export RTB_PIDNS="${kv#*=}" ;;
 			*)
 				echo "rt_bundle: unknown option '$kv'" >&2
 				exit 1
@@ -335,6 +284,10 @@ if e.get("RTB_ANNOTATION"):
 
 caps = e.get("RTB_CAPS", "CAP_AUDIT_WRITE,CAP_KILL,CAP_NET_BIND_SERVICE").split(",")
 namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+if e.get("RTB_PIDNS") == "host":
+    namespaces.pop(0)
+elif e.get("RTB_PIDNS"):
+    namespaces[0]["path"] = e["RTB_PIDNS"]
 if e["RTB_NETNS"] == "private":
     namespaces.append({"type": "network"})
 if e.get("RTB_CGROUPNS") == "1":
@@ -461,7 +414,7 @@ pm_probe()
 	local name=$1 kind=$2 addr=$3 port=$4 want=$5 got
 	got=$(pm exec "$name" /bin/client "$kind" "$addr" "$port" </dev/null 2>>"$T/logs/$name.exec")
 	[ "$got" = "$want" ] ||
-		rt_fail "$name: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
+		fail "$name: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
 }
 
 # --- netfence ----------------------------------------------------------------------------
@@ -503,7 +456,7 @@ expect_probe()
 	local id=$1 kind=$2 addr=$3 port=$4 want=$5 got
 	got=$(rt_exec "$id" /bin/client "$kind" "$addr" "$port")
 	if [ "$got" != "$want" ]; then
-		rt_fail "$id: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
+		fail "$id: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
 	fi
 }
 
@@ -512,15 +465,15 @@ expect_nothing_left()
 {
 	local id=$1 left
 	left=$(find "$T/bpffs" -mindepth 1 -path "*$id*" 2>/dev/null | head -n 3)
-	[ -z "$left" ] || rt_fail "$id: pins left under the bpffs root: $left"
+	[ -z "$left" ] || fail "$id: pins left under the bpffs root: $left"
 	left=$(find "$T/state" -mindepth 1 -name "*$id*" 2>/dev/null | head -n 3)
-	[ -z "$left" ] || rt_fail "$id: state left: $left"
+	[ -z "$left" ] || fail "$id: state left: $left"
 	if bpftool cgroup tree "$RT_CG2$RT_PARENT" 2>/dev/null | grep -q ' nf_'; then
-		rt_fail "$id: bpftool cgroup tree shows netfence programs under $RT_PARENT"
+		fail "$id: bpftool cgroup tree shows netfence programs under $RT_PARENT"
 	fi
 	# A hook never leaves a process behind (one holding program fds would keep them loaded).
 	left=$(command -v pgrep >/dev/null && pgrep -f -- "--bpffs-root $T/bpffs" | head -n 3)
-	[ -z "$left" ] || rt_fail "$id: netfence processes still running: $(echo "$left" | tr '\n' ' ')"
+	[ -z "$left" ] || fail "$id: netfence processes still running: $(echo "$left" | tr '\n' ' ')"
 }
 
 # expect_store_empty: after every container is gone, nothing at all under the roots.
@@ -531,9 +484,9 @@ expect_store_empty()
 	# dot files in the state dir are netfence's lock.
 	left=$(find "$T/bpffs" -mindepth 1 ! -path "$T/bpffs/maps.debug" \
 		! -path "$T/bpffs/progs.debug" 2>/dev/null | head -n 5)
-	[ -z "$left" ] || rt_fail "pins left under the bpffs root: $(printf '%s' "$left" | tr '\n' ' ')"
+	[ -z "$left" ] || fail "pins left under the bpffs root: $(printf '%s' "$left" | tr '\n' ' ')"
 	left=$(find "$T/state" -mindepth 1 ! -name '.*' 2>/dev/null | head -n 5)
-	[ -z "$left" ] || rt_fail "state files left: $(printf '%s' "$left" | tr '\n' ' ')"
+	[ -z "$left" ] || fail "state files left: $(printf '%s' "$left" | tr '\n' ' ')"
 	rt_wait_progs_freed
 }
 
@@ -619,7 +572,7 @@ rt_policies()
 	PA=$base PA2=$((base + 1)) PD=$((base + 2)) PU=$((base + 3))
 	if ! { rt_listen tcp 127.0.0.1 "$PA" && rt_listen tcp ::1 "$PA" &&
 		rt_listen tcp 127.0.0.1 "$PD" && rt_listen tcp ::1 "$PD"; }; then
-		rt_skip "cannot start loopback listeners on ports $PA/$PD"
+		skip "cannot start loopback listeners on ports $PA/$PD"
 	fi
 	POLICY_RULES='[
     {"action": "allow", "cidr": "127.0.0.1/32", "protocol": "tcp", "ports": ['"$PA, $PA2"']},
@@ -646,11 +599,11 @@ rt_start_fenced()
 	local id=$1
 	shift
 	rt_bundle "$T/bundles/$id" "$id" "$@" || {
-		rt_fail "$id: cannot write the bundle"
+		fail "$id: cannot write the bundle"
 		return 1
 	}
 	if ! rt_run "$id" "$T/bundles/$id"; then
-		rt_fail "$id: $RT could not start the container: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: $RT could not start the container: $(tail -n 3 "$T/logs/$id.create")"
 		return 1
 	fi
 }
@@ -658,7 +611,7 @@ rt_start_fenced()
 # rt_delete_clean ID: delete (poststop runs) and check that nothing of the fence is left.
 rt_delete_clean()
 {
-	rt_delete "$1" || rt_fail "$1: $RT delete failed: $(tail -n 2 "$T/logs/$1.delete")"
+	rt_delete "$1" || fail "$1: $RT delete failed: $(tail -n 2 "$T/logs/$1.delete")"
 	expect_nothing_left "$1"
 }
 
@@ -696,17 +649,17 @@ rt_case_host()
 	rt_start_fenced "$id" netns=host hooks="$hooks" policy="$POLICY" || return
 	rt_probe_table "$id"
 	n=$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")
-	[ "$n" -ge 4 ] || rt_fail "$id: $n netfence programs on the cgroup, expected at least 4"
-	[ "$(nf_field "$id" mode)" = enforce ] || rt_fail "$id: show: mode is not enforce"
+	[ "$n" -ge 4 ] || fail "$id: $n netfence programs on the cgroup, expected at least 4"
+	[ "$(nf_field "$id" mode)" = enforce ] || fail "$id: show: mode is not enforce"
 	[ "$(nf_field "$id" counters.denied)" -gt 0 ] 2>/dev/null ||
-		rt_fail "$id: show: counters.denied is not > 0"
+		fail "$id: show: counters.denied is not > 0"
 	[ "$(nf_field "$id" counters.allowed)" -gt 0 ] 2>/dev/null ||
-		rt_fail "$id: show: counters.allowed is not > 0"
+		fail "$id: show: counters.allowed is not > 0"
 	case $(nf_field "$id" cgroup) in
 	*"$RT_PARENT/$id") ;;
-	*) rt_fail "$id: show: cgroup '$(nf_field "$id" cgroup)' is not the container's" ;;
+	*) fail "$id: show: cgroup '$(nf_field "$id" cgroup)' is not the container's" ;;
 	esac
-	nf list --json 2>/dev/null | grep -q "\"$id\"" || rt_fail "$id: list --json does not name it"
+	nf list --json 2>/dev/null | grep -q "\"$id\"" || fail "$id: list --json does not name it"
 	rt_delete_clean "$id"
 }
 
@@ -733,7 +686,7 @@ case_private_loopback_default()
 	expect_probe "$id" tcp ::1 "$PD" ECONNREFUSED
 	expect_probe "$id" udp 127.0.0.1 "$PD" ok
 	expect_probe "$id" udp ::1 "$PD" ok
-	[ "$(nf_field "$id" mode)" = enforce ] || rt_fail "$id: show: mode is not enforce"
+	[ "$(nf_field "$id" mode)" = enforce ] || fail "$id: show: mode is not enforce"
 	rt_delete_clean "$id"
 }
 
@@ -762,16 +715,16 @@ case_invalid_policy()
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY_BAD" \
 		annotation="run.oci.hooks.stderr=$T/logs/$id.hook-stderr" || return
 	if rt_run "$id" "$T/bundles/$id"; then
-		rt_fail "$id: $RT started a container with an invalid policy"
+		fail "$id: $RT started a container with an invalid policy"
 	fi
 	out=$(cat "$T/logs/$id.create" "$T/logs/$id.hook-stderr" 2>/dev/null)
 	case $out in
 	*"netfence: container '$id': io.netfence.policy: /rules/0/cidr: '10.0.0.0/33'"*) ;;
-	*) rt_fail "$id: netfence's one-line error is not in $RT's output: $(printf '%s' "$out" |
+	*) fail "$id: netfence's one-line error is not in $RT's output: $(printf '%s' "$out" |
 		tr '\n' ' ' | cut -c 1-400)" ;;
 	esac
 	if rt_cli state "$id" 2>/dev/null | grep -q '"status": *"running"'; then
-		rt_fail "$id: the container is running"
+		fail "$id: the container is running"
 	fi
 	rt_delete "$id"
 	expect_nothing_left "$id"
@@ -785,9 +738,9 @@ case_unfenced()
 	expect_probe "$id" tcp 127.0.0.1 "$PD" ok
 	expect_probe "$id" udp ::1 "$PD" ok
 	[ "$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")" = 0 ] ||
-		rt_fail "$id: netfence programs attached to an unannotated container"
+		fail "$id: netfence programs attached to an unannotated container"
 	expect_nothing_left "$id"
-	nf show "$id" >/dev/null 2>&1 && rt_fail "$id: netfence show knows an unfenced container"
+	nf show "$id" >/dev/null 2>&1 && fail "$id: netfence show knows an unfenced container"
 	rt_delete "$id"
 }
 
@@ -806,13 +759,13 @@ rt_case_crash()
 		rmdir "$cg" 2>/dev/null && break
 		sleep 0.2
 	done
-	[ -d "$cg" ] && rt_fail "$id: cannot remove the cgroup $cg"
+	[ -d "$cg" ] && fail "$id: cannot remove the cgroup $cg"
 	rm -rf "${T:?}/$RT-root/$id"
 	[ -n "$(find "$T/state" "$T/bpffs" -mindepth 1 -name "*$id*" 2>/dev/null)" ] ||
-		rt_fail "$id: nothing of the fence was left to reap (was it ever attached?)"
+		fail "$id: nothing of the fence was left to reap (was it ever attached?)"
 	rt_wait_released "$id"
 	if [ "$with" = gc ]; then
-		nf gc >"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
+		nf gc >"$T/logs/$id.gc" 2>&1 || fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
 	else
 		rt_start_fenced "$other" policy="$POLICY" || return
 		expect_probe "$other" tcp 127.0.0.1 "$PD" EPERM
@@ -820,7 +773,7 @@ rt_case_crash()
 	if [ "$with" = hook ]; then
 		# The other container is fenced: check only what belonged to the crashed one first.
 		[ -z "$(find "$T/state" "$T/bpffs" -mindepth 1 -name "*$id*" 2>/dev/null)" ] ||
-			rt_fail "$id: the next hook run did not reap the stale fence"
+			fail "$id: the next hook run did not reap the stale fence"
 		rt_delete_clean "$other"
 	fi
 	expect_nothing_left "$id"
@@ -853,17 +806,17 @@ for stage in c["hooks"].values():
 json.dump(c, open(dst, "w"), indent=2)
 PY
 	then
-		rt_fail "$id: cannot adapt config.json.example"
+		fail "$id: cannot adapt config.json.example"
 		return
 	fi
 	if ! rt_run "$id" "$T/bundles/$id"; then
-		rt_fail "$id: $RT could not start it: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: $RT could not start it: $(tail -n 3 "$T/logs/$id.create")"
 		return
 	fi
 	expect_probe "$id" tcp 127.0.0.1 "$PD" ECONNREFUSED
 	n=$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")
-	[ "$n" -ge 4 ] || rt_fail "$id: $n netfence programs on the cgroup, expected at least 4"
-	[ "$(nf_field "$id" mode)" = enforce ] || rt_fail "$id: show: mode is not enforce"
+	[ "$n" -ge 4 ] || fail "$id: $n netfence programs on the cgroup, expected at least 4"
+	[ "$(nf_field "$id" mode)" = enforce ] || fail "$id: show: mode is not enforce"
 	rt_delete_clean "$id"
 }
 

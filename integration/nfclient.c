@@ -103,47 +103,29 @@ static int do_tfo(const struct sockaddr_storage *ss, socklen_t len)
 	return verdict(err);
 }
 
-static int do_udp(const struct sockaddr_storage *ss, socklen_t len)
+/* One UDP datagram over a new socket, sent as HOW says (probe.h). */
+static int udp_verdict(enum udp_how how, const struct sockaddr_storage *ss, socklen_t len)
 {
 	int fd = udp_socket(ss->ss_family);
-	int err = 0;
 
 	if (fd < 0)
 		return setup_failed("socket", errno);
-	if (sendto(fd, "x", 1, 0, (const struct sockaddr *)ss, len) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return verdict(udp_probe(fd, how, ss, len, "x", NULL));
+}
+
+static int do_udp(const struct sockaddr_storage *ss, socklen_t len)
+{
+	return udp_verdict(UDP_SENDTO, ss, len);
 }
 
 static int do_udp_connect(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = udp_socket(ss->ss_family);
-	int err = 0;
-
-	if (fd < 0)
-		return setup_failed("socket", errno);
-	if (connect(fd, (const struct sockaddr *)ss, len) < 0 || send(fd, "x", 1, 0) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return udp_verdict(UDP_CONNECT, ss, len);
 }
 
 static int do_udp_sendmsg(const struct sockaddr_storage *ss, socklen_t len)
 {
-	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_name = (void *)ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
-	};
-	int fd = udp_socket(ss->ss_family);
-	int err = 0;
-
-	if (fd < 0)
-		return setup_failed("socket", errno);
-	if (sendmsg(fd, &msg, 0) < 0)
-		err = errno;
-	close(fd);
-	return verdict(err);
+	return udp_verdict(UDP_SENDMSG, ss, len);
 }
 
 /* One sendmmsg() batch over one socket (probe.h). */

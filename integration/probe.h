@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Helpers shared by the static test clients (nfclient.c, evasion.c): numeric addresses, errno
- * names, the one-word results the test scripts read, and the operations both clients run the
- * same way. Included once by each client.
+ * Helpers shared by the static test clients (nfclient.c, evasion.c, ctclient.c): numeric
+ * addresses, errno names, the one-word results the test scripts read, and the operations the
+ * clients run the same way. Included once by each client; static inline, so a client that uses
+ * only some of them builds without warnings.
  */
 #ifndef NETFENCE_PROBE_H
 #define NETFENCE_PROBE_H
@@ -21,7 +22,7 @@
 
 #define PROBE_MAX_MSGS 64 /* destinations of one sendmmsg() batch */
 
-static const char *errname(int e)
+static inline const char *errname(int e)
 {
 	static char buf[16];
 	const char *n = strerrorname_np(e);
@@ -32,7 +33,7 @@ static const char *errname(int e)
 	return buf;
 }
 
-static int setup_failed(const char *what, int err)
+static inline int setup_failed(const char *what, int err)
 {
 	printf("%s:%s\n", what, errname(err));
 	return 1;
@@ -40,7 +41,7 @@ static int setup_failed(const char *what, int err)
 
 /* Fill *ss from a numeric address and port; an IPv6 address may end in %N, the scope id
  * (interface index) N. Returns the address length, 0 if invalid. */
-static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
+static inline socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -77,13 +78,57 @@ static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_
 	return 0;
 }
 
-static int udp_socket(int family)
+static inline int udp_socket(int family)
 {
 	return socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 }
 
+/* The ways a UDP probe hands its datagram to the kernel. */
+enum udp_how {
+	UDP_SENDTO,  /* unconnected sendto(): sendmsg4/6 */
+	UDP_SENDMSG, /* unconnected sendmsg() with msg_name: sendmsg4/6 */
+	UDP_CONNECT, /* connect() then send(): connect4/6 */
+};
+
+/*
+ * Send PAYLOAD to SA (length LEN) on the UDP socket FD, the way HOW says, and close FD. Returns
+ * 0 or the errno of the call that failed; *connect_err (if not NULL) gets connect()'s result
+ * alone, so that a client can report the connect and the send apart.
+ */
+static inline int udp_probe(int fd, enum udp_how how, const void *sa, socklen_t len,
+			    const char *payload, int *connect_err)
+{
+	struct iovec iov = { .iov_base = (void *)payload, .iov_len = strlen(payload) };
+	struct msghdr msg = {
+		.msg_name = (void *)sa, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
+	};
+	int err = 0, cerr = 0;
+	ssize_t r = 0;
+
+	switch (how) {
+	case UDP_SENDTO:
+		r = sendto(fd, payload, iov.iov_len, 0, (const struct sockaddr *)sa, len);
+		break;
+	case UDP_SENDMSG:
+		r = sendmsg(fd, &msg, 0);
+		break;
+	case UDP_CONNECT:
+		if (connect(fd, (const struct sockaddr *)sa, len) < 0)
+			cerr = err = errno;
+		else
+			r = send(fd, payload, iov.iov_len, 0);
+		break;
+	}
+	if (r < 0)
+		err = errno;
+	if (connect_err)
+		*connect_err = cerr;
+	close(fd);
+	return err;
+}
+
 /* Rewrite an IPv4 address as IPv4-mapped IPv6 (in place); returns the new length. */
-static socklen_t to_v6(struct sockaddr_storage *ss)
+static inline socklen_t to_v6(struct sockaddr_storage *ss)
 {
 	struct sockaddr_in s4 = *(struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -100,7 +145,7 @@ static socklen_t to_v6(struct sockaddr_storage *ss)
 }
 
 /* Wait for a non-blocking connect to finish; returns 0 or the errno it ended with. */
-static int wait_connect_ms(int fd, int timeout_ms)
+static inline int wait_connect_ms(int fd, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
@@ -124,7 +169,7 @@ static int wait_connect_ms(int fd, int timeout_ms)
  * the failing message is then resubmitted alone to learn its errno, and the rest after it.
  * Returns -1 for arguments that are not pairs of an address and a port.
  */
-static int udp_sendmmsg_batch(int argc, char **argv, const char *payload)
+static inline int udp_sendmmsg_batch(int argc, char **argv, const char *payload)
 {
 	static struct sockaddr_storage ss[PROBE_MAX_MSGS];
 	static struct mmsghdr mm[PROBE_MAX_MSGS];

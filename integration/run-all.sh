@@ -5,16 +5,20 @@
 #
 #   integration/run-all.sh [NAME...]     NAME: e.g. kernel or test-kernel.sh; default all
 #
-# A script prints one line per case and ends with "N passed, N failed" (optionally
-# ", N skipped"); exit status 77 means it could not run here (its "SKIP: reason" line says
-# why) and counts as one skipped. A script that ends without that summary line, or whose exit
-# status contradicts it, counts as one failed case on top of what it reported.
+# A script reports through lib-test.sh: one line per case and at the end "N passed, N failed"
+# (", N skipped" when cases could not run); exit status 77 means it could not run here (its
+# "SKIP: reason" line says why) and counts as one skipped. A script that ends without that
+# summary line, or whose exit status contradicts it, counts as one failed case on top of what
+# it reported.
 #
-# Environment: IT_TIMEOUT (seconds per script, default 3600; the script gets SIGTERM, so its
-# cleanup trap runs). The scripts' own variables (NETFENCE, CC, ...) pass through.
+# Environment: CASES=REGEX (every script runs only the cases whose names match), IT_TIMEOUT
+# (seconds per script, default 3600; the script gets SIGTERM, so its cleanup trap runs). The
+# scripts' own variables (NETFENCE, CC, ...) pass through.
 set -u
 
 IT_DIR=$(cd "$(dirname "$0")" && pwd)
+# The scripts' summary lines are read here: they print them as text, not as TAP.
+unset TEST_TAP
 IT_TIMEOUT=${IT_TIMEOUT:-3600}
 
 passed=0

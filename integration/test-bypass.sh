@@ -35,10 +35,10 @@
 #
 # Only loopback is targeted; no cgroup program is ever attached to the root cgroup. Needs
 # root, cgroup v2, clang, bpftool, libbpf-dev, setpriv, jq, a static libc; runc for the runc
-# cases, nft and ip for the DNAT cases (rows that cannot run print SKIP and count as neither).
-# Exits 77 with the reason when it cannot run at all.
+# cases, nft and ip for the DNAT cases (rows that cannot run print SKIP with the reason and are
+# not counted as passed). Exits 77 with the reason when it cannot run at all.
 #
-#   integration/test-bypass.sh [CASE...]     (default: every case, in table order)
+#   integration/test-bypass.sh [REGEX...]   (the cases to run, or CASES=REGEX; default all)
 # Environment: NETFENCE, CC, RT_KEEP=1 (see lib-runtime.sh), BP_LOOPS (connect() calls per
 # cost measurement, default 20000).
 set -u
@@ -55,7 +55,6 @@ NFC=""       # integration/nfclient, static
 KT_TOP=""    # the kernel cases' cgroups live under it
 PD=""        # a loopback port nobody listens on: allowed = ECONNREFUSED, denied = EPERM
 HAVE_RUNC=1
-BP_SKIPPED=0
 RUNC_WHY=""
 # runc's default capability set (`runc spec` before 1.0 and Docker's defaults).
 DEFAULT_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FSETID,CAP_FOWNER,CAP_MKNOD,CAP_NET_RAW,CAP_SETGID
@@ -94,13 +93,13 @@ bp_build()
 	inc=/usr/include/$(uname -m)-linux-gnu
 	clang -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -Wall -I"$inc" \
 		-c "$BP_SRC/retval.bpf.c" -o "$b/retval.tmp.o" 2>"$b/err" ||
-		rt_skip "cannot compile retval.bpf.c: $(head -n 3 "$b/err")"
+		skip "cannot compile retval.bpf.c: $(head -n 3 "$b/err")"
 	if ! bpftool gen object "$b/retval.bpf.o" "$b/retval.tmp.o" 2>"$b/err" ||
 		! bpftool gen skeleton "$b/retval.bpf.o" name retval_bpf >"$b/retval.skel.h" 2>"$b/err"; then
-		rt_skip "bpftool cannot make the skeleton: $(head -n 3 "$b/err")"
+		skip "bpftool cannot make the skeleton: $(head -n 3 "$b/err")"
 	fi
 	"$CC" -O2 -g -Wall -Wextra -D_GNU_SOURCE -I"$b" -o "$T/bypass" "$BP_SRC/bypass.c" \
-		-lbpf 2>"$b/err" || rt_skip "cannot build the attacker tool (libbpf-dev?): $(head -n 3 "$b/err")"
+		-lbpf 2>"$b/err" || skip "cannot build the attacker tool (libbpf-dev?): $(head -n 3 "$b/err")"
 	BP=$T/bypass
 	if "$CC" -static -O2 -D_GNU_SOURCE -I"$b" -o "$T/bypass-static" "$BP_SRC/bypass.c" \
 		-lbpf -lelf -lz 2>"$b/err-static"; then
@@ -109,7 +108,7 @@ bp_build()
 		BP_STATIC_WHY="no static libbpf/libelf/libz: $(head -n 1 "$b/err-static")"
 	fi
 	"$CC" -static -O2 -Wall -D_GNU_SOURCE -o "$T/nfclient" "$RT_ROOT_DIR/integration/nfclient.c" \
-		2>"$b/err" || rt_skip "cannot build the static nfclient: $(head -n 1 "$b/err")"
+		2>"$b/err" || skip "cannot build the static nfclient: $(head -n 1 "$b/err")"
 	NFC=$T/nfclient
 }
 
@@ -120,11 +119,11 @@ bp_setup()
 	rt_require_cmd clang "$CC" setpriv jq stat
 	bp_build
 	# setpriv must be able to keep exactly CAP_BPF (kernel >= 5.8 and a util-linux knowing it).
-	"$BP" caps >/dev/null || rt_skip "the attacker tool does not run"
+	"$BP" caps >/dev/null || skip "the attacker tool does not run"
 	bp_as_caps bpf "$BP" caps 2>/dev/null | grep -q 'sys_admin=0 net_admin=0 bpf=1' ||
-		rt_skip "cannot run a process with CAP_BPF alone (kernel < 5.8 or setpriv too old)"
+		skip "cannot run a process with CAP_BPF alone (kernel < 5.8 or setpriv too old)"
 	KT_TOP=$RT_CG2/netfence-bypass.$$
-	mkdir "$KT_TOP" || rt_skip "cannot create $KT_TOP"
+	mkdir "$KT_TOP" || skip "cannot create $KT_TOP"
 	PD=$(rt_free_ports 1)
 	cat >"$T/policy.json" <<EOF
 {"version": 1, "mode": "enforce", "default": "allow", "loopback": "policy",
@@ -212,7 +211,7 @@ bp_expect_fenced()
 	local got
 	got=$(bp_probes "$1")
 	[ "$got" = "$FENCED" ] && return 0
-	rt_fail "$2: probes gave '$got', expected '$FENCED' (fenced)"
+	fail "$2: probes gave '$got', expected '$FENCED' (fenced)"
 	return 1
 }
 
@@ -242,11 +241,11 @@ nfk()
 bp_fence()
 {
 	if [ "$2" = "$RT_CG2" ] || [ "$2" = "$RT_CG2/" ]; then
-		rt_fail "refusing to fence the root cgroup"
+		fail "refusing to fence the root cgroup"
 		return 1
 	fi
 	nfk attach --id "$1" --cgroup "$2" --policy "$T/policy.json" >"$T/logs/$1.attach" 2>&1 || {
-		rt_fail "netfence attach failed: $(cat "$T/logs/$1.attach")"
+		fail "netfence attach failed: $(cat "$T/logs/$1.attach")"
 		return 1
 	}
 	# Every attack below starts from a fence that holds.
@@ -257,7 +256,7 @@ bp_fence()
 
 bp_unfence()
 {
-	nfk detach "$1" >>"$T/logs/$1.attach" 2>&1 || rt_fail "netfence detach $1 failed"
+	nfk detach "$1" >>"$T/logs/$1.attach" 2>&1 || fail "netfence detach $1 failed"
 }
 
 # bp_check_caps OUTPUT EXPECTED: the tool's "caps" line shows EXPECTED (e.g. "bpf=1").
@@ -267,7 +266,7 @@ bp_check_caps()
 	line=$(printf '%s\n' "$1" | grep -m 1 '^bypass: caps ')
 	case " $line " in
 	*" $2"*) ;;
-	*) rt_fail "attacker capabilities are not as intended: '$line' (wanted $2)" ;;
+	*) fail "attacker capabilities are not as intended: '$line' (wanted $2)" ;;
 	esac
 }
 
@@ -296,22 +295,22 @@ bp_same()
 	n=$(printf '%s\n' "$out" | awk '$2 == "attached" { print $3 }')
 	got=$(bp_verdicts "$out")
 	if printf '%s\n' "$out" | grep -q '^bypass: load retval_ E'; then
-		rt_fail "the kernel refused to load the attacker's program with $caps:" \
+		fail "the kernel refused to load the attacker's program with $caps:" \
 			"$(printf '%s\n' "$out" | grep '^bypass: load')" \
 			"— the same-cgroup bypass was not reproduced; re-examine docs/security.md"
 	elif [ "$n" != 4/4 ]; then
-		rt_fail "the kernel refused to attach the attacker's programs with $caps ($how):" \
+		fail "the kernel refused to attach the attacker's programs with $caps ($how):" \
 			"attached ${n:-0}" \
 			"— the same-cgroup bypass was not reproduced; re-examine docs/security.md"
 	elif [ "$got" = "$LIFTED" ]; then
 		rt_log "measured: with $caps only, a $how program calling bpf_set_retval(0) on the"
 		rt_log "fenced cgroup lifts the fence: '$FENCED' -> '$got'"
 	elif [ "$got" = "$FENCED" ]; then
-		rt_fail "BYPASS GONE: on kernel $(uname -r) netfence's verdict survives a later" \
+		fail "BYPASS GONE: on kernel $(uname -r) netfence's verdict survives a later" \
 			"same-cgroup program calling bpf_set_retval(0) ($how, $caps). The reason netfence" \
 			"refuses such containers is no longer measured here: update docs/security.md"
 	else
-		rt_fail "unexpected verdicts with the attacker's programs attached: '$got'"
+		fail "unexpected verdicts with the attacker's programs attached: '$got'"
 	fi
 	# The tool detached its programs when the probes were done: the fence is whole again.
 	bp_expect_fenced "$cg" "after the attacker left"
@@ -334,14 +333,14 @@ bp_child()
 		-- sh -c "$(bp_probe_cmd)")
 	bp_check_caps "$out" "sys_admin=0 net_admin=1 bpf=1"
 	[ "$(printf '%s\n' "$out" | awk '$2 == "attached" { print $3 }')" = 4/4 ] ||
-		rt_fail "the attacker could not attach to its child cgroup: $(printf '%s\n' "$out" |
+		fail "the attacker could not attach to its child cgroup: $(printf '%s\n' "$out" |
 			grep '^bypass: \(attach\|load\|mkdir\|enter\)' | tr '\n' ' ')"
 	got=$(bp_verdicts "$out")
 	if [ "$got" = "$FENCED" ]; then
 		rt_log "measured: a retval program attached ($how) to a child cgroup runs before" \
 			"netfence's: '$got'"
 	else
-		rt_fail "a program on a child cgroup ($how) changed netfence's verdict: '$got'" \
+		fail "a program on a child cgroup ($how) changed netfence's verdict: '$got'" \
 			"(expected '$FENCED')"
 	fi
 	bp_unfence "$id"
@@ -372,7 +371,7 @@ bp_ids()
 		done
 	done
 	[ -n "$PROG_IDS" ] && [ -n "${LINK_IDS// /}" ] && [ -n "${MAP_IDS// /}" ] && return
-	rt_fail "cannot find netfence's programs, links and maps (progs '$PROG_IDS'," \
+	fail "cannot find netfence's programs, links and maps (progs '$PROG_IDS'," \
 		"links '$LINK_IDS', maps '$MAP_IDS')"
 }
 
@@ -402,7 +401,7 @@ bp_cannot_touch()
 		bp_check_caps "$out" "$want"
 		n=$(bp_hostile_ok "$out")
 		if [ "$n" != 0 ]; then
-			rt_fail "with $caps only, '${args%% *}' changed netfence's objects ($n operations):" \
+			fail "with $caps only, '${args%% *}' changed netfence's objects ($n operations):" \
 				"$(printf '%s\n' "$out" | grep ' ok$' | tr '\n' ' ')"
 		fi
 	done
@@ -411,14 +410,14 @@ bp_cannot_touch()
 	out=$(bp_attacker "$cg" "$caps" detach-links --cgroup "$cg" $(bp_opts --link-id $LINK_IDS))
 	# shellcheck disable=SC2086
 	[ "$(bp_count "$out" 'link-get-fd-by-id id=[0-9]* EPERM')" = "$(echo $LINK_IDS | wc -w)" ] ||
-		rt_fail "with $caps only, some link was opened by id"
+		fail "with $caps only, some link was opened by id"
 	out=$(bp_attacker "$cg" "$caps" retval --cgroup "$cg" -- sh -c "$(bp_probe_cmd)")
 	got=$(bp_verdicts "$out")
-	[ "$got" = "$FENCED" ] || rt_fail "with $caps only, the retval attack gave '$got'"
+	[ "$got" = "$FENCED" ] || fail "with $caps only, the retval attack gave '$got'"
 	printf '%s\n' "$out" | grep -q '^bypass: load retval_ EPERM' ||
-		rt_fail "with $caps only, the attacker's cgroup/connect4 program loaded"
+		fail "with $caps only, the attacker's cgroup/connect4 program loaded"
 	n=$(bpftool cgroup show "$cg" 2>/dev/null | grep -c ' nf_')
-	[ "$n" = 6 ] || rt_fail "$n netfence programs left on the cgroup, expected 6"
+	[ "$n" = 6 ] || fail "$n netfence programs left on the cgroup, expected 6"
 	bp_expect_fenced "$cg" "after the attempts"
 	rt_log "measured: $caps alone: load EPERM, *_get_next_id/get_fd_by_id EPERM," \
 		"detach without fd EINVAL"
@@ -437,10 +436,10 @@ bp_dnat_verdicts()
 			"denied 127.0.0.2:$4 (direct: EPERM)"
 		;;
 	"EPERM ECONNREFUSED ECONNREFUSED EPERM ")
-		rt_fail "DNAT WALK-AROUND GONE ($2): the fence now judges the translated" \
+		fail "DNAT WALK-AROUND GONE ($2): the fence now judges the translated" \
 			"address; update docs/security.md"
 		;;
-	*) rt_fail "$2: unexpected verdicts '$1' ($(tr '\n' ' ' <"$T/logs/bp-dnat.nft" | cut -c 1-200))" ;;
+	*) fail "$2: unexpected verdicts '$1' ($(tr '\n' ' ' <"$T/logs/bp-dnat.nft" | cut -c 1-200))" ;;
 	esac
 }
 
@@ -453,8 +452,7 @@ case_netadmin_dnat()
 {
 	local id=bp-dnat cg base pa pb got pre script
 	if ! command -v nft >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
-		BP_SKIPPED=1
-		rt_log "SKIP: nft or ip (iproute2) is not installed"
+		case_skip "nft or ip (iproute2) is not installed"
 		return
 	fi
 	base=$(rt_free_ports 2)
@@ -465,7 +463,7 @@ case_netadmin_dnat()
 		"   \"ports\": [$pa]}]}" >"$T/policy-dnat.json"
 	cg=$(bp_cgroup "$id") || return
 	nfk attach --id "$id" --cgroup "$cg" --policy "$T/policy-dnat.json" >"$T/logs/$id.attach" 2>&1 || {
-		rt_fail "netfence attach failed: $(cat "$T/logs/$id.attach")"
+		fail "netfence attach failed: $(cat "$T/logs/$id.attach")"
 		return
 	}
 	mapfile -t pre < <(bp_caps_argv net_admin)
@@ -513,8 +511,7 @@ case_egress_sees_dnat()
 {
 	local id=bp-egress cg base pa pb got
 	if ! command -v nft >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
-		BP_SKIPPED=1
-		rt_log "SKIP: nft or ip (iproute2) is not installed"
+		case_skip "nft or ip (iproute2) is not installed"
 		return
 	fi
 	base=$(rt_free_ports 2)
@@ -536,17 +533,17 @@ case_egress_sees_dnat()
 		"$nfc" tcp 127.0.0.1 "$pa"
 		kill $l' sh "$NFC" "$pa" "$pb" 2>>"$T/logs/$id.nft")
 	if ! printf '%s\n' "$got" | grep -q '^bypass: attach-link(egress_deny) .* ok$'; then
-		rt_fail "cannot attach the egress program: $(printf '%s\n' "$got" | tr '\n' ' ')"
+		fail "cannot attach the egress program: $(printf '%s\n' "$got" | tr '\n' ' ')"
 		return
 	fi
 	got=$(bp_verdicts "$got")
 	case $got in
-	"ECONNREFUSED ok") rt_fail "the egress program did not see the translated destination" ;;
+	"ECONNREFUSED ok") fail "the egress program did not see the translated destination" ;;
 	"ECONNREFUSED "*)
 		rt_log "measured: cgroup_skb/egress sees the DNAT'd destination; the connection" \
 			"through the allowed address ended with ${got#ECONNREFUSED }"
 		;;
-	*) rt_fail "unexpected verdicts '$got'" ;;
+	*) fail "unexpected verdicts '$got'" ;;
 	esac
 }
 
@@ -564,12 +561,12 @@ case_sysadmin_links()
 		rt_log "measured: CAP_SYS_ADMIN alone: $(bp_count "$out" 'link-detach .* ok$') links" \
 			"detached by id, $(bp_count "$out" 'link-update .* ok$') replaced; fence gone"
 	else
-		rt_fail "CAP_SYS_ADMIN could not detach netfence's links (hostile-ok ${n:-?}," \
+		fail "CAP_SYS_ADMIN could not detach netfence's links (hostile-ok ${n:-?}," \
 			"probes '$got'): re-examine docs/security.md"
 	fi
 	# Detaching what an attacker already detached still succeeds and leaves nothing.
 	bp_unfence "$id"
-	[ -z "$(find "$T/bpffs/$id" -mindepth 1 2>/dev/null)" ] || rt_fail "pins left after detach"
+	[ -z "$(find "$T/bpffs/$id" -mindepth 1 2>/dev/null)" ] || fail "pins left after detach"
 }
 
 # Frozen maps: not even full root can rewrite the verdict tables through the syscall.
@@ -581,11 +578,11 @@ case_frozen_maps()
 	out=$(bp_attacker "$cg" all update-map --deny4 127.0.0.2 --cgroup "$cg")
 	bp_check_caps "$out" "sys_admin=1 net_admin=1 bpf=1"
 	[ "$(bp_count "$out" '^bypass: map-update nf_classes.* EPERM$')" -ge 1 ] ||
-		rt_fail "map update was not refused with EPERM: $(printf '%s\n' "$out" |
+		fail "map update was not refused with EPERM: $(printf '%s\n' "$out" |
 			grep 'map-update' | tr '\n' ' ')"
 	[ "$(bp_count "$out" '^bypass: map-delete nf_classes.* EPERM$')" -ge 1 ] ||
-		rt_fail "map delete was not refused with EPERM"
-	[ "$(bp_hostile_ok "$out")" = 0 ] || rt_fail "root rewrote a frozen rule map"
+		fail "map delete was not refused with EPERM"
+	[ "$(bp_hostile_ok "$out")" = 0 ] || fail "root rewrote a frozen rule map"
 	bp_expect_fenced "$cg" "after the attempts"
 	bp_unfence "$id"
 }
@@ -601,7 +598,7 @@ case_pinned_exposed()
 		--inh-caps=-all --bounding-set=-all -- "$BP" detach-pinned \
 		"$T/bpffs/$id/link_connect4" 2>&1)
 	printf '%s\n' "$out" | grep -q '^bypass: obj-get .* EACCES$' ||
-		rt_fail "uid 65534 could open a pin: $(printf '%s\n' "$out" | tr '\n' ' ')"
+		fail "uid 65534 could open a pin: $(printf '%s\n' "$out" | tr '\n' ' ')"
 	bp_expect_fenced "$cg" "after uid 65534's attempt"
 	out=$(bp_attacker "$cg" "" detach-pinned "$T/bpffs/$id"/link_*)
 	bp_check_caps "$out" "eff=0x0 "
@@ -609,7 +606,7 @@ case_pinned_exposed()
 	if [ "$(bp_hostile_ok "$out")" -ge 4 ] && [ "$got" = "$LIFTED" ]; then
 		rt_log "measured: uid 0 with no capability detaches every pinned link it can open"
 	else
-		rt_fail "uid 0 without capabilities could not detach through the pins" \
+		fail "uid 0 without capabilities could not detach through the pins" \
 			"(hostile-ok $(bp_hostile_ok "$out"), probes '$got'): update docs/security.md"
 	fi
 	bp_unfence "$id"
@@ -627,25 +624,25 @@ case_ancestor_deny()
 	mkdir -p "$c" "$pins"
 	out=$("$BP" deny --cgroup "$p" --how link --pin "$pins")
 	[ "$(printf '%s\n' "$out" | awk '$2 == "attached" { print $3 }')" = 4/4 ] || {
-		rt_fail "cannot attach the deny-all programs to P: $(printf '%s\n' "$out" | tr '\n' ' ')"
+		fail "cannot attach the deny-all programs to P: $(printf '%s\n' "$out" | tr '\n' ' ')"
 		return
 	}
 	got=$(bp_probes "$c")
-	[ "$got" = "$FENCED" ] || rt_fail "deny-all at P: probes in C gave '$got'"
+	[ "$got" = "$FENCED" ] || fail "deny-all at P: probes in C gave '$got'"
 	for how in multi override link; do
 		out=$(bp_attacker "$c" bpf,net_admin retval --cgroup "$c" --how "$how" \
 			-- sh -c "$(bp_probe_cmd)")
 		got=$(bp_verdicts "$out")
 		[ "$(printf '%s\n' "$out" | awk '$2 == "attached" { print $3 }')" = 4/4 ] ||
-			rt_fail "the attacker could not attach to C ($how)"
+			fail "the attacker could not attach to C ($how)"
 		[ "$got" = "$FENCED" ] ||
-			rt_fail "deny-all at P, retval at C ($how): '$got' — the parent's verdict did not hold"
+			fail "deny-all at P, retval at C ($how): '$got' — the parent's verdict did not hold"
 	done
 	# Control: the same attacker attaching to P (which a container must not be able to open).
 	out=$(bp_attacker "$c" bpf,net_admin retval --cgroup "$p" --how multi -- sh -c "$(bp_probe_cmd)")
 	got=$(bp_verdicts "$out")
 	[ "$got" = "$LIFTED" ] ||
-		rt_fail "control: retval at P itself gave '$got', expected '$LIFTED' (order changed?)"
+		fail "control: retval at P itself gave '$got', expected '$LIFTED' (order changed?)"
 	rt_log "measured: P's verdict holds against C's programs (multi, override, link);" \
 		"a program on P itself lifts it"
 	rm -f "$pins"/* && rmdir "$pins"
@@ -663,29 +660,29 @@ case_ancestor_keyed()
 	out=$("$BP" ancestor --cgroup "$p" --level "$lvl" --deny4 127.0.0.2 --fence "$c" \
 		--how link --pin "$pins")
 	[ "$(printf '%s\n' "$out" | awk '$2 == "attached" { print $3 }')" = 4/4 ] || {
-		rt_fail "cannot attach the ancestor programs: $(printf '%s\n' "$out" | tr '\n' ' ')"
+		fail "cannot attach the ancestor programs: $(printf '%s\n' "$out" | tr '\n' ' ')"
 		return
 	}
 	# C: 127.0.0.2 denied, other IPv4 allowed, IPv6 denied (the experiment's policy).
 	got=$(bp_in "$c" sh -c "$NFC tcp 127.0.0.2 $PD; $NFC tcp 127.0.0.1 $PD; $NFC tcp ::1 $PD" |
 		tr '\n' ' ')
-	[ "$got" = "EPERM ECONNREFUSED EPERM " ] || rt_fail "ancestor mode, C: '$got'"
+	[ "$got" = "EPERM ECONNREFUSED EPERM " ] || fail "ancestor mode, C: '$got'"
 	got=$(bp_in "$s" sh -c "$NFC tcp 127.0.0.2 $PD; $NFC tcp ::1 $PD" | tr '\n' ' ')
-	[ "$got" = "ECONNREFUSED ECONNREFUSED " ] || rt_fail "ancestor mode, sibling S: '$got'"
+	[ "$got" = "ECONNREFUSED ECONNREFUSED " ] || fail "ancestor mode, sibling S: '$got'"
 	for how in multi override link; do
 		out=$(bp_attacker "$c" bpf,net_admin retval --cgroup "$c" --how "$how" \
 			-- sh -c "$NFC tcp 127.0.0.2 $PD; $NFC udp 127.0.0.2 $PD; $NFC tcp ::1 $PD")
 		got=$(bp_verdicts "$out")
 		[ "$got" = "EPERM EPERM EPERM" ] ||
-			rt_fail "ancestor mode, retval at C ($how): '$got' — not held"
+			fail "ancestor mode, retval at C ($how): '$got' — not held"
 	done
 	# A sub-cgroup of C (made by the attacker, with its own retval programs) is still C.
 	out=$(bp_attacker "$c" bpf,net_admin retval --cgroup "$c" --child sub --how multi \
 		-- sh -c "$NFC tcp 127.0.0.2 $PD; $NFC tcp 127.0.0.1 $PD")
 	got=$(bp_verdicts "$out")
-	[ "$got" = "EPERM ECONNREFUSED" ] || rt_fail "ancestor mode, C/sub with retval: '$got'"
+	[ "$got" = "EPERM ECONNREFUSED" ] || fail "ancestor mode, C/sub with retval: '$got'"
 	got=$(bp_in "$s" "$NFC" tcp 127.0.0.2 "$PD")
-	[ "$got" = ECONNREFUSED ] || rt_fail "ancestor mode: S changed by C's attacker: '$got'"
+	[ "$got" = ECONNREFUSED ] || fail "ancestor mode: S changed by C's attacker: '$got'"
 	rt_log "measured: keyed by the level-$lvl ancestor id, C stays fenced against retval" \
 		"programs on C and on C/sub; sibling S unaffected"
 	rm -f "$pins"/* && rmdir "$pins"
@@ -703,17 +700,17 @@ case_ancestor_sysadmin()
 	mkdir -p "$c" "$pins"
 	"$BP" ancestor --cgroup "$p" --level "$(bp_level "$c")" --deny4 127.0.0.2 --fence "$c" \
 		--how link --pin "$pins" >"$T/logs/anc-sysadmin" 2>&1 ||
-		rt_fail "cannot attach the ancestor programs"
+		fail "cannot attach the ancestor programs"
 	for f in "$pins"/anc_*; do
 		links="$links --link-id $(bpftool link show pinned "$f" --json | jq -r .id)"
 	done
 	got=$(bp_in "$c" "$NFC" tcp 127.0.0.2 "$PD")
-	[ "$got" = EPERM ] || rt_fail "ancestor mode: C not fenced before the attack: '$got'"
+	[ "$got" = EPERM ] || fail "ancestor mode: C not fenced before the attack: '$got'"
 	# shellcheck disable=SC2086 # $links is a list of options
 	out=$(bp_attacker "$c" bpf,net_admin detach-links --cgroup "$p" $links)
-	[ "$(bp_hostile_ok "$out")" = 0 ] || rt_fail "CAP_BPF+CAP_NET_ADMIN detached P's links"
+	[ "$(bp_hostile_ok "$out")" = 0 ] || fail "CAP_BPF+CAP_NET_ADMIN detached P's links"
 	got=$(bp_in "$c" "$NFC" tcp 127.0.0.2 "$PD")
-	[ "$got" = EPERM ] || rt_fail "after CAP_BPF+CAP_NET_ADMIN's attempt, C gave '$got'"
+	[ "$got" = EPERM ] || fail "after CAP_BPF+CAP_NET_ADMIN's attempt, C gave '$got'"
 	# shellcheck disable=SC2086
 	out=$(bp_attacker "$c" sys_admin detach-links --cgroup "$p" $links)
 	got=$(bp_in "$c" "$NFC" tcp 127.0.0.2 "$PD")
@@ -721,7 +718,7 @@ case_ancestor_sysadmin()
 		rt_log "measured: from C, CAP_SYS_ADMIN detaches P's links by id ($(bp_count "$out" \
 			'link-detach .* ok$') links); CAP_BPF+CAP_NET_ADMIN cannot"
 	else
-		rt_fail "CAP_SYS_ADMIN in C could not detach P's links (hostile-ok" \
+		fail "CAP_SYS_ADMIN in C could not detach P's links (hostile-ok" \
 			"$(bp_hostile_ok "$out"), probe '$got'): re-examine docs/security.md"
 	fi
 	rm -f "$pins"/* && rmdir "$pins"
@@ -772,10 +769,10 @@ case_ancestor_cost()
 	for fill in 0 50000; do
 		"$BP" ancestor --cgroup "$p" --level "$(bp_level "$c")" --deny4 127.0.0.2 \
 			--fence "$c" --fill "$fill" --how link --pin "$pins" >"$T/logs/anc-cost" 2>&1 ||
-			rt_fail "cannot attach the ancestor programs (fill $fill)"
+			fail "cannot attach the ancestor programs (fill $fill)"
 		id=$(bp_prog_id "$p" anc_connect4)
 		[ -n "$id" ] || {
-			rt_fail "no anc_connect4 on P (fill $fill): $(tr '\n' ' ' <"$T/logs/anc-cost")"
+			fail "no anc_connect4 on P (fill $fill): $(tr '\n' ' ' <"$T/logs/anc-cost")"
 			return
 		}
 		v="ancestor anc_connect4, $((fill + 1)) fenced ids: C deny"
@@ -788,7 +785,7 @@ case_ancestor_cost()
 	done
 	rmdir "$pins"
 	if [ -z "$nf_deny" ] || [ -z "$base" ]; then
-		rt_fail "measurements missing"
+		fail "measurements missing"
 	fi
 }
 
@@ -827,8 +824,7 @@ PY
 bp_need_runc()
 {
 	[ "$HAVE_RUNC" = 1 ] && return 0
-	BP_SKIPPED=1
-	rt_log "SKIP: $RUNC_WHY"
+	case_skip "$RUNC_WHY"
 	return 1
 }
 
@@ -841,12 +837,12 @@ bp_runc_refused()
 	bp_need_runc || return
 	bp_bundle "$id" "$caps" "$@" || return
 	if rt_run "$id" "$T/bundles/$id"; then
-		rt_fail "runc started a container holding $named"
+		fail "runc started a container holding $named"
 	fi
 	out=$(cat "$T/logs/$id.create")
 	case $out in
 	*"netfence: container '$id': holds $named"*) ;;
-	*) rt_fail "netfence's refusal naming $named is not in runc's output:" \
+	*) fail "netfence's refusal naming $named is not in runc's output:" \
 		"$(printf '%s' "$out" | tr '\n' ' ' | cut -c 1-400)" ;;
 	esac
 	rt_log "runc said: $(grep -o "netfence: container '$id': holds[^\"]*" "$T/logs/$id.create" |
@@ -865,6 +861,11 @@ case_runc_bpf_netadmin_refused()
 	bp_runc_refused runc-bpf-netadmin "$DEFAULT_CAPS,CAP_BPF,CAP_NET_ADMIN" \
 		"CAP_BPF and CAP_NET_ADMIN in the initial user namespace"
 }
+case_runc_sysmodule_refused()
+{
+	bp_runc_refused runc-sysmodule "$DEFAULT_CAPS,CAP_SYS_MODULE" \
+		"CAP_SYS_MODULE in the initial user namespace"
+}
 
 # bp_inside_attack ID EXPECTED: the static attacker inside container ID attaches retval
 # programs to the container's own cgroup and probes PD; EXPECTED is the probe's verdict.
@@ -879,7 +880,7 @@ bp_inside_attack()
 		-- /bin/client tcp 127.0.0.1 "$PD")
 	printf '%s\n' "$out" >>"$T/logs/$id.attack"
 	got=$(bp_verdicts "$out")
-	[ "$got" = "$want" ] || rt_fail "$id: attacker inside: probe gave '$got', expected '$want'" \
+	[ "$got" = "$want" ] || fail "$id: attacker inside: probe gave '$got', expected '$want'" \
 		"($(printf '%s\n' "$out" | grep '^bypass: \(caps\|load\|attached\)' | tr '\n' ' '))"
 	rt_log "$id: attacker inside: $(printf '%s\n' "$out" |
 		grep '^bypass: \(load\|attached\)' | sed 's/^bypass: //' | tr '\n' ';') probe $got"
@@ -896,20 +897,19 @@ bp_runc_fenced()
 	if ! rt_run "$id" "$T/bundles/$id"; then
 		if printf '%s\n' "$@" | grep -qx userns &&
 			! grep -q "netfence: container" "$T/logs/$id.create"; then
-			BP_SKIPPED=1
-			rt_log "SKIP: runc cannot run a user-namespaced container here:" \
+			case_skip "runc cannot run a user-namespaced container here:" \
 				"$(tail -n 2 "$T/logs/$id.create" | tr '\n' ' ' | cut -c 1-300)"
 			rt_delete "$id"
 			return
 		fi
-		rt_fail "runc could not start it: $(tail -n 3 "$T/logs/$id.create" | tr '\n' ' ')"
+		fail "runc could not start it: $(tail -n 3 "$T/logs/$id.create" | tr '\n' ' ')"
 		rt_delete "$id"
 		return
 	fi
 	got=$(rt_exec "$id" /bin/client tcp 127.0.0.1 "$PD")
-	[ "$got" = EPERM ] || rt_fail "$id: not fenced: tcp 127.0.0.1 $PD gave '$got'"
+	[ "$got" = EPERM ] || fail "$id: not fenced: tcp 127.0.0.1 $PD gave '$got'"
 	got=$(nf_field "$id" removable)
-	[ "$got" = "$removable" ] || rt_fail "$id: show --json removable is '$got', expected $removable"
+	[ "$got" = "$removable" ] || fail "$id: show --json removable is '$got', expected $removable"
 	bp_inside_attack "$id" "$attack"
 	rt_delete_clean "$id"
 }
@@ -955,65 +955,37 @@ case_store_empty() { expect_store_empty; }
 # --- the table -------------------------------------------------------------------------------
 
 TABLE="
-bypass-same-cgroup-multi     case_same_multi
-bypass-same-cgroup-link      case_same_link
-bypass-same-cgroup-sysadmin  case_same_sysadmin
-child-cgroup-multi           case_child_multi
-child-cgroup-override        case_child_override
-child-cgroup-link            case_child_link
-netadmin-only-cannot-detach  case_netadmin_only
-bpf-only-cannot-detach       case_bpf_only
-netadmin-dnat-walks-around   case_netadmin_dnat
-egress-sees-dnat             case_egress_sees_dnat
-sysadmin-detaches-links      case_sysadmin_links
-frozen-maps-refuse-root      case_frozen_maps
-pinned-links-exposed         case_pinned_exposed
-ancestor-deny-all            case_ancestor_deny
-ancestor-keyed               case_ancestor_keyed
-ancestor-sysadmin-detaches   case_ancestor_sysadmin
-ancestor-cost                case_ancestor_cost
-runc-sysadmin-refused        case_runc_sysadmin_refused
-runc-bpf-netadmin-refused    case_runc_bpf_netadmin_refused
-runc-sysadmin-accepted       case_runc_sysadmin_accepted
-runc-bpf-netadmin-accepted   case_runc_bpf_netadmin_accepted
-runc-default-caps-fenced     case_runc_default_caps
-runc-netadmin-only-refused   case_runc_netadmin_only
-runc-bpf-only-fenced         case_runc_bpf_only
-runc-userns-sysadmin-fenced  case_runc_userns_sysadmin
-runc-userns-netadmin-refused case_runc_userns_netadmin
-store-empty                  case_store_empty
+bypass-same-cgroup-multi     | case_same_multi
+bypass-same-cgroup-link      | case_same_link
+bypass-same-cgroup-sysadmin  | case_same_sysadmin
+child-cgroup-multi           | case_child_multi
+child-cgroup-override        | case_child_override
+child-cgroup-link            | case_child_link
+netadmin-only-cannot-detach  | case_netadmin_only
+bpf-only-cannot-detach       | case_bpf_only
+netadmin-dnat-walks-around   | case_netadmin_dnat
+egress-sees-dnat             | case_egress_sees_dnat
+sysadmin-detaches-links      | case_sysadmin_links
+frozen-maps-refuse-root      | case_frozen_maps
+pinned-links-exposed         | case_pinned_exposed
+ancestor-deny-all            | case_ancestor_deny
+ancestor-keyed               | case_ancestor_keyed
+ancestor-sysadmin-detaches   | case_ancestor_sysadmin
+ancestor-cost                | case_ancestor_cost
+runc-sysadmin-refused        | case_runc_sysadmin_refused
+runc-bpf-netadmin-refused    | case_runc_bpf_netadmin_refused
+runc-sysmodule-refused       | case_runc_sysmodule_refused
+runc-sysadmin-accepted       | case_runc_sysadmin_accepted
+runc-bpf-netadmin-accepted   | case_runc_bpf_netadmin_accepted
+runc-default-caps-fenced     | case_runc_default_caps
+runc-netadmin-only-refused   | case_runc_netadmin_only
+runc-bpf-only-fenced         | case_runc_bpf_only
+runc-userns-sysadmin-fenced  | case_runc_userns_sysadmin
+runc-userns-netadmin-refused | case_runc_userns_netadmin
+store-empty                  | case_store_empty
 "
-
-# bp_run_table TABLE [NAME...]: like rt_run_table, but a row that sets BP_SKIPPED (and
-# records no failure) prints SKIP and counts neither as passed nor as failed.
-bp_run_table()
-{
-	local table=$1 rows name fn i
-	shift
-	mapfile -t rows <<<"$table"
-	for ((i = 0; i < ${#rows[@]}; i++)); do
-		read -r name fn <<<"${rows[$i]}"
-		[ -n "${name:-}" ] || continue
-		if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx -- "$name"; then
-			continue
-		fi
-		BP_SKIPPED=0
-		RT_ERRS=""
-		"$fn" </dev/null
-		if [ -n "$RT_ERRS" ]; then
-			RT_FAILED=$((RT_FAILED + 1))
-			echo "FAIL $name"
-			printf '%s' "$RT_ERRS"
-		elif [ "$BP_SKIPPED" = 1 ]; then
-			echo "SKIP $name"
-		else
-			RT_PASSED=$((RT_PASSED + 1))
-			echo "PASS $name"
-		fi
-	done
-}
 
 bp_setup
 echo "kernel $(uname -r); attacker tool $BP; denied port $PD"
-bp_run_table "$TABLE" "$@"
-rt_summary
+run_cases "$TABLE"
+test_summary

@@ -9,7 +9,7 @@
 # unannotated container; runtimes.runc is the runtime execed, with containerd's arguments.
 # Needs root; exits 77 when containerd cannot run here.
 #
-#   integration/test-containerd.sh [CASE...]      (default: every case, in table order)
+#   integration/test-containerd.sh [REGEX...]   (the cases to run, or CASES=REGEX; default all)
 set -u
 
 # shellcheck source=integration/lib-runtime.sh
@@ -87,7 +87,7 @@ EOF
 		kill -0 "$CD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	rt_skip "containerd does not start here: $(tail -n 2 "$T/logs/containerd.log")"
+	skip "containerd does not start here: $(tail -n 2 "$T/logs/containerd.log")"
 }
 
 # cd_run ID [ctr run options]: start /bin/client sleep in a new container, detached, on the
@@ -146,7 +146,7 @@ cd_probe()
 	local id=$1 kind=$2 addr=$3 port=$4 want=$5 got
 	got=$(cd_exec "$id" /bin/client "$kind" "$addr" "$port")
 	[ "$got" = "$want" ] ||
-		rt_fail "$id: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
+		fail "$id: $kind $addr port $port: expected $want, got '${got:-<nothing>}'"
 }
 
 # --- cases -------------------------------------------------------------------------------
@@ -157,24 +157,24 @@ case_fenced()
 {
 	local id=ctrd-fenced hooks
 	if ! cd_run "$id" --annotation "io.netfence.policy=$POLICY"; then
-		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
 		return
 	fi
 	hooks=$(cd_hooks "$id")
 	[ "$(printf '%s\n' "$hooks" | grep -c '^createRuntime .* --config .* hook createRuntime$')" = 1 ] ||
-		rt_fail "$id: config.json has no single netfence createRuntime hook: $hooks"
+		fail "$id: config.json has no single netfence createRuntime hook: $hooks"
 	[ "$(printf '%s\n' "$hooks" | grep -c '^poststop .* hook poststop$')" = 1 ] ||
-		rt_fail "$id: config.json has no single netfence poststop hook: $hooks"
-	nf list | grep -q -- "$id" || rt_fail "$id: not in netfence list: $(nf list 2>&1)"
+		fail "$id: config.json has no single netfence poststop hook: $hooks"
+	nf list | grep -q -- "$id" || fail "$id: not in netfence list: $(nf list 2>&1)"
 	cd_probe "$id" tcp 127.0.0.1 "$PA" ok
 	cd_probe "$id" tcp ::1 "$PA" ok
 	cd_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	cd_probe "$id" tcp ::1 "$PD" EPERM
 	cd_probe "$id" udp 127.0.0.1 "$PU" ok
 	[ "$(nf_field "$id" counters.denied)" -gt 0 ] 2>/dev/null ||
-		rt_fail "$id: show: counters.denied is not > 0"
+		fail "$id: show: counters.denied is not > 0"
 	cd_delete "$id"
-	nf list | grep -q -- "$id" && rt_fail "$id: still in netfence list after delete"
+	nf list | grep -q -- "$id" && fail "$id: still in netfence list after delete"
 	expect_nothing_left "$id"
 }
 
@@ -184,7 +184,7 @@ case_policy_name()
 	local id=ctrd-policy-name
 	printf '%s\n' "$POLICY" >"$T/policies/it-ctrd.json"
 	if ! cd_run "$id" --annotation io.netfence.policy-name=it-ctrd; then
-		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
 		return
 	fi
 	cd_probe "$id" tcp 127.0.0.1 "$PA" ok
@@ -198,11 +198,11 @@ case_unannotated()
 {
 	local id=ctrd-plain
 	if ! cd_run "$id"; then
-		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
 		return
 	fi
-	[ -z "$(cd_hooks "$id")" ] || rt_fail "$id: the wrapper added hooks: $(cd_hooks "$id")"
-	nf list | grep -q -- "$id" && rt_fail "$id: fenced without an annotation"
+	[ -z "$(cd_hooks "$id")" ] || fail "$id: the wrapper added hooks: $(cd_hooks "$id")"
+	nf list | grep -q -- "$id" && fail "$id: fenced without an annotation"
 	cd_probe "$id" tcp 127.0.0.1 "$PD" ok
 	cd_delete "$id"
 	expect_nothing_left "$id"
@@ -215,21 +215,21 @@ case_bundle_readonly()
 	local id=ctrd-readonly b=$T/bundles/ctrd-readonly out
 	rt_bundle "$b" "$id" hooks=none policy="$POLICY" || return
 	if ! { mount --bind "$b" "$b" && mount -o remount,bind,ro "$b"; }; then
-		rt_fail "$id: cannot make the bundle read-only"
+		fail "$id: cannot make the bundle read-only"
 		return
 	fi
 	mkdir -p "$T/runc-root"
 	rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" --log "$T/logs/$id.runc" \
 		--log-format json create --bundle "$b" --pid-file "$T/$id.pid" "$id" \
 		</dev/null >"$T/logs/$id.create" 2>&1 &&
-		rt_fail "$id: the wrapper created a container it could not fence"
+		fail "$id: the wrapper created a container it could not fence"
 	out=$(cat "$T/logs/$id.create")
 	if [ "$(printf '%s\n' "$out" | wc -l)" != 1 ] || ! printf '%s\n' "$out" |
 		grep -q '^netfence-runc: refusing to create the container unfenced: .*Read-only'; then
-		rt_fail "$id: expected one 'refusing ... unfenced' line, got: $out"
+		fail "$id: expected one 'refusing ... unfenced' line, got: $out"
 	fi
 	rt_ns runc --root "$T/runc-root" list -q 2>/dev/null | grep -qx -- "$id" &&
-		rt_fail "$id: runc has the container"
+		fail "$id: runc has the container"
 	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
 	umount "$b"
 	expect_nothing_left "$id"
@@ -255,13 +255,13 @@ PY
 	cp "$b/config.json" "$T/$id.before"
 	if ! rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$b" "$id" \
 		</dev/null >"$T/logs/$id.create" 2>&1; then
-		rt_fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
+		fail "$id: create failed: $(tail -n 2 "$T/logs/$id.create")"
 	fi
 	n=$(python3 -c 'import json, sys
 h = json.load(open(sys.argv[1]))["hooks"]
 print(len(h["createRuntime"]), len(h["poststop"]))' "$b/config.json")
-	[ "$n" = "$want" ] || rt_fail "$id: createRuntime and poststop hooks: $n, expected $want"
-	nf list | grep -q -- "$id" || rt_fail "$id: not fenced"
+	[ "$n" = "$want" ] || fail "$id: createRuntime and poststop hooks: $n, expected $want"
+	nf list | grep -q -- "$id" || fail "$id: not fenced"
 	rt_ns runc --root "$T/runc-root" delete -f "$id" >/dev/null 2>&1
 	expect_nothing_left "$id"
 }
@@ -272,7 +272,7 @@ case_already_hooked()
 {
 	wrapped_create ctrd-hooked "$T/bundles/ctrd-hooked" "pass" "1 1"
 	cmp -s "$T/bundles/ctrd-hooked/config.json" "$T/ctrd-hooked.before" ||
-		rt_fail "ctrd-hooked: the wrapper rewrote config.json"
+		fail "ctrd-hooked: the wrapper rewrote config.json"
 }
 
 # A createRuntime hook that is only named netfence (here /bin/true) and a netfence poststop hook
@@ -321,7 +321,7 @@ case_floor()
 		{"action": "deny", "cidr": "::1", "protocol": "tcp", "ports": ['"$PD"']}]}}'
 	if ! cd_run "$id" --annotation 'io.netfence.policy={"version": 1, "default": "allow",
 		"rules": [{"action": "allow", "cidr": "any", "ports": ['"$PD"']}]}'; then
-		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
 		cd_config_reset
 		return
 	fi
@@ -330,7 +330,7 @@ case_floor()
 	cd_probe "$id" tcp 127.0.0.1 "$PA" ok
 	src=$(nf_field "$id" source)
 	[ "$src" = "annotation+floor:rules[1..2]" ] ||
-		rt_fail "$id: show: source is '$src', expected the floor's rules named"
+		fail "$id: show: source is '$src', expected the floor's rules named"
 	cd_delete "$id"
 	cd_config_reset
 	expect_nothing_left "$id"
@@ -343,15 +343,15 @@ case_fence_all()
 	printf '%s\n' "$POLICY" >"$T/policies/it-base.json"
 	cd_config '{"default_policy": "it-base", "fence_all": true}'
 	if ! cd_run "$id"; then
-		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
 		cd_config_reset
 		return
 	fi
-	[ -n "$(cd_hooks "$id")" ] || rt_fail "$id: fence_all, but the wrapper added no hook"
+	[ -n "$(cd_hooks "$id")" ] || fail "$id: fence_all, but the wrapper added no hook"
 	cd_probe "$id" tcp 127.0.0.1 "$PA" ok
 	cd_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	src=$(nf_field "$id" source)
-	[ "$src" = "default:it-base" ] || rt_fail "$id: show: source is '$src'"
+	[ "$src" = "default:it-base" ] || fail "$id: show: source is '$src'"
 	cd_delete "$id"
 	cd_config_reset
 	expect_nothing_left "$id"
@@ -368,13 +368,13 @@ case_runtime_config()
 	chmod 755 "$T/bin/runc-logged"
 	cd_config '{"runtimes": {"runc": "'"$T/bin/runc-logged"'"}}'
 	if ! cd_run "$id" --annotation "io.netfence.policy=$POLICY"; then
-		rt_fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
+		fail "$id: ctr run failed: $(tail -n 3 "$T/logs/$id.create")"
 	else
 		cd_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 		args=$(grep -- " create " "$T/runc-args" | grep -- "$id")
 		case $args in
 		"--root /run/containerd/runc/$CD_NS --log "*" --log-format json create --bundle "*"/$id --pid-file "*" $id") ;;
-		*) rt_fail "$id: the runtime got '$args'" ;;
+		*) fail "$id: the runtime got '$args'" ;;
 		esac
 		cd_delete "$id"
 	fi
@@ -383,24 +383,24 @@ case_runtime_config()
 	mkdir -p "$T/runc-root"
 	rt_ns "$T/bin/netfence-runc" --root "$T/runc-root" create --bundle "$T/bundles/$id-loop" \
 		"$id-loop" </dev/null >"$T/logs/$id-loop.create" 2>&1 &&
-		rt_fail "$id-loop: the wrapper ran with runtimes.runc naming itself"
+		fail "$id-loop: the wrapper ran with runtimes.runc naming itself"
 	grep -q "names this wrapper itself" "$T/logs/$id-loop.create" ||
-		rt_fail "$id-loop: $(cat "$T/logs/$id-loop.create")"
+		fail "$id-loop: $(cat "$T/logs/$id-loop.create")"
 	cd_config_reset
 	expect_nothing_left "$id"
 }
 
-CASES="
-fenced            case_fenced
-policy-name       case_policy_name
-unannotated       case_unannotated
-bundle-readonly   case_bundle_readonly
-already-hooked    case_already_hooked
-fake-hook         case_fake_hook
-version-hook      case_version_hook
-floor             case_floor
-fence-all         case_fence_all
-runtime-config    case_runtime_config
+TABLE="
+fenced          | case_fenced
+policy-name     | case_policy_name
+unannotated     | case_unannotated
+bundle-readonly | case_bundle_readonly
+already-hooked  | case_already_hooked
+fake-hook       | case_fake_hook
+version-hook    | case_version_hook
+floor           | case_floor
+fence-all       | case_fence_all
+runtime-config  | case_runtime_config
 "
 
 rt_setup containerd
@@ -418,7 +418,7 @@ cd_start
 # Can containerd run a plain container with plain runc here at all? If not, skip with its own
 # words. (The wrapper is what is tested: its failures are failures, never a skip.)
 if ! CD_RUNTIME=$(command -v runc) cd_run ctrd-smoke || [ "$(cd_exec ctrd-smoke /bin/client tcp 127.0.0.1 1)" != ECONNREFUSED ]; then
-	rt_skip "containerd cannot run a container here: $(tail -n 2 "$T/logs/ctrd-smoke.create")"
+	skip "containerd cannot run a container here: $(tail -n 2 "$T/logs/ctrd-smoke.create")"
 fi
 cd_delete ctrd-smoke
 
@@ -426,5 +426,5 @@ rt_policies
 echo "containerd $(containerd --version | awk '{ print $3 }'), cgroup v2 at $RT_CG2," \
 	"ports: allowed $PA (tcp) $PU (udp), denied $PD"
 
-rt_run_table "$CASES" "$@"
-rt_summary
+run_cases "$TABLE"
+test_summary

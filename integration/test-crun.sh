@@ -5,7 +5,7 @@
 # unless the run.oci.hooks.stderr annotation names a file; the invalid-policy case uses it.
 # Needs root; exits 77 when it cannot run.
 #
-#   integration/test-crun.sh [CASE...]      (default: every case, in table order)
+#   integration/test-crun.sh [REGEX...]   (the cases to run, or CASES=REGEX; default all)
 set -u
 
 # shellcheck source=integration/lib-runtime.sh
@@ -31,10 +31,10 @@ case_poststart_refused()
 	out=$(cat "$T/logs/$id.hook-stderr" 2>/dev/null)
 	case $out in
 	"netfence: container '$id': hook stage 'poststart' is too late"*"createRuntime or prestart"*) ;;
-	*) rt_fail "$id: no refusal naming the stages: $(printf '%s' "$out" | tr '\n' ' ' | cut -c 1-300)" ;;
+	*) fail "$id: no refusal naming the stages: $(printf '%s' "$out" | tr '\n' ' ' | cut -c 1-300)" ;;
 	esac
 	[ "$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")" = 0 ] ||
-		rt_fail "$id: netfence programs attached at poststart"
+		fail "$id: netfence programs attached at poststart"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -50,34 +50,34 @@ case_no_own_cgroup()
 	if (echo "$BASHPID" >"$cg/cgroup.procs" &&
 		rt_cli --cgroup-manager=disabled create --bundle "$T/bundles/$id" "$id" \
 			</dev/null >"$T/logs/$id.create" 2>&1); then
-		rt_fail "$id: crun created it"
+		fail "$id: crun created it"
 	fi
 	out=$(cat "$T/logs/$id.hook-stderr" 2>/dev/null)
 	case $out in
 	"netfence: container '$id': pid "*"is not the container's own but the runtime's"*) ;;
-	*) rt_fail "$id: no refusal naming the shared cgroup: $(printf '%s' "$out" | tr '\n' ' ' |
+	*) fail "$id: no refusal naming the shared cgroup: $(printf '%s' "$out" | tr '\n' ' ' |
 		cut -c 1-300) $(tail -n 1 "$T/logs/$id.create")" ;;
 	esac
 	[ "$(rt_nf_progs_on "$cg")" = 0 ] ||
-		rt_fail "$id: netfence programs attached to the caller's cgroup $cg"
+		fail "$id: netfence programs attached to the caller's cgroup $cg"
 	rt_cli --cgroup-manager=disabled delete -f "$id" >/dev/null 2>&1
 	expect_nothing_left "$id"
 }
 
-CASES="
-host-createRuntime        case_host_createRuntime
-host-prestart             case_host_prestart
-host-nostage              case_host_nostage
-private-loopback-default  case_private_loopback_default
-private-loopback-policy   case_private_loopback_policy
-invalid-policy            case_invalid_policy
-unfenced                  case_unfenced
-poststop-pid0             case_poststop_pid0
-poststart-refused         case_poststart_refused
-no-own-cgroup-refused     case_no_own_cgroup
-crash-then-gc             case_crash_gc
-config-example            case_config_example
-store-empty               case_store_empty
+TABLE="
+host-createRuntime       | case_host_createRuntime
+host-prestart            | case_host_prestart
+host-nostage             | case_host_nostage
+private-loopback-default | case_private_loopback_default
+private-loopback-policy  | case_private_loopback_policy
+invalid-policy           | case_invalid_policy
+unfenced                 | case_unfenced
+poststop-pid0            | case_poststop_pid0
+poststart-refused        | case_poststart_refused
+no-own-cgroup-refused    | case_no_own_cgroup
+crash-then-gc            | case_crash_gc
+config-example           | case_config_example
+store-empty              | case_store_empty
 "
 
 rt_setup crun
@@ -85,10 +85,10 @@ rt_require_cmd crun ss
 rt_use crun
 rt_build_rootfs "$T/rootfs"
 
-rt_bundle "$T/bundles/smoke" crun-smoke hooks=none devices=0 || rt_skip "cannot write a bundle"
+rt_bundle "$T/bundles/smoke" crun-smoke hooks=none devices=0 || skip "cannot write a bundle"
 if ! rt_run crun-smoke "$T/bundles/smoke" ||
 	[ "$(rt_exec crun-smoke /bin/client tcp 127.0.0.1 1)" != ECONNREFUSED ]; then
-	rt_skip "crun cannot run a container here: $(tail -n 1 "$T/logs/crun-smoke.create")"
+	skip "crun cannot run a container here: $(tail -n 1 "$T/logs/crun-smoke.create")"
 fi
 rt_delete crun-smoke
 
@@ -99,5 +99,5 @@ RT_BUNDLE_DEFAULTS="devices=0"
 echo "crun $(crun --version | head -n 1 | awk '{ print $3 }'), cgroup v2 at $RT_CG2," \
 	"ports: allowed $PA $PA2 (tcp) $PU (udp), denied $PD"
 
-rt_run_table "$CASES" "$@"
-rt_summary
+run_cases "$TABLE"
+test_summary

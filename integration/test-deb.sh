@@ -17,17 +17,17 @@
 # Skips (77) when netfence is already installed here (by dpkg, or by make install into
 # /usr/bin or /etc): it would replace, then purge, someone's install.
 #
-#   integration/test-deb.sh [CASE...]      (default: every case; install and purge always run)
+#   integration/test-deb.sh [REGEX...]      (or CASES=REGEX; install and purge always run)
 set -u
-
-if [ "${NF_DEB_PRIVATE_NS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (dpkg -i, bpffs, podman)"; exit 77; }
-	command -v unshare >/dev/null || { echo "SKIP: 'unshare' is not installed"; exit 77; }
-	NF_DEB_PRIVATE_NS=1 exec unshare -m --propagation private "$0" "$@"
-fi
 
 # shellcheck source=integration/lib-runtime.sh
 . "$(dirname "$0")/lib-runtime.sh"
+
+if [ "${NF_DEB_PRIVATE_NS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || skip "needs root (dpkg -i, bpffs, podman)"
+	command -v unshare >/dev/null || skip "'unshare' is not installed"
+	NF_DEB_PRIVATE_NS=1 exec unshare -m --propagation private "$0" "$@"
+fi
 
 DEB_DIR=$RT_ROOT_DIR/.output/deb
 DEB_VERSION=$(dpkg-parsechangelog -l "$RT_ROOT_DIR/debian/changelog" -S Version 2>/dev/null)
@@ -65,20 +65,20 @@ fenced_case()
 	local name=$1 id
 	shift
 	id=$(pm_start "$name" --annotation io.netfence.policy-name="$POLICY_NAME" "$@") ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return 1; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return 1; }
 	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
 	pm_probe "$name" udp 127.0.0.1 "$PU" ok
 	pm_probe "$name" udp 127.0.0.1 "$PD" EPERM
-	[ "$(show_field "$id" mode)" = enforce ] || rt_fail "$name: netfence show $id: not enforced"
+	[ "$(show_field "$id" mode)" = enforce ] || fail "$name: netfence show $id: not enforced"
 	[ "$(show_field "$id" source)" = "policy-name:$POLICY_NAME" ] ||
-		rt_fail "$name: show: source '$(show_field "$id" source)'"
+		fail "$name: show: source '$(show_field "$id" source)'"
 	if [ ! -d "/sys/fs/bpf/netfence/$id" ] || [ ! -f "/run/netfence/$id.json" ]; then
-		rt_fail "$name: no pins or state at the installed config's paths"
+		fail "$name: no pins or state at the installed config's paths"
 	fi
-	pm rm -f -t 0 "$name" >"$T/logs/$name.rm" 2>&1 || rt_fail "$name: podman rm failed"
+	pm rm -f -t 0 "$name" >"$T/logs/$name.rm" 2>&1 || fail "$name: podman rm failed"
 	[ -z "$(find /sys/fs/bpf/netfence /run/netfence -name "*$id*" 2>/dev/null)" ] ||
-		rt_fail "$name: pins or state left after podman rm (poststop)"
+		fail "$name: pins or state left after podman rm (poststop)"
 }
 
 # --- cases ---------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ case_lintian()
 	out=$(lintian --fail-on error "$DEB_CHANGES" 2>&1)
 	local rc=$?
 	printf '%s\n' "$out" | grep -E '^[EW]: ' | sed 's/^/    lintian: /'
-	[ $rc -eq 0 ] || rt_fail "lintian reports errors: $(printf '%s' "$out" | grep '^E: ' | head -n 3)"
+	[ $rc -eq 0 ] || fail "lintian reports errors: $(printf '%s' "$out" | grep '^E: ' | head -n 3)"
 }
 
 case_files()
@@ -98,46 +98,46 @@ case_files()
 	version=$(dpkg-query -W -f='${Version}' netfence)
 	want="netfence $version"
 	[ "$(/usr/bin/netfence --version)" = "$want" ] ||
-		rt_fail "netfence --version: '$(/usr/bin/netfence --version 2>&1)', expected '$want'"
-	[ "$(/usr/bin/netfence version)" = "$want" ] || rt_fail "netfence version: not '$want'"
+		fail "netfence --version: '$(/usr/bin/netfence --version 2>&1)', expected '$want'"
+	[ "$(/usr/bin/netfence version)" = "$want" ] || fail "netfence version: not '$want'"
 	readelf -S /usr/bin/netfence | grep -qE '\.(symtab|debug_info)' &&
-		rt_fail "/usr/bin/netfence is not stripped"
+		fail "/usr/bin/netfence is not stripped"
 	readelf -l /usr/bin/netfence | grep -q 'program interpreter' &&
-		rt_fail "/usr/bin/netfence is not static"
+		fail "/usr/bin/netfence is not static"
 	for f in netfence-runc netfence-crun; do
-		[ "$(readlink "/usr/bin/$f")" = netfence ] || rt_fail "/usr/bin/$f is not a link to netfence"
+		[ "$(readlink "/usr/bin/$f")" = netfence ] || fail "/usr/bin/$f is not a link to netfence"
 	done
 	# The debug symbols are in netfence-dbgsym, under the binary's build id.
 	bid=$(readelf -n /usr/bin/netfence | awk '/Build ID/ { print $3 }')
 	dpkg-deb -c "$DEB_DBGSYM" >"$T/dbgsym-contents"
 	grep -q "/usr/lib/debug/.build-id/${bid:0:2}/${bid:2}.debug" "$T/dbgsym-contents" ||
-		rt_fail "netfence-dbgsym has no debug file for build id '$bid'"
+		fail "netfence-dbgsym has no debug file for build id '$bid'"
 	conf=$(dpkg-query -W -f='${Conffiles}\n' netfence | awk '{ print $1 }' | sort | tr '\n' ' ')
 	[ "$conf" = "/etc/cdi/netfence.json /etc/netfence/config.json /etc/netfence/policies.d/README " ] ||
-		rt_fail "conffiles: '$conf'"
+		fail "conffiles: '$conf'"
 	grep -q '"path": "/usr/bin/netfence"' /usr/share/containers/oci/hooks.d/netfence.json ||
-		rt_fail "the hooks.d file does not run /usr/bin/netfence"
+		fail "the hooks.d file does not run /usr/bin/netfence"
 	[ "$(grep -c '"path": "/usr/bin/netfence"' /etc/cdi/netfence.json)" = 2 ] ||
-		rt_fail "the CDI spec does not run /usr/bin/netfence"
+		fail "the CDI spec does not run /usr/bin/netfence"
 	for f in /usr/share/netfence/policy.schema.json /usr/share/netfence/config.schema.json \
 		/usr/share/doc/netfence/copyright /usr/share/doc/netfence/examples/web-egress.json \
 		/lib/systemd/system/netfence-gc.service /lib/systemd/system/netfence-gc.timer; do
-		[ -f "$f" ] || rt_fail "$f is not installed"
+		[ -f "$f" ] || fail "$f is not installed"
 	done
 	grep -qx 'ExecStart=/usr/bin/netfence gc' /lib/systemd/system/netfence-gc.service ||
-		rt_fail "netfence-gc.service does not run /usr/bin/netfence gc"
+		fail "netfence-gc.service does not run /usr/bin/netfence gc"
 	# dh_installsystemd enables the timer, with or without a running systemd.
 	[ -L /etc/systemd/system/timers.target.wants/netfence-gc.timer ] ||
-		rt_fail "netfence-gc.timer is not enabled"
+		fail "netfence-gc.timer is not enabled"
 	if command -v systemd-analyze >/dev/null; then
 		out=$(systemd-analyze verify /lib/systemd/system/netfence-gc.service \
 			/lib/systemd/system/netfence-gc.timer 2>&1) ||
-			rt_fail "systemd-analyze verify: $(printf '%s' "$out" | head -n 2)"
+			fail "systemd-analyze verify: $(printf '%s' "$out" | head -n 2)"
 	fi
 	/usr/bin/netfence policy check /usr/share/doc/netfence/examples/web-egress.json >/dev/null ||
-		rt_fail "the example policy is refused"
+		fail "the example policy is refused"
 	/usr/bin/netfence gc >"$T/logs/gc" 2>&1 ||
-		rt_fail "netfence gc under the installed config: $(cat "$T/logs/gc")"
+		fail "netfence gc under the installed config: $(cat "$T/logs/gc")"
 }
 
 case_man()
@@ -149,17 +149,17 @@ case_man()
 	for page in "8 netfence" "8 netfence-runc" "8 netfence-crun" "5 netfence-policy" \
 		"5 netfence-config"; do
 		# shellcheck disable=SC2086 # section and name
-		file=$(man -w $page 2>&1) || { rt_fail "man -w $page: $file"; continue; }
+		file=$(man -w $page 2>&1) || { fail "man -w $page: $file"; continue; }
 		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$file" 2>&1 >"$T/logs/man") ||
-			rt_fail "man $page: exit status $?"
-		[ -z "$out" ] || rt_fail "man $page: $(printf '%s' "$out" | head -n 2)"
-		grep -q NETFENCE "$T/logs/man" || rt_fail "man $page: nothing rendered"
+			fail "man $page: exit status $?"
+		[ -z "$out" ] || fail "man $page: $(printf '%s' "$out" | head -n 2)"
+		grep -q NETFENCE "$T/logs/man" || fail "man $page: nothing rendered"
 	done
 	# netfence(8) names every command of the installed binary.
 	for page in $(/usr/bin/netfence --help | awk '/^Commands:/ { on = 1; next }
 		/^[^ ]/ { on = 0 } on && /^  [a-z]/ { print $1 }'); do
 		MANWIDTH=80 man -l "$(man -w 8 netfence)" 2>/dev/null | grep -q "^   $page" ||
-			rt_fail "netfence(8) has no section for '$page'"
+			fail "netfence(8) has no section for '$page'"
 	done
 }
 
@@ -177,13 +177,13 @@ case_completion()
 {
 	local got id
 	got=$(complete_line "netfence mon")
-	[ "$got" = monitor ] || rt_fail "completion of 'netfence mon': '$got'"
+	[ "$got" = monitor ] || fail "completion of 'netfence mon': '$got'"
 	got=$(complete_line "netfence attach --cg")
-	[ "$got" = --cgroup ] || rt_fail "completion of 'netfence attach --cg': '$got'"
+	[ "$got" = --cgroup ] || fail "completion of 'netfence attach --cg': '$got'"
 	id=$(pm_start deb-complete --annotation io.netfence.policy-name="$POLICY_NAME") ||
-		{ rt_fail "podman run failed: $(tail -n 3 "$T/logs/deb-complete.run")"; return; }
+		{ fail "podman run failed: $(tail -n 3 "$T/logs/deb-complete.run")"; return; }
 	got=$(complete_line "/usr/bin/netfence show ${id:0:12}")
-	[ "$got" = "$id" ] || rt_fail "completion of 'netfence show ${id:0:12}': '$got', expected $id"
+	[ "$got" = "$id" ] || fail "completion of 'netfence show ${id:0:12}': '$got', expected $id"
 	pm rm -f -t 0 deb-complete >/dev/null 2>&1
 }
 
@@ -219,18 +219,18 @@ case_purge()
 {
 	local p left=""
 	rm -f "/etc/netfence/policies.d/$POLICY_NAME.json"
-	dpkg --purge netfence >"$T/logs/purge" 2>&1 || rt_fail "dpkg --purge: $(tail -n 3 "$T/logs/purge")"
+	dpkg --purge netfence >"$T/logs/purge" 2>&1 || fail "dpkg --purge: $(tail -n 3 "$T/logs/purge")"
 	INSTALLED=0
 	while IFS= read -r p; do
 		[ -e "$p" ] || [ -L "$p" ] || continue
 		grep -qxF -- "$p" "$T/dirs-before" && continue
 		left="$left $p"
 	done <"$T/dpkg-L"
-	[ -z "$left" ] || rt_fail "left after purge:$left"
-	[ ! -e /etc/netfence ] || rt_fail "/etc/netfence is still there"
+	[ -z "$left" ] || fail "left after purge:$left"
+	[ ! -e /etc/netfence ] || fail "/etc/netfence is still there"
 	left=$(find /etc/systemd /var/lib/systemd /var/lib/dpkg/info -name '*netfence*' 2>/dev/null)
-	[ -z "$left" ] || rt_fail "left after purge: $(echo "$left" | tr '\n' ' ')"
-	dpkg-query -W netfence >/dev/null 2>&1 && rt_fail "dpkg still knows netfence"
+	[ -z "$left" ] || fail "left after purge: $(echo "$left" | tr '\n' ' ')"
+	dpkg-query -W netfence >/dev/null 2>&1 && fail "dpkg still knows netfence"
 }
 
 # --- setup -----------------------------------------------------------------------------------
@@ -252,6 +252,15 @@ deb_cleanup()
 	rt_cleanup
 }
 
+# deb_abort NAME REASON: case NAME failed and the rest cannot run without it.
+deb_abort()
+{
+	fail "$2"
+	case_end "$1"
+	test_summary
+	exit 1
+}
+
 # A package built from the tree as it is: .output/deb/ when newer than every source file, else
 # a new `make deb` (without its unit tests: make unit runs those).
 deb_build()
@@ -269,25 +278,25 @@ deb_build()
 	fi
 	echo "    building the package (make deb, DEB_BUILD_OPTIONS=nocheck)"
 	DEB_BUILD_OPTIONS=nocheck make -C "$RT_ROOT_DIR" --no-print-directory deb LINTIAN= \
-		>"$T/logs/build" 2>&1 || { echo "FAIL build: $(tail -n 5 "$T/logs/build")"; exit 1; }
+		>"$T/logs/build" 2>&1 || deb_abort build "$(tail -n 5 "$T/logs/build")"
 }
 
 rt_require_cmd dpkg dpkg-query dpkg-deb dpkg-buildpackage dh lintian podman runc man python3 \
 	readelf mount bpftool ss
-[ -f /usr/share/bash-completion/bash_completion ] || rt_skip "bash-completion is not installed"
+[ -f /usr/share/bash-completion/bash_completion ] || skip "bash-completion is not installed"
 if st=$(dpkg-query -W -f='${db:Status-Status}' netfence 2>/dev/null) && [ "$st" != not-installed ]; then
-	rt_skip "the netfence package is already on this machine (status '$st'): not replacing" \
+	skip "the netfence package is already on this machine (status '$st'): not replacing" \
 		"and purging someone's install"
 fi
 for p in $OWNED; do
-	[ -e "$p" ] && rt_skip "$p exists (a source install of netfence?): not overwriting it"
+	[ -e "$p" ] && skip "$p exists (a source install of netfence?): not overwriting it"
 done
 [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ] || [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ] ||
-	rt_skip "/sys/fs/bpf is not empty and not a bpffs"
+	skip "/sys/fs/bpf is not empty and not a bpffs"
 MAN_CACHED=0
 compgen -G "/var/cache/man/cat[1-9]/netfence*" >/dev/null && MAN_CACHED=1
 rt_find_cgroup2
-T=$(mktemp -d /tmp/netfence-deb.XXXXXX) || rt_skip "cannot create a temporary directory"
+T=$(mktemp -d /tmp/netfence-deb.XXXXXX) || skip "cannot create a temporary directory"
 chmod 755 "$T"
 RT_PARENT="/netfence-it.$$"
 # shellcheck disable=SC2034 # read by rt_ns: Podman manages its cgroups itself
@@ -296,12 +305,12 @@ trap deb_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 mkdir -p "$T/logs" "$T/run-netfence" "$T/no-hooks.d" "$T/podman"
-mount --make-rprivate / || rt_skip "cannot make the mount namespace private"
-mount -t bpf bpf /sys/fs/bpf || rt_skip "cannot mount a bpffs at /sys/fs/bpf"
+mount --make-rprivate / || skip "cannot make the mount namespace private"
+mount -t bpf bpf /sys/fs/bpf || skip "cannot mount a bpffs at /sys/fs/bpf"
 if [ ! -d /run/netfence ]; then
 	mkdir /run/netfence && MADE_RUN_DIR=1
 fi
-mount --bind "$T/run-netfence" /run/netfence || rt_skip "cannot bind over /run/netfence"
+mount --bind "$T/run-netfence" /run/netfence || skip "cannot bind over /run/netfence"
 RT_NF_PROGS_BASE=$(rt_count_nf_progs)
 
 deb_build
@@ -311,7 +320,7 @@ while IFS= read -r p; do
 	[ -d "$p" ] && echo "$p"
 done <"$T/deb-paths" >"$T/dirs-before"
 dpkg -i "$DEB" >"$T/logs/install" 2>&1 ||
-	{ INSTALLED=1; echo "FAIL install: $(tail -n 5 "$T/logs/install")"; exit 1; }
+	{ INSTALLED=1; deb_abort install "$(tail -n 5 "$T/logs/install")"; }
 INSTALLED=1
 dpkg -L netfence | grep -vx '/\.' >"$T/dpkg-L"
 echo "    installed $(dpkg-query -W -f='${Package} ${Version}' netfence): $(wc -l <"$T/dpkg-L") paths"
@@ -325,15 +334,16 @@ RT_PODMAN="$RT_PODMAN --storage-driver vfs --runtime runc --cgroup-manager cgrou
 RT_PODMAN="$RT_PODMAN --events-backend file --log-level error"
 RT_PODMAN="$RT_PODMAN --hooks-dir /usr/share/containers/oci/hooks.d"
 
-CASES="
-lintian          case_lintian
-files            case_files
-man              case_man
-completion       case_completion
-podman-hooksd    case_podman_hooksd
-podman-cdi       case_podman_cdi
-podman-wrapper   case_podman_wrapper
+TABLE="
+lintian        | case_lintian
+files          | case_files
+man            | case_man
+completion     | case_completion
+podman-hooksd  | case_podman_hooksd
+podman-cdi     | case_podman_cdi
+podman-wrapper | case_podman_wrapper
 "
-rt_run_table "$CASES" "$@"
-rt_case purge case_purge </dev/null
-rt_summary
+run_cases "$TABLE"
+case_purge </dev/null
+case_end purge
+test_summary

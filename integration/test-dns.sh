@@ -6,7 +6,8 @@
 # answers (integration/dnsforge.py) play the forger: from an untrusted address, unsolicited,
 # replayed, and injected over the fence's own loopback.
 #
-#   NETFENCE=$PWD/netfence integration/test-dns.sh [REGEX]   only the cases whose name matches
+#   NETFENCE=$PWD/netfence integration/test-dns.sh [REGEX]   only the cases whose names match
+#                                                            (or CASES=REGEX; lib-test.sh)
 #
 # Needs root, cgroup v2, dnsmasq (dnsmasq-base), dig (bind9-dnsutils), python3, a static C
 # compiler, and a kernel with bpf_loop (5.17); exits 77 with the reason otherwise. Everything it
@@ -15,7 +16,6 @@ set -u
 
 . "$(dirname "$0")/lib-kernel.sh"
 
-CASE_FILTER=${1:-}
 CC=${CC:-cc}
 NS_SRV=nfdns-srv-$$
 NS_CLI=nfdns-cli-$$
@@ -431,18 +431,30 @@ case_programs_only_with_names()
 	[ "$n" = 1 ] || fail "$n ingress programs with host rules, expected 1"
 }
 
-CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
-link_local_never_learned forged_source unsolicited replayed local_injection
-programs_only_with_names per_fence large_policy ttl_expiry"
-
-for c in $CASES; do
-	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
-		continue
-	fi
-	"case_$c"
+# One fresh attach per case (attach_dns); each case detaches at the end.
+run_dns_case()
+{
+	"$2"
 	"${NF[@]}" detach dns >/dev/null 2>&1
-	case_end "$c"
-done
+}
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+TABLE="
+	allow-after-resolve           | case_allow_after_resolve
+	dig                           | case_dig
+	aaaa                          | case_aaaa
+	cname-chain                   | case_cname_chain
+	wildcards                     | case_wildcards
+	case-insensitive              | case_case_insensitive
+	deny-wins                     | case_deny_wins
+	link-local-never-learned      | case_link_local_never_learned
+	forged-source                 | case_forged_source
+	unsolicited                   | case_unsolicited
+	replayed                      | case_replayed
+	local-injection               | case_local_injection
+	programs-only-with-names      | case_programs_only_with_names
+	per-fence                     | case_per_fence
+	large-policy                  | case_large_policy
+	ttl-expiry                    | case_ttl_expiry
+"
+run_cases "$TABLE" run_dns_case
+test_summary

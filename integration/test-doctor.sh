@@ -9,13 +9,12 @@
 # /sys/fs/bpf not mounted it must say so, with the fix.
 #
 # Needs root (the kernel probes load BPF programs; the files must be root's) and jq; exits 77
-# with the reason otherwise. Environment: NETFENCE (default ./netfence), DT_FILTER=REGEX runs
+# with the reason otherwise. Environment: NETFENCE (default ./netfence), CASES=REGEX runs
 # only matching cases, DT_KEEP=1 keeps the temporary directory.
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
 . "$(dirname "$0")/lib-kernel.sh"
-CASE_FILTER=${DT_FILTER:-}
 
 HOOKS=/usr/share/containers/oci/hooks.d/netfence.json
 
@@ -106,6 +105,19 @@ main()
 		clean_tree "$R"
 		doctor_case clean 0 "" "netfence doctor: no problem found" --root "$R"
 	fi
+	# Unrestricted ptrace (no Yama in the tree) is reported, ptrace_scope 1 is not.
+	if selected ptrace-info; then
+		R=$T/ptrace
+		clean_tree "$R"
+		"$NETFENCE" doctor --root "$R" >"$T/out" 2>&1
+		grep -q "^info    kernel.ptrace-unrestricted: ptrace is unrestricted" "$T/out" ||
+			fail "no ptrace finding without Yama: $(flat "$(cat "$T/out")")"
+		mkdir -p "$R/proc/sys/kernel/yama" && echo 1 >"$R/proc/sys/kernel/yama/ptrace_scope"
+		"$NETFENCE" doctor --root "$R" >"$T/out" 2>&1
+		! grep -q "kernel.ptrace-unrestricted" "$T/out" ||
+			fail "a ptrace finding under ptrace_scope 1: $(flat "$(cat "$T/out")")"
+		case_end ptrace-info
+	fi
 
 	tree_case hooksd-wrong-path "hooksd.path-missing" \
 		"error   hooksd.path-missing: $HOOKS: hook.path '/usr/bin/netfence' does not exist: the engine skips the hook and the container runs unfenced, or fails to start; fix: install netfence there (make install) or correct the path" \
@@ -157,18 +169,17 @@ main()
 	# This machine: /sys/fs/bpf is not mounted here (unless someone mounted it meanwhile).
 	if selected this-host; then
 		if mountpoint -q /sys/fs/bpf; then
-			echo "SKIP this-host: /sys/fs/bpf is mounted on this machine"
+			case_skip "/sys/fs/bpf is mounted on this machine"
 		else
 			"$NETFENCE" doctor >"$T/out" 2>&1
 			rc=$?
 			[ "$rc" -eq 1 ] || fail "exit status $rc, expected 1"
 			grep -q "^error   bpffs.not-mounted: .*; fix: mount -t bpf bpf /sys/fs/bpf$" "$T/out" ||
 				fail "no bpffs.not-mounted line: $(flat "$(cat "$T/out")")"
-			case_end this-host
 		fi
+		case_end this-host
 	fi
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	test_summary
 }
 
 main "$@"

@@ -72,14 +72,13 @@
 # Needs root, cgroup v2, runc, iproute2, nsenter, python3, bpftool and a C compiler with a static
 # libc (and liburing.a for the io_uring probes). Exits 77 with the reason when it cannot run.
 #
-#   integration/test-evasion.sh [REGEX]       only the rows whose name matches REGEX
+#   integration/test-evasion.sh [REGEX...]   (the cases to run, or CASES=REGEX; default all)
 # Environment: NETFENCE, CC, RT_KEEP=1 (see lib-runtime.sh).
 set -u
 
 # shellcheck source=integration/lib-runtime.sh
 . "$(dirname "$0")/lib-runtime.sh"
 
-EV_FILTER=${1:-}
 EV=""          # the static probe
 EV_URING=""    # why io_uring probes are unsupported ("" = supported)
 NSA=""         # network namespace names
@@ -141,250 +140,250 @@ NOTE_JOINED="a container joining a network namespace by path (a pod, --network c
 NOTE_RAW="raw_sockets defaults to the policy's default: under default allow a CAP_NET_RAW process reaches denied destinations through a raw socket"
 NOTE_PACKET="netfence attach fences a cgroup and cannot see the capabilities of its processes (docs/security.md): packet sockets (AF_PACKET, SOCK_PACKET) reach no cgroup hook, so a process holding CAP_NET_RAW there sends frames anywhere (the hook refuses such containers under raw_sockets deny)"
 
-ROWS=(
+ROWS="
 	# TCP connect, over both families and IPv4-mapped IPv6
-	"tcp4-denied              | M  | all  | tcp $X4 $PX                   | EPERM        | norx"
-	"tcp4-allowed             | M  | all  | tcp $Y4 $PX                   | ok           | rx=tcp-Y4"
-	"tcp6-denied              | M  | both | tcp $X6 $PX                   | EPERM        | norx"
-	"tcp6-allowed             | M  | both | tcp $Y6 $PX                   | ok           | rx=tcp-Y6"
-	"tcp6sock-mapped-denied   | M  | all  | tcp ::ffff:$X4 $PX            | EPERM        | norx"
-	"tcp6sock-mapped-allowed  | M  | both | tcp ::ffff:$Y4 $PX            | ok           | rx=tcp-Y4"
-	"tcp6sock-mapped-lo-denied  | M | both | tcp ::ffff:127.0.0.1 $PD     | EPERM        | norx"
-	"tcp6sock-mapped-lo-allowed | M | both | tcp ::ffff:127.0.0.1 $PA     | ok           | rx=tcp-lo4-$PA"
-	"tcp-lo-denied            | M  | both | tcp 127.0.0.1 $PD             | EPERM        | norx"
-	"tcp6-lo-denied           | M  | both | tcp ::1 $PD                   | EPERM        | norx"
+	tcp4-denied              | M  | all  | tcp $X4 $PX                   | EPERM        | norx
+	tcp4-allowed             | M  | all  | tcp $Y4 $PX                   | ok           | rx=tcp-Y4
+	tcp6-denied              | M  | both | tcp $X6 $PX                   | EPERM        | norx
+	tcp6-allowed             | M  | both | tcp $Y6 $PX                   | ok           | rx=tcp-Y6
+	tcp6sock-mapped-denied   | M  | all  | tcp ::ffff:$X4 $PX            | EPERM        | norx
+	tcp6sock-mapped-allowed  | M  | both | tcp ::ffff:$Y4 $PX            | ok           | rx=tcp-Y4
+	tcp6sock-mapped-lo-denied  | M | both | tcp ::ffff:127.0.0.1 $PD     | EPERM        | norx
+	tcp6sock-mapped-lo-allowed | M | both | tcp ::ffff:127.0.0.1 $PA     | ok           | rx=tcp-lo4-$PA
+	tcp-lo-denied            | M  | both | tcp 127.0.0.1 $PD             | EPERM        | norx
+	tcp6-lo-denied           | M  | both | tcp ::1 $PD                   | EPERM        | norx
 	# UDP: sendto, sendmsg, sendmmsg, connect+send, connected then sendto elsewhere
-	"udp4-sendto-denied       | M  | all  | udp $X4 $PX                   | EPERM        | norx"
-	"udp4-sendto-allowed      | M  | all  | udp $Y4 $PX                   | ok           | rx=udp-Y4"
-	"udp6-sendto-denied       | M  | both | udp $X6 $PX                   | EPERM        | norx"
-	"udp6-sendto-allowed      | M  | both | udp $Y6 $PX                   | ok           | rx=udp-Y6"
-	"udp6sock-mapped-denied   | M  | all  | udp ::ffff:$X4 $PX            | EPERM        | norx"
-	"udp6sock-mapped-allowed  | M  | both | udp ::ffff:$Y4 $PX            | ok           | rx=udp-Y4"
-	"udp6sock-mapped-lo-denied | M | both | udp ::ffff:127.0.0.1 $PD      | EPERM        | norx"
-	"udp6sock-mapped-lo-allowed | M | both | udp ::ffff:127.0.0.1 $PA     | ok           | rx=udp-lo4-$PA"
-	"udp6sock-sin4-denied     | M  | both | udp6-sin4 $X4 $PX             | EPERM        | norx"
-	"udp6sock-sin4-allowed    | M  | both | udp6-sin4 $Y4 $PX             | ok           | rx=udp-Y4"
-	"udp6sock-sin4-connect-denied  | M | both | udp6-sin4-connect $X4 $PX | EPERM -      | norx"
-	"udp6sock-sin4-connect-allowed | M | both | udp6-sin4-connect $Y4 $PX | ok ok        | rx=udp-Y4"
-	"udp4-unspec-family-denied  | M | both | udp-unspec $X4 $PX           | EPERM        | norx"
-	"udp4-unspec-family-allowed | M | both | udp-unspec $Y4 $PX           | ok           | rx=udp-Y4"
-	"udp4-sendmsg-denied      | M  | all  | udp-sendmsg $X4 $PX           | EPERM        | norx"
-	"udp4-sendmsg-allowed     | M  | both | udp-sendmsg $Y4 $PX           | ok           | rx=udp-Y4"
-	"udp6-sendmsg-denied      | M  | both | udp-sendmsg $X6 $PX           | EPERM        | norx"
-	"udp-sendmmsg-mixed       | M  | all  | udp-sendmmsg $Y4 $PX $X4 $PX $Y6 $PX $X6 $PX ::ffff:$X4 $PX | ok EPERM ok EPERM EPERM | rx=udp-Y4 rx=udp-Y6 norx=udp-X4 norx=udp-X6"
-	"udp-sendmmsg-v4          | M  | both | udp-sendmmsg $X4 $PX $Y4 $PX $X4 $PX | EPERM ok EPERM | rx=udp-Y4 norx=udp-X4"
-	"udp4-connect-denied      | M  | all  | udp-connect $X4 $PX           | EPERM -      | norx"
-	"udp4-connect-allowed     | M  | both | udp-connect $Y4 $PX           | ok ok        | rx=udp-Y4"
-	"udp6-connect-denied      | M  | both | udp-connect $X6 $PX           | EPERM -      | norx"
-	"udp6sock-mapped-connect-denied | M | both | udp-connect ::ffff:$X4 $PX | EPERM -      | norx"
-	"udp-connected-sendto-other | M | both | udp-connected-sendto $Y4 $PX $X4 $PX | ok EPERM | norx"
-	"udp6-connected-sendto-other | M | both | udp-connected-sendto $Y6 $PX $X6 $PX | ok EPERM | norx"
+	udp4-sendto-denied       | M  | all  | udp $X4 $PX                   | EPERM        | norx
+	udp4-sendto-allowed      | M  | all  | udp $Y4 $PX                   | ok           | rx=udp-Y4
+	udp6-sendto-denied       | M  | both | udp $X6 $PX                   | EPERM        | norx
+	udp6-sendto-allowed      | M  | both | udp $Y6 $PX                   | ok           | rx=udp-Y6
+	udp6sock-mapped-denied   | M  | all  | udp ::ffff:$X4 $PX            | EPERM        | norx
+	udp6sock-mapped-allowed  | M  | both | udp ::ffff:$Y4 $PX            | ok           | rx=udp-Y4
+	udp6sock-mapped-lo-denied | M | both | udp ::ffff:127.0.0.1 $PD      | EPERM        | norx
+	udp6sock-mapped-lo-allowed | M | both | udp ::ffff:127.0.0.1 $PA     | ok           | rx=udp-lo4-$PA
+	udp6sock-sin4-denied     | M  | both | udp6-sin4 $X4 $PX             | EPERM        | norx
+	udp6sock-sin4-allowed    | M  | both | udp6-sin4 $Y4 $PX             | ok           | rx=udp-Y4
+	udp6sock-sin4-connect-denied  | M | both | udp6-sin4-connect $X4 $PX | EPERM -      | norx
+	udp6sock-sin4-connect-allowed | M | both | udp6-sin4-connect $Y4 $PX | ok ok        | rx=udp-Y4
+	udp4-unspec-family-denied  | M | both | udp-unspec $X4 $PX           | EPERM        | norx
+	udp4-unspec-family-allowed | M | both | udp-unspec $Y4 $PX           | ok           | rx=udp-Y4
+	udp4-sendmsg-denied      | M  | all  | udp-sendmsg $X4 $PX           | EPERM        | norx
+	udp4-sendmsg-allowed     | M  | both | udp-sendmsg $Y4 $PX           | ok           | rx=udp-Y4
+	udp6-sendmsg-denied      | M  | both | udp-sendmsg $X6 $PX           | EPERM        | norx
+	udp-sendmmsg-mixed       | M  | all  | udp-sendmmsg $Y4 $PX $X4 $PX $Y6 $PX $X6 $PX ::ffff:$X4 $PX | ok EPERM ok EPERM EPERM | rx=udp-Y4 rx=udp-Y6 norx=udp-X4 norx=udp-X6
+	udp-sendmmsg-v4          | M  | both | udp-sendmmsg $X4 $PX $Y4 $PX $X4 $PX | EPERM ok EPERM | rx=udp-Y4 norx=udp-X4
+	udp4-connect-denied      | M  | all  | udp-connect $X4 $PX           | EPERM -      | norx
+	udp4-connect-allowed     | M  | both | udp-connect $Y4 $PX           | ok ok        | rx=udp-Y4
+	udp6-connect-denied      | M  | both | udp-connect $X6 $PX           | EPERM -      | norx
+	udp6sock-mapped-connect-denied | M | both | udp-connect ::ffff:$X4 $PX | EPERM -      | norx
+	udp-connected-sendto-other | M | both | udp-connected-sendto $Y4 $PX $X4 $PX | ok EPERM | norx
+	udp6-connected-sendto-other | M | both | udp-connected-sendto $Y6 $PX $X6 $PX | ok EPERM | norx
 	# A connected socket's send with a control message (IP_TOS/IPV6_TCLASS here; QUIC stacks
 	# send UDP_SEGMENT, resolvers IP_PKTINFO) must go where the socket is connected.
-	"udp4-connected-cmsg-allowed | M | both | udp-connected-cmsg $Y4 $PX  | ok ok        | rx=udp-Y4"
-	"udp6-connected-cmsg-allowed | M | both | udp-connected-cmsg $Y6 $PX  | ok ok        | rx=udp-Y6"
+	udp4-connected-cmsg-allowed | M | both | udp-connected-cmsg $Y4 $PX  | ok ok        | rx=udp-Y4
+	udp6-connected-cmsg-allowed | M | both | udp-connected-cmsg $Y6 $PX  | ok ok        | rx=udp-Y6
 	# netfence tells such a send (no destination) by port 0: a send naming a destination is
 	# still judged, also with a control message, and one naming port 0 never leaves (EINVAL)
-	"udp4-connected-cmsg-sendto-other | M | both | udp-connected-cmsg-sendto $Y4 $PX $X4 $PX | ok EPERM | norx"
-	"udp6-connected-cmsg-sendto-other | M | both | udp-connected-cmsg-sendto $Y6 $PX $X6 $PX | ok EPERM | norx"
-	"udp4-connected-cmsg-sendto-port0 | M | both | udp-connected-cmsg-sendto $Y4 $PX $X4 0 | ok EINVAL | nosniff=$X4"
-	"udp4-port0-to-denied     | M  | both | udp $X4 0                     | EINVAL       | nosniff=$X4"
-	"udp6-port0-to-denied     | M  | both | udp $X6 0                     | EINVAL       | nosniff=$X6"
-	"uring-sendmsg6-port0-to-denied | M | both | uring-sendmsg $X6 0      | EINVAL       | nosniff=$X6"
-	"udplite4-denied          | M  | both | udplite $X4 $PX               | EPERM        | -"
-	"udplite4-allowed         | M  | both | udplite $Y4 $PX               | ok           | -"
-	"udplite6-denied          | M  | both | udplite $X6 $PX               | EPERM        | -"
+	udp4-connected-cmsg-sendto-other | M | both | udp-connected-cmsg-sendto $Y4 $PX $X4 $PX | ok EPERM | norx
+	udp6-connected-cmsg-sendto-other | M | both | udp-connected-cmsg-sendto $Y6 $PX $X6 $PX | ok EPERM | norx
+	udp4-connected-cmsg-sendto-port0 | M | both | udp-connected-cmsg-sendto $Y4 $PX $X4 0 | ok EINVAL | nosniff=$X4
+	udp4-port0-to-denied     | M  | both | udp $X4 0                     | EINVAL       | nosniff=$X4
+	udp6-port0-to-denied     | M  | both | udp $X6 0                     | EINVAL       | nosniff=$X6
+	uring-sendmsg6-port0-to-denied | M | both | uring-sendmsg $X6 0      | EINVAL       | nosniff=$X6
+	udplite4-denied          | M  | both | udplite $X4 $PX               | EPERM        | -
+	udplite4-allowed         | M  | both | udplite $Y4 $PX               | ok           | -
+	udplite6-denied          | M  | both | udplite $X6 $PX               | EPERM        | -
 	# TCP fast open: sendto(MSG_FASTOPEN) and TCP_FASTOPEN_CONNECT
-	"tfo4-denied              | M  | all  | tfo $X4 $PX                   | EPERM        | norx"
-	"tfo4-allowed             | M  | both | tfo $Y4 $PX                   | ok           | rx=tcp-Y4"
-	"tfo6-denied              | M  | both | tfo $X6 $PX                   | EPERM        | norx"
-	"tfo6sock-mapped-denied   | M  | both | tfo ::ffff:$X4 $PX            | EPERM        | norx"
-	"tfo-connect4-denied      | M  | both | tfo-connect $X4 $PX           | EPERM        | norx"
-	"tfo-connect4-allowed     | M  | both | tfo-connect $Y4 $PX           | ok           | rx=tcp-Y4"
-	"tfo-connect6-denied      | M  | both | tfo-connect $X6 $PX           | EPERM        | norx"
+	tfo4-denied              | M  | all  | tfo $X4 $PX                   | EPERM        | norx
+	tfo4-allowed             | M  | both | tfo $Y4 $PX                   | ok           | rx=tcp-Y4
+	tfo6-denied              | M  | both | tfo $X6 $PX                   | EPERM        | norx
+	tfo6sock-mapped-denied   | M  | both | tfo ::ffff:$X4 $PX            | EPERM        | norx
+	tfo-connect4-denied      | M  | both | tfo-connect $X4 $PX           | EPERM        | norx
+	tfo-connect4-allowed     | M  | both | tfo-connect $Y4 $PX           | ok           | rx=tcp-Y4
+	tfo-connect6-denied      | M  | both | tfo-connect $X6 $PX           | EPERM        | norx
 	# io_uring
-	"uring-connect4-denied    | M  | all  | uring-connect $X4 $PX         | EPERM        | norx"
-	"uring-connect4-allowed   | M  | all  | uring-connect $Y4 $PX         | ok           | -"
-	"uring-connect-sqpoll-denied  | M | all  | uring-connect-sqpoll $X4 $PX | EPERM      | norx"
-	"uring-connect-sqpoll-allowed | M | both | uring-connect-sqpoll $Y4 $PX | ok         | -"
-	"uring-connect6-denied    | M  | both | uring-connect $X6 $PX         | EPERM        | norx"
-	"uring-connect6-allowed   | M  | both | uring-connect $Y6 $PX         | ok           | -"
-	"uring-connect-mapped-denied | M | both | uring-connect ::ffff:$X4 $PX | EPERM        | norx"
-	"uring-connect-udp-denied | M  | both | uring-connect-udp $X4 $PX     | EPERM -      | norx"
-	"uring-connect-udp-allowed | M | both | uring-connect-udp $Y4 $PX     | ok ok        | rx=udp-Y4"
-	"uring-sendmsg4-denied    | M  | all  | uring-sendmsg $X4 $PX         | EPERM        | norx"
-	"uring-sendmsg4-allowed   | M  | all  | uring-sendmsg $Y4 $PX         | ok           | rx=udp-Y4"
-	"uring-sendmsg-sqpoll-denied  | M | all  | uring-sendmsg-sqpoll $X4 $PX | EPERM      | norx"
-	"uring-sendmsg-sqpoll-allowed | M | both | uring-sendmsg-sqpoll $Y4 $PX | ok         | rx=udp-Y4"
-	"uring-sendmsg6-denied    | M  | both | uring-sendmsg $X6 $PX         | EPERM        | norx"
-	"uring-sendmsg6-allowed   | M  | both | uring-sendmsg $Y6 $PX         | ok           | rx=udp-Y6"
-	"uring-sendmsg-mapped-denied | M | both | uring-sendmsg ::ffff:$X4 $PX | EPERM        | norx"
-	"uring-sendto4-denied     | M  | both | uring-sendto $X4 $PX          | EPERM        | norx"
-	"uring-sendto4-allowed    | M  | both | uring-sendto $Y4 $PX          | ok           | rx=udp-Y4"
-	"uring-send-zc4-denied    | M  | both | uring-send-zc $X4 $PX         | EPERM        | norx"
-	"uring-send-zc6-denied    | M  | both | uring-send-zc $X6 $PX         | EPERM        | norx"
-	"uring-send-zc4-allowed   | M  | both | uring-send-zc $Y4 $PX         | ok           | rx=udp-Y4"
-	"uring-sendmsg-zc4-denied | M  | both | uring-sendmsg-zc $X4 $PX      | EPERM        | norx"
-	"uring-sendmsg-zc6-allowed | M | both | uring-sendmsg-zc $Y6 $PX      | ok           | rx=udp-Y6"
+	uring-connect4-denied    | M  | all  | uring-connect $X4 $PX         | EPERM        | norx
+	uring-connect4-allowed   | M  | all  | uring-connect $Y4 $PX         | ok           | -
+	uring-connect-sqpoll-denied  | M | all  | uring-connect-sqpoll $X4 $PX | EPERM      | norx
+	uring-connect-sqpoll-allowed | M | both | uring-connect-sqpoll $Y4 $PX | ok         | -
+	uring-connect6-denied    | M  | both | uring-connect $X6 $PX         | EPERM        | norx
+	uring-connect6-allowed   | M  | both | uring-connect $Y6 $PX         | ok           | -
+	uring-connect-mapped-denied | M | both | uring-connect ::ffff:$X4 $PX | EPERM        | norx
+	uring-connect-udp-denied | M  | both | uring-connect-udp $X4 $PX     | EPERM -      | norx
+	uring-connect-udp-allowed | M | both | uring-connect-udp $Y4 $PX     | ok ok        | rx=udp-Y4
+	uring-sendmsg4-denied    | M  | all  | uring-sendmsg $X4 $PX         | EPERM        | norx
+	uring-sendmsg4-allowed   | M  | all  | uring-sendmsg $Y4 $PX         | ok           | rx=udp-Y4
+	uring-sendmsg-sqpoll-denied  | M | all  | uring-sendmsg-sqpoll $X4 $PX | EPERM      | norx
+	uring-sendmsg-sqpoll-allowed | M | both | uring-sendmsg-sqpoll $Y4 $PX | ok         | rx=udp-Y4
+	uring-sendmsg6-denied    | M  | both | uring-sendmsg $X6 $PX         | EPERM        | norx
+	uring-sendmsg6-allowed   | M  | both | uring-sendmsg $Y6 $PX         | ok           | rx=udp-Y6
+	uring-sendmsg-mapped-denied | M | both | uring-sendmsg ::ffff:$X4 $PX | EPERM        | norx
+	uring-sendto4-denied     | M  | both | uring-sendto $X4 $PX          | EPERM        | norx
+	uring-sendto4-allowed    | M  | both | uring-sendto $Y4 $PX          | ok           | rx=udp-Y4
+	uring-send-zc4-denied    | M  | both | uring-send-zc $X4 $PX         | EPERM        | norx
+	uring-send-zc6-denied    | M  | both | uring-send-zc $X6 $PX         | EPERM        | norx
+	uring-send-zc4-allowed   | M  | both | uring-send-zc $Y4 $PX         | ok           | rx=udp-Y4
+	uring-sendmsg-zc4-denied | M  | both | uring-sendmsg-zc $X4 $PX      | EPERM        | norx
+	uring-sendmsg-zc6-allowed | M | both | uring-sendmsg-zc $Y6 $PX      | ok           | rx=udp-Y6
 	# sockets the connect/sendmsg hooks never see: refused at socket() under raw_sockets deny
-	"raw4-refused             | M  | all  | raw4                          | EPERM        | -"
-	"raw6-refused             | M  | both | raw6                          | EPERM        | -"
-	"raw4-udp-refused         | M  | both | raw4-udp                      | EPERM        | -"
-	"raw4-ipraw-refused       | M  | both | raw4-ipraw                    | EPERM        | -"
-	"ping4-refused            | M  | all  | ping4                         | EPERM        | -"
-	"ping6-refused            | M  | both | ping6                         | EPERM        | -"
-	"ping4-sendto-refused     | M  | both | ping-sendto $X4               | EPERM        | -"
-	"sctp4-refused            | M  | both | sctp4                         | EPERM        | -"
-	"sctp6-refused            | M  | both | sctp6                         | EPERM        | -"
-	"sctp4-seqpacket-refused  | M  | both | sctp4-seq                     | EPERM        | -"
-	"sctp4-connect-refused    | M  | both | sctp $X4 $PX                  | EPERM        | -"
-	"smc-refused              | M  | both | smc                           | EPERM        | -"
-	"smc6-refused             | M  | both | smc6                          | EPERM        | -"
-	"smc-inet-refused         | M  | both | smc-inet                      | EPERM        | -"
-	"smc-inet6-refused        | M  | both | smc-inet6                     | EPERM        | -"
-	"mptcp4-refused           | M  | all  | mptcp4                        | EPERM        | -"
-	"mptcp6-refused           | M  | both | mptcp6                        | EPERM        | -"
-	"mptcp4-connect-refused   | M  | both | mptcp $Y4 $PX                 | EPERM        | norx"
-	"uring-socket-raw4-refused | M | all  | uring-raw4                    | EPERM        | -"
-	"uring-socket-raw6-refused | M | both | uring-raw6                    | EPERM        | -"
-	"uring-socket-ping4-refused | M | both | uring-ping4                  | EPERM        | -"
+	raw4-refused             | M  | all  | raw4                          | EPERM        | -
+	raw6-refused             | M  | both | raw6                          | EPERM        | -
+	raw4-udp-refused         | M  | both | raw4-udp                      | EPERM        | -
+	raw4-ipraw-refused       | M  | both | raw4-ipraw                    | EPERM        | -
+	ping4-refused            | M  | all  | ping4                         | EPERM        | -
+	ping6-refused            | M  | both | ping6                         | EPERM        | -
+	ping4-sendto-refused     | M  | both | ping-sendto $X4               | EPERM        | -
+	sctp4-refused            | M  | both | sctp4                         | EPERM        | -
+	sctp6-refused            | M  | both | sctp6                         | EPERM        | -
+	sctp4-seqpacket-refused  | M  | both | sctp4-seq                     | EPERM        | -
+	sctp4-connect-refused    | M  | both | sctp $X4 $PX                  | EPERM        | -
+	smc-refused              | M  | both | smc                           | EPERM        | -
+	smc6-refused             | M  | both | smc6                          | EPERM        | -
+	smc-inet-refused         | M  | both | smc-inet                      | EPERM        | -
+	smc-inet6-refused        | M  | both | smc-inet6                     | EPERM        | -
+	mptcp4-refused           | M  | all  | mptcp4                        | EPERM        | -
+	mptcp6-refused           | M  | both | mptcp6                        | EPERM        | -
+	mptcp4-connect-refused   | M  | both | mptcp $Y4 $PX                 | EPERM        | norx
+	uring-socket-raw4-refused | M | all  | uring-raw4                    | EPERM        | -
+	uring-socket-raw6-refused | M | both | uring-raw6                    | EPERM        | -
+	uring-socket-ping4-refused | M | both | uring-ping4                  | EPERM        | -
 	# link-layer sockets (CAP_NET_RAW) send IP packets to any destination: the runc container
 	# has no CAP_NET_RAW here (the hook refuses it otherwise: runc-netraw-refused-*)
-	"packet-socket-refused    | M  | r    | packet                        | EPERM        | -"
-	"packet-raw-socket-refused | M | r    | packet-raw                    | EPERM        | -"
-	"sockpacket-refused       | M  | r    | sockpacket                    | EPERM        | -"
-	"packet-udp4-to-denied    | M  | r rc | packet-udp @VA@ $A4 $X4 $PX @MACB@ | EPERM      | norx"
-	"packet-udp6-to-denied    | M  | r    | packet-udp @VA@ $A6 $X6 $PX @MACB@ | EPERM      | norx"
+	packet-socket-refused    | M  | r    | packet                        | EPERM        | -
+	packet-raw-socket-refused | M | r    | packet-raw                    | EPERM        | -
+	sockpacket-refused       | M  | r    | sockpacket                    | EPERM        | -
+	packet-udp4-to-denied    | M  | r rc | packet-udp @VA@ $A4 $X4 $PX @MACB@ | EPERM      | norx
+	packet-udp6-to-denied    | M  | r    | packet-udp @VA@ $A6 $X6 $PX @MACB@ | EPERM      | norx
 	# ... but netfence attach cannot keep CAP_NET_RAW out of a bare cgroup (the probe runs as
 	# root with every capability)
-	"gap-attach-packet-socket-created | M | k | packet                   | ok           | - | $NOTE_PACKET"
-	"gap-attach-packet-raw-socket-created | M | k | packet-raw           | ok           | - | $NOTE_PACKET"
-	"gap-attach-sockpacket-created | M | k  | sockpacket                  | ok           | - | $NOTE_PACKET"
-	"gap-attach-packet-udp4-reaches-denied | M | k kc | packet-udp @VA@ $A4 $X4 $PX @MACB@ | ok | rx=udp-X4 | $NOTE_PACKET"
-	"gap-attach-packet-udp6-reaches-denied | M | k | packet-udp @VA@ $A6 $X6 $PX @MACB@ | ok | rx=udp-X6 | $NOTE_PACKET"
+	gap-attach-packet-socket-created | M | k | packet                   | ok           | - | $NOTE_PACKET
+	gap-attach-packet-raw-socket-created | M | k | packet-raw           | ok           | - | $NOTE_PACKET
+	gap-attach-sockpacket-created | M | k  | sockpacket                  | ok           | - | $NOTE_PACKET
+	gap-attach-packet-udp4-reaches-denied | M | k kc | packet-udp @VA@ $A4 $X4 $PX @MACB@ | ok | rx=udp-X4 | $NOTE_PACKET
+	gap-attach-packet-udp6-reaches-denied | M | k | packet-udp @VA@ $A6 $X6 $PX @MACB@ | ok | rx=udp-X6 | $NOTE_PACKET
 	# not IP: out of the fence's reach (the socket is only created, never connected)
-	"gap-vsock-socket-created | M  | both | vsock                         | ok           | - | $NOTE_VSOCK"
+	gap-vsock-socket-created | M  | both | vsock                         | ok           | - | $NOTE_VSOCK
 	# source routes: the hooks judge the final (allowed) destination; the packet would go to X.
 	# netfence's cgroup_skb/egress program drops it: a UDP send fails with EPERM; a TCP connect
 	# ignores its dropped SYN and stays pending (retransmitting, dropped again). The DA rows
 	# below run the IPv4 ones in a runc container holding CAP_NET_RAW.
-	"lsrr-udp-via-denied      | M  | k kc | udp-lsrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4"
-	"ssrr-udp-via-denied      | M  | k    | udp-ssrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4"
-	"lsrr-udp6sock-mapped-via-denied | M | k | udp-lsrr $X4 ::ffff:$Y4 $PX  | EPERM        | nosniff=$X4"
-	"lsrr-cmsg-udp-via-denied | M  | k    | udp-lsrr-cmsg $X4 $Y4 $PX     | EPERM        | nosniff=$X4"
-	"lsrr-tcp-via-denied      | M  | k    | -t 1000 tcp-lsrr $X4 $Y4 $PX  | pending      | nosniffany=$X4"
+	lsrr-udp-via-denied      | M  | k kc | udp-lsrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4
+	ssrr-udp-via-denied      | M  | k    | udp-ssrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4
+	lsrr-udp6sock-mapped-via-denied | M | k | udp-lsrr $X4 ::ffff:$Y4 $PX  | EPERM        | nosniff=$X4
+	lsrr-cmsg-udp-via-denied | M  | k    | udp-lsrr-cmsg $X4 $Y4 $PX     | EPERM        | nosniff=$X4
+	lsrr-tcp-via-denied      | M  | k    | -t 1000 tcp-lsrr $X4 $Y4 $PX  | pending      | nosniffany=$X4
 	# Without CAP_NET_RAW (the runc container here) some kernels refuse IPv4 source routes
 	# themselves (setsockopt(IP_OPTIONS) and the IP_RETOPTS control message: EPERM), others
 	# let netfence drop them as above: @SRR_UDP@ and @SRR_TCP@ are what ev_baseline measured
-	"lsrr-udp-via-denied-noraw | M | r rc | udp-lsrr $X4 $Y4 $PX          | @SRR_UDP@    | nosniff=$X4"
-	"ssrr-udp-via-denied-noraw | M | r    | udp-ssrr $X4 $Y4 $PX          | @SRR_UDP@    | nosniff=$X4"
-	"lsrr-cmsg-udp-via-denied-noraw | M | r | udp-lsrr-cmsg $X4 $Y4 $PX     | EPERM        | nosniff=$X4"
-	"lsrr-tcp-via-denied-noraw | M | r    | -t 1000 tcp-lsrr $X4 $Y4 $PX  | @SRR_TCP@    | nosniffany=$X4"
+	lsrr-udp-via-denied-noraw | M | r rc | udp-lsrr $X4 $Y4 $PX          | @SRR_UDP@    | nosniff=$X4
+	ssrr-udp-via-denied-noraw | M | r    | udp-ssrr $X4 $Y4 $PX          | @SRR_UDP@    | nosniff=$X4
+	lsrr-cmsg-udp-via-denied-noraw | M | r | udp-lsrr-cmsg $X4 $Y4 $PX     | EPERM        | nosniff=$X4
+	lsrr-tcp-via-denied-noraw | M | r    | -t 1000 tcp-lsrr $X4 $Y4 $PX  | @SRR_TCP@    | nosniffany=$X4
 	# an IPv6 routing header needs no privilege
-	"srh6-udp-via-denied      | M  | all  | udp-srh6 $X6 $Y6 $PX          | EPERM        | nosniff=$X6"
-	"srh6-tcp-via-denied      | M  | both | -t 1000 tcp-srh6 $X6 $Y6 $PX  | pending      | nosniffany=$X6"
+	srh6-udp-via-denied      | M  | all  | udp-srh6 $X6 $Y6 $PX          | EPERM        | nosniff=$X6
+	srh6-tcp-via-denied      | M  | both | -t 1000 tcp-srh6 $X6 $Y6 $PX  | pending      | nosniffany=$X6
 	# the unspecified address is judged as loopback (only 127.0.0.1/::1 port 7001 allowed here)
-	"tcp-any4-to-allowed-lo   | M  | both | tcp 0.0.0.0 $PA               | ok           | rx=tcp-lo4-$PA"
-	"tcp-any4-to-denied-lo    | M  | both | tcp 0.0.0.0 $PD               | EPERM        | norx"
-	"udp-any6-to-allowed-lo   | M  | both | udp :: $PA                    | ok           | rx=udp-lo6-$PA"
-	"tcp-mapped-any-to-allowed-lo | M | both | tcp ::ffff:0.0.0.0 $PA     | ok           | rx=tcp-lo4-$PA"
+	tcp-any4-to-allowed-lo   | M  | both | tcp 0.0.0.0 $PA               | ok           | rx=tcp-lo4-$PA
+	tcp-any4-to-denied-lo    | M  | both | tcp 0.0.0.0 $PD               | EPERM        | norx
+	udp-any6-to-allowed-lo   | M  | both | udp :: $PA                    | ok           | rx=udp-lo6-$PA
+	tcp-mapped-any-to-allowed-lo | M | both | tcp ::ffff:0.0.0.0 $PA     | ok           | rx=tcp-lo4-$PA
 	# ... which IPv6 :: always is, whatever the IPv6 source address (the kernel rewrites it to
 	# ::1; from an IPv4-mapped source see the L4 rows)
-	"tcp6-any-from-own-addr   | M  | both | tcp-from $A6 :: $PA           | ok           | rx=tcp-lo6-$PA"
-	"udp6-any-pktinfo-own-addr | M | both | udp-pktinfo $A6 :: $PA        | ok           | rx=udp-lo6-$PA"
+	tcp6-any-from-own-addr   | M  | both | tcp-from $A6 :: $PA           | ok           | rx=tcp-lo6-$PA
+	udp6-any-pktinfo-own-addr | M | both | udp-pktinfo $A6 :: $PA        | ok           | rx=udp-lo6-$PA
 	# ... but IPv4 0.0.0.0 is not: its route lookup takes the socket's source address (bind(),
 	# IP_PKTINFO, or the address of the SO_BINDTODEVICE device) as the destination, 127.0.0.1
 	# only when there is none. A4 (this namespace's own address) is denied directly; netfence
 	# rewrites 0.0.0.0 to the 127.0.0.1 it judged, so through 0.0.0.0 the mark reaches the
 	# allowed loopback listener and never A4's
-	"tcp4-own-addr-denied     | M  | both | tcp $A4 $PA                   | EPERM        | norx"
-	"udp4-pktinfo-own-addr-denied | M | both | udp-pktinfo $A4 $A4 $PA    | EPERM        | norx"
-	"tcp-any4-from-own-addr-to-lo | M | both | tcp-from $A4 0.0.0.0 $PA   | ok           | rx=tcp-lo4-$PA norx=tcp-A4-$PA"
-	"udp-any4-pktinfo-own-addr-to-lo | M | both | udp-pktinfo $A4 0.0.0.0 $PA | ok       | rx=udp-lo4-$PA norx=udp-A4-$PA"
-	"tcp-mapped-any-from-own-addr-to-lo | M | both | tcp-from ::ffff:$A4 ::ffff:0.0.0.0 $PA | ok | rx=tcp-lo4-$PA norx=tcp-A4-$PA"
+	tcp4-own-addr-denied     | M  | both | tcp $A4 $PA                   | EPERM        | norx
+	udp4-pktinfo-own-addr-denied | M | both | udp-pktinfo $A4 $A4 $PA    | EPERM        | norx
+	tcp-any4-from-own-addr-to-lo | M | both | tcp-from $A4 0.0.0.0 $PA   | ok           | rx=tcp-lo4-$PA norx=tcp-A4-$PA
+	udp-any4-pktinfo-own-addr-to-lo | M | both | udp-pktinfo $A4 0.0.0.0 $PA | ok       | rx=udp-lo4-$PA norx=udp-A4-$PA
+	tcp-mapped-any-from-own-addr-to-lo | M | both | tcp-from ::ffff:$A4 ::ffff:0.0.0.0 $PA | ok | rx=tcp-lo4-$PA norx=tcp-A4-$PA
 	# bound to the veth, 127.0.0.1 is unreachable: the SYN is lost, never delivered to A4
-	"tcp-any4-bound-to-device-to-lo | M | both | tcp-dev @VA@ 0.0.0.0 $PA  | ETIMEDOUT    | norx"
+	tcp-any4-bound-to-device-to-lo | M | both | tcp-dev @VA@ 0.0.0.0 $PA  | ETIMEDOUT    | norx
 	# raw_sockets allow: the sockets are created; what still goes through connect is judged
-	"ra-raw4-created          | RA | all  | raw4                          | ok           | -"
-	"ra-raw6-created          | RA | both | raw6                          | ok           | -"
-	"ra-raw4-udp-created      | RA | both | raw4-udp                      | ok           | -"
-	"ra-ping4-created         | RA | all  | ping4                         | ok           | -"
-	"ra-ping6-created         | RA | both | ping6                         | ok           | -"
-	"ra-sctp4-created         | RA | both | sctp4                         | ok           | -"
-	"ra-sctp6-created         | RA | both | sctp6                         | ok           | -"
-	"ra-smc-created           | RA | both | smc                           | ok           | -"
-	"ra-smc-inet-created      | RA | both | smc-inet                      | ok           | -"
-	"ra-mptcp4-created        | RA | all  | mptcp4                        | ok           | -"
-	"ra-mptcp6-created        | RA | both | mptcp6                        | ok           | -"
-	"ra-uring-socket-raw4-created | RA | both | uring-raw4                | ok           | -"
-	"ra-packet-created        | RA | both | packet                        | ok           | -"
-	"ra-mptcp4-connect-denied | RA | all  | mptcp $X4 $PX                 | EPERM        | norx"
-	"ra-mptcp4-connect-allowed | RA | both | mptcp $Y4 $PX                | ok           | rx=tcp-Y4"
-	"ra-mptcp6-connect-denied | RA | both | mptcp $X6 $PX                 | EPERM        | norx"
-	"ra-mptcp6-connect-allowed | RA | both | mptcp $Y6 $PX                | ok           | rx=tcp-Y6"
-	"ra-sctp4-connect-denied  | RA | both | sctp $X4 $PX                  | EPERM        | -"
-	"ra-ping4-connect-denied  | RA | both | ping-connect $X4              | EPERM        | -"
-	"ra-ping4-connect-allowed | RA | both | ping-connect $Y4              | ok           | -"
-	"ra-ping6-connect-denied  | RA | both | ping-connect $X6              | EPERM        | -"
-	"ra-ping4-sendto-unjudged | RA | both | ping-sendto $X4               | ok           | - | $NOTE_PING"
+	ra-raw4-created          | RA | all  | raw4                          | ok           | -
+	ra-raw6-created          | RA | both | raw6                          | ok           | -
+	ra-raw4-udp-created      | RA | both | raw4-udp                      | ok           | -
+	ra-ping4-created         | RA | all  | ping4                         | ok           | -
+	ra-ping6-created         | RA | both | ping6                         | ok           | -
+	ra-sctp4-created         | RA | both | sctp4                         | ok           | -
+	ra-sctp6-created         | RA | both | sctp6                         | ok           | -
+	ra-smc-created           | RA | both | smc                           | ok           | -
+	ra-smc-inet-created      | RA | both | smc-inet                      | ok           | -
+	ra-mptcp4-created        | RA | all  | mptcp4                        | ok           | -
+	ra-mptcp6-created        | RA | both | mptcp6                        | ok           | -
+	ra-uring-socket-raw4-created | RA | both | uring-raw4                | ok           | -
+	ra-packet-created        | RA | both | packet                        | ok           | -
+	ra-mptcp4-connect-denied | RA | all  | mptcp $X4 $PX                 | EPERM        | norx
+	ra-mptcp4-connect-allowed | RA | both | mptcp $Y4 $PX                | ok           | rx=tcp-Y4
+	ra-mptcp6-connect-denied | RA | both | mptcp $X6 $PX                 | EPERM        | norx
+	ra-mptcp6-connect-allowed | RA | both | mptcp $Y6 $PX                | ok           | rx=tcp-Y6
+	ra-sctp4-connect-denied  | RA | both | sctp $X4 $PX                  | EPERM        | -
+	ra-ping4-connect-denied  | RA | both | ping-connect $X4              | EPERM        | -
+	ra-ping4-connect-allowed | RA | both | ping-connect $Y4              | ok           | -
+	ra-ping6-connect-denied  | RA | both | ping-connect $X6              | EPERM        | -
+	ra-ping4-sendto-unjudged | RA | both | ping-sendto $X4               | ok           | - | $NOTE_PING
 	# default allow with deny rules
-	"da-tcp4-denied           | DA | all  | tcp $X4 $PX                   | EPERM        | norx"
-	"da-tcp4-allowed          | DA | both | tcp $Y4 $PX                   | ok           | rx=tcp-Y4"
-	"da-udp6-denied           | DA | both | udp $X6 $PX                   | EPERM        | norx"
-	"da-udp6sock-mapped-denied | DA | both | udp ::ffff:$X4 $PX           | EPERM        | norx"
-	"da-udp-lo-denied         | DA | both | udp 127.0.0.1 $PD             | EPERM        | norx"
-	"da-udp-sendmmsg          | DA | both | udp-sendmmsg $Y4 $PX $X4 $PX  | ok EPERM     | rx=udp-Y4 norx=udp-X4"
-	"da-tfo4-denied           | DA | both | tfo $X4 $PX                   | EPERM        | norx"
-	"da-uring-connect4-denied | DA | all  | uring-connect $X4 $PX         | EPERM        | norx"
-	"da-uring-sendmsg6-denied | DA | both | uring-sendmsg $X6 $PX         | EPERM        | norx"
-	"da-mptcp4-connect-denied | DA | both | mptcp $X4 $PX                 | EPERM        | norx"
+	da-tcp4-denied           | DA | all  | tcp $X4 $PX                   | EPERM        | norx
+	da-tcp4-allowed          | DA | both | tcp $Y4 $PX                   | ok           | rx=tcp-Y4
+	da-udp6-denied           | DA | both | udp $X6 $PX                   | EPERM        | norx
+	da-udp6sock-mapped-denied | DA | both | udp ::ffff:$X4 $PX           | EPERM        | norx
+	da-udp-lo-denied         | DA | both | udp 127.0.0.1 $PD             | EPERM        | norx
+	da-udp-sendmmsg          | DA | both | udp-sendmmsg $Y4 $PX $X4 $PX  | ok EPERM     | rx=udp-Y4 norx=udp-X4
+	da-tfo4-denied           | DA | both | tfo $X4 $PX                   | EPERM        | norx
+	da-uring-connect4-denied | DA | all  | uring-connect $X4 $PX         | EPERM        | norx
+	da-uring-sendmsg6-denied | DA | both | uring-sendmsg $X6 $PX         | EPERM        | norx
+	da-mptcp4-connect-denied | DA | both | mptcp $X4 $PX                 | EPERM        | norx
 	# the unspecified address: the kernel connects 0.0.0.0 to 127.0.0.1 and :: to ::1 after the
 	# hooks have judged 0.0.0.0 or ::
-	"da-tcp-lo-denied         | DA | both | tcp 127.0.0.1 $PD             | EPERM        | norx"
-	"da-tcp-any4-to-denied-lo | DA | all  | tcp 0.0.0.0 $PD               | EPERM        | norx"
-	"da-udp-any4-to-denied-lo | DA | both | udp 0.0.0.0 $PD               | EPERM        | norx"
-	"da-tcp-any6-to-denied-lo | DA | both | tcp :: $PD                    | EPERM        | norx"
-	"da-udp-any6-to-denied-lo | DA | both | udp :: $PD                    | EPERM        | norx"
-	"da-tcp-mapped-any-to-denied-lo | DA | both | tcp ::ffff:0.0.0.0 $PD  | EPERM        | norx"
-	"da-udp-connect-any4-to-denied-lo | DA | both | udp-connect 0.0.0.0 $PD | EPERM -    | norx"
-	"da-uring-connect-any4-to-denied-lo | DA | both | uring-connect 0.0.0.0 $PD | EPERM  | -"
-	"da-udp-mapped-any-to-denied-lo | DA | both | udp ::ffff:0.0.0.0 $PD  | EPERM        | norx"
-	"da-udp-connect-any6-to-denied-lo | DA | both | udp-connect :: $PD    | EPERM -      | norx"
-	"da-tfo-any4-to-denied-lo | DA | both | tfo 0.0.0.0 $PD               | EPERM        | norx"
-	"da-uring-sendmsg-any6-to-denied-lo | DA | both | uring-sendmsg :: $PD | EPERM       | norx"
-	"da-udp-any4-to-allowed-lo | DA | both | udp 0.0.0.0 $PA              | ok           | rx=udp-lo4-$PA"
+	da-tcp-lo-denied         | DA | both | tcp 127.0.0.1 $PD             | EPERM        | norx
+	da-tcp-any4-to-denied-lo | DA | all  | tcp 0.0.0.0 $PD               | EPERM        | norx
+	da-udp-any4-to-denied-lo | DA | both | udp 0.0.0.0 $PD               | EPERM        | norx
+	da-tcp-any6-to-denied-lo | DA | both | tcp :: $PD                    | EPERM        | norx
+	da-udp-any6-to-denied-lo | DA | both | udp :: $PD                    | EPERM        | norx
+	da-tcp-mapped-any-to-denied-lo | DA | both | tcp ::ffff:0.0.0.0 $PD  | EPERM        | norx
+	da-udp-connect-any4-to-denied-lo | DA | both | udp-connect 0.0.0.0 $PD | EPERM -    | norx
+	da-uring-connect-any4-to-denied-lo | DA | both | uring-connect 0.0.0.0 $PD | EPERM  | -
+	da-udp-mapped-any-to-denied-lo | DA | both | udp ::ffff:0.0.0.0 $PD  | EPERM        | norx
+	da-udp-connect-any6-to-denied-lo | DA | both | udp-connect :: $PD    | EPERM -      | norx
+	da-tfo-any4-to-denied-lo | DA | both | tfo 0.0.0.0 $PD               | EPERM        | norx
+	da-uring-sendmsg-any6-to-denied-lo | DA | both | uring-sendmsg :: $PD | EPERM       | norx
+	da-udp-any4-to-allowed-lo | DA | both | udp 0.0.0.0 $PA              | ok           | rx=udp-lo4-$PA
 	# source-routed packets are dropped whatever the policy, even when every hop is allowed
-	"da-lsrr-udp-via-denied   | DA | all  | udp-lsrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4"
-	"da-ssrr-udp-via-denied   | DA | r    | udp-ssrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4"
-	"da-lsrr-udp6sock-mapped-via-denied | DA | r | udp-lsrr $X4 ::ffff:$Y4 $PX | EPERM    | nosniff=$X4"
-	"da-lsrr-cmsg-udp-via-denied | DA | r rc | udp-lsrr-cmsg $X4 $Y4 $PX   | EPERM        | nosniff=$X4"
-	"da-lsrr-tcp-via-denied   | DA | r    | -t 1000 tcp-lsrr $X4 $Y4 $PX  | pending      | nosniffany=$X4"
-	"da-srh6-udp-via-allowed  | DA | k    | udp-srh6 $Y6 $Y6 $PX          | EPERM        | -"
-	"da-raw-udp-reaches-denied | DA | both | raw-udp $X4 $PX              | ok           | rx=udp-X4 | $NOTE_RAW"
+	da-lsrr-udp-via-denied   | DA | all  | udp-lsrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4
+	da-ssrr-udp-via-denied   | DA | r    | udp-ssrr $X4 $Y4 $PX          | EPERM        | nosniff=$X4
+	da-lsrr-udp6sock-mapped-via-denied | DA | r | udp-lsrr $X4 ::ffff:$Y4 $PX | EPERM    | nosniff=$X4
+	da-lsrr-cmsg-udp-via-denied | DA | r rc | udp-lsrr-cmsg $X4 $Y4 $PX   | EPERM        | nosniff=$X4
+	da-lsrr-tcp-via-denied   | DA | r    | -t 1000 tcp-lsrr $X4 $Y4 $PX  | pending      | nosniffany=$X4
+	da-srh6-udp-via-allowed  | DA | k    | udp-srh6 $Y6 $Y6 $PX          | EPERM        | -
+	da-raw-udp-reaches-denied | DA | both | raw-udp $X4 $PX              | ok           | rx=udp-X4 | $NOTE_RAW
 	# :: from a socket with an IPv4-mapped source: the kernel would connect it to
 	# ::ffff:127.0.0.1 over IPv4, after connect6 judged it as ::1. netfence rewrites it to the ::1
 	# it judged, which the kernel refuses from a mapped source (EAFNOSUPPORT): 127.0.0.0/8 stays
 	# out of reach however the connect is made. Unconnected UDP takes the IPv4 route before any
 	# hook, where sendmsg4 judges 127.0.0.1.
-	"l4-tcp-lo4-denied        | L4 | both | tcp 127.0.0.1 $PA             | EPERM        | norx"
-	"l4-tcp-lo6-allowed       | L4 | both | tcp ::1 $PA                   | ok           | rx=tcp-lo6-$PA"
-	"l4-tcp-any6-to-lo6       | L4 | both | tcp :: $PA                    | ok           | rx=tcp-lo6-$PA"
-	"l4-tcp-mapped-any-denied | L4 | both | tcp ::ffff:0.0.0.0 $PA        | EPERM        | norx"
-	"l4-tcp-any6-from-mapped-any | L4 | all | -b ::ffff:0.0.0.0 tcp :: $PA | EAFNOSUPPORT | norx"
-	"l4-tcp-any6-from-mapped-lo | L4 | both | -b ::ffff:127.0.0.1 tcp :: $PA | EAFNOSUPPORT | norx"
-	"l4-tfo-any6-from-mapped  | L4 | both | -b ::ffff:0.0.0.0 tfo :: $PA  | EAFNOSUPPORT | norx"
-	"l4-tfo-connect-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 tfo-connect :: $PA | EAFNOSUPPORT | norx"
-	"l4-uring-connect-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-connect :: $PA | EAFNOSUPPORT | -"
-	"l4-mptcp-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 mptcp :: $PA | EAFNOSUPPORT | norx"
-	"l4-udp-connect-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 udp-connect :: $PA | EAFNOSUPPORT - | norx"
-	"l4-uring-connect-udp-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-connect-udp :: $PA | EAFNOSUPPORT - | norx"
-	"l4-udp-any6-from-mapped  | L4 | both | -b ::ffff:0.0.0.0 udp :: $PA  | EPERM        | norx"
-	"l4-udp-sendmsg-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 udp-sendmsg :: $PA | EPERM | norx"
-	"l4-uring-sendmsg-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-sendmsg :: $PA | EPERM | norx"
+	l4-tcp-lo4-denied        | L4 | both | tcp 127.0.0.1 $PA             | EPERM        | norx
+	l4-tcp-lo6-allowed       | L4 | both | tcp ::1 $PA                   | ok           | rx=tcp-lo6-$PA
+	l4-tcp-any6-to-lo6       | L4 | both | tcp :: $PA                    | ok           | rx=tcp-lo6-$PA
+	l4-tcp-mapped-any-denied | L4 | both | tcp ::ffff:0.0.0.0 $PA        | EPERM        | norx
+	l4-tcp-any6-from-mapped-any | L4 | all | -b ::ffff:0.0.0.0 tcp :: $PA | EAFNOSUPPORT | norx
+	l4-tcp-any6-from-mapped-lo | L4 | both | -b ::ffff:127.0.0.1 tcp :: $PA | EAFNOSUPPORT | norx
+	l4-tfo-any6-from-mapped  | L4 | both | -b ::ffff:0.0.0.0 tfo :: $PA  | EAFNOSUPPORT | norx
+	l4-tfo-connect-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 tfo-connect :: $PA | EAFNOSUPPORT | norx
+	l4-uring-connect-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-connect :: $PA | EAFNOSUPPORT | -
+	l4-mptcp-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 mptcp :: $PA | EAFNOSUPPORT | norx
+	l4-udp-connect-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 udp-connect :: $PA | EAFNOSUPPORT - | norx
+	l4-uring-connect-udp-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-connect-udp :: $PA | EAFNOSUPPORT - | norx
+	l4-udp-any6-from-mapped  | L4 | both | -b ::ffff:0.0.0.0 udp :: $PA  | EPERM        | norx
+	l4-udp-sendmsg-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 udp-sendmsg :: $PA | EPERM | norx
+	l4-uring-sendmsg-any6-from-mapped | L4 | both | -b ::ffff:0.0.0.0 uring-sendmsg :: $PA | EPERM | norx
 	# namespace A's listeners belong to the test, not to the container that joins A
-	"gap-joined-netns-loopback-shared | JN | r | tcp 127.0.0.1 $PA        | ok           | rx=tcp-lo4-$PA | $NOTE_JOINED"
-	"jn-attach-loopback-follows-rules | JN | k | tcp 127.0.0.1 $PA        | EPERM        | norx"
-)
+	gap-joined-netns-loopback-shared | JN | r | tcp 127.0.0.1 $PA        | ok           | rx=tcp-lo4-$PA | $NOTE_JOINED
+	jn-attach-loopback-follows-rules | JN | k | tcp 127.0.0.1 $PA        | EPERM        | norx
+"
 
 # --- setup and teardown ----------------------------------------------------------------------
 
@@ -428,7 +427,7 @@ ev_build()
 		"$RT_ROOT_DIR/integration/evasion.c" 2>>"$T/logs/evasion.build"; then
 		EV_URING="no static liburing (liburing.a): built without io_uring"
 	else
-		rt_skip "cannot build the static probe: $(head -n 3 "$T/logs/evasion.build")"
+		skip "cannot build the static probe: $(head -n 3 "$T/logs/evasion.build")"
 	fi
 	EV=$T/evasion
 	[ -n "$uring" ] || echo "note: $EV_URING"
@@ -443,8 +442,8 @@ ev_netns()
 	VB=nfevb$$
 	VA=${VA:0:15}
 	VB=${VB:0:15}
-	ip netns add "$NSA" || { NSA=""; rt_skip "cannot create a network namespace"; }
-	ip netns add "$NSB" || { NSB=""; rt_skip "cannot create a network namespace"; }
+	ip netns add "$NSA" || { NSA=""; skip "cannot create a network namespace"; }
+	ip netns add "$NSB" || { NSB=""; skip "cannot create a network namespace"; }
 	if ! { ip -n "$NSA" link set lo up && ip -n "$NSB" link set lo up &&
 		ip link add "$VA" netns "$NSA" type veth peer name "$VB" netns "$NSB" &&
 		ip -n "$NSA" link set "$VA" up && ip -n "$NSB" link set "$VB" up &&
@@ -453,16 +452,16 @@ ev_netns()
 		ip -n "$NSB" addr add "$X4/24" dev "$VB" && ip -n "$NSB" addr add "$Y4/24" dev "$VB" &&
 		ip -n "$NSB" addr add "$X6/64" dev "$VB" nodad &&
 		ip -n "$NSB" addr add "$Y6/64" dev "$VB" nodad; } >"$T/logs/netns" 2>&1; then
-		rt_skip "cannot set up the veth and addresses: $(head -n 2 "$T/logs/netns")"
+		skip "cannot set up the veth and addresses: $(head -n 2 "$T/logs/netns")"
 	fi
 	# Per-namespace settings only: ping sockets for every group, TCP fast open client+server.
 	for ns in "$NSA" "$NSB"; do
 		ip netns exec "$ns" sysctl -qw net.ipv4.ping_group_range="0 2147483647" \
 			net.ipv4.tcp_fastopen=3 >>"$T/logs/netns" 2>&1 ||
-			rt_skip "cannot set sysctls in the test namespaces: $(tail -n 1 "$T/logs/netns")"
+			skip "cannot set sysctls in the test namespaces: $(tail -n 1 "$T/logs/netns")"
 	done
 	MACB=$(ip -n "$NSB" -j link show "$VB" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
-	[ -n "$MACB" ] || rt_skip "cannot read the MAC address of $VB"
+	[ -n "$MACB" ] || skip "cannot read the MAC address of $VB"
 }
 
 # ev_listen NS NAME PROTO ADDR PORT: a listener for the whole run, logging to $RX/NAME.log.
@@ -480,7 +479,7 @@ ev_listen()
 		grep -q '^listening' "$RX/$name.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	rt_skip "listener $name ($*) did not start: $(cat "$RX/$name.log")"
+	skip "listener $name ($*) did not start: $(cat "$RX/$name.log")"
 }
 
 ev_listeners()
@@ -565,14 +564,14 @@ ev_setup()
 		cp "$NETFENCE" "$T/netfence" && "$T/netfence" version >/dev/null 2>&1 && break
 		sleep 1
 	done
-	"$T/netfence" version >/dev/null 2>&1 || rt_skip "cannot copy a working $NETFENCE"
+	"$T/netfence" version >/dev/null 2>&1 || skip "cannot copy a working $NETFENCE"
 	NETFENCE=$T/netfence
 	ev_build
 	ev_netns
 	ev_listeners
 	ev_baseline
 	KCG=$RT_CG2$RT_PARENT/kernel
-	mkdir -p "$KCG" || rt_skip "cannot create the cgroup $KCG"
+	mkdir -p "$KCG" || skip "cannot create the cgroup $KCG"
 	rt_use runc
 	rt_build_rootfs "$T/rootfs"
 	cp "$EV" "$T/rootfs/bin/evasion"
@@ -713,46 +712,13 @@ ev_sniff_start()
 	fail "the sniffer did not start: $(cat "$T/logs/sniff")"
 }
 
-ERRS=""
-PASSED=0
-FAILED=0
-CASE_BYPASS=0
-
-fail()
-{
-	ERRS="${ERRS}      - $*
-"
-}
+CASE_BYPASS=0 # the current case found a bypass
 
 # A denial that did not happen.
 bypass()
 {
 	CASE_BYPASS=1
 	fail "$@"
-}
-
-case_end()
-{
-	local name=$1 note=${2:-}
-	if [ -z "$ERRS" ]; then
-		PASSED=$((PASSED + 1))
-		echo "PASS $name"
-		[ -z "$note" ] || echo "    note: $note"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $name"
-		printf '%s' "$ERRS"
-	fi
-	ERRS=""
-	CASE_BYPASS=0
-}
-
-trim()
-{
-	local s=$1
-	s=${s#"${s%%[![:space:]]*}"}
-	s=${s%"${s##*[![:space:]]}"}
-	printf '%s' "$s"
 }
 
 # wait_mark LOG MARK: wait up to 2 s for MARK to reach LOG.
@@ -772,6 +738,7 @@ run_row()
 	local where=$1 name=$2 pol=$3 args=$4 expect=$5 checks=$6 note=$7
 	local mark="ev$$-$name-$where" got c mode sniff="" smark="" hit
 	local -a argv
+	CASE_BYPASS=0
 	args=${args//@MACB@/$MACB}
 	expect=${expect//@SRR_UDP@/$SRR_UDP}
 	expect=${expect//@SRR_TCP@/$SRR_TCP}
@@ -787,8 +754,7 @@ run_row()
 		case $got in
 		"$expect") ;;
 		EPROTONOSUPPORT | ESOCKTNOSUPPORT | EAFNOSUPPORT | EOPNOTSUPP | EINVAL | unsupported)
-			echo "SKIP $name@$where (unsupported here: ${UNSUP[$mode]}; fenced: $got)"
-			return
+			case_skip "unsupported here: ${UNSUP[$mode]}; fenced: $got"
 			;;
 		*) fail "evasion ${argv[*]}: unsupported here (${UNSUP[$mode]}), but fenced it says '$got'" ;;
 		esac
@@ -868,9 +834,10 @@ case_programs()
 case_netraw_refused()
 {
 	local pol=$1 id=ev-netraw-$1-$$ name="runc-netraw-refused-$1" log left
-	[ -z "$EV_FILTER" ] || [[ $name =~ $EV_FILTER ]] || return 0
+	selected "$name" || return 0
 	if [ -n "$CT_WHY" ]; then
-		echo "SKIP $name ($CT_WHY)"
+		case_skip "$CT_WHY"
+		case_end "$name"
 		return
 	fi
 	log=$T/logs/$id.create
@@ -930,7 +897,8 @@ case_preserve_fds()
 {
 	local mark="ev$$-preservefds" got
 	if [ -z "$CID" ] || [ -n "$CT_WHY" ]; then
-		echo "SKIP gap-preserve-fds@runc (${CT_WHY:-no container})"
+		case_skip "${CT_WHY:-no container}"
+		case_end "gap-preserve-fds@runc"
 		return
 	fi
 	# shellcheck disable=SC2016 # expanded by the inner shells
@@ -960,57 +928,52 @@ main()
 {
 	local pol row name p where args expect checks note w
 	ev_setup
+	table_rows "$ROWS"
 	echo "kernel cgroup $KCG, namespaces $NSA/$NSB, runc containers under $RT_PARENT"
 	for pol in M RA DA L4 JN; do
 		ev_fence "$pol"
 		# The prerequisites were checked before (exit 77): a fence that cannot be put in
 		# place is netfence failing, and fails here rather than skipping every row.
-		ERRS=""
 		[ -z "$K_WHY" ] || fail "policy $pol: kernel settings cannot run: $K_WHY"
 		case_end "fence-$pol@kernel"
 		[ -z "$CT_WHY" ] || fail "policy $pol: runc settings cannot run: $CT_WHY"
 		case_end "fence-$pol@runc"
-		for row in "${ROWS[@]}"; do
+		for row in "${TABLE_ROWS[@]}"; do
 			IFS='|' read -r name p where args expect checks note <<<"$row"
-			name=$(trim "$name")
-			p=$(trim "$p")
-			[ "$p" = "$pol" ] || continue
-			[ -z "$EV_FILTER" ] || [[ $name =~ $EV_FILTER ]] || continue
-			for w in $(settings_of "$(trim "$where")"); do
+			if [ "$p" != "$pol" ] || ! selected "$name"; then
+				continue
+			fi
+			for w in $(settings_of "$where"); do
 				case $w in
-				kernel*) [ -z "$K_WHY" ] || { echo "SKIP $name@$w ($K_WHY)"; continue; } ;;
-				runc*) [ -z "$CT_WHY" ] || { echo "SKIP $name@$w ($CT_WHY)"; continue; } ;;
+				kernel*) case_skip "$K_WHY" ;;
+				runc*) case_skip "$CT_WHY" ;;
 				esac
-				run_row "$w" "$name" "$p" "$(trim "$args")" "$(trim "$expect")" \
-					"$(trim "$checks")" "$(trim "${note:-}")" </dev/null
+				if [ -n "$TEST_SKIP_WHY" ]; then
+					case_end "$name@$w"
+					continue
+				fi
+				run_row "$w" "$name" "$p" "$args" "$expect" "$checks" "${note:-}" </dev/null
 			done
 		done
-		if [ -z "$EV_FILTER" ]; then
-			case_programs "$pol"
-		fi
+		selected "six-programs-attached-$pol" && case_programs "$pol"
 		if [ "$pol" = M ]; then
 			case_netraw_refused M
 			case_netraw_refused MD
-		fi
-		if [ "$pol" = M ] && [ -z "$EV_FILTER" ]; then
-			case_child_settings
-			[ -z "$K_WHY" ] && case_presock
-			case_preserve_fds
+			selected child-settings-are-below-the-fence && case_child_settings
+			[ -z "$K_WHY" ] && selected gap-socket-from-outside-cgroup@kernel && case_presock
+			selected gap-preserve-fds@runc && case_preserve_fds
 		fi
 		ev_unfence "$pol"
 	done
 	# Nothing left: no pins, no state, no netfence program on the test's cgroups.
-	RT_ERRS=""
 	expect_store_empty
-	ERRS=$RT_ERRS
 	[ "$(rt_nf_progs_on "$KCG")" = 0 ] || fail "netfence programs left on $KCG"
 	case_end "all-fences-removed"
 	if [ -n "$BYPASSES" ]; then
 		echo "--- bypasses: allowed or delivered where the policy denies ---"
 		printf '%s' "$BYPASSES"
 	fi
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	test_summary
 }
 
 main "$@"

@@ -26,14 +26,14 @@
 #
 # Needs root, a cgroup v2 hierarchy, bpftool, jq, python3, curl and a C compiler with a static
 # libc; exits 77 with the reason when one is missing. The metrics case needs
-# python3-prometheus-client (scripts/deps.sh) and says SKIP without it. Environment: NETFENCE (default ./netfence), CC (default
-# cc), KT_KEEP=1 keeps the temporary directory, KT_FILTER=REGEX runs only matching cases.
+# python3-prometheus-client (scripts/deps.sh) and says SKIP without it. Environment: NETFENCE
+# (default ./netfence), CC (default cc), KT_KEEP=1 keeps the temporary directory, CASES=REGEX
+# runs only matching cases.
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
 . "$(dirname "$0")/lib-kernel.sh"
 CC=${CC:-cc}
-CASE_FILTER=${KT_FILTER:-}
 CLIENT=""
 SENDER=""
 BG_PIDS=""
@@ -381,7 +381,7 @@ case_pod_names()
 {
 	local py got want port srv i
 	POD=$'web"1\\x\nb' NS=shop NAME=nginx
-	py=$(prom_python) || { echo "SKIP pod-names-and-metrics: no python3-prometheus-client"; return 77; }
+	py=$(prom_python) || { case_skip "no python3-prometheus-client"; return; }
 	sleeper c
 	hook_state ev-pod "$SLEEPER" "$(cat "$T/policies/deny.json")" >"$T/pod.state"
 	nf hook createRuntime <"$T/pod.state" >/dev/null 2>"$T/pod.err" ||
@@ -569,34 +569,23 @@ case_ring_entry()
 	nf detach ev-keep >/dev/null
 }
 
-CASES=(
-	"event-time-is-verdict-time case_event_time"
-	"flood-does-not-starve case_flood"
-	"second-monitor-refused case_second_monitor"
-	"counters-exact-over-updates case_counters_over_updates"
-	"event-names-process case_event_process"
-	"monitor-filters case_monitor_filters"
-	"pod-names-and-metrics case_pod_names"
-	"fail-open-recorded-and-logged case_fail_open"
-	"ring-entry-after-detach case_ring_entry"
-)
+TABLE="
+	event-time-is-verdict-time    | case_event_time
+	flood-does-not-starve         | case_flood
+	second-monitor-refused        | case_second_monitor
+	counters-exact-over-updates   | case_counters_over_updates
+	event-names-process           | case_event_process
+	monitor-filters               | case_monitor_filters
+	pod-names-and-metrics         | case_pod_names
+	fail-open-recorded-and-logged | case_fail_open
+	ring-entry-after-detach       | case_ring_entry
+"
 
 main()
 {
-	local c name fn
 	setup
-	for c in "${CASES[@]}"; do
-		read -r name fn <<<"$c"
-		selected "$name" || continue
-		"$fn" </dev/null
-		if [ "$?" = 77 ]; then
-			ERRS=""
-			continue
-		fi
-		case_end "$name"
-	done
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	run_cases "$TABLE"
+	test_summary
 }
 
 main "$@"

@@ -36,7 +36,7 @@
 # Environment: NETFENCE (default ./netfence), CC (default cc), FT_TRIALS (default 200),
 # FT_KILL_MAX_MS (longest delay before the SIGKILL; default: a little more than the median of
 # five re-attaches, measured first, so that the kills spread over a whole attach, typically
-# 10-40 ms), FT_FILTER=REGEX, FT_KEEP=1. Trials continue
+# 10-40 ms), CASES=REGEX, FT_KEEP=1. Trials continue
 # until FT_TRIALS kills have landed during an attach (a kill after the attach finished proves
 # nothing), at most 4 * FT_TRIALS trials.
 set -u
@@ -46,7 +46,6 @@ set -u
 CC=${CC:-cc}
 FT_TRIALS=${FT_TRIALS:-200}
 FT_KILL_MAX_MS=${FT_KILL_MAX_MS:-}
-CASE_FILTER=${FT_FILTER:-}
 FLAT_WIDTH=400
 ERRS_MAX_LINES=40
 NPAR=64
@@ -108,7 +107,7 @@ setup()
 	mount_bpffs
 	write_config pol
 	jq -n '{ociVersion: "1.0.2", process: {capabilities: {bounding: ["CAP_CHOWN"]}},
-		linux: {namespaces: [{type: "network"}]}}' >"$T/bundle/config.json"
+		linux: {namespaces: [{type: "pid"}, {type: "network"}]}}' >"$T/bundle/config.json"
 	copy_netfence
 	build_client ""
 	CG=$CG2/netfence-faults-$$
@@ -157,9 +156,9 @@ discover_fence()
 	mkdir "$CG/scratch" || skip "cannot create $CG/scratch"
 	# A valid attach that fails is netfence's failure, not a missing prerequisite.
 	if ! out=$("${NF[@]}" attach --id scratch --cgroup "$CG/scratch" --policy "$T/pol/deny.json" 2>&1); then
-		echo "FAIL attach-works"
-		echo "      - a valid attach failed: $out"
-		echo "0 passed, 1 failed"
+		fail "a valid attach failed: $out"
+		case_end attach-works
+		test_summary
 		exit 1
 	fi
 	FENCE_PROGS=$(cg_prog_lines "$CG/scratch" | sort)
@@ -387,7 +386,7 @@ test_sigkill()
 		check_settled "$to" "$trial (killed after $delay ms, status $rc, then $a/$b)"
 		from=$to
 		# Stop early when it is clearly broken.
-		[ "$(printf '%s' "$ERRS" | grep -c '')" -lt 60 ] || break
+		[ "$(printf '%s' "$TEST_ERRS" | grep -c '')" -lt 60 ] || break
 	done
 	echo "    $trial trials: $mid killed mid-attach, $done_before finished first; right after" \
 		"the kill: A's verdicts $olds, B's $news, both fences (intersection) $inter"
@@ -648,8 +647,7 @@ main()
 	test_sigkill
 	test_gc
 	test_caps
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	test_summary
 }
 
 main "$@"

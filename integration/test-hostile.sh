@@ -21,13 +21,12 @@
 # refuse. Two control cases show that the same setup does attach when the input is valid.
 #
 # Needs root, a cgroup v2 hierarchy, bpftool and jq; exits 77 with the reason otherwise.
-# Environment: NETFENCE (default ./netfence), HT_FILTER=REGEX runs only matching cases,
+# Environment: NETFENCE (default ./netfence), CASES=REGEX runs only matching cases,
 # HT_KEEP=1 keeps the temporary directory.
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
 . "$(dirname "$0")/lib-kernel.sh"
-CASE_FILTER=${HT_FILTER:-}
 FLAT_WIDTH=300
 CASE_TIMEOUT=30
 
@@ -658,26 +657,27 @@ args_cases()
 # Options a command does not take are refused, not ignored; --json where nothing is printed.
 option_cases()
 {
-	local c name want
-	for c in \
-		"detach-policy-count|detach does not take --policy|detach --policy x --count 3 hostile-x" \
-		"attach-json|attach does not take --json|--json attach --id hostile-a --cgroup $CG --policy -" \
-		"hook-id|hook does not take --id|hook createRuntime --id hostile-a" \
-		"update-cgroup|update does not take --cgroup|update hostile-x --cgroup $CG --policy -" \
-		"metrics-json|metrics does not take --json|metrics --json" \
-		"list-count|list does not take --count|list --count 1" \
-		"monitor-listen|monitor does not take --listen|monitor --listen 127.0.0.1:1" \
-		"monitor-verdict|'allowed' is not denied or audited|monitor --verdict allowed" \
-		"monitor-since|is not a duration|monitor --since yesterday" \
-		"unknown-option|unknown option '--bogus'|list --bogus" \
-		"list-argument|list takes no argument|list extra" \
-		"help-unknown|help: unknown command 'bogus'|help bogus"; do
-		name=args-refused-${c%%|*}
-		c=${c#*|}
-		want=${c%%|*}
+	local row name want cmd
+	table_rows "
+	detach-policy-count | detach does not take --policy | detach --policy x --count 3 hostile-x
+	attach-json | attach does not take --json | --json attach --id hostile-a --cgroup $CG --policy -
+	hook-id | hook does not take --id | hook createRuntime --id hostile-a
+	update-cgroup | update does not take --cgroup | update hostile-x --cgroup $CG --policy -
+	metrics-json | metrics does not take --json | metrics --json
+	list-count | list does not take --count | list --count 1
+	monitor-listen | monitor does not take --listen | monitor --listen 127.0.0.1:1
+	monitor-verdict | 'allowed' is not denied or audited | monitor --verdict allowed
+	monitor-since | is not a duration | monitor --since yesterday
+	unknown-option | unknown option '--bogus' | list --bogus
+	list-argument | list takes no argument | list extra
+	help-unknown | help: unknown command 'bogus' | help bogus
+	"
+	for row in "${TABLE_ROWS[@]}"; do
+		IFS='|' read -r name want cmd <<<"$row"
+		name=args-refused-$name
 		selected "$name" || continue
 		# shellcheck disable=SC2086 # the command line is split on purpose
-		run_case "$name" 2 "$want" "${NF[@]}" ${c#*|}
+		run_case "$name" 2 "$want" "${NF[@]}" $cmd
 	done
 }
 
@@ -722,8 +722,7 @@ main()
 	policy_cases
 	config_cases
 	args_cases
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	test_summary
 }
 
 main "$@"

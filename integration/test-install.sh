@@ -7,12 +7,11 @@
 #
 # Needs root (files must be root's for doctor; its kernel probes load BPF programs), jq and
 # python3 with PyYAML; exits 77 with the reason otherwise. Environment: NETFENCE (default
-# ./netfence), IT_FILTER=REGEX runs only matching cases, IT_KEEP=1 keeps the temporary directory.
+# ./netfence), CASES=REGEX runs only matching cases, IT_KEEP=1 keeps the temporary directory.
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
 . "$(dirname "$0")/lib-kernel.sh"
-CASE_FILTER=${IT_FILTER:-}
 INSTALL=$ROOT_DIR/deploy/kubernetes/install.sh
 
 cleanup()
@@ -205,8 +204,7 @@ main()
 	for c in fresh containerd-untouched bin-dir bad-policy bad-config update; do
 		selected "$c" && "case_${c//-/_}"
 	done
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	test_summary
 }
 
 main "$@"

@@ -16,13 +16,12 @@
 # binary is skipped with that reason rather than checked without its heap.
 #
 # Environment: NETFENCE (default ./netfence), MC_NETFENCE (the binary to check instead),
-# MC_TOOL=valgrind|sanitizer (default: chosen from the binary), MC_FILTER=REGEX, MC_KEEP=1 keeps
+# MC_TOOL=valgrind|sanitizer (default: chosen from the binary), CASES=REGEX, MC_KEEP=1 keeps
 # the temporary directory and the logs.
 set -u
 
 # shellcheck source=integration/lib-kernel.sh
 . "$(dirname "$0")/lib-kernel.sh"
-CASE_FILTER=${MC_FILTER:-}
 FLAT_WIDTH=400
 MC_TOOL=${MC_TOOL:-}
 
@@ -276,8 +275,7 @@ main()
 	[ "$n" -eq 0 ] || fail "pins left: $(flat "$(find "$T/bpffs" -mindepth 1)")"
 	case_end all-clean
 
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	test_summary
 }
 
 main "$@"

@@ -10,7 +10,7 @@
 # netfence's discovery of cgroup v2 at /sys/fs/cgroup/unified.
 # Needs root; exits 77 when it cannot run.
 #
-#   integration/test-podman.sh [CASE...]      (default: every case, in table order)
+#   integration/test-podman.sh [REGEX...]   (the cases to run, or CASES=REGEX; default all)
 set -u
 
 # shellcheck source=integration/lib-runtime.sh
@@ -56,7 +56,7 @@ pm_id()
 # pm_remove NAME ID: remove (Podman runs poststop) and check that nothing is left.
 pm_remove()
 {
-	pm rm -f -t 0 "$1" >"$T/logs/$1.rm" 2>&1 || rt_fail "$1: podman rm failed: $(cat "$T/logs/$1.rm")"
+	pm rm -f -t 0 "$1" >"$T/logs/$1.rm" 2>&1 || fail "$1: podman rm failed: $(cat "$T/logs/$1.rm")"
 	expect_nothing_left "$2"
 }
 
@@ -64,7 +64,7 @@ case_host_network()
 {
 	local name=pm-host id
 	id=$(pm_start "$name" host --annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
 	pm_probe "$name" tcp 127.0.0.1 "$PA2" ECONNREFUSED
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
@@ -73,12 +73,12 @@ case_host_network()
 	pm_probe "$name" udp 127.0.0.1 "$PU" ok
 	pm_probe "$name" udp 127.0.0.1 "$PD" EPERM
 	pm_probe "$name" udp ::1 "$PD" EPERM
-	[ "$(nf_field "$id" mode)" = enforce ] || rt_fail "$name: netfence show $id: mode is not enforce"
+	[ "$(nf_field "$id" mode)" = enforce ] || fail "$name: netfence show $id: mode is not enforce"
 	[ "$(nf_field "$id" counters.denied)" -gt 0 ] 2>/dev/null ||
-		rt_fail "$name: show: counters.denied is not > 0"
+		fail "$name: show: counters.denied is not > 0"
 	case $(nf_field "$id" cgroup) in
 	*"$RT_PARENT/"*"$id"*) ;;
-	*) rt_fail "$name: show: cgroup '$(nf_field "$id" cgroup)' is not the container's" ;;
+	*) fail "$name: show: cgroup '$(nf_field "$id" cgroup)' is not the container's" ;;
 	esac
 	pm_remove "$name" "$id"
 }
@@ -89,7 +89,7 @@ case_private_network()
 	local name=pm-private id ann
 	ann=$(pm_annotation io.netfence.policy "$POLICY_LO_POLICY")
 	id=$(pm_start "$name" none --annotation "$ann") ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PA2" ECONNREFUSED
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
 	pm_probe "$name" tcp ::1 "$PD" EPERM
@@ -102,7 +102,7 @@ case_private_loopback_default()
 {
 	local name=pm-private-lo id
 	id=$(pm_start "$name" none --annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PD" ECONNREFUSED
 	pm_probe "$name" udp ::1 "$PD" ok
 	pm_remove "$name" "$id"
@@ -129,13 +129,13 @@ case_run_rm()
 			 client udp ::1 $PU; client udp ::1 $PD" </dev/null 2>"$T/logs/$name.run")
 		want=$(printf 'ok\nEPERM\nok\nEPERM')
 	fi
-	[ "$out" = "$want" ] || rt_fail "$name: probes printed '$(printf '%s' "$out" | tr '\n' ' ')'," \
+	[ "$out" = "$want" ] || fail "$name: probes printed '$(printf '%s' "$out" | tr '\n' ' ')'," \
 		"expected '$(printf '%s' "$want" | tr '\n' ' ')'"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		pm container exists "$name" 2>/dev/null || break
 		sleep 0.5
 	done
-	pm container exists "$name" 2>/dev/null && rt_fail "$name: still there after --rm"
+	pm container exists "$name" 2>/dev/null && fail "$name: still there after --rm"
 	expect_store_empty
 }
 
@@ -144,10 +144,10 @@ case_unannotated()
 {
 	local name=pm-plain id
 	id=$(pm_start "$name" host) ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PD" ok
 	[ -z "$(find "$T/state" "$T/bpffs" -name "*$id*" 2>/dev/null)" ] ||
-		rt_fail "$name: netfence fenced an unannotated container"
+		fail "$name: netfence fenced an unannotated container"
 	pm_remove "$name" "$id"
 }
 
@@ -157,11 +157,11 @@ case_invalid_policy()
 	local name=pm-invalid id ann
 	ann=$(pm_annotation io.netfence.policy "$POLICY_BAD")
 	if pm_start "$name" host --annotation "$ann" >/dev/null; then
-		rt_fail "$name: podman started a container with an invalid policy"
+		fail "$name: podman started a container with an invalid policy"
 	fi
 	grep -q "netfence: container '[0-9a-f]*': io.netfence.policy: /rules/0/cidr: '10.0.0.0/33'" \
 		"$T/logs/$name.run" ||
-		rt_fail "$name: netfence's message is not in podman's error: $(tail -n 2 "$T/logs/$name.run" |
+		fail "$name: netfence's message is not in podman's error: $(tail -n 2 "$T/logs/$name.run" |
 			tr '\n' ' ' | cut -c 1-400)"
 	id=$(pm_id "$name")
 	pm rm -f -t 0 "$name" >/dev/null 2>&1
@@ -175,7 +175,7 @@ case_policy_name()
 	local name=pm-policy-name id
 	printf '%s\n' "$POLICY" >"$T/policies/it-web.json"
 	id=$(pm_start "$name" host --annotation "io.netfence.policy-name=it-web") ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
 	pm_remove "$name" "$id"
@@ -198,17 +198,42 @@ case_cgroups_disabled()
 			--annotation "io.netfence.policy-name=it-web" \
 			--annotation "run.oci.hooks.stderr=$T/logs/$name.hook-stderr" --rootfs "$T/rootfs" \
 			/bin/client sleep 3600 </dev/null >"$T/logs/$name.run" 2>&1); then
-		rt_fail "$name: podman started a container without a cgroup of its own"
+		fail "$name: podman started a container without a cgroup of its own"
 	fi
 	# crun keeps hook output for run.oci.hooks.stderr only.
 	grep -q "is not the container's own but the runtime's" "$T/logs/$name.hook-stderr" ||
-		rt_fail "$name: no refusal naming the shared cgroup: $(tail -n 2 "$T/logs/$name.run" \
+		fail "$name: no refusal naming the shared cgroup: $(tail -n 2 "$T/logs/$name.run" \
 			"$T/logs/$name.hook-stderr" 2>&1 | tr '\n' ' ' | cut -c 1-300)"
 	[ "$(rt_nf_progs_on "$cg")" = 0 ] ||
-		rt_fail "$name: netfence programs attached to Podman's own cgroup $cg"
+		fail "$name: netfence programs attached to Podman's own cgroup $cg"
 	id=$(pm_id "$name")
 	RT_BIND=1 rt_ns $RT_PODMAN --runtime crun rm -f -t 0 "$name" >/dev/null 2>&1
 	[ -z "$id" ] || expect_nothing_left "$id"
+}
+
+# podman run --pid=host shows the container the host's processes, which it could ptrace into
+# connecting for it (docs/security.md): refused while ptrace is unrestricted (no Yama, or
+# ptrace_scope 0) or with CAP_SYS_PTRACE; the same container in a PID namespace of its own runs
+# fenced.
+case_pid_host()
+{
+	local name=pm-pid-host id ann
+	ann=$(pm_annotation io.netfence.policy "$POLICY")
+	if pm_start "$name" host --pid=host --cap-add=SYS_PTRACE --annotation "$ann" >/dev/null; then
+		fail "$name: podman started a container with --pid=host and SYS_PTRACE"
+	fi
+	grep -q "netfence: container '[0-9a-f]*': holds CAP_SYS_PTRACE in the host's PID namespace" \
+		"$T/logs/$name.run" ||
+		fail "$name: no refusal naming ptrace in podman's error: $(tail -n 2 "$T/logs/$name.run" |
+			tr '\n' ' ' | cut -c 1-400)"
+	id=$(pm_id "$name")
+	pm rm -f -t 0 "$name" >/dev/null 2>&1
+	[ -z "$id" ] || expect_nothing_left "$id"
+	name=pm-pid-own
+	id=$(pm_start "$name" host --cap-add=SYS_PTRACE --annotation "$ann") ||
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
+	pm_remove "$name" "$id"
 }
 
 # podman restart reruns the hooks with the same id: still fenced afterwards, nothing doubled.
@@ -216,17 +241,17 @@ case_restart()
 {
 	local name=pm-restart id cg n
 	id=$(pm_start "$name" host --annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
 	pm restart -t 0 "$name" >"$T/logs/$name.restart" 2>&1 ||
-		rt_fail "$name: podman restart failed: $(tail -n 2 "$T/logs/$name.restart")"
+		fail "$name: podman restart failed: $(tail -n 2 "$T/logs/$name.restart")"
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
 	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
 	cg=$(nf_field "$id" cgroup)
 	n=$(rt_nf_progs_on "$cg")
 	[ "${n:-0}" -ge 5 ] && [ "$n" -le 6 ] && n=ok
 	[ "$n" = ok ] ||
-		rt_fail "$name: $n netfence programs on $cg after restart, expected 5 or 6"
+		fail "$name: $n netfence programs on $cg after restart, expected 5 or 6"
 	pm_remove "$name" "$id"
 }
 
@@ -251,13 +276,13 @@ case_readme_inline()
 {
 	local name=pm-readme id ann form=podman5
 	[ "$PM_CSV" = 1 ] && form=podman4
-	ann=$(readme_annotation $form) || { rt_fail "$name: README: $ann"; return; }
+	ann=$(readme_annotation $form) || { fail "$name: README: $ann"; return; }
 	id=$(pm_start "$name" host --annotation "$ann") ||
-		{ rt_fail "$name: the README's $form command failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: the README's $form command failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PA" EPERM
 	pm_probe "$name" udp 127.0.0.1 53 ok
 	[ "$(nf_field "$id" source)" = annotation ] ||
-		rt_fail "$name: show: source is '$(nf_field "$id" source)', expected annotation"
+		fail "$name: show: source is '$(nf_field "$id" source)', expected annotation"
 	pm_remove "$name" "$id"
 }
 
@@ -265,12 +290,12 @@ case_readme_inline()
 case_readme_policy_name()
 {
 	local name=pm-readme-name id ann
-	ann=$(readme_annotation podman5) || { rt_fail "$name: README: $ann"; return; }
+	ann=$(readme_annotation podman5) || { fail "$name: README: $ann"; return; }
 	printf '%s\n' "${ann#io.netfence.policy=}" >"$T/policies/web-egress.json"
 	grep -qF -- '$ podman run --annotation io.netfence.policy-name=web-egress' \
-		"$RT_ROOT_DIR/README.md" || rt_fail "$name: the README's first command changed"
+		"$RT_ROOT_DIR/README.md" || fail "$name: the README's first command changed"
 	id=$(pm_start "$name" host --annotation io.netfence.policy-name=web-egress) ||
-		{ rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
+		{ fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"; return; }
 	pm_probe "$name" tcp 127.0.0.1 "$PA" EPERM
 	pm_probe "$name" udp 127.0.0.1 53 ok
 	pm_remove "$name" "$id"
@@ -287,7 +312,7 @@ case_cdi()
 	PM_CDI_FILE=/etc/cdi/netfence-it-$$.json
 	[ -d /etc/cdi ] || { mkdir /etc/cdi && PM_CDI_MADE_DIR=1; }
 	python3 - "$RT_ROOT_DIR/schemas/netfence-cdi.json" "$PM_CDI_FILE" "$NETFENCE" "$T" \
-		"$dev" <<'PY' || { rt_fail "$name: cannot write the CDI spec"; return; }
+		"$dev" <<'PY' || { fail "$name: cannot write the CDI spec"; return; }
 import json, sys
 src, dst, binary, t, dev = sys.argv[1:]
 spec = json.load(open(src))
@@ -305,19 +330,19 @@ PY
 	RT_PODMAN=${RT_PODMAN/--hooks-dir $T\/hooks.d/--hooks-dir $T/no-hooks.d}
 	id=$(pm_start "$name-none" host \
 		--annotation "$(pm_annotation io.netfence.policy "$POLICY")") ||
-		rt_fail "$name-none: podman run failed: $(tail -n 3 "$T/logs/$name-none.run")"
+		fail "$name-none: podman run failed: $(tail -n 3 "$T/logs/$name-none.run")"
 	pm_probe "$name-none" tcp 127.0.0.1 "$PD" ok
 	[ -n "$id" ] && pm_remove "$name-none" "$id"
 	id=$(pm_start "$name" host --device "netfence.io/fence=$dev" \
 		--annotation "$(pm_annotation io.netfence.policy "$POLICY")")
 	if [ -z "$id" ]; then
-		rt_fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"
+		fail "$name: podman run failed: $(tail -n 3 "$T/logs/$name.run")"
 		RT_PODMAN=$saved
 		return
 	fi
 	pm_probe "$name" tcp 127.0.0.1 "$PA" ok
 	pm_probe "$name" tcp 127.0.0.1 "$PD" EPERM
-	nf list | grep -q -- "$id" || rt_fail "$name: not in netfence list"
+	nf list | grep -q -- "$id" || fail "$name: not in netfence list"
 	pm_remove "$name" "$id"
 	RT_PODMAN=$saved
 }
@@ -334,20 +359,21 @@ case_store_empty()
 	expect_store_empty
 }
 
-CASES="
-host-network              case_host_network
-private-network           case_private_network
-private-loopback-default  case_private_loopback_default
-run-rm                    case_run_rm
-unannotated               case_unannotated
-invalid-policy            case_invalid_policy
-policy-name               case_policy_name
-restart                   case_restart
-cgroups-disabled          case_cgroups_disabled
-readme-inline             case_readme_inline
-readme-policy-name        case_readme_policy_name
-cdi                       case_cdi
-store-empty               case_store_empty
+TABLE="
+host-network             | case_host_network
+private-network          | case_private_network
+private-loopback-default | case_private_loopback_default
+run-rm                   | case_run_rm
+unannotated              | case_unannotated
+invalid-policy           | case_invalid_policy
+policy-name              | case_policy_name
+restart                  | case_restart
+cgroups-disabled         | case_cgroups_disabled
+pid-host-refused         | case_pid_host
+readme-inline            | case_readme_inline
+readme-policy-name       | case_readme_policy_name
+cdi                      | case_cdi
+store-empty              | case_store_empty
 "
 
 rt_setup podman
@@ -361,7 +387,7 @@ rt_build_rootfs "$T/rootfs"
 # The shipped hooks.d file, pointed at the built binary and the test's directories.
 mkdir -p "$T/hooks.d" "$T/podman"
 python3 - "$RT_ROOT_DIR/schemas/netfence-hooks.json" "$T/hooks.d/netfence.json" "$NETFENCE" \
-	"$T" <<'PY' || rt_skip "cannot write the hooks.d file from schemas/netfence-hooks.json"
+	"$T" <<'PY' || skip "cannot write the hooks.d file from schemas/netfence-hooks.json"
 import json, sys
 src, dst, binary, t = sys.argv[1:]
 h = json.load(open(src))
@@ -382,11 +408,11 @@ podman run --help 2>/dev/null | grep -q -- '--annotation strings' && PM_CSV=1
 out=$(pm run --rm --network host $(pm_run_opts) "$T/rootfs" /bin/client tcp 127.0.0.1 1 </dev/null \
 	2>"$T/logs/podman-smoke")
 [ "$out" = ECONNREFUSED ] ||
-	rt_skip "podman cannot run a container here: $(tail -n 1 "$T/logs/podman-smoke")"
+	skip "podman cannot run a container here: $(tail -n 1 "$T/logs/podman-smoke")"
 
 rt_policies
 echo "podman $(podman --version | awk '{ print $3 }') (runc, cgroupfs), hooks.d: $T/hooks.d," \
 	"ports: allowed $PA $PA2 (tcp) $PU (udp), denied $PD"
 
-rt_run_table "$CASES" "$@"
-rt_summary
+run_cases "$TABLE"
+test_summary

@@ -3,7 +3,7 @@
 # namespaces, allowed and denied TCP/UDP over IPv4 and IPv6 loopback, errors, and cleanup
 # (including a runtime that dies before poststop). Needs root; exits 77 when it cannot run.
 #
-#   integration/test-runc.sh [CASE...]      (default: every case, in table order)
+#   integration/test-runc.sh [REGEX...]   (the cases to run, or CASES=REGEX; default all)
 set -u
 
 # shellcheck source=integration/lib-runtime.sh
@@ -37,11 +37,11 @@ case_audit()
 	expect_probe "$id" tcp 127.0.0.1 "$PD" ok
 	expect_probe "$id" udp ::1 "$PD" ok
 	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
-	[ "$(nf_field "$id" mode)" = audit ] || rt_fail "$id: show: mode is not audit"
+	[ "$(nf_field "$id" mode)" = audit ] || fail "$id: show: mode is not audit"
 	[ "$(nf_field "$id" counters.audited)" -gt 0 ] 2>/dev/null ||
-		rt_fail "$id: show: counters.audited is not > 0"
+		fail "$id: show: counters.audited is not > 0"
 	[ "$(nf_field "$id" counters.denied)" = 0 ] ||
-		rt_fail "$id: show: counters.denied is $(nf_field "$id" counters.denied), expected 0"
+		fail "$id: show: counters.denied is $(nf_field "$id" counters.denied), expected 0"
 	rt_delete_clean "$id"
 }
 
@@ -62,9 +62,9 @@ case_policy_name_missing()
 {
 	local id=runc-policy-name-missing
 	rt_bundle "$T/bundles/$id" "$id" policy_name=it-nosuch || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
 	grep -q "netfence: container '$id'" "$T/logs/$id.create" ||
-		rt_fail "$id: no netfence message in runc's output: $(tail -n 2 "$T/logs/$id.create")"
+		fail "$id: no netfence message in runc's output: $(tail -n 2 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -75,9 +75,9 @@ case_ambiguous()
 	local id=runc-ambiguous
 	printf '%s\n' "$POLICY" >"$T/policies/it-web.json"
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" policy_name=it-web || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
 	grep -q "netfence: container '$id'.*ambiguous" "$T/logs/$id.create" ||
-		rt_fail "$id: no 'ambiguous' netfence message: $(tail -n 2 "$T/logs/$id.create")"
+		fail "$id: no 'ambiguous' netfence message: $(tail -n 2 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -103,12 +103,12 @@ case_fail_open_refusal()
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" config="$T/netfence-open.json" \
 		caps="$DOCKER_CAPS" || return
 	if rt_run "$id" "$T/bundles/$id"; then
-		rt_fail "$id: runc started it (fail_mode open turned the refusal into no fence)"
+		fail "$id: runc started it (fail_mode open turned the refusal into no fence)"
 		expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	fi
 	grep -q "netfence: container '$id': holds CAP_NET_RAW.*fail_mode open does not start it" \
 		"$T/logs/$id.create" ||
-		rt_fail "$id: no one-line refusal naming fail_mode: $(tail -n 1 "$T/logs/$id.create")"
+		fail "$id: no one-line refusal naming fail_mode: $(tail -n 1 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -118,6 +118,134 @@ case_fail_open_refusal()
 # raw sockets. What decides is how /sys/fs/cgroup is mounted.
 
 # CG_MOUNT OPTIONS...: a cgroup mount at /sys/fs/cgroup with the given options.
+# In the host's PID namespace a container that may ptrace a host process makes it connect for
+# it: a victim outside any fence, root without capabilities (what classic ptrace lets a
+# container's root trace without CAP_SYS_PTRACE), sleeping until the case kills it.
+ptrace_victim()
+{
+	setpriv --bounding-set=-all --inh-caps=-all "$T/ctclient" sleep 600 &
+	PTRACE_VICTIM=$!
+	RT_PIDS="$RT_PIDS $PTRACE_VICTIM"
+}
+
+ptrace_scope()
+{
+	cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0
+}
+
+case_ptrace_refused()
+{
+	local id=runc-ptrace
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': holds CAP_SYS_PTRACE in the host's PID namespace" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Accepted as removable: the attack itself, a connect to the denied port from the victim.
+case_ptrace_escapes()
+{
+	local id=runc-ptrace-ok got
+	[ "$(uname -m)" = x86_64 ] || { case_skip "the ptrace attack is written for x86_64"; return; }
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" pidns=host \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	[ "$(nf_field "$id" removable)" = True ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
+	ptrace_victim
+	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	kill "$PTRACE_VICTIM"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Without CAP_SYS_PTRACE, classic ptrace (no Yama, or ptrace_scope 0) still lets root trace a
+# root process holding no more capabilities than it; Yama's scope 1 and above stop that.
+case_ptrace_classic()
+{
+	local id=runc-ptrace-classic got
+	[ "$(uname -m)" = x86_64 ] || { case_skip "the ptrace attack is written for x86_64"; return; }
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host || return
+	ptrace_victim
+	if [ "$(ptrace_scope)" -gt 0 ]; then
+		rt_run "$id" "$T/bundles/$id" ||
+			rt_fail "$id: refused under ptrace_scope $(ptrace_scope): $(tail -n 1 "$T/logs/$id.create")"
+		got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+		[ "$got" = "seize EPERM" ] || rt_fail "$id: the attack gave '$got', expected 'seize EPERM'"
+		kill "$PTRACE_VICTIM"
+		rt_delete_clean "$id"
+		return
+	fi
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': shares the host's PID namespace while ptrace is unrestricted" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+	# What the refusal prevents: the same container accepted as removable reaches the port.
+	id=runc-ptrace-classic-ok
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" pidns=host ||
+		return
+	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	kill "$PTRACE_VICTIM"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# Joining another container's PID namespace shows it that container's processes: an unfenced
+# one connects for it.
+case_ptrace_joined_pidns()
+{
+	local a=runc-ptrace-peer id=runc-ptrace-joined got
+	rt_bundle "$T/bundles/$a" "$a" hooks=none || return
+	rt_run "$a" "$T/bundles/$a" || { rt_fail "$a: runc failed"; return; }
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns="/proc/$(rt_pid "$a")/ns/pid" \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	grep -q "netfence: container '$id': holds CAP_SYS_PTRACE in the PID namespace it joins" \
+		"$T/logs/$id.create" ||
+		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+	[ "$(uname -m)" = x86_64 ] || { rt_delete "$a"; return; }
+	# What the refusal prevents: accepted as removable, it makes the peer's init connect.
+	id=runc-ptrace-joined-ok
+	rt_write_config "$T/netfence-removable.json" closed true
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
+		pidns="/proc/$(rt_pid "$a")/ns/pid" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	got=$(rt_exec "$id" /bin/client ptrace 1 127.0.0.1 "$PD")
+	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+	rt_delete "$a"
+}
+
+# A PID namespace of its own: the host's processes are not there to trace.
+case_ptrace_own_pidns()
+{
+	local id=runc-ptrace-pidns got
+	rt_start_fenced "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
+	[ "$(nf_field "$id" removable)" = False ] ||
+		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
+	ptrace_victim
+	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
+	case $got in
+	"seize ESRCH") ;;
+	*) rt_fail "$id: the attack gave '$got', expected 'seize ESRCH'" ;;
+	esac
+	kill "$PTRACE_VICTIM"
+	rt_delete_clean "$id"
+}
+
 cg_mount()
 {
 	local o=$1 opts=""
@@ -146,10 +274,10 @@ case_cgroup_rw_refused()
 	local id=runc-cgroup-rw
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" \
 		mount="$(cg_mount nosuid noexec nodev rw)" || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
 	grep -q "netfence: container '$id': mounts cgroup writable without a cgroup namespace" \
 		"$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming the cgroup mount: $(tail -n 1 "$T/logs/$id.create")"
+		fail "$id: no refusal naming the cgroup mount: $(tail -n 1 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -158,15 +286,15 @@ case_cgroup_rw_refused()
 case_cgroup_rw_escapes()
 {
 	local id=runc-cgroup-rw-ok got
-	rt_have_busybox "$T/rootfs" || { rt_log "SKIP: no static busybox for the attack"; return; }
+	rt_have_busybox "$T/rootfs" || { case_skip "no static busybox for the attack"; return; }
 	rt_write_config "$T/netfence-removable.json" closed true
 	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
 		caps="$DOCKER_CAPS_NORAW" mount="$(cg_mount nosuid noexec nodev rw)" || return
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	[ "$(nf_field "$id" removable)" = True ] ||
-		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
+		fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
 	got=$(cg_escape "$id")
-	[ "$got" = "moved ok " ] || rt_fail "$id: the attack gave '$got', expected 'moved ok'"
+	[ "$got" = "moved ok " ] || fail "$id: the attack gave '$got', expected 'moved ok'"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -176,12 +304,12 @@ rt_case_cgroup_fenced()
 {
 	local id=$1 got
 	shift
-	rt_have_busybox "$T/rootfs" || { rt_log "SKIP: no static busybox for the attack"; return; }
+	rt_have_busybox "$T/rootfs" || { case_skip "no static busybox for the attack"; return; }
 	rt_start_fenced "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" "$@" || return
 	[ "$(nf_field "$id" removable)" = False ] ||
-		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
+		fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
 	got=$(cg_escape "$id")
-	[ "$got" = "EPERM " ] || rt_fail "$id: the attack gave '$got', expected 'EPERM'"
+	[ "$got" = "EPERM " ] || fail "$id: the attack gave '$got', expected 'EPERM'"
 	rt_delete_clean "$id"
 }
 
@@ -201,10 +329,10 @@ case_cgroup_bind_refused()
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" cgroupns=1 \
 		mount='{"destination": "/sys/fs/cgroup", "type": "bind", "source": "/sys/fs/cgroup", "options": ["rbind", "rw"]}' ||
 		return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
 	grep -q "netfence: container '$id': mounts the cgroup hierarchy writable (source '/sys/fs/cgroup')" \
 		"$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming the bind: $(tail -n 1 "$T/logs/$id.create")"
+		fail "$id: no refusal naming the bind: $(tail -n 1 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -218,9 +346,9 @@ refused_by_mount()
 	shift 3
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" "$@" \
 		mount="$mount" || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
 	grep -q "netfence: container '$id': $want" "$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming the mount: $(tail -n 1 "$T/logs/$id.create")"
+		fail "$id: no refusal naming the mount: $(tail -n 1 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -252,9 +380,9 @@ case_poststart_refused()
 	rt_run "$id" "$T/bundles/$id"
 	grep -q "netfence: container '$id': hook stage 'poststart' is too late.*createRuntime or prestart" \
 		"$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming the stages: $(tail -n 2 "$T/logs/$id.create" | tr '\n' ' ')"
+		fail "$id: no refusal naming the stages: $(tail -n 2 "$T/logs/$id.create" | tr '\n' ' ')"
 	[ "$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")" = 0 ] ||
-		rt_fail "$id: netfence programs attached at poststart"
+		fail "$id: netfence programs attached at poststart"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -267,9 +395,9 @@ case_removable_refused()
 	local id=runc-sys-admin
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" \
 		caps=CAP_SYS_ADMIN,CAP_KILL,CAP_NET_BIND_SERVICE || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
 	grep -q "netfence: container '$id'.*CAP_SYS_ADMIN" "$T/logs/$id.create" ||
-		rt_fail "$id: no netfence message naming CAP_SYS_ADMIN: $(tail -n 1 "$T/logs/$id.create")"
+		fail "$id: no netfence message naming CAP_SYS_ADMIN: $(tail -n 1 "$T/logs/$id.create")"
 	rt_delete "$id"
 	expect_nothing_left "$id"
 }
@@ -283,8 +411,8 @@ case_removable_accepted()
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
 	[ "$(nf_field "$id" removable)" = True ] ||
-		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected true"
-	rt_delete "$id" || rt_fail "$id: runc delete failed"
+		fail "$id: show: removable is '$(nf_field "$id" removable)', expected true"
+	rt_delete "$id" || fail "$id: runc delete failed"
 	expect_nothing_left "$id"
 }
 
@@ -306,11 +434,11 @@ PY
 	)
 	for _ in 1 2; do
 		printf '%s' "$state" | nf hook createRuntime >"$T/logs/$id.reattach" 2>&1 ||
-			rt_fail "$id: second attach failed: $(cat "$T/logs/$id.reattach")"
+			fail "$id: second attach failed: $(cat "$T/logs/$id.reattach")"
 	done
 	after=$(rt_nf_progs_on "$RT_CG2$RT_PARENT/$id")
 	[ "$after" = "$before" ] ||
-		rt_fail "$id: $before netfence programs before re-attach, $after after"
+		fail "$id: $before netfence programs before re-attach, $after after"
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
 	rt_delete_clean "$id"
@@ -321,13 +449,13 @@ case_gc_keeps_live()
 {
 	local id=runc-gc-live
 	rt_start_fenced "$id" policy="$POLICY" || return
-	nf gc >"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
-	nf show "$id" >/dev/null 2>&1 || rt_fail "$id: gc removed a live fence"
+	nf gc >"$T/logs/$id.gc" 2>&1 || fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
+	nf show "$id" >/dev/null 2>&1 || fail "$id: gc removed a live fence"
 	# Also from the host's mount namespace, where the recorded cgroup path does not exist on
 	# a hybrid host: gc must judge by the kernel's links, not by the path.
 	"$NETFENCE" --config "$T/netfence.json" --bpffs-root "$T/bpffs" --state-dir "$T/state" gc \
-		>>"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc (host mount ns) failed"
-	nf show "$id" >/dev/null 2>&1 || rt_fail "$id: gc in the host mount namespace removed it"
+		>>"$T/logs/$id.gc" 2>&1 || fail "$id: netfence gc (host mount ns) failed"
+	nf show "$id" >/dev/null 2>&1 || fail "$id: gc in the host mount namespace removed it"
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	rt_delete_clean "$id"
 }
@@ -338,13 +466,13 @@ case_later_hook_fails()
 {
 	local id=runc-later-hook-fails
 	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" after_hook=/bin/false || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it despite a failing hook"
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it despite a failing hook"
 	rt_delete "$id"
 	if [ -n "$(find "$T/state" "$T/bpffs" -mindepth 1 -name "*$id*" 2>/dev/null)" ]; then
 		rt_log "$id: fence left behind after the failed create; reaping"
 		rt_wait_released "$id"
 	fi
-	nf gc >"$T/logs/$id.gc" 2>&1 || rt_fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
+	nf gc >"$T/logs/$id.gc" 2>&1 || fail "$id: netfence gc failed: $(cat "$T/logs/$id.gc")"
 	expect_nothing_left "$id"
 }
 
@@ -355,13 +483,13 @@ case_child_cgroup()
 	local id=runc-child-cgroup cg got
 	rt_start_fenced "$id" policy="$POLICY" || return
 	cg="$RT_CG2$RT_PARENT/$id/nested"
-	mkdir "$cg" || rt_fail "$id: cannot make $cg"
+	mkdir "$cg" || fail "$id: cannot make $cg"
 	got=$(sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" tcp 127.0.0.1 "$3"' sh "$cg" \
 		"$T/ctclient" "$PD" 2>/dev/null)
-	[ "$got" = EPERM ] || rt_fail "$id: a process in a nested cgroup got '$got', expected EPERM"
+	[ "$got" = EPERM ] || fail "$id: a process in a nested cgroup got '$got', expected EPERM"
 	got=$(sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" tcp ::1 "$3"' sh "$cg" \
 		"$T/ctclient" "$PA" 2>/dev/null)
-	[ "$got" = ok ] || rt_fail "$id: a process in a nested cgroup got '$got' for PA, expected ok"
+	[ "$got" = ok ] || fail "$id: a process in a nested cgroup got '$got' for PA, expected ok"
 	rmdir "$cg" 2>/dev/null
 	rt_delete_clean "$id"
 }
@@ -373,7 +501,7 @@ case_odd_id()
 	rt_start_fenced "$id" policy="$POLICY" || return
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
-	[ "$(nf_field "$id" id)" = "$id" ] || rt_fail "$id: show does not find it by its id"
+	[ "$(nf_field "$id" id)" = "$id" ] || fail "$id: show does not find it by its id"
 	rt_delete_clean "$id"
 }
 
@@ -384,10 +512,10 @@ case_detach_idempotent()
 	for i in 1 2; do
 		printf '{"ociVersion": "1.0.2", "id": "%s", "status": "stopped", "bundle": "%s"}' \
 			"$id" "$T/bundles/none" | nf hook poststop >"$T/logs/$id.poststop" 2>&1 ||
-			rt_fail "$id: poststop #$i for an unknown id failed: $(cat "$T/logs/$id.poststop")"
+			fail "$id: poststop #$i for an unknown id failed: $(cat "$T/logs/$id.poststop")"
 	done
 	nf detach "$id" >"$T/logs/$id.detach" 2>&1 ||
-		rt_fail "$id: detach of an unknown id failed: $(cat "$T/logs/$id.detach")"
+		fail "$id: detach of an unknown id failed: $(cat "$T/logs/$id.detach")"
 	expect_nothing_left "$id"
 }
 
@@ -409,7 +537,7 @@ PY
 	rt_start_fenced "$id" policy_name=it-large || return
 	ms=$((($(date +%s%N) - start) / 1000000))
 	rt_log "$id: 16384 rules, $(stat -c %s "$T/policies/it-large.json") bytes: created in $ms ms"
-	[ "$ms" -lt 10000 ] || rt_fail "$id: creating the container took $ms ms"
+	[ "$ms" -lt 10000 ] || fail "$id: creating the container took $ms ms"
 	expect_probe "$id" tcp 127.0.0.1 "$PA" ok
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$id" udp ::1 "$PU" ok
@@ -427,69 +555,74 @@ case_shared_programs()
 	rt_start_fenced "$b" policy="$POLICY" || { rt_delete_clean "$a"; return; }
 	sets=$(find "$T/bpffs/@programs" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null)
 	[ "$(printf '%s' "$sets" | grep -c '')" = 1 ] ||
-		rt_fail "$a, $b: program sets for one policy:" \
+		fail "$a, $b: program sets for one policy:" \
 			"'$(printf '%s' "$sets" | tr '\n' ' ')', expected one"
 	[ "$(nf_field "$a" programs)" = "$sets" ] && [ "$(nf_field "$b" programs)" = "$sets" ] ||
-		rt_fail "$a, $b: programs $(nf_field "$a" programs) and $(nf_field "$b" programs)," \
+		fail "$a, $b: programs $(nf_field "$a" programs) and $(nf_field "$b" programs)," \
 			"set $sets"
 	expect_probe "$a" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$a" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$b" tcp 127.0.0.1 "$PD" EPERM
 	expect_probe "$b" tcp 127.0.0.1 "$PA" ok
 	[ "$(nf_field "$a" counters.denied)" = 2 ] ||
-		rt_fail "$a: denied $(nf_field "$a" counters.denied), expected 2"
+		fail "$a: denied $(nf_field "$a" counters.denied), expected 2"
 	[ "$(nf_field "$b" counters.denied)" = 1 ] ||
-		rt_fail "$b: denied $(nf_field "$b" counters.denied), expected 1"
+		fail "$b: denied $(nf_field "$b" counters.denied), expected 1"
 	# (rt_delete_clean would also want no netfence program under the runtime's parent cgroup.)
-	rt_delete "$a" || rt_fail "$a: $RT delete failed: $(tail -n 2 "$T/logs/$a.delete")"
+	rt_delete "$a" || fail "$a: $RT delete failed: $(tail -n 2 "$T/logs/$a.delete")"
 	[ -z "$(find "$T/bpffs" "$T/state" -mindepth 1 -maxdepth 1 -name "*$a*" 2>/dev/null)" ] ||
-		rt_fail "$a: pins or state left after delete"
+		fail "$a: pins or state left after delete"
 	expect_probe "$b" tcp 127.0.0.1 "$PD" EPERM
-	[ "$(nf_field "$b" programs)" = "$sets" ] || rt_fail "$b: its program set went with $a"
+	[ "$(nf_field "$b" programs)" = "$sets" ] || fail "$b: its program set went with $a"
 	rt_delete_clean "$b"
-	[ ! -e "$T/bpffs/@programs" ] || rt_fail "program sets left: $(ls "$T/bpffs/@programs")"
+	[ ! -e "$T/bpffs/@programs" ] || fail "program sets left: $(ls "$T/bpffs/@programs")"
 }
 
 # --- the table ---------------------------------------------------------------------------
 
-CASES="
-host-createRuntime        case_host_createRuntime
-host-prestart             case_host_prestart
-host-nostage              case_host_nostage
-host-loopback-allow       case_host_loopback_allow
-private-loopback-default  case_private_loopback_default
-private-loopback-policy   case_private_loopback_policy
-audit-mode                case_audit
-policy-name               case_policy_name
-policy-name-missing       case_policy_name_missing
-ambiguous-annotations     case_ambiguous
-invalid-policy            case_invalid_policy
-fail-open                 case_fail_open
-fail-open-refusal         case_fail_open_refusal
-cgroup-rw-refused         case_cgroup_rw_refused
-cgroup-rw-escapes         case_cgroup_rw_escapes
-cgroup-ro-fenced          case_cgroup_ro_fenced
-cgroupns-rw-fenced        case_cgroupns_rw_fenced
-cgroup-bind-refused       case_cgroup_bind_refused
-cgroup-type-bind-refused  case_cgroup_type_bind_refused
-cgroup-rel-bind-refused   case_cgroup_relative_bind_refused
-bpffs-rel-bind-refused    case_bpffs_relative_bind_refused
-poststart-refused         case_poststart_refused
-unfenced                  case_unfenced
-removable-refused         case_removable_refused
-removable-accepted        case_removable_accepted
-reattach                  case_reattach
-gc-keeps-live             case_gc_keeps_live
-crash-then-gc             case_crash_gc
-crash-then-next-hook      case_crash_next_hook
-later-hook-fails          case_later_hook_fails
-nested-cgroup             case_child_cgroup
-odd-id                    case_odd_id
-detach-idempotent         case_detach_idempotent
-large-policy              case_large_policy
-shared-programs           case_shared_programs
-config-example            case_config_example
-store-empty               case_store_empty
+TABLE="
+host-createRuntime       | case_host_createRuntime
+host-prestart            | case_host_prestart
+host-nostage             | case_host_nostage
+host-loopback-allow      | case_host_loopback_allow
+private-loopback-default | case_private_loopback_default
+private-loopback-policy  | case_private_loopback_policy
+audit-mode               | case_audit
+policy-name              | case_policy_name
+policy-name-missing      | case_policy_name_missing
+ambiguous-annotations    | case_ambiguous
+invalid-policy           | case_invalid_policy
+fail-open                | case_fail_open
+fail-open-refusal        | case_fail_open_refusal
+cgroup-rw-refused        | case_cgroup_rw_refused
+cgroup-rw-escapes        | case_cgroup_rw_escapes
+cgroup-ro-fenced         | case_cgroup_ro_fenced
+cgroupns-rw-fenced       | case_cgroupns_rw_fenced
+cgroup-bind-refused      | case_cgroup_bind_refused
+cgroup-type-bind-refused | case_cgroup_type_bind_refused
+cgroup-rel-bind-refused  | case_cgroup_relative_bind_refused
+bpffs-rel-bind-refused   | case_bpffs_relative_bind_refused
+poststart-refused        | case_poststart_refused
+ptrace-refused           | case_ptrace_refused
+ptrace-escapes           | case_ptrace_escapes
+ptrace-classic           | case_ptrace_classic
+ptrace-own-pidns         | case_ptrace_own_pidns
+ptrace-joined-pidns      | case_ptrace_joined_pidns
+unfenced                 | case_unfenced
+removable-refused        | case_removable_refused
+removable-accepted       | case_removable_accepted
+reattach                 | case_reattach
+gc-keeps-live            | case_gc_keeps_live
+crash-then-gc            | case_crash_gc
+crash-then-next-hook     | case_crash_next_hook
+later-hook-fails         | case_later_hook_fails
+nested-cgroup            | case_child_cgroup
+odd-id                   | case_odd_id
+detach-idempotent        | case_detach_idempotent
+large-policy             | case_large_policy
+shared-programs          | case_shared_programs
+config-example           | case_config_example
+store-empty              | case_store_empty
 "
 
 rt_setup runc
@@ -498,10 +631,10 @@ rt_use runc
 rt_build_rootfs "$T/rootfs"
 
 # Can runc run a plain container here at all? If not, skip with its own words.
-rt_bundle "$T/bundles/smoke" runc-smoke hooks=none || rt_skip "cannot write a bundle"
+rt_bundle "$T/bundles/smoke" runc-smoke hooks=none || skip "cannot write a bundle"
 if ! rt_run runc-smoke "$T/bundles/smoke" ||
 	[ "$(rt_exec runc-smoke /bin/client tcp 127.0.0.1 1)" != ECONNREFUSED ]; then
-	rt_skip "runc cannot run a container here: $(tail -n 1 "$T/logs/runc-smoke.create")"
+	skip "runc cannot run a container here: $(tail -n 1 "$T/logs/runc-smoke.create")"
 fi
 rt_delete runc-smoke
 
@@ -509,5 +642,5 @@ rt_policies
 echo "runc $(runc --version | head -n 1 | awk '{ print $3 }'), cgroup v2 at $RT_CG2," \
 	"ports: allowed $PA $PA2 (tcp) $PU (udp), denied $PD"
 
-rt_run_table "$CASES" "$@"
-rt_summary
+run_cases "$TABLE"
+test_summary

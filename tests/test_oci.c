@@ -674,9 +674,11 @@ static const struct doc_case config_docs[] = {
 	{ "{\"a\":1,\"a\":1}", -EINVAL,
 	  "invalid JSON at line 1, column 10: duplicate object key near '\"a\"'" },
 	/* Other namespaces' entries and unknown fields are not netfence's business. */
-	{ "{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"},{\"type\":\"bogus\","
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"ipc\"},{\"type\":\"ipc\"},{\"type\":\"bogus\","
 	  "\"x\":1}]},\"vm\":{}}",
 	  0, NULL },
+	{ "{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}", -EINVAL,
+	  "/linux/namespaces/1: second 'pid' namespace" },
 };
 
 Test(config, documents)
@@ -818,7 +820,8 @@ static void expect_same_config(const struct nf_oci_config *a, const struct nf_oc
 			  a->has_userns == b->has_userns &&
 			  same_str(a->userns_path, b->userns_path) &&
 			  a->has_cgroupns == b->has_cgroupns &&
-			  same_str(a->cgroupns_path, b->cgroupns_path),
+			  same_str(a->cgroupns_path, b->cgroupns_path) &&
+			  a->has_pidns == b->has_pidns && same_str(a->pidns_path, b->pidns_path),
 		  "%s: namespaces", what);
 	cr_assert_eq(a->n_mounts, b->n_mounts, "%s: mounts", what);
 	for (size_t i = 0; i < a->n_mounts; i++)

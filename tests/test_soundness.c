@@ -14,6 +14,8 @@ struct sound_case {
 	int expect;	    /* 0: the fence holds; 1: removable */
 	const char *reason; /* substring of the reason when removable */
 	bool own_cgroupns;
+	bool host_pidns; /* the host's PID namespace (every other row has its own) */
+	int ptrace_scope;
 };
 
 #define CAPS(...)    "{\"process\":{\"capabilities\":{\"bounding\":[" __VA_ARGS__ "]}}"
@@ -36,6 +38,8 @@ static const struct sound_case cases[] = {
 	{ "bpf+net_admin", CAPS("\"CAP_BPF\",\"CAP_NET_ADMIN\"") "}", false, true, false, 1,
 	  "CAP_BPF and CAP_NET_ADMIN" },
 	{ "bpf alone", CAPS("\"CAP_BPF\"") "}", false, true, false, 0, NULL },
+	{ "sys_module", CAPS("\"CAP_SYS_MODULE\"") "}", false, true, false, 1, "CAP_SYS_MODULE" },
+	{ "userns: sys_module", CAPS("\"CAP_SYS_MODULE\"") "}", true, true, false, 0, NULL },
 	{ "net_admin, own netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, true, false, 1, "NAT" },
 	{ "net_admin, host netns", CAPS("\"CAP_NET_ADMIN\"") "}", false, false, false, 1, "NAT" },
 	{ "userns: sys_admin+bpf, host netns", CAPS("\"CAP_SYS_ADMIN\",\"CAP_BPF\"") "}", true,
@@ -109,6 +113,23 @@ static const struct sound_case cases[] = {
 	  false, true, false, 1, "BPF filesystem" },
 	{ "relative bind elsewhere", MOUNT("bind", "../../etc", "\"rbind\""), false, true, false, 0,
 	  NULL },
+	/* ptrace from the host's PID namespace reaches processes outside the fence. */
+	{ "host pidns, sys_ptrace", CAPS("\"CAP_SYS_PTRACE\"") "}", false, true, false, 1,
+	  "CAP_SYS_PTRACE in the host's PID namespace", false, true, 2 },
+	{ "host pidns, sys_ptrace, yama 3", CAPS("\"CAP_SYS_PTRACE\"") "}", false, true, false, 0,
+	  NULL, false, true, 3 },
+	{ "host pidns, classic ptrace", CAPS(DEFAULT_CAPS) "}", false, true, false, 1,
+	  "ptrace_scope 0", false, true, 0 },
+	{ "host pidns, yama 1", CAPS(DEFAULT_CAPS) "}", false, true, false, 0, NULL, false, true,
+	  1 },
+	{ "host pidns, own userns, sys_ptrace", CAPS("\"CAP_SYS_PTRACE\"") "}", true, true, false,
+	  0, NULL, false, true, 0 },
+	{ "own pidns, sys_ptrace", CAPS("\"CAP_SYS_PTRACE\"") "}", false, true, false, 0, NULL,
+	  false, false, 0 },
+	{ "joined pidns, sys_ptrace",
+	  "{\"process\":{\"capabilities\":{\"bounding\":[\"CAP_SYS_PTRACE\"]}},\"linux\":{"
+	  "\"namespaces\":[{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"}]}}",
+	  false, true, false, 1, "the PID namespace it joins ('/proc/7/ns/pid')", false, true, 1 },
 };
 
 Test(soundness, table)
@@ -126,6 +147,8 @@ Test(soundness, table)
 			.cgroup2_mounts = cgroup2_mounts,
 			.n_cgroup2_mounts = 2,
 			.bundle = "/usr/share",
+			.own_pidns = !t->host_pidns,
+			.ptrace_scope = t->ptrace_scope,
 		};
 		struct nf_oci_config *cfg = NULL;
 		char err[512], why[512] = "";
@@ -146,7 +169,9 @@ Test(soundness, table)
 Test(soundness, relative_source_without_bundle)
 {
 	static const char doc[] = MOUNT("bind", "data", "\"rbind\"");
-	struct nf_soundness_ctx ctx = { .bpffs_root = "/sys/fs/bpf/netfence", .own_netns = true };
+	struct nf_soundness_ctx ctx = { .bpffs_root = "/sys/fs/bpf/netfence",
+					.own_netns = true,
+					.own_pidns = true };
 	struct nf_oci_config *cfg = NULL;
 	char err[512], why[512] = "";
 

@@ -60,10 +60,10 @@ if [[ " $KM_SUITES " == *" unit "* ]]; then
 fi
 if [[ " $KM_SUITES " == *" kernel "* ]]; then
 	cd /tmp || poweroff
-	NETFENCE=$prefix$KM_NETFENCE KT_FILTER=$KM_FILTER CC=${KM_CC:-cc} \
+	NETFENCE=$prefix$KM_NETFENCE CASES=$KM_FILTER CC=${KM_CC:-cc} \
 		KT_SYNC_ROUNDS=$KM_SYNC_ROUNDS \
 		"$KM_ROOT/integration/test-kernel.sh" 2>&1 | tee /tmp/kernel.log
-	kernel=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ { print $1 "/" $1 + $3 }' /tmp/kernel.log)
+	kernel=$(awk '/^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ { print $1 "/" $1 + $3 }' /tmp/kernel.log)
 	[ -n "$kernel" ] || kernel="error($(tail -n 1 /tmp/kernel.log | tr ' ' _ | cut -c 1-60))"
 fi
 echo "KM-RESULT unit=$unit kernel=$kernel"
