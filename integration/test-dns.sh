@@ -417,6 +417,29 @@ EOF
 	expect EPERM tcp 10.77.0.10 80
 }
 
+# update to another policy with host rules: new programs, and nothing learned yet (fails
+# closed until the next lookup); the update of a fence with name rules to one without unlinks
+# the DNS programs.
+case_update()
+{
+	local out n
+	attach_dns names || return
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	sed 's/"ports": \[443\] }/"ports": [443, 8443] }/' "$T/policies/names.json" \
+		>"$T/policies/names2.json"
+	out=$("${NF[@]}" update dns --policy "$T/policies/names2.json" 2>&1) ||
+		fail "update failed: $out"
+	expect EPERM tcp 10.77.0.10 8443
+	resolve api.example.com || fail "api.example.com did not resolve after the update"
+	expect allowed tcp 10.77.0.10 8443
+	out=$("${NF[@]}" update dns --policy "$T/policies/plain.json" 2>&1) ||
+		fail "update to a policy without host rules failed: $out"
+	n=$(bpftool -j cgroup show "$CG" | jq '[.[] | select(.name | startswith("nf_dns"))] | length')
+	[ "$n" = 0 ] || fail "$n DNS programs left after the update to a policy without host rules"
+	expect EPERM tcp 10.77.0.10 443
+}
+
 # A policy without host rules links neither DNS program; one with them links both.
 case_programs_only_with_names()
 {
@@ -454,6 +477,7 @@ TABLE="
 	programs-only-with-names      | case_programs_only_with_names
 	per-fence                     | case_per_fence
 	large-policy                  | case_large_policy
+	update                        | case_update
 	ttl-expiry                    | case_ttl_expiry
 "
 run_cases "$TABLE" run_dns_case
