@@ -30,6 +30,7 @@ cleanup()
 {
 	stop_test_work
 	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
+	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
 	ip netns del "$NS_SRV" 2>/dev/null
 	ip netns del "$NS_CLI" 2>/dev/null
 	rm -rf "/etc/netns/$NS_CLI"
@@ -89,7 +90,8 @@ cli_ns ip link set "${VETH}b" up
 mkdir -p "/etc/netns/$NS_CLI"
 printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$SRV" >"/etc/netns/$NS_CLI/resolv.conf"
 
-srv dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+# Not through srv(): $! must be dnsmasq itself (ip netns exec execs it).
+ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
 	--listen-address="$SRV" --pid-file="$T/dnsmasq.pid" --local-ttl=300 \
 	--host-record=api.example.com,10.77.0.10,fd77::10 \
 	--host-record=target.example.com,10.77.0.11 \
