@@ -152,14 +152,14 @@ $(SYSROOT)/ok: scripts/arm64-sysroot.sh
 	$(Q)scripts/arm64-sysroot.sh $(SYSROOT)
 
 # .bpf.c -> .bpf.o -> linked object -> skeleton
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/netfence.h | $(OUTPUT)/bpf
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/netfence.h bpf/names.bpf.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
 	$(Q)rm -f $@.tmp
 
 # The same programs with shallower trees, for policies that fit them (bpf/netfence.h).
-$(OUTPUT)/bpf/netfence_small.bpf.o: bpf/netfence.bpf.c bpf/netfence.h | $(OUTPUT)/bpf
+$(OUTPUT)/bpf/netfence_small.bpf.o: bpf/netfence.bpf.c bpf/netfence.h bpf/names.bpf.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DNF_TREE_SMALL -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp

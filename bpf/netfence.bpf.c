@@ -33,6 +33,8 @@
 const volatile __u32 nf_mode = NF_MODE_ENFORCE;
 const volatile __u32 nf_loopback_allow = 0;
 const volatile __u32 nf_raw_deny = 0;
+/* The policy has name rules: the verdicts consult the learned addresses (bpf/names.bpf.h). */
+const volatile __u32 nf_names_on = 0;
 const volatile __u32 nf_events_per_sec = 0; /* per fence; 0 disables events */
 /* The kernel's clock ticks (jiffies) per second: the events rate limit counts in them. */
 const volatile __u32 nf_ticks_per_sec = 1000;
@@ -258,9 +260,8 @@ static __always_inline __u32 nf_portset_id(const struct nf_entry *entry, __u32 p
 	return entry->portset[NF_PROTO_OTHER];
 }
 
-static __always_inline int nf_port_allowed(const struct nf_entry *entry, __u32 proto, __u16 port)
+static __always_inline int nf_portset_has(__u32 id, __u16 port)
 {
-	__u32 id = nf_portset_id(entry, proto);
 	__u32 idx, word;
 	struct nf_portset *set;
 
@@ -274,6 +275,11 @@ static __always_inline int nf_port_allowed(const struct nf_entry *entry, __u32 p
 		return 0; /* a dangling id is a loader bug: fail closed */
 	word = (port >> 6) & (NF_PORTSET_WORDS - 1);
 	return (set->bits[word] >> (port & 63)) & 1;
+}
+
+static __always_inline int nf_port_allowed(const struct nf_entry *entry, __u32 proto, __u16 port)
+{
+	return nf_portset_has(nf_portset_id(entry, proto), port);
 }
 
 static __always_inline __u32 nf_proto_class(__u32 type, __u32 protocol)
@@ -397,6 +403,30 @@ static __always_inline __u32 nf_pick(__u64 pick, __u32 a, __u32 b)
 	return (__u32)((a & m) | (b & ~m));
 }
 
+/* The ports of a class that a learned address may open: those no deny rule covers. */
+static __always_inline __u32 nf_learn_id(const struct nf_entry *entry, __u32 proto)
+{
+	/* Read at fixed offsets and picked without a branch: as branches, clang merges this read
+	 * and nf_portset_id's into one at a computed offset, refused to this loader. */
+	return nf_pick(nf_zero(proto ^ NF_PROTO_TCP), entry->learn[NF_PROTO_TCP],
+		       nf_pick(nf_zero(proto ^ NF_PROTO_UDP), entry->learn[NF_PROTO_UDP],
+			       entry->learn[NF_PROTO_OTHER]));
+}
+
+/*
+ * Bit 0: the compiled rules allow. Bit 1 (name rules only): they do not, but no deny rule
+ * covers the port either, so a learned address may. Without name rules nf_names_on is a
+ * constant 0 and the verifier drops the second lookup.
+ */
+static __always_inline int nf_entry_verdict(const struct nf_entry *entry, __u32 proto, __u16 port)
+{
+	if (nf_port_allowed(entry, proto, port))
+		return 1;
+	if (nf_names_on && nf_portset_has(nf_learn_id(entry, proto), port))
+		return 2;
+	return 0;
+}
+
 /*
  * The verdicts, before mode and counters, are global functions too: verified once with unknown
  * arguments, they hand their caller an unknown verdict. Inlined, most of their returns are
@@ -407,7 +437,8 @@ static __always_inline __u32 nf_pick(__u64 pick, __u32 a, __u32 b)
  * is not an allowed loopback reaches the class lookup in one state. (Loopback keeps its early
  * return: it ends a path rather than doubling one, and costs nothing per verdict when the policy
  * does not allow it.)
- * Callers use only bit 0 of the result, which is all the verifier lets a program return.
+ * Callers use bit 0 of the result, which is all the verifier lets a program return, and bit 1
+ * with name rules (nf_entry_verdict).
  */
 __noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
 {
@@ -422,7 +453,7 @@ __noinline int nf_judge4(__u32 addr, __u32 port, __u32 proto)
 	entry = nf_class(cls);
 	if (!entry)
 		return 0;
-	return nf_port_allowed(entry, proto, port);
+	return nf_entry_verdict(entry, proto, port);
 }
 
 /* IPv6 destinations (in the small build IPv4-mapped ones too); hi and lo in host order. */
@@ -443,7 +474,7 @@ __noinline int nf_judge6(__u64 hi, __u64 lo, __u32 port, __u32 proto)
 	entry = nf_class(cls);
 	if (!entry)
 		return 0;
-	return nf_port_allowed(entry, proto, port);
+	return nf_entry_verdict(entry, proto, port);
 }
 
 /* An IPv6 destination as two 64-bit values of its 32-bit words in network byte order, as the
@@ -466,14 +497,17 @@ static __always_inline int nf_judge_any6(__u64 w01, __u64 w23, __u16 port, __u32
 
 #ifndef NF_TREE_SMALL
 	if (nf_is_v4mapped(w01, w23))
-		return nf_judge4((__u32)(w23 >> 32), port, proto) & 1;
+		return nf_judge4((__u32)(w23 >> 32), port, proto) & 3;
 #endif
 	hi = (__u64)bpf_ntohl((__u32)w01) << 32 | bpf_ntohl((__u32)(w01 >> 32));
 	lo = (__u64)bpf_ntohl((__u32)w23) << 32 | bpf_ntohl((__u32)(w23 >> 32));
-	return nf_judge6(hi, lo, port, proto) & 1;
+	return nf_judge6(hi, lo, port, proto) & 3;
 }
 
-static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
+#include "names.bpf.h"
+
+/* names: a constant, 1 in the programs loaded for a policy with name rules (nf_allow). */
+static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook, int names)
 {
 	__u32 addr = ctx->user_ip4;
 	__u32 port32 = ctx->user_port;
@@ -491,10 +525,12 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook)
 		addr = bpf_htonl(NF_LOOPBACK4);
 		ctx->user_ip4 = addr;
 	}
-	return nf_finish(nf_judge4(addr, port, proto) & 1, hook, 4, addr, 0, port, proto);
+	return nf_finish(nf_allow(nf_judge4(addr, port, proto), 0,
+				  (__u64)addr << 32 | bpf_htonl(0x0000ffff), port, proto, names),
+			 hook, 4, addr, 0, port, proto);
 }
 
-static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
+static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook, int names)
 {
 	__u32 port32 = ctx->user_port;
 	__u32 type = ctx->type;
@@ -521,19 +557,38 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook)
 	     ((__u32)-mapped_any & bpf_htonl(NF_LOOPBACK4));
 	ctx->user_ip6[3] = w3;
 	w23 = (__u64)w3 << 32 | (__u32)w23;
-	return nf_finish(nf_judge_any6(w01, w23, port, proto), hook, 6, w01, w23, port, proto);
+	return nf_finish(
+		nf_allow(nf_judge_any6(w01, w23, port, proto), w01, w23, port, proto, names), hook,
+		6, w01, w23, port, proto);
 }
 
+/*
+ * Each sock_addr program comes twice: as itself, and with the lookup of learned addresses
+ * (nf_allow) for a policy with name rules. The loader loads one of the two: without name
+ * rules a verdict has the code, the registers and the stack it had before they existed.
+ */
 SEC("cgroup/connect4")
 int nf_connect4(struct bpf_sock_addr *ctx)
 {
-	return nf_decide4(ctx, NF_HOOK_CONNECT4);
+	return nf_decide4(ctx, NF_HOOK_CONNECT4, 0);
+}
+
+SEC("cgroup/connect4")
+int nf_connect4_names(struct bpf_sock_addr *ctx)
+{
+	return nf_decide4(ctx, NF_HOOK_CONNECT4, 1);
 }
 
 SEC("cgroup/connect6")
 int nf_connect6(struct bpf_sock_addr *ctx)
 {
-	return nf_decide6(ctx, NF_HOOK_CONNECT6);
+	return nf_decide6(ctx, NF_HOOK_CONNECT6, 0);
+}
+
+SEC("cgroup/connect6")
+int nf_connect6_names(struct bpf_sock_addr *ctx)
+{
+	return nf_decide6(ctx, NF_HOOK_CONNECT6, 1);
 }
 
 /*
@@ -553,7 +608,15 @@ int nf_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	if (nf_no_destination(ctx))
 		return NF_VERDICT_ALLOW;
-	return nf_decide4(ctx, NF_HOOK_SENDMSG4);
+	return nf_decide4(ctx, NF_HOOK_SENDMSG4, 0);
+}
+
+SEC("cgroup/sendmsg4")
+int nf_sendmsg4_names(struct bpf_sock_addr *ctx)
+{
+	if (nf_no_destination(ctx))
+		return NF_VERDICT_ALLOW;
+	return nf_decide4(ctx, NF_HOOK_SENDMSG4, 1);
 }
 
 SEC("cgroup/sendmsg6")
@@ -561,7 +624,15 @@ int nf_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	if (nf_no_destination(ctx))
 		return NF_VERDICT_ALLOW;
-	return nf_decide6(ctx, NF_HOOK_SENDMSG6);
+	return nf_decide6(ctx, NF_HOOK_SENDMSG6, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int nf_sendmsg6_names(struct bpf_sock_addr *ctx)
+{
+	if (nf_no_destination(ctx))
+		return NF_VERDICT_ALLOW;
+	return nf_decide6(ctx, NF_HOOK_SENDMSG6, 1);
 }
 
 /*

@@ -67,7 +67,13 @@ enum nf_counter {
 	NF_CNT_DENIED = 1,
 	NF_CNT_AUDITED = 2, /* audit mode: would have been denied */
 	NF_CNT_DROPPED = 3, /* events not reported: rate limit, full ring, no ring */
-	NF_CNT_COUNT = 4,
+	/* DNS answers the name rules learned nothing from (netfence.h: name rules): */
+	NF_CNT_DNS_UNTRUSTED = 4,   /* from port 53 of an address not among the resolvers */
+	NF_CNT_DNS_UNSOLICITED = 5, /* no query of the fence waits for it */
+	NF_CNT_DNS_REPLAYED = 6,    /* its query was answered already */
+	NF_CNT_DNS_LOOPBACK = 7,    /* came in over loopback, where the fence can forge it */
+	NF_CNT_DNS_LEARNED = 8,	    /* addresses learned */
+	NF_CNT_COUNT = 9,
 };
 /* Slots of the counters of an older netfence, which had no NF_CNT_DROPPED. */
 #define NF_CNT_COUNT_V1 3
@@ -142,6 +148,9 @@ struct nf_tree_layout {
 
 struct nf_entry {
 	__u32 portset[NF_PROTO_COUNT]; /* indexed by enum nf_proto */
+	/* With name rules: the ports no deny rule covers, which a learned address may open
+	 * (deny wins over names). Without: NF_PORTSET_NONE. */
+	__u32 learn[NF_PROTO_COUNT];
 };
 
 struct nf_portset {
@@ -210,6 +219,88 @@ enum nf_hook {
 	NF_HOOK_SOCK_CREATE = 4,
 	NF_HOOK_EGRESS = 5,
 	NF_HOOK_COUNT = 6,
+};
+
+/*
+ * Name rules
+ * ----------
+ * A policy may allow hosts by name ("api.example.com", "*.example.org", "**.example.org").
+ * Nothing resolves them ahead of time: the fence learns, in the kernel, the addresses the
+ * container's own lookups get. A cgroup_skb/egress program records each UDP query the fence
+ * sends to a resolver the policy trusts (nf_resolvers) as pending (nf_queries: resolver, source
+ * port, id); a cgroup_skb/ingress program takes an answer only from that resolver, to that port
+ * with that id, once, and not over loopback; it walks the answer (compression pointers backward
+ * only, CNAME chains by exact owner, bounded) and, when the question names an allowed host,
+ * puts each A/AAAA address of the chain into nf_learned with its expiry (TTL, clamped) and the
+ * ports the matching rules allow. connect and sendmsg consult nf_learned only where the compiled
+ * rules would deny by default (nf_entry.learn): deny rules win. Learned addresses never include
+ * loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or multicast
+ * ones: only a CIDR rule opens those.
+ *
+ * Names are kept in DNS wire form (length-prefixed labels, lower case); patterns in nf_names, an
+ * LPM trie, with their labels in reverse order ("\3org\7example"), so that the longest pattern
+ * that is a suffix of a name at a label boundary is the trie's longest prefix. Each pattern's
+ * value gives, per protocol class, the port set for the name itself, for a name one label below
+ * it and for a name two or more below, with every shorter pattern's contribution included.
+ */
+#define NF_NAME_MAX	 255  /* wire form, the root's 0 included */
+#define NF_NAME_BUF	 320  /* a name and one more label: copies need no check per byte */
+#define NF_NAMES_MAX	 1024 /* distinct patterns per policy */
+#define NF_RESOLVERS_MAX 16
+#define NF_DNS_PORT	 53
+#define NF_DNS_RECORDS	 32   /* answer records walked */
+#define NF_DNS_CHAIN	 8    /* CNAMEs followed */
+#define NF_DNS_BYTES	 4096 /* of the message read */
+#define NF_DNS_TTL_MIN	 5    /* seconds: an answer of TTL 0 still serves the connect after it */
+#define NF_DNS_TTL_MAX	 3600
+#define NF_DNS_WAIT	 30    /* seconds a query waits for its answer */
+#define NF_LEARNED_MAX	 16384 /* learned addresses per program set (LRU) */
+#define NF_QUERIES_MAX	 4096
+
+struct nf_name_key {
+	__u32 prefixlen; /* bits: 8 * bytes of name */
+	__u8 name[NF_NAME_MAX - 1];
+};
+
+enum nf_name_depth {
+	NF_DEPTH_SELF = 0,  /* the name is the pattern's domain */
+	NF_DEPTH_ONE = 1,   /* one label below */
+	NF_DEPTH_DEEPER = 2 /* two or more */
+};
+
+struct nf_name_val {
+	__u32 portset[3][NF_PROTO_COUNT]; /* [enum nf_name_depth][enum nf_proto] */
+	__u32 labels;			  /* of the pattern's domain */
+	__u32 pad;
+};
+
+/* An address in IPv6 form, IPv4 ones mapped (::ffff:a.b.c.d), network byte order. */
+struct nf_addr_key {
+	__u32 addr[4];
+};
+
+struct nf_learned_key {
+	__u64 cgroup_id; /* the fence's (nf_fence_info) */
+	__u32 addr[4];
+};
+
+struct nf_learned_val {
+	__u64 expires_ns; /* bpf_ktime_get_ns() */
+	__u32 portset[NF_PROTO_COUNT];
+	__u32 pad;
+};
+
+struct nf_query_key {
+	__u64 cgroup_id;
+	__u32 resolver[4];
+	__u16 port; /* the fence's source port, network byte order */
+	__u16 id;   /* the query's id, network byte order */
+	__u32 pad;
+};
+
+struct nf_query_val {
+	__u64 expires_ns;
+	__u64 answered;
 };
 
 #endif /* NETFENCE_BPF_H */

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Commands that report on fences: list, show, metrics, monitor. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -26,6 +28,7 @@ struct fence_view {
 	uint64_t cgroup_id; /* from the links: 0 when the cgroup is gone or they were detached */
 	bool pinned;	    /* the fence's pins exist */
 	bool attached;	    /* and its links are attached to a cgroup */
+	bool names;	    /* its policy has name rules: the DNS programs are linked */
 };
 
 /* The recorded path now holds another cgroup than the one the links are attached to (removed
@@ -54,6 +57,8 @@ static void view_load(const struct nf_cli *cli, const char *id, struct fence_vie
 	if (v->pinned)
 		nf_loader_cgroup_id(dir, &v->cgroup_id);
 	v->attached = v->pinned && v->cgroup_id != 0 && !cgroup_replaced(v);
+	v->names = v->pinned && strlen(dir) + sizeof("/" NF_PIN_NAMES_LINK) <= sizeof(dir) &&
+		   access(strcat(dir, "/" NF_PIN_NAMES_LINK), F_OK) == 0;
 }
 
 /* The shared program set the fence runs (`show` only: it looks through every set), "" for
@@ -84,6 +89,14 @@ static void view_json(struct nf_jsonw *w, const struct fence_view *v)
 	nf_jsonw_uint_field(w, "denied", v->counters[NF_CNT_DENIED]);
 	nf_jsonw_uint_field(w, "audited", v->counters[NF_CNT_AUDITED]);
 	nf_jsonw_uint_field(w, "events_dropped", v->counters[NF_CNT_DROPPED]);
+	/* name rules: addresses learned, and answers that taught nothing, by why */
+	if (v->names) {
+		nf_jsonw_uint_field(w, "dns_learned", v->counters[NF_CNT_DNS_LEARNED]);
+		nf_jsonw_uint_field(w, "dns_untrusted", v->counters[NF_CNT_DNS_UNTRUSTED]);
+		nf_jsonw_uint_field(w, "dns_unsolicited", v->counters[NF_CNT_DNS_UNSOLICITED]);
+		nf_jsonw_uint_field(w, "dns_replayed", v->counters[NF_CNT_DNS_REPLAYED]);
+		nf_jsonw_uint_field(w, "dns_loopback", v->counters[NF_CNT_DNS_LOOPBACK]);
+	}
 	nf_jsonw_end_object(w);
 	if (!s)
 		return;
@@ -243,6 +256,48 @@ static void show_k8s(const struct nf_state *s)
 		printf("container:   %s\n", nf_escape_str(q, sizeof(q), s->k8s.container));
 }
 
+/* An address learned by name rules as text: IPv4 for the mapped form. */
+static const char *learned_text(const struct nf_learned_addr *a, char *buf, size_t size)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (memcmp(a->addr, mapped, sizeof(mapped)) == 0)
+		return inet_ntop(AF_INET, a->addr + 12, buf, (socklen_t)size);
+	return inet_ntop(AF_INET6, a->addr, buf, (socklen_t)size);
+}
+
+/* The addresses the fence learned, when it has name rules: a "learned" array, or lines. */
+static void show_learned(struct nf_jsonw *w, const struct nf_cli *cli, const char *id)
+{
+	struct nf_learned_addr *l = NULL;
+	char dir[4096], text[INET6_ADDRSTRLEN];
+	size_t n = 0;
+
+	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
+	    nf_loader_learned(dir, &l, &n) < 0)
+		return;
+	if (w) {
+		nf_jsonw_name(w, "learned");
+		nf_jsonw_start_array(w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!learned_text(&l[i], text, sizeof(text)))
+			continue;
+		if (w) {
+			nf_jsonw_start_object(w);
+			nf_jsonw_string_field(w, "address", text);
+			nf_jsonw_uint_field(w, "expires_in_s", (l[i].expires_in_ms + 999) / 1000);
+			nf_jsonw_end_object(w);
+		} else {
+			printf("learned:     %s (%llu s)\n", text,
+			       (unsigned long long)(l[i].expires_in_ms + 999) / 1000);
+		}
+	}
+	if (w)
+		nf_jsonw_end_array(w);
+	free(l);
+}
+
 static int show(struct nf_cli *cli, const char *id)
 {
 	struct fence_view v;
@@ -264,6 +319,8 @@ static int show(struct nf_cli *cli, const char *id)
 		nf_jsonw_start_object(&w);
 		view_json(&w, &v);
 		nf_jsonw_string_field(&w, "programs", programs[0] ? programs : NULL);
+		if (v.names)
+			show_learned(&w, cli, id);
 		if (nf_state_read_policy(cli->paths.state_dir, id, &text, &len) == 0)
 			policy = json_loadb(text, len, 0, NULL);
 		free(text);
@@ -302,6 +359,16 @@ static int show(struct nf_cli *cli, const char *id)
 		printf("denied:      %llu\n", (unsigned long long)v.counters[NF_CNT_DENIED]);
 		printf("audited:     %llu\n", (unsigned long long)v.counters[NF_CNT_AUDITED]);
 		printf("events dropped: %llu\n", (unsigned long long)v.counters[NF_CNT_DROPPED]);
+		if (v.names)
+			show_learned(NULL, cli, id);
+		if (v.names)
+			printf("dns learned: %llu addresses; answers ignored: %llu untrusted, %llu "
+			       "unsolicited, %llu replayed, %llu over loopback\n",
+			       (unsigned long long)v.counters[NF_CNT_DNS_LEARNED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_UNTRUSTED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_UNSOLICITED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_REPLAYED],
+			       (unsigned long long)v.counters[NF_CNT_DNS_LOOPBACK]);
 	}
 	nf_state_free(v.state);
 	return NF_EXIT_OK;

@@ -49,6 +49,7 @@ struct frame {
 	struct ranges cum[ACTIONS][NF_PROTO_COUNT];
 	bool owned[ACTIONS][NF_PROTO_COUNT]; /* false: borrowed from the parent frame */
 	uint32_t id[NF_PROTO_COUNT];	     /* interned final verdict set */
+	uint32_t learn[NF_PROTO_COUNT];	     /* name rules: the ports no deny rule covers */
 };
 
 /* A compiled entry before it takes its per-family key shape. */
@@ -68,6 +69,7 @@ struct interner {
 struct builder {
 	const struct nf_policy *p;
 	bool default_allow;
+	bool names; /* the policy has name rules: entries say what learned addresses may open */
 	struct ranges *rule_ports; /* per rule, normalized; absent ports = every port */
 	struct interner in;
 	struct frame stack[STACK_MAX + 1];
@@ -330,12 +332,21 @@ static int frame_finish(struct builder *b, struct frame *f, const struct frame *
 
 		if (!f->owned[NF_ACTION_DENY][c] && !f->owned[NF_ACTION_ALLOW][c]) {
 			f->id[c] = parent->id[c];
+			f->learn[c] = parent->learn[c];
 			continue;
 		}
 		r = ranges_subtract(b->default_allow ? &every : allow, deny, &final);
 		if (r < 0)
 			return r;
 		r = intern(&b->in, &final, &f->id[c]);
+		if (r < 0)
+			return r;
+		f->learn[c] = NF_PORTSET_NONE;
+		if (!b->names)
+			continue;
+		r = ranges_subtract(&every, deny, &final);
+		if (r >= 0)
+			r = intern(&b->in, &final, &f->learn[c]);
 		if (r < 0)
 			return r;
 	}
@@ -368,8 +379,10 @@ static int compile_items(struct builder *b, const struct item *items, size_t n, 
 			r = frame_finish(b, f, parent);
 		memcpy(out[nout].addr, f->addr, sizeof(f->addr));
 		out[nout].len = f->len;
-		for (int c = 0; c < NF_PROTO_COUNT; c++)
+		for (int c = 0; c < NF_PROTO_COUNT; c++) {
 			out[nout].val.portset[c] = f->id[c];
+			out[nout].val.learn[c] = f->learn[c];
+		}
 		nout++;
 		i = j;
 	}
@@ -390,7 +403,7 @@ static struct item *collect_items(const struct nf_policy *p, int family, size_t 
 	for (i = 0; i < p->nrules; i++) {
 		const struct nf_rule *rule = &p->rules[i];
 
-		if (!rule->any && rule->prefix.family != family)
+		if (rule->host || (!rule->any && rule->prefix.family != family))
 			continue;
 		if (!rule->any) {
 			memcpy(items[n].addr, rule->prefix.addr, sizeof(items[n].addr));
@@ -494,14 +507,16 @@ struct class_set {
 
 static bool entry_equal(const struct nf_entry *a, const struct nf_entry *b)
 {
-	return !memcmp(a->portset, b->portset, sizeof(a->portset));
+	return !memcmp(a->portset, b->portset, sizeof(a->portset)) &&
+	       !memcmp(a->learn, b->learn, sizeof(a->learn));
 }
 
 static uint32_t class_of(struct class_set *cs, const struct nf_entry *e)
 {
-	uint64_t h = (e->portset[0] * 0x9e3779b97f4a7c15ULL) ^
-		     (e->portset[1] * 0xc2b2ae3d27d4eb4fULL) ^
-		     (e->portset[2] * 0x165667b19e3779f9ULL);
+	uint64_t h =
+		(e->portset[0] * 0x9e3779b97f4a7c15ULL) ^ (e->portset[1] * 0xc2b2ae3d27d4eb4fULL) ^
+		(e->portset[2] * 0x165667b19e3779f9ULL) ^ (e->learn[0] * 0x27d4eb2f165667c5ULL) ^
+		(e->learn[1] * 0x94d049bb133111ebULL) ^ (e->learn[2] * 0xbf58476d1ce4e5b9ULL);
 	size_t i;
 
 	for (i = (size_t)(h ^ h >> 29) & cs->mask; cs->slot[i]; i = (i + 1) & cs->mask)
@@ -816,6 +831,7 @@ static int emit_tables(struct nf_compiled *c, const struct builder *b)
 		return -ENOMEM;
 	}
 	memcpy(def.portset, b->base.id, sizeof(def.portset));
+	memcpy(def.learn, b->base.learn, sizeof(def.learn));
 	class_of(&cs, &def); /* class 0: no prefix covers the address */
 	r = build_intervals(c, 4, &cs, 0, &iv4, &m4);
 	if (r >= 0)
@@ -850,6 +866,194 @@ static void builder_free(struct builder *b)
 	free(b);
 }
 
+/* ---- name rules ---------------------------------------------------------------------------- */
+
+_Static_assert(NF_POLICY_MAX_RESOLVERS == NF_RESOLVERS_MAX, "resolvers: one limit");
+_Static_assert(NF_POLICY_MAX_HOSTS <= NF_NAMES_MAX, "patterns: room for every host rule");
+
+enum { HOST_EXACT, HOST_ONE, HOST_ANY };
+
+static const char *host_domain(const char *host, int *kind)
+{
+	if (!strncmp(host, "**.", 3)) {
+		*kind = HOST_ANY;
+		return host + 3;
+	}
+	if (!strncmp(host, "*.", 2)) {
+		*kind = HOST_ONE;
+		return host + 2;
+	}
+	*kind = HOST_EXACT;
+	return host;
+}
+
+static unsigned int labels_of(const char *d)
+{
+	unsigned int n = 1;
+
+	for (; *d; d++)
+		n += *d == '.';
+	return n;
+}
+
+/* Whether domain d is x or below it; *depth: how many labels below. */
+static bool domain_under(const char *d, const char *x, unsigned int *depth)
+{
+	size_t dl = strlen(d), xl = strlen(x);
+
+	if (dl < xl || strcmp(d + dl - xl, x) != 0 || (dl > xl && d[dl - xl - 1] != '.'))
+		return false;
+	*depth = labels_of(d) - labels_of(x);
+	return true;
+}
+
+/* The domain's labels, last first, in wire form: "\3org\7example" for example.org. */
+static void pattern_key(const char *d, struct nf_name_key *k)
+{
+	size_t end = strlen(d), pos = 0;
+
+	memset(k, 0, sizeof(*k));
+	for (;;) {
+		size_t start = end;
+
+		while (start > 0 && d[start - 1] != '.')
+			start--;
+		k->name[pos++] = (uint8_t)(end - start);
+		memcpy(&k->name[pos], d + start, end - start);
+		pos += end - start;
+		if (start == 0)
+			break;
+		end = start - 1;
+	}
+	k->prefixlen = (uint32_t)pos * 8;
+}
+
+/*
+ * Which of the pattern's depths (enum nf_name_depth, as bits) a rule of kind reaching depth
+ * labels above the pattern's domain covers: the domain itself, a name one label below it, names
+ * two or more below.
+ */
+static unsigned int rule_depths(int kind, unsigned int depth)
+{
+	if (kind == HOST_EXACT)
+		return depth == 0 ? 1u << NF_DEPTH_SELF : 0;
+	if (kind == HOST_ONE)
+		return depth == 0 ? 1u << NF_DEPTH_ONE : depth == 1 ? 1u << NF_DEPTH_SELF : 0;
+	return depth == 0 ? (1u << NF_DEPTH_ONE | 1u << NF_DEPTH_DEEPER) : 7;
+}
+
+static int pattern_value(struct builder *b, const char *d, struct nf_name_val *v)
+{
+	struct ranges acc[3][NF_PROTO_COUNT] = { 0 };
+	const struct nf_policy *p = b->p;
+	int r = 0;
+
+	for (size_t i = 0; i < p->nrules && r >= 0; i++) {
+		const struct nf_rule *rule = &p->rules[i];
+		unsigned int depth, bits;
+		int kind;
+		const char *x;
+
+		if (!rule->host)
+			continue;
+		x = host_domain(rule->host, &kind);
+		if (!domain_under(d, x, &depth))
+			continue;
+		bits = rule_depths(kind, depth);
+		for (int dep = 0; dep < 3 && r >= 0; dep++) {
+			for (int c = 0; c < NF_PROTO_COUNT && r >= 0; c++) {
+				struct ranges m;
+
+				if (!(bits & (1u << dep)) || !(rule->protocols & (1u << c)))
+					continue;
+				r = ranges_merge(&acc[dep][c], &b->rule_ports[i], &m);
+				if (r >= 0) {
+					free(acc[dep][c].r);
+					acc[dep][c] = m;
+				}
+			}
+		}
+	}
+	for (int dep = 0; dep < 3; dep++)
+		for (int c = 0; c < NF_PROTO_COUNT; c++) {
+			if (r >= 0)
+				r = intern(&b->in, &acc[dep][c], &v->portset[dep][c]);
+			else
+				free(acc[dep][c].r);
+		}
+	v->labels = labels_of(d);
+	return r;
+}
+
+/* One pattern per distinct domain of the name rules, and the resolvers. */
+static int compile_names(struct builder *b, struct nf_compiled *c)
+{
+	const struct nf_policy *p = b->p;
+	int r = 0;
+
+	c->patterns = calloc(NF_NAMES_MAX, sizeof(*c->patterns));
+	if (!c->patterns)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nrules && r >= 0; i++) {
+		const char *d;
+		bool seen = false;
+		int kind;
+
+		if (!p->rules[i].host)
+			continue;
+		d = host_domain(p->rules[i].host, &kind);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->rules[j].host && !strcmp(host_domain(p->rules[j].host, &kind), d);
+		if (seen)
+			continue;
+		if (c->npatterns == NF_NAMES_MAX)
+			return -E2BIG;
+		pattern_key(d, &c->patterns[c->npatterns].key);
+		r = pattern_value(b, d, &c->patterns[c->npatterns++].val);
+	}
+	for (size_t i = 0; i < p->nresolvers; i++) {
+		uint8_t *a = (uint8_t *)c->resolvers[i].addr;
+
+		memset(a, 0, 16);
+		if (p->resolvers[i].family == 4) {
+			a[10] = a[11] = 0xff;
+			memcpy(a + 12, p->resolvers[i].addr, 4);
+		} else {
+			memcpy(a, p->resolvers[i].addr, 16);
+		}
+	}
+	c->nresolvers = p->nresolvers;
+	return r;
+}
+
+/*
+ * The rules a policy with name rules gets on top of its own: each resolver is reachable on
+ * UDP port 53, which the learning needs (deny rules still win). The rules array is new; the
+ * rest is p's. NULL when out of memory.
+ */
+static const struct nf_port_range dns_port = { NF_DNS_PORT, NF_DNS_PORT };
+
+static struct nf_rule *with_resolver_rules(const struct nf_policy *p, struct nf_policy *out)
+{
+	struct nf_rule *rules = calloc(p->nrules + p->nresolvers + 1, sizeof(*rules));
+
+	if (!rules)
+		return NULL;
+	memcpy(rules, p->rules, p->nrules * sizeof(*rules));
+	for (size_t i = 0; i < p->nresolvers; i++)
+		rules[p->nrules + i] = (struct nf_rule){
+			.action = NF_ACTION_ALLOW,
+			.protocols = NF_PMASK_UDP,
+			.prefix = p->resolvers[i],
+			.nports = 1,
+			.ports = (struct nf_port_range *)&dns_port,
+		};
+	*out = *p;
+	out->rules = rules;
+	out->nrules = p->nrules + p->nresolvers;
+	return rules;
+}
+
 static void compile_settings(const struct nf_policy *p, struct nf_compiled *c)
 {
 	c->mode = p->mode == NF_MODE_AUDIT ? NF_MODE_AUDIT : NF_MODE_ENFORCE;
@@ -871,6 +1075,8 @@ static int compile_maps(struct builder *b, struct nf_compiled *c)
 		r = compile_family(b, 4, &g4, &n4);
 	if (r >= 0)
 		r = compile_family(b, 6, &g6, &n6);
+	if (r >= 0 && b->names)
+		r = compile_names(b, c);
 	if (r >= 0)
 		r = emit_entries(c, g4, n4, g6, n6);
 	if (r >= 0)
@@ -886,17 +1092,26 @@ int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, struct nf_er
 {
 	struct nf_compiled *c = calloc(1, sizeof(*c));
 	struct builder *b = calloc(1, sizeof(*b));
+	struct nf_rule *extra = NULL;
+	struct nf_policy with;
 	int r = -ENOMEM;
 
-	if (c && b) {
-		b->p = p;
+	if (c && b && nf_policy_has_names(p))
+		extra = with_resolver_rules(p, &with);
+	if (c && b && (extra || !nf_policy_has_names(p))) {
+		b->p = extra ? &with : p;
+		b->names = extra != NULL;
+		c->names = b->names;
 		compile_settings(p, c);
 		b->default_allow = c->default_allow;
-		for (int k = 0; k < NF_PROTO_COUNT; k++)
+		for (int k = 0; k < NF_PROTO_COUNT; k++) {
 			b->base.id[k] = c->default_allow ? NF_PORTSET_ALL : NF_PORTSET_NONE;
+			b->base.learn[k] = b->names ? NF_PORTSET_ALL : NF_PORTSET_NONE;
+		}
 		r = compile_maps(b, c);
 	}
 	builder_free(b);
+	free(extra);
 	if (r < 0) {
 		nf_compiled_free(c);
 		if (r == -E2BIG)
@@ -922,6 +1137,7 @@ void nf_compiled_free(struct nf_compiled *c)
 	free(c->nodes4);
 	free(c->nodes6);
 	free(c->classes);
+	free(c->patterns);
 	free(c);
 }
 
@@ -985,6 +1201,8 @@ int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct nf_rule *rule = &p->rules[i];
 
+		if (rule->host)
+			continue;
 		if (!rule->any && (rule->prefix.family != fam ||
 				   !covers(rule->prefix.addr, rule->prefix.prefixlen, a)))
 			continue;
@@ -994,6 +1212,12 @@ int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr
 			return NF_VERDICT_DENY;
 		allowed = true;
 	}
+	/* A policy with name rules reaches its resolvers on UDP port 53 (with_resolver_rules). */
+	for (size_t i = 0; i < p->nresolvers && nf_policy_has_names(p); i++)
+		if (p->resolvers[i].family == fam &&
+		    !memcmp(p->resolvers[i].addr, a, fam == 4 ? 4 : 16) && proto == NF_PROTO_UDP &&
+		    port == NF_DNS_PORT)
+			allowed = true;
 	if (allowed || p->default_action == NF_ACTION_ALLOW)
 		return NF_VERDICT_ALLOW;
 	return NF_VERDICT_DENY;

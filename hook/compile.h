@@ -26,6 +26,12 @@ struct nf_entry6 {
 	struct nf_entry val;
 };
 
+/* A name pattern as the programs look it up (bpf/netfence.h: name rules). */
+struct nf_pattern {
+	struct nf_name_key key;
+	struct nf_name_val val;
+};
+
 struct nf_compiled {
 	size_t n4, n6;
 	struct nf_entry4 *v4;
@@ -46,6 +52,12 @@ struct nf_compiled {
 	unsigned int default_allow; /* 1: no matching rule → allow */
 	unsigned int loopback_allow;
 	unsigned int raw_deny;
+	/* Name rules: their patterns and the resolvers they trust; none without. */
+	bool names;
+	size_t npatterns;
+	struct nf_pattern *patterns;
+	size_t nresolvers;
+	struct nf_addr_key resolvers[NF_RESOLVERS_MAX];
 };
 
 /*

@@ -41,19 +41,31 @@ struct prog_pin {
 	size_t prog_off;  /* offset of the program pointer in struct netfence_bpf */
 	enum bpf_attach_type type;
 	bool settings_only; /* reads the settings, not the policy: a donor's will do */
+	int names;	    /* 0: for every policy; 1: only with name rules; -1: only without */
 };
 
-#define PROG(name, type, settings_only)                                                    \
-	{                                                                                  \
-#name, offsetof(struct netfence_bpf, progs.nf_##name), type, settings_only \
+#define PROG(name, type, settings_only, names)                                                    \
+	{                                                                                         \
+#name, offsetof(struct netfence_bpf, progs.nf_##name), type, settings_only, names \
+	}
+/* The variant with the lookup of learned addresses, pinned and linked under the same name. */
+#define NAMES_VARIANT(name, type)                                                             \
+	{                                                                                     \
+#name, offsetof(struct netfence_bpf, progs.nf_##name##_names), type, false, 1 \
 	}
 static const struct prog_pin prog_pins[] = {
-	PROG(connect4, BPF_CGROUP_INET4_CONNECT, false),
-	PROG(connect6, BPF_CGROUP_INET6_CONNECT, false),
-	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG, false),
-	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG, false),
-	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE, true),
-	PROG(egress, BPF_CGROUP_INET_EGRESS, true),
+	PROG(connect4, BPF_CGROUP_INET4_CONNECT, false, -1),
+	PROG(connect6, BPF_CGROUP_INET6_CONNECT, false, -1),
+	PROG(sendmsg4, BPF_CGROUP_UDP4_SENDMSG, false, -1),
+	PROG(sendmsg6, BPF_CGROUP_UDP6_SENDMSG, false, -1),
+	PROG(sock_create, BPF_CGROUP_INET_SOCK_CREATE, true, 0),
+	PROG(egress, BPF_CGROUP_INET_EGRESS, true, 0),
+	NAMES_VARIANT(connect4, BPF_CGROUP_INET4_CONNECT),
+	NAMES_VARIANT(connect6, BPF_CGROUP_INET6_CONNECT),
+	NAMES_VARIANT(sendmsg4, BPF_CGROUP_UDP4_SENDMSG),
+	NAMES_VARIANT(sendmsg6, BPF_CGROUP_UDP6_SENDMSG),
+	PROG(dns_query, BPF_CGROUP_INET_EGRESS, false, 1),
+	PROG(dns_answer, BPF_CGROUP_INET_INGRESS, false, 1),
 };
 #define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
 
@@ -67,14 +79,31 @@ enum {
 	MAP_COUNTERS,
 	MAP_FENCES,
 	MAP_RINGS,
+	MAP_NAMES,
+	MAP_RESOLVERS,
+	MAP_LEARNED,
 	NMAPS,
 };
 static const char *const map_pins[NMAPS] = {
-	[MAP_TREE4] = "map_tree4",     [MAP_TREE6] = "map_tree6",
-	[MAP_CLASSES] = "map_classes", [MAP_PORTSETS] = "map_portsets",
-	[MAP_RODATA] = NF_PIN_RODATA,  [MAP_COUNTERS] = NF_PIN_COUNTERS,
-	[MAP_FENCES] = NF_PIN_FENCES,  [MAP_RINGS] = NF_PIN_RINGS,
+	[MAP_TREE4] = "map_tree4",	[MAP_TREE6] = "map_tree6",
+	[MAP_CLASSES] = "map_classes",	[MAP_PORTSETS] = "map_portsets",
+	[MAP_RODATA] = NF_PIN_RODATA,	[MAP_COUNTERS] = NF_PIN_COUNTERS,
+	[MAP_FENCES] = NF_PIN_FENCES,	[MAP_RINGS] = NF_PIN_RINGS,
+	[MAP_NAMES] = "map_names",	[MAP_RESOLVERS] = "map_resolvers",
+	[MAP_LEARNED] = NF_PIN_LEARNED,
 };
+
+/* Whether the set has (and so links and pins) program i. */
+static bool prog_used(size_t i, bool names)
+{
+	return prog_pins[i].names == 0 || (prog_pins[i].names > 0) == names;
+}
+
+/* Whether the set has map i: the name rules' only for a policy with them. */
+static bool map_used(size_t i, bool names)
+{
+	return names || (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED);
+}
 
 /* The maps a donor gives: per fence, not per policy nor per settings. */
 static bool fence_map(size_t i)
@@ -99,7 +128,17 @@ struct progset {
 	int prog[NPROGS];
 	int map[NMAPS];
 	bool donated[NPROGS];
+	bool names; /* the policy has name rules */
 };
+
+/* The set's first program (its connect4, of either variant), which identifies it. */
+static int first_prog(const struct progset *ps)
+{
+	for (size_t i = 0; i < NPROGS; i++)
+		if (prog_used(i, ps->names))
+			return ps->prog[i];
+	return -1;
+}
 
 /*
  * libbpf's warnings and the verifier's log go to the debug log, but a failed load says why only
@@ -227,6 +266,7 @@ static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opt
 	rd->nf_mode = c->mode;
 	rd->nf_loopback_allow = c->loopback_allow;
 	rd->nf_raw_deny = c->raw_deny;
+	rd->nf_names_on = c->names;
 	rd->nf_events_per_sec = o->events_per_sec;
 	rd->nf_ticks_per_sec = ticks_per_sec();
 	rd->nf_tree4_levels = c->tree4;
@@ -290,6 +330,8 @@ static void progset_key(const struct nf_load_opts *o, struct set_id *id)
 	h = hash_bytes(h, c->nodes6, c->tree6.nodes * sizeof(*c->nodes6));
 	h = hash_bytes(h, c->classes, c->nclasses * sizeof(*c->classes));
 	h = hash_bytes(h, c->portsets, c->nportsets * sizeof(*c->portsets));
+	h = hash_bytes(h, c->patterns, c->npatterns * sizeof(*c->patterns));
+	h = hash_bytes(h, c->resolvers, c->nresolvers * sizeof(*c->resolvers));
 	snprintf(id->key, sizeof(id->key), "%016" PRIx64 "-%016" PRIx64, base, h);
 	id->settings_tag = base ? base : 1;
 	id->policy_tag = h ? h : 1;
@@ -358,6 +400,50 @@ static int array_holds(int fd, const void *vals, size_t val_size, size_t n)
 }
 
 /*
+ * 1 when hash or LPM map fd holds exactly the n entries whose keys are at keys (key_size bytes,
+ * stride apart) and whose values at vals (val_size bytes, vstride apart; 0: one value for all).
+ * n = 0: a map of one slot.
+ */
+static int hash_holds(int fd, const void *keys, size_t key_size, size_t stride, const void *vals,
+		      size_t val_size, size_t vstride, size_t n)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char got[512];
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	if (info.key_size != key_size || info.value_size != val_size || val_size > sizeof(got) ||
+	    info.max_entries != (n ? n : 1))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, (const char *)keys + i * stride, got) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (memcmp(got, (const char *)vals + i * vstride, val_size) != 0)
+			return 0;
+	}
+	/* n distinct keys found in a map of n slots: nothing else is in it. */
+	return 1;
+}
+
+/* Whether a set's patterns and resolvers are the policy's. */
+static int names_hold(int names, int resolvers, const struct nf_compiled *c)
+{
+	static const __u32 one = 1;
+	const struct nf_pattern *pt = c->patterns;
+	int r;
+
+	if (!c->names)
+		return 1; /* the programs that read them are not loaded; nf_names_on is 0 */
+	r = hash_holds(names, &pt->key, sizeof(pt->key), sizeof(*pt), &pt->val, sizeof(pt->val),
+		       sizeof(*pt), c->npatterns);
+	if (r == 1)
+		r = hash_holds(resolvers, c->resolvers, sizeof(c->resolvers[0]),
+			       sizeof(c->resolvers[0]), &one, sizeof(one), 0, c->nresolvers);
+	return r;
+}
+
+/*
  * The set pinned in dir, if it is the one this policy needs: 0 with ps filled, -ENOENT when
  * there is none, -ESTALE when what is there differs (a colliding key), or another error.
  */
@@ -374,6 +460,8 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, const str
 	for (size_t i = 0; i < NMAPS; i++)
 		ps->map[i] = -1;
 	for (size_t i = 0; i < NPROGS; i++) {
+		if (!prog_used(i, c->names))
+			continue;
 		ps->prog[i] = open_pin2(dir, "prog_", prog_pins[i].name);
 		if (ps->prog[i] < 0) {
 			r = ps->prog[i];
@@ -381,6 +469,8 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, const str
 		}
 	}
 	for (size_t i = 0; i < NMAPS; i++) {
+		if (!map_used(i, c->names))
+			continue;
 		ps->map[i] = open_pin(dir, map_pins[i]);
 		if (ps->map[i] < 0) {
 			r = ps->map[i];
@@ -399,7 +489,11 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, const str
 		r = array_holds(ps->map[MAP_PORTSETS], c->portsets, sizeof(*c->portsets),
 				c->nportsets);
 	if (r == 1)
+		r = names_hold(ps->map[MAP_NAMES], ps->map[MAP_RESOLVERS], c);
+	if (r == 1) {
+		ps->names = c->names;
 		return 0;
+	}
 	if (r == 0)
 		r = -ESTALE;
 fail:
@@ -423,6 +517,25 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_portsets,
 					     c->nportsets ? c->nportsets : 1);
+	/* The name rules' maps are not made for a policy without them: the sock_addr programs
+	 * refer to nf_learned only in code the verifier drops (nf_names_on is 0). */
+	if (!r && !c->names &&
+	    ((r = bpf_map__set_autocreate(skel->maps.nf_names, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_resolvers, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false))))
+		return r;
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_names,
+					     c->npatterns ? (__u32)c->npatterns : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_resolvers,
+					     c->nresolvers ? (__u32)c->nresolvers : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_LEARNED_MAX : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_queries, c->names ? NF_QUERIES_MAX : 1);
 	return r;
 }
 
@@ -463,6 +576,25 @@ static int fill_array(int fd, const void *vals, size_t val_size, size_t n)
 	return r;
 }
 
+/* The name patterns and the resolvers, frozen like the verdict tables. */
+static int fill_names(struct netfence_bpf *skel, const struct nf_compiled *c)
+{
+	int names = bpf_map__fd(skel->maps.nf_names);
+	int resolvers = bpf_map__fd(skel->maps.nf_resolvers);
+	__u32 one = 1;
+
+	for (size_t i = 0; i < c->npatterns; i++)
+		if (bpf_map_update_elem(names, &c->patterns[i].key, &c->patterns[i].val,
+					BPF_NOEXIST) < 0)
+			return -errno;
+	for (size_t i = 0; i < c->nresolvers; i++)
+		if (bpf_map_update_elem(resolvers, &c->resolvers[i], &one, BPF_ANY) < 0)
+			return -errno;
+	if (bpf_map_freeze(names) < 0 || bpf_map_freeze(resolvers) < 0)
+		return -errno;
+	return 0;
+}
+
 static int fill_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 {
 	int fd4 = bpf_map__fd(skel->maps.nf_tree4);
@@ -478,6 +610,8 @@ static int fill_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 		r = fill_array(fd6, c->nodes6, sizeof(*c->nodes6), c->tree6.nodes);
 	if (r == 0)
 		r = fill_array(fdc, c->classes, sizeof(*c->classes), c->nclasses);
+	if (r == 0 && c->names)
+		r = fill_names(skel, c);
 	if (r < 0)
 		return r;
 	/* Frozen maps cannot be rewritten through the syscall, by us or by anyone who finds
@@ -612,6 +746,22 @@ static int donor_find(const char *sets, const struct nf_load_opts *o, const stru
 }
 
 /*
+ * Name rules need bpf_loop (Linux 5.17) in cgroup_skb programs: the answer parser is written
+ * with it. Probed, not inferred from the kernel's version.
+ */
+static int names_supported(struct nf_err *err)
+{
+	int r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL);
+
+	if (r == 1)
+		return 0;
+	return nf_err_set(err, -EOPNOTSUPP,
+			  "the policy's host rules need the bpf_loop helper in cgroup_skb programs "
+			  "(Linux 5.17 or later), which this kernel %s",
+			  r == 0 ? "lacks" : "could not be probed for");
+}
+
+/*
  * Load the programs for this policy: verification, the costly part of an attach. With a donor,
  * its settings-only programs are not loaded again and its per-fence maps are used, and the
  * donor gives up its program fds to ps.
@@ -624,6 +774,11 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 	int r;
 
 	memset(ps, 0, sizeof(*ps));
+	if (c->names) {
+		r = names_supported(err);
+		if (r < 0)
+			return r;
+	}
 	skel = open_skel(c->small);
 	if (!skel) {
 		r = -errno;
@@ -636,8 +791,8 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 		nf_err_set(err, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto fail;
 	}
-	for (size_t i = 0; donor && i < NPROGS; i++)
-		if (donor->prog[i] >= 0)
+	for (size_t i = 0; i < NPROGS; i++)
+		if ((donor && donor->prog[i] >= 0) || !prog_used(i, c->names))
 			bpf_program__set_autoload(
 				*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off),
 				false);
@@ -663,8 +818,13 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 		goto fail;
 	}
 	ps->skel = skel;
+	ps->names = c->names;
 	for (size_t i = 0; i < NPROGS; i++) {
 		ps->donated[i] = donor && donor->prog[i] >= 0;
+		if (!prog_used(i, c->names)) {
+			ps->prog[i] = -1;
+			continue;
+		}
 		ps->prog[i] =
 			ps->donated[i]
 				? donor->prog[i]
@@ -681,6 +841,9 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 	ps->map[MAP_COUNTERS] = bpf_map__fd(skel->maps.nf_counters);
 	ps->map[MAP_FENCES] = bpf_map__fd(skel->maps.nf_fences);
 	ps->map[MAP_RINGS] = bpf_map__fd(skel->maps.nf_rings);
+	ps->map[MAP_NAMES] = bpf_map__fd(skel->maps.nf_names);
+	ps->map[MAP_RESOLVERS] = bpf_map__fd(skel->maps.nf_resolvers);
+	ps->map[MAP_LEARNED] = bpf_map__fd(skel->maps.nf_learned);
 	return 0;
 fail:
 	netfence_bpf__destroy(skel);
@@ -701,10 +864,12 @@ static int progset_pin(const struct progset *ps, const char *dir)
 	for (size_t i = 0; i < NPROGS && r == 0; i++) {
 		char name[64];
 
-		r = pin_at(tmp, pin_name(name, "prog_", prog_pins[i].name), ps->prog[i]);
+		if (prog_used(i, ps->names))
+			r = pin_at(tmp, pin_name(name, "prog_", prog_pins[i].name), ps->prog[i]);
 	}
 	for (size_t i = 0; i < NMAPS && r == 0; i++)
-		r = pin_at(tmp, map_pins[i], ps->map[i]);
+		if (map_used(i, ps->names))
+			r = pin_at(tmp, map_pins[i], ps->map[i]);
 	if (r == 0 && rename(tmp, dir) < 0)
 		r = -errno;
 	if (r < 0)
@@ -922,7 +1087,11 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 
 	for (size_t i = 0; i < NPROGS; i++) {
 		char name[64];
-		int fd = bpf_link_create(ps->prog[i], o->cgroup_fd, prog_pins[i].type, NULL);
+		int fd;
+
+		if (!prog_used(i, ps->names))
+			continue;
+		fd = bpf_link_create(ps->prog[i], o->cgroup_fd, prog_pins[i].type, NULL);
 
 		if (fd < 0) {
 			r = -errno;
@@ -945,6 +1114,8 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 		r = pin_at(o->pin_dir, NF_PIN_FENCES, ps->map[MAP_FENCES]);
 	if (!r)
 		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
+	if (!r && ps->names)
+		r = pin_at(o->pin_dir, NF_PIN_LEARNED, ps->map[MAP_LEARNED]);
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {
@@ -973,7 +1144,7 @@ int nf_loader_in_force(const struct nf_load_opts *o, const char *cur_dir)
 	if (path_in(sets, sizeof(sets), o->root, NF_PROGRAMS_DIR) < 0 ||
 	    path_in(dir, sizeof(dir), sets, id.key) < 0 || progset_open(dir, o, &id, &ps) < 0)
 		return 0;
-	r = bpf_obj_get_info_by_fd(ps.prog[0], &info, &len) == 0 && info.id == prog;
+	r = bpf_obj_get_info_by_fd(first_prog(&ps), &info, &len) == 0 && info.id == prog;
 	progset_close(&ps);
 	return r;
 }
@@ -1387,4 +1558,53 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 	}
 	closedir(d);
 	return r;
+}
+
+int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n)
+{
+	struct nf_learned_key key = {}, next;
+	struct nf_learned_addr *out = NULL;
+	struct nf_learned_val val;
+	struct timespec now;
+	size_t n = 0, cap = 0;
+	uint64_t cgid = 0, mono;
+	int fd, r;
+
+	r = nf_loader_cgroup_id(pin_dir, &cgid);
+	if (r < 0)
+		return r;
+	fd = open_pin(pin_dir, NF_PIN_LEARNED);
+	if (fd < 0)
+		return fd;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	mono = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	r = 0;
+	/* The walk starts from a key no entry has (cgroup 0): the kernel gives the first key. */
+	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
+		key = next;
+		if (key.cgroup_id != cgid || bpf_map_lookup_elem(fd, &key, &val) < 0 ||
+		    val.expires_ns <= mono)
+			continue;
+		if (n == cap) {
+			struct nf_learned_addr *g =
+				realloc(out, (cap = cap ? 2 * cap : 16) * sizeof(*g));
+
+			if (!g) {
+				r = -ENOMEM;
+				break;
+			}
+			out = g;
+		}
+		memcpy(out[n].addr, key.addr, 16);
+		out[n].expires_in_ms = (val.expires_ns - mono) / 1000000;
+		n++;
+	}
+	close(fd);
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	*ret_n = n;
+	return 0;
 }

@@ -17,8 +17,10 @@
 #define NF_PIN_EVENTS	  "map_events" /* the fence's own ring */
 #define NF_PIN_RINGS	  "map_rings"  /* where the programs find it */
 #define NF_PIN_FIRST_LINK "link_connect4"
-#define NF_PIN_FENCES	  "map_fences" /* the per-fence info: whose programs count */
-#define NF_PIN_RODATA	  "map_rodata" /* the set's read-only data: its tags */
+#define NF_PIN_FENCES	  "map_fences"	    /* the per-fence info: whose programs count */
+#define NF_PIN_RODATA	  "map_rodata"	    /* the set's read-only data: its tags */
+#define NF_PIN_LEARNED	  "map_learned"	    /* name rules: the addresses learned */
+#define NF_PIN_NAMES_LINK "link_dns_answer" /* linked only for a policy with name rules */
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
@@ -101,6 +103,16 @@ int nf_loader_prune(const char *root, const uint32_t *used, size_t n);
  * pin_dir runs; -ENOENT when they are its own (loaded while another set held its key, or by an
  * older netfence). */
 int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size_t size);
+
+/* An address a fence with name rules learned (bpf/netfence.h: name rules), not yet expired. */
+struct nf_learned_addr {
+	uint8_t addr[16]; /* IPv6 form, IPv4 mapped; network order */
+	uint64_t expires_in_ms;
+};
+
+/* The addresses the fence pinned in pin_dir has learned, in *ret (free()); -ENOENT for a fence
+ * without name rules. */
+int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n);
 
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);

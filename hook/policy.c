@@ -12,10 +12,13 @@
  *   raw_sockets  optional, "allow" or "deny"; absent: same as default.
  *   rules        required, an array (possibly empty) of at most NF_POLICY_MAX_RULES rules:
  *     action     required, "allow" or "deny".
- *     cidr       required, an IPv4 or IPv6 prefix or "any" (see nf_prefix_parse).
+ *     cidr       an IPv4 or IPv6 prefix or "any" (see nf_prefix_parse), or
+ *     host       a name (see nf_host_parse): one of the two, not both.
  *     protocol   optional, "tcp", "udp" or "any" (default).
  *     ports      optional, a non-empty array of at most NF_POLICY_MAX_PORTS port numbers
  *                (integers 0..65535) and "N" or "lo-hi" strings; absent: every port.
+ *   resolvers    optional (required with a host rule), an array of at most
+ *                NF_POLICY_MAX_RESOLVERS addresses (see nf_resolver_parse).
  *
  * Anything else is refused: unknown fields, wrong types (1.0 is not an integer, true is not a
  * port), duplicate keys, NUL bytes, invalid UTF-8, trailing bytes, a top level that is not an
@@ -40,20 +43,30 @@
  * The field tables: one entry per field, indexed by its enum, which sizes the arrays the reader
  * fills. A new field is an enum entry, a table entry and its reading below.
  */
-enum policy_field { P_VERSION, P_MODE, P_DEFAULT, P_LOOPBACK, P_RAW_SOCKETS, P_RULES, P_NFIELDS };
+enum policy_field {
+	P_VERSION,
+	P_MODE,
+	P_DEFAULT,
+	P_LOOPBACK,
+	P_RAW_SOCKETS,
+	P_RULES,
+	P_RESOLVERS,
+	P_NFIELDS
+};
 static const struct nf_json_field policy_fields[] = {
 	[P_VERSION] = { "version", true },	    [P_MODE] = { "mode", false },
 	[P_DEFAULT] = { "default", true },	    [P_LOOPBACK] = { "loopback", false },
 	[P_RAW_SOCKETS] = { "raw_sockets", false }, [P_RULES] = { "rules", true },
+	[P_RESOLVERS] = { "resolvers", false },
 };
 _Static_assert(NF_ARRAY_SIZE(policy_fields) == P_NFIELDS, "one policy_fields[] entry per field");
 
-enum rule_field { R_ACTION, R_CIDR, R_PROTOCOL, R_PORTS, R_NFIELDS };
+/* A rule names "cidr" or "host", exactly one: rule_value() checks. */
+enum rule_field { R_ACTION, R_CIDR, R_PROTOCOL, R_PORTS, R_HOST, R_NFIELDS };
 static const struct nf_json_field rule_fields[] = {
-	[R_ACTION] = { "action", true },
-	[R_CIDR] = { "cidr", true },
-	[R_PROTOCOL] = { "protocol", false },
-	[R_PORTS] = { "ports", false },
+	[R_ACTION] = { "action", true },      [R_CIDR] = { "cidr", false },
+	[R_PROTOCOL] = { "protocol", false }, [R_PORTS] = { "ports", false },
+	[R_HOST] = { "host", false },
 };
 _Static_assert(NF_ARRAY_SIZE(rule_fields) == R_NFIELDS, "one rule_fields[] entry per field");
 
@@ -191,6 +204,57 @@ static int cidr_value(const struct nf_json_scan_span *v, const struct nf_json_pa
 			    nf_json_span_text(q, v));
 }
 
+static int host_value(const struct nf_json_scan_span *v, const struct nf_json_path *at,
+		      struct nf_err *e, struct nf_rule *rule)
+{
+	char buf[512], q[NF_QUOTE_BUF];
+	int r = -EINVAL;
+
+	if (v->type != NF_JSON_SCAN_STRING)
+		return nf_json_type_fail(e, at, v, "a string");
+	if (nf_json_scan_copy(v, buf, sizeof(buf)) == 0)
+		r = nf_host_parse(buf, strlen(buf), &rule->host);
+	if (r == -ENOMEM)
+		return nf_err_nomem(e);
+	if (r == 0)
+		return 0;
+	return nf_json_fail(e, at,
+			    "%s is not a host name (labels of letters, digits, '-' and '_', the "
+			    "first one possibly '*' or '**')",
+			    nf_json_span_text(q, v));
+}
+
+static int resolvers_value(const struct nf_json_scan_span *v, struct nf_err *e, struct nf_policy *p)
+{
+	const struct nf_json_path *at = NF_JSON_KEY(NULL, "resolvers");
+	char buf[VALUE_BUF], q[NF_QUOTE_BUF];
+	struct nf_json_scan_iter it;
+	struct nf_json_scan_span el;
+	size_t n;
+
+	if (!v->p)
+		return 0;
+	if (v->type != NF_JSON_SCAN_ARRAY)
+		return nf_json_type_fail(e, at, v, "an array");
+	n = nf_json_scan_count(v);
+	if (n == 0 || n > NF_POLICY_MAX_RESOLVERS)
+		return nf_json_fail(e, at, "%zu entries: expected 1 to %d addresses", n,
+				    NF_POLICY_MAX_RESOLVERS);
+	nf_json_scan_iter_init(&it, v);
+	for (size_t i = 0; nf_json_scan_iter_next(&it, NULL, &el); i++) {
+		if (el.type != NF_JSON_SCAN_STRING)
+			return nf_json_type_fail(e, NF_JSON_INDEX(at, i), &el, "a string");
+		if (nf_json_scan_copy(&el, buf, sizeof(buf)) < 0 ||
+		    nf_resolver_parse(buf, &p->resolvers[i]) < 0)
+			return nf_json_fail(e, NF_JSON_INDEX(at, i),
+					    "%s is not a resolver's address (an IPv4 or IPv6 "
+					    "address, not unspecified, loopback or multicast)",
+					    nf_json_span_text(q, &el));
+	}
+	p->nresolvers = n;
+	return 0;
+}
+
 static int rule_value(const struct nf_json_scan_span *v, const struct nf_json_path *at,
 		      struct nf_err *e, struct nf_rule *rule)
 {
@@ -202,8 +266,14 @@ static int rule_value(const struct nf_json_scan_span *v, const struct nf_json_pa
 	r = nf_json_read_object(v, rule_fields, R_NFIELDS, true, f, at, e);
 	if (r == 0)
 		r = name_value(&f[R_ACTION], action_names, NF_JSON_KEY(at, "action"), e, &action);
-	if (r == 0)
+	if (r == 0 && f[R_CIDR].p && f[R_HOST].p)
+		r = nf_json_fail(e, at, "has both 'cidr' and 'host': a rule names one");
+	else if (r == 0 && !f[R_CIDR].p && !f[R_HOST].p)
+		r = nf_json_fail(e, at, "missing required field 'cidr'");
+	else if (r == 0 && f[R_CIDR].p)
 		r = cidr_value(&f[R_CIDR], NF_JSON_KEY(at, "cidr"), e, rule);
+	else if (r == 0)
+		r = host_value(&f[R_HOST], NF_JSON_KEY(at, "host"), e, rule);
 	if (r == 0)
 		r = name_value(&f[R_PROTOCOL], protocol_names, NF_JSON_KEY(at, "protocol"), e,
 			       &protocols);
@@ -279,6 +349,10 @@ static int policy_value(const struct nf_json_scan_doc *d, struct nf_err *e, stru
 			       &p->raw_sockets);
 	if (r == 0)
 		r = rules_value(&f[P_RULES], e, p);
+	if (r == 0)
+		r = resolvers_value(&f[P_RESOLVERS], e, p);
+	if (r == 0)
+		r = nf_policy_check_names(p, e);
 	return r;
 }
 
@@ -321,8 +395,10 @@ void nf_policy_free(struct nf_policy *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->nrules; i++)
+	for (i = 0; i < p->nrules; i++) {
 		free(p->rules[i].ports);
+		free(p->rules[i].host);
+	}
 	free(p->rules);
 	free(p);
 }
@@ -432,5 +508,108 @@ int nf_port_range_parse(const char *s, struct nf_port_range *ret)
 		return -EINVAL;
 	ret->lo = (uint16_t)lo;
 	ret->hi = (uint16_t)hi;
+	return 0;
+}
+
+/* A label of a host: letters, digits, '-' and '_', 1-63 bytes. */
+static bool host_label(const char *s, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int nf_host_parse(const char *s, size_t len, char **ret)
+{
+	size_t start, wild = 0;
+	char *h;
+
+	if (len && s[len - 1] == '.')
+		len--;
+	if (len >= 3 && memcmp(s, "**.", 3) == 0)
+		wild = 3;
+	else if (len >= 2 && memcmp(s, "*.", 2) == 0)
+		wild = 2;
+	if (len == wild || len - wild > 253)
+		return -EINVAL;
+	start = wild;
+	for (size_t i = wild; i <= len; i++) {
+		if (i < len && s[i] != '.')
+			continue;
+		if (!host_label(s + start, i - start))
+			return -EINVAL;
+		start = i + 1;
+	}
+	h = malloc(len + 1);
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		h[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	h[len] = '\0';
+	*ret = h;
+	return 0;
+}
+
+int nf_resolver_parse(const char *s, struct nf_prefix *ret)
+{
+	struct nf_prefix p;
+	static const uint8_t zero[16], one6[16] = { [15] = 1 };
+
+	if (strchr(s, '/') || nf_prefix_parse(s, &p) < 0)
+		return -EINVAL;
+	if (p.family == 4 && (p.addr[0] == 0 || p.addr[0] == 127 || p.addr[0] >= 224))
+		return -EINVAL;
+	if (p.family == 6 &&
+	    (!memcmp(p.addr, zero, 16) || !memcmp(p.addr, one6, 16) || p.addr[0] == 0xff))
+		return -EINVAL;
+	*ret = p;
+	return 0;
+}
+
+bool nf_policy_has_names(const struct nf_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].host)
+			return true;
+	return false;
+}
+
+int nf_policy_check_names(const struct nf_policy *p, struct nf_err *e)
+{
+	size_t hosts = 0;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		if (!p->rules[i].host)
+			continue;
+		if (p->rules[i].action != NF_ACTION_ALLOW)
+			return nf_json_fail(
+				e,
+				NF_JSON_KEY(NF_JSON_INDEX(NF_JSON_KEY(NULL, "rules"), i), "action"),
+				"a host rule allows: a name cannot deny, since an "
+				"address never looked up here would slip by; deny by "
+				"'cidr'");
+		hosts++;
+	}
+	if (hosts == 0)
+		return 0;
+	if (hosts > NF_POLICY_MAX_HOSTS)
+		return nf_json_fail(e, NF_JSON_KEY(NULL, "rules"),
+				    "%zu host rules, more than the %d allowed", hosts,
+				    NF_POLICY_MAX_HOSTS);
+	if (p->default_action != NF_ACTION_DENY)
+		return nf_json_fail(e, NF_JSON_KEY(NULL, "default"),
+				    "'allow' with host rules: they can only add to a default of "
+				    "'deny'");
+	if (p->nresolvers == 0)
+		return nf_json_fail(e, NF_JSON_KEY(NULL, "resolvers"),
+				    "missing: host rules learn addresses only from the answers of "
+				    "the resolvers listed here");
 	return 0;
 }

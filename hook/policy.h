@@ -16,9 +16,11 @@
 
 #include "err.h"
 
-#define NF_POLICY_MAX_RULES 16384
-#define NF_POLICY_MAX_BYTES (1024 * 1024)
-#define NF_POLICY_MAX_PORTS 1024 /* entries in one rule's "ports" */
+#define NF_POLICY_MAX_RULES	16384
+#define NF_POLICY_MAX_BYTES	(1024 * 1024)
+#define NF_POLICY_MAX_PORTS	1024 /* entries in one rule's "ports" */
+#define NF_POLICY_MAX_RESOLVERS 16
+#define NF_POLICY_MAX_HOSTS	1024 /* rules with "host" */
 
 enum nf_action {
 	NF_ACTION_DENY = 0,
@@ -61,6 +63,9 @@ struct nf_rule {
 	struct nf_prefix prefix; /* unused when any */
 	size_t nports;		 /* 0: every port */
 	struct nf_port_range *ports;
+	/* A name rule: "api.example.com", "*.example.org" (one label below) or "**.example.org"
+	 * (any depth below), lower case, no final dot; NULL for a CIDR rule. */
+	char *host;
 };
 
 struct nf_policy {
@@ -71,6 +76,9 @@ struct nf_policy {
 	int raw_sockets;    /* enum nf_raw */
 	size_t nrules;
 	struct nf_rule *rules;
+	/* The resolvers whose answers name rules learn from: addresses (prefixlen 32 or 128). */
+	size_t nresolvers;
+	struct nf_prefix resolvers[NF_POLICY_MAX_RESOLVERS];
 };
 
 /*
@@ -94,6 +102,26 @@ void nf_policy_resolve(struct nf_policy *p, bool own_netns);
  * prefix shorter than /96 (::/0 included) therefore never applies to a mapped destination.
  */
 int nf_prefix_parse(const char *s, struct nf_prefix *ret);
+
+/*
+ * A name rule's host of len bytes: labels of letters, digits, '-' and '_' (1-63 bytes, 253 in
+ * all), the first one possibly "*" or "**"; one final dot is dropped. The lower-case form in
+ * *ret (free()). 0, -EINVAL or -ENOMEM.
+ */
+int nf_host_parse(const char *s, size_t len, char **ret);
+
+/* A resolver: an address without length, not unspecified, loopback or multicast. 0 or -EINVAL. */
+int nf_resolver_parse(const char *s, struct nf_prefix *ret);
+
+/*
+ * What a policy with name rules must also be, beyond each field on its own: its name rules
+ * allow (a name cannot deny: an address never looked up would slip by), its default is deny,
+ * it lists resolvers. 0, or -EINVAL with one message in e (e may be NULL).
+ */
+int nf_policy_check_names(const struct nf_policy *p, struct nf_err *e);
+
+/* Whether the policy has name rules. */
+bool nf_policy_has_names(const struct nf_policy *p);
 
 /* "443" or "8000-8080" with lo <= hi, both 0..65535, decimal without sign, spaces or leading
  * zeros. 0 or -EINVAL. */

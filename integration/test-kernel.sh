@@ -256,6 +256,8 @@ write_policies()
 		{"action":"allow","cidr":"::1/128","protocol":"tcp","ports":[9000]}]}'
 	policy mapped '{"version":1,"default":"deny","rules":[
 		{"action":"allow","cidr":"127.0.0.2/32","protocol":"tcp"}]}'
+	policy names '{"version":1,"default":"deny","resolvers":["192.0.2.53"],"rules":[
+		{"action":"allow","host":"api.example.com","protocol":"tcp","ports":[443]}]}'
 	policy v6all '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"::/0"}]}'
 	policy v4all '{"version":1,"default":"deny","rules":[{"action":"allow","cidr":"0.0.0.0/0"}]}'
 	policy anytcp '{"version":1,"default":"deny","rules":[
@@ -971,6 +973,25 @@ case_attach_refused()
 	check_clean kt-nocg "$CG"
 }
 
+# Host rules need bpf_loop (Linux 5.17), probed: where the kernel has it, the attach links the
+# two DNS programs beside the others; where it lacks it, the attach fails naming the helper and
+# leaves nothing. Never a fence without the programs its rules need, never a silent deny-all.
+case_names_need_bpf_loop()
+{
+	local out n
+	if out=$(nf attach --id kt-names --cgroup "$CG" --policy "$T/policies/names.json" 2>&1); then
+		n=$(cg_progs "$CG" | jq '[.[] | select(.name == "nf_dns_query" or
+			.name == "nf_dns_answer")] | length')
+		[ "$n" = 2 ] || fail "$n DNS programs attached with host rules, expected 2"
+		expect_client cg "tcp 127.0.0.1 80" EPERM
+		detach kt-names
+	else
+		[[ $out == *"bpf_loop"*"5.17"* ]] || fail "attach failed for another reason: $out"
+		echo "      (this kernel lacks bpf_loop: $out)"
+	fi
+	check_clean kt-names "$CG"
+}
+
 # An attach that fails after loading (pins cannot be made: the bpffs root is a plain
 # directory) leaves nothing attached; a failed re-attach keeps the old fence in force.
 case_attach_atomic()
@@ -1473,6 +1494,7 @@ TABLE="
 	detach-unknown-and-twice              | case_detach_unknown
 	attach-refused-leaves-nothing         | case_attach_refused
 	attach-atomic                         | case_attach_atomic
+	host-rules-need-bpf-loop              | case_names_need_bpf_loop
 	attach-uid0-no-caps-escapes-removable | case_attach_root_escapes
 	attach-non-root-stays-fenced          | case_attach_nobody_fenced
 	attach-ptrace-removable               | case_attach_ptrace

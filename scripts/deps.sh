@@ -8,7 +8,8 @@ PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev li
 libcap-dev libcap2-bin libcriterion-dev python3 python3-jsonschema python3-yaml
 python3-prometheus-client iproute2 runc
 crun podman containerd nftables iptables liburing-dev valgrind libclang-rt-14-dev busybox-static
-binutils procps groff-base man-db dpkg-dev debhelper fakeroot lintian bash-completion clang-format"
+binutils procps groff-base man-db dpkg-dev debhelper fakeroot lintian bash-completion clang-format
+dnsmasq-base bind9-dnsutils"
 # deps.sh arm64: also the cross toolchain for `make ARCH=arm64` (its libraries are unpacked into
 # a private sysroot, scripts/arm64-sysroot.sh) and qemu-user. deps.sh matrix: also what `make
 # kernel-matrix` runs: qemu, kmod (depmod, modprobe for the guest), zstd, xz.

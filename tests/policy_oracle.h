@@ -69,10 +69,26 @@ static bool oracle_port(const json_t *v, struct nf_port_range *ret)
 	       nf_port_range_parse(json_string_value(v), ret) == 0;
 }
 
+static bool oracle_ports(const json_t *ports, struct nf_rule *rule)
+{
+	size_t n = json_array_size(ports);
+
+	if (!ports)
+		return true;
+	if (!json_is_array(ports) || n == 0 || n > NF_POLICY_MAX_PORTS)
+		return false;
+	rule->ports = calloc(n, sizeof(*rule->ports));
+	rule->nports = n;
+	for (size_t i = 0; i < n; i++)
+		if (!oracle_port(json_array_get(ports, i), &rule->ports[i]))
+			return false;
+	return true;
+}
+
 static bool oracle_rule(const json_t *v, struct nf_rule *rule)
 {
-	static const char *const known[] = { "action", "cidr", "protocol", "ports", NULL };
-	static const char *const required[] = { "action", "cidr", NULL };
+	static const char *const known[] = { "action", "cidr", "protocol", "ports", "host", NULL };
+	static const char *const required[] = { "action", NULL };
 	static const struct oracle_name actions[] = { { "allow", NF_ACTION_ALLOW },
 						      { "deny", NF_ACTION_DENY },
 						      { NULL, 0 } };
@@ -81,14 +97,25 @@ static bool oracle_rule(const json_t *v, struct nf_rule *rule)
 							{ "any", NF_PMASK_ANY },
 							{ NULL, 0 } };
 	int action = 0, proto = NF_PMASK_ANY;
-	const json_t *cidr, *ports;
+	const json_t *cidr, *host;
 	const char *s;
 
 	if (!json_is_object(v) || !oracle_fields(v, known, required) ||
 	    !oracle_name(json_object_get(v, "action"), actions, &action) ||
 	    !oracle_name(json_object_get(v, "protocol"), protocols, &proto))
 		return false;
+	/* "cidr" or "host", exactly one */
 	cidr = json_object_get(v, "cidr");
+	host = json_object_get(v, "host");
+	if (!cidr == !host)
+		return false;
+	if (host)
+		return json_is_string(host) &&
+		       strlen(json_string_value(host)) == json_string_length(host) &&
+		       nf_host_parse(json_string_value(host), json_string_length(host),
+				     &rule->host) == 0 &&
+		       oracle_ports(json_object_get(v, "ports"), rule) &&
+		       ((rule->action = (uint8_t)action), (rule->protocols = (uint8_t)proto), true);
 	s = json_string_value(cidr);
 	if (!s || strlen(s) != json_string_length(cidr))
 		return false;
@@ -96,18 +123,8 @@ static bool oracle_rule(const json_t *v, struct nf_rule *rule)
 		rule->any = true;
 	else if (nf_prefix_parse(s, &rule->prefix) < 0)
 		return false;
-	ports = json_object_get(v, "ports");
-	if (ports) {
-		size_t n = json_array_size(ports);
-
-		if (!json_is_array(ports) || n == 0 || n > NF_POLICY_MAX_PORTS)
-			return false;
-		rule->ports = calloc(n, sizeof(*rule->ports));
-		rule->nports = n;
-		for (size_t i = 0; i < n; i++)
-			if (!oracle_port(json_array_get(ports, i), &rule->ports[i]))
-				return false;
-	}
+	if (!oracle_ports(json_object_get(v, "ports"), rule))
+		return false;
 	rule->action = (uint8_t)action;
 	rule->protocols = (uint8_t)proto;
 	return true;
@@ -115,8 +132,8 @@ static bool oracle_rule(const json_t *v, struct nf_rule *rule)
 
 static bool oracle_policy(const json_t *doc, struct nf_policy *p)
 {
-	static const char *const known[] = { "version",	    "mode",  "default", "loopback",
-					     "raw_sockets", "rules", NULL };
+	static const char *const known[] = { "version",	    "mode",  "default",	  "loopback",
+					     "raw_sockets", "rules", "resolvers", NULL };
 	static const char *const required[] = { "version", "default", "rules", NULL };
 	static const struct oracle_name modes[] = { { "enforce", NF_MODE_ENFORCE },
 						    { "audit", NF_MODE_AUDIT },
@@ -130,7 +147,7 @@ static bool oracle_policy(const json_t *doc, struct nf_policy *p)
 	static const struct oracle_name raws[] = { { "allow", NF_RAW_ALLOW },
 						   { "deny", NF_RAW_DENY },
 						   { NULL, 0 } };
-	const json_t *rules, *version;
+	const json_t *rules, *version, *resolvers;
 
 	if (!json_is_object(doc) || !oracle_fields(doc, known, required))
 		return false;
@@ -153,7 +170,23 @@ static bool oracle_policy(const json_t *doc, struct nf_policy *p)
 		if (!oracle_rule(json_array_get(rules, i), &p->rules[i]))
 			return false;
 	}
-	return true;
+	resolvers = json_object_get(doc, "resolvers");
+	if (resolvers) {
+		size_t n = json_array_size(resolvers);
+
+		if (!json_is_array(resolvers) || n == 0 || n > NF_POLICY_MAX_RESOLVERS)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			const json_t *e = json_array_get(resolvers, i);
+
+			if (!json_is_string(e) ||
+			    strlen(json_string_value(e)) != json_string_length(e) ||
+			    nf_resolver_parse(json_string_value(e), &p->resolvers[i]) < 0)
+				return false;
+		}
+		p->nresolvers = n;
+	}
+	return nf_policy_check_names(p, NULL) == 0;
 }
 
 /* 0 with *ret, or -EINVAL: the document jansson reads, judged by the rules of docs/policy.md. */

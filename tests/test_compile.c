@@ -827,3 +827,127 @@ Test(compile, scale)
 		nf_policy_free(p);
 	}
 }
+
+/* ---- name rules ---------------------------------------------------------------------------- */
+
+/* The pattern of domain d (reversed wire form), or NULL. */
+static const struct nf_name_val *pattern(const struct nf_compiled *c, const char *wire, size_t n)
+{
+	for (size_t i = 0; i < c->npatterns; i++)
+		if (c->patterns[i].key.prefixlen == n * 8 &&
+		    memcmp(c->patterns[i].key.name, wire, n) == 0)
+			return &c->patterns[i].val;
+	return NULL;
+}
+
+/* The ports no deny rule covers are what a learned address may open; the rules' own verdict is
+ * the same as without names, but for the resolvers' UDP port 53. */
+Test(compile, names_learn_sets)
+{
+	struct nf_policy *p = parse(
+		"{\"version\":1,\"default\":\"deny\",\"resolvers\":[\"192.0.2.53\"],\"rules\":["
+		"{\"action\":\"allow\",\"host\":\"api.example.com\",\"protocol\":\"tcp\","
+		"\"ports\":[443]},"
+		"{\"action\":\"deny\",\"cidr\":\"10.0.0.0/"
+		"8\",\"protocol\":\"tcp\",\"ports\":[443]},"
+		"{\"action\":\"deny\",\"cidr\":\"10.1.0.0/16\"}]}",
+		true);
+	struct nf_compiled *c = compile(p);
+	const struct nf_entry *e8 = find4(c, "10.0.0.0", 8), *e16 = find4(c, "10.1.0.0", 16);
+	const struct nf_entry *dns = find4(c, "192.0.2.53", 32);
+
+	cr_assert(c->names);
+	/* 10.0.0.0/8: every port but TCP 443 may be learned */
+	cr_expect_eq(e8->portset[NF_PROTO_TCP], NF_PORTSET_NONE);
+	cr_expect_eq(e8->learn[NF_PROTO_UDP], NF_PORTSET_ALL);
+	cr_assert_geq(e8->learn[NF_PROTO_TCP], NF_PORTSET_FIRST);
+	cr_expect_eq((c->portsets[e8->learn[NF_PROTO_TCP] - NF_PORTSET_FIRST].bits[443 / 64] >>
+		      (443 % 64)) &
+			     1,
+		     0);
+	cr_expect_eq((c->portsets[e8->learn[NF_PROTO_TCP] - NF_PORTSET_FIRST].bits[444 / 64] >>
+		      (444 % 64)) &
+			     1,
+		     1);
+	/* 10.1.0.0/16: nothing */
+	for (int k = 0; k < NF_PROTO_COUNT; k++)
+		cr_expect_eq(e16->learn[k], NF_PORTSET_NONE, "class %d", k);
+	/* the resolver: UDP 53 by the rules themselves */
+	cr_assert_geq(dns->portset[NF_PROTO_UDP], NF_PORTSET_FIRST);
+	cr_expect_eq(verdict_str(c, p, "192.0.2.53", NF_PROTO_UDP, 53), NF_VERDICT_ALLOW);
+	cr_expect_eq(verdict_str(c, p, "192.0.2.53", NF_PROTO_TCP, 53), NF_VERDICT_DENY);
+	cr_expect_eq(verdict_str(c, p, "192.0.2.54", NF_PROTO_UDP, 53), NF_VERDICT_DENY);
+	cr_expect_eq(c->nresolvers, 1);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+Test(compile, names_off_without_host_rules)
+{
+	struct nf_policy *p =
+		parse("{\"version\":1,\"default\":\"deny\",\"resolvers\":[\"192.0.2.53\"],"
+		      "\"rules\":[{\"action\":\"deny\",\"cidr\":\"10.0.0.0/8\"}]}",
+		      true);
+	struct nf_compiled *c = compile(p);
+
+	cr_expect(!c->names);
+	cr_expect_eq(c->npatterns, 0);
+	cr_expect_eq(c->nresolvers, 0);
+	for (size_t i = 0; i < c->nclasses; i++)
+		for (int k = 0; k < NF_PROTO_COUNT; k++)
+			cr_expect_eq(c->classes[i].learn[k], NF_PORTSET_NONE);
+	/* no implicit rule for the resolver either */
+	cr_expect_eq(verdict_str(c, p, "192.0.2.53", NF_PROTO_UDP, 53), NF_VERDICT_DENY);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
+
+/* One pattern per domain, each depth holding every shorter pattern's share. */
+Test(compile, names_patterns)
+{
+	struct nf_policy *p = parse(
+		"{\"version\":1,\"default\":\"deny\",\"resolvers\":[\"192.0.2.53\"],\"rules\":["
+		"{\"action\":\"allow\",\"host\":\"**.example.org\",\"protocol\":\"tcp\","
+		"\"ports\":[443]},"
+		"{\"action\":\"allow\",\"host\":\"*.a.example.org\",\"protocol\":\"udp\"},"
+		"{\"action\":\"allow\",\"host\":\"b.a.example.org\",\"protocol\":\"tcp\","
+		"\"ports\":[80]},"
+		"{\"action\":\"allow\",\"host\":\"api.EXAMPLE.com\"}]}",
+		true);
+	struct nf_compiled *c = compile(p);
+	static const char org[] = "\3org\7example", a[] = "\3org\7example\1a",
+			  b[] = "\3org\7example\1a\1b", com[] = "\3com\7example\3api";
+	const struct nf_name_val *vo = pattern(c, org, sizeof(org) - 1),
+				 *va = pattern(c, a, sizeof(a) - 1),
+				 *vb = pattern(c, b, sizeof(b) - 1),
+				 *vc = pattern(c, com, sizeof(com) - 1);
+	static const int p443[] = { 443, -1 }, p80_443[] = { 80, 443, -1 };
+
+	cr_assert_eq(c->npatterns, 4);
+	cr_assert(vo && va && vb && vc);
+	cr_expect_eq(vo->labels, 2);
+	cr_expect_eq(vb->labels, 4);
+	/* example.org itself: nothing; below it, TCP 443 */
+	for (int k = 0; k < NF_PROTO_COUNT; k++)
+		cr_expect_eq(vo->portset[NF_DEPTH_SELF][k], NF_PORTSET_NONE);
+	expect_ports(c, vo->portset[NF_DEPTH_ONE][NF_PROTO_TCP], p443);
+	expect_ports(c, vo->portset[NF_DEPTH_DEEPER][NF_PROTO_TCP], p443);
+	cr_expect_eq(vo->portset[NF_DEPTH_ONE][NF_PROTO_UDP], NF_PORTSET_NONE);
+	/* a.example.org: TCP 443 everywhere; UDP one label below only */
+	expect_ports(c, va->portset[NF_DEPTH_SELF][NF_PROTO_TCP], p443);
+	cr_expect_eq(va->portset[NF_DEPTH_SELF][NF_PROTO_UDP], NF_PORTSET_NONE);
+	cr_expect_eq(va->portset[NF_DEPTH_ONE][NF_PROTO_UDP], NF_PORTSET_ALL);
+	cr_expect_eq(va->portset[NF_DEPTH_DEEPER][NF_PROTO_UDP], NF_PORTSET_NONE);
+	/* b.a.example.org: TCP 80 and 443, all UDP; below it TCP 443 only */
+	expect_ports(c, vb->portset[NF_DEPTH_SELF][NF_PROTO_TCP], p80_443);
+	cr_expect_eq(vb->portset[NF_DEPTH_SELF][NF_PROTO_UDP], NF_PORTSET_ALL);
+	expect_ports(c, vb->portset[NF_DEPTH_ONE][NF_PROTO_TCP], p443);
+	cr_expect_eq(vb->portset[NF_DEPTH_ONE][NF_PROTO_UDP], NF_PORTSET_NONE);
+	/* api.example.com, in lower case: every port of every class, for the name only */
+	for (int k = 0; k < NF_PROTO_COUNT; k++) {
+		cr_expect_eq(vc->portset[NF_DEPTH_SELF][k], NF_PORTSET_ALL);
+		cr_expect_eq(vc->portset[NF_DEPTH_ONE][k], NF_PORTSET_NONE);
+	}
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}

@@ -649,7 +649,13 @@ static void expect_same_policy(const struct nf_policy *a, const struct nf_policy
 		cr_assert(x->nports == 0 ||
 				  memcmp(x->ports, y->ports, x->nports * sizeof(*x->ports)) == 0,
 			  "%s: ports of rule %zu differ", what, i);
+		cr_assert(!x->host == !y->host && (!x->host || strcmp(x->host, y->host) == 0),
+			  "%s: host of rule %zu differs", what, i);
 	}
+	cr_assert(a->nresolvers == b->nresolvers &&
+			  memcmp(a->resolvers, b->resolvers,
+				 a->nresolvers * sizeof(*a->resolvers)) == 0,
+		  "%s: resolvers differ", what);
 }
 
 /*
@@ -844,4 +850,94 @@ Test(oracle, limits)
 	buf = padded_doc(NF_POLICY_MAX_BYTES + 1);
 	cr_assert_not(cross_check(buf, NF_POLICY_MAX_BYTES + 1));
 	free(buf);
+}
+
+/* ---- hosts and resolvers ------------------------------------------------------------------- */
+
+Test(host, table)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: refused */
+	} cases[] = {
+		{ "api.example.com", "api.example.com" },
+		{ "API.Example.COM.", "api.example.com" },
+		{ "*.example.org", "*.example.org" },
+		{ "**.example.org", "**.example.org" },
+		{ "_svc._tcp.example.org", "_svc._tcp.example.org" },
+		{ "localhost", "localhost" },
+		{ "*.org", "*.org" },
+		{ "", NULL },
+		{ ".", NULL },
+		{ "*", NULL },
+		{ "**", NULL },
+		{ "*.", NULL },
+		{ "***.example.org", NULL },
+		{ "a.*.example.org", NULL },
+		{ "a..example.org", NULL },
+		{ ".example.org", NULL },
+		{ "example.org..", NULL },
+		{ "exa mple.org", NULL },
+		{ "ex%ample.org", NULL },
+		{ "exämple.org", NULL },
+		{ "*example.org", NULL },
+	};
+	char label64[80], long254[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *h = NULL;
+		int r = nf_host_parse(cases[i].in, strlen(cases[i].in), &h);
+
+		if (!cases[i].out) {
+			cr_expect_eq(r, -EINVAL, "'%s' taken", cases[i].in);
+			continue;
+		}
+		cr_assert_eq(r, 0, "'%s' refused", cases[i].in);
+		cr_expect_str_eq(h, cases[i].out);
+		free(h);
+	}
+	memset(label64, 'a', 64);
+	strcpy(label64 + 64, ".org");
+	cr_expect_eq(nf_host_parse(label64, strlen(label64), &(char *){ NULL }), -EINVAL);
+	/* 253 bytes is the most a name may have; the wildcard does not count */
+	for (int i = 0; i < 254; i++)
+		long254[i] = i % 2 ? '.' : 'a';
+	long254[253] = 'a';
+	long254[254] = '\0';
+	{
+		char *h = NULL;
+
+		cr_expect_eq(nf_host_parse(long254, 253, &h), 0);
+		free(h);
+	}
+	cr_expect_eq(nf_host_parse(long254, 253 + 1, &(char *){ NULL }), -EINVAL);
+}
+
+Test(resolver, table)
+{
+	static const struct {
+		const char *in;
+		int ok;
+	} cases[] = {
+		{ "10.0.0.53", 1 },
+		{ "fd00::53", 1 },
+		{ "::ffff:192.0.2.1", 1 },
+		{ "127.0.0.53", 0 },
+		{ "::1", 0 },
+		{ "0.0.0.0", 0 },
+		{ "::", 0 },
+		{ "224.0.0.251", 0 },
+		{ "ff02::fb", 0 },
+		{ "10.0.0.53/32", 0 },
+		{ "10.0.0.0/8", 0 },
+		{ "resolver", 0 },
+		{ "::ffff:127.0.0.1", 0 },
+		{ "255.255.255.255", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nf_prefix p;
+
+		cr_expect_eq(nf_resolver_parse(cases[i].in, &p) == 0, cases[i].ok, "%s",
+			     cases[i].in);
+	}
 }

@@ -1,0 +1,499 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Name rules against a real resolver: two network namespaces joined by a veth pair, dnsmasq in
+# one (the resolver, 10.77.0.1), the fenced cgroup's processes in the other (10.77.0.2) looking
+# names up with the libc resolver (getent ahosts) and dig, then connecting with nfclient. Hand-made
+# answers (integration/dnsforge.py) play the forger: from an untrusted address, unsolicited,
+# replayed, and injected over the fence's own loopback.
+#
+#   NETFENCE=$PWD/netfence integration/test-dns.sh [REGEX]   only the cases whose names match
+#                                                            (or CASES=REGEX; lib-test.sh)
+#
+# Needs root, cgroup v2, dnsmasq (dnsmasq-base), dig (bind9-dnsutils), python3, a static C
+# compiler, and a kernel with bpf_loop (5.17); exits 77 with the reason otherwise. Everything it
+# makes (namespaces, dnsmasq, cgroups, bpffs, /etc/netns/<ns>) goes on any exit.
+set -u
+
+. "$(dirname "$0")/lib-kernel.sh"
+
+CC=${CC:-cc}
+NS_SRV=nfdns-srv-$$
+NS_CLI=nfdns-cli-$$
+VETH=nfd$$
+DNSMASQ_PID=""
+SRV=10.77.0.1     # dnsmasq, a trusted resolver
+QUIET=10.77.0.5   # a trusted resolver nothing answers on: the forger's stand-in
+FORGER=10.77.0.99 # not a resolver
+CLI=10.77.0.2
+
+cleanup()
+{
+	stop_test_work
+	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
+	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
+	ip netns del "$NS_SRV" 2>/dev/null
+	ip netns del "$NS_CLI" 2>/dev/null
+	rm -rf "/etc/netns/$NS_CLI"
+	[ -n "$CG" ] && [ -d "$CG-b" ] && remove_dns_cgroup "$CG-b"
+	[ -n "$CG" ] && [ -d "$CG" ] && remove_dns_cgroup "$CG"
+	unmount_bpffs
+	remove_tmp 0
+}
+
+# remove_dns_cgroup DIR: remove_cgroup, then a few more tries while killed processes exit (a
+# loaded machine takes its time).
+remove_dns_cgroup()
+{
+	local i
+	remove_cgroup "$1" 2>/dev/null
+	for i in $(seq 50); do
+		[ -d "$1" ] || return 0
+		rmdir "$1" 2>/dev/null || sleep 0.1
+	done
+	echo "warning: could not remove cgroup $1" >&2
+}
+
+need_root
+need_commands jq ip dnsmasq dig getent python3 bpftool "$CC"
+need_cgroup2
+need_netfence
+
+make_tmp dns
+mkdir -p "$T/bpffs" "$T/state" "$T/policies"
+mount_bpffs
+write_config policies
+copy_netfence
+build_client
+CG=$CG2/netfence-dns-$$
+mkdir "$CG" || skip "cannot create a cgroup under $CG2"
+
+# --- the two namespaces and the resolver -----------------------------------------------
+
+ip netns add "$NS_SRV" && ip netns add "$NS_CLI" || skip "cannot create network namespaces"
+ip link add "${VETH}a" netns "$NS_SRV" type veth peer name "${VETH}b" netns "$NS_CLI" ||
+	skip "cannot create a veth pair"
+srv() { ip netns exec "$NS_SRV" "$@"; }
+cli_ns() { ip netns exec "$NS_CLI" "$@"; }
+srv ip link set lo up
+cli_ns ip link set lo up
+srv ip addr add "$SRV/24" dev "${VETH}a"
+srv ip addr add fd77::1/64 dev "${VETH}a" nodad
+for a in $QUIET $FORGER 10.77.0.10 10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14 10.77.0.20 10.77.0.21; do
+	srv ip addr add "$a/32" dev "${VETH}a"
+done
+srv ip addr add fd77::10/128 dev "${VETH}a" nodad
+srv ip link set "${VETH}a" up
+cli_ns ip addr add "$CLI/24" dev "${VETH}b"
+cli_ns ip addr add fd77::2/64 dev "${VETH}b" nodad
+cli_ns ip link set "${VETH}b" up
+# ip netns exec shows this file as /etc/resolv.conf to the client's processes.
+mkdir -p "/etc/netns/$NS_CLI"
+printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$SRV" >"/etc/netns/$NS_CLI/resolv.conf"
+
+# Not through srv(): $! must be dnsmasq itself (ip netns exec execs it).
+ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+	--listen-address="$SRV" --pid-file="$T/dnsmasq.pid" --local-ttl=300 \
+	--host-record=api.example.com,10.77.0.10,fd77::10 \
+	--host-record=target.example.com,10.77.0.11 \
+	--cname=alias.example.net,target.example.com \
+	--host-record=short.example.com,10.77.0.20,1 \
+	--host-record=denied.example.com,10.77.0.14 \
+	--host-record=meta.example.com,169.254.169.254 \
+	--host-record=other.example.com,10.77.0.21 \
+	--address=/wild.example.org/10.77.0.12 \
+	--address=/deep.example.org/10.77.0.13 \
+	--log-facility="$T/dnsmasq.log" &
+DNSMASQ_PID=$!
+for _ in $(seq 50); do
+	srv dig +short +time=1 +tries=1 @"$SRV" api.example.com 2>/dev/null | grep -q 10.77.0.10 && break
+	sleep 0.1
+done
+srv dig +short +time=1 +tries=1 @"$SRV" api.example.com | grep -q 10.77.0.10 ||
+	skip "dnsmasq did not come up: $(cat "$T/dnsmasq.log" 2>/dev/null)"
+
+# --- helpers -----------------------------------------------------------------------------
+
+# in_fence CMD...: CMD in the client namespace, inside the fenced cgroup.
+in_fence()
+{
+	# the cgroup first: ip netns exec mounts the namespace's own /sys
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
+		"${FENCE_CG:-$CG}" "$NS_CLI" "$@"
+}
+
+# verdict tcp|udp ADDR PORT: nfclient's word for a connect from inside the fence.
+verdict()
+{
+	in_fence "$CLIENT" "$@" 2>&1
+}
+
+# expect WORD tcp|udp ADDR PORT: "EPERM" for a denial; "allowed" for anything else.
+expect()
+{
+	local want=$1 got
+	shift
+	got=$(verdict "$@")
+	if [ "$want" = EPERM ]; then
+		[ "$got" = EPERM ] || fail "$* gave '$got', expected EPERM"
+	else
+		[ -n "$got" ] && [ "$got" != EPERM ] || fail "$* gave '$got', expected it allowed"
+	fi
+}
+
+# resolve NAME [getent|dig|dig6]: look NAME up from inside the fence.
+resolve()
+{
+	case ${2:-getent} in
+	getent) in_fence getent ahostsv4 "$1" >/dev/null 2>&1 ;;
+	getent6) in_fence getent ahostsv6 "$1" >/dev/null 2>&1 ;;
+	dig) in_fence dig +short +time=2 +tries=1 "@$SRV" "$1" A >/dev/null 2>&1 ;;
+	esac
+}
+
+# counter NAME: the fence's DNS counter NAME (show --json).
+counter()
+{
+	"${NF[@]}" --json show dns | jq -r ".counters.dns_$1 // \"none\""
+}
+
+write_policy()
+{
+	cat >"$T/policies/$1.json"
+}
+
+attach_dns()
+{
+	local out
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/$1.json" 2>&1) ||
+		{
+			fail "attach ($1) failed: $out"
+			return 1
+		}
+}
+
+write_policy names <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV", "$QUIET"],
+  "rules": [
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "alias.example.net", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "short.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "denied.example.com", "protocol": "tcp" },
+    { "action": "allow", "host": "meta.example.com", "protocol": "tcp" },
+    { "action": "allow", "host": "*.wild.example.org", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "host": "**.deep.example.org", "protocol": "tcp", "ports": [443] },
+    { "action": "deny", "cidr": "10.77.0.14/32" }
+  ] }
+EOF
+write_policy plain <<EOF
+{ "version": 1, "default": "deny", "rules": [ { "action": "allow", "cidr": "$SRV/32" } ] }
+EOF
+
+# A kernel without bpf_loop refuses name rules at attach, by design: nothing here can run.
+if ! out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/names.json" 2>&1); then
+	case $out in
+	*bpf_loop*) skip "this kernel lacks bpf_loop: $out" ;;
+	*) echo "FAIL attach of a policy with host rules: $out" && exit 1 ;;
+	esac
+fi
+"${NF[@]}" detach dns >/dev/null 2>&1
+
+# --- cases -------------------------------------------------------------------------------
+
+case_allow_after_resolve()
+{
+	local ttl
+	attach_dns names || return
+	expect EPERM tcp 10.77.0.10 443
+	resolve api.example.com || fail "getent ahostsv4 api.example.com failed inside the fence"
+	expect allowed tcp 10.77.0.10 443
+	expect allowed tcp ::ffff:10.77.0.10 443
+	expect EPERM tcp 10.77.0.10 8443
+	expect EPERM udp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.11 443
+	[ "$(counter learned)" -ge 1 ] 2>/dev/null || fail "learned counter: $(counter learned)"
+	# show lists what was learned, with the TTL left (dnsmasq's 300 s)
+	ttl=$("${NF[@]}" --json show dns |
+		jq -r '.learned[]? | select(.address == "10.77.0.10") | .expires_in_s')
+	[ -n "$ttl" ] && [ "$ttl" -le 300 ] && [ "$ttl" -gt 250 ] ||
+		fail "show --json: 10.77.0.10 learned for '$ttl' s: $("${NF[@]}" --json show dns)"
+	"${NF[@]}" show dns | grep -q '^learned: *10\.77\.0\.10 (' ||
+		fail "show: no learned line: $("${NF[@]}" show dns)"
+}
+
+case_dig()
+{
+	attach_dns names || return
+	resolve api.example.com dig || fail "dig api.example.com failed inside the fence"
+	expect allowed tcp 10.77.0.10 443
+}
+
+case_aaaa()
+{
+	attach_dns names || return
+	expect EPERM tcp fd77::10 443
+	resolve api.example.com getent6 || fail "getent ahostsv6 api.example.com failed"
+	expect allowed tcp fd77::10 443
+	expect EPERM tcp fd77::10 80
+}
+
+case_cname_chain()
+{
+	attach_dns names || return
+	resolve alias.example.net || fail "alias.example.net did not resolve"
+	expect allowed tcp 10.77.0.11 443
+	attach_dns names || return
+	# target.example.com is not named by the policy: its own lookup teaches nothing
+	resolve target.example.com || fail "target.example.com did not resolve"
+	expect EPERM tcp 10.77.0.11 443
+}
+
+case_wildcards()
+{
+	attach_dns names || return
+	resolve a.wild.example.org || fail "a.wild.example.org did not resolve"
+	expect allowed tcp 10.77.0.12 443
+	attach_dns names || return
+	resolve wild.example.org # the domain itself: "*." is one label below only
+	resolve b.c.wild.example.org
+	expect EPERM tcp 10.77.0.12 443
+	resolve x.y.z.deep.example.org || fail "x.y.z.deep.example.org did not resolve"
+	expect allowed tcp 10.77.0.13 443
+}
+
+case_case_insensitive()
+{
+	attach_dns names || return
+	resolve API.Example.COM || fail "API.Example.COM did not resolve"
+	expect allowed tcp 10.77.0.10 443
+}
+
+case_ttl_expiry()
+{
+	attach_dns names || return
+	resolve short.example.com || fail "short.example.com did not resolve"
+	expect allowed tcp 10.77.0.20 443
+	# TTL 1 is clamped to NF_DNS_TTL_MIN, 5 s
+	sleep 6
+	expect EPERM tcp 10.77.0.20 443
+	"${NF[@]}" --json show dns | jq -e '.learned | map(.address) | index("10.77.0.20") == null' \
+		>/dev/null || fail "show still lists 10.77.0.20: $("${NF[@]}" --json show dns)"
+}
+
+case_deny_wins()
+{
+	attach_dns names || return
+	resolve denied.example.com || fail "denied.example.com did not resolve"
+	expect EPERM tcp 10.77.0.14 443
+}
+
+case_link_local_never_learned()
+{
+	attach_dns names || return
+	resolve meta.example.com || fail "meta.example.com did not resolve"
+	expect EPERM tcp 169.254.169.254 80
+}
+
+# The forger's answers all name api.example.com at 10.77.0.20 or .21, which dnsmasq gives other
+# names: only an answer taken would open them.
+forge() { srv python3 "$ROOT_DIR/integration/dnsforge.py" "$@"; }
+
+# wait_for FILE WORD: until FILE holds WORD (at most 20 s: the machine may be loaded).
+wait_for()
+{
+	local i
+	for i in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no '$2' in $1 after 20 s"
+	return 1
+}
+
+# query RESOLVER PORT ID NAME: a query from inside the fence, sent when this returns, whose
+# socket stays open (in the background, QUERY_PID) until wait_query.
+QUERY_PID=""
+query()
+{
+	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" query "$@" 60 >"$T/query.out" &
+	QUERY_PID=$!
+	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
+	wait_for "$T/query.out" sent
+}
+wait_query()
+{
+	kill "$QUERY_PID" 2>/dev/null
+	wait "$QUERY_PID" 2>/dev/null
+	rm -f "$T/query.out"
+}
+
+case_forged_source()
+{
+	attach_dns names || return
+	query "$QUIET" 40001 4242 api.example.com
+	forge answer "$FORGER" "$CLI" 40001 4242 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter untrusted)" -ge 1 ] 2>/dev/null || fail "untrusted counter: $(counter untrusted)"
+	# the same answer from the resolver's address is taken: the forger's packets are right
+	forge answer "$QUIET" "$CLI" 40001 4242 api.example.com 10.77.0.20
+	sleep 0.2
+	expect allowed tcp 10.77.0.20 443
+	wait_query
+}
+
+case_unsolicited()
+{
+	attach_dns names || return
+	# a socket waits on the port, but no query was sent from it
+	in_fence "$CLIENT" listen udp 0.0.0.0 40002 >"$T/listen.out" &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for "$T/listen.out" listening
+	forge answer "$QUIET" "$CLI" 40002 4343 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter unsolicited)" -ge 1 ] 2>/dev/null ||
+		fail "unsolicited counter: $(counter unsolicited)"
+	# an answer with the wrong id is no answer to the query
+	query "$QUIET" 40003 4444 api.example.com
+	forge answer "$QUIET" "$CLI" 40003 4445 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	wait_query
+}
+
+case_replayed()
+{
+	attach_dns names || return
+	query "$QUIET" 40004 4646 api.example.com
+	forge answer "$QUIET" "$CLI" 40004 4646 api.example.com 10.77.0.20
+	forge answer "$QUIET" "$CLI" 40004 4646 api.example.com 10.77.0.21
+	sleep 0.2
+	expect allowed tcp 10.77.0.20 443
+	expect EPERM tcp 10.77.0.21 443
+	[ "$(counter replayed)" -ge 1 ] 2>/dev/null || fail "replayed counter: $(counter replayed)"
+	wait_query
+}
+
+case_local_injection()
+{
+	attach_dns names || return
+	query "$QUIET" 40005 4747 api.example.com
+	# from the fence's own namespace, as the resolver: over loopback
+	cli_ns python3 "$ROOT_DIR/integration/dnsforge.py" answer "$QUIET" "$CLI" 40005 4747 \
+		api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter loopback)" -ge 1 ] 2>/dev/null || fail "loopback counter: $(counter loopback)"
+	wait_query
+}
+
+# Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
+# fence looked up opens nothing to the other.
+case_per_fence()
+{
+	local out
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
+	FENCE_CG=$CG-b resolve api.example.com || fail "api.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect allowed tcp 10.77.0.10 443
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+}
+
+# A policy too large for the small build: the other tree shape, IPv4-mapped destinations by
+# the IPv4 walk.
+case_large_policy()
+{
+	local i rules=""
+	for i in $(seq 0 299); do
+		rules="$rules{ \"action\": \"deny\", \"cidr\": \"10.200.$((i / 256)).$((i % 256))/32\" },"
+	done
+	write_policy large <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV"],
+  "rules": [ $rules
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	attach_dns large || return
+	expect EPERM tcp 10.77.0.10 443
+	resolve api.example.com || fail "api.example.com did not resolve"
+	resolve api.example.com getent6 || fail "api.example.com (AAAA) did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	expect allowed tcp ::ffff:10.77.0.10 443
+	expect allowed tcp fd77::10 443
+	expect EPERM tcp 10.77.0.10 80
+}
+
+# update to another policy with host rules: new programs, and nothing learned yet (fails
+# closed until the next lookup); the update of a fence with name rules to one without unlinks
+# the DNS programs.
+case_update()
+{
+	local out n
+	attach_dns names || return
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	sed 's/"ports": \[443\] }/"ports": [443, 8443] }/' "$T/policies/names.json" \
+		>"$T/policies/names2.json"
+	out=$("${NF[@]}" update dns --policy "$T/policies/names2.json" 2>&1) ||
+		fail "update failed: $out"
+	expect EPERM tcp 10.77.0.10 8443
+	resolve api.example.com || fail "api.example.com did not resolve after the update"
+	expect allowed tcp 10.77.0.10 8443
+	out=$("${NF[@]}" update dns --policy "$T/policies/plain.json" 2>&1) ||
+		fail "update to a policy without host rules failed: $out"
+	n=$(bpftool -j cgroup show "$CG" | jq '[.[] | select(.name | startswith("nf_dns"))] | length')
+	[ "$n" = 0 ] || fail "$n DNS programs left after the update to a policy without host rules"
+	expect EPERM tcp 10.77.0.10 443
+}
+
+# A policy without host rules links neither DNS program; one with them links both.
+case_programs_only_with_names()
+{
+	local n
+	attach_dns plain || return
+	n=$(bpftool -j cgroup show "$CG" | jq length)
+	[ "$n" = 6 ] || fail "$n programs on the cgroup without host rules, expected 6"
+	attach_dns names || return
+	n=$(bpftool -j cgroup show "$CG" | jq length)
+	[ "$n" = 8 ] || fail "$n programs on the cgroup with host rules, expected 8"
+	n=$(bpftool -j cgroup show "$CG" | jq '[.[] | select(.attach_type == "cgroup_inet_ingress")] | length')
+	[ "$n" = 1 ] || fail "$n ingress programs with host rules, expected 1"
+}
+
+# One fresh attach per case (attach_dns); each case detaches at the end.
+run_dns_case()
+{
+	"$2"
+	"${NF[@]}" detach dns >/dev/null 2>&1
+}
+
+TABLE="
+	allow-after-resolve           | case_allow_after_resolve
+	dig                           | case_dig
+	aaaa                          | case_aaaa
+	cname-chain                   | case_cname_chain
+	wildcards                     | case_wildcards
+	case-insensitive              | case_case_insensitive
+	deny-wins                     | case_deny_wins
+	link-local-never-learned      | case_link_local_never_learned
+	forged-source                 | case_forged_source
+	unsolicited                   | case_unsolicited
+	replayed                      | case_replayed
+	local-injection               | case_local_injection
+	programs-only-with-names      | case_programs_only_with_names
+	per-fence                     | case_per_fence
+	large-policy                  | case_large_policy
+	update                        | case_update
+	ttl-expiry                    | case_ttl_expiry
+"
+run_cases "$TABLE" run_dns_case
+test_summary
