@@ -373,6 +373,55 @@ case_local_injection()
 	wait_query
 }
 
+# expect_after WHAT WORD tcp|udp ADDR PORT: expect, its failure naming WHAT.
+expect_after()
+{
+	local what=$1 before=$ERRS
+	shift
+	ERRS=""
+	expect "$@"
+	if [ -n "$ERRS" ]; then
+		ERRS="$before      - after $what: ${ERRS#      - }"
+	else
+		ERRS=$before
+	fi
+}
+
+# A trusted resolver's answers to an allowed question that carry other content: what the
+# parser must not take from them. Each would open 10.77.0.20 were it taken; the two controls
+# show that an answer of the same form is taken where it should be.
+case_crafted_answers()
+{
+	local kind port=40100 id=5000 ttl
+	attach_dns names || return
+	for kind in other-sections cname-mismatch cname-order pointer-loop pointer-forward \
+		nul-label dot-label suffix past-ancount class-ch; do
+		query "$QUIET" "$port" "$id" api.example.com
+		forge craft "$kind" "$QUIET" "$CLI" "$port" "$id"
+		sleep 0.2
+		expect_after "$kind" EPERM tcp 10.77.0.20 443
+		wait_query
+		port=$((port + 1)) id=$((id + 1))
+	done
+	# control: of an A record of another name and one of the question, the second is learned
+	query "$QUIET" "$port" "$id" api.example.com
+	forge craft other-owner "$QUIET" "$CLI" "$port" "$id"
+	sleep 0.2
+	expect_after other-owner allowed tcp 10.77.0.21 443
+	expect_after other-owner EPERM tcp 10.77.0.20 443
+	wait_query
+	# control: a TTL of 2^32-1 s is learned for NF_DNS_TTL_MAX (1 h) at most
+	query "$QUIET" $((port + 1)) $((id + 1)) api.example.com
+	forge craft ttl-max "$QUIET" "$CLI" $((port + 1)) $((id + 1))
+	sleep 0.2
+	expect_after ttl-max allowed tcp 10.77.0.20 443
+	ttl=$("${NF[@]}" --json show dns |
+		jq -r '.learned[]? | select(.address == "10.77.0.20") | .expires_in_s')
+	[ -n "$ttl" ] && [ "$ttl" -le 3600 ] && [ "$ttl" -gt 3500 ] ||
+		fail "ttl-max: 10.77.0.20 learned for '$ttl' s"
+	wait_query
+}
+
 # Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
 # fence looked up opens nothing to the other.
 case_per_fence()
@@ -433,7 +482,7 @@ case_programs_only_with_names()
 
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
-programs_only_with_names per_fence large_policy ttl_expiry"
+programs_only_with_names per_fence large_policy ttl_expiry crafted_answers"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
