@@ -9,6 +9,9 @@
   dnsforge.py answer SRC DST PORT ID NAME ADDR [TTL]
       send an answer (NAME A ADDR) from SRC:53 to DST:PORT with id ID; SRC need not be an
       address of this host (IP_TRANSPARENT)
+  dnsforge.py frame IFACE DSTMAC SRC DST PORT ID NAME ADDR
+      the same answer as a whole Ethernet frame written to IFACE with a packet socket (no
+      socket hook judges it)
   dnsforge.py craft KIND SRC DST PORT ID
       an answer to a query for api.example.com made to try the parser: KIND is one of
       CRAFTED's keys
@@ -130,12 +133,37 @@ def send_from(src, dst, port, msg):
     s.close()
 
 
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xFFFF) + (t >> 16)
+    return ~t & 0xFFFF
+
+
+def frame(iface, dstmac, src, dst, port, qid, name, addr):
+    msg = struct.pack(">HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question(name)
+    msg += struct.pack(">HHHIH", 0xC00C, 1, 1, 300, 4) + socket.inet_aton(addr)
+    udp = struct.pack(">HHHH", 53, port, 8 + len(msg), 0) + msg  # checksum 0: none, for IPv4
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack(">H", checksum(ip)) + ip[12:]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    eth = bytes.fromhex(dstmac.replace(":", "")) + s.getsockname()[4] + b"\x08\x00"
+    s.send(eth + ip + udp)
+    s.close()
+
+
 def main(argv):
     if len(argv) == 6 and argv[0] == "query":
         query(argv[1], int(argv[2]), int(argv[3]), argv[4], float(argv[5]))
     elif len(argv) in (7, 8) and argv[0] == "answer":
         ttl = int(argv[7]) if len(argv) == 8 else 300
         answer(argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6], ttl)
+    elif len(argv) == 9 and argv[0] == "frame":
+        frame(argv[1], argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), argv[7], argv[8])
     elif len(argv) == 6 and argv[0] == "craft" and argv[1] in CRAFTED:
         send_from(argv[2], argv[3], int(argv[4]), CRAFTED[argv[1]](int(argv[5])))
     else:

@@ -40,12 +40,14 @@ cleanup()
 }
 
 need_root
-need_commands jq ip dnsmasq dig getent python3 bpftool "$CC"
+need_commands jq ip dnsmasq dig getent python3 bpftool setpriv unshare nsenter "$CC"
 need_cgroup2
 need_netfence
 
 make_tmp dns
-mkdir -p "$T/bpffs" "$T/state" "$T/policies"
+mkdir -p "$T/bpffs" "$T/state" "$T/policies" "$T/userns"
+chmod 755 "$T"
+chmod 777 "$T/userns"
 mount_bpffs
 write_config policies
 copy_netfence
@@ -422,6 +424,59 @@ case_crafted_answers()
 	wait_query
 }
 
+# The fence's processes may make network namespaces of their own (an unprivileged user
+# namespace is enough) and stay in its cgroup: a veth pair between two of them, the resolver's
+# address on one end, and a packet socket there writing the answer (no hook judges packet
+# sockets; the namespace's CAP_NET_RAW is the user namespace's). The answer arrives from the
+# resolver's address, on no loopback device, to a query the fence sent: the address it names
+# must not open anything to the container's own namespace.
+case_attack_own_netns()
+{
+	local user=65534
+	# where this uid cannot make a user namespace, the container could not either
+	if ! setpriv --reuid "$user" --regid "$user" --clear-groups \
+		unshare --user --map-root-user --net true 2>/dev/null; then
+		echo "SKIP attack_own_netns: uid $user cannot make a user namespace here"
+		return
+	fi
+	attach_dns names || return
+	expect EPERM tcp 10.77.0.20 443
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_fence setpriv --reuid "$user" --regid "$user" --clear-groups \
+		unshare --user --map-root-user --net bash -c '
+		set -e
+		forge=$0 srv=$1 out=$2
+		ip link set lo up
+		unshare --net sleep 30 &
+		peer=$!
+		for _ in $(seq 100); do
+			[ "$(readlink /proc/$peer/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+			sleep 0.05
+		done
+		ip link add nfa type veth peer name nfb netns "$peer"
+		ip addr add 10.77.0.2/24 dev nfa
+		ip link set nfa up
+		nsenter -t "$peer" -n sh -c "ip link set lo up && ip addr add $srv/24 dev nfb &&
+			ip link set nfb up"
+		mac=$(ip -o link show nfa | sed -n "s/.*link\/ether \([0-9a-f:]*\).*/\1/p")
+		python3 "$forge" query "$srv" 40200 5200 api.example.com 3 >"$out/own-netns.q" &
+		q=$!
+		for _ in $(seq 200); do
+			grep -q sent "$out/own-netns.q" && break
+			sleep 0.05
+		done
+		nsenter -t "$peer" -n python3 "$forge" frame nfb "$mac" "$srv" 10.77.0.2 40200 5200 \
+			api.example.com 10.77.0.20
+		sleep 0.3
+		kill "$q" "$peer"
+		wait
+		echo done >"$out/own-netns.done"
+	' "$ROOT_DIR/integration/dnsforge.py" "$SRV" "$T/userns" 2>"$T/own-netns.err"
+	[ -f "$T/userns/own-netns.done" ] ||
+		fail "the attack did not run: $(flat "$(cat "$T/own-netns.err")")"
+	expect EPERM tcp 10.77.0.20 443
+}
+
 # Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
 # fence looked up opens nothing to the other.
 case_per_fence()
@@ -482,7 +537,7 @@ case_programs_only_with_names()
 
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
-programs_only_with_names per_fence large_policy ttl_expiry crafted_answers"
+programs_only_with_names per_fence large_policy ttl_expiry crafted_answers attack_own_netns"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
