@@ -498,6 +498,30 @@ case_per_fence()
 	remove_cgroup "$CG-b"
 }
 
+# "An update starts with nothing learned": also an update back to a policy whose programs
+# another fence kept loaded, with the addresses learned before still in their map.
+case_update_forgets()
+{
+	local out
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	out=$("${NF[@]}" update dns --policy "$T/policies/plain.json" 2>&1) ||
+		fail "update to plain: $out"
+	expect EPERM tcp 10.77.0.10 443
+	out=$("${NF[@]}" update dns --policy "$T/policies/names.json" 2>&1) ||
+		fail "update back to names: $out"
+	expect_after "the update back" EPERM tcp 10.77.0.10 443
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_cgroup "$CG-b"
+}
+
 # A policy too large for the small build: the other tree shape, IPv4-mapped destinations by
 # the IPv4 walk.
 case_large_policy()
@@ -537,7 +561,8 @@ case_programs_only_with_names()
 
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
-programs_only_with_names per_fence large_policy ttl_expiry crafted_answers attack_own_netns"
+programs_only_with_names per_fence large_policy ttl_expiry crafted_answers attack_own_netns
+update_forgets"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
