@@ -498,6 +498,32 @@ case_per_fence()
 	remove_cgroup "$CG-b"
 }
 
+# A container holding CAP_NET_RAW over its namespace (accepted under raw_sockets: allow) writes
+# the answer as a frame to its gateway, with the resolver's address as its source; a gateway
+# that routes it back without checking that source (a Linux bridge host, forwarding, loose
+# rp_filter) delivers it on the container's interface. The address it names must stay denied.
+case_attack_raw_hairpin()
+{
+	local far=10.77.9.53 mac
+	write_policy far <<EOF
+{ "version": 1, "default": "deny", "raw_sockets": "allow", "resolvers": ["$far"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	attach_dns far || return
+	srv sysctl -qw net.ipv4.ip_forward=1
+	cli_ns ip route add 10.77.9.0/24 via "$SRV"
+	expect EPERM tcp 10.77.0.20 443
+	mac=$(srv ip -o link show "${VETH}a" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	query "$far" 40300 5300 api.example.com
+	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" frame "${VETH}b" "$mac" "$far" "$CLI" \
+		40300 5300 api.example.com 10.77.0.20 || fail "the frame was not sent"
+	sleep 0.3
+	expect EPERM tcp 10.77.0.20 443
+	wait_query
+	cli_ns ip route del 10.77.9.0/24
+	srv sysctl -qw net.ipv4.ip_forward=0
+}
+
 # "An update starts with nothing learned": also an update back to a policy whose programs
 # another fence kept loaded, with the addresses learned before still in their map.
 case_update_forgets()
@@ -562,7 +588,7 @@ case_programs_only_with_names()
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
 programs_only_with_names per_fence large_policy ttl_expiry crafted_answers attack_own_netns
-update_forgets"
+attack_raw_hairpin update_forgets"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
