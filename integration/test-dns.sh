@@ -498,6 +498,21 @@ case_per_fence()
 	remove_cgroup "$CG-b"
 }
 
+# An answer over TCP teaches nothing, even where a rule lets the lookup through.
+case_tcp_answer()
+{
+	write_policy tcp <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV"],
+  "rules": [
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "cidr": "$SRV/32", "protocol": "tcp", "ports": [53] } ] }
+EOF
+	attach_dns tcp || return
+	in_fence dig +tcp +short +time=2 +tries=1 "@$SRV" api.example.com A >"$T/tcp.out" 2>&1
+	grep -q 10.77.0.10 "$T/tcp.out" || fail "dig +tcp got no answer: $(flat "$(cat "$T/tcp.out")")"
+	expect EPERM tcp 10.77.0.10 443
+}
+
 # A container holding CAP_NET_RAW over its namespace (accepted under raw_sockets: allow) writes
 # the answer as a frame to its gateway, with the resolver's address as its source; a gateway
 # that routes it back without checking that source (a Linux bridge host, forwarding, loose
@@ -588,7 +603,7 @@ case_programs_only_with_names()
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
 programs_only_with_names per_fence large_policy ttl_expiry crafted_answers attack_own_netns
-attack_raw_hairpin update_forgets"
+tcp_answer attack_raw_hairpin update_forgets"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
