@@ -524,6 +524,7 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	     (r = bpf_map__set_autocreate(skel->maps.nf_resolvers, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_socks, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false))))
 		return r;
 	if (!r)
@@ -536,6 +537,8 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_LEARNED_MAX : 1);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_queries, c->names ? NF_QUERIES_MAX : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_socks, c->names ? NF_QUERIES_MAX : 1);
 	return r;
 }
 
