@@ -1085,11 +1085,54 @@ static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 	return r;
 }
 
+/*
+ * A fence starts with nothing learned: a set shared with other fences (or kept by one) may still
+ * hold what this cgroup learned under an earlier attach of the same policy. The keys are taken
+ * first, then deleted: a hash map's walk restarts from its first key after a deleted one.
+ */
+static int forget_learned(int fd, uint64_t cgroup_id)
+{
+	struct nf_learned_key key = {}, next, *mine = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	/* The walk starts from a key no entry has (cgroup 0): the kernel gives the first key. */
+	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
+		key = next;
+		if (key.cgroup_id != cgroup_id)
+			continue;
+		if (n == cap) {
+			struct nf_learned_key *g =
+				realloc(mine, (cap = cap ? 2 * cap : 16) * sizeof(*g));
+
+			if (!g) {
+				free(mine);
+				return -ENOMEM;
+			}
+			mine = g;
+		}
+		mine[n++] = key;
+	}
+	for (size_t i = 0; i < n && !r; i++)
+		if (bpf_map_delete_elem(fd, &mine[i]) < 0 && errno != ENOENT)
+			r = -errno;
+	free(mine);
+	return r;
+}
+
 static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, char *err,
 			size_t errlen)
 {
 	int r;
 
+	if (ps->names) {
+		r = forget_learned(ps->map[MAP_LEARNED], o->cgroup_id);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot forget the addresses learned before: %s",
+				 strerror(-r));
+			return r;
+		}
+	}
 	for (size_t i = 0; i < NPROGS; i++) {
 		char name[64];
 		int fd;
