@@ -794,6 +794,12 @@ int nf_policy_check_names(const struct nf_policy *p, char *err, size_t errlen)
 				  "'allow' with host rules: they can only add to a default of "
 				  "'deny'")
 			   : -EINVAL;
+	/* Under deny the hook also refuses a container holding CAP_NET_RAW (packet sockets). */
+	if (p->raw_sockets == NF_RAW_ALLOW)
+		return err ? fail(err, errlen, TOP_PTR("/raw_sockets"),
+				  "'allow' with host rules: a raw or packet socket can forge the "
+				  "resolver's answers, so name rules need 'deny'")
+			   : -EINVAL;
 	if (p->nresolvers == 0)
 		return err ? fail(err, errlen, TOP_PTR("/resolvers"),
 				  "missing: host rules learn addresses only from the answers of "

@@ -513,25 +513,42 @@ EOF
 	expect EPERM tcp 10.77.0.10 443
 }
 
-# A container holding CAP_NET_RAW over its namespace (accepted under raw_sockets: allow) writes
-# the answer as a frame to its gateway, with the resolver's address as its source; a gateway
-# that routes it back without checking that source (a Linux bridge host, forwarding, loose
-# rp_filter) delivers it on the container's interface. The address it names must stay denied.
+# A container holding CAP_NET_RAW over its namespace (accepted under raw_sockets: allow) could
+# write the answer as a frame to its gateway, with the resolver's address as its source; a
+# gateway that routes it back without checking that source (a Linux bridge host, forwarding,
+# loose rp_filter) delivers it on the container's interface. Host rules therefore need
+# raw_sockets deny, under which the hook refuses a container holding CAP_NET_RAW: a policy
+# asking for both is refused in one line, and the same frame from a process without
+# CAP_NET_RAW is never sent.
 case_attack_raw_hairpin()
 {
-	local far=10.77.9.53 mac
-	write_policy far <<EOF
+	local far=10.77.9.53 mac out
+	write_policy far_raw <<EOF
 { "version": 1, "default": "deny", "raw_sockets": "allow", "resolvers": ["$far"],
   "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
 EOF
+	write_policy far <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$far"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	if out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/far_raw.json" 2>&1)
+	then
+		fail "a policy with host rules and raw_sockets allow was attached"
+	else
+		[[ $out == *"/raw_sockets: 'allow' with host rules"* && $out != *$'\n'* ]] ||
+			fail "refused, but not in one line naming /raw_sockets: $(flat "$out")"
+	fi
 	attach_dns far || return
 	srv sysctl -qw net.ipv4.ip_forward=1
 	cli_ns ip route add 10.77.9.0/24 via "$SRV"
 	expect EPERM tcp 10.77.0.20 443
 	mac=$(srv ip -o link show "${VETH}a" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	query "$far" 40300 5300 api.example.com
-	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" frame "${VETH}b" "$mac" "$far" "$CLI" \
-		40300 5300 api.example.com 10.77.0.20 || fail "the frame was not sent"
+	in_fence setpriv --inh-caps=-net_raw --bounding-set=-net_raw \
+		python3 "$ROOT_DIR/integration/dnsforge.py" frame "${VETH}b" "$mac" "$far" "$CLI" \
+		40300 5300 api.example.com 10.77.0.20 >/dev/null 2>&1 &&
+		fail "the frame was sent without CAP_NET_RAW"
 	sleep 0.3
 	expect EPERM tcp 10.77.0.20 443
 	wait_query
