@@ -6,6 +6,9 @@
       send an A query for NAME from local UDP port PORT to RESOLVER:53 with id ID, print
       "sent", then keep the socket open SECONDS (answers reach a fence's ingress only through
       an open socket)
+  dnsforge.py cquery RESOLVER PORT ID NAME SECONDS GO
+      the same query from a socket connected to RESOLVER:53 first: print "connected", wait
+      for the file GO to exist, then send with send() (no address: no sock_addr hook runs)
   dnsforge.py answer SRC DST PORT ID NAME ADDR [TTL]
       send an answer (NAME A ADDR) from SRC:53 to DST:PORT with id ID; SRC need not be an
       address of this host (IP_TRANSPARENT)
@@ -16,6 +19,7 @@
       an answer to a query for api.example.com made to try the parser: KIND is one of
       CRAFTED's keys
 """
+import os
 import socket
 import struct
 import sys
@@ -36,12 +40,19 @@ def question(name):
     return qname(name) + struct.pack(">HH", 1, 1)
 
 
-def query(resolver, port, qid, name, hold):
+def query(resolver, port, qid, name, hold, go=None):
     msg = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question(name)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", port))
-    s.sendto(msg, (resolver, 53))
+    if go is None:
+        s.sendto(msg, (resolver, 53))
+    else:
+        s.connect((resolver, 53))
+        print("connected", flush=True)
+        while not os.path.exists(go):
+            time.sleep(0.05)
+        s.send(msg)
     print("sent", flush=True)
     s.settimeout(0.1)
     deadline = time.monotonic() + hold
@@ -159,6 +170,8 @@ def frame(iface, dstmac, src, dst, port, qid, name, addr):
 def main(argv):
     if len(argv) == 6 and argv[0] == "query":
         query(argv[1], int(argv[2]), int(argv[3]), argv[4], float(argv[5]))
+    elif len(argv) == 7 and argv[0] == "cquery":
+        query(argv[1], int(argv[2]), int(argv[3]), argv[4], float(argv[5]), argv[6])
     elif len(argv) in (7, 8) and argv[0] == "answer":
         ttl = int(argv[7]) if len(argv) == 8 else 300
         answer(argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6], ttl)

@@ -307,6 +307,15 @@ query()
 	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
 	wait_for "$T/query.out" sent
 }
+# cquery PORT ID GO: dnsforge.py cquery to the quiet resolver from inside the fence, in the
+# background as query does.
+cquery()
+{
+	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" cquery "$QUIET" "$1" "$2" \
+		api.example.com 60 "$3" >"$T/query.out" &
+	QUERY_PID=$!
+	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
+}
 wait_query()
 {
 	kill "$QUERY_PID" 2>/dev/null
@@ -477,6 +486,34 @@ case_attack_own_netns()
 	expect EPERM tcp 10.77.0.20 443
 }
 
+# An answer teaches only at a socket that the connect and sendmsg programs saw send to the
+# resolver, which tells its network namespace: one connected before the attach, and sending since
+# without an address (no hook runs), learns nothing; the same connected after the attach does.
+case_unnoted_socket()
+{
+	local go=$T/unnoted.go before
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	rm -f "$go"
+	cquery 40400 5400 "$go"
+	wait_for "$T/query.out" connected || return
+	attach_dns names || return
+	before=$(counter unsolicited)
+	touch "$go"
+	wait_for "$T/query.out" sent || return
+	forge answer "$QUIET" "$CLI" 40400 5400 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter unsolicited)" -gt "$before" ] ||
+		fail "the answer was not counted as unsolicited ($before before, $(counter unsolicited) after)"
+	wait_query
+	cquery 40401 5401 "$go"
+	wait_for "$T/query.out" sent || return
+	forge answer "$QUIET" "$CLI" 40401 5401 api.example.com 10.77.0.20
+	sleep 0.2
+	expect allowed tcp 10.77.0.20 443
+	wait_query
+}
+
 # Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
 # fence looked up opens nothing to the other.
 case_per_fence()
@@ -620,7 +657,7 @@ case_programs_only_with_names()
 CASES="allow_after_resolve dig aaaa cname_chain wildcards case_insensitive deny_wins
 link_local_never_learned forged_source unsolicited replayed local_injection
 programs_only_with_names per_fence large_policy ttl_expiry crafted_answers attack_own_netns
-tcp_answer attack_raw_hairpin update_forgets"
+tcp_answer attack_raw_hairpin update_forgets unnoted_socket"
 
 for c in $CASES; do
 	if [ -n "$CASE_FILTER" ] && ! [[ $c =~ $CASE_FILTER ]]; then
