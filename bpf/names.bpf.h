@@ -41,6 +41,18 @@ struct {
 	__uint(max_entries, 1);
 } nf_queries SEC(".maps");
 
+/*
+ * The network namespace of each socket the fence sent a query from (socket cookie to netns
+ * cookie), noted by the sock_addr programs, which read both: an answer teaches only for the
+ * namespace of the socket it arrived at, which is the namespace it arrived in.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} nf_socks SEC(".maps");
+
 /* Where the walk of an answer is (nf_dns_step). */
 enum nf_walk_state {
 	NF_WALK_NAME,	  /* reading a name, a label a step */
@@ -53,6 +65,7 @@ enum nf_walk_state {
 
 struct nf_walk {
 	__u64 cgroup_id;
+	__u64 netns; /* the cookie of the namespace the answer arrived in */
 	__u64 now;
 	__u32 dns;   /* offset of the message */
 	__u32 off;   /* next byte to read */
@@ -111,9 +124,11 @@ struct {
 
 #define NF_NS_PER_SEC 1000000000ULL
 
-/* The learned entry of the destination (IPv6 form, IPv4 mapped), if it allows this port.
- * Inlined into the programs of name rules only (nf_allow). */
-static __always_inline int nf_learned_allows(__u64 w01, __u64 w23, __u32 port, __u32 proto)
+/* The learned entry of the destination (IPv6 form, IPv4 mapped), if it allows this port and
+ * was learned in the caller's network namespace. Inlined into the programs of name rules only
+ * (nf_allow). */
+static __always_inline int nf_learned_allows(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
+					     __u32 port, __u32 proto)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_learned_key k;
@@ -126,7 +141,7 @@ static __always_inline int nf_learned_allows(__u64 w01, __u64 w23, __u32 port, _
 	k.addr[2] = (__u32)w23;
 	k.addr[3] = (__u32)(w23 >> 32);
 	v = bpf_map_lookup_elem(&nf_learned, &k);
-	if (!v || v->expires_ns < bpf_ktime_get_ns())
+	if (!v || v->expires_ns < bpf_ktime_get_ns() || v->netns != bpf_get_netns_cookie(ctx))
 		return 0;
 	id = nf_pick(nf_zero(proto ^ NF_PROTO_TCP), v->portset[NF_PROTO_TCP],
 		     nf_pick(nf_zero(proto ^ NF_PROTO_UDP), v->portset[NF_PROTO_UDP],
@@ -134,15 +149,41 @@ static __always_inline int nf_learned_allows(__u64 w01, __u64 w23, __u32 port, _
 	return nf_portset_has(id, (__u16)port);
 }
 
+/*
+ * A send or connect to port 53 of a trusted resolver: the socket's namespace, for its answers
+ * (nf_socks). Noted whatever the verdict: it opens nothing by itself.
+ */
+static __always_inline void nf_note_socket(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
+					   __u16 port)
+{
+	struct nf_addr_key a;
+	__u64 sock, netns;
+
+	if (port != NF_DNS_PORT)
+		return;
+	a.addr[0] = (__u32)w01;
+	a.addr[1] = (__u32)(w01 >> 32);
+	a.addr[2] = (__u32)w23;
+	a.addr[3] = (__u32)(w23 >> 32);
+	if (!bpf_map_lookup_elem(&nf_resolvers, &a))
+		return;
+	sock = bpf_get_socket_cookie(ctx);
+	netns = bpf_get_netns_cookie(ctx);
+	bpf_map_update_elem(&nf_socks, &sock, &netns, BPF_ANY);
+}
+
 /* The verdict from nf_judge*'s two bits (nf_entry_verdict) and, where the rules would deny by
  * default, the learned addresses; names is a constant (the program's variant). */
-static __always_inline int nf_allow(int v, __u64 w01, __u64 w23, __u16 port, __u32 proto, int names)
+static __always_inline int nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01, __u64 w23,
+				    __u16 port, __u32 proto, int names)
 {
+	if (names && nf_names_on)
+		nf_note_socket(ctx, w01, w23, port);
 	if (!names || !nf_names_on || (v & 1))
 		return v & 1;
 	if (!(v & 2))
 		return 0;
-	return nf_learned_allows(w01, w23, port, proto) & 1;
+	return nf_learned_allows(ctx, w01, w23, port, proto) & 1;
 }
 
 /* A UDP datagram's addresses (IPv6 form), ports (network order) and where its payload starts.
@@ -364,6 +405,7 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	v.portset[NF_PROTO_UDP] = w->portset[NF_PROTO_UDP];
 	v.portset[NF_PROTO_OTHER] = w->portset[NF_PROTO_OTHER];
 	v.pad = 0;
+	v.netns = w->netns;
 	if (bpf_map_update_elem(&nf_learned, &k, &v, BPF_ANY) == 0)
 		w->learned++;
 }
@@ -587,6 +629,7 @@ int nf_dns_answer(struct __sk_buff *skb)
 	struct nf_walk *w;
 	struct nf_ctx c;
 	struct nf_udp u;
+	__u64 sock, *netns;
 	__u32 learned;
 	__u8 hdr[12];
 
@@ -605,6 +648,13 @@ int nf_dns_answer(struct __sk_buff *skb)
 	if (bpf_skb_load_bytes(skb, u.payload, hdr, sizeof(hdr)) < 0 || !(hdr[2] & 0x80) ||
 	    (hdr[2] & 0x7a) || (hdr[3] & 0x0f) || hdr[4] != 0 || hdr[5] != 1)
 		return NF_VERDICT_ALLOW;
+	/* A socket that sent no query through the sock_addr programs has no namespace noted. */
+	sock = bpf_get_socket_cookie(skb);
+	netns = bpf_map_lookup_elem(&nf_socks, &sock);
+	if (!netns) {
+		nf_dns_count(NF_CNT_DNS_UNSOLICITED);
+		return NF_VERDICT_ALLOW;
+	}
 	f = bpf_get_local_storage(&nf_fences, 0);
 	k.cgroup_id = f->cgroup_id;
 	__builtin_memcpy(k.resolver, u.src, 16);
@@ -621,6 +671,7 @@ int nf_dns_answer(struct __sk_buff *skb)
 	c.token = bpf_get_prandom_u32() | (__u64)bpf_get_prandom_u32() << 32;
 	s->token = c.token;
 	w->cgroup_id = k.cgroup_id;
+	w->netns = *netns;
 	w->now = bpf_ktime_get_ns();
 	w->dns = u.payload;
 	w->ancount = (__u32)hdr[6] << 8 | hdr[7];

@@ -525,7 +525,7 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook, int
 		addr = bpf_htonl(NF_LOOPBACK4);
 		ctx->user_ip4 = addr;
 	}
-	return nf_finish(nf_allow(nf_judge4(addr, port, proto), 0,
+	return nf_finish(nf_allow(ctx, nf_judge4(addr, port, proto), 0,
 				  (__u64)addr << 32 | bpf_htonl(0x0000ffff), port, proto, names),
 			 hook, 4, addr, 0, port, proto);
 }
@@ -558,8 +558,8 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook, int
 	ctx->user_ip6[3] = w3;
 	w23 = (__u64)w3 << 32 | (__u32)w23;
 	return nf_finish(
-		nf_allow(nf_judge_any6(w01, w23, port, proto), w01, w23, port, proto, names), hook,
-		6, w01, w23, port, proto);
+		nf_allow(ctx, nf_judge_any6(w01, w23, port, proto), w01, w23, port, proto, names),
+		hook, 6, w01, w23, port, proto);
 }
 
 /*

@@ -232,8 +232,11 @@ enum nf_hook {
  * with that id, once, and not over loopback; it walks the answer (compression pointers backward
  * only, CNAME chains by exact owner, bounded) and, when the question names an allowed host,
  * puts each A/AAAA address of the chain into nf_learned with its expiry (TTL, clamped) and the
- * ports the matching rules allow. connect and sendmsg consult nf_learned only where the compiled
- * rules would deny by default (nf_entry.learn): deny rules win. Learned addresses never include
+ * ports the matching rules allow, tagged with the network namespace the answer arrived in: that
+ * of the socket it arrived at, which the sock_addr programs noted (nf_socks) when the socket sent
+ * to a resolver's port 53; an answer to a socket never noted teaches nothing. connect and
+ * sendmsg consult nf_learned only where the compiled rules would deny by default
+ * (nf_entry.learn), and only in that namespace: deny rules win. Learned addresses never include
  * loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or multicast
  * ones: only a CIDR rule opens those.
  *
@@ -288,6 +291,10 @@ struct nf_learned_val {
 	__u64 expires_ns; /* bpf_ktime_get_ns() */
 	__u32 portset[NF_PROTO_COUNT];
 	__u32 pad;
+	/* The network namespace the answer arrived in (its cookie): the fence's processes can
+	 * make namespaces of their own and answer themselves there. Only connects in this one
+	 * may use the address. */
+	__u64 netns;
 };
 
 struct nf_query_key {

@@ -524,6 +524,7 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	     (r = bpf_map__set_autocreate(skel->maps.nf_resolvers, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_socks, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false))))
 		return r;
 	if (!r)
@@ -536,6 +537,8 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_LEARNED_MAX : 1);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_queries, c->names ? NF_QUERIES_MAX : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_socks, c->names ? NF_QUERIES_MAX : 1);
 	return r;
 }
 
@@ -1081,10 +1084,51 @@ static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 	return r;
 }
 
+/*
+ * A fence starts with nothing learned: a set shared with other fences (or kept by one) may still
+ * hold what this cgroup learned under an earlier attach of the same policy. The keys are taken
+ * first, then deleted: a hash map's walk restarts from its first key after a deleted one.
+ */
+static int forget_learned(int fd, uint64_t cgroup_id)
+{
+	struct nf_learned_key key = {}, next, *mine = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	/* The walk starts from a key no entry has (cgroup 0): the kernel gives the first key. */
+	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
+		key = next;
+		if (key.cgroup_id != cgroup_id)
+			continue;
+		if (n == cap) {
+			struct nf_learned_key *g =
+				realloc(mine, (cap = cap ? 2 * cap : 16) * sizeof(*g));
+
+			if (!g) {
+				free(mine);
+				return -ENOMEM;
+			}
+			mine = g;
+		}
+		mine[n++] = key;
+	}
+	for (size_t i = 0; i < n && !r; i++)
+		if (bpf_map_delete_elem(fd, &mine[i]) < 0 && errno != ENOENT)
+			r = -errno;
+	free(mine);
+	return r;
+}
+
 static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, struct nf_err *err)
 {
 	int r;
 
+	if (ps->names) {
+		r = forget_learned(ps->map[MAP_LEARNED], o->cgroup_id);
+		if (r < 0)
+			return nf_err_set(err, r, "cannot forget the addresses learned before: %s",
+					  strerror(-r));
+	}
 	for (size_t i = 0; i < NPROGS; i++) {
 		char name[64];
 		int fd;

@@ -607,6 +607,11 @@ int nf_policy_check_names(const struct nf_policy *p, struct nf_err *e)
 		return nf_json_fail(e, NF_JSON_KEY(NULL, "default"),
 				    "'allow' with host rules: they can only add to a default of "
 				    "'deny'");
+	/* Under deny the hook also refuses a container holding CAP_NET_RAW (packet sockets). */
+	if (p->raw_sockets == NF_RAW_ALLOW)
+		return nf_json_fail(e, NF_JSON_KEY(NULL, "raw_sockets"),
+				    "'allow' with host rules: a raw or packet socket can forge the "
+				    "resolver's answers, so name rules need 'deny'");
 	if (p->nresolvers == 0)
 		return nf_json_fail(e, NF_JSON_KEY(NULL, "resolvers"),
 				    "missing: host rules learn addresses only from the answers of "

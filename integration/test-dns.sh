@@ -54,12 +54,14 @@ remove_dns_cgroup()
 }
 
 need_root
-need_commands jq ip dnsmasq dig getent python3 bpftool "$CC"
+need_commands jq ip dnsmasq dig getent python3 bpftool setpriv unshare nsenter "$CC"
 need_cgroup2
 need_netfence
 
 make_tmp dns
-mkdir -p "$T/bpffs" "$T/state" "$T/policies"
+mkdir -p "$T/bpffs" "$T/state" "$T/policies" "$T/userns"
+chmod 755 "$T"
+chmod 777 "$T/userns"
 mount_bpffs
 write_config policies
 copy_netfence
@@ -320,6 +322,15 @@ query()
 	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
 	wait_for "$T/query.out" sent
 }
+# cquery PORT ID GO: dnsforge.py cquery to the quiet resolver from inside the fence, in the
+# background as query does.
+cquery()
+{
+	in_fence python3 "$ROOT_DIR/integration/dnsforge.py" cquery "$QUIET" "$1" "$2" \
+		api.example.com 60 "$3" >"$T/query.out" &
+	QUERY_PID=$!
+	BG_PIDS="${BG_PIDS:-} $QUERY_PID"
+}
 wait_query()
 {
 	kill "$QUERY_PID" 2>/dev/null
@@ -388,6 +399,136 @@ case_local_injection()
 	wait_query
 }
 
+# expect_after WHAT WORD tcp|udp ADDR PORT: expect, its failure naming WHAT.
+expect_after()
+{
+	local what=$1 before=$TEST_ERRS
+	shift
+	TEST_ERRS=""
+	expect "$@"
+	if [ -n "$TEST_ERRS" ]; then
+		TEST_ERRS="$before      - after $what: ${TEST_ERRS#      - }"
+	else
+		TEST_ERRS=$before
+	fi
+}
+
+# A trusted resolver's answers to an allowed question that carry other content: what the
+# parser must not take from them. Each would open 10.77.0.20 were it taken; the two controls
+# show that an answer of the same form is taken where it should be.
+case_crafted_answers()
+{
+	local kind port=40100 id=5000 ttl
+	attach_dns names || return
+	for kind in other-sections cname-mismatch cname-order pointer-loop pointer-forward \
+		nul-label dot-label suffix past-ancount class-ch; do
+		query "$QUIET" "$port" "$id" api.example.com
+		forge craft "$kind" "$QUIET" "$CLI" "$port" "$id"
+		sleep 0.2
+		expect_after "$kind" EPERM tcp 10.77.0.20 443
+		wait_query
+		port=$((port + 1)) id=$((id + 1))
+	done
+	# control: of an A record of another name and one of the question, the second is learned
+	query "$QUIET" "$port" "$id" api.example.com
+	forge craft other-owner "$QUIET" "$CLI" "$port" "$id"
+	sleep 0.2
+	expect_after other-owner allowed tcp 10.77.0.21 443
+	expect_after other-owner EPERM tcp 10.77.0.20 443
+	wait_query
+	# control: a TTL of 2^32-1 s is learned for NF_DNS_TTL_MAX (1 h) at most
+	query "$QUIET" $((port + 1)) $((id + 1)) api.example.com
+	forge craft ttl-max "$QUIET" "$CLI" $((port + 1)) $((id + 1))
+	sleep 0.2
+	expect_after ttl-max allowed tcp 10.77.0.20 443
+	ttl=$("${NF[@]}" --json show dns |
+		jq -r '.learned[]? | select(.address == "10.77.0.20") | .expires_in_s')
+	[ -n "$ttl" ] && [ "$ttl" -le 3600 ] && [ "$ttl" -gt 3500 ] ||
+		fail "ttl-max: 10.77.0.20 learned for '$ttl' s"
+	wait_query
+}
+
+# The fence's processes may make network namespaces of their own (an unprivileged user
+# namespace is enough) and stay in its cgroup: a veth pair between two of them, the resolver's
+# address on one end, and a packet socket there writing the answer (no hook judges packet
+# sockets; the namespace's CAP_NET_RAW is the user namespace's). The answer arrives from the
+# resolver's address, on no loopback device, to a query the fence sent: the address it names
+# must not open anything to the container's own namespace.
+case_attack_own_netns()
+{
+	local user=65534
+	# where this uid cannot make a user namespace, the container could not either
+	if ! setpriv --reuid "$user" --regid "$user" --clear-groups \
+		unshare --user --map-root-user --net true 2>/dev/null; then
+		case_skip "uid $user cannot make a user namespace here"
+		return
+	fi
+	attach_dns names || return
+	expect EPERM tcp 10.77.0.20 443
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_fence setpriv --reuid "$user" --regid "$user" --clear-groups \
+		unshare --user --map-root-user --net bash -c '
+		set -e
+		forge=$0 srv=$1 out=$2
+		ip link set lo up
+		unshare --net sleep 30 &
+		peer=$!
+		for _ in $(seq 100); do
+			[ "$(readlink /proc/$peer/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+			sleep 0.05
+		done
+		ip link add nfa type veth peer name nfb netns "$peer"
+		ip addr add 10.77.0.2/24 dev nfa
+		ip link set nfa up
+		nsenter -t "$peer" -n sh -c "ip link set lo up && ip addr add $srv/24 dev nfb &&
+			ip link set nfb up"
+		mac=$(ip -o link show nfa | sed -n "s/.*link\/ether \([0-9a-f:]*\).*/\1/p")
+		python3 "$forge" query "$srv" 40200 5200 api.example.com 3 >"$out/own-netns.q" &
+		q=$!
+		for _ in $(seq 200); do
+			grep -q sent "$out/own-netns.q" && break
+			sleep 0.05
+		done
+		nsenter -t "$peer" -n python3 "$forge" frame nfb "$mac" "$srv" 10.77.0.2 40200 5200 \
+			api.example.com 10.77.0.20
+		sleep 0.3
+		kill "$q" "$peer"
+		wait
+		echo done >"$out/own-netns.done"
+	' "$ROOT_DIR/integration/dnsforge.py" "$SRV" "$T/userns" 2>"$T/own-netns.err"
+	[ -f "$T/userns/own-netns.done" ] ||
+		fail "the attack did not run: $(flat "$(cat "$T/own-netns.err")")"
+	expect EPERM tcp 10.77.0.20 443
+}
+
+# An answer teaches only at a socket that the connect and sendmsg programs saw send to the
+# resolver, which tells its network namespace: one connected before the attach, and sending since
+# without an address (no hook runs), learns nothing; the same connected after the attach does.
+case_unnoted_socket()
+{
+	local go=$T/unnoted.go before
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	rm -f "$go"
+	cquery 40400 5400 "$go"
+	wait_for "$T/query.out" connected || return
+	attach_dns names || return
+	before=$(counter unsolicited)
+	touch "$go"
+	wait_for "$T/query.out" sent || return
+	forge answer "$QUIET" "$CLI" 40400 5400 api.example.com 10.77.0.20
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter unsolicited)" -gt "$before" ] ||
+		fail "the answer was not counted as unsolicited ($before before, $(counter unsolicited) after)"
+	wait_query
+	cquery 40401 5401 "$go"
+	wait_for "$T/query.out" sent || return
+	forge answer "$QUIET" "$CLI" 40401 5401 api.example.com 10.77.0.20
+	sleep 0.2
+	expect allowed tcp 10.77.0.20 443
+	wait_query
+}
+
 # Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
 # fence looked up opens nothing to the other.
 case_per_fence()
@@ -407,6 +548,88 @@ case_per_fence()
 	FENCE_CG=$CG-b expect allowed tcp 10.77.0.10 443
 	"${NF[@]}" detach dns-b >/dev/null 2>&1
 	remove_dns_cgroup "$CG-b"
+}
+
+# An answer over TCP teaches nothing, even where a rule lets the lookup through.
+case_tcp_answer()
+{
+	write_policy tcp <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV"],
+  "rules": [
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "cidr": "$SRV/32", "protocol": "tcp", "ports": [53] } ] }
+EOF
+	attach_dns tcp || return
+	in_fence dig +tcp +short +time=2 +tries=1 "@$SRV" api.example.com A >"$T/tcp.out" 2>&1
+	grep -q 10.77.0.10 "$T/tcp.out" || fail "dig +tcp got no answer: $(flat "$(cat "$T/tcp.out")")"
+	expect EPERM tcp 10.77.0.10 443
+}
+
+# A container holding CAP_NET_RAW over its namespace (accepted under raw_sockets: allow) could
+# write the answer as a frame to its gateway, with the resolver's address as its source; a
+# gateway that routes it back without checking that source (a Linux bridge host, forwarding,
+# loose rp_filter) delivers it on the container's interface. Host rules therefore need
+# raw_sockets deny, under which the hook refuses a container holding CAP_NET_RAW: a policy
+# asking for both is refused in one line, and the same frame from a process without
+# CAP_NET_RAW is never sent.
+case_attack_raw_hairpin()
+{
+	local far=10.77.9.53 mac out
+	write_policy far_raw <<EOF
+{ "version": 1, "default": "deny", "raw_sockets": "allow", "resolvers": ["$far"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	write_policy far <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$far"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	if out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/far_raw.json" 2>&1)
+	then
+		fail "a policy with host rules and raw_sockets allow was attached"
+	else
+		[[ $out == *"/raw_sockets: 'allow' with host rules"* && $out != *$'\n'* ]] ||
+			fail "refused, but not in one line naming /raw_sockets: $(flat "$out")"
+	fi
+	attach_dns far || return
+	srv sysctl -qw net.ipv4.ip_forward=1
+	cli_ns ip route add 10.77.9.0/24 via "$SRV"
+	expect EPERM tcp 10.77.0.20 443
+	mac=$(srv ip -o link show "${VETH}a" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	query "$far" 40300 5300 api.example.com
+	in_fence setpriv --inh-caps=-net_raw --bounding-set=-net_raw \
+		python3 "$ROOT_DIR/integration/dnsforge.py" frame "${VETH}b" "$mac" "$far" "$CLI" \
+		40300 5300 api.example.com 10.77.0.20 >/dev/null 2>&1 &&
+		fail "the frame was sent without CAP_NET_RAW"
+	sleep 0.3
+	expect EPERM tcp 10.77.0.20 443
+	wait_query
+	cli_ns ip route del 10.77.9.0/24
+	srv sysctl -qw net.ipv4.ip_forward=0
+}
+
+# "An update starts with nothing learned": also an update back to a policy whose programs
+# another fence kept loaded, with the addresses learned before still in their map.
+case_update_forgets()
+{
+	local out
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	out=$("${NF[@]}" update dns --policy "$T/policies/plain.json" 2>&1) ||
+		fail "update to plain: $out"
+	expect EPERM tcp 10.77.0.10 443
+	out=$("${NF[@]}" update dns --policy "$T/policies/names.json" 2>&1) ||
+		fail "update back to names: $out"
+	expect_after "the update back" EPERM tcp 10.77.0.10 443
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_cgroup "$CG-b"
 }
 
 # A policy too large for the small build: the other tree shape, IPv4-mapped destinations by
@@ -494,6 +717,12 @@ TABLE="
 	large-policy                  | case_large_policy
 	update                        | case_update
 	ttl-expiry                    | case_ttl_expiry
+	crafted-answers               | case_crafted_answers
+	attack-own-netns              | case_attack_own_netns
+	tcp-answer                    | case_tcp_answer
+	attack-raw-hairpin            | case_attack_raw_hairpin
+	update-forgets                | case_update_forgets
+	unnoted-socket                | case_unnoted_socket
 "
 run_cases "$TABLE" run_dns_case
 test_summary
