@@ -61,7 +61,7 @@ fi
 if [[ " $KM_SUITES " == *" kernel "* ]]; then
 	cd /tmp || poweroff
 	NETFENCE=$prefix$KM_NETFENCE KT_FILTER=$KM_FILTER CC=${KM_CC:-cc} \
-		KT_SYNC_ROUNDS=$KM_SYNC_ROUNDS \
+		KT_SYNC_ROUNDS=$KM_SYNC_ROUNDS KT_TIME_SCALE=$KM_TIME_SCALE \
 		"$KM_ROOT/integration/test-kernel.sh" 2>&1 | tee /tmp/kernel.log
 	kernel=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ { print $1 "/" $1 + $3 }' /tmp/kernel.log)
 	[ -n "$kernel" ] || kernel="error($(tail -n 1 /tmp/kernel.log | tr ' ' _ | cut -c 1-60))"
