@@ -203,7 +203,7 @@ reset_fences()
 # under it), in the host netns or ("ns" suffix) the test netns; prints the client's output.
 run_client()
 {
-	local where=$1 cg=$CG
+	local where=$1 cg=$CG limit=$((10 * KT_TIME_SCALE))
 	shift
 	case $where in
 	child*) cg=$CHILD ;;
@@ -211,8 +211,8 @@ run_client()
 	(
 		echo "$BASHPID" >"$cg/cgroup.procs" || exit 1
 		case $where in
-		*ns) exec timeout $((10 * KT_TIME_SCALE)) nsenter --net="/run/netns/$NS" "$CLIENT" "$@" ;;
-		*) exec timeout $((10 * KT_TIME_SCALE)) "$CLIENT" "$@" ;;
+		*ns) exec timeout "$limit" nsenter --net="/run/netns/$NS" "$CLIENT" "$@" ;;
+		*) exec timeout "$limit" "$CLIENT" "$@" ;;
 		esac
 	) 2>&1
 }
@@ -655,8 +655,8 @@ start_monitor()
 	MON=$!
 	BG_PIDS="$BG_PIDS $MON"
 	until grep -qs 'bpf-map' /proc/"$MON"/maps; do
-		# Field 3, the state: Z (or no process) once it has exited, which monitor_wait judges
-		# (events read from a ring filled before, or a failure).
+		# Field 3, the state: Z (or no process) once it has exited, which monitor_wait
+		# judges (events read from a ring filled before, or a failure).
 		read -r -a stat 2>/dev/null </proc/"$MON"/stat || stat=()
 		[ "${stat[2]:-Z}" != Z ] || return 0
 		sleep 0.05
