@@ -1408,7 +1408,9 @@ escape_case()
 	else
 		fail "$as: attach failed: $out"
 	fi
-	echo go >"$fifo"
+	# Opening the FIFO waits for its reader: bounded, for a process that never got there.
+	timeout $((10 * KT_TIME_SCALE)) bash -c 'echo go >"$1"' bash "$fifo" ||
+		fail "$as: the process never read $fifo"
 	wait "$pid"
 	out=$(tr '\n' ' ' <"$T/escape-$as.out")
 	[ "$out" = "$want_out" ] || fail "$as: the attack gave '$out', expected '$want_out'"
