@@ -22,6 +22,10 @@ CG=""     # the test's cgroup, under $CG2
 NFARGS=() # netfence's options for the test's config, bpffs root and state dir
 NF=()     # netfence with NFARGS
 FLAT_WIDTH=""
+# Waits bounded only so that a hang ends (a client that does not exit, events that never come)
+# last KT_TIME_SCALE times longer: the kernel matrix's guests run under software emulation.
+# No check compares a duration against it.
+KT_TIME_SCALE=${KT_TIME_SCALE:-1}
 
 # --- prerequisites -----------------------------------------------------------------------
 

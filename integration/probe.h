@@ -20,7 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define PROBE_MAX_MSGS 64 /* destinations of one sendmmsg() batch */
+#define PROBE_MAX_MSGS 128 /* destinations of one sendmmsg() batch */
 
 static inline const char *errname(int e)
 {

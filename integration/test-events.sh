@@ -153,7 +153,7 @@ in_cg()
 	shift
 	(
 		echo "$BASHPID" >"$cg/cgroup.procs" || exit 1
-		exec timeout 60 "$@"
+		exec timeout $((60 * KT_TIME_SCALE)) "$@"
 	) 2>&1
 }
 
@@ -175,7 +175,7 @@ case_event_time()
 	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 80)" = EPERM ] || fail "the client was not denied"
 	after=$(date +%s.%N)
 	sleep 2
-	monitor_to "$T/time.out" --count 1 --timeout 5000
+	monitor_to "$T/time.out" --count 1 --timeout $((5000 * KT_TIME_SCALE))
 	stamp=$(jq -r 'select(.verdict == "denied") | .time' "$T/time.out")
 	[[ $stamp =~ ^[0-9-]{10}T[0-9:]{8}\.[0-9]{6}Z$ ]] ||
 		fail "event time '$stamp' is not RFC 3339 with microseconds: $(flat "$(cat "$T/time.out")")"
@@ -201,7 +201,7 @@ case_flood()
 		in_cg b "$CLIENT" udp-sendmmsg $batch >/dev/null
 	done
 	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 81)" = EPERM ] || fail "fence a did not deny"
-	monitor_to "$T/flood.out" --timeout 1500
+	monitor_to "$T/flood.out" --timeout $((1500 * KT_TIME_SCALE))
 	events=$(jq -r 'select(.container == "ev-flood-a" and .verdict == "denied") |
 		"\(.hook) \(.address) \(.port)"' "$T/flood.out")
 	[ "$events" = "connect4 127.0.0.1 81" ] ||
@@ -234,10 +234,10 @@ case_second_monitor()
 {
 	local out i
 	attach ev-mon a deny || return
-	"${NF[@]}" monitor --timeout 5000 >"$T/mon1.out" 2>&1 &
+	"${NF[@]}" monitor --timeout $((5000 * KT_TIME_SCALE)) >"$T/mon1.out" 2>&1 &
 	MON=$!
 	BG_PIDS="$BG_PIDS $MON"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 100 * KT_TIME_SCALE; i++)); do
 		grep -qs 'bpf-map' /proc/"$MON"/maps && break
 		sleep 0.05
 	done
@@ -285,10 +285,10 @@ case_event_process()
 {
 	local pid got
 	attach ev-proc a deny || return
-	in_cg a bash -c 'echo $$ >"$1"; : 2>/dev/null >/dev/tcp/127.0.0.1/80; sleep 10 & wait' bash \
-		"$T/proc.pid" >/dev/null &
+	in_cg a bash -c 'echo $$ >"$1"; : 2>/dev/null >/dev/tcp/127.0.0.1/80; sleep "$2" & wait' \
+		bash "$T/proc.pid" $((10 * KT_TIME_SCALE)) >/dev/null &
 	BG_PIDS="$BG_PIDS $!"
-	monitor_to "$T/proc.out" --count 1 --timeout 5000
+	monitor_to "$T/proc.out" --count 1 --timeout $((5000 * KT_TIME_SCALE))
 	pid=$(cat "$T/proc.pid" 2>/dev/null)
 	got=$(jq -c '[.container, .verdict, .hook, .pid, .command]' "$T/proc.out")
 	[ "$got" = "[\"ev-proc\",\"denied\",\"connect4\",${pid:-0},\"bash\"]" ] ||
@@ -299,25 +299,29 @@ case_event_process()
 
 # Denied in a (ports 81, then 83 and 84 two seconds apart), audited in b (port 82): --container
 # reads b's ring alone, a's event waits in its own for the next reader; --verdict and --since
-# skip the events they leave out.
+# (the time between 83 and 84: a duration would count from whenever the monitor starts) skip
+# the events they leave out.
 case_monitor_filters()
 {
-	local got
+	local got since
 	attach ev-fa a deny || return
 	attach ev-fb b audit || return
 	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 81)" = EPERM ] || fail "a was not denied"
 	in_cg b "$CLIENT" tcp 127.0.0.1 82 >/dev/null
-	monitor_to "$T/f1.out" --container ev-fb --timeout 1500
+	monitor_to "$T/f1.out" --container ev-fb --timeout $((1500 * KT_TIME_SCALE))
 	got=$(jq -r '"\(.container) \(.verdict) \(.port)"' "$T/f1.out")
 	[ "$got" = "ev-fb audited 82" ] || fail "--container ev-fb: $(flat "$(cat "$T/f1.out")")"
 	in_cg b "$CLIENT" tcp 127.0.0.1 82 >/dev/null
-	monitor_to "$T/f2.out" --verdict denied --timeout 1500
+	monitor_to "$T/f2.out" --verdict denied --timeout $((1500 * KT_TIME_SCALE))
 	got=$(jq -r '"\(.container) \(.verdict) \(.port)"' "$T/f2.out")
 	[ "$got" = "ev-fa denied 81" ] || fail "--verdict denied: $(flat "$(cat "$T/f2.out")")"
 	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 83)" = EPERM ] || fail "a was not denied"
-	sleep 2.5
+	sleep 1
+	since=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+	sleep 1
 	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 84)" = EPERM ] || fail "a was not denied"
-	monitor_to "$T/f3.out" --since 1s --container ev-fa --timeout 1500
+	monitor_to "$T/f3.out" --since "$since" --container ev-fa \
+		--timeout $((1500 * KT_TIME_SCALE))
 	got=$(jq -r '"\(.container) \(.verdict) \(.port)"' "$T/f3.out")
 	[ "$got" = "ev-fa denied 84" ] || fail "--since 1s: $(flat "$(cat "$T/f3.out")")"
 	nf detach ev-fa >/dev/null
@@ -392,20 +396,21 @@ case_pod_names()
 	got=$(nf list --json | jq -c '.[] | select(.id == "ev-pod") | [.pod, .namespace, .container_name]')
 	[ "$got" = "$want" ] || fail "list --json: $got"
 	[ "$(in_cg c "$CLIENT" tcp 127.0.0.1 80)" = EPERM ] || fail "the pod was not denied"
-	monitor_to "$T/pod.out" --count 1 --timeout 5000
+	monitor_to "$T/pod.out" --count 1 --timeout $((5000 * KT_TIME_SCALE))
 	got=$(jq -c '[.pod, .namespace, .container_name]' "$T/pod.out")
 	[ "$got" = "$want" ] || fail "monitor: $(flat "$(cat "$T/pod.out")")"
 	got=$(nf metrics | "$py" -c "$METRICS_CHECK" ev-pod "$POD" "$NS" "$NAME" 2>&1) ||
 		fail "metrics: $(flat "$got")"
 	port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	timeout 30 "${NF[@]}" metrics --listen "127.0.0.1:$port" 2>"$T/listen.err" &
+	timeout $((30 * KT_TIME_SCALE)) "${NF[@]}" metrics --listen "127.0.0.1:$port" \
+		2>"$T/listen.err" &
 	srv=$!
 	BG_PIDS="$BG_PIDS $srv"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 100 * KT_TIME_SCALE; i++)); do
 		curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/" && break
 		sleep 0.05
 	done
-	got=$(timeout 10 "$py" -c 'import sys, urllib.request
+	got=$(timeout $((10 * KT_TIME_SCALE)) "$py" -c 'import sys, urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode())' \
 		"$port" | "$py" -c "$METRICS_CHECK" ev-pod "$POD" "$NS" "$NAME" 2>&1) ||
 		fail "metrics --listen: $(flat "$got") $(flat "$(cat "$T/listen.err")")"
@@ -460,7 +465,7 @@ case_fail_open()
 	python3 -c "$JOURNAL" "$T/journal.sock" "$T/journal.out" &
 	jpid=$!
 	BG_PIDS="$BG_PIDS $jpid"
-	for ((n = 0; n < 100; n++)); do
+	for ((n = 0; n < 100 * KT_TIME_SCALE; n++)); do
 		[ -S "$T/journal.sock" ] && break
 		sleep 0.05
 	done
@@ -475,7 +480,7 @@ case_fail_open()
 	[ "$got" = 1 ] || fail "metrics: netfence_unfenced_containers '$got', expected 1"
 	nf metrics | grep -qF 'netfence_container_unfenced{id="ev-open",pod="db-0",namespace="shop",container="postgres"} 1' ||
 		fail "metrics: no netfence_container_unfenced for ev-open"
-	for ((n = 0; n < 40; n++)); do
+	for ((n = 0; n < 40 * KT_TIME_SCALE; n++)); do
 		journal_has NETFENCE_RESULT=unfenced && break
 		sleep 0.05
 	done
@@ -551,7 +556,7 @@ case_ring_entry()
 	[ "$got" = "$ring" ] || fail "after detach, b's entry is '$got', expected its ring $ring"
 	attach ev-new b deny || return
 	[ "$(in_cg b "$CLIENT" tcp 127.0.0.1 85)" = EPERM ] || fail "fence ev-new did not deny"
-	monitor_to "$T/entry.out" --container ev-new --count 1 --timeout 5000
+	monitor_to "$T/entry.out" --container ev-new --count 1 --timeout $((5000 * KT_TIME_SCALE))
 	got=$(jq -r 'select(.verdict == "denied") | "\(.container) \(.port)"' "$T/entry.out")
 	[ "$got" = "ev-new 85" ] || fail "ev-new's denial: $(flat "$(cat "$T/entry.out")")"
 	got=$(ring_entries "$table" | awk -v c="$cgb" '$1 == c { print $2 }')
@@ -563,7 +568,7 @@ case_ring_entry()
 	want="$cga $(ring_id ev-keep)"
 	[ "$got" = "$want" ] || fail "after gc the table holds '$(flat "$got")', expected '$want'"
 	[ "$(in_cg a "$CLIENT" tcp 127.0.0.1 86)" = EPERM ] || fail "fence ev-keep did not deny"
-	monitor_to "$T/keep.out" --container ev-keep --count 1 --timeout 5000
+	monitor_to "$T/keep.out" --container ev-keep --count 1 --timeout $((5000 * KT_TIME_SCALE))
 	got=$(jq -r 'select(.verdict == "denied") | "\(.container) \(.port)"' "$T/keep.out")
 	[ "$got" = "ev-keep 86" ] || fail "ev-keep's denial after gc: $(flat "$(cat "$T/keep.out")")"
 	nf detach ev-keep >/dev/null

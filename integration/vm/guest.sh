@@ -3,14 +3,21 @@
 # filesystem (read-only 9p; on arm64 an arm64 root with the host's at /host): mounts what the
 # tests need (tmpfs on /tmp and /run, cgroup2, bpffs), points module autoloading at the booted
 # kernel's own modules, runs the suites the job file names and prints one result line,
-#   KM-RESULT unit=PASSED/TOTAL kernel=PASSED/TOTAL
-# ("-" for a suite not run), then powers off. Job file: nf.job= on the kernel command line.
+#   KM-RESULT unit=PASSED/TOTAL kernel=PASSED/TOTAL events=PASSED/TOTAL
+# ("-" for a suite not run, "skip" for one that cannot run here), then powers off. Job file: nf.job= on the kernel command line.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LC_ALL=C.UTF-8
+# The arm64 root has no locales: a shell's warning about one would end up in a test's output.
+[ -e /usr/lib/locale/C.utf8 ] || export LC_ALL=C
 
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# What udev or systemd would link: bash's process substitution opens /dev/fd/N.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -47,8 +54,19 @@ poweroff()
 	sleep 10
 }
 
+# suite_result LOG: "PASSED/TOTAL" from an integration suite's last line, "skip", or the error.
+suite_result()
+{
+	local r
+	r=$(awk '/^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ { print $1 "/" $1 + $3 }' "$1")
+	if [ -z "$r" ] && grep -q '^SKIP: ' "$1"; then
+		r=skip
+	fi
+	echo "${r:-error($(tail -n 1 "$1" | tr ' ' _ | cut -c 1-60))}"
+}
+
 echo "KM-BEGIN $(uname -r) $(uname -m)"
-unit=- kernel=-
+unit=- kernel=- events=-
 if [[ " $KM_SUITES " == *" unit "* ]]; then
 	n=0 ok=0
 	for t in "$KM_ROOT/$KM_OUTPUT"/tests/test_*; do
@@ -61,10 +79,17 @@ fi
 if [[ " $KM_SUITES " == *" kernel "* ]]; then
 	cd /tmp || poweroff
 	NETFENCE=$prefix$KM_NETFENCE CASES=$KM_FILTER CC=${KM_CC:-cc} \
-		KT_SYNC_ROUNDS=$KM_SYNC_ROUNDS \
+		KT_SYNC_ROUNDS=$KM_SYNC_ROUNDS KT_TIME_SCALE=$KM_TIME_SCALE \
 		"$KM_ROOT/integration/test-kernel.sh" 2>&1 | tee /tmp/kernel.log
-	kernel=$(awk '/^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ { print $1 "/" $1 + $3 }' /tmp/kernel.log)
-	[ -n "$kernel" ] || kernel="error($(tail -n 1 /tmp/kernel.log | tr ' ' _ | cut -c 1-60))"
+	kernel=$(suite_result /tmp/kernel.log)
+	echo "KM-KERNEL $kernel"
 fi
-echo "KM-RESULT unit=$unit kernel=$kernel"
+if [[ " $KM_SUITES " == *" events "* ]]; then
+	cd /tmp || poweroff
+	NETFENCE=$prefix$KM_NETFENCE CASES=$KM_FILTER CC=${KM_CC:-cc} \
+		KT_TIME_SCALE=$KM_TIME_SCALE "$KM_ROOT/integration/test-events.sh" 2>&1 |
+		tee /tmp/events.log
+	events=$(suite_result /tmp/events.log)
+fi
+echo "KM-RESULT unit=$unit kernel=$kernel events=$events"
 poweroff

@@ -32,6 +32,7 @@ done
 rm -rf "$dir/deb"
 # What maintainer scripts and alternatives would have made.
 ln -sf mawk "$dir/usr/bin/awk"
+ln -sf bash "$dir/usr/bin/sh"
 ln -sf gcc-12 "$dir/usr/bin/gcc"
 ln -sf gcc-12 "$dir/usr/bin/cc"
 mkdir -p "$dir/host" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/tmp" "$dir/run" "$dir/root"

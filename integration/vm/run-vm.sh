@@ -1,10 +1,12 @@
 #!/bin/bash
 # run-vm.sh NAME OUTDIR: boot one kernel of the matrix under qemu (TCG: software emulation) with
 # the host's / shared read-only over 9p and run the job integration/vm/guest.sh reads, written
-# here from the environment: KM_SUITES ("kernel", the default, and/or "unit"), KM_NETFENCE (the
-# binary, absolute), KM_OUTPUT (the build directory with tests/, relative to the project),
-# KM_FILTER (the kernel suite's case regex), KM_SYNC_ROUNDS (its KT_SYNC_ROUNDS, default 50:
-# emulation is slow). The console goes to OUTDIR/NAME.log; prints the guest's KM-RESULT line.
+# here from the environment: KM_SUITES (default "kernel events"; "unit" adds the unit tests),
+# KM_NETFENCE (the binary, absolute), KM_OUTPUT (the build directory with tests/, relative to
+# the project), KM_FILTER (the suites' case regex), KM_SYNC_ROUNDS (the kernel suite's
+# KT_SYNC_ROUNDS, default 50: emulation is slow), KM_TIME_SCALE (the suites' KT_TIME_SCALE,
+# default 10: the factor of their waits that only end a hang). The console goes to
+# OUTDIR/NAME.log; prints the guest's KM-RESULT line.
 # Environment: KM_CPUS (default 2), KM_MEM (MiB, default 2048), KM_TIMEOUT (s, default 3600).
 set -euo pipefail
 
@@ -24,12 +26,13 @@ job=$out/$name.job
 cat >"$job" <<JOB
 KM_ROOT='$ROOT'
 KM_MODDIR='$dir/root'
-KM_SUITES='${KM_SUITES:-kernel}'
+KM_SUITES='${KM_SUITES:-kernel events}'
 KM_NETFENCE='${KM_NETFENCE:-$ROOT/netfence}'
 KM_OUTPUT='${KM_OUTPUT:-.output}'
 KM_FILTER='${KM_FILTER:-}'
 KM_CC='${KM_CC:-cc}'
 KM_SYNC_ROUNDS='${KM_SYNC_ROUNDS:-50}'
+KM_TIME_SCALE='${KM_TIME_SCALE:-10}'
 JOB
 
 fs=(-virtfs "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap")
