@@ -113,6 +113,15 @@ struct nf_dns_scratch {
 	__u32 rb;    /* its byte */
 	__u32 kpos;  /* bytes in key */
 	struct nf_walk w;
+	/* The steps' buffers, here rather than on their stacks: before Linux 6.3 a store narrower
+	 * than 8 bytes into a stack slot where the compiler spilled a register is refused to a
+	 * loader without CAP_PERFMON. */
+	__u8 b[2];
+	__u8 q[4];
+	__u8 h[10];
+	__u32 addr[4];
+	struct nf_learned_key lk;
+	struct nf_learned_val lv;
 };
 
 struct {
@@ -195,6 +204,29 @@ struct nf_udp {
 	__u32 payload;
 };
 
+/*
+ * A packet's headers and the query key made from them, per CPU, one slot for the query program
+ * and one for the answer program. Not on the stack: writes narrower than 8 bytes into a stack
+ * slot that held a spilled register are refused before Linux 6.3 to a loader without
+ * CAP_PERFMON, and the compiler decides which slots it reuses.
+ */
+struct nf_pkt {
+	struct nf_udp u;
+	struct nf_query_key k;
+	struct nf_query_val v;
+	__u8 hdr[12];
+};
+
+#define NF_PKT_QUERY  0
+#define NF_PKT_ANSWER 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct nf_pkt);
+	__uint(max_entries, 2);
+} nf_pkts SEC(".maps");
+
 static __always_inline int nf_udp_of(struct __sk_buff *skb, struct nf_udp *u)
 {
 	__u32 protocol = skb->protocol;
@@ -237,25 +269,24 @@ static __always_inline int nf_udp_of(struct __sk_buff *skb, struct nf_udp *u)
 SEC("cgroup_skb/egress")
 int nf_dns_query(struct __sk_buff *skb)
 {
+	__u32 slot = NF_PKT_QUERY;
 	struct nf_fence_info *f;
-	struct nf_query_key k;
-	struct nf_query_val v;
-	struct nf_udp u;
-	__u8 hdr[4];
+	struct nf_pkt *p;
 
-	if (nf_udp_of(skb, &u) < 0 || u.dport != bpf_htons(NF_DNS_PORT) ||
-	    !bpf_map_lookup_elem(&nf_resolvers, u.dst) ||
-	    bpf_skb_load_bytes(skb, u.payload, hdr, sizeof(hdr)) < 0 || (hdr[2] & 0x80))
+	p = bpf_map_lookup_elem(&nf_pkts, &slot);
+	if (!p || nf_udp_of(skb, &p->u) < 0 || p->u.dport != bpf_htons(NF_DNS_PORT) ||
+	    !bpf_map_lookup_elem(&nf_resolvers, p->u.dst) ||
+	    bpf_skb_load_bytes(skb, p->u.payload, p->hdr, 4) < 0 || (p->hdr[2] & 0x80))
 		return NF_VERDICT_ALLOW;
 	f = bpf_get_local_storage(&nf_fences, 0);
-	k.cgroup_id = f->cgroup_id;
-	__builtin_memcpy(k.resolver, u.dst, 16);
-	k.port = u.sport;
-	k.id = (__u16)hdr[0] | (__u16)hdr[1] << 8;
-	k.pad = 0;
-	v.expires_ns = bpf_ktime_get_ns() + NF_DNS_WAIT * NF_NS_PER_SEC;
-	v.answered = 0;
-	bpf_map_update_elem(&nf_queries, &k, &v, BPF_ANY);
+	p->k.cgroup_id = f->cgroup_id;
+	__builtin_memcpy(p->k.resolver, p->u.dst, 16);
+	p->k.port = p->u.sport;
+	p->k.id = (__u16)p->hdr[0] | (__u16)p->hdr[1] << 8;
+	p->k.pad = 0;
+	p->v.expires_ns = bpf_ktime_get_ns() + NF_DNS_WAIT * NF_NS_PER_SEC;
+	p->v.answered = 0;
+	bpf_map_update_elem(&nf_queries, &p->k, &p->v, BPF_ANY);
 	return NF_VERDICT_ALLOW;
 }
 
@@ -281,7 +312,7 @@ static __noinline long nf_name_step(struct nf_ctx *c)
 {
 	struct nf_walk *w = &c->s->w;
 	struct nf_dns_scratch *s = c->s;
-	__u8 b[2] = {};
+	__u8 *b = s->b;
 	__u32 len, nlab, target;
 	__u64 pos; /* 64 bits: pos + 1 as a 32-bit sum loses its bounds for the verifier */
 
@@ -318,8 +349,10 @@ static __noinline long nf_name_step(struct nf_ctx *c)
 		return 1;
 	s->label[nlab] = (__u8)pos;
 	s->name[pos] = (__u8)len;
-	len &= 0x3f;
-	if (!len || bpf_skb_load_bytes(c->skb, w->off + 1, &s->name[pos + 1], len) < 0)
+	/* 1..63 already; written so that the verifier sees it is never 0 (before 6.x it does not
+	 * carry a test of len into the copy's size) */
+	len = ((len - 1) & 0x3f) + 1;
+	if (bpf_skb_load_bytes(c->skb, w->off + 1, &s->name[pos + 1], len) < 0)
 		return 1;
 	w->off += 1 + len;
 	s->len = (__u32)pos + 1 + len;
@@ -389,8 +422,8 @@ static __always_inline int nf_learnable(const __u32 *a)
 static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 {
 	struct nf_walk *w = &c->s->w;
-	struct nf_learned_key k;
-	struct nf_learned_val v;
+	struct nf_learned_key *k = &c->s->lk;
+	struct nf_learned_val *v = &c->s->lv;
 
 	if (!nf_learnable(addr) || c->s->token != c->token)
 		return;
@@ -398,15 +431,15 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 		ttl = NF_DNS_TTL_MIN;
 	if (ttl > NF_DNS_TTL_MAX)
 		ttl = NF_DNS_TTL_MAX;
-	k.cgroup_id = w->cgroup_id;
-	__builtin_memcpy(k.addr, addr, 16);
-	v.expires_ns = w->now + (__u64)ttl * NF_NS_PER_SEC;
-	v.portset[NF_PROTO_TCP] = w->portset[NF_PROTO_TCP];
-	v.portset[NF_PROTO_UDP] = w->portset[NF_PROTO_UDP];
-	v.portset[NF_PROTO_OTHER] = w->portset[NF_PROTO_OTHER];
-	v.pad = 0;
-	v.netns = w->netns;
-	if (bpf_map_update_elem(&nf_learned, &k, &v, BPF_ANY) == 0)
+	k->cgroup_id = w->cgroup_id;
+	__builtin_memcpy(k->addr, addr, 16);
+	v->expires_ns = w->now + (__u64)ttl * NF_NS_PER_SEC;
+	v->portset[NF_PROTO_TCP] = w->portset[NF_PROTO_TCP];
+	v->portset[NF_PROTO_UDP] = w->portset[NF_PROTO_UDP];
+	v->portset[NF_PROTO_OTHER] = w->portset[NF_PROTO_OTHER];
+	v->pad = 0;
+	v->netns = w->netns;
+	if (bpf_map_update_elem(&nf_learned, k, v, BPF_ANY) == 0)
 		w->learned++;
 }
 
@@ -414,15 +447,14 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 static __noinline long nf_question(struct nf_ctx *c)
 {
 	struct nf_walk *w = &c->s->w;
-	__u8 q[4];
-
 	struct nf_dns_scratch *s = c->s;
+	__u8 *q = s->q;
 	__u32 nlab = s->nlab;
 
-	if (bpf_skb_load_bytes(c->skb, w->off, q, sizeof(q)) < 0 || q[2] != 0 || q[3] != 1 ||
+	if (bpf_skb_load_bytes(c->skb, w->off, q, sizeof(s->q)) < 0 || q[2] != 0 || q[3] != 1 ||
 	    q[0] != 0 || (q[1] != 1 && q[1] != 28) || nlab == 0)
 		return 1;
-	w->off += sizeof(q);
+	w->off += sizeof(s->q);
 	nf_name_lower(s->name);
 	nf_name_copy(s->chain, s->name);
 	w->qlab = nlab;
@@ -510,16 +542,16 @@ static __always_inline long nf_next_record(struct nf_ctx *c, __u32 off)
 static __noinline long nf_record(struct nf_ctx *c)
 {
 	struct nf_walk *w = &c->s->w;
-	__u8 h[10];
+	__u8 *h = c->s->h;
 	__u32 type, rdlen, ttl, rd;
-	__u32 addr[4];
+	__u32 *addr = c->s->addr;
 
-	if (bpf_skb_load_bytes(c->skb, w->off, h, sizeof(h)) < 0)
+	if (bpf_skb_load_bytes(c->skb, w->off, h, sizeof(c->s->h)) < 0)
 		return 1;
 	type = (__u32)h[0] << 8 | h[1];
 	ttl = (__u32)h[4] << 24 | (__u32)h[5] << 16 | (__u32)h[6] << 8 | h[7];
 	rdlen = (__u32)h[8] << 8 | h[9];
-	rd = w->off + sizeof(h);
+	rd = w->off + sizeof(c->s->h);
 	w->rdend = rd + rdlen;
 	nf_name_lower(c->s->name);
 	if (h[2] != 0 || h[3] != 1 || !nf_name_equal(c->s->name, c->s->chain))
@@ -594,10 +626,9 @@ static __always_inline void nf_dns_count(__u32 slot)
  * Claim the query an answer is for: once. The entry is deleted (one of two answers racing
  * wins) and put back as answered, so that a replay is told from an answer never asked for.
  */
-static __always_inline int nf_claim(struct nf_query_key *k)
+static __always_inline int nf_claim(struct nf_query_key *k, struct nf_query_val *done)
 {
 	struct nf_query_val *v = bpf_map_lookup_elem(&nf_queries, k);
-	struct nf_query_val done;
 	__u64 now = bpf_ktime_get_ns();
 
 	if (!v || v->expires_ns < now) {
@@ -608,9 +639,9 @@ static __always_inline int nf_claim(struct nf_query_key *k)
 		nf_dns_count(NF_CNT_DNS_REPLAYED);
 		return 0;
 	}
-	done.expires_ns = now + NF_DNS_WAIT * NF_NS_PER_SEC;
-	done.answered = 1;
-	bpf_map_update_elem(&nf_queries, k, &done, BPF_ANY);
+	done->expires_ns = now + NF_DNS_WAIT * NF_NS_PER_SEC;
+	done->answered = 1;
+	bpf_map_update_elem(&nf_queries, k, done, BPF_ANY);
 	return 1;
 }
 
@@ -622,20 +653,19 @@ static __always_inline int nf_claim(struct nf_query_key *k)
 SEC("cgroup_skb/ingress")
 int nf_dns_answer(struct __sk_buff *skb)
 {
-	__u32 ifindex = skb->ifindex, zero = 0;
+	__u32 ifindex = skb->ifindex, zero = 0, slot = NF_PKT_ANSWER;
 	struct nf_fence_info *f;
 	struct nf_dns_scratch *s;
-	struct nf_query_key k;
 	struct nf_walk *w;
 	struct nf_ctx c;
-	struct nf_udp u;
+	struct nf_pkt *p;
 	__u64 sock, *netns;
 	__u32 learned;
-	__u8 hdr[12];
 
-	if (nf_udp_of(skb, &u) < 0 || u.sport != bpf_htons(NF_DNS_PORT))
+	p = bpf_map_lookup_elem(&nf_pkts, &slot);
+	if (!p || nf_udp_of(skb, &p->u) < 0 || p->u.sport != bpf_htons(NF_DNS_PORT))
 		return NF_VERDICT_ALLOW;
-	if (!bpf_map_lookup_elem(&nf_resolvers, u.src)) {
+	if (!bpf_map_lookup_elem(&nf_resolvers, p->u.src)) {
 		nf_dns_count(NF_CNT_DNS_UNTRUSTED);
 		return NF_VERDICT_ALLOW;
 	}
@@ -645,8 +675,9 @@ int nf_dns_answer(struct __sk_buff *skb)
 		return NF_VERDICT_ALLOW;
 	}
 	/* A response, standard query, not truncated, no error, one question. */
-	if (bpf_skb_load_bytes(skb, u.payload, hdr, sizeof(hdr)) < 0 || !(hdr[2] & 0x80) ||
-	    (hdr[2] & 0x7a) || (hdr[3] & 0x0f) || hdr[4] != 0 || hdr[5] != 1)
+	if (bpf_skb_load_bytes(skb, p->u.payload, p->hdr, sizeof(p->hdr)) < 0 ||
+	    !(p->hdr[2] & 0x80) || (p->hdr[2] & 0x7a) || (p->hdr[3] & 0x0f) || p->hdr[4] != 0 ||
+	    p->hdr[5] != 1)
 		return NF_VERDICT_ALLOW;
 	/* A socket that sent no query through the sock_addr programs has no namespace noted. */
 	sock = bpf_get_socket_cookie(skb);
@@ -656,12 +687,12 @@ int nf_dns_answer(struct __sk_buff *skb)
 		return NF_VERDICT_ALLOW;
 	}
 	f = bpf_get_local_storage(&nf_fences, 0);
-	k.cgroup_id = f->cgroup_id;
-	__builtin_memcpy(k.resolver, u.src, 16);
-	k.port = u.dport;
-	k.id = (__u16)hdr[0] | (__u16)hdr[1] << 8;
-	k.pad = 0;
-	if (!nf_claim(&k))
+	p->k.cgroup_id = f->cgroup_id;
+	__builtin_memcpy(p->k.resolver, p->u.src, 16);
+	p->k.port = p->u.dport;
+	p->k.id = (__u16)p->hdr[0] | (__u16)p->hdr[1] << 8;
+	p->k.pad = 0;
+	if (!nf_claim(&p->k, &p->v))
 		return NF_VERDICT_ALLOW;
 	s = bpf_map_lookup_elem(&nf_dns_scratch, &zero);
 	if (!s)
@@ -670,14 +701,14 @@ int nf_dns_answer(struct __sk_buff *skb)
 	__builtin_memset(w, 0, sizeof(*w));
 	c.token = bpf_get_prandom_u32() | (__u64)bpf_get_prandom_u32() << 32;
 	s->token = c.token;
-	w->cgroup_id = k.cgroup_id;
+	w->cgroup_id = p->k.cgroup_id;
 	w->netns = *netns;
 	w->now = bpf_ktime_get_ns();
-	w->dns = u.payload;
-	w->ancount = (__u32)hdr[6] << 8 | hdr[7];
+	w->dns = p->u.payload;
+	w->ancount = (__u32)p->hdr[6] << 8 | p->hdr[7];
 	c.skb = skb;
 	c.s = s;
-	nf_name_start(&c, u.payload + sizeof(hdr), NF_WALK_QUESTION);
+	nf_name_start(&c, p->u.payload + sizeof(p->hdr), NF_WALK_QUESTION);
 	bpf_loop(NF_DNS_RECORDS * 160, nf_dns_step, &c, 0);
 	learned = s->token == c.token ? w->learned : 0;
 	if (learned)

@@ -180,12 +180,13 @@ static void libbpf_reason(char *buf, size_t size)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	static char text[65536];
-	char *line, *save = NULL;
+	char *text = NULL, *line, *save = NULL;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(text, sizeof(text), fmt, ap);
+	/* Whole: a verifier log runs to megabytes, and its reason is in its last line. */
+	if (vasprintf(&text, fmt, ap) < 0)
+		return 0;
 	/* Verifier logs come as one message; the log takes one line per event. */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		nf_log_debug("libbpf: %s", line);
@@ -193,6 +194,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 			snprintf(libbpf_kept[libbpf_nkept++ % LIBBPF_KEPT], LIBBPF_KEPT_LEN, "%s",
 				 line + (strncmp(line, "libbpf: ", 8) ? 0 : 8));
 	}
+	free(text);
 	return 0;
 }
 
@@ -525,7 +527,8 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_socks, false)) ||
-	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false))))
+	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_pkts, false))))
 		return r;
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_names,

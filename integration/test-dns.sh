@@ -40,15 +40,19 @@ cleanup()
 	remove_tmp 0
 }
 
-# remove_dns_cgroup DIR: remove_cgroup, then a few more tries while killed processes exit (a
-# loaded machine takes its time).
+# remove_dns_cgroup DIR: remove_cgroup, then more tries, killing again, while killed processes
+# exit (on a loaded machine a cgroup stays busy for seconds after its last process is killed).
 remove_dns_cgroup()
 {
-	local i
+	local i pid
 	remove_cgroup "$1" 2>/dev/null
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		[ -d "$1" ] || return 0
-		rmdir "$1" 2>/dev/null || sleep 0.1
+		rmdir "$1" 2>/dev/null && return 0
+		while read -r pid; do
+			kill -9 "$pid" 2>/dev/null
+		done <"$1/cgroup.procs"
+		sleep 0.1
 	done
 	echo "warning: could not remove cgroup $1" >&2
 }
