@@ -21,8 +21,10 @@ ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# The host's files stay reachable at /run/host: the project and the job may live under /tmp,
+# which the tmpfs below hides.
 mount -t tmpfs -o mode=755 tmpfs /run
+mkdir /run/host
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -36,6 +38,9 @@ for a in "${cmdline[@]}"; do
 	nf.host=1) prefix=/host ;;
 	esac
 done
+mount --bind "${prefix:-/}" /run/host
+prefix=/run/host
+mount -t tmpfs -o mode=1777 tmpfs /tmp
 # shellcheck disable=SC1090
 . "$prefix$job"
 KM_ROOT=$prefix$KM_ROOT
