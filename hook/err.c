@@ -32,8 +32,10 @@ int nf_err_prefix(struct nf_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(e->msg))
-		snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", msg);
+	/* A message longer than the buffer is cut: what it says first matters most. */
+	if (n >= 0 && (size_t)n < sizeof(e->msg) &&
+	    snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", msg) < 0)
+		e->msg[n] = '\0';
 	return e->code;
 }
 
