@@ -118,6 +118,28 @@ case_fail_open_refusal()
 # raw sockets. What decides is how /sys/fs/cgroup is mounted.
 
 # CG_MOUNT OPTIONS...: a cgroup mount at /sys/fs/cgroup with the given options.
+# expect_refused ID WANT [rt_bundle options...]: runc does not start the container, netfence's
+# one line says WANT, and nothing is left.
+expect_refused()
+{
+	local id=$1 want=$2
+	shift 2
+	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" "$@" || return
+	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
+	grep -q "netfence: container '$id': $want" "$T/logs/$id.create" ||
+		fail "$id: no refusal saying '$want': $(tail -n 1 "$T/logs/$id.create")"
+	rt_delete "$id"
+	expect_nothing_left "$id"
+}
+
+# ptrace_attack ID PID WANT: from container ID, make process PID connect to the denied port.
+ptrace_attack()
+{
+	local got
+	got=$(rt_exec "$1" /bin/client ptrace "$2" 127.0.0.1 "$PD")
+	[ "$got" = "$3" ] || fail "$1: the attack gave '$got', expected '$3'"
+}
+
 # In the host's PID namespace a container that may ptrace a host process makes it connect for
 # it: a victim outside any fence, root without capabilities (what classic ptrace lets a
 # container's root trace without CAP_SYS_PTRACE), sleeping until the case kills it.
@@ -135,31 +157,23 @@ ptrace_scope()
 
 case_ptrace_refused()
 {
-	local id=runc-ptrace
-	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host \
-		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
-	grep -q "netfence: container '$id': holds CAP_SYS_PTRACE in the host's PID namespace" \
-		"$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
-	rt_delete "$id"
-	expect_nothing_left "$id"
+	expect_refused runc-ptrace "holds CAP_SYS_PTRACE in the host's PID namespace" pidns=host \
+		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE"
 }
 
 # Accepted as removable: the attack itself, a connect to the denied port from the victim.
 case_ptrace_escapes()
 {
-	local id=runc-ptrace-ok got
+	local id=runc-ptrace-ok
 	[ "$(uname -m)" = x86_64 ] || { case_skip "the ptrace attack is written for x86_64"; return; }
 	rt_write_config "$T/netfence-removable.json" closed true
 	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" pidns=host \
 		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
 	[ "$(nf_field "$id" removable)" = True ] ||
-		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
+		fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
 	ptrace_victim
-	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
-	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	ptrace_attack "$id" "$PTRACE_VICTIM" ok
 	kill "$PTRACE_VICTIM"
 	rt_delete "$id"
 	expect_nothing_left "$id"
@@ -169,32 +183,26 @@ case_ptrace_escapes()
 # root process holding no more capabilities than it; Yama's scope 1 and above stop that.
 case_ptrace_classic()
 {
-	local id=runc-ptrace-classic got
+	local id=runc-ptrace-classic
 	[ "$(uname -m)" = x86_64 ] || { case_skip "the ptrace attack is written for x86_64"; return; }
-	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host || return
 	ptrace_victim
 	if [ "$(ptrace_scope)" -gt 0 ]; then
+		rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns=host || return
 		rt_run "$id" "$T/bundles/$id" ||
-			rt_fail "$id: refused under ptrace_scope $(ptrace_scope): $(tail -n 1 "$T/logs/$id.create")"
-		got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
-		[ "$got" = "seize EPERM" ] || rt_fail "$id: the attack gave '$got', expected 'seize EPERM'"
+			fail "$id: refused under ptrace_scope $(ptrace_scope): $(tail -n 1 "$T/logs/$id.create")"
+		ptrace_attack "$id" "$PTRACE_VICTIM" "seize EPERM"
 		kill "$PTRACE_VICTIM"
 		rt_delete_clean "$id"
 		return
 	fi
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
-	grep -q "netfence: container '$id': shares the host's PID namespace while ptrace is unrestricted" \
-		"$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
-	rt_delete "$id"
-	expect_nothing_left "$id"
+	expect_refused "$id" "shares the host's PID namespace while ptrace is unrestricted" \
+		pidns=host
 	# What the refusal prevents: the same container accepted as removable reaches the port.
 	id=runc-ptrace-classic-ok
 	rt_write_config "$T/netfence-removable.json" closed true
 	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" pidns=host ||
 		return
-	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
-	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	ptrace_attack "$id" "$PTRACE_VICTIM" ok
 	kill "$PTRACE_VICTIM"
 	rt_delete "$id"
 	expect_nothing_left "$id"
@@ -204,17 +212,11 @@ case_ptrace_classic()
 # one connects for it.
 case_ptrace_joined_pidns()
 {
-	local a=runc-ptrace-peer id=runc-ptrace-joined got
+	local a=runc-ptrace-peer id=runc-ptrace-joined
 	rt_bundle "$T/bundles/$a" "$a" hooks=none || return
-	rt_run "$a" "$T/bundles/$a" || { rt_fail "$a: runc failed"; return; }
-	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" pidns="/proc/$(rt_pid "$a")/ns/pid" \
-		caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
-	rt_run "$id" "$T/bundles/$id" && rt_fail "$id: runc started it"
-	grep -q "netfence: container '$id': holds CAP_SYS_PTRACE in the PID namespace it joins" \
-		"$T/logs/$id.create" ||
-		rt_fail "$id: no refusal naming ptrace: $(tail -n 1 "$T/logs/$id.create")"
-	rt_delete "$id"
-	expect_nothing_left "$id"
+	rt_run "$a" "$T/bundles/$a" || { fail "$a: runc failed"; return; }
+	expect_refused "$id" "holds CAP_SYS_PTRACE in the PID namespace it joins" \
+		pidns="/proc/$(rt_pid "$a")/ns/pid" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE"
 	[ "$(uname -m)" = x86_64 ] || { rt_delete "$a"; return; }
 	# What the refusal prevents: accepted as removable, it makes the peer's init connect.
 	id=runc-ptrace-joined-ok
@@ -222,8 +224,7 @@ case_ptrace_joined_pidns()
 	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
 		pidns="/proc/$(rt_pid "$a")/ns/pid" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
 	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
-	got=$(rt_exec "$id" /bin/client ptrace 1 127.0.0.1 "$PD")
-	[ "$got" = ok ] || rt_fail "$id: the attack gave '$got', expected 'ok'"
+	ptrace_attack "$id" 1 ok
 	rt_delete "$id"
 	expect_nothing_left "$id"
 	rt_delete "$a"
@@ -232,16 +233,12 @@ case_ptrace_joined_pidns()
 # A PID namespace of its own: the host's processes are not there to trace.
 case_ptrace_own_pidns()
 {
-	local id=runc-ptrace-pidns got
+	local id=runc-ptrace-pidns
 	rt_start_fenced "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW,CAP_SYS_PTRACE" || return
 	[ "$(nf_field "$id" removable)" = False ] ||
-		rt_fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
+		fail "$id: show: removable is '$(nf_field "$id" removable)', expected False"
 	ptrace_victim
-	got=$(rt_exec "$id" /bin/client ptrace "$PTRACE_VICTIM" 127.0.0.1 "$PD")
-	case $got in
-	"seize ESRCH") ;;
-	*) rt_fail "$id: the attack gave '$got', expected 'seize ESRCH'" ;;
-	esac
+	ptrace_attack "$id" "$PTRACE_VICTIM" "seize ESRCH"
 	kill "$PTRACE_VICTIM"
 	rt_delete_clean "$id"
 }
@@ -344,13 +341,7 @@ refused_by_mount()
 {
 	local id=$1 want=$2 mount=$3
 	shift 3
-	rt_bundle "$T/bundles/$id" "$id" policy="$POLICY" caps="$DOCKER_CAPS_NORAW" "$@" \
-		mount="$mount" || return
-	rt_run "$id" "$T/bundles/$id" && fail "$id: runc started it"
-	grep -q "netfence: container '$id': $want" "$T/logs/$id.create" ||
-		fail "$id: no refusal naming the mount: $(tail -n 1 "$T/logs/$id.create")"
-	rt_delete "$id"
-	expect_nothing_left "$id"
+	expect_refused "$id" "$want" caps="$DOCKER_CAPS_NORAW" "$@" mount="$mount"
 }
 
 case_cgroup_type_bind_refused()
