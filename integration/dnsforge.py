@@ -68,13 +68,7 @@ def answer(src, dst, port, qid, name, addr, ttl):
     msg = struct.pack(">HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question(name)
     # the owner as a pointer to the question's name, at offset 12
     msg += struct.pack(">HHHIH", 0xC00C, 1, 1, ttl, 4) + socket.inet_aton(addr)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-    s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((src, 53))
-    s.sendto(msg, (dst, port))
-    s.close()
+    send_from(src, dst, port, msg)
 
 
 def rr(owner, rtype, ttl, rdata):
