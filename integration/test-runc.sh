@@ -243,6 +243,43 @@ case_ptrace_own_pidns()
 	rt_delete_clean "$id"
 }
 
+# CAP_DAC_READ_SEARCH in the initial user namespace opens a file by handle
+# (open_by_handle_at) anywhere on a filesystem the container has mounted: its rootfs's, here the
+# host's root filesystem.
+case_handle_refused()
+{
+	expect_refused runc-handle "holds CAP_DAC_READ_SEARCH in the initial user namespace" \
+		caps="$DOCKER_CAPS_NORAW,CAP_DAC_READ_SEARCH"
+}
+
+# What the refusal prevents: accepted as removable, the container writes a host file outside
+# its root and its volume, through the volume's mount (a bind of a directory under $T, on the
+# filesystem whose root inode the attack names; the read-only rootfs would do for reading).
+case_handle_escapes()
+{
+	local id=runc-handle-ok proof="$T/outside-root" top fs got
+	fs=$(stat -f -c %T "$T") top=$(stat -c %m "$T")
+	[ "$fs" = ext2/ext3 ] && [ "$(stat -c %i "$top")" = 2 ] || {
+		case_skip "the attack names ext4's root inode; $T is on $fs mounted at $top"
+		return
+	}
+	rt_write_config "$T/netfence-removable.json" closed true
+	mkdir -p "$T/volume"
+	rt_start_fenced "$id" policy="$POLICY" config="$T/netfence-removable.json" \
+		caps="$DOCKER_CAPS_NORAW,CAP_DAC_READ_SEARCH" \
+		mount='{"destination": "/data", "type": "bind", "source": "'"$T/volume"'", "options": ["rbind", "rw"]}' ||
+		return
+	expect_probe "$id" tcp 127.0.0.1 "$PD" EPERM
+	[ "$(nf_field "$id" removable)" = True ] ||
+		fail "$id: show: removable is '$(nf_field "$id" removable)', expected True"
+	proof=$(realpath "$proof")
+	got=$(rt_exec "$id" /bin/client byhandle /data "${proof#"${top%/}"/}")
+	[ "$got" = ok ] && [ "$(cat "$proof" 2>/dev/null)" = escaped ] ||
+		fail "$id: the attack gave '$got' and left '$(cat "$proof" 2>/dev/null)' in $proof"
+	rm -f "$proof"
+	rt_delete_clean "$id"
+}
+
 cg_mount()
 {
 	local o=$1 opts=""
@@ -599,6 +636,8 @@ ptrace-escapes           | case_ptrace_escapes
 ptrace-classic           | case_ptrace_classic
 ptrace-own-pidns         | case_ptrace_own_pidns
 ptrace-joined-pidns      | case_ptrace_joined_pidns
+handle-refused           | case_handle_refused
+handle-escapes           | case_handle_escapes
 unfenced                 | case_unfenced
 removable-refused        | case_removable_refused
 removable-accepted       | case_removable_accepted
