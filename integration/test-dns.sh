@@ -11,16 +11,14 @@
 #
 # Needs root, cgroup v2, dnsmasq (dnsmasq-base), dig (bind9-dnsutils), python3, a static C
 # compiler, and a kernel with bpf_loop (5.17); exits 77 with the reason otherwise. Everything it
-# makes (namespaces, dnsmasq, cgroups, bpffs, /etc/netns/<ns>) goes on any exit.
+# makes (namespaces, dnsmasq, cgroups, bpffs: integration/lib-dns.sh) goes on any exit.
 set -u
 
 . "$(dirname "$0")/lib-kernel.sh"
+# shellcheck source=integration/lib-dns.sh
+. "$(dirname "$0")/lib-dns.sh"
 
 CC=${CC:-cc}
-NS_SRV=nfdns-srv-$$
-NS_CLI=nfdns-cli-$$
-VETH=nfd$$
-DNSMASQ_PID=""
 SRV=10.77.0.1     # dnsmasq, a trusted resolver
 QUIET=10.77.0.5   # a trusted resolver nothing answers on: the forger's stand-in
 FORGER=10.77.0.99 # not a resolver
@@ -29,32 +27,11 @@ CLI=10.77.0.2
 cleanup()
 {
 	stop_test_work
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
-	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
-	ip netns del "$NS_SRV" 2>/dev/null
-	ip netns del "$NS_CLI" 2>/dev/null
-	rm -rf "/etc/netns/$NS_CLI"
+	dns_cleanup
 	[ -n "$CG" ] && [ -d "$CG-b" ] && remove_dns_cgroup "$CG-b"
 	[ -n "$CG" ] && [ -d "$CG" ] && remove_dns_cgroup "$CG"
 	unmount_bpffs
 	remove_tmp 0
-}
-
-# remove_dns_cgroup DIR: remove_cgroup, then more tries, killing again, while killed processes
-# exit (on a loaded machine a cgroup stays busy for seconds after its last process is killed).
-remove_dns_cgroup()
-{
-	local i pid
-	remove_cgroup "$1" 2>/dev/null
-	for i in $(seq 300); do
-		[ -d "$1" ] || return 0
-		rmdir "$1" 2>/dev/null && return 0
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$1/cgroup.procs"
-		sleep 0.1
-	done
-	echo "warning: could not remove cgroup $1" >&2
 }
 
 need_root
@@ -75,30 +52,15 @@ mkdir "$CG" || skip "cannot create a cgroup under $CG2"
 
 # --- the two namespaces and the resolver -----------------------------------------------
 
-ip netns add "$NS_SRV" && ip netns add "$NS_CLI" || skip "cannot create network namespaces"
-ip link add "${VETH}a" netns "$NS_SRV" type veth peer name "${VETH}b" netns "$NS_CLI" ||
-	skip "cannot create a veth pair"
-srv() { ip netns exec "$NS_SRV" "$@"; }
-cli_ns() { ip netns exec "$NS_CLI" "$@"; }
-srv ip link set lo up
-cli_ns ip link set lo up
-srv ip addr add "$SRV/24" dev "${VETH}a"
+dns_netns dns "$SRV" "$CLI"
 srv ip addr add fd77::1/64 dev "${VETH}a" nodad
 for a in $QUIET $FORGER 10.77.0.10 10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14 10.77.0.20 10.77.0.21; do
 	srv ip addr add "$a/32" dev "${VETH}a"
 done
 srv ip addr add fd77::10/128 dev "${VETH}a" nodad
-srv ip link set "${VETH}a" up
-cli_ns ip addr add "$CLI/24" dev "${VETH}b"
 cli_ns ip addr add fd77::2/64 dev "${VETH}b" nodad
-cli_ns ip link set "${VETH}b" up
-# ip netns exec shows this file as /etc/resolv.conf to the client's processes.
-mkdir -p "/etc/netns/$NS_CLI"
-printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$SRV" >"/etc/netns/$NS_CLI/resolv.conf"
-
-# Not through srv(): $! must be dnsmasq itself (ip netns exec execs it).
-ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
-	--listen-address="$SRV" --pid-file="$T/dnsmasq.pid" --local-ttl=300 \
+dns_resolver "$SRV"
+dns_start_dnsmasq "$SRV" api.example.com \
 	--host-record=api.example.com,10.77.0.10,fd77::10 \
 	--host-record=target.example.com,10.77.0.11 \
 	--cname=alias.example.net,target.example.com \
@@ -107,24 +69,14 @@ ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts 
 	--host-record=meta.example.com,169.254.169.254 \
 	--host-record=other.example.com,10.77.0.21 \
 	--address=/wild.example.org/10.77.0.12 \
-	--address=/deep.example.org/10.77.0.13 \
-	--log-facility="$T/dnsmasq.log" &
-DNSMASQ_PID=$!
-for _ in $(seq 50); do
-	srv dig +short +time=1 +tries=1 @"$SRV" api.example.com 2>/dev/null | grep -q 10.77.0.10 && break
-	sleep 0.1
-done
-srv dig +short +time=1 +tries=1 @"$SRV" api.example.com | grep -q 10.77.0.10 ||
-	skip "dnsmasq did not come up: $(cat "$T/dnsmasq.log" 2>/dev/null)"
+	--address=/deep.example.org/10.77.0.13
 
 # --- helpers -----------------------------------------------------------------------------
 
 # in_fence CMD...: CMD in the client namespace, inside the fenced cgroup.
 in_fence()
 {
-	# the cgroup first: ip netns exec mounts the namespace's own /sys
-	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
-		"${FENCE_CG:-$CG}" "$NS_CLI" "$@"
+	dns_run "${FENCE_CG:-$CG}" "$@"
 }
 
 # verdict tcp|udp ADDR PORT: nfclient's word for a connect from inside the fence.
