@@ -7,19 +7,22 @@
 #   dns_netns NAME SRV CLI      NS_SRV=nfNAME-srv-PID and NS_CLI=nfNAME-cli-PID joined by
 #                               the veth pair VETH (VETH"a" in NS_SRV holding SRV/24, VETH"b"
 #                               in NS_CLI holding CLI/24), loopback up in both
-#   dns_resolver ADDR           the resolver the client namespace's processes use
+#   dns_resolver ADDR           the resolver the client's processes (dns_run) use, in a
+#                               resolv.conf of $DNS_ETC, with a hosts file there naming
+#                               localhost only and an nsswitch.conf of "hosts: files dns"
 #   dns_start_dnsmasq ADDR NAME [ARG...]
 #                               dnsmasq in NS_SRV on ADDR with ARGs (its records), once it
 #                               answers for NAME; logs to $T/dnsmasq.log
 #   srv CMD..., cli_ns CMD...   CMD in NS_SRV, NS_CLI
-#   dns_run CGROUP CMD...       CMD in NS_CLI, inside CGROUP
-#   dns_cleanup                 stop dnsmasq, remove the namespaces and what dns_resolver made
+#   dns_run CGROUP CMD...       CMD in NS_CLI, inside CGROUP, seeing $DNS_ETC's files in /etc
+#   dns_cleanup                 stop dnsmasq, remove the namespaces
 #   remove_dns_cgroup DIR       remove_cgroup, tried again while killed processes exit
 
 NS_SRV=""
 NS_CLI=""
 VETH=""
 DNSMASQ_PID=""
+DNS_ETC="" # the client's resolv.conf, hosts and nsswitch.conf (dns_resolver)
 
 dns_netns()
 {
@@ -41,9 +44,16 @@ dns_netns()
 
 dns_resolver()
 {
-	# ip netns exec shows this file as /etc/resolv.conf to the client's processes.
-	mkdir -p "/etc/netns/$NS_CLI"
-	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$1" >"/etc/netns/$NS_CLI/resolv.conf"
+	local out
+	DNS_ETC=$T/dns-etc
+	mkdir -p "$DNS_ETC"
+	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$1" >"$DNS_ETC/resolv.conf"
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$DNS_ETC/hosts"
+	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' \
+		>"$DNS_ETC/nsswitch.conf"
+	out=$(cli_ns sh -c "$DNS_BIND"' && cat /etc/resolv.conf' "$DNS_ETC" 2>&1)
+	[[ $out == *"nameserver $1"* ]] ||
+		skip "cannot bind the client's /etc/resolv.conf, hosts, nsswitch.conf: $(flat "$out")"
 }
 
 dns_start_dnsmasq()
@@ -55,7 +65,7 @@ dns_start_dnsmasq()
 		--bind-interfaces --listen-address="$addr" --pid-file="$T/dnsmasq.pid" \
 		--local-ttl=300 --log-facility="$T/dnsmasq.log" "$@" &
 	DNSMASQ_PID=$!
-	for _ in $(seq 50); do
+	for _ in $(seq $((50 * KT_TIME_SCALE))); do
 		[ -n "$(srv dig +short +time=1 +tries=1 @"$addr" "$name" 2>/dev/null)" ] && return 0
 		sleep 0.1
 	done
@@ -66,11 +76,16 @@ dns_start_dnsmasq()
 srv() { ip netns exec "$NS_SRV" "$@"; }
 cli_ns() { ip netns exec "$NS_CLI" "$@"; }
 
+# The client's files over /etc's, in the mount namespace ip netns exec made for the one
+# command: nothing is written to /etc, which may be read-only (the kernel matrix's guests).
+# shellcheck disable=SC2016 # expanded by the inner shell
+DNS_BIND='for f in resolv.conf hosts nsswitch.conf; do mount --bind "$0/$f" "/etc/$f" || exit 125; done'
+
 dns_run()
 {
 	# the cgroup first: ip netns exec mounts the namespace's own /sys
-	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
-		"$1" "$NS_CLI" "${@:2}"
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" sh -c "$2" "${@:3}"' \
+		"$1" "$NS_CLI" "$DNS_BIND"' && exec "$@"' "$DNS_ETC" "${@:2}"
 }
 
 dns_cleanup()
@@ -79,7 +94,6 @@ dns_cleanup()
 	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
 	[ -n "$NS_SRV" ] && ip netns del "$NS_SRV" 2>/dev/null
 	[ -n "$NS_CLI" ] && ip netns del "$NS_CLI" 2>/dev/null
-	[ -n "$NS_CLI" ] && rm -rf "/etc/netns/$NS_CLI"
 	return 0
 }
 

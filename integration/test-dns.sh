@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Name rules against a real resolver: two network namespaces joined by a veth pair, dnsmasq in
 # one (the resolver, 10.77.0.1), the fenced cgroup's processes in the other (10.77.0.2) looking
-# names up with the libc resolver (getent ahosts) and dig, then connecting with nfclient. Hand-made
+# names up with the libc resolver (getent ahosts, its resolv.conf bound over /etc's in their own
+# mount namespace: nothing is written to /etc) and dig, then connecting with nfclient. Hand-made
 # answers (integration/dnsforge.py) play the forger: from an untrusted address, unsolicited,
 # replayed, and injected over the fence's own loopback.
 #
@@ -256,15 +257,16 @@ case_link_local_never_learned()
 # names: only an answer taken would open them.
 forge() { srv python3 "$ROOT_DIR/integration/dnsforge.py" "$@"; }
 
-# wait_for FILE WORD: until FILE holds WORD (at most 20 s: the machine may be loaded).
+# wait_for FILE WORD: until FILE holds WORD (at most 20 s, KT_TIME_SCALE times that in the
+# kernel matrix's emulated guests: the machine may be loaded).
 wait_for()
 {
 	local i
-	for i in $(seq 200); do
+	for i in $(seq $((200 * KT_TIME_SCALE))); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	fail "no '$2' in $1 after 20 s"
+	fail "no '$2' in $1 after $((20 * KT_TIME_SCALE)) s"
 	return 1
 }
 
