@@ -15,25 +15,19 @@
 set -u
 
 . "$(dirname "$0")/../integration/lib-kernel.sh"
+# shellcheck source=integration/lib-dns.sh
+. "$(dirname "$0")/../integration/lib-dns.sh"
 
 N=${1:-300}
 CC=${CC:-cc}
-NS_SRV=nfbd-srv-$$
-NS_CLI=nfbd-cli-$$
-VETH=nfb$$
-DNSMASQ_PID=""
 STATS_WAS=""
 
 cleanup()
 {
 	stop_test_work
 	[ -n "$STATS_WAS" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
-	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
-	ip netns del "$NS_SRV" 2>/dev/null
-	ip netns del "$NS_CLI" 2>/dev/null
-	rm -rf "/etc/netns/$NS_CLI"
-	[ -n "$CG" ] && [ -d "$CG" ] && remove_cgroup "$CG"
+	dns_cleanup
+	[ -n "$CG" ] && [ -d "$CG" ] && remove_dns_cgroup "$CG"
 	unmount_bpffs
 	remove_tmp 0
 }
@@ -51,29 +45,18 @@ build_client
 CG=$CG2/netfence-bench-dns-$$
 mkdir "$CG" || skip "cannot create a cgroup"
 
-ip netns add "$NS_SRV" && ip netns add "$NS_CLI" || skip "cannot create network namespaces"
-ip link add "${VETH}a" netns "$NS_SRV" type veth peer name "${VETH}b" netns "$NS_CLI" ||
-	skip "cannot create a veth pair"
-ip netns exec "$NS_SRV" sh -c "ip link set lo up && ip addr add 10.78.0.1/24 dev ${VETH}a &&
-	ip addr add 10.78.0.10/32 dev ${VETH}a && ip addr add 10.78.0.11/32 dev ${VETH}a &&
-	ip link set ${VETH}a up"
-ip netns exec "$NS_CLI" sh -c "ip link set lo up && ip addr add 10.78.0.2/24 dev ${VETH}b &&
-	ip link set ${VETH}b up"
-mkdir -p "/etc/netns/$NS_CLI"
-printf 'nameserver 10.78.0.1\n' >"/etc/netns/$NS_CLI/resolv.conf"
-ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
-	--bind-interfaces --listen-address=10.78.0.1 --pid-file="$T/dnsmasq.pid" --local-ttl=300 \
-	--host-record=one.example.com,10.78.0.10 \
+dns_netns bd 10.78.0.1 10.78.0.2
+srv ip addr add 10.78.0.10/32 dev "${VETH}a"
+srv ip addr add 10.78.0.11/32 dev "${VETH}a"
+dns_resolver 10.78.0.1
+dns_start_dnsmasq 10.78.0.1 one.example.com --host-record=one.example.com,10.78.0.10 \
 	--cname=three.example.com,mid.example.com --cname=mid.example.com,end.example.com \
-	--host-record=end.example.com,10.78.0.11 --log-facility=/dev/null &
-DNSMASQ_PID=$!
-sleep 1
+	--host-record=end.example.com,10.78.0.11
 
 # run CMD...: CMD in the client namespace, in the cgroup.
 run()
 {
-	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
-		"$CG" "$NS_CLI" "$@"
+	dns_run "$CG" "$@"
 }
 
 # stats NAME: "run_cnt run_time_ns" of the program NAME on the cgroup.

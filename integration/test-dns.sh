@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Name rules against a real resolver: two network namespaces joined by a veth pair, dnsmasq in
 # one (the resolver, 10.77.0.1), the fenced cgroup's processes in the other (10.77.0.2) looking
-# names up with the libc resolver (getent ahosts) and dig, then connecting with nfclient. Hand-made
+# names up with the libc resolver (getent ahosts, its resolv.conf bound over /etc's in their own
+# mount namespace: nothing is written to /etc) and dig, then connecting with nfclient. Hand-made
 # answers (integration/dnsforge.py) play the forger: from an untrusted address, unsolicited,
 # replayed, and injected over the fence's own loopback.
 #
@@ -11,16 +12,14 @@
 #
 # Needs root, cgroup v2, dnsmasq (dnsmasq-base), dig (bind9-dnsutils), python3, a static C
 # compiler, and a kernel with bpf_loop (5.17); exits 77 with the reason otherwise. Everything it
-# makes (namespaces, dnsmasq, cgroups, bpffs, /etc/netns/<ns>) goes on any exit.
+# makes (namespaces, dnsmasq, cgroups, bpffs: integration/lib-dns.sh) goes on any exit.
 set -u
 
 . "$(dirname "$0")/lib-kernel.sh"
+# shellcheck source=integration/lib-dns.sh
+. "$(dirname "$0")/lib-dns.sh"
 
 CC=${CC:-cc}
-NS_SRV=nfdns-srv-$$
-NS_CLI=nfdns-cli-$$
-VETH=nfd$$
-DNSMASQ_PID=""
 SRV=10.77.0.1     # dnsmasq, a trusted resolver
 QUIET=10.77.0.5   # a trusted resolver nothing answers on: the forger's stand-in
 FORGER=10.77.0.99 # not a resolver
@@ -29,32 +28,11 @@ CLI=10.77.0.2
 cleanup()
 {
 	stop_test_work
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
-	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
-	ip netns del "$NS_SRV" 2>/dev/null
-	ip netns del "$NS_CLI" 2>/dev/null
-	rm -rf "/etc/netns/$NS_CLI"
+	dns_cleanup
 	[ -n "$CG" ] && [ -d "$CG-b" ] && remove_dns_cgroup "$CG-b"
 	[ -n "$CG" ] && [ -d "$CG" ] && remove_dns_cgroup "$CG"
 	unmount_bpffs
 	remove_tmp 0
-}
-
-# remove_dns_cgroup DIR: remove_cgroup, then more tries, killing again, while killed processes
-# exit (on a loaded machine a cgroup stays busy for seconds after its last process is killed).
-remove_dns_cgroup()
-{
-	local i pid
-	remove_cgroup "$1" 2>/dev/null
-	for i in $(seq 300); do
-		[ -d "$1" ] || return 0
-		rmdir "$1" 2>/dev/null && return 0
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$1/cgroup.procs"
-		sleep 0.1
-	done
-	echo "warning: could not remove cgroup $1" >&2
 }
 
 need_root
@@ -75,30 +53,19 @@ mkdir "$CG" || skip "cannot create a cgroup under $CG2"
 
 # --- the two namespaces and the resolver -----------------------------------------------
 
-ip netns add "$NS_SRV" && ip netns add "$NS_CLI" || skip "cannot create network namespaces"
-ip link add "${VETH}a" netns "$NS_SRV" type veth peer name "${VETH}b" netns "$NS_CLI" ||
-	skip "cannot create a veth pair"
-srv() { ip netns exec "$NS_SRV" "$@"; }
-cli_ns() { ip netns exec "$NS_CLI" "$@"; }
-srv ip link set lo up
-cli_ns ip link set lo up
-srv ip addr add "$SRV/24" dev "${VETH}a"
+dns_netns dns "$SRV" "$CLI"
 srv ip addr add fd77::1/64 dev "${VETH}a" nodad
-for a in $QUIET $FORGER 10.77.0.10 10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14 10.77.0.20 10.77.0.21; do
+for a in $QUIET $FORGER 10.77.0.10 10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14 10.77.0.20 10.77.0.21 \
+	10.77.0.22 10.77.0.23; do
 	srv ip addr add "$a/32" dev "${VETH}a"
 done
 srv ip addr add fd77::10/128 dev "${VETH}a" nodad
-srv ip link set "${VETH}a" up
-cli_ns ip addr add "$CLI/24" dev "${VETH}b"
 cli_ns ip addr add fd77::2/64 dev "${VETH}b" nodad
-cli_ns ip link set "${VETH}b" up
-# ip netns exec shows this file as /etc/resolv.conf to the client's processes.
-mkdir -p "/etc/netns/$NS_CLI"
-printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$SRV" >"/etc/netns/$NS_CLI/resolv.conf"
-
-# Not through srv(): $! must be dnsmasq itself (ip netns exec execs it).
-ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
-	--listen-address="$SRV" --pid-file="$T/dnsmasq.pid" --local-ttl=300 \
+dns_resolver "$SRV"
+# svc.example.com's HTTPS record (type 65): priority 1, target ".", ipv4hint 10.77.0.20,
+# ipv6hint fd77::20
+SVC_HINTS=000100000400040a4d001400060010fd770000000000000000000000000020
+dns_start_dnsmasq "$SRV" api.example.com \
 	--host-record=api.example.com,10.77.0.10,fd77::10 \
 	--host-record=target.example.com,10.77.0.11 \
 	--cname=alias.example.net,target.example.com \
@@ -108,23 +75,15 @@ ip netns exec "$NS_SRV" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts 
 	--host-record=other.example.com,10.77.0.21 \
 	--address=/wild.example.org/10.77.0.12 \
 	--address=/deep.example.org/10.77.0.13 \
-	--log-facility="$T/dnsmasq.log" &
-DNSMASQ_PID=$!
-for _ in $(seq 50); do
-	srv dig +short +time=1 +tries=1 @"$SRV" api.example.com 2>/dev/null | grep -q 10.77.0.10 && break
-	sleep 0.1
-done
-srv dig +short +time=1 +tries=1 @"$SRV" api.example.com | grep -q 10.77.0.10 ||
-	skip "dnsmasq did not come up: $(cat "$T/dnsmasq.log" 2>/dev/null)"
+	--host-record=cdn-a.example.com,10.77.0.22 --host-record=cdn-b.example.com,10.77.0.22 \
+	--host-record=svc.example.com,10.77.0.23 --dns-rr=svc.example.com,65,"$SVC_HINTS"
 
 # --- helpers -----------------------------------------------------------------------------
 
 # in_fence CMD...: CMD in the client namespace, inside the fenced cgroup.
 in_fence()
 {
-	# the cgroup first: ip netns exec mounts the namespace's own /sys
-	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' \
-		"${FENCE_CG:-$CG}" "$NS_CLI" "$@"
+	dns_run "${FENCE_CG:-$CG}" "$@"
 }
 
 # verdict tcp|udp ADDR PORT: nfclient's word for a connect from inside the fence.
@@ -304,15 +263,16 @@ case_link_local_never_learned()
 # names: only an answer taken would open them.
 forge() { srv python3 "$ROOT_DIR/integration/dnsforge.py" "$@"; }
 
-# wait_for FILE WORD: until FILE holds WORD (at most 20 s: the machine may be loaded).
+# wait_for FILE WORD: until FILE holds WORD (at most 20 s, KT_TIME_SCALE times that in the
+# kernel matrix's emulated guests: the machine may be loaded).
 wait_for()
 {
 	local i
-	for i in $(seq 200); do
+	for i in $(seq $((200 * KT_TIME_SCALE))); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	fail "no '$2' in $1 after 20 s"
+	fail "no '$2' in $1 after $((20 * KT_TIME_SCALE)) s"
 	return 1
 }
 
@@ -567,6 +527,10 @@ EOF
 	in_fence dig +tcp +short +time=2 +tries=1 "@$SRV" api.example.com A >"$T/tcp.out" 2>&1
 	grep -q 10.77.0.10 "$T/tcp.out" || fail "dig +tcp got no answer: $(flat "$(cat "$T/tcp.out")")"
 	expect EPERM tcp 10.77.0.10 443
+	[ "$(counter learned)" = 0 ] || fail "learned counter after the TCP answer: $(counter learned)"
+	# control: the same lookup over UDP, in the same fence, teaches
+	resolve api.example.com dig || fail "dig api.example.com over UDP failed"
+	expect_after "the lookup over UDP" allowed tcp 10.77.0.10 443
 }
 
 # A container holding CAP_NET_RAW over its namespace (accepted under raw_sockets: allow) could
@@ -696,6 +660,111 @@ case_programs_only_with_names()
 	[ "$n" = 1 ] || fail "$n ingress programs with host rules, expected 1"
 }
 
+# limits_policy: the names policy, and its rules for the limits' names, as policies/limits.json.
+limits_policy()
+{
+	jq '.rules += [
+	    { action: "allow", host: "svc.example.com", protocol: "tcp", ports: [443] },
+	    { action: "allow", host: "hosts.example.com", protocol: "tcp", ports: [443] },
+	    { action: "allow", host: "cdn-a.example.com", protocol: "tcp", ports: [443] } ]' \
+		"$T/policies/names.json" >"$T/policies/limits.json"
+}
+
+# An HTTPS (SVCB) record's address hints teach nothing: the record of an allowed name comes from
+# the trusted resolver, its hints reach the application, and a connect to them is denied; the
+# name's A record, looked up after it, is learned.
+case_https_hints()
+{
+	local out
+	limits_policy
+	attach_dns limits || return
+	out=$(in_fence dig +short +time=2 +tries=1 "@$SRV" svc.example.com HTTPS 2>&1)
+	[[ $out == *ipv4hint=10.77.0.20* && $out == *ipv6hint=fd77::20* ]] ||
+		fail "dig svc.example.com HTTPS gave no hints: $(flat "$out")"
+	expect EPERM tcp 10.77.0.20 443
+	expect EPERM tcp fd77::20 443
+	[ "$(counter learned)" = 0 ] || fail "learned counter after the HTTPS answer: $(counter learned)"
+	resolve svc.example.com || fail "svc.example.com did not resolve"
+	expect_after "the A lookup" allowed tcp 10.77.0.23 443
+	expect_after "the A lookup" EPERM tcp 10.77.0.20 443
+}
+
+# An address from /etc/hosts in the fence's own mount namespace (the container's file) is
+# never learned: no DNS answer carries it.
+case_etc_hosts()
+{
+	local out
+	limits_policy
+	attach_dns limits || return
+	cp "$DNS_ETC/hosts" "$T/hosts.orig"
+	printf '10.77.0.20\thosts.example.com\n' >>"$DNS_ETC/hosts"
+	out=$(in_fence getent ahostsv4 hosts.example.com 2>&1)
+	[[ $out == *10.77.0.20* ]] || fail "getent hosts.example.com: $(flat "$out")"
+	expect EPERM tcp 10.77.0.20 443
+	cp "$T/hosts.orig" "$DNS_ETC/hosts"
+}
+
+# Two names on one address (a CDN's): a lookup of the name not allowed teaches nothing, but once
+# the allowed name is learned at the address, a connect to it is allowed whatever name the
+# application meant. The documented limit: name rules narrow by address.
+case_shared_address()
+{
+	limits_policy
+	attach_dns limits || return
+	resolve cdn-b.example.com || fail "cdn-b.example.com did not resolve"
+	expect EPERM tcp 10.77.0.22 443
+	resolve cdn-a.example.com || fail "cdn-a.example.com did not resolve"
+	resolve cdn-b.example.com || fail "cdn-b.example.com did not resolve"
+	expect_after "cdn-a's lookup" allowed tcp 10.77.0.22 443
+	expect_after "cdn-a's lookup" EPERM tcp 10.77.0.22 80
+}
+
+# A container in the host's network namespace whose resolver is on loopback cannot use name
+# rules: a loopback resolver is refused by policy check and attach, in one line naming
+# /resolvers; and a resolver on another address of the fence's own namespace (a node-local
+# cache on the host's address, seen from the host's namespace) answers over loopback, which
+# teaches nothing.
+case_loopback_resolver()
+{
+	local r out pid
+	for r in 127.0.0.53 ::1; do
+		jq --arg r "$r" '.resolvers = [$r]' "$T/policies/names.json" >"$T/policies/lo.json"
+		if out=$("${NF[@]}" policy check "$T/policies/lo.json" 2>&1); then
+			fail "policy check accepted the resolver $r"
+		else
+			[[ $out == *"/resolvers/0: '$r'"* && $out != *$'\n'* ]] ||
+				fail "policy check refused $r, but not in one line naming /resolvers/0: $(flat "$out")"
+		fi
+		"${NF[@]}" detach dns >/dev/null 2>&1
+		out=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/lo.json" 2>&1) &&
+			fail "attach with the resolver $r succeeded"
+	done
+	jq '.resolvers = ["10.77.0.3"]' "$T/policies/names.json" >"$T/policies/local.json"
+	cli_ns ip addr add 10.77.0.3/32 dev "${VETH}b"
+	ip netns exec "$NS_CLI" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
+		--bind-interfaces --listen-address=10.77.0.3 --pid-file="$T/dnsmasq-local.pid" \
+		--host-record=api.example.com,10.77.0.10 --log-facility="$T/dnsmasq-local.log" &
+	pid=$!
+	BG_PIDS="${BG_PIDS:-} $pid"
+	for _ in $(seq $((50 * KT_TIME_SCALE))); do
+		out=$(cli_ns dig +short +time=1 +tries=1 @10.77.0.3 api.example.com 2>/dev/null)
+		[ -n "$out" ] && break
+		sleep 0.1
+	done
+	if [ -z "$out" ]; then
+		case_skip "dnsmasq on 10.77.0.3 did not come up: $(flat "$(cat "$T/dnsmasq-local.log")")"
+	elif attach_dns local; then
+		out=$(in_fence dig +short +time=2 +tries=1 @10.77.0.3 api.example.com A 2>&1)
+		[ "$out" = 10.77.0.10 ] || fail "dig @10.77.0.3 api.example.com: $(flat "$out")"
+		expect EPERM tcp 10.77.0.10 443
+		[ "$(counter loopback)" -ge 1 ] 2>/dev/null ||
+			fail "loopback counter: $(counter loopback)"
+	fi
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cli_ns ip addr del 10.77.0.3/32 dev "${VETH}b"
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -727,6 +796,10 @@ TABLE="
 	attack-raw-hairpin            | case_attack_raw_hairpin
 	update-forgets                | case_update_forgets
 	unnoted-socket                | case_unnoted_socket
+	https-hints                   | case_https_hints
+	etc-hosts                     | case_etc_hosts
+	shared-address                | case_shared_address
+	loopback-resolver             | case_loopback_resolver
 "
 run_cases "$TABLE" run_dns_case
 test_summary

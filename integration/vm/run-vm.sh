@@ -1,9 +1,9 @@
 #!/bin/bash
 # run-vm.sh NAME OUTDIR: boot one kernel of the matrix under qemu (TCG: software emulation) with
 # the host's / shared read-only over 9p and run the job integration/vm/guest.sh reads, written
-# here from the environment: KM_SUITES (default "kernel events"; "unit" adds the unit tests),
-# KM_NETFENCE (the binary, absolute), KM_OUTPUT (the build directory with tests/, relative to
-# the project), KM_FILTER (the suites' case regex), KM_SYNC_ROUNDS (the kernel suite's
+# here from the environment: KM_SUITES (default "kernel events dns"; "unit" adds the unit
+# tests), KM_NETFENCE (the binary, absolute), KM_OUTPUT (the build directory with tests/,
+# relative to the project), KM_FILTER (the suites' case regex), KM_SYNC_ROUNDS (the kernel suite's
 # KT_SYNC_ROUNDS, default 50: emulation is slow), KM_TIME_SCALE (the suites' KT_TIME_SCALE,
 # default 10: the factor of their waits that only end a hang). The console goes to
 # OUTDIR/NAME.log; prints the guest's KM-RESULT line.
@@ -26,7 +26,7 @@ job=$out/$name.job
 cat >"$job" <<JOB
 KM_ROOT='$ROOT'
 KM_MODDIR='$dir/root'
-KM_SUITES='${KM_SUITES:-kernel events}'
+KM_SUITES='${KM_SUITES:-kernel events dns}'
 KM_NETFENCE='${KM_NETFENCE:-$ROOT/netfence}'
 KM_OUTPUT='${KM_OUTPUT:-.output}'
 KM_FILTER='${KM_FILTER:-}'
