@@ -7,11 +7,13 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "json_writer.h"
 #include "log.h"
 #include "oci.h"
+#include "seed.h"
 #include "state.h"
 #include "util.h"
 
@@ -115,11 +117,29 @@ static bool attach_removable(struct nf_cli *cli)
 	return true;
 }
 
+/*
+ * The processes of the cgroup, whose network namespace name rules are seeded in (hook/seed.h);
+ * none when it cannot be read, which the seeding reports.
+ */
+static size_t seed_pids(const struct nf_policy *p, const char *cgroup, pid_t *pids)
+{
+	size_t n = 0;
+
+	if (!nf_policy_has_names(p)) {
+		nf_caps_drop_standby();
+		return 0;
+	}
+	if (nf_seed_cgroup_pids(cgroup, pids, NF_SEED_PIDS_MAX, &n) < 0)
+		n = 0;
+	return n;
+}
+
 /* bare: a cgroup given by hand, whose processes are looked at once the policy is valid. */
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
 		 bool removable, bool bare, const char *verb)
 {
 	char source[128] = "file";
+	pid_t pids[NF_SEED_PIDS_MAX];
 	struct nf_policy *p = NULL;
 	struct nf_err err;
 	char *text = NULL;
@@ -149,6 +169,8 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 		.own_netns = own_netns,
 		.removable = removable,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
+		.seed_pids = pids,
+		.seed_npids = seed_pids(p, cgroup, pids),
 	};
 	r = nf_fence_attach(&cli->paths, &req, &err);
 	close(req.cgroup_fd);
