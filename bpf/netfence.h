@@ -225,8 +225,9 @@ enum nf_hook {
  * Name rules
  * ----------
  * A policy may allow hosts by name ("api.example.com", "*.example.org", "**.example.org").
- * Nothing resolves them ahead of time: the fence learns, in the kernel, the addresses the
- * container's own lookups get. A cgroup_skb/egress program records each UDP query the fence
+ * The fence learns, in the kernel, the addresses the container's own lookups get; the loader
+ * also writes, at attach and update, what one lookup of each exact name from the container's
+ * namespace got (hook/seed.c: entries as the programs would have made them). A cgroup_skb/egress program records each UDP query the fence
  * sends to a resolver the policy trusts (nf_resolvers) as pending (nf_queries: resolver, source
  * port, id); a cgroup_skb/ingress program takes an answer only from that resolver, to that port
  * with that id, once, and not over loopback; it walks the answer (compression pointers backward

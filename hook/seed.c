@@ -119,6 +119,7 @@ struct seed_head {
 	uint64_t netns;
 	uint32_t nrec;
 	uint32_t loopback; /* datagrams ignored: they came in over loopback */
+	int32_t res_err[NF_POLICY_MAX_RESOLVERS]; /* why a resolver could not be asked */
 };
 
 enum { NAME_PENDING = 0, NAME_ANSWERED = 1, NAME_REFUSED = 2 };
@@ -146,7 +147,6 @@ struct child {
 	size_t nq;
 	uint8_t status[NF_SEED_NAMES_MAX];
 	int sock[NF_POLICY_MAX_RESOLVERS];
-	int sock_err[NF_POLICY_MAX_RESOLVERS];
 	size_t round; /* resolvers asked so far */
 	struct seed_head head;
 	struct seed_rec rec[RECS_MAX];
@@ -288,7 +288,7 @@ static void next_round(struct child *c)
 		int fd = open_resolver(&p->resolvers[i]);
 
 		if (fd < 0) {
-			c->sock_err[i] = fd;
+			c->head.res_err[i] = fd;
 			continue;
 		}
 		c->sock[i] = fd;
@@ -300,8 +300,8 @@ static void next_round(struct child *c)
 				continue;
 			n = nf_dns_query(b, sizeof(b), c->q[k].id, c->names[c->q[k].name],
 					 c->q[k].type);
-			if (n > 0 && send(fd, b, (size_t)n, 0) < 0 && !c->sock_err[i])
-				c->sock_err[i] = -errno;
+			if (n > 0 && send(fd, b, (size_t)n, 0) < 0 && !c->head.res_err[i])
+				c->head.res_err[i] = -errno;
 		}
 		return;
 	}
@@ -371,7 +371,7 @@ static void read_resolver(struct child *c, size_t i)
 			continue;
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				c->sock_err[i] = -errno; /* refused: the next one now */
+				c->head.res_err[i] = -errno; /* refused: the next one now */
 				close(c->sock[i]);
 				c->sock[i] = -1;
 				if (i + 1 == c->round)
@@ -558,10 +558,29 @@ static size_t write_entries(const struct nf_seed_request *req, const struct chil
 	return n;
 }
 
-/* res->why: the names left, and why each. */
+/* Append to res->why what fits of the formatted text; false when it did not all fit. */
+static bool append(struct nf_seed_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static bool append(struct nf_seed_result *res, const char *fmt, ...)
+{
+	size_t len = strlen(res->why);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(res->why + len, sizeof(res->why) - len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(res->why) - len)
+		return true;
+	res->why[len] = '\0'; /* nothing cut in half */
+	return false;
+}
+
+/* res->why: the names left and why each, answers ignored, resolvers that could not be asked. */
 static void explain(struct nf_seed_result *res, const struct child *c, const bool *has_addr)
 {
-	size_t len = 0, left = 0;
+	const struct nf_policy *p = c->req->policy;
+	size_t listed = 0, left = 0;
 
 	for (size_t i = 0; i < c->nnames; i++) {
 		const char *why = c->status[i] == NAME_PENDING	 ? "no answer"
@@ -570,17 +589,28 @@ static void explain(struct nf_seed_result *res, const struct child *c, const boo
 
 		if (has_addr[i])
 			continue;
-		if (len < sizeof(res->why) - 80)
-			len += (size_t)snprintf(res->why + len, sizeof(res->why) - len,
-						"%s'%s' (%s)", len ? ", " : "", c->names[i], why);
+		/* room kept for the count of the rest */
+		if (strlen(res->why) < sizeof(res->why) - 160 &&
+		    append(res, "%s'%s' (%s)", listed ? ", " : "", c->names[i], why))
+			listed++;
 		else
 			left++;
 	}
-	if (left && len < sizeof(res->why))
-		snprintf(res->why + len, sizeof(res->why) - len, " and %zu more", left);
-	if (len && c->head.loopback && strlen(res->why) < sizeof(res->why) - 60)
-		snprintf(res->why + strlen(res->why), sizeof(res->why) - strlen(res->why),
-			 "; %u answers over loopback ignored", c->head.loopback);
+	if (listed + left == 0)
+		return;
+	if (left)
+		append(res, "%s%zu more", listed ? " and " : "", left);
+	if (c->head.loopback)
+		append(res, "; %u answers over loopback ignored", c->head.loopback);
+	for (size_t i = 0; i < p->nresolvers && i < NF_POLICY_MAX_RESOLVERS; i++) {
+		char addr[INET6_ADDRSTRLEN] = "?";
+
+		if (c->head.res_err[i] >= 0)
+			continue;
+		inet_ntop(p->resolvers[i].family == 4 ? AF_INET : AF_INET6, p->resolvers[i].addr,
+			  addr, sizeof(addr));
+		append(res, "; resolver %s: %s", addr, strerror(-c->head.res_err[i]));
+	}
 }
 
 static void child_init(struct child *c, const struct nf_seed_request *req, const char **names,
