@@ -236,8 +236,9 @@ static void seed(const struct nf_fence_request *req, const struct nf_compiled *c
 		nf_log_warning(0, "%s: %s%s (%zu of %zu names seeded, %zu addresses, %u ms)", lead,
 			       res.why, more, res.seeded, res.names, res.addresses, res.ms);
 	else
-		nf_log_info("seeded %zu names: %zu addresses in %u ms", res.names, res.addresses,
-			    res.ms);
+		nf_log_info("seeded %zu name%s: %zu address%s in %u ms", res.names,
+			    res.names == 1 ? "" : "s", res.addresses,
+			    res.addresses == 1 ? "" : "es", res.ms);
 }
 
 int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req,
