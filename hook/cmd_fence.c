@@ -148,11 +148,14 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 
 	nf_log_set_id(id);
 	r = load_policy(&cli->cfg, cli->policy, own_netns, &p, &text, &len, source, sizeof(source));
-	if (r < 0)
+	if (r < 0) {
+		nf_caps_drop_standby();
 		return NF_EXIT_FAIL;
+	}
 	removable = removable || (bare && attach_removable(cli));
 	r = nf_cgroup_open(cgroup, &err);
 	if (r < 0) {
+		nf_caps_drop_standby();
 		nf_policy_free(p);
 		free(text);
 		reap(cli);
@@ -205,6 +208,7 @@ static int update(struct nf_cli *cli, const char *id)
 	if (r == 0 && s->unfenced)
 		r = -ENOENT; /* a container that runs unfenced has no fence to update */
 	if (r < 0) {
+		nf_caps_drop_standby();
 		nf_state_free(s);
 		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
 		       NF_EXIT_FAIL;

@@ -536,6 +536,8 @@ int nf_cmd_hook(struct nf_cli *cli)
 	struct hook_ctx c = { .cgroup_fd = -1 };
 	int r = hook_run(cli, &c);
 
+	nf_caps_drop_standby(); /* where the run ended before the seeding would */
+
 	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */
 	if (nf_pins_ensure_root(cli->paths.bpffs_root) == 0)
 		nf_fence_gc(&cli->paths, true, NULL);
