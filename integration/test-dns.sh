@@ -841,6 +841,29 @@ EOF
 	unhold
 }
 
+# The fence's processes in two network namespaces: which one's lookups would the container
+# want? Neither is guessed: nothing is seeded, and the line says why.
+case_seed_two_namespaces()
+{
+	local other
+	hold || return
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" sleep 120' "$CG" \
+		"$NS_SRV" &
+	other=$!
+	BG_PIDS="${BG_PIDS:-} $other"
+	for _ in $(seq 200); do
+		[ "$(cat "/proc/$other/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.05
+	done
+	attach_seed names || return
+	[[ $SEED_OUT == *"names not seeded"*"more than one network namespace"* ]] ||
+		fail "two namespaces: $(flat "$SEED_OUT")"
+	expect EPERM tcp 10.77.0.10 443
+	kill "$other" 2>/dev/null
+	wait "$other" 2>/dev/null
+	unhold
+}
+
 # empty_fence_cgroup DIR: no process left in DIR by an earlier case (a query's python outlives
 # the subshell that wait_query kills): attach and update seed name rules in the namespace of
 # the fence's processes, and a case expects that only where it put one there (hold).
@@ -894,6 +917,7 @@ TABLE="
 	seed-update                   | case_seed_update
 	seed-unreachable              | case_seed_unreachable
 	seed-loopback-forgery         | case_seed_loopback_forgery
+	seed-two-namespaces           | case_seed_two_namespaces
 "
 run_cases "$TABLE" run_dns_case
 test_summary
