@@ -225,8 +225,8 @@ enum nf_hook {
  * Name rules
  * ----------
  * A policy may allow hosts by name ("api.example.com", "*.example.org", "**.example.org").
- * Nothing resolves them ahead of time: the fence learns, in the kernel, the addresses the
- * container's own lookups get. A cgroup_skb/egress program records each UDP query the fence
+ * The fence learns, in the kernel, the addresses the container's own lookups get (attach and
+ * update seed them too, below). A cgroup_skb/egress program records each UDP query the fence
  * sends to a resolver the policy trusts (nf_resolvers) as pending (nf_queries: resolver, source
  * port, id); a cgroup_skb/ingress program takes an answer only from that resolver, to that port
  * with that id, once, and not over loopback; it walks the answer (compression pointers backward
@@ -239,6 +239,9 @@ enum nf_hook {
  * (nf_entry.learn), and only in that namespace: deny rules win. Learned addresses never include
  * loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or multicast
  * ones: only a CIDR rule opens those.
+ *
+ * The loader also writes nf_learned: at attach and update, what one lookup of each exact name
+ * from the container's namespace got (hook/seed.c), entries as these programs would make them.
  *
  * Names are kept in DNS wire form (length-prefixed labels, lower case); patterns in nf_names, an
  * LPM trie, with their labels in reverse order ("\3org\7example"), so that the longest pattern

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build and run netfence's libFuzzer targets (fuzz/fuzz_*.c) with ASan and UBSan.
 #
-#   fuzz/run.sh [--replay] [TARGET...]     TARGET: policy, state, config (default: all)
+#   fuzz/run.sh [--replay] [TARGET...]     TARGET: policy, state, config, dns (default: all)
 #
 # For each target: build .output/fuzz/fuzz_TARGET with clang -fsanitize=fuzzer,address,undefined
 # from the hook modules it needs; replay its seeds (fuzz/seeds/TARGET/) and its saved crashers
@@ -21,7 +21,7 @@ FUZZ_DIR=$ROOT_DIR/fuzz
 OUT=$ROOT_DIR/.output/fuzz
 FUZZ_TIME=${FUZZ_TIME:-60}
 CLANG=${CLANG:-clang}
-ALL_TARGETS="policy state config"
+ALL_TARGETS="policy state config dns"
 
 # The hook modules each target links (parsers are pure, so no libbpf or libcap). If a module
 # grows a dependency, the build falls back to every module but main.c, which needs `make`'s
@@ -30,6 +30,7 @@ declare -A SRCS=(
 	[policy]="policy.c json.c json_scan.c util.c err.c compile.c"
 	[state]="oci.c json.c json_scan.c util.c err.c policy.c config.c floor.c log.c"
 	[config]="config.c floor.c policy.c oci.c cgroup.c json.c json_scan.c util.c err.c log.c"
+	[dns]="dns.c err.c"
 )
 # Longest input per target: the documents are bounded far above this, but the interesting
 # structure fits, and short inputs keep the runs fast.
@@ -37,6 +38,7 @@ declare -A MAX_LEN=(
 	[policy]=8192
 	[state]=4096
 	[config]=4096
+	[dns]=4608
 )
 
 # shellcheck disable=SC2054 # the commas belong to the flag
@@ -205,9 +207,9 @@ main()
 			sed -n '2,16p' "$0"
 			exit 0
 			;;
-		policy | state | config) targets="$targets $1" ;;
+		policy | state | config | dns) targets="$targets $1" ;;
 		*)
-			echo "fuzz/run.sh: unknown target '$1' (policy, state, config)" >&2
+			echo "fuzz/run.sh: unknown target '$1' (policy, state, config, dns)" >&2
 			exit 2
 			;;
 		esac

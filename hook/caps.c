@@ -33,15 +33,87 @@ void nf_caps_raise_memlock(void)
 	}
 }
 
-int nf_caps_drop(struct nf_err *err)
+static const cap_value_t standby_caps[2] = { CAP_SYS_ADMIN, CAP_SYS_PTRACE };
+
+/* keep (effective and permitted) and, with standby, what is held of standby_caps (permitted
+ * only). */
+static int caps_set(const cap_value_t keep[2], bool standby)
 {
-	cap_value_t keep[2] = { CAP_BPF, CAP_NET_ADMIN };
-	cap_t now, want;
+	cap_t now = standby ? cap_get_proc() : NULL, want = cap_init();
 	int r = 0;
 
+	if (!want || (standby && !now)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (cap_set_flag(want, CAP_PERMITTED, 2, keep, CAP_SET) < 0 ||
+	    cap_set_flag(want, CAP_EFFECTIVE, 2, keep, CAP_SET) < 0)
+		r = -errno;
+	for (int i = 0; standby && r == 0 && i < 2; i++)
+		if (caps_have(now, standby_caps[i]) &&
+		    cap_set_flag(want, CAP_PERMITTED, 1, &standby_caps[i], CAP_SET) < 0)
+			r = -errno;
+	if (r == 0 && cap_set_proc(want) < 0)
+		r = -errno;
+out:
+	cap_free(now);
+	cap_free(want);
+	return r;
+}
+
+static void keep_set(cap_value_t keep[2])
+{
 	/* Kernels without CAP_BPF (< 5.8) gate BPF behind CAP_SYS_ADMIN. */
-	if (!CAP_IS_SUPPORTED(CAP_BPF))
-		keep[0] = CAP_SYS_ADMIN;
+	keep[0] = CAP_IS_SUPPORTED(CAP_BPF) ? CAP_BPF : CAP_SYS_ADMIN;
+	keep[1] = CAP_NET_ADMIN;
+}
+
+int nf_caps_drop_standby(void)
+{
+	cap_value_t keep[2];
+
+	keep_set(keep);
+	return caps_set(keep, false);
+}
+
+int nf_caps_raise_standby(void)
+{
+	cap_t caps = cap_get_proc();
+	int r = 0;
+
+	if (!caps)
+		return -ENOMEM;
+	if (!caps_have(caps, standby_caps[0]) || !caps_have(caps, standby_caps[1]))
+		r = -EPERM;
+	else if (cap_set_flag(caps, CAP_EFFECTIVE, 2, standby_caps, CAP_SET) < 0 ||
+		 cap_set_proc(caps) < 0)
+		r = -errno;
+	cap_free(caps);
+	return r;
+}
+
+int nf_caps_clear(void)
+{
+	cap_t none = cap_init();
+	int r = 0;
+
+	if (!none)
+		return -ENOMEM;
+	if (cap_set_proc(none) < 0)
+		r = -errno;
+	cap_free(none);
+	return r;
+}
+
+int nf_caps_drop(struct nf_err *err, bool standby)
+{
+	cap_value_t keep[2];
+	cap_t now;
+	int r = 0;
+
+	keep_set(keep);
+	/* no standby where CAP_SYS_ADMIN is kept anyway (no CAP_BPF): no name rules there */
+	standby = standby && keep[0] == CAP_BPF;
 
 	now = cap_get_proc();
 	if (!now) {
@@ -73,15 +145,9 @@ int nf_caps_drop(struct nf_err *err)
 		}
 	}
 
-	want = cap_init();
-	if (!want)
-		return nf_err_set(err, -ENOMEM, "cannot allocate capabilities");
-	if (cap_set_flag(want, CAP_PERMITTED, 2, keep, CAP_SET) < 0 ||
-	    cap_set_flag(want, CAP_EFFECTIVE, 2, keep, CAP_SET) < 0 || cap_set_proc(want) < 0) {
-		r = -errno;
+	r = caps_set(keep, standby);
+	if (r < 0)
 		nf_err_set(err, r, "cannot drop capabilities: %s", strerror(-r));
-	}
-	cap_free(want);
 	if (r == 0)
 		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	return r;

@@ -7,11 +7,13 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "json_writer.h"
 #include "log.h"
 #include "oci.h"
+#include "seed.h"
 #include "state.h"
 #include "util.h"
 
@@ -115,11 +117,29 @@ static bool attach_removable(struct nf_cli *cli)
 	return true;
 }
 
+/*
+ * The processes of the cgroup, whose network namespace name rules are seeded in (hook/seed.h);
+ * none when it cannot be read, which the seeding reports.
+ */
+static size_t seed_pids(const struct nf_policy *p, const char *cgroup, pid_t *pids)
+{
+	size_t n = 0;
+
+	if (!nf_policy_has_names(p)) {
+		nf_caps_drop_standby();
+		return 0;
+	}
+	if (nf_seed_cgroup_pids(cgroup, pids, NF_SEED_PIDS_MAX, &n) < 0)
+		n = 0;
+	return n;
+}
+
 /* bare: a cgroup given by hand, whose processes are looked at once the policy is valid. */
 static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool own_netns,
 		 bool removable, bool bare, const char *verb)
 {
 	char source[128] = "file";
+	pid_t pids[NF_SEED_PIDS_MAX];
 	struct nf_policy *p = NULL;
 	struct nf_err err;
 	char *text = NULL;
@@ -128,11 +148,14 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 
 	nf_log_set_id(id);
 	r = load_policy(&cli->cfg, cli->policy, own_netns, &p, &text, &len, source, sizeof(source));
-	if (r < 0)
+	if (r < 0) {
+		nf_caps_drop_standby();
 		return NF_EXIT_FAIL;
+	}
 	removable = removable || (bare && attach_removable(cli));
 	r = nf_cgroup_open(cgroup, &err);
 	if (r < 0) {
+		nf_caps_drop_standby();
 		nf_policy_free(p);
 		free(text);
 		reap(cli);
@@ -149,6 +172,8 @@ static int fence(struct nf_cli *cli, const char *id, const char *cgroup, bool ow
 		.own_netns = own_netns,
 		.removable = removable,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
+		.seed_pids = pids,
+		.seed_npids = seed_pids(p, cgroup, pids),
 	};
 	r = nf_fence_attach(&cli->paths, &req, &err);
 	close(req.cgroup_fd);
@@ -183,6 +208,7 @@ static int update(struct nf_cli *cli, const char *id)
 	if (r == 0 && s->unfenced)
 		r = -ENOENT; /* a container that runs unfenced has no fence to update */
 	if (r < 0) {
+		nf_caps_drop_standby();
 		nf_state_free(s);
 		return nf_log_error(r, "not fenced (no state in %s)", cli->paths.state_dir),
 		       NF_EXIT_FAIL;

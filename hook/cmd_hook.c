@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "netfence.h"
 #include "cli.h"
@@ -299,6 +300,7 @@ static int resolve_cgroup(struct hook_ctx *c)
 static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 {
 	struct nf_policy *p = NULL;
+	pid_t pid;
 	struct nf_err e;
 	bool own_net;
 	int removable, r;
@@ -328,6 +330,9 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		nf_err_prefix(&e, "%s", c->source);
 		return nf_log_err(&e);
 	}
+	/* the standby capabilities serve the seeding of name rules alone */
+	if (!nf_policy_has_names(p))
+		nf_caps_drop_standby();
 	own_net = own_netns(c->config);
 	nf_policy_resolve(p, own_net);
 	removable = check_removable(cli, c, own_net, p->raw_sockets == NF_RAW_DENY);
@@ -338,6 +343,7 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		nf_policy_free(p);
 		return r;
 	}
+	pid = (pid_t)c->state->pid;
 	struct nf_fence_request req = {
 		.id = c->state->id,
 		.cgroup_dir = c->cgroup,
@@ -349,6 +355,9 @@ static int hook_attach(struct nf_cli *cli, struct hook_ctx *c)
 		.own_netns = own_net,
 		.removable = removable == 1,
 		.events_per_sec = nf_cli_events_rate(&cli->cfg),
+		/* the container's process: its network namespace is the container's */
+		.seed_pids = &pid,
+		.seed_npids = 1,
 	};
 	r = nf_fence_attach(&cli->paths, &req, &e);
 	if (r == 0) {
@@ -510,6 +519,8 @@ static int hook_run(struct nf_cli *cli, struct hook_ctx *c)
 	if (stage_parse(cli->argc ? cli->argv[0] : NULL, c->state->status, &stage) < 0)
 		return nf_log_fail(-EINVAL, "unknown hook stage %s",
 				   nf_quote_str(q, cli->argc ? cli->argv[0] : c->state->status));
+	if (stage != STAGE_ATTACH)
+		nf_caps_drop_standby();
 	if (stage == STAGE_DETACH) {
 		r = nf_fence_detach(&cli->paths, c->state->id, &err);
 		return r < 0 ? nf_log_err(&err) : 0;
@@ -524,6 +535,8 @@ int nf_cmd_hook(struct nf_cli *cli)
 {
 	struct hook_ctx c = { .cgroup_fd = -1 };
 	int r = hook_run(cli, &c);
+
+	nf_caps_drop_standby(); /* where the run ended before the seeding would */
 
 	/* Fences whose cgroup is gone (poststop never came) are reaped by every hook run. */
 	if (nf_pins_ensure_root(cli->paths.bpffs_root) == 0)

@@ -985,6 +985,34 @@ static int pattern_value(struct builder *b, const char *d, struct nf_name_val *v
 	return r;
 }
 
+int nf_compiled_host_ports(const struct nf_compiled *c, const char *host,
+			   uint32_t ret[NF_PROTO_COUNT])
+{
+	const struct nf_pattern *best = NULL;
+	struct nf_name_key k;
+	unsigned int depth;
+
+	if (strlen(host) > NF_NAME_MAX - 2 || strchr(host, '*'))
+		return -EINVAL;
+	pattern_key(host, &k);
+	/* the trie's lookup: the longest pattern whose key starts the name's */
+	for (size_t i = 0; i < c->npatterns; i++) {
+		const struct nf_pattern *p = &c->patterns[i];
+
+		if (p->key.prefixlen <= k.prefixlen &&
+		    memcmp(p->key.name, k.name, p->key.prefixlen / 8) == 0 &&
+		    (!best || p->key.prefixlen > best->key.prefixlen))
+			best = p;
+	}
+	if (!best || best->val.labels > labels_of(host))
+		return -ENOENT;
+	depth = labels_of(host) - best->val.labels;
+	depth = depth > NF_DEPTH_DEEPER ? NF_DEPTH_DEEPER : depth;
+	for (int p = 0; p < NF_PROTO_COUNT; p++)
+		ret[p] = best->val.portset[depth][p];
+	return ret[0] || ret[1] || ret[2] ? 0 : -ENOENT;
+}
+
 /* One pattern per distinct domain of the name rules, and the resolvers. */
 static int compile_names(struct builder *b, struct nf_compiled *c)
 {

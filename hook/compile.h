@@ -68,6 +68,14 @@ struct nf_compiled {
 int nf_compile(const struct nf_policy *p, struct nf_compiled **ret, struct nf_err *err);
 void nf_compiled_free(struct nf_compiled *c);
 
+/*
+ * The port sets (ids, per enum nf_proto) that an answer naming host, an exact name, makes the
+ * programs learn its addresses for: nf_names' lookup, done on c's patterns. 0, or -ENOENT when
+ * no pattern allows it, -EINVAL for a name with a wildcard or too long.
+ */
+int nf_compiled_host_ports(const struct nf_compiled *c, const char *host,
+			   uint32_t ret[NF_PROTO_COUNT]);
+
 /* Reference verdict computed from the rules directly (no maps): for tests and `policy check`.
  * addr is network order (4 or 16 bytes per family); returns 1 allow, 0 deny. */
 int nf_policy_verdict(const struct nf_policy *p, int family, const uint8_t *addr, int proto,

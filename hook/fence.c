@@ -14,6 +14,8 @@
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
+#include "seed.h"
+#include "caps.h"
 #include "state.h"
 #include "util.h"
 
@@ -117,7 +119,7 @@ static int finish_commit(const struct nf_paths *paths, const char *id, struct nf
 }
 
 static int attach_locked(const struct nf_paths *paths, const struct nf_fence_request *req,
-			 const struct nf_compiled *c, struct nf_err *err)
+			 const struct nf_compiled *c, uint64_t *ret_cgid, struct nf_err *err)
 {
 	char newdir[4096], curdir[4096];
 	uint64_t carry[NF_CNT_COUNT] = {};
@@ -127,6 +129,7 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	r = check_cgroup(req, &cgid, err);
 	if (r < 0)
 		return r;
+	*ret_cgid = cgid;
 	struct nf_load_opts o = {
 		.compiled = c,
 		.cgroup_fd = req->cgroup_fd,
@@ -184,11 +187,66 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	return finish_commit(paths, req->id, err);
 }
 
+/* The map of learned addresses of the fence now in force for id. */
+static int open_learned(const struct nf_paths *paths, const char *id)
+{
+	char dir[4096];
+	int r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
+
+	return r < 0 ? r : nf_loader_open_learned(dir);
+}
+
+/*
+ * Seed the fence's name rules after its attach (outside the store's lock: it may take
+ * NF_SEED_BUDGET_MS), into the map it opened under the lock; one log line says how it went.
+ */
+static void seed(const struct nf_fence_request *req, const struct nf_compiled *c, int learned,
+		 uint64_t cgid)
+{
+	static const char lead[] = "names not seeded, which fail closed until the container "
+				   "looks them up";
+	struct nf_seed_result res;
+	char more[96] = "";
+
+	if (learned < 0) {
+		nf_caps_drop_standby();
+		nf_log_warning(0, "%s: cannot open the map of learned addresses: %s", lead,
+			       strerror(-learned));
+		return;
+	}
+	struct nf_seed_request sr = {
+		.pids = req->seed_pids,
+		.npids = req->seed_npids,
+		.policy = req->policy,
+		.compiled = c,
+		.learned_fd = learned,
+		.cgroup_id = cgid,
+		.budget_ms = NF_SEED_BUDGET_MS,
+	};
+	nf_seed_run(&sr, &res);
+	close(learned);
+	if (res.names == 0) {
+		nf_log_debug("name rules: no exact name to seed (%zu wildcard patterns)", res.wild);
+		return;
+	}
+	if (res.more)
+		snprintf(more, sizeof(more), "%s%zu names beyond the first %d not looked up",
+			 res.why[0] ? "; " : "", res.more, NF_SEED_NAMES_MAX);
+	if (res.why[0] || res.more)
+		nf_log_warning(0, "%s: %s%s (%zu of %zu names seeded, %zu addresses, %u ms)", lead,
+			       res.why, more, res.seeded, res.names, res.addresses, res.ms);
+	else
+		nf_log_info("seeded %zu name%s: %zu address%s in %u ms", res.names,
+			    res.names == 1 ? "" : "s", res.addresses,
+			    res.addresses == 1 ? "" : "es", res.ms);
+}
+
 int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req,
 		    struct nf_err *err)
 {
 	struct nf_compiled *c = NULL;
-	int lock, r;
+	uint64_t cgid = 0;
+	int lock, r, learned = -ENOENT;
 
 	r = nf_compile(req->policy, &c, err);
 	if (r < 0)
@@ -207,8 +265,14 @@ int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request 
 		return nf_err_set(err, lock, "cannot lock state dir %s: %s", paths->state_dir,
 				  strerror(-lock));
 	}
-	r = attach_locked(paths, req, c, err);
+	r = attach_locked(paths, req, c, &cgid, err);
+	if (r == 0 && c->names)
+		learned = open_learned(paths, req->id);
 	close(lock);
+	if (r == 0 && c->names)
+		seed(req, c, learned, cgid);
+	else
+		nf_caps_drop_standby();
 	nf_compiled_free(c);
 	return r;
 }

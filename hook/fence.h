@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "policy.h"
 
@@ -28,12 +29,17 @@ struct nf_fence_request {
 	bool own_netns;
 	bool removable;
 	unsigned int events_per_sec;
+	/* Name rules are seeded (hook/seed.h) in the network namespace these processes share:
+	 * none, not seeded (the log says so). */
+	const pid_t *seed_pids;
+	size_t seed_npids;
 };
 
 /*
  * Attach, or replace the fence of an id already attached: the new programs are attached before
  * the old ones are released, so the cgroup is never unfenced. On failure nothing new is left
- * attached or pinned and the previous fence, if any, stays in force.
+ * attached or pinned and the previous fence, if any, stays in force. A policy with name rules
+ * is then seeded, which never fails the attach: one log line says what was not seeded.
  */
 int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request *req,
 		    struct nf_err *err);

@@ -1607,6 +1607,11 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 	return r;
 }
 
+int nf_loader_open_learned(const char *pin_dir)
+{
+	return open_pin(pin_dir, NF_PIN_LEARNED);
+}
+
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n)
 {
 	struct nf_learned_key key = {}, next;

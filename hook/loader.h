@@ -114,6 +114,10 @@ struct nf_learned_addr {
  * without name rules. */
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n);
 
+/* An fd of the map of learned addresses the fence pinned in pin_dir uses; -ENOENT for a fence
+ * without name rules. */
+int nf_loader_open_learned(const char *pin_dir);
+
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);
 

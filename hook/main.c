@@ -43,14 +43,19 @@ static int load_config(struct nf_cli *cli)
 	return 0;
 }
 
-/* Commands acting on fences keep only the capabilities BPF needs, before reading any input. */
-static int drop_privileges(void)
+/*
+ * Commands acting on fences keep only the capabilities BPF needs, before reading any input;
+ * those that may seed name rules (hook/seed.h) keep two more on standby, not effective.
+ */
+static int drop_privileges(const struct nf_command *cmd)
 {
+	bool seeds = !strcmp(cmd->name, "hook") || !strcmp(cmd->name, "attach") ||
+		     !strcmp(cmd->name, "update");
 	struct nf_err err;
 	int r;
 
 	nf_caps_raise_memlock();
-	r = nf_caps_drop(&err);
+	r = nf_caps_drop(&err, seeds);
 	return r < 0 ? nf_log_err(&err) : r;
 }
 
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
 	/* The hook logs to the journal or syslog too: crun discards hook output by default. */
 	nf_log_open(strcmp(cmd->name, "hook") == 0);
 	nf_loader_init();
-	if (cmd->needs_config && drop_privileges() < 0)
+	if (cmd->needs_config && drop_privileges(cmd) < 0)
 		r = NF_EXIT_FAIL;
 	else if (cmd->needs_config && load_config(&cli) < 0)
 		r = NF_EXIT_FAIL;

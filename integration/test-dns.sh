@@ -468,6 +468,8 @@ case_attack_own_netns()
 # An answer teaches only at a socket that the connect and sendmsg programs saw send to the
 # resolver, which tells its network namespace: one connected before the attach, and sending since
 # without an address (no hook runs), learns nothing; the same connected after the attach does.
+# (The querying process is in the fence at the attach, which seeds the policy's names: the
+# forged answers name 10.77.0.21, which no name of the policy has.)
 case_unnoted_socket()
 {
 	local go=$T/unnoted.go before
@@ -479,17 +481,17 @@ case_unnoted_socket()
 	before=$(counter unsolicited)
 	touch "$go"
 	wait_for "$T/query.out" sent || return
-	forge answer "$QUIET" "$CLI" 40400 5400 api.example.com 10.77.0.20
+	forge answer "$QUIET" "$CLI" 40400 5400 api.example.com 10.77.0.21
 	sleep 0.2
-	expect EPERM tcp 10.77.0.20 443
+	expect EPERM tcp 10.77.0.21 443
 	[ "$(counter unsolicited)" -gt "$before" ] ||
 		fail "the answer was not counted as unsolicited ($before before, $(counter unsolicited) after)"
 	wait_query
 	cquery 40401 5401 "$go"
 	wait_for "$T/query.out" sent || return
-	forge answer "$QUIET" "$CLI" 40401 5401 api.example.com 10.77.0.20
+	forge answer "$QUIET" "$CLI" 40401 5401 api.example.com 10.77.0.21
 	sleep 0.2
-	expect allowed tcp 10.77.0.20 443
+	expect allowed tcp 10.77.0.21 443
 	wait_query
 }
 
@@ -765,9 +767,193 @@ case_loopback_resolver()
 	cli_ns ip addr del 10.77.0.3/32 dev "${VETH}b"
 }
 
-# One fresh attach per case (attach_dns); each case detaches at the end.
+# --- seeding: names looked up at attach and update -----------------------------------------
+
+# hold: a process of the fence in the client namespace (HOLD_PID), where attach and update find
+# the namespace to seed name rules in; unhold stops it.
+HOLD_PID=""
+hold()
+{
+	local i
+	# not through in_fence: $! must be the process that becomes sleep
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" sleep 120' \
+		"${FENCE_CG:-$CG}" "$NS_CLI" &
+	HOLD_PID=$!
+	BG_PIDS="${BG_PIDS:-} $HOLD_PID"
+	# in the namespace once it runs sleep: ip netns exec is done with it
+	for i in $(seq 200); do
+		[ "$(cat "/proc/$HOLD_PID/comm" 2>/dev/null)" = sleep ] && return 0
+		sleep 0.05
+	done
+	fail "the holding process did not start"
+	return 1
+}
+unhold()
+{
+	kill "$HOLD_PID" 2>/dev/null
+	wait "$HOLD_PID" 2>/dev/null
+	HOLD_PID=""
+}
+
+# attach_seed POLICY: attach_dns, the output in SEED_OUT.
+SEED_OUT=""
+attach_seed()
+{
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	SEED_OUT=$("${NF[@]}" attach --id dns --cgroup "$CG" --policy "$T/policies/$1.json" 2>&1) ||
+		{
+			fail "attach ($1) failed: $(flat "$SEED_OUT")"
+			return 1
+		}
+}
+
+# The attach looks the policy's exact names up from the fence's namespace: a connect with no
+# lookup in the container is allowed to what they resolve to, on their ports, and to nothing
+# else; deny rules and the addresses never learned hold as for the kernel's learning.
+case_seed_attach()
+{
+	hold || return
+	attach_seed names || return
+	# meta.example.com is 169.254.169.254, never learned: the one name said not seeded
+	[[ $SEED_OUT == *"names not seeded"*": 'meta.example.com' (no address it may learn) (4 of 5 names seeded"* ]] ||
+		fail "no seeding line: $(flat "$SEED_OUT")"
+	expect allowed tcp 10.77.0.10 443
+	expect allowed tcp fd77::10 443
+	expect EPERM tcp 10.77.0.10 8443
+	expect EPERM udp 10.77.0.10 443
+	expect allowed tcp 10.77.0.11 443 # alias.example.net's CNAME chain
+	expect EPERM tcp 10.77.0.14 443   # denied.example.com: deny wins
+	expect EPERM tcp 169.254.169.254 80
+	expect EPERM tcp 10.77.0.21 443 # other.example.com: not in the policy
+	expect EPERM tcp 10.77.0.12 443 # a.wild.example.org: wildcards are not seeded
+	"${NF[@]}" --json show dns | jq -e '.learned | map(.address) | index("10.77.0.10") != null' \
+		>/dev/null || fail "show does not list 10.77.0.10: $("${NF[@]}" --json show dns)"
+	# learned for the fence's own namespace only: another namespace gets nothing
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' "$CG" \
+		"$NS_SRV" "$CLIENT" tcp 10.77.0.10 443 >"$T/other-ns.out" 2>&1
+	[ "$(cat "$T/other-ns.out")" = EPERM ] ||
+		fail "from another namespace: '$(cat "$T/other-ns.out")', expected EPERM"
+	unhold
+}
+
+# An update of a running fence seeds the new policy's names, with its ports.
+case_seed_update()
+{
+	local out
+	hold || return
+	attach_seed plain || return
+	expect EPERM tcp 10.77.0.10 443
+	out=$("${NF[@]}" update dns --policy "$T/policies/names.json" 2>&1) ||
+		fail "update to names: $(flat "$out")"
+	expect allowed tcp 10.77.0.10 443
+	sed 's/"ports": \[443\] }/"ports": [443, 8443] }/' "$T/policies/names.json" \
+		>"$T/policies/names2.json"
+	out=$("${NF[@]}" update dns --policy "$T/policies/names2.json" 2>&1) ||
+		fail "update to names2: $(flat "$out")"
+	expect allowed tcp 10.77.0.10 8443
+	unhold
+}
+
+# A resolver that does not answer: the attach succeeds after the time budget, the fence is in
+# force, the names fail closed, and one line says what was not seeded and why.
+case_seed_unreachable()
+{
+	local start end
+	write_policy down <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["10.77.0.6"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	hold || return
+	start=$(date +%s%N)
+	attach_seed down || return
+	end=$(date +%s%N)
+	[ $(((end - start) / 1000000)) -lt 5000 ] ||
+		fail "the attach took $(((end - start) / 1000000)) ms"
+	[[ $SEED_OUT == *"names not seeded"*"'api.example.com' (no answer)"* ]] ||
+		fail "no line saying api.example.com was not seeded: $(flat "$SEED_OUT")"
+	[ "$(printf '%s\n' "$SEED_OUT" | grep -c 'not seeded')" = 1 ] ||
+		fail "not one line: $(flat "$SEED_OUT")"
+	expect EPERM tcp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.21 443
+	unhold
+	# no process in the cgroup: nothing to take a namespace from, said so
+	attach_seed names || return
+	[[ $SEED_OUT == *"names not seeded"*"no process in the cgroup"* ]] ||
+		fail "an empty cgroup: $(flat "$SEED_OUT")"
+	expect EPERM tcp 10.77.0.10 443
+}
+
+# Anything with CAP_NET_ADMIN in the container's namespace can put the resolver's address on
+# its loopback and answer there (here a second dnsmasq, naming api.example.com 10.77.0.20): the
+# answer comes from the resolver's address and port, to the seeder's query, over loopback. The
+# seeder takes no answer that arrived over loopback.
+case_seed_loopback_forgery()
+{
+	local pidfile=$T/dnsmasq-lo.pid
+	hold || return
+	cli_ns ip addr add "$QUIET/32" dev lo
+	cli_ns dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+		--listen-address="$QUIET" --pid-file="$pidfile" --host-record=api.example.com,10.77.0.20
+	write_policy quiet <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$QUIET"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] } ] }
+EOF
+	# the forger answers: seen from the namespace, as the seeder sees it
+	cli_ns dig +short +time=1 +tries=1 "@$QUIET" api.example.com A | grep -q 10.77.0.20 ||
+		fail "the forging resolver does not answer"
+	attach_seed quiet
+	expect EPERM tcp 10.77.0.20 443
+	[[ $SEED_OUT == *"names not seeded"*"over loopback ignored"* ]] ||
+		fail "no line saying the loopback answer was ignored: $(flat "$SEED_OUT")"
+	[ -s "$pidfile" ] && kill "$(cat "$pidfile")"
+	cli_ns ip addr del "$QUIET/32" dev lo
+	unhold
+}
+
+# The fence's processes in two network namespaces: which one's lookups would the container
+# want? Neither is guessed: nothing is seeded, and the line says why.
+case_seed_two_namespaces()
+{
+	local other
+	hold || return
+	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" sleep 120' "$CG" \
+		"$NS_SRV" &
+	other=$!
+	BG_PIDS="${BG_PIDS:-} $other"
+	for _ in $(seq 200); do
+		[ "$(cat "/proc/$other/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.05
+	done
+	attach_seed names || return
+	[[ $SEED_OUT == *"names not seeded"*"more than one network namespace"* ]] ||
+		fail "two namespaces: $(flat "$SEED_OUT")"
+	expect EPERM tcp 10.77.0.10 443
+	kill "$other" 2>/dev/null
+	wait "$other" 2>/dev/null
+	unhold
+}
+
+# empty_fence_cgroup DIR: no process left in DIR by an earlier case (a query's python outlives
+# the subshell that wait_query kills): attach and update seed name rules in the namespace of
+# the fence's processes, and a case expects that only where it put one there (hold).
+empty_fence_cgroup()
+{
+	local i pid
+	for i in $(seq 100); do
+		[ -n "$(cat "$1/cgroup.procs" 2>/dev/null)" ] || return 0
+		while read -r pid; do
+			kill -9 "$pid" 2>/dev/null
+		done <"$1/cgroup.procs"
+		sleep 0.05
+	done
+	echo "warning: processes left in $1" >&2
+}
+
+# One fresh attach per case (attach_dns), from a cgroup without processes; each case detaches
+# at the end.
 run_dns_case()
 {
+	empty_fence_cgroup "$CG"
 	"$2"
 	"${NF[@]}" detach dns >/dev/null 2>&1
 }
@@ -800,6 +986,11 @@ TABLE="
 	etc-hosts                     | case_etc_hosts
 	shared-address                | case_shared_address
 	loopback-resolver             | case_loopback_resolver
+	seed-attach                   | case_seed_attach
+	seed-update                   | case_seed_update
+	seed-unreachable              | case_seed_unreachable
+	seed-loopback-forgery         | case_seed_loopback_forgery
+	seed-two-namespaces           | case_seed_two_namespaces
 "
 run_cases "$TABLE" run_dns_case
 test_summary

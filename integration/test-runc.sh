@@ -608,6 +608,28 @@ case_shared_programs()
 
 # --- the table ---------------------------------------------------------------------------
 
+# A policy with host rules in a container with a network namespace of its own, which has only
+# loopback when the hook runs at createRuntime: the seeding enters that namespace (runc's init
+# holds capabilities the hook dropped: CAP_SYS_PTRACE on standby opens it), finds no route to the
+# resolver, and says so in one line; the container starts, fenced, its names failing closed.
+case_seed_private_netns()
+{
+	local id=runc-seed-private cfg=$T/netfence-seed.json log=$T/logs/seed.log
+	local policy='{"version": 1, "default": "deny", "resolvers": ["192.0.2.53"],
+  "rules": [{"action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443]}]}'
+	rt_write_config "$cfg" closed false
+	jq --arg l "$log" '. + {log_file: $l}' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
+	rt_start_fenced "$id" netns=private policy="$policy" config="$cfg" || return
+	grep -q "container '$id'.*names not seeded.*'api.example.com' (no answer); resolver 192.0.2.53: Network is unreachable" \
+		"$log" || fail "$id: no line saying api.example.com was not seeded: $(cat "$log")"
+	[ "$(grep -c "container '$id'.*not seeded" "$log")" = 1 ] ||
+		fail "$id: not one line: $(cat "$log")"
+	grep -q "cannot enter\|cannot open the network namespace" "$log" &&
+		fail "$id: the seeding did not enter the namespace: $(cat "$log")"
+	expect_probe "$id" tcp 192.0.2.53 443 EPERM
+	rt_delete_clean "$id"
+}
+
 TABLE="
 host-createRuntime       | case_host_createRuntime
 host-prestart            | case_host_prestart
@@ -653,6 +675,7 @@ large-policy             | case_large_policy
 shared-programs          | case_shared_programs
 config-example           | case_config_example
 store-empty              | case_store_empty
+seed-private-netns       | case_seed_private_netns
 "
 
 rt_setup runc

@@ -951,3 +951,41 @@ Test(compile, names_patterns)
 	nf_compiled_free(c);
 	nf_policy_free(p);
 }
+
+/* The ports a seeded answer gives a name: what the kernel's lookup of nf_names would give. */
+Test(compile, host_ports)
+{
+	struct nf_policy *p = parse(
+		"{\"version\":1,\"default\":\"deny\",\"resolvers\":[\"192.0.2.53\"],\"rules\":["
+		"{\"action\":\"allow\",\"host\":\"**.example.org\",\"protocol\":\"tcp\","
+		"\"ports\":[443]},"
+		"{\"action\":\"allow\",\"host\":\"*.a.example.org\",\"protocol\":\"udp\"},"
+		"{\"action\":\"allow\",\"host\":\"b.a.example.org\",\"protocol\":\"tcp\","
+		"\"ports\":[80]},"
+		"{\"action\":\"allow\",\"host\":\"api.example.com\"}]}",
+		true);
+	struct nf_compiled *c = compile(p);
+	static const char b[] = "\3org\7example\1a\1b", org[] = "\3org\7example";
+	const struct nf_name_val *vb = pattern(c, b, sizeof(b) - 1),
+				 *vo = pattern(c, org, sizeof(org) - 1);
+	uint32_t ports[NF_PROTO_COUNT];
+
+	cr_assert(vb && vo);
+	cr_assert_eq(nf_compiled_host_ports(c, "b.a.example.org", ports), 0);
+	cr_expect_arr_eq(ports, vb->portset[NF_DEPTH_SELF], sizeof(ports));
+	/* below the longest pattern: its depths */
+	cr_assert_eq(nf_compiled_host_ports(c, "x.y.b.a.example.org", ports), 0);
+	cr_expect_arr_eq(ports, vb->portset[NF_DEPTH_DEEPER], sizeof(ports));
+	cr_assert_eq(nf_compiled_host_ports(c, "x.example.org", ports), 0);
+	cr_expect_arr_eq(ports, vo->portset[NF_DEPTH_ONE], sizeof(ports));
+	cr_assert_eq(nf_compiled_host_ports(c, "api.example.com", ports), 0);
+	for (int k = 0; k < NF_PROTO_COUNT; k++)
+		cr_expect_eq(ports[k], NF_PORTSET_ALL);
+	/* no pattern, or one that allows nothing there: -ENOENT */
+	cr_expect_eq(nf_compiled_host_ports(c, "example.org", ports), -ENOENT);
+	cr_expect_eq(nf_compiled_host_ports(c, "x.api.example.com", ports), -ENOENT);
+	cr_expect_eq(nf_compiled_host_ports(c, "example.net", ports), -ENOENT);
+	cr_expect_eq(nf_compiled_host_ports(c, "*.example.org", ports), -EINVAL);
+	nf_compiled_free(c);
+	nf_policy_free(p);
+}
