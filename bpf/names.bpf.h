@@ -133,16 +133,24 @@ struct {
 
 #define NF_NS_PER_SEC 1000000000ULL
 
-/* The learned entry of the destination (IPv6 form, IPv4 mapped), if it allows this port and
- * was learned in the caller's network namespace. Inlined into the programs of name rules only
- * (nf_allow). */
-static __always_inline int nf_learned_allows(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
-					     __u32 port, __u32 proto)
+/* A denial's why and its detail, as nf_allow gives them (nf_finish_owned). */
+#define NF_DNS_RES(why, classes, detail) \
+	((__u64)(why) << 8 | (__u64)(classes) << 16 | (__u64)(detail) << 32)
+
+/*
+ * 1 when the learned entry of the destination (IPv6 form, IPv4 mapped) allows this port and was
+ * learned in the caller's network namespace; else why not, for the event (NF_DNS_RES): the
+ * work of saying so is done on a denial only. Inlined into the programs of name rules only
+ * (nf_allow).
+ */
+static __always_inline __u64 nf_learned_allows(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
+					       __u32 port, __u32 proto)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_learned_key k;
 	struct nf_learned_val *v;
-	__u32 id;
+	__u64 now, ago;
+	__u32 id, classes;
 
 	k.cgroup_id = f->cgroup_id;
 	k.addr[0] = (__u32)w01;
@@ -150,12 +158,24 @@ static __always_inline int nf_learned_allows(struct bpf_sock_addr *ctx, __u64 w0
 	k.addr[2] = (__u32)w23;
 	k.addr[3] = (__u32)(w23 >> 32);
 	v = bpf_map_lookup_elem(&nf_learned, &k);
-	if (!v || v->expires_ns < bpf_ktime_get_ns() || v->netns != bpf_get_netns_cookie(ctx))
-		return 0;
+	if (!v)
+		return NF_DNS_RES(NF_WHY_NEVER, 0, 0);
+	now = bpf_ktime_get_ns();
+	if (v->expires_ns < now) {
+		ago = (now - v->expires_ns) / NF_NS_PER_SEC;
+		return NF_DNS_RES(NF_WHY_EXPIRED, 0, ago > 0xffffffff ? 0xffffffff : ago);
+	}
+	if (v->netns != bpf_get_netns_cookie(ctx))
+		return NF_DNS_RES(NF_WHY_NETNS, 0, 0);
 	id = nf_pick(nf_zero(proto ^ NF_PROTO_TCP), v->portset[NF_PROTO_TCP],
 		     nf_pick(nf_zero(proto ^ NF_PROTO_UDP), v->portset[NF_PROTO_UDP],
 			     v->portset[NF_PROTO_OTHER]));
-	return nf_portset_has(id, (__u16)port);
+	if (nf_portset_has(id, (__u16)port))
+		return 1;
+	classes = (__u32)(nf_zero(v->portset[NF_PROTO_TCP]) ^ 1) |
+		  (__u32)(nf_zero(v->portset[NF_PROTO_UDP]) ^ 1) << 1 |
+		  (__u32)(nf_zero(v->portset[NF_PROTO_OTHER]) ^ 1) << 2;
+	return NF_DNS_RES(NF_WHY_PORT, classes, id);
 }
 
 /*
@@ -182,9 +202,10 @@ static __always_inline void nf_note_socket(struct bpf_sock_addr *ctx, __u64 w01,
 }
 
 /* The verdict from nf_judge*'s two bits (nf_entry_verdict) and, where the rules would deny by
- * default, the learned addresses; names is a constant (the program's variant). */
-static __always_inline int nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01, __u64 w23,
-				    __u16 port, __u32 proto, int names)
+ * default, the learned addresses (bit 0; above, why they did not allow: nf_learned_allows);
+ * names is a constant (the program's variant). */
+static __always_inline __u64 nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01, __u64 w23,
+				      __u16 port, __u32 proto, int names)
 {
 	if (names && nf_names_on)
 		nf_note_socket(ctx, w01, w23, port);
@@ -192,7 +213,7 @@ static __always_inline int nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01,
 		return v & 1;
 	if (!(v & 2))
 		return 0;
-	return nf_learned_allows(ctx, w01, w23, port, proto) & 1;
+	return nf_learned_allows(ctx, w01, w23, port, proto);
 }
 
 /* A UDP datagram's addresses (IPv6 form), ports (network order) and where its payload starts.

@@ -197,7 +197,10 @@ struct nf_event {
 	__u8 proto;	 /* enum nf_proto */
 	__u8 verdict;	 /* enum nf_counter: NF_CNT_DENIED or NF_CNT_AUDITED */
 	__u8 hook;	 /* enum nf_hook */
-	__u8 pad[2];
+	/* Name rules: why no learned address opened it (enum nf_dns_why), and for NF_WHY_PORT
+	 * the classes the learned entry opens some port of (bit per enum nf_proto). */
+	__u8 dns_why;
+	__u8 dns_classes;
 	__u64 time_ns; /* when: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	/*
 	 * Who: the calling process (its tgid, in the initial pid namespace), taken only for an
@@ -208,7 +211,9 @@ struct nf_event {
 	 * 0 there.
 	 */
 	__u32 pid;
-	__u32 pad2;
+	/* NF_WHY_EXPIRED: seconds since the entry expired; NF_WHY_PORT: the learned port set of
+	 * the connect's class (a port set id, as in nf_learned_val). */
+	__u32 dns_detail;
 };
 
 enum nf_hook {
@@ -258,7 +263,19 @@ enum nf_hook {
 #define NF_DNS_TTL_MAX	 3600
 #define NF_DNS_WAIT	 30    /* seconds a query waits for its answer */
 #define NF_LEARNED_MAX	 16384 /* learned addresses per program set (LRU) */
-#define NF_QUERIES_MAX	 4096
+
+/*
+ * Why a destination a learned address could have opened (the compiled rules deny it by
+ * default, no deny rule covers the port) was denied: in the event (nf_event.dns_why).
+ */
+enum nf_dns_why {
+	NF_WHY_NONE = 0,    /* not such a destination: a rule denied it */
+	NF_WHY_NEVER = 1,   /* nothing learned for the address (or evicted, or forgotten) */
+	NF_WHY_EXPIRED = 2, /* learned, expired */
+	NF_WHY_NETNS = 3,   /* learned in another network namespace */
+	NF_WHY_PORT = 4,    /* learned for other ports or another protocol */
+};
+#define NF_QUERIES_MAX 4096
 
 struct nf_name_key {
 	__u32 prefixlen; /* bits: 8 * bytes of name */

@@ -1163,6 +1163,8 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
 	if (!r && ps->names)
 		r = pin_at(o->pin_dir, NF_PIN_LEARNED, ps->map[MAP_LEARNED]);
+	if (!r && ps->names)
+		r = pin_at(o->pin_dir, NF_PIN_PORTSETS, ps->map[MAP_PORTSETS]);
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {
@@ -1654,4 +1656,53 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 	*ret = out;
 	*ret_n = n;
 	return 0;
+}
+
+/* "443", "80,8000-8999": the ports set in bits, at most size bytes, "..." where cut. */
+static void ports_text(const __u64 *bits, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int p = 0; p < 65536; p++) {
+		unsigned int last = p;
+		int w;
+
+		if (!(bits[p / 64] >> (p % 64) & 1))
+			continue;
+		while (last + 1 < 65536 && bits[(last + 1) / 64] >> ((last + 1) % 64) & 1)
+			last++;
+		w = last == p ? snprintf(buf + n, size - n, "%s%u", n ? "," : "", p)
+			      : snprintf(buf + n, size - n, "%s%u-%u", n ? "," : "", p, last);
+		if (w < 0 || (size_t)w >= size - n) {
+			snprintf(buf + (n < size - 4 ? n : size - 4), 4, "...");
+			return;
+		}
+		n += (size_t)w;
+		p = last;
+	}
+}
+
+int nf_loader_portset_text(const char *pin_dir, uint32_t id, char *buf, size_t size)
+{
+	struct nf_portset *set;
+	uint32_t idx = id - NF_PORTSET_FIRST;
+	int fd, r;
+
+	if (size < 8)
+		return -ENOSPC;
+	if (id == NF_PORTSET_NONE || id == NF_PORTSET_ALL) {
+		snprintf(buf, size, "%s", id == NF_PORTSET_ALL ? "1-65535" : "");
+		return 0;
+	}
+	fd = open_pin(pin_dir, NF_PIN_PORTSETS);
+	if (fd < 0)
+		return fd;
+	set = malloc(sizeof(*set));
+	r = !set ? -ENOMEM : bpf_map_lookup_elem(fd, &idx, set) < 0 ? -errno : 0;
+	close(fd);
+	if (r == 0)
+		ports_text(set->bits, buf, size);
+	free(set);
+	return r;
 }

@@ -20,6 +20,7 @@
 #define NF_PIN_FENCES	  "map_fences"	    /* the per-fence info: whose programs count */
 #define NF_PIN_RODATA	  "map_rodata"	    /* the set's read-only data: its tags */
 #define NF_PIN_LEARNED	  "map_learned"	    /* name rules: the addresses learned */
+#define NF_PIN_PORTSETS	  "map_portsets"    /* name rules: the port sets learned ones name */
 #define NF_PIN_NAMES_LINK "link_dns_answer" /* linked only for a policy with name rules */
 
 struct nf_load_opts {
@@ -113,6 +114,13 @@ struct nf_learned_addr {
 /* The addresses the fence pinned in pin_dir has learned, in *ret (free()); -ENOENT for a fence
  * without name rules. */
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n);
+
+/*
+ * The ports of port set id (bpf/netfence.h) of the programs the fence pinned in pin_dir runs,
+ * as text: "443", "80,8000-8999", "1-65535" for every port, "" for none; cut with "..." at
+ * size. For an event, whose port set ids are those of its fence's programs.
+ */
+int nf_loader_portset_text(const char *pin_dir, uint32_t id, char *buf, size_t size);
 
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);

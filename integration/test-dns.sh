@@ -696,6 +696,55 @@ case_programs_only_with_names()
 	[ "$n" = 1 ] || fail "$n ingress programs with host rules, expected 1"
 }
 
+# dns_event FILE tcp|udp ADDR PORT: the first event of `monitor` output FILE for that denial.
+dns_event()
+{
+	jq -c --arg p "$2" --arg a "$3" --argjson n "$4" \
+		'select(.protocol == $p and .address == $a and .port == $n)' "$1" | head -n 1
+}
+
+# A denial that a learned address could have lifted says in its event why none did: never
+# resolved here, expired (how long ago), learned for other ports or another protocol; a denial
+# by a deny rule names no DNS reason.
+case_events_reason()
+{
+	local out=$T/reason.out ev ago
+	attach_dns names || return
+	expect EPERM tcp 10.77.0.10 443
+	resolve short.example.com || fail "short.example.com did not resolve"
+	expect allowed tcp 10.77.0.20 443
+	# TTL 1, clamped to NF_DNS_TTL_MIN (5 s)
+	sleep 7
+	expect EPERM tcp 10.77.0.20 443
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect EPERM tcp 10.77.0.10 8443
+	expect EPERM udp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.14 443
+	"${NF[@]}" monitor --container dns --timeout $((2000 * KT_TIME_SCALE)) >"$out" 2>"$out.err" ||
+		fail "monitor failed: $(flat "$(cat "$out.err")")"
+	ev=$(dns_event "$out" tcp 10.77.0.10 443)
+	[ "$(jq -r '.dns.learned' <<<"$ev")" = never_resolved ] &&
+		[ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.10 was never resolved here" ] ||
+		fail "never resolved: event '$ev'"
+	ev=$(dns_event "$out" tcp 10.77.0.20 443)
+	ago=$(jq -r '.dns.expired_s_ago' <<<"$ev")
+	[ "$(jq -r '.dns.learned' <<<"$ev")" = expired ] && [ "$ago" -ge 1 ] 2>/dev/null &&
+		[ "$ago" -le 120 ] && [ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.20 expired $ago s ago" ] ||
+		fail "expired: event '$ev'"
+	ev=$(dns_event "$out" tcp 10.77.0.10 8443)
+	[ "$(jq -c '.dns' <<<"$ev")" = \
+		'{"learned":"other_port","learned_protocols":["tcp"],"learned_ports":"443"}' ] &&
+		[ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.10 was learned for tcp port 443, not 8443" ] ||
+		fail "other port: event '$ev'"
+	ev=$(dns_event "$out" udp 10.77.0.10 443)
+	[ "$(jq -r '.dns.learned' <<<"$ev")" = other_port ] &&
+		[ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.10 was learned for tcp, not udp" ] ||
+		fail "other protocol: event '$ev'"
+	ev=$(dns_event "$out" tcp 10.77.0.14 443)
+	[ -n "$ev" ] && [ "$(jq -c '[.reason, .dns]' <<<"$ev")" = '[null,null]' ] ||
+		fail "deny rule: event '$ev'"
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -727,6 +776,7 @@ TABLE="
 	attack-raw-hairpin            | case_attack_raw_hairpin
 	update-forgets                | case_update_forgets
 	unnoted-socket                | case_unnoted_socket
+	events-reason                 | case_events_reason
 "
 run_cases "$TABLE" run_dns_case
 test_summary
