@@ -34,6 +34,14 @@ struct {
 	__uint(max_entries, 1);
 } nf_learned SEC(".maps");
 
+/* The question names learned entries came from (nf_learned_val.name), for show. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct nf_qname_key);
+	__type(value, struct nf_qname);
+	__uint(max_entries, 1);
+} nf_qnames SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct nf_query_key);
@@ -80,6 +88,8 @@ struct nf_walk {
 	/* the answer records */
 	__u32 records, ancount, chain, rdend;
 	__u32 learned;
+	__u32 pad;
+	__u64 qname; /* the question's nf_name_hash */
 };
 
 /* What the bpf_loop callback gets: the packet and the scratch, where everything else is. */
@@ -122,6 +132,7 @@ struct nf_dns_scratch {
 	__u32 addr[4];
 	struct nf_learned_key lk;
 	struct nf_learned_val lv;
+	struct nf_qname_key nk;
 };
 
 struct {
@@ -460,6 +471,7 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	v->portset[NF_PROTO_OTHER] = w->portset[NF_PROTO_OTHER];
 	v->pad = 0;
 	v->netns = w->netns;
+	v->name = w->qname;
 	if (bpf_map_update_elem(&nf_learned, k, v, BPF_ANY) == 0)
 		w->learned++;
 }
@@ -513,6 +525,17 @@ static __noinline long nf_reverse(struct nf_ctx *c)
 	return 0;
 }
 
+/* The question's name, which the addresses it teaches name, kept for show (nf_qnames). */
+static __noinline void nf_keep_name(struct nf_ctx *c)
+{
+	struct nf_dns_scratch *s = c->s;
+
+	s->w.qname = nf_name_hash((const __u64 *)s->chain);
+	s->nk.cgroup_id = s->w.cgroup_id;
+	s->nk.hash = s->w.qname;
+	bpf_map_update_elem(&nf_qnames, &s->nk, s->chain, BPF_ANY);
+}
+
 /* The patterns that allow the question's name, if any: their ports, then the records. */
 static __noinline long nf_match(struct nf_ctx *c)
 {
@@ -544,6 +567,7 @@ static __noinline long nf_match(struct nf_ctx *c)
 		return 1;
 	if (w->ancount == 0)
 		return 1;
+	nf_keep_name(c);
 	nf_name_start(c, w->off, NF_WALK_RECORD);
 	return 0;
 }

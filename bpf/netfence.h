@@ -263,6 +263,8 @@ enum nf_hook {
 #define NF_DNS_TTL_MAX	 3600
 #define NF_DNS_WAIT	 30    /* seconds a query waits for its answer */
 #define NF_LEARNED_MAX	 16384 /* learned addresses per program set (LRU) */
+#define NF_QUERIES_MAX	 4096
+#define NF_QNAMES_MAX	 4096 /* question names kept for `show` per program set (LRU) */
 
 /*
  * Why a destination a learned address could have opened (the compiled rules deny it by
@@ -275,7 +277,6 @@ enum nf_dns_why {
 	NF_WHY_NETNS = 3,   /* learned in another network namespace */
 	NF_WHY_PORT = 4,    /* learned for other ports or another protocol */
 };
-#define NF_QUERIES_MAX 4096
 
 struct nf_name_key {
 	__u32 prefixlen; /* bits: 8 * bytes of name */
@@ -312,7 +313,40 @@ struct nf_learned_val {
 	 * make namespaces of their own and answer themselves there. Only connects in this one
 	 * may use the address. */
 	__u64 netns;
+	/* The question name that taught it: its nf_name_hash, which with the cgroup id keys
+	 * nf_qnames; 0 for none. For `show` only: no verdict reads it. */
+	__u64 name;
 };
+
+/* A question name kept for show, per fence: a fence's names cannot overwrite another's. */
+struct nf_qname_key {
+	__u64 cgroup_id;
+	__u64 hash; /* nf_name_hash */
+};
+
+struct nf_qname {
+	__u8 name[NF_NAME_MAX + 1]; /* wire form, lower case, zero padded */
+};
+
+#if defined(__bpf__)
+#define NF_HASH_INLINE static __always_inline
+#define NF_UNROLL      _Pragma("unroll")
+#else
+#define NF_HASH_INLINE static inline
+#define NF_UNROLL
+#endif
+
+/* A name's hash (FNV-1a over 64-bit words): the name in wire form, lower case, zero padded to
+ * 256 bytes, as 32 words. Never 0, which means no name. */
+NF_HASH_INLINE __u64 nf_name_hash(const __u64 *w)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	NF_UNROLL
+	for (int i = 0; i < (NF_NAME_MAX + 1) / 8; i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
 
 struct nf_query_key {
 	__u64 cgroup_id;

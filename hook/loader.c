@@ -82,6 +82,7 @@ enum {
 	MAP_NAMES,
 	MAP_RESOLVERS,
 	MAP_LEARNED,
+	MAP_QNAMES,
 	NMAPS,
 };
 static const char *const map_pins[NMAPS] = {
@@ -90,7 +91,7 @@ static const char *const map_pins[NMAPS] = {
 	[MAP_RODATA] = NF_PIN_RODATA,	[MAP_COUNTERS] = NF_PIN_COUNTERS,
 	[MAP_FENCES] = NF_PIN_FENCES,	[MAP_RINGS] = NF_PIN_RINGS,
 	[MAP_NAMES] = "map_names",	[MAP_RESOLVERS] = "map_resolvers",
-	[MAP_LEARNED] = NF_PIN_LEARNED,
+	[MAP_LEARNED] = NF_PIN_LEARNED, [MAP_QNAMES] = NF_PIN_QNAMES,
 };
 
 /* Whether the set has (and so links and pins) program i. */
@@ -102,7 +103,8 @@ static bool prog_used(size_t i, bool names)
 /* Whether the set has map i: the name rules' only for a policy with them. */
 static bool map_used(size_t i, bool names)
 {
-	return names || (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED);
+	return names ||
+	       (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED && i != MAP_QNAMES);
 }
 
 /* The maps a donor gives: per fence, not per policy nor per settings. */
@@ -525,6 +527,7 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	    ((r = bpf_map__set_autocreate(skel->maps.nf_names, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_resolvers, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_qnames, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_socks, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false)) ||
@@ -538,6 +541,8 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 					     c->nresolvers ? (__u32)c->nresolvers : 1);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_LEARNED_MAX : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_qnames, c->names ? NF_QNAMES_MAX : 1);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_queries, c->names ? NF_QUERIES_MAX : 1);
 	if (!r)
@@ -850,6 +855,7 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 	ps->map[MAP_NAMES] = bpf_map__fd(skel->maps.nf_names);
 	ps->map[MAP_RESOLVERS] = bpf_map__fd(skel->maps.nf_resolvers);
 	ps->map[MAP_LEARNED] = bpf_map__fd(skel->maps.nf_learned);
+	ps->map[MAP_QNAMES] = bpf_map__fd(skel->maps.nf_qnames);
 	return 0;
 fail:
 	netfence_bpf__destroy(skel);
@@ -1165,6 +1171,8 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 		r = pin_at(o->pin_dir, NF_PIN_LEARNED, ps->map[MAP_LEARNED]);
 	if (!r && ps->names)
 		r = pin_at(o->pin_dir, NF_PIN_PORTSETS, ps->map[MAP_PORTSETS]);
+	if (!r && ps->names)
+		r = pin_at(o->pin_dir, NF_PIN_QNAMES, ps->map[MAP_QNAMES]);
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {
@@ -1609,15 +1617,132 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 	return r;
 }
 
+/* A name in wire form as text: labels joined by dots, bytes other than letters, digits, '-'
+ * and '_' as \DDD (as dig writes them). "" when it does not fit. */
+static void name_text(const uint8_t *wire, char *buf, size_t size)
+{
+	size_t n = 0, pos = 0;
+
+	buf[0] = '\0';
+	while (pos < NF_NAME_MAX && wire[pos]) {
+		size_t len = wire[pos++];
+
+		if (len > 63 || pos + len > NF_NAME_MAX)
+			break;
+		if (n && n + 1 < size)
+			buf[n++] = '.';
+		for (size_t i = 0; i < len; i++) {
+			uint8_t c = wire[pos + i];
+			int w = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+						c == '_'
+					? snprintf(buf + n, size - n, "%c", c)
+					: snprintf(buf + n, size - n, "\\%03u", c);
+
+			if (w < 0 || (size_t)w >= size - n) {
+				buf[0] = '\0';
+				return;
+			}
+			n += (size_t)w;
+		}
+		pos += len;
+	}
+	buf[n < size ? n : size - 1] = '\0';
+}
+
+/* A name as text in wire form, lower case, zero padded (as the programs keep it): -EINVAL for
+ * what is not a name of 1-63 byte labels, 255 bytes in all. One final dot is allowed. */
+static int name_wire(const char *text, uint8_t wire[NF_NAME_MAX + 1])
+{
+	size_t pos = 0, len = strlen(text);
+
+	memset(wire, 0, NF_NAME_MAX + 1);
+	if (len && text[len - 1] == '.')
+		len--;
+	if (!len)
+		return -EINVAL;
+	for (size_t i = 0; i <= len;) {
+		size_t j = i;
+
+		while (j < len && text[j] != '.')
+			j++;
+		if (j == i || j - i > 63 || pos + 1 + (j - i) > NF_NAME_MAX - 1)
+			return -EINVAL;
+		wire[pos++] = (uint8_t)(j - i);
+		for (; i < j; i++) {
+			char c = text[i];
+
+			wire[pos++] = (uint8_t)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		}
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* The programs' nf_learnable: addresses no name opens. */
+static bool learnable(const uint8_t a[16])
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[12] = { 0 };
+	static const uint8_t ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2, [15] = 0x54, [14] = 0x02 };
+
+	if (memcmp(a, mapped, 12) == 0)
+		return a[12] != 0 && a[12] != 127 && !(a[12] == 169 && a[13] == 254) && a[12] < 224;
+	if (memcmp(a, zero, 8) == 0) /* ::/64 holds ::, ::1 and the mapped and compatible forms */
+		return false;
+	if ((a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff)
+		return false;
+	return memcmp(a, ec2, 16) != 0;
+}
+
+int nf_loader_learn(const char *pin_dir, const struct nf_learned_entry *e)
+{
+	struct nf_learned_key key = { .cgroup_id = e->cgroup_id };
+	struct nf_learned_val val = {
+		.expires_ns = e->expires_ns,
+		.portset = { e->portset[0], e->portset[1], e->portset[2] },
+		.netns = e->netns,
+	};
+	union {
+		uint8_t b[NF_NAME_MAX + 1];
+		__u64 w[(NF_NAME_MAX + 1) / 8];
+	} wire;
+	struct nf_qname_key nk = { .cgroup_id = e->cgroup_id };
+	int fd, r = 0;
+
+	if (!learnable(e->addr) || (e->name && name_wire(e->name, wire.b) < 0))
+		return -EINVAL;
+	memcpy(key.addr, e->addr, 16);
+	if (e->name) {
+		nk.hash = val.name = nf_name_hash(wire.w);
+		fd = open_pin(pin_dir, NF_PIN_QNAMES);
+		if (fd < 0)
+			return fd;
+		if (bpf_map_update_elem(fd, &nk, wire.b, BPF_ANY) < 0)
+			r = -errno;
+		close(fd);
+		if (r < 0)
+			return r;
+	}
+	fd = open_pin(pin_dir, NF_PIN_LEARNED);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &key, &val, BPF_ANY) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n)
 {
 	struct nf_learned_key key = {}, next;
 	struct nf_learned_addr *out = NULL;
 	struct nf_learned_val val;
+	struct nf_qname_key nk;
 	struct timespec now;
+	uint8_t wire[NF_NAME_MAX + 1];
 	size_t n = 0, cap = 0;
 	uint64_t cgid = 0, mono;
-	int fd, r;
+	int fd, names, r;
 
 	r = nf_loader_cgroup_id(pin_dir, &cgid);
 	if (r < 0)
@@ -1625,6 +1750,7 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 	fd = open_pin(pin_dir, NF_PIN_LEARNED);
 	if (fd < 0)
 		return fd;
+	names = open_pin(pin_dir, NF_PIN_QNAMES); /* none from an older netfence */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	mono = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	r = 0;
@@ -1646,9 +1772,16 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 		}
 		memcpy(out[n].addr, key.addr, 16);
 		out[n].expires_in_ms = (val.expires_ns - mono) / 1000000;
+		out[n].name[0] = '\0';
+		nk.cgroup_id = cgid;
+		nk.hash = val.name;
+		if (names >= 0 && val.name && bpf_map_lookup_elem(names, &nk, wire) == 0)
+			name_text(wire, out[n].name, sizeof(out[n].name));
 		n++;
 	}
 	close(fd);
+	if (names >= 0)
+		close(names);
 	if (r < 0) {
 		free(out);
 		return r;

@@ -21,6 +21,7 @@
 #define NF_PIN_RODATA	  "map_rodata"	    /* the set's read-only data: its tags */
 #define NF_PIN_LEARNED	  "map_learned"	    /* name rules: the addresses learned */
 #define NF_PIN_PORTSETS	  "map_portsets"    /* name rules: the port sets learned ones name */
+#define NF_PIN_QNAMES	  "map_qnames"	    /* name rules: the names that taught them */
 #define NF_PIN_NAMES_LINK "link_dns_answer" /* linked only for a policy with name rules */
 
 struct nf_load_opts {
@@ -109,11 +110,29 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 struct nf_learned_addr {
 	uint8_t addr[16]; /* IPv6 form, IPv4 mapped; network order */
 	uint64_t expires_in_ms;
+	char name[512]; /* the question name that taught it, text form; "" when not known */
 };
 
 /* The addresses the fence pinned in pin_dir has learned, in *ret (free()); -ENOENT for a fence
  * without name rules. */
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n);
+
+/* One learned address, as the programs write it (bpf/netfence.h: name rules). */
+struct nf_learned_entry {
+	uint64_t cgroup_id;
+	uint64_t netns;	  /* the cookie of the network namespace whose connects it opens */
+	uint8_t addr[16]; /* IPv6 form, IPv4 mapped; network order */
+	uint32_t portset[NF_PROTO_COUNT]; /* port set ids of the set's nf_portsets, per class */
+	uint64_t expires_ns;		  /* CLOCK_MONOTONIC */
+	const char *name;		  /* the name it is an address of; NULL for none */
+};
+
+/*
+ * Write e into the learned addresses of the fence pinned in pin_dir, and its name beside (for
+ * show): what the programs do with an answer. -EINVAL for an address never learned
+ * (loopback, link-local, ...: the programs' nf_learnable) or a name that is not one.
+ */
+int nf_loader_learn(const char *pin_dir, const struct nf_learned_entry *e);
 
 /*
  * The ports of port set id (bpf/netfence.h) of the programs the fence pinned in pin_dir runs,

@@ -223,7 +223,7 @@ case_allow_after_resolve()
 		jq -r '.learned[]? | select(.address == "10.77.0.10") | .expires_in_s')
 	[ -n "$ttl" ] && [ "$ttl" -le 300 ] && [ "$ttl" -gt 250 ] ||
 		fail "show --json: 10.77.0.10 learned for '$ttl' s: $("${NF[@]}" --json show dns)"
-	"${NF[@]}" show dns | grep -q '^learned: *10\.77\.0\.10 (' ||
+	"${NF[@]}" show dns | grep -q '^learned: *api\.example\.com: 10\.77\.0\.10 (' ||
 		fail "show: no learned line: $("${NF[@]}" show dns)"
 }
 
@@ -745,6 +745,27 @@ case_events_reason()
 		fail "deny rule: event '$ev'"
 }
 
+# show lists each name looked up with the addresses it taught and their seconds left: the
+# question's name, in lower case, also for addresses reached through a CNAME.
+case_show_names()
+{
+	local js want
+	attach_dns names || return
+	resolve API.Example.COM || fail "api.example.com did not resolve"
+	resolve api.example.com getent6 || fail "api.example.com (AAAA) did not resolve"
+	resolve alias.example.net || fail "alias.example.net did not resolve"
+	js=$("${NF[@]}" --json show dns)
+	want='[{"name":"alias.example.net","addresses":["10.77.0.11"]},{"name":"api.example.com","addresses":["10.77.0.10","fd77::10"]}]'
+	[ "$(jq -c '[.names[] | {name, addresses: [.addresses[].address] | sort}]' <<<"$js")" = "$want" ] ||
+		fail "show --json names: $(jq -c .names <<<"$js")"
+	jq -e '[.names[].addresses[].expires_in_s] | all(. > 250 and . <= 300)' <<<"$js" >/dev/null ||
+		fail "show --json seconds left: $(jq -c .names <<<"$js")"
+	jq -e '[.learned[] | select(.address == "10.77.0.11") | .name] == ["alias.example.net"]' \
+		<<<"$js" >/dev/null || fail "show --json learned: $(jq -c .learned <<<"$js")"
+	"${NF[@]}" show dns | grep -Eq '^learned: +api\.example\.com: (10\.77\.0\.10|fd77::10) \([0-9]+ s\), (10\.77\.0\.10|fd77::10) \([0-9]+ s\)$' ||
+		fail "show: $(flat "$("${NF[@]}" show dns)")"
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -777,6 +798,7 @@ TABLE="
 	update-forgets                | case_update_forgets
 	unnoted-socket                | case_unnoted_socket
 	events-reason                 | case_events_reason
+	show-names                    | case_show_names
 "
 run_cases "$TABLE" run_dns_case
 test_summary
