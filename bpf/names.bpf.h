@@ -27,11 +27,26 @@ struct {
 	__uint(max_entries, 1);
 } nf_resolvers SEC(".maps");
 
-struct {
+/*
+ * Each fence's learned addresses, a map of its own, found by its cgroup id: a fence that learns
+ * more than it may keep loses its own least recently used, never another fence's. The loader
+ * puts a new one in at each attach, which so starts with nothing learned.
+ */
+struct nf_learned_map {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct nf_learned_key);
-	__type(value, struct nf_learned_val);
+	/* Sizes, not BTF types: before 6.2 a map made with BTF (as libbpf makes the template)
+	 * and one made without (as the loader makes a fence's) do not match for the table. */
+	__uint(key_size, sizeof(struct nf_learned_key));
+	__uint(value_size, sizeof(struct nf_learned_val));
+	__uint(max_entries, NF_LEARNED_MAX);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__array(values, struct nf_learned_map);
 } nf_learned SEC(".maps");
 
 /* The question names learned entries came from (nf_learned_val.name), for show. */
@@ -159,16 +174,19 @@ static __always_inline __u64 nf_learned_allows(struct bpf_sock_addr *ctx, __u64 
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_learned_key k;
-	struct nf_learned_val *v;
+	struct nf_learned_val *v = NULL;
 	__u64 now, ago;
 	__u32 id, classes;
+	void *mine;
 
 	k.cgroup_id = f->cgroup_id;
 	k.addr[0] = (__u32)w01;
 	k.addr[1] = (__u32)(w01 >> 32);
 	k.addr[2] = (__u32)w23;
 	k.addr[3] = (__u32)(w23 >> 32);
-	v = bpf_map_lookup_elem(&nf_learned, &k);
+	mine = bpf_map_lookup_elem(&nf_learned, &k.cgroup_id);
+	if (mine)
+		v = bpf_map_lookup_elem(mine, &k);
 	if (!v)
 		return NF_DNS_RES(NF_WHY_NEVER, 0, 0);
 	now = bpf_ktime_get_ns();
@@ -456,6 +474,7 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	struct nf_walk *w = &c->s->w;
 	struct nf_learned_key *k = &c->s->lk;
 	struct nf_learned_val *v = &c->s->lv;
+	void *mine;
 
 	if (!nf_learnable(addr) || c->s->token != c->token)
 		return;
@@ -472,7 +491,8 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	v->pad = 0;
 	v->netns = w->netns;
 	v->name = w->qname;
-	if (bpf_map_update_elem(&nf_learned, k, v, BPF_ANY) == 0)
+	mine = bpf_map_lookup_elem(&nf_learned, &k->cgroup_id);
+	if (mine && bpf_map_update_elem(mine, k, v, BPF_ANY) == 0)
 		w->learned++;
 }
 

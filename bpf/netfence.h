@@ -236,14 +236,15 @@ enum nf_hook {
  * port, id); a cgroup_skb/ingress program takes an answer only from that resolver, to that port
  * with that id, once, and not over loopback; it walks the answer (compression pointers backward
  * only, CNAME chains by exact owner, bounded) and, when the question names an allowed host,
- * puts each A/AAAA address of the chain into nf_learned with its expiry (TTL, clamped) and the
- * ports the matching rules allow, tagged with the network namespace the answer arrived in: that
- * of the socket it arrived at, which the sock_addr programs noted (nf_socks) when the socket sent
- * to a resolver's port 53; an answer to a socket never noted teaches nothing. connect and
- * sendmsg consult nf_learned only where the compiled rules would deny by default
- * (nf_entry.learn), and only in that namespace: deny rules win. Learned addresses never include
- * loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or multicast
- * ones: only a CIDR rule opens those.
+ * puts each A/AAAA address of the chain into the fence's own map of learned addresses (found in
+ * nf_learned by its cgroup id) with its expiry (TTL, clamped), the ports the matching rules allow
+ * and the question's name (kept in nf_qnames, for show), tagged with the network namespace the
+ * answer arrived in: that of the socket it arrived at, which the sock_addr programs noted
+ * (nf_socks) when the socket sent to a resolver's port 53; an answer to a socket never noted
+ * teaches nothing. connect and sendmsg consult the fence's map only where the compiled rules would
+ * deny by default (nf_entry.learn), and only in that namespace: deny rules win. Learned addresses
+ * never include loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or
+ * multicast ones: only a CIDR rule opens those.
  *
  * Names are kept in DNS wire form (length-prefixed labels, lower case); patterns in nf_names, an
  * LPM trie, with their labels in reverse order ("\3org\7example"), so that the longest pattern
@@ -261,8 +262,8 @@ enum nf_hook {
 #define NF_DNS_BYTES	 4096 /* of the message read */
 #define NF_DNS_TTL_MIN	 5    /* seconds: an answer of TTL 0 still serves the connect after it */
 #define NF_DNS_TTL_MAX	 3600
-#define NF_DNS_WAIT	 30    /* seconds a query waits for its answer */
-#define NF_LEARNED_MAX	 16384 /* learned addresses per program set (LRU) */
+#define NF_DNS_WAIT	 30   /* seconds a query waits for its answer */
+#define NF_LEARNED_MAX	 4096 /* learned addresses per fence (LRU) */
 #define NF_QUERIES_MAX	 4096
 #define NF_QNAMES_MAX	 4096 /* question names kept for `show` per program set (LRU) */
 

@@ -86,12 +86,18 @@ enum {
 	NMAPS,
 };
 static const char *const map_pins[NMAPS] = {
-	[MAP_TREE4] = "map_tree4",	[MAP_TREE6] = "map_tree6",
-	[MAP_CLASSES] = "map_classes",	[MAP_PORTSETS] = "map_portsets",
-	[MAP_RODATA] = NF_PIN_RODATA,	[MAP_COUNTERS] = NF_PIN_COUNTERS,
-	[MAP_FENCES] = NF_PIN_FENCES,	[MAP_RINGS] = NF_PIN_RINGS,
-	[MAP_NAMES] = "map_names",	[MAP_RESOLVERS] = "map_resolvers",
-	[MAP_LEARNED] = NF_PIN_LEARNED, [MAP_QNAMES] = NF_PIN_QNAMES,
+	[MAP_TREE4] = "map_tree4",
+	[MAP_TREE6] = "map_tree6",
+	[MAP_CLASSES] = "map_classes",
+	[MAP_PORTSETS] = "map_portsets",
+	[MAP_RODATA] = NF_PIN_RODATA,
+	[MAP_COUNTERS] = NF_PIN_COUNTERS,
+	[MAP_FENCES] = NF_PIN_FENCES,
+	[MAP_RINGS] = NF_PIN_RINGS,
+	[MAP_NAMES] = "map_names",
+	[MAP_RESOLVERS] = "map_resolvers",
+	[MAP_LEARNED] = NF_PIN_LEARNED_TABLE,
+	[MAP_QNAMES] = NF_PIN_QNAMES,
 };
 
 /* Whether the set has (and so links and pins) program i. */
@@ -540,7 +546,7 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 		r = bpf_map__set_max_entries(skel->maps.nf_resolvers,
 					     c->nresolvers ? (__u32)c->nresolvers : 1);
 	if (!r)
-		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_LEARNED_MAX : 1);
+		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_RINGS_MAX : 1);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_qnames, c->names ? NF_QNAMES_MAX : 1);
 	if (!r)
@@ -1094,38 +1100,62 @@ static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 }
 
 /*
- * A fence starts with nothing learned: a set shared with other fences (or kept by one) may still
- * hold what this cgroup learned under an earlier attach of the same policy. The keys are taken
- * first, then deleted: a hash map's walk restarts from its first key after a deleted one.
+ * The fence's own map of learned addresses (bpf/names.bpf.h), new and empty: a fence starts with
+ * nothing learned, also when a set kept by other fences holds a map of this cgroup's from an
+ * earlier attach. Put in the set's table under the cgroup id (which waits for an RCU grace
+ * period) and pinned in the fence's directory, beside the table, for show and for detach.
  */
-static int forget_learned(int fd, uint64_t cgroup_id)
+static int fence_learned(const struct progset *ps, const struct nf_load_opts *o)
 {
-	struct nf_learned_key key = {}, next, *mine = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	__u64 key = o->cgroup_id;
+	int fd, r;
 
-	/* The walk starts from a key no entry has (cgroup 0): the kernel gives the first key. */
-	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
-		key = next;
-		if (key.cgroup_id != cgroup_id)
-			continue;
-		if (n == cap) {
-			struct nf_learned_key *g =
-				realloc(mine, (cap = cap ? 2 * cap : 16) * sizeof(*g));
-
-			if (!g) {
-				free(mine);
-				return -ENOMEM;
-			}
-			mine = g;
-		}
-		mine[n++] = key;
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "nf_learned_f", sizeof(struct nf_learned_key),
+			    sizeof(struct nf_learned_val), NF_LEARNED_MAX, &opts);
+	if (fd < 0)
+		return -errno;
+	r = bpf_map_update_elem(ps->map[MAP_LEARNED], &key, &fd, BPF_ANY) < 0 ? -errno : 0;
+	if (r == -E2BIG) {
+		r = nf_loader_purge_rings(o->root);
+		if (r < 0)
+			nf_log_debug("cannot purge the tables of learned addresses: %s",
+				     strerror(-r));
+		r = bpf_map_update_elem(ps->map[MAP_LEARNED], &key, &fd, BPF_ANY) < 0 ? -errno : 0;
 	}
-	for (size_t i = 0; i < n && !r; i++)
-		if (bpf_map_delete_elem(fd, &mine[i]) < 0 && errno != ENOENT)
-			r = -errno;
-	free(mine);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_LEARNED, fd);
+	close(fd);
 	return r;
+}
+
+/*
+ * Take the fence pinned in pin_dir's map of learned addresses out of its set's table, where it
+ * still is (a fence that replaced it on the same set put its own in): its memory goes with the
+ * fence rather than at the next gc. The entry is found by its map, not by cgroup id, which is
+ * not known once the cgroup is gone.
+ */
+static void forget_learned(const char *pin_dir)
+{
+	int mine = open_pin(pin_dir, NF_PIN_LEARNED),
+	    table = open_pin(pin_dir, NF_PIN_LEARNED_TABLE);
+	__u64 key = 0, next;
+	__u32 id = 0, val;
+
+	if (mine >= 0 && table >= 0 && map_id(mine, &id, NULL) == 0)
+		while (bpf_map_get_next_key(table, &key, &next) == 0) {
+			key = next;
+			if (bpf_map_lookup_elem(table, &key, &val) == 0 && val == id) {
+				if (bpf_map_delete_elem(table, &key) < 0)
+					nf_log_debug("cannot take the learned addresses out: %s",
+						     strerror(errno));
+				break;
+			}
+		}
+	if (mine >= 0)
+		close(mine);
+	if (table >= 0)
+		close(table);
 }
 
 static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, struct nf_err *err)
@@ -1133,9 +1163,10 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	int r;
 
 	if (ps->names) {
-		r = forget_learned(ps->map[MAP_LEARNED], o->cgroup_id);
+		r = fence_learned(ps, o);
 		if (r < 0)
-			return nf_err_set(err, r, "cannot forget the addresses learned before: %s",
+			return nf_err_set(err, r,
+					  "cannot make the fence's map of learned addresses: %s",
 					  strerror(-r));
 	}
 	for (size_t i = 0; i < NPROGS; i++) {
@@ -1168,7 +1199,7 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	if (!r)
 		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
 	if (!r && ps->names)
-		r = pin_at(o->pin_dir, NF_PIN_LEARNED, ps->map[MAP_LEARNED]);
+		r = pin_at(o->pin_dir, NF_PIN_LEARNED_TABLE, ps->map[MAP_LEARNED]);
 	if (!r && ps->names)
 		r = pin_at(o->pin_dir, NF_PIN_PORTSETS, ps->map[MAP_PORTSETS]);
 	if (!r && ps->names)
@@ -1413,12 +1444,14 @@ int nf_loader_purge_table(int table, const struct nf_ring_ref *keep, size_t n, s
 	return r;
 }
 
-/* The cgroup id and ring of the fence pinned in dir, added to *refs; none: nothing added. */
-static int fence_ref(const char *dir, struct nf_ring_ref **refs, size_t *n, size_t *cap)
+/* The cgroup id and the map pinned as pin (its ring, or its learned addresses) of the fence
+ * pinned in dir, added to *refs; none: nothing added. */
+static int fence_ref(const char *dir, const char *pin, struct nf_ring_ref **refs, size_t *n,
+		     size_t *cap)
 {
 	uint64_t cgid = 0;
 	__u32 id = 0;
-	int fd = open_pin(dir, NF_PIN_EVENTS), r;
+	int fd = open_pin(dir, pin), r;
 
 	if (fd < 0)
 		return 0;
@@ -1449,7 +1482,10 @@ static bool seen_table(int fd, __u32 *ids, size_t *n, size_t max)
 	return false;
 }
 
-int nf_loader_purge_rings(const char *root)
+/* Purge the tables pinned as table_pin in the sets under root of the entries whose map no
+ * fence pinned as fence_pin: the events rings, or the maps of learned addresses. */
+static int purge_tables(const char *root, const char *fence_pin, const char *table_pin,
+			const char *what)
 {
 	char sets[4096], path[4096];
 	struct nf_ring_ref *refs = NULL;
@@ -1465,7 +1501,7 @@ int nf_loader_purge_rings(const char *root)
 	while (r == 0 && (de = readdir(d)))
 		if (de->d_name[0] != '.' && strcmp(de->d_name, NF_PROGRAMS_DIR) != 0 &&
 		    path_in(path, sizeof(path), root, de->d_name) == 0)
-			r = fence_ref(path, &refs, &nrefs, &cap);
+			r = fence_ref(path, fence_pin, &refs, &nrefs, &cap);
 	closedir(d);
 	d = r == 0 && path_in(sets, sizeof(sets), root, NF_PROGRAMS_DIR) == 0 ? opendir(sets)
 									      : NULL;
@@ -1475,9 +1511,9 @@ int nf_loader_purge_rings(const char *root)
 
 		if (de->d_name[0] == '.' || path_in(path, sizeof(path), sets, de->d_name) < 0)
 			continue;
-		table = open_pin(path, NF_PIN_RINGS);
+		table = open_pin(path, table_pin);
 		if (table < 0)
-			continue; /* an older netfence's set, with one ring for all */
+			continue; /* no name rules, or an older netfence's set (one ring) */
 		k = seen_table(table, seen, &nseen, sizeof(seen) / sizeof(seen[0]))
 			    ? 0
 			    : nf_loader_purge_table(table, refs, nrefs, &n);
@@ -1490,8 +1526,17 @@ int nf_loader_purge_rings(const char *root)
 		closedir(d);
 	free(refs);
 	if (deleted)
-		nf_log_debug("%zu events rings of fences gone taken out of their tables", deleted);
+		nf_log_debug("%zu %s of fences gone taken out of their tables", deleted, what);
 	return r;
+}
+
+int nf_loader_purge_rings(const char *root)
+{
+	int r = purge_tables(root, NF_PIN_EVENTS, NF_PIN_RINGS, "events rings");
+	int k = purge_tables(root, NF_PIN_LEARNED, NF_PIN_LEARNED_TABLE,
+			     "maps of learned addresses");
+
+	return r < 0 ? r : k;
 }
 
 /*
@@ -1523,6 +1568,7 @@ int nf_loader_unpin(const char *pin_dir)
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
+	forget_learned(pin_dir);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;

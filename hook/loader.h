@@ -13,16 +13,17 @@
 #include "compile.h"
 
 /* Names of the pins in a fence's directory. */
-#define NF_PIN_COUNTERS	  "map_counters"
-#define NF_PIN_EVENTS	  "map_events" /* the fence's own ring */
-#define NF_PIN_RINGS	  "map_rings"  /* where the programs find it */
-#define NF_PIN_FIRST_LINK "link_connect4"
-#define NF_PIN_FENCES	  "map_fences"	    /* the per-fence info: whose programs count */
-#define NF_PIN_RODATA	  "map_rodata"	    /* the set's read-only data: its tags */
-#define NF_PIN_LEARNED	  "map_learned"	    /* name rules: the addresses learned */
-#define NF_PIN_PORTSETS	  "map_portsets"    /* name rules: the port sets learned ones name */
-#define NF_PIN_QNAMES	  "map_qnames"	    /* name rules: the names that taught them */
-#define NF_PIN_NAMES_LINK "link_dns_answer" /* linked only for a policy with name rules */
+#define NF_PIN_COUNTERS	     "map_counters"
+#define NF_PIN_EVENTS	     "map_events" /* the fence's own ring */
+#define NF_PIN_RINGS	     "map_rings"  /* where the programs find it */
+#define NF_PIN_FIRST_LINK    "link_connect4"
+#define NF_PIN_FENCES	     "map_fences"	  /* the per-fence info: whose programs count */
+#define NF_PIN_RODATA	     "map_rodata"	  /* the set's read-only data: its tags */
+#define NF_PIN_LEARNED	     "map_learned"	  /* name rules: the addresses the fence learned */
+#define NF_PIN_LEARNED_TABLE "map_learned_fences" /* and the set's table of such maps */
+#define NF_PIN_PORTSETS	     "map_portsets"	  /* name rules: the port sets learned ones name */
+#define NF_PIN_QNAMES	     "map_qnames"	  /* name rules: the names that taught them */
+#define NF_PIN_NAMES_LINK    "link_dns_answer"	  /* linked only for a policy with name rules */
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
@@ -90,7 +91,8 @@ struct nf_ring_ref {
 int nf_loader_purge_table(int fd, const struct nf_ring_ref *keep, size_t n, size_t *ret_deleted);
 
 /* Purge every set's table under root of the entries no fence pinned there holds: those of
- * fences detached or removed, and of fences whose cgroup is gone. Caller holds the store lock. */
+ * fences detached or removed, and of fences whose cgroup is gone. Also the tables of the fences'
+ * maps of learned addresses (name rules), the same way. Caller holds the store lock. */
 int nf_loader_purge_rings(const char *root);
 
 /* Take the links pinned in pin_dir off their cgroup (done when this returns), unpin everything

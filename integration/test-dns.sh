@@ -766,6 +766,43 @@ case_show_names()
 		fail "show: $(flat "$("${NF[@]}" show dns)")"
 }
 
+# Fences of one policy learn apart: a fence that learns more addresses than it may keep (a
+# resolver it trusts answers 1100 lookups with 32 new addresses each) loses its own oldest, not
+# what a neighbour learned. (Were the learned addresses of the policy's fences in one map, the
+# flood would evict the neighbour's: a denial of service between fences.)
+case_flood_per_fence()
+{
+	local out last n f
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	# looked up, not connected to yet: the kernel's LRU keeps an entry used since longer
+	resolve api.example.com || fail "api.example.com did not resolve"
+	srv python3 "$ROOT_DIR/integration/dnsflood.py" serve "$QUIET" 32 >"$T/flood.srv" 2>&1 &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for "$T/flood.srv" serving || return
+	out=$(FENCE_CG=$CG-b in_fence python3 "$ROOT_DIR/integration/dnsflood.py" ask "$QUIET" 1100 \
+		wild.example.org)
+	last=${out#* }
+	[ "${out%% *}" -ge 1000 ] 2>/dev/null || fail "the flood got answers to '$out' of 1100 lookups"
+	[ "$("${NF[@]}" --json show dns-b | jq -r .counters.dns_learned)" -ge 32000 ] ||
+		fail "the flood taught dns-b $("${NF[@]}" --json show dns-b | jq -r .counters.dns_learned) addresses"
+	expect_after "dns-b's flood" allowed tcp 10.77.0.10 443
+	FENCE_CG=$CG-b expect_after "its own flood" allowed tcp "$last" 443
+	# a detach takes the fence's map out of the programs' table: its memory goes with it
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	n=0
+	for f in "$T"/bpffs/@programs/*/map_learned_fences; do
+		[ -e "$f" ] && n=$((n + $(bpftool -j map dump pinned "$f" | jq length)))
+	done
+	[ "$n" = 1 ] || fail "$n maps of learned addresses in the table after the detach, expected 1"
+	remove_dns_cgroup "$CG-b"
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -799,6 +836,7 @@ TABLE="
 	unnoted-socket                | case_unnoted_socket
 	events-reason                 | case_events_reason
 	show-names                    | case_show_names
+	flood-per-fence               | case_flood_per_fence
 "
 run_cases "$TABLE" run_dns_case
 test_summary
