@@ -545,7 +545,9 @@ static __noinline long nf_reverse(struct nf_ctx *c)
 	return 0;
 }
 
-/* The question's name, which the addresses it teaches name, kept for show (nf_qnames). */
+/* The question's name, which the addresses it teaches name, kept for show (nf_qnames): written
+ * only when not kept already, as the names a container looks up again mostly are (an LRU update
+ * takes a new element and copies the whole name). */
 static __noinline void nf_keep_name(struct nf_ctx *c)
 {
 	struct nf_dns_scratch *s = c->s;
@@ -553,7 +555,8 @@ static __noinline void nf_keep_name(struct nf_ctx *c)
 	s->w.qname = nf_name_hash((const __u64 *)s->chain);
 	s->nk.cgroup_id = s->w.cgroup_id;
 	s->nk.hash = s->w.qname;
-	bpf_map_update_elem(&nf_qnames, &s->nk, s->chain, BPF_ANY);
+	if (!bpf_map_lookup_elem(&nf_qnames, &s->nk))
+		bpf_map_update_elem(&nf_qnames, &s->nk, s->chain, BPF_ANY);
 }
 
 /* The patterns that allow the question's name, if any: their ports, then the records. */
