@@ -766,13 +766,23 @@ case_show_names()
 		fail "show: $(flat "$("${NF[@]}" show dns)")"
 }
 
+# learned_maps: how many fences' maps of learned addresses the program sets' tables hold.
+learned_maps()
+{
+	local n=0 f
+	for f in "$T"/bpffs/@programs/*/map_learned_fences; do
+		[ -e "$f" ] && n=$((n + $(bpftool -j map dump pinned "$f" | jq length)))
+	done
+	echo "$n"
+}
+
 # Fences of one policy learn apart: a fence that learns more addresses than it may keep (a
 # resolver it trusts answers 1100 lookups with 32 new addresses each) loses its own oldest, not
 # what a neighbour learned. (Were the learned addresses of the policy's fences in one map, the
 # flood would evict the neighbour's: a denial of service between fences.)
 case_flood_per_fence()
 {
-	local out last n f
+	local out last n
 	attach_dns names || return
 	mkdir "$CG-b" || {
 		fail "cannot create $CG-b"
@@ -795,11 +805,31 @@ case_flood_per_fence()
 	FENCE_CG=$CG-b expect_after "its own flood" allowed tcp "$last" 443
 	# a detach takes the fence's map out of the programs' table: its memory goes with it
 	"${NF[@]}" detach dns-b >/dev/null 2>&1
-	n=0
-	for f in "$T"/bpffs/@programs/*/map_learned_fences; do
-		[ -e "$f" ] && n=$((n + $(bpftool -j map dump pinned "$f" | jq length)))
-	done
+	n=$(learned_maps)
 	[ "$n" = 1 ] || fail "$n maps of learned addresses in the table after the detach, expected 1"
+	remove_dns_cgroup "$CG-b"
+}
+
+# A fence gone without a detach (its pins removed, as a killed hook or a wiped bpffs directory
+# leaves it) keeps its map of learned addresses in the programs' table until `netfence gc`,
+# which takes it out; the fence still attached keeps its own.
+case_gc_learned()
+{
+	local out
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	rm -rf "$T/bpffs/dns-b"
+	[ "$(learned_maps)" = 2 ] || fail "$(learned_maps) maps of learned addresses before gc, expected 2"
+	out=$("${NF[@]}" gc 2>&1) || fail "gc failed: $out"
+	[ "$(learned_maps)" = 1 ] || fail "$(learned_maps) maps of learned addresses after gc, expected 1"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
 	remove_dns_cgroup "$CG-b"
 }
 
@@ -837,6 +867,7 @@ TABLE="
 	events-reason                 | case_events_reason
 	show-names                    | case_show_names
 	flood-per-fence               | case_flood_per_fence
+	gc-learned                    | case_gc_learned
 "
 run_cases "$TABLE" run_dns_case
 test_summary
