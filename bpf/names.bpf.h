@@ -27,12 +27,35 @@ struct {
 	__uint(max_entries, 1);
 } nf_resolvers SEC(".maps");
 
+/*
+ * Each fence's learned addresses, a map of its own, found by its cgroup id: a fence that learns
+ * more than it may keep loses its own least recently used, never another fence's. The loader
+ * puts a new one in at each attach, which so starts with nothing learned.
+ */
+struct nf_learned_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	/* Sizes, not BTF types: before 6.2 a map made with BTF (as libbpf makes the template)
+	 * and one made without (as the loader makes a fence's) do not match for the table. */
+	__uint(key_size, sizeof(struct nf_learned_key));
+	__uint(value_size, sizeof(struct nf_learned_val));
+	__uint(max_entries, NF_LEARNED_MAX);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__array(values, struct nf_learned_map);
+} nf_learned SEC(".maps");
+
+/* The question names learned entries came from (nf_learned_val.name), for show. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct nf_learned_key);
-	__type(value, struct nf_learned_val);
+	__type(key, struct nf_qname_key);
+	__type(value, struct nf_qname);
 	__uint(max_entries, 1);
-} nf_learned SEC(".maps");
+} nf_qnames SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -80,6 +103,8 @@ struct nf_walk {
 	/* the answer records */
 	__u32 records, ancount, chain, rdend;
 	__u32 learned;
+	__u32 pad;
+	__u64 qname; /* the question's nf_name_hash */
 };
 
 /* What the bpf_loop callback gets: the packet and the scratch, where everything else is. */
@@ -122,6 +147,7 @@ struct nf_dns_scratch {
 	__u32 addr[4];
 	struct nf_learned_key lk;
 	struct nf_learned_val lv;
+	struct nf_qname_key nk;
 };
 
 struct {
@@ -133,29 +159,52 @@ struct {
 
 #define NF_NS_PER_SEC 1000000000ULL
 
-/* The learned entry of the destination (IPv6 form, IPv4 mapped), if it allows this port and
- * was learned in the caller's network namespace. Inlined into the programs of name rules only
- * (nf_allow). */
-static __always_inline int nf_learned_allows(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
-					     __u32 port, __u32 proto)
+/* A denial's why and its detail, as nf_allow gives them (nf_finish_owned). */
+#define NF_DNS_RES(why, classes, detail) \
+	((__u64)(why) << 8 | (__u64)(classes) << 16 | (__u64)(detail) << 32)
+
+/*
+ * 1 when the learned entry of the destination (IPv6 form, IPv4 mapped) allows this port and was
+ * learned in the caller's network namespace; else why not, for the event (NF_DNS_RES): the
+ * work of saying so is done on a denial only. Inlined into the programs of name rules only
+ * (nf_allow).
+ */
+static __always_inline __u64 nf_learned_allows(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
+					       __u32 port, __u32 proto)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_learned_key k;
-	struct nf_learned_val *v;
-	__u32 id;
+	struct nf_learned_val *v = NULL;
+	__u64 now, ago;
+	__u32 id, classes;
+	void *mine;
 
 	k.cgroup_id = f->cgroup_id;
 	k.addr[0] = (__u32)w01;
 	k.addr[1] = (__u32)(w01 >> 32);
 	k.addr[2] = (__u32)w23;
 	k.addr[3] = (__u32)(w23 >> 32);
-	v = bpf_map_lookup_elem(&nf_learned, &k);
-	if (!v || v->expires_ns < bpf_ktime_get_ns() || v->netns != bpf_get_netns_cookie(ctx))
-		return 0;
+	mine = bpf_map_lookup_elem(&nf_learned, &k.cgroup_id);
+	if (mine)
+		v = bpf_map_lookup_elem(mine, &k);
+	if (!v)
+		return NF_DNS_RES(NF_WHY_NEVER, 0, 0);
+	now = bpf_ktime_get_ns();
+	if (v->expires_ns < now) {
+		ago = (now - v->expires_ns) / NF_NS_PER_SEC;
+		return NF_DNS_RES(NF_WHY_EXPIRED, 0, ago > 0xffffffff ? 0xffffffff : ago);
+	}
+	if (v->netns != bpf_get_netns_cookie(ctx))
+		return NF_DNS_RES(NF_WHY_NETNS, 0, 0);
 	id = nf_pick(nf_zero(proto ^ NF_PROTO_TCP), v->portset[NF_PROTO_TCP],
 		     nf_pick(nf_zero(proto ^ NF_PROTO_UDP), v->portset[NF_PROTO_UDP],
 			     v->portset[NF_PROTO_OTHER]));
-	return nf_portset_has(id, (__u16)port);
+	if (nf_portset_has(id, (__u16)port))
+		return 1;
+	classes = (__u32)(nf_zero(v->portset[NF_PROTO_TCP]) ^ 1) |
+		  (__u32)(nf_zero(v->portset[NF_PROTO_UDP]) ^ 1) << 1 |
+		  (__u32)(nf_zero(v->portset[NF_PROTO_OTHER]) ^ 1) << 2;
+	return NF_DNS_RES(NF_WHY_PORT, classes, id);
 }
 
 /*
@@ -182,9 +231,10 @@ static __always_inline void nf_note_socket(struct bpf_sock_addr *ctx, __u64 w01,
 }
 
 /* The verdict from nf_judge*'s two bits (nf_entry_verdict) and, where the rules would deny by
- * default, the learned addresses; names is a constant (the program's variant). */
-static __always_inline int nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01, __u64 w23,
-				    __u16 port, __u32 proto, int names)
+ * default, the learned addresses (bit 0; above, why they did not allow: nf_learned_allows);
+ * names is a constant (the program's variant). */
+static __always_inline __u64 nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01, __u64 w23,
+				      __u16 port, __u32 proto, int names)
 {
 	if (names && nf_names_on)
 		nf_note_socket(ctx, w01, w23, port);
@@ -192,7 +242,7 @@ static __always_inline int nf_allow(struct bpf_sock_addr *ctx, int v, __u64 w01,
 		return v & 1;
 	if (!(v & 2))
 		return 0;
-	return nf_learned_allows(ctx, w01, w23, port, proto) & 1;
+	return nf_learned_allows(ctx, w01, w23, port, proto);
 }
 
 /* A UDP datagram's addresses (IPv6 form), ports (network order) and where its payload starts.
@@ -424,6 +474,7 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	struct nf_walk *w = &c->s->w;
 	struct nf_learned_key *k = &c->s->lk;
 	struct nf_learned_val *v = &c->s->lv;
+	void *mine;
 
 	if (!nf_learnable(addr) || c->s->token != c->token)
 		return;
@@ -439,7 +490,9 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	v->portset[NF_PROTO_OTHER] = w->portset[NF_PROTO_OTHER];
 	v->pad = 0;
 	v->netns = w->netns;
-	if (bpf_map_update_elem(&nf_learned, k, v, BPF_ANY) == 0)
+	v->name = w->qname;
+	mine = bpf_map_lookup_elem(&nf_learned, &k->cgroup_id);
+	if (mine && bpf_map_update_elem(mine, k, v, BPF_ANY) == 0)
 		w->learned++;
 }
 
@@ -492,6 +545,20 @@ static __noinline long nf_reverse(struct nf_ctx *c)
 	return 0;
 }
 
+/* The question's name, which the addresses it teaches name, kept for show (nf_qnames): written
+ * only when not kept already, as the names a container looks up again mostly are (an LRU update
+ * takes a new element and copies the whole name). */
+static __noinline void nf_keep_name(struct nf_ctx *c)
+{
+	struct nf_dns_scratch *s = c->s;
+
+	s->w.qname = nf_name_hash((const __u64 *)s->chain);
+	s->nk.cgroup_id = s->w.cgroup_id;
+	s->nk.hash = s->w.qname;
+	if (!bpf_map_lookup_elem(&nf_qnames, &s->nk))
+		bpf_map_update_elem(&nf_qnames, &s->nk, s->chain, BPF_ANY);
+}
+
 /* The patterns that allow the question's name, if any: their ports, then the records. */
 static __noinline long nf_match(struct nf_ctx *c)
 {
@@ -523,6 +590,7 @@ static __noinline long nf_match(struct nf_ctx *c)
 		return 1;
 	if (w->ancount == 0)
 		return 1;
+	nf_keep_name(c);
 	nf_name_start(c, w->off, NF_WALK_RECORD);
 	return 0;
 }

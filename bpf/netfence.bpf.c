@@ -148,14 +148,15 @@ static __always_inline int nf_event_allowed(struct nf_fence_info *f)
  * sent (rate limit, full ring, no ring yet) is counted as dropped. what is hook | family << 8 |
  * proto << 16 | verdict << 24 | port << 32; w01 and w23 are the destination's four 32-bit
  * words as the program read them (network byte order, low word first; IPv4 in word 0, none:
- * all 0); task: the event names the calling process. Inlined into two global
- * functions, one per value of task, so that the verifier checks it once per program rather
- * than once per path that reports, and the egress program never calls the helpers its type
- * may not. Everything comes in three registers, which stay in callee-saved ones
- * across the helper calls: a fourth argument was spilled to the stack, and a first store to a
- * stack slot costs a speculation barrier for this loader.
+ * all 0); task: the event names the calling process; dns: why no learned address opened it,
+ * nf_allow's result shifted right by 8 (0 without name rules). Inlined into global functions, one
+ * per value of task and of a constant dns, so that the verifier checks it once per program rather
+ * than once per path that reports, and the egress program never calls the helpers its type may not.
+ * Everything comes in three registers, which stay in callee-saved ones across the helper calls: a
+ * fourth argument was spilled to the stack, and a first store to a stack slot costs a speculation
+ * barrier for this loader. The programs of name rules take that cost for dns, on a denial only.
  */
-static __always_inline int nf_send(__u64 what, __u64 w01, __u64 w23, int task)
+static __always_inline int nf_send(__u64 what, __u64 w01, __u64 w23, int task, __u64 dns)
 {
 	struct nf_fence_info *f = bpf_get_local_storage(&nf_fences, 0);
 	struct nf_event *ev = NULL;
@@ -181,10 +182,10 @@ static __always_inline int nf_send(__u64 what, __u64 w01, __u64 w23, int task)
 	ev->family = (__u8)(what >> 8);
 	ev->proto = (__u8)(what >> 16);
 	ev->verdict = (__u8)(what >> 24);
-	ev->pad[0] = 0;
-	ev->pad[1] = 0;
+	ev->dns_why = (__u8)dns;
+	ev->dns_classes = (__u8)(dns >> 8);
 	ev->time_ns = bpf_ktime_get_ns();
-	ev->pad2 = 0;
+	ev->dns_detail = (__u32)(dns >> 24);
 	ev->pid = task ? (__u32)(bpf_get_current_pid_tgid() >> 32) : 0;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
@@ -194,17 +195,25 @@ static __always_inline int nf_send(__u64 what, __u64 w01, __u64 w23, int task)
  * (bpf_get_current_pid_tgid() is theirs since 5.7). */
 __noinline int nf_send_event(__u64 what, __u64 w01, __u64 w23)
 {
-	return nf_send(what, w01, w23, 1);
+	return nf_send(what, w01, w23, 1, 0);
+}
+
+/* The programs of name rules' events, which say why no learned address opened the destination:
+ * a fourth argument, on their deny path only. */
+__noinline int nf_send_event_dns(__u64 what, __u64 w01, __u64 w23, __u64 dns)
+{
+	return nf_send(what, w01, w23, 1, dns);
 }
 
 /* The egress program may not (netfence.h), and may not call the helpers that would say. */
 __noinline int nf_send_event_skb(__u64 what, __u64 w01, __u64 w23)
 {
-	return nf_send(what, w01, w23, 0);
+	return nf_send(what, w01, w23, 0, 0);
 }
 
+/* names: a constant, 1 in the sock_addr programs of name rules (nf_allow). */
 static __always_inline void nf_report(__u32 hook, __u32 family, __u64 w01, __u64 w23, __u16 port,
-				      __u32 proto, __u32 slot)
+				      __u32 proto, __u32 slot, __u64 dns, int names)
 {
 	__u64 what = hook | family << 8 | proto << 16 | slot << 24 | (__u64)port << 32;
 
@@ -212,15 +221,22 @@ static __always_inline void nf_report(__u32 hook, __u32 family, __u64 w01, __u64
 		return;
 	if (hook == NF_HOOK_EGRESS)
 		nf_send_event_skb(what, w01, w23);
+	else if (names)
+		nf_send_event_dns(what, w01, w23, dns);
 	else
 		nf_send_event(what, w01, w23);
 }
 
-/* Turn a verdict into the program's return value, counting and reporting it when this program
- * owns the fence's counters (by_settings: see nf_owns). */
-static __always_inline int nf_finish_owned(int allow, __u32 hook, __u32 family, __u64 w01,
-					   __u64 w23, __u16 port, __u32 proto, __u32 by_settings)
+/*
+ * Turn a verdict into the program's return value, counting and reporting it when this program
+ * owns the fence's counters (by_settings: see nf_owns). res: bit 0 allows; above bit 7, with
+ * name rules, why no learned address did (nf_allow).
+ */
+static __always_inline int nf_finish_owned(__u64 res, __u32 hook, __u32 family, __u64 w01,
+					   __u64 w23, __u16 port, __u32 proto, __u32 by_settings,
+					   int names)
 {
+	int allow = res & 1;
 	int verdict = allow || nf_mode == NF_MODE_AUDIT ? NF_VERDICT_ALLOW : NF_VERDICT_DENY;
 
 	if (!nf_owns(by_settings))
@@ -231,19 +247,19 @@ static __always_inline int nf_finish_owned(int allow, __u32 hook, __u32 family, 
 	}
 	if (nf_mode == NF_MODE_AUDIT) {
 		nf_count(NF_CNT_AUDITED);
-		nf_report(hook, family, w01, w23, port, proto, NF_CNT_AUDITED);
+		nf_report(hook, family, w01, w23, port, proto, NF_CNT_AUDITED, res >> 8, names);
 		return NF_VERDICT_ALLOW;
 	}
 	nf_count(NF_CNT_DENIED);
-	nf_report(hook, family, w01, w23, port, proto, NF_CNT_DENIED);
+	nf_report(hook, family, w01, w23, port, proto, NF_CNT_DENIED, res >> 8, names);
 	return NF_VERDICT_DENY;
 }
 
 /* The sock_addr programs' verdicts, which depend on the policy. */
-static __always_inline int nf_finish(int allow, __u32 hook, __u32 family, __u64 w01, __u64 w23,
-				     __u16 port, __u32 proto)
+static __always_inline int nf_finish(__u64 res, __u32 hook, __u32 family, __u64 w01, __u64 w23,
+				     __u16 port, __u32 proto, int names)
 {
-	return nf_finish_owned(allow, hook, family, w01, w23, port, proto, 0);
+	return nf_finish_owned(res, hook, family, w01, w23, port, proto, 0, names);
 }
 
 /*
@@ -527,7 +543,7 @@ static __always_inline int nf_decide4(struct bpf_sock_addr *ctx, __u32 hook, int
 	}
 	return nf_finish(nf_allow(ctx, nf_judge4(addr, port, proto), 0,
 				  (__u64)addr << 32 | bpf_htonl(0x0000ffff), port, proto, names),
-			 hook, 4, addr, 0, port, proto);
+			 hook, 4, addr, 0, port, proto, names);
 }
 
 static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook, int names)
@@ -559,7 +575,7 @@ static __always_inline int nf_decide6(struct bpf_sock_addr *ctx, __u32 hook, int
 	w23 = (__u64)w3 << 32 | (__u32)w23;
 	return nf_finish(
 		nf_allow(ctx, nf_judge_any6(w01, w23, port, proto), w01, w23, port, proto, names),
-		hook, 6, w01, w23, port, proto);
+		hook, 6, w01, w23, port, proto, names);
 }
 
 /*
@@ -656,7 +672,7 @@ int nf_sock_create(struct bpf_sock *ctx)
 	if (allow)
 		return NF_VERDICT_ALLOW;
 	return nf_finish_owned(0, NF_HOOK_SOCK_CREATE, family == AF_INET ? 4 : 6, 0, 0, 0,
-			       NF_PROTO_OTHER, 1);
+			       NF_PROTO_OTHER, 1, 0);
 }
 
 /*
@@ -733,7 +749,7 @@ int nf_egress(struct __sk_buff *skb)
 	if (!routed)
 		return NF_VERDICT_ALLOW;
 	return nf_finish_owned(0, NF_HOOK_EGRESS, protocol == bpf_htons(0x0800) ? 4 : 6, 0, 0, 0,
-			       NF_PROTO_OTHER, 1);
+			       NF_PROTO_OTHER, 1, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

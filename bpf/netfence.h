@@ -197,7 +197,10 @@ struct nf_event {
 	__u8 proto;	 /* enum nf_proto */
 	__u8 verdict;	 /* enum nf_counter: NF_CNT_DENIED or NF_CNT_AUDITED */
 	__u8 hook;	 /* enum nf_hook */
-	__u8 pad[2];
+	/* Name rules: why no learned address opened it (enum nf_dns_why), and for NF_WHY_PORT
+	 * the classes the learned entry opens some port of (bit per enum nf_proto). */
+	__u8 dns_why;
+	__u8 dns_classes;
 	__u64 time_ns; /* when: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	/*
 	 * Who: the calling process (its tgid, in the initial pid namespace), taken only for an
@@ -208,7 +211,9 @@ struct nf_event {
 	 * 0 there.
 	 */
 	__u32 pid;
-	__u32 pad2;
+	/* NF_WHY_EXPIRED: seconds since the entry expired; NF_WHY_PORT: the learned port set of
+	 * the connect's class (a port set id, as in nf_learned_val). */
+	__u32 dns_detail;
 };
 
 enum nf_hook {
@@ -231,14 +236,15 @@ enum nf_hook {
  * port, id); a cgroup_skb/ingress program takes an answer only from that resolver, to that port
  * with that id, once, and not over loopback; it walks the answer (compression pointers backward
  * only, CNAME chains by exact owner, bounded) and, when the question names an allowed host,
- * puts each A/AAAA address of the chain into nf_learned with its expiry (TTL, clamped) and the
- * ports the matching rules allow, tagged with the network namespace the answer arrived in: that
- * of the socket it arrived at, which the sock_addr programs noted (nf_socks) when the socket sent
- * to a resolver's port 53; an answer to a socket never noted teaches nothing. connect and
- * sendmsg consult nf_learned only where the compiled rules would deny by default
- * (nf_entry.learn), and only in that namespace: deny rules win. Learned addresses never include
- * loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or multicast
- * ones: only a CIDR rule opens those.
+ * puts each A/AAAA address of the chain into the fence's own map of learned addresses (found in
+ * nf_learned by its cgroup id) with its expiry (TTL, clamped), the ports the matching rules allow
+ * and the question's name (kept in nf_qnames, for show), tagged with the network namespace the
+ * answer arrived in: that of the socket it arrived at, which the sock_addr programs noted
+ * (nf_socks) when the socket sent to a resolver's port 53; an answer to a socket never noted
+ * teaches nothing. connect and sendmsg consult the fence's map only where the compiled rules would
+ * deny by default (nf_entry.learn), and only in that namespace: deny rules win. Learned addresses
+ * never include loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata), unspecified or
+ * multicast ones: only a CIDR rule opens those.
  *
  * The loader also writes nf_learned: at attach and update, what one lookup of each exact name
  * from the container's namespace got (hook/seed.c), entries as these programs would make them.
@@ -259,9 +265,22 @@ enum nf_hook {
 #define NF_DNS_BYTES	 4096 /* of the message read */
 #define NF_DNS_TTL_MIN	 5    /* seconds: an answer of TTL 0 still serves the connect after it */
 #define NF_DNS_TTL_MAX	 3600
-#define NF_DNS_WAIT	 30    /* seconds a query waits for its answer */
-#define NF_LEARNED_MAX	 16384 /* learned addresses per program set (LRU) */
+#define NF_DNS_WAIT	 30   /* seconds a query waits for its answer */
+#define NF_LEARNED_MAX	 4096 /* learned addresses per fence (LRU) */
 #define NF_QUERIES_MAX	 4096
+#define NF_QNAMES_MAX	 4096 /* question names kept for `show` per program set (LRU) */
+
+/*
+ * Why a destination a learned address could have opened (the compiled rules deny it by
+ * default, no deny rule covers the port) was denied: in the event (nf_event.dns_why).
+ */
+enum nf_dns_why {
+	NF_WHY_NONE = 0,    /* not such a destination: a rule denied it */
+	NF_WHY_NEVER = 1,   /* nothing learned for the address (or evicted, or forgotten) */
+	NF_WHY_EXPIRED = 2, /* learned, expired */
+	NF_WHY_NETNS = 3,   /* learned in another network namespace */
+	NF_WHY_PORT = 4,    /* learned for other ports or another protocol */
+};
 
 struct nf_name_key {
 	__u32 prefixlen; /* bits: 8 * bytes of name */
@@ -298,7 +317,40 @@ struct nf_learned_val {
 	 * make namespaces of their own and answer themselves there. Only connects in this one
 	 * may use the address. */
 	__u64 netns;
+	/* The question name that taught it: its nf_name_hash, which with the cgroup id keys
+	 * nf_qnames; 0 for none. For `show` only: no verdict reads it. */
+	__u64 name;
 };
+
+/* A question name kept for show, per fence: a fence's names cannot overwrite another's. */
+struct nf_qname_key {
+	__u64 cgroup_id;
+	__u64 hash; /* nf_name_hash */
+};
+
+struct nf_qname {
+	__u8 name[NF_NAME_MAX + 1]; /* wire form, lower case, zero padded */
+};
+
+#if defined(__bpf__)
+#define NF_HASH_INLINE static __always_inline
+#define NF_UNROLL      _Pragma("unroll")
+#else
+#define NF_HASH_INLINE static inline
+#define NF_UNROLL
+#endif
+
+/* A name's hash (FNV-1a over 64-bit words): the name in wire form, lower case, zero padded to
+ * 256 bytes, as 32 words. Never 0, which means no name. */
+NF_HASH_INLINE __u64 nf_name_hash(const __u64 *w)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	NF_UNROLL
+	for (int i = 0; i < (NF_NAME_MAX + 1) / 8; i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
 
 struct nf_query_key {
 	__u64 cgroup_id;

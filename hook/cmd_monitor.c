@@ -241,6 +241,85 @@ static void event_comm(uint32_t pid, char *buf, size_t size)
 			buf[i] = '?';
 }
 
+/*
+ * Why no address learned by name rules opened the destination (bpf/netfence.h: enum
+ * nf_dns_why): a "dns" object and a "reason" sentence, null for a denial by the rules.
+ */
+static void event_dns(struct nf_jsonw *jw, const struct watch *w, const struct owner *owner,
+		      const struct nf_event *ev, size_t size, const char *addr)
+{
+	static const char *const whys[] = { [NF_WHY_NEVER] = "never_resolved",
+					    [NF_WHY_EXPIRED] = "expired",
+					    [NF_WHY_NETNS] = "other_netns",
+					    [NF_WHY_PORT] = "other_port" };
+	static const char *const protos[NF_PROTO_COUNT] = { "tcp", "udp", "other" };
+	char reason[512], ports[256] = "", dir[4096];
+	bool have_ports = false;
+
+	if (size < sizeof(*ev) || ev->dns_why == NF_WHY_NONE || ev->dns_why > NF_WHY_PORT) {
+		nf_jsonw_string_field(jw, "reason", NULL);
+		nf_jsonw_name(jw, "dns");
+		nf_jsonw_null(jw);
+		return;
+	}
+	/* the port set ids are those of the fence's programs, which it pins (loader.c) */
+	if (ev->dns_why == NF_WHY_PORT && ev->dns_detail != NF_PORTSET_NONE && owner &&
+	    nf_pins_path(w->root, owner->id, NF_PINS_CURRENT, dir, sizeof(dir)) == 0)
+		have_ports = nf_loader_portset_text(dir, ev->dns_detail, ports, sizeof(ports)) == 0;
+	switch (ev->dns_why) {
+	case NF_WHY_NEVER:
+		snprintf(reason, sizeof(reason), "%s was never resolved here", addr);
+		break;
+	case NF_WHY_EXPIRED:
+		snprintf(reason, sizeof(reason), "%s expired %u s ago", addr, ev->dns_detail);
+		break;
+	case NF_WHY_NETNS:
+		snprintf(reason, sizeof(reason), "%s was learned in another network namespace",
+			 addr);
+		break;
+	default:
+		if (ev->dns_detail == NF_PORTSET_NONE) {
+			size_t n = (size_t)snprintf(reason, sizeof(reason), "%s was learned for",
+						    addr);
+
+			for (int p = 0, first = 1; p < NF_PROTO_COUNT; p++)
+				if (ev->dns_classes >> p & 1) {
+					n += (size_t)snprintf(reason + n, sizeof(reason) - n,
+							      "%s%s", first ? " " : ", ",
+							      protos[p]);
+					first = 0;
+				}
+			snprintf(reason + n, sizeof(reason) - n, ", not %s", protos[ev->proto]);
+		} else if (have_ports) {
+			snprintf(reason, sizeof(reason), "%s was learned for %s port %s, not %u",
+				 addr, protos[ev->proto], ports, ev->port);
+		} else {
+			snprintf(reason, sizeof(reason),
+				 "%s was learned for other %s ports, not %u", addr,
+				 protos[ev->proto], ev->port);
+		}
+	}
+	nf_jsonw_string_field(jw, "reason", reason);
+	nf_jsonw_name(jw, "dns");
+	nf_jsonw_start_object(jw);
+	nf_jsonw_string_field(jw, "learned", whys[ev->dns_why]);
+	if (ev->dns_why == NF_WHY_EXPIRED)
+		nf_jsonw_uint_field(jw, "expired_s_ago", ev->dns_detail);
+	if (ev->dns_why == NF_WHY_PORT) {
+		nf_jsonw_name(jw, "learned_protocols");
+		nf_jsonw_start_array(jw);
+		for (int p = 0; p < NF_PROTO_COUNT; p++)
+			if (ev->dns_classes >> p & 1)
+				nf_jsonw_string(jw, protos[p]);
+		nf_jsonw_end_array(jw);
+		/* of the event's protocol; null where the fence's programs are gone */
+		nf_jsonw_string_field(jw, "learned_ports",
+				      have_ports || ev->dns_detail == NF_PORTSET_NONE ? ports
+										      : NULL);
+	}
+	nf_jsonw_end_object(jw);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	static const char *const hooks[NF_HOOK_COUNT] = { "connect4", "connect6",    "sendmsg4",
@@ -283,6 +362,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	nf_jsonw_uint_field(&jw, "pid", pid);
 	nf_jsonw_string_field(&jw, "command", comm);
 	event_k8s(&jw, owner);
+	event_dns(&jw, w, owner, ev, size, addr);
 	nf_jsonw_end_object(&jw);
 	nf_jsonw_end_line(&jw);
 	fflush(stdout);

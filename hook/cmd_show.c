@@ -266,7 +266,18 @@ static const char *learned_text(const struct nf_learned_addr *a, char *buf, size
 	return inet_ntop(AF_INET6, a->addr, buf, (socklen_t)size);
 }
 
-/* The addresses the fence learned, when it has name rules: a "learned" array, or lines. */
+static int cmp_learned(const void *a, const void *b)
+{
+	const struct nf_learned_addr *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	return r ? r : memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+/*
+ * The addresses the fence learned, when it has name rules: a "learned" array (each with the
+ * name that taught it) and a "names" array (name, then its addresses), or a line per name.
+ */
 static void show_learned(struct nf_jsonw *w, const struct nf_cli *cli, const char *id)
 {
 	struct nf_learned_addr *l = NULL;
@@ -276,21 +287,50 @@ static void show_learned(struct nf_jsonw *w, const struct nf_cli *cli, const cha
 	if (nf_pins_path(cli->paths.bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir)) < 0 ||
 	    nf_loader_learned(dir, &l, &n) < 0)
 		return;
+	qsort(l, n, sizeof(*l), cmp_learned);
 	if (w) {
 		nf_jsonw_name(w, "learned");
 		nf_jsonw_start_array(w);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!learned_text(&l[i], text, sizeof(text)))
-			continue;
-		if (w) {
+		for (size_t i = 0; i < n; i++) {
+			if (!learned_text(&l[i], text, sizeof(text)))
+				continue;
 			nf_jsonw_start_object(w);
 			nf_jsonw_string_field(w, "address", text);
 			nf_jsonw_uint_field(w, "expires_in_s", (l[i].expires_in_ms + 999) / 1000);
+			nf_jsonw_string_field(w, "name", l[i].name[0] ? l[i].name : NULL);
+			nf_jsonw_end_object(w);
+		}
+		nf_jsonw_end_array(w);
+		nf_jsonw_name(w, "names");
+		nf_jsonw_start_array(w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool first = i == 0 || strcmp(l[i].name, l[i - 1].name) != 0;
+		bool last = i + 1 == n || strcmp(l[i].name, l[i + 1].name) != 0;
+		unsigned long long left = (l[i].expires_in_ms + 999) / 1000;
+
+		if (!learned_text(&l[i], text, sizeof(text)))
+			snprintf(text, sizeof(text), "?");
+		if (w && first) {
+			nf_jsonw_start_object(w);
+			nf_jsonw_string_field(w, "name", l[i].name[0] ? l[i].name : NULL);
+			nf_jsonw_name(w, "addresses");
+			nf_jsonw_start_array(w);
+		}
+		if (w) {
+			nf_jsonw_start_object(w);
+			nf_jsonw_string_field(w, "address", text);
+			nf_jsonw_uint_field(w, "expires_in_s", left);
 			nf_jsonw_end_object(w);
 		} else {
-			printf("learned:     %s (%llu s)\n", text,
-			       (unsigned long long)(l[i].expires_in_ms + 999) / 1000);
+			if (first)
+				printf("learned:     %s: ",
+				       l[i].name[0] ? l[i].name : "(name not kept)");
+			printf("%s%s (%llu s)%s", first ? "" : ", ", text, left, last ? "\n" : "");
+		}
+		if (w && last) {
+			nf_jsonw_end_array(w);
+			nf_jsonw_end_object(w);
 		}
 	}
 	if (w)

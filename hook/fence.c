@@ -187,31 +187,31 @@ static int attach_locked(const struct nf_paths *paths, const struct nf_fence_req
 	return finish_commit(paths, req->id, err);
 }
 
-/* The map of learned addresses of the fence now in force for id. */
-static int open_learned(const struct nf_paths *paths, const char *id)
+/* The maps of learned addresses of the fence now in force for id. */
+static int open_learned(const struct nf_paths *paths, const char *id, struct nf_learned_maps *m)
 {
 	char dir[4096];
 	int r = nf_pins_path(paths->bpffs_root, id, NF_PINS_CURRENT, dir, sizeof(dir));
 
-	return r < 0 ? r : nf_loader_open_learned(dir);
+	return r < 0 ? r : nf_loader_open_learned(dir, m);
 }
 
 /*
  * Seed the fence's name rules after its attach (outside the store's lock: it may take
  * NF_SEED_BUDGET_MS), into the map it opened under the lock; one log line says how it went.
  */
-static void seed(const struct nf_fence_request *req, const struct nf_compiled *c, int learned,
-		 uint64_t cgid)
+static void seed(const struct nf_fence_request *req, const struct nf_compiled *c,
+		 struct nf_learned_maps *learned, int opened, uint64_t cgid)
 {
 	static const char lead[] = "names not seeded, which fail closed until the container "
 				   "looks them up";
 	struct nf_seed_result res;
 	char more[96] = "";
 
-	if (learned < 0) {
+	if (opened < 0) {
 		nf_caps_drop_standby();
 		nf_log_warning(0, "%s: cannot open the map of learned addresses: %s", lead,
-			       strerror(-learned));
+			       strerror(-opened));
 		return;
 	}
 	struct nf_seed_request sr = {
@@ -219,12 +219,12 @@ static void seed(const struct nf_fence_request *req, const struct nf_compiled *c
 		.npids = req->seed_npids,
 		.policy = req->policy,
 		.compiled = c,
-		.learned_fd = learned,
+		.maps = learned,
 		.cgroup_id = cgid,
 		.budget_ms = NF_SEED_BUDGET_MS,
 	};
 	nf_seed_run(&sr, &res);
-	close(learned);
+	nf_loader_close_learned(learned);
 	if (res.names == 0) {
 		nf_log_debug("name rules: no exact name to seed (%zu wildcard patterns)", res.wild);
 		return;
@@ -246,7 +246,8 @@ int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request 
 {
 	struct nf_compiled *c = NULL;
 	uint64_t cgid = 0;
-	int lock, r, learned = -ENOENT;
+	struct nf_learned_maps learned = { -1, -1 };
+	int lock, r, opened = -ENOENT;
 
 	r = nf_compile(req->policy, &c, err);
 	if (r < 0)
@@ -267,10 +268,10 @@ int nf_fence_attach(const struct nf_paths *paths, const struct nf_fence_request 
 	}
 	r = attach_locked(paths, req, c, &cgid, err);
 	if (r == 0 && c->names)
-		learned = open_learned(paths, req->id);
+		opened = open_learned(paths, req->id, &learned);
 	close(lock);
 	if (r == 0 && c->names)
-		seed(req, c, learned, cgid);
+		seed(req, c, &learned, opened, cgid);
 	else
 		nf_caps_drop_standby();
 	nf_compiled_free(c);

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dns.h"
 #include "loader.h"
 #include "log.h"
 #include "netfence.skel.h"
@@ -82,15 +83,22 @@ enum {
 	MAP_NAMES,
 	MAP_RESOLVERS,
 	MAP_LEARNED,
+	MAP_QNAMES,
 	NMAPS,
 };
 static const char *const map_pins[NMAPS] = {
-	[MAP_TREE4] = "map_tree4",	[MAP_TREE6] = "map_tree6",
-	[MAP_CLASSES] = "map_classes",	[MAP_PORTSETS] = "map_portsets",
-	[MAP_RODATA] = NF_PIN_RODATA,	[MAP_COUNTERS] = NF_PIN_COUNTERS,
-	[MAP_FENCES] = NF_PIN_FENCES,	[MAP_RINGS] = NF_PIN_RINGS,
-	[MAP_NAMES] = "map_names",	[MAP_RESOLVERS] = "map_resolvers",
-	[MAP_LEARNED] = NF_PIN_LEARNED,
+	[MAP_TREE4] = "map_tree4",
+	[MAP_TREE6] = "map_tree6",
+	[MAP_CLASSES] = "map_classes",
+	[MAP_PORTSETS] = "map_portsets",
+	[MAP_RODATA] = NF_PIN_RODATA,
+	[MAP_COUNTERS] = NF_PIN_COUNTERS,
+	[MAP_FENCES] = NF_PIN_FENCES,
+	[MAP_RINGS] = NF_PIN_RINGS,
+	[MAP_NAMES] = "map_names",
+	[MAP_RESOLVERS] = "map_resolvers",
+	[MAP_LEARNED] = NF_PIN_LEARNED_TABLE,
+	[MAP_QNAMES] = NF_PIN_QNAMES,
 };
 
 /* Whether the set has (and so links and pins) program i. */
@@ -102,7 +110,8 @@ static bool prog_used(size_t i, bool names)
 /* Whether the set has map i: the name rules' only for a policy with them. */
 static bool map_used(size_t i, bool names)
 {
-	return names || (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED);
+	return names ||
+	       (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED && i != MAP_QNAMES);
 }
 
 /* The maps a donor gives: per fence, not per policy nor per settings. */
@@ -525,6 +534,7 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	    ((r = bpf_map__set_autocreate(skel->maps.nf_names, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_resolvers, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_learned, false)) ||
+	     (r = bpf_map__set_autocreate(skel->maps.nf_qnames, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_queries, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_socks, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false)) ||
@@ -537,7 +547,9 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 		r = bpf_map__set_max_entries(skel->maps.nf_resolvers,
 					     c->nresolvers ? (__u32)c->nresolvers : 1);
 	if (!r)
-		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_LEARNED_MAX : 1);
+		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_RINGS_MAX : 1);
+	if (!r)
+		r = bpf_map__set_max_entries(skel->maps.nf_qnames, c->names ? NF_QNAMES_MAX : 1);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_queries, c->names ? NF_QUERIES_MAX : 1);
 	if (!r)
@@ -850,6 +862,7 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 	ps->map[MAP_NAMES] = bpf_map__fd(skel->maps.nf_names);
 	ps->map[MAP_RESOLVERS] = bpf_map__fd(skel->maps.nf_resolvers);
 	ps->map[MAP_LEARNED] = bpf_map__fd(skel->maps.nf_learned);
+	ps->map[MAP_QNAMES] = bpf_map__fd(skel->maps.nf_qnames);
 	return 0;
 fail:
 	netfence_bpf__destroy(skel);
@@ -1088,38 +1101,62 @@ static int fence_ring(const struct progset *ps, const struct nf_load_opts *o)
 }
 
 /*
- * A fence starts with nothing learned: a set shared with other fences (or kept by one) may still
- * hold what this cgroup learned under an earlier attach of the same policy. The keys are taken
- * first, then deleted: a hash map's walk restarts from its first key after a deleted one.
+ * The fence's own map of learned addresses (bpf/names.bpf.h), new and empty: a fence starts with
+ * nothing learned, also when a set kept by other fences holds a map of this cgroup's from an
+ * earlier attach. Put in the set's table under the cgroup id (which waits for an RCU grace
+ * period) and pinned in the fence's directory, beside the table, for show and for detach.
  */
-static int forget_learned(int fd, uint64_t cgroup_id)
+static int fence_learned(const struct progset *ps, const struct nf_load_opts *o)
 {
-	struct nf_learned_key key = {}, next, *mine = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	__u64 key = o->cgroup_id;
+	int fd, r;
 
-	/* The walk starts from a key no entry has (cgroup 0): the kernel gives the first key. */
-	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
-		key = next;
-		if (key.cgroup_id != cgroup_id)
-			continue;
-		if (n == cap) {
-			struct nf_learned_key *g =
-				realloc(mine, (cap = cap ? 2 * cap : 16) * sizeof(*g));
-
-			if (!g) {
-				free(mine);
-				return -ENOMEM;
-			}
-			mine = g;
-		}
-		mine[n++] = key;
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "nf_learned_f", sizeof(struct nf_learned_key),
+			    sizeof(struct nf_learned_val), NF_LEARNED_MAX, &opts);
+	if (fd < 0)
+		return -errno;
+	r = bpf_map_update_elem(ps->map[MAP_LEARNED], &key, &fd, BPF_ANY) < 0 ? -errno : 0;
+	if (r == -E2BIG) {
+		r = nf_loader_purge_rings(o->root);
+		if (r < 0)
+			nf_log_debug("cannot purge the tables of learned addresses: %s",
+				     strerror(-r));
+		r = bpf_map_update_elem(ps->map[MAP_LEARNED], &key, &fd, BPF_ANY) < 0 ? -errno : 0;
 	}
-	for (size_t i = 0; i < n && !r; i++)
-		if (bpf_map_delete_elem(fd, &mine[i]) < 0 && errno != ENOENT)
-			r = -errno;
-	free(mine);
+	if (!r)
+		r = pin_at(o->pin_dir, NF_PIN_LEARNED, fd);
+	close(fd);
 	return r;
+}
+
+/*
+ * Take the fence pinned in pin_dir's map of learned addresses out of its set's table, where it
+ * still is (a fence that replaced it on the same set put its own in): its memory goes with the
+ * fence rather than at the next gc. The entry is found by its map, not by cgroup id, which is
+ * not known once the cgroup is gone.
+ */
+static void forget_learned(const char *pin_dir)
+{
+	int mine = open_pin(pin_dir, NF_PIN_LEARNED),
+	    table = open_pin(pin_dir, NF_PIN_LEARNED_TABLE);
+	__u64 key = 0, next;
+	__u32 id = 0, val;
+
+	if (mine >= 0 && table >= 0 && map_id(mine, &id, NULL) == 0)
+		while (bpf_map_get_next_key(table, &key, &next) == 0) {
+			key = next;
+			if (bpf_map_lookup_elem(table, &key, &val) == 0 && val == id) {
+				if (bpf_map_delete_elem(table, &key) < 0)
+					nf_log_debug("cannot take the learned addresses out: %s",
+						     strerror(errno));
+				break;
+			}
+		}
+	if (mine >= 0)
+		close(mine);
+	if (table >= 0)
+		close(table);
 }
 
 static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, struct nf_err *err)
@@ -1127,9 +1164,10 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	int r;
 
 	if (ps->names) {
-		r = forget_learned(ps->map[MAP_LEARNED], o->cgroup_id);
+		r = fence_learned(ps, o);
 		if (r < 0)
-			return nf_err_set(err, r, "cannot forget the addresses learned before: %s",
+			return nf_err_set(err, r,
+					  "cannot make the fence's map of learned addresses: %s",
 					  strerror(-r));
 	}
 	for (size_t i = 0; i < NPROGS; i++) {
@@ -1162,7 +1200,11 @@ static int link_and_pin(const struct progset *ps, const struct nf_load_opts *o, 
 	if (!r)
 		r = pin_at(o->pin_dir, NF_PIN_RODATA, ps->map[MAP_RODATA]);
 	if (!r && ps->names)
-		r = pin_at(o->pin_dir, NF_PIN_LEARNED, ps->map[MAP_LEARNED]);
+		r = pin_at(o->pin_dir, NF_PIN_LEARNED_TABLE, ps->map[MAP_LEARNED]);
+	if (!r && ps->names)
+		r = pin_at(o->pin_dir, NF_PIN_PORTSETS, ps->map[MAP_PORTSETS]);
+	if (!r && ps->names)
+		r = pin_at(o->pin_dir, NF_PIN_QNAMES, ps->map[MAP_QNAMES]);
 	if (!r)
 		r = fence_ring(ps, o);
 	if (r < 0) {
@@ -1403,12 +1445,14 @@ int nf_loader_purge_table(int table, const struct nf_ring_ref *keep, size_t n, s
 	return r;
 }
 
-/* The cgroup id and ring of the fence pinned in dir, added to *refs; none: nothing added. */
-static int fence_ref(const char *dir, struct nf_ring_ref **refs, size_t *n, size_t *cap)
+/* The cgroup id and the map pinned as pin (its ring, or its learned addresses) of the fence
+ * pinned in dir, added to *refs; none: nothing added. */
+static int fence_ref(const char *dir, const char *pin, struct nf_ring_ref **refs, size_t *n,
+		     size_t *cap)
 {
 	uint64_t cgid = 0;
 	__u32 id = 0;
-	int fd = open_pin(dir, NF_PIN_EVENTS), r;
+	int fd = open_pin(dir, pin), r;
 
 	if (fd < 0)
 		return 0;
@@ -1439,7 +1483,10 @@ static bool seen_table(int fd, __u32 *ids, size_t *n, size_t max)
 	return false;
 }
 
-int nf_loader_purge_rings(const char *root)
+/* Purge the tables pinned as table_pin in the sets under root of the entries whose map no
+ * fence pinned as fence_pin: the events rings, or the maps of learned addresses. */
+static int purge_tables(const char *root, const char *fence_pin, const char *table_pin,
+			const char *what)
 {
 	char sets[4096], path[4096];
 	struct nf_ring_ref *refs = NULL;
@@ -1455,7 +1502,7 @@ int nf_loader_purge_rings(const char *root)
 	while (r == 0 && (de = readdir(d)))
 		if (de->d_name[0] != '.' && strcmp(de->d_name, NF_PROGRAMS_DIR) != 0 &&
 		    path_in(path, sizeof(path), root, de->d_name) == 0)
-			r = fence_ref(path, &refs, &nrefs, &cap);
+			r = fence_ref(path, fence_pin, &refs, &nrefs, &cap);
 	closedir(d);
 	d = r == 0 && path_in(sets, sizeof(sets), root, NF_PROGRAMS_DIR) == 0 ? opendir(sets)
 									      : NULL;
@@ -1465,9 +1512,9 @@ int nf_loader_purge_rings(const char *root)
 
 		if (de->d_name[0] == '.' || path_in(path, sizeof(path), sets, de->d_name) < 0)
 			continue;
-		table = open_pin(path, NF_PIN_RINGS);
+		table = open_pin(path, table_pin);
 		if (table < 0)
-			continue; /* an older netfence's set, with one ring for all */
+			continue; /* no name rules, or an older netfence's set (one ring) */
 		k = seen_table(table, seen, &nseen, sizeof(seen) / sizeof(seen[0]))
 			    ? 0
 			    : nf_loader_purge_table(table, refs, nrefs, &n);
@@ -1480,8 +1527,17 @@ int nf_loader_purge_rings(const char *root)
 		closedir(d);
 	free(refs);
 	if (deleted)
-		nf_log_debug("%zu events rings of fences gone taken out of their tables", deleted);
+		nf_log_debug("%zu %s of fences gone taken out of their tables", deleted, what);
 	return r;
+}
+
+int nf_loader_purge_rings(const char *root)
+{
+	int r = purge_tables(root, NF_PIN_EVENTS, NF_PIN_RINGS, "events rings");
+	int k = purge_tables(root, NF_PIN_LEARNED, NF_PIN_LEARNED_TABLE,
+			     "maps of learned addresses");
+
+	return r < 0 ? r : k;
 }
 
 /*
@@ -1513,6 +1569,7 @@ int nf_loader_unpin(const char *pin_dir)
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
+	forget_learned(pin_dir);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -1607,9 +1664,112 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 	return r;
 }
 
-int nf_loader_open_learned(const char *pin_dir)
+/* A name in wire form as text: labels joined by dots, bytes other than letters, digits, '-'
+ * and '_' as \DDD (as dig writes them). "" when it does not fit. */
+static void name_text(const uint8_t *wire, char *buf, size_t size)
 {
-	return open_pin(pin_dir, NF_PIN_LEARNED);
+	size_t n = 0, pos = 0;
+
+	buf[0] = '\0';
+	while (pos < NF_NAME_MAX && wire[pos]) {
+		size_t len = wire[pos++];
+
+		if (len > 63 || pos + len > NF_NAME_MAX)
+			break;
+		if (n && n + 1 < size)
+			buf[n++] = '.';
+		for (size_t i = 0; i < len; i++) {
+			uint8_t c = wire[pos + i];
+			int w = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+						c == '_'
+					? snprintf(buf + n, size - n, "%c", c)
+					: snprintf(buf + n, size - n, "\\%03u", c);
+
+			if (w < 0 || (size_t)w >= size - n) {
+				buf[0] = '\0';
+				return;
+			}
+			n += (size_t)w;
+		}
+		pos += len;
+	}
+	buf[n < size ? n : size - 1] = '\0';
+}
+
+/* A name as text in wire form, lower case, zero padded (as the programs keep it): -EINVAL for
+ * what is not a name of 1-63 byte labels, 255 bytes in all. One final dot is allowed. */
+static int name_wire(const char *text, uint8_t wire[NF_NAME_MAX + 1])
+{
+	size_t pos = 0, len = strlen(text);
+
+	memset(wire, 0, NF_NAME_MAX + 1);
+	if (len && text[len - 1] == '.')
+		len--;
+	if (!len)
+		return -EINVAL;
+	for (size_t i = 0; i <= len;) {
+		size_t j = i;
+
+		while (j < len && text[j] != '.')
+			j++;
+		if (j == i || j - i > 63 || pos + 1 + (j - i) > NF_NAME_MAX - 1)
+			return -EINVAL;
+		wire[pos++] = (uint8_t)(j - i);
+		for (; i < j; i++) {
+			char c = text[i];
+
+			wire[pos++] = (uint8_t)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		}
+		i = j + 1;
+	}
+	return 0;
+}
+
+int nf_loader_open_learned(const char *pin_dir, struct nf_learned_maps *m)
+{
+	m->learned = open_pin(pin_dir, NF_PIN_LEARNED);
+	m->qnames = m->learned < 0 ? -1 : open_pin(pin_dir, NF_PIN_QNAMES);
+	if (m->qnames < 0) {
+		int r = m->learned < 0 ? m->learned : m->qnames;
+
+		nf_loader_close_learned(m);
+		return r;
+	}
+	return 0;
+}
+
+void nf_loader_close_learned(struct nf_learned_maps *m)
+{
+	if (m->learned >= 0)
+		close(m->learned);
+	if (m->qnames >= 0)
+		close(m->qnames);
+	m->learned = m->qnames = -1;
+}
+
+int nf_loader_learn(const struct nf_learned_maps *m, const struct nf_learned_entry *e)
+{
+	struct nf_learned_key key = { .cgroup_id = e->cgroup_id };
+	struct nf_learned_val val = {
+		.expires_ns = e->expires_ns,
+		.portset = { e->portset[0], e->portset[1], e->portset[2] },
+		.netns = e->netns,
+	};
+	union {
+		uint8_t b[NF_NAME_MAX + 1];
+		__u64 w[(NF_NAME_MAX + 1) / 8];
+	} wire;
+	struct nf_qname_key nk = { .cgroup_id = e->cgroup_id };
+
+	if (!nf_dns_learnable(e->addr, false) || (e->name && name_wire(e->name, wire.b) < 0))
+		return -EINVAL;
+	memcpy(key.addr, e->addr, 16);
+	if (e->name) {
+		nk.hash = val.name = nf_name_hash(wire.w);
+		if (bpf_map_update_elem(m->qnames, &nk, wire.b, BPF_ANY) < 0)
+			return -errno;
+	}
+	return bpf_map_update_elem(m->learned, &key, &val, BPF_ANY) < 0 ? -errno : 0;
 }
 
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n)
@@ -1617,10 +1777,12 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 	struct nf_learned_key key = {}, next;
 	struct nf_learned_addr *out = NULL;
 	struct nf_learned_val val;
+	struct nf_qname_key nk;
 	struct timespec now;
+	uint8_t wire[NF_NAME_MAX + 1];
 	size_t n = 0, cap = 0;
 	uint64_t cgid = 0, mono;
-	int fd, r;
+	int fd, names, r;
 
 	r = nf_loader_cgroup_id(pin_dir, &cgid);
 	if (r < 0)
@@ -1628,6 +1790,7 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 	fd = open_pin(pin_dir, NF_PIN_LEARNED);
 	if (fd < 0)
 		return fd;
+	names = open_pin(pin_dir, NF_PIN_QNAMES); /* none from an older netfence */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	mono = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	r = 0;
@@ -1649,9 +1812,16 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 		}
 		memcpy(out[n].addr, key.addr, 16);
 		out[n].expires_in_ms = (val.expires_ns - mono) / 1000000;
+		out[n].name[0] = '\0';
+		nk.cgroup_id = cgid;
+		nk.hash = val.name;
+		if (names >= 0 && val.name && bpf_map_lookup_elem(names, &nk, wire) == 0)
+			name_text(wire, out[n].name, sizeof(out[n].name));
 		n++;
 	}
 	close(fd);
+	if (names >= 0)
+		close(names);
 	if (r < 0) {
 		free(out);
 		return r;
@@ -1659,4 +1829,53 @@ int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t 
 	*ret = out;
 	*ret_n = n;
 	return 0;
+}
+
+/* "443", "80,8000-8999": the ports set in bits, at most size bytes, "..." where cut. */
+static void ports_text(const __u64 *bits, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int p = 0; p < 65536; p++) {
+		unsigned int last = p;
+		int w;
+
+		if (!(bits[p / 64] >> (p % 64) & 1))
+			continue;
+		while (last + 1 < 65536 && bits[(last + 1) / 64] >> ((last + 1) % 64) & 1)
+			last++;
+		w = last == p ? snprintf(buf + n, size - n, "%s%u", n ? "," : "", p)
+			      : snprintf(buf + n, size - n, "%s%u-%u", n ? "," : "", p, last);
+		if (w < 0 || (size_t)w >= size - n) {
+			snprintf(buf + (n < size - 4 ? n : size - 4), 4, "...");
+			return;
+		}
+		n += (size_t)w;
+		p = last;
+	}
+}
+
+int nf_loader_portset_text(const char *pin_dir, uint32_t id, char *buf, size_t size)
+{
+	struct nf_portset *set;
+	uint32_t idx = id - NF_PORTSET_FIRST;
+	int fd, r;
+
+	if (size < 8)
+		return -ENOSPC;
+	if (id == NF_PORTSET_NONE || id == NF_PORTSET_ALL) {
+		snprintf(buf, size, "%s", id == NF_PORTSET_ALL ? "1-65535" : "");
+		return 0;
+	}
+	fd = open_pin(pin_dir, NF_PIN_PORTSETS);
+	if (fd < 0)
+		return fd;
+	set = malloc(sizeof(*set));
+	r = !set ? -ENOMEM : bpf_map_lookup_elem(fd, &idx, set) < 0 ? -errno : 0;
+	close(fd);
+	if (r == 0)
+		ports_text(set->bits, buf, size);
+	free(set);
+	return r;
 }

@@ -13,14 +13,17 @@
 #include "compile.h"
 
 /* Names of the pins in a fence's directory. */
-#define NF_PIN_COUNTERS	  "map_counters"
-#define NF_PIN_EVENTS	  "map_events" /* the fence's own ring */
-#define NF_PIN_RINGS	  "map_rings"  /* where the programs find it */
-#define NF_PIN_FIRST_LINK "link_connect4"
-#define NF_PIN_FENCES	  "map_fences"	    /* the per-fence info: whose programs count */
-#define NF_PIN_RODATA	  "map_rodata"	    /* the set's read-only data: its tags */
-#define NF_PIN_LEARNED	  "map_learned"	    /* name rules: the addresses learned */
-#define NF_PIN_NAMES_LINK "link_dns_answer" /* linked only for a policy with name rules */
+#define NF_PIN_COUNTERS	     "map_counters"
+#define NF_PIN_EVENTS	     "map_events" /* the fence's own ring */
+#define NF_PIN_RINGS	     "map_rings"  /* where the programs find it */
+#define NF_PIN_FIRST_LINK    "link_connect4"
+#define NF_PIN_FENCES	     "map_fences"	  /* the per-fence info: whose programs count */
+#define NF_PIN_RODATA	     "map_rodata"	  /* the set's read-only data: its tags */
+#define NF_PIN_LEARNED	     "map_learned"	  /* name rules: the addresses the fence learned */
+#define NF_PIN_LEARNED_TABLE "map_learned_fences" /* and the set's table of such maps */
+#define NF_PIN_PORTSETS	     "map_portsets"	  /* name rules: the port sets learned ones name */
+#define NF_PIN_QNAMES	     "map_qnames"	  /* name rules: the names that taught them */
+#define NF_PIN_NAMES_LINK    "link_dns_answer"	  /* linked only for a policy with name rules */
 
 struct nf_load_opts {
 	const struct nf_compiled *compiled;
@@ -88,7 +91,8 @@ struct nf_ring_ref {
 int nf_loader_purge_table(int fd, const struct nf_ring_ref *keep, size_t n, size_t *ret_deleted);
 
 /* Purge every set's table under root of the entries no fence pinned there holds: those of
- * fences detached or removed, and of fences whose cgroup is gone. Caller holds the store lock. */
+ * fences detached or removed, and of fences whose cgroup is gone. Also the tables of the fences'
+ * maps of learned addresses (name rules), the same way. Caller holds the store lock. */
 int nf_loader_purge_rings(const char *root);
 
 /* Take the links pinned in pin_dir off their cgroup (done when this returns), unpin everything
@@ -108,15 +112,47 @@ int nf_loader_program_set(const char *root, const char *pin_dir, char *key, size
 struct nf_learned_addr {
 	uint8_t addr[16]; /* IPv6 form, IPv4 mapped; network order */
 	uint64_t expires_in_ms;
+	char name[512]; /* the question name that taught it, text form; "" when not known */
 };
 
 /* The addresses the fence pinned in pin_dir has learned, in *ret (free()); -ENOENT for a fence
  * without name rules. */
 int nf_loader_learned(const char *pin_dir, struct nf_learned_addr **ret, size_t *ret_n);
 
-/* An fd of the map of learned addresses the fence pinned in pin_dir uses; -ENOENT for a fence
- * without name rules. */
-int nf_loader_open_learned(const char *pin_dir);
+/* One learned address, as the programs write it (bpf/netfence.h: name rules). */
+struct nf_learned_entry {
+	uint64_t cgroup_id;
+	uint64_t netns;	  /* the cookie of the network namespace whose connects it opens */
+	uint8_t addr[16]; /* IPv6 form, IPv4 mapped; network order */
+	uint32_t portset[NF_PROTO_COUNT]; /* port set ids of the set's nf_portsets, per class */
+	uint64_t expires_ns;		  /* CLOCK_MONOTONIC */
+	const char *name;		  /* the name it is an address of; NULL for none */
+};
+
+/* The maps of the fence pinned in pin_dir a learned address goes to (nf_loader_learn). */
+struct nf_learned_maps {
+	int learned; /* the fence's own map of learned addresses */
+	int qnames;  /* the names they were learned for (show) */
+};
+
+/* Open them: 0, or -ENOENT for a fence without name rules; closed again by
+ * nf_loader_close_learned(). */
+int nf_loader_open_learned(const char *pin_dir, struct nf_learned_maps *m);
+void nf_loader_close_learned(struct nf_learned_maps *m);
+
+/*
+ * Write e into the learned addresses, and its name beside (for show): what the programs do
+ * with an answer. -EINVAL for an address never learned (loopback, link-local, ...:
+ * nf_dns_learnable()) or a name that is not one.
+ */
+int nf_loader_learn(const struct nf_learned_maps *m, const struct nf_learned_entry *e);
+
+/*
+ * The ports of port set id (bpf/netfence.h) of the programs the fence pinned in pin_dir runs,
+ * as text: "443", "80,8000-8999", "1-65535" for every port, "" for none; cut with "..." at
+ * size. For an event, whose port set ids are those of its fence's programs.
+ */
+int nf_loader_portset_text(const char *pin_dir, uint32_t id, char *buf, size_t size);
 
 /* Route libbpf's messages to the log (warnings as debug: the caller reports failures). */
 void nf_loader_init(void);

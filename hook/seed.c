@@ -65,22 +65,19 @@ size_t nf_seed_names(const struct nf_policy *p, const char **names, size_t max, 
 
 int nf_seed_entry(const struct nf_compiled *c, const char *name, const uint8_t addr[16], bool aaaa,
 		  uint32_t ttl, uint64_t now_ns, uint64_t cgroup_id, uint64_t netns,
-		  struct nf_learned_key *ret_key, struct nf_learned_val *ret_val)
+		  struct nf_learned_entry *ret)
 {
-	uint32_t ports[NF_PROTO_COUNT];
-
 	if (!nf_dns_learnable(addr, aaaa))
 		return -EPERM;
-	if (nf_compiled_host_ports(c, name, ports) < 0)
+	memset(ret, 0, sizeof(*ret));
+	if (nf_compiled_host_ports(c, name, ret->portset) < 0)
 		return -ENOENT;
 	ttl = ttl < NF_DNS_TTL_MIN ? NF_DNS_TTL_MIN : ttl > NF_DNS_TTL_MAX ? NF_DNS_TTL_MAX : ttl;
-	memset(ret_key, 0, sizeof(*ret_key));
-	memset(ret_val, 0, sizeof(*ret_val));
-	ret_key->cgroup_id = cgroup_id;
-	memcpy(ret_key->addr, addr, 16);
-	ret_val->expires_ns = now_ns + (uint64_t)ttl * 1000000000ULL;
-	memcpy(ret_val->portset, ports, sizeof(ports));
-	ret_val->netns = netns;
+	ret->cgroup_id = cgroup_id;
+	ret->netns = netns;
+	memcpy(ret->addr, addr, 16);
+	ret->expires_ns = now_ns + (uint64_t)ttl * 1000000000ULL;
+	ret->name = name;
 	return 0;
 }
 
@@ -603,14 +600,13 @@ static size_t write_entries(const struct nf_seed_request *req, const struct chil
 
 	for (uint32_t i = 0; i < c->head.nrec && i < RECS_MAX; i++) {
 		const struct seed_rec *rec = &c->rec[i];
-		struct nf_learned_key k;
-		struct nf_learned_val v;
+		struct nf_learned_entry e;
 
 		if (rec->name >= c->nnames ||
 		    nf_seed_entry(req->compiled, c->names[rec->name], rec->addr, rec->aaaa,
-				  rec->ttl, asked_ns, req->cgroup_id, c->head.netns, &k, &v) < 0)
+				  rec->ttl, asked_ns, req->cgroup_id, c->head.netns, &e) < 0)
 			continue;
-		if (bpf_map_update_elem(req->learned_fd, &k, &v, BPF_ANY) == 0) {
+		if (nf_loader_learn(req->maps, &e) == 0) {
 			has_addr[rec->name] = true;
 			n++;
 		}

@@ -21,6 +21,7 @@
 
 #include "compile.h"
 #include "dns.h"
+#include "loader.h"
 #include "netfence.h"
 #include "policy.h"
 
@@ -37,13 +38,13 @@ size_t nf_seed_names(const struct nf_policy *p, const char **names, size_t max, 
 
 /*
  * The entry an address of name, answered at now_ns (CLOCK_MONOTONIC) with a TTL of ttl, makes
- * in nf_learned for the fence of cgroup_id in the namespace netns: the ports c's patterns give
- * name, the TTL clamped. -ENOENT when no pattern allows name, -EPERM for an address never
- * learned (aaaa: from an AAAA record).
+ * for the fence of cgroup_id in the namespace netns: the ports c's patterns give name, the TTL
+ * clamped, the name (a pointer to name). -ENOENT when no pattern allows name, -EPERM for an
+ * address never learned (aaaa: from an AAAA record).
  */
 int nf_seed_entry(const struct nf_compiled *c, const char *name, const uint8_t addr[16], bool aaaa,
 		  uint32_t ttl, uint64_t now_ns, uint64_t cgroup_id, uint64_t netns,
-		  struct nf_learned_key *ret_key, struct nf_learned_val *ret_val);
+		  struct nf_learned_entry *ret);
 
 /* The processes of the cgroup directory dir (its own cgroup.procs, at most max): the
  * namespace to seed in is the one they share. */
@@ -54,7 +55,7 @@ struct nf_seed_request {
 	size_t npids;
 	const struct nf_policy *policy;
 	const struct nf_compiled *compiled;
-	int learned_fd; /* the fence's nf_learned */
+	const struct nf_learned_maps *maps; /* the fence's, written by the parent */
 	uint64_t cgroup_id;
 	unsigned int budget_ms;
 };

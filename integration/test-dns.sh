@@ -182,7 +182,7 @@ case_allow_after_resolve()
 		jq -r '.learned[]? | select(.address == "10.77.0.10") | .expires_in_s')
 	[ -n "$ttl" ] && [ "$ttl" -le 300 ] && [ "$ttl" -gt 250 ] ||
 		fail "show --json: 10.77.0.10 learned for '$ttl' s: $("${NF[@]}" --json show dns)"
-	"${NF[@]}" show dns | grep -q '^learned: *10\.77\.0\.10 (' ||
+	"${NF[@]}" show dns | grep -q '^learned: *api\.example\.com: 10\.77\.0\.10 (' ||
 		fail "show: no learned line: $("${NF[@]}" show dns)"
 }
 
@@ -951,6 +951,144 @@ empty_fence_cgroup()
 
 # One fresh attach per case (attach_dns), from a cgroup without processes; each case detaches
 # at the end.
+# dns_event FILE tcp|udp ADDR PORT: the first event of `monitor` output FILE for that denial.
+dns_event()
+{
+	jq -c --arg p "$2" --arg a "$3" --argjson n "$4" \
+		'select(.protocol == $p and .address == $a and .port == $n)' "$1" | head -n 1
+}
+
+# A denial that a learned address could have lifted says in its event why none did: never
+# resolved here, expired (how long ago), learned for other ports or another protocol; a denial
+# by a deny rule names no DNS reason.
+case_events_reason()
+{
+	local out=$T/reason.out ev ago
+	attach_dns names || return
+	expect EPERM tcp 10.77.0.10 443
+	resolve short.example.com || fail "short.example.com did not resolve"
+	expect allowed tcp 10.77.0.20 443
+	# TTL 1, clamped to NF_DNS_TTL_MIN (5 s)
+	sleep 7
+	expect EPERM tcp 10.77.0.20 443
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect EPERM tcp 10.77.0.10 8443
+	expect EPERM udp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.14 443
+	"${NF[@]}" monitor --container dns --timeout $((2000 * KT_TIME_SCALE)) >"$out" 2>"$out.err" ||
+		fail "monitor failed: $(flat "$(cat "$out.err")")"
+	ev=$(dns_event "$out" tcp 10.77.0.10 443)
+	[ "$(jq -r '.dns.learned' <<<"$ev")" = never_resolved ] &&
+		[ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.10 was never resolved here" ] ||
+		fail "never resolved: event '$ev'"
+	ev=$(dns_event "$out" tcp 10.77.0.20 443)
+	ago=$(jq -r '.dns.expired_s_ago' <<<"$ev")
+	[ "$(jq -r '.dns.learned' <<<"$ev")" = expired ] && [ "$ago" -ge 1 ] 2>/dev/null &&
+		[ "$ago" -le 120 ] && [ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.20 expired $ago s ago" ] ||
+		fail "expired: event '$ev'"
+	ev=$(dns_event "$out" tcp 10.77.0.10 8443)
+	[ "$(jq -c '.dns' <<<"$ev")" = \
+		'{"learned":"other_port","learned_protocols":["tcp"],"learned_ports":"443"}' ] &&
+		[ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.10 was learned for tcp port 443, not 8443" ] ||
+		fail "other port: event '$ev'"
+	ev=$(dns_event "$out" udp 10.77.0.10 443)
+	[ "$(jq -r '.dns.learned' <<<"$ev")" = other_port ] &&
+		[ "$(jq -r '.reason' <<<"$ev")" = "10.77.0.10 was learned for tcp, not udp" ] ||
+		fail "other protocol: event '$ev'"
+	ev=$(dns_event "$out" tcp 10.77.0.14 443)
+	[ -n "$ev" ] && [ "$(jq -c '[.reason, .dns]' <<<"$ev")" = '[null,null]' ] ||
+		fail "deny rule: event '$ev'"
+}
+
+# show lists each name looked up with the addresses it taught and their seconds left: the
+# question's name, in lower case, also for addresses reached through a CNAME.
+case_show_names()
+{
+	local js want
+	attach_dns names || return
+	resolve API.Example.COM || fail "api.example.com did not resolve"
+	resolve api.example.com getent6 || fail "api.example.com (AAAA) did not resolve"
+	resolve alias.example.net || fail "alias.example.net did not resolve"
+	js=$("${NF[@]}" --json show dns)
+	want='[{"name":"alias.example.net","addresses":["10.77.0.11"]},{"name":"api.example.com","addresses":["10.77.0.10","fd77::10"]}]'
+	[ "$(jq -c '[.names[] | {name, addresses: [.addresses[].address] | sort}]' <<<"$js")" = "$want" ] ||
+		fail "show --json names: $(jq -c .names <<<"$js")"
+	jq -e '[.names[].addresses[].expires_in_s] | all(. > 250 and . <= 300)' <<<"$js" >/dev/null ||
+		fail "show --json seconds left: $(jq -c .names <<<"$js")"
+	jq -e '[.learned[] | select(.address == "10.77.0.11") | .name] == ["alias.example.net"]' \
+		<<<"$js" >/dev/null || fail "show --json learned: $(jq -c .learned <<<"$js")"
+	"${NF[@]}" show dns | grep -Eq '^learned: +api\.example\.com: (10\.77\.0\.10|fd77::10) \([0-9]+ s\), (10\.77\.0\.10|fd77::10) \([0-9]+ s\)$' ||
+		fail "show: $(flat "$("${NF[@]}" show dns)")"
+}
+
+# learned_maps: how many fences' maps of learned addresses the program sets' tables hold.
+learned_maps()
+{
+	local n=0 f
+	for f in "$T"/bpffs/@programs/*/map_learned_fences; do
+		[ -e "$f" ] && n=$((n + $(bpftool -j map dump pinned "$f" | jq length)))
+	done
+	echo "$n"
+}
+
+# Fences of one policy learn apart: a fence that learns more addresses than it may keep (a
+# resolver it trusts answers 1100 lookups with 32 new addresses each) loses its own oldest, not
+# what a neighbour learned. (Were the learned addresses of the policy's fences in one map, the
+# flood would evict the neighbour's: a denial of service between fences.)
+case_flood_per_fence()
+{
+	local out last n
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	# looked up, not connected to yet: the kernel's LRU keeps an entry used since longer
+	resolve api.example.com || fail "api.example.com did not resolve"
+	srv python3 "$ROOT_DIR/integration/dnsflood.py" serve "$QUIET" 32 >"$T/flood.srv" 2>&1 &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for "$T/flood.srv" serving || return
+	out=$(FENCE_CG=$CG-b in_fence python3 "$ROOT_DIR/integration/dnsflood.py" ask "$QUIET" 1100 \
+		wild.example.org)
+	last=${out#* }
+	[ "${out%% *}" -ge 1000 ] 2>/dev/null || fail "the flood got answers to '$out' of 1100 lookups"
+	[ "$("${NF[@]}" --json show dns-b | jq -r .counters.dns_learned)" -ge 32000 ] ||
+		fail "the flood taught dns-b $("${NF[@]}" --json show dns-b | jq -r .counters.dns_learned) addresses"
+	expect_after "dns-b's flood" allowed tcp 10.77.0.10 443
+	FENCE_CG=$CG-b expect_after "its own flood" allowed tcp "$last" 443
+	# a detach takes the fence's map out of the programs' table: its memory goes with it
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	n=$(learned_maps)
+	[ "$n" = 1 ] || fail "$n maps of learned addresses in the table after the detach, expected 1"
+	remove_dns_cgroup "$CG-b"
+}
+
+# A fence gone without a detach (its pins removed, as a killed hook or a wiped bpffs directory
+# leaves it) keeps its map of learned addresses in the programs' table until `netfence gc`,
+# which takes it out; the fence still attached keeps its own.
+case_gc_learned()
+{
+	local out
+	attach_dns names || return
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
+		fail "attach dns-b: $out"
+	rm -rf "$T/bpffs/dns-b"
+	[ "$(learned_maps)" = 2 ] || fail "$(learned_maps) maps of learned addresses before gc, expected 2"
+	out=$("${NF[@]}" gc 2>&1) || fail "gc failed: $out"
+	[ "$(learned_maps)" = 1 ] || fail "$(learned_maps) maps of learned addresses after gc, expected 1"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+}
+
+# One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
 	empty_fence_cgroup "$CG"
@@ -991,6 +1129,10 @@ TABLE="
 	seed-unreachable              | case_seed_unreachable
 	seed-loopback-forgery         | case_seed_loopback_forgery
 	seed-two-namespaces           | case_seed_two_namespaces
+	events-reason                 | case_events_reason
+	show-names                    | case_show_names
+	flood-per-fence               | case_flood_per_fence
+	gc-learned                    | case_gc_learned
 "
 run_cases "$TABLE" run_dns_case
 test_summary

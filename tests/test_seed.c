@@ -78,26 +78,25 @@ Test(seed, entry)
 {
 	struct nf_policy *p = parse(doc);
 	struct nf_compiled *c = NULL;
-	struct nf_learned_key k;
-	struct nf_learned_val v;
+	struct nf_learned_entry le;
 	uint32_t ports[NF_PROTO_COUNT];
 	struct nf_err e;
 
 	cr_assert_eq(nf_compile(p, &c, &e), 0);
-	cr_assert_eq(nf_seed_entry(c, "b.example.org", v4, false, 60, 1000, 77, 4242, &k, &v), 0);
-	cr_expect_eq(k.cgroup_id, 77);
-	cr_expect_arr_eq(k.addr, v4, 16);
-	cr_expect_eq(v.expires_ns, 1000 + 60ULL * 1000000000ULL);
-	cr_expect_eq(v.netns, 4242);
-	cr_expect_eq(v.pad, 0);
+	cr_assert_eq(nf_seed_entry(c, "b.example.org", v4, false, 60, 1000, 77, 4242, &le), 0);
+	cr_expect_eq(le.cgroup_id, 77);
+	cr_expect_arr_eq(le.addr, v4, 16);
+	cr_expect_eq(le.expires_ns, 1000 + 60ULL * 1000000000ULL);
+	cr_expect_eq(le.netns, 4242);
+	cr_expect_str_eq(le.name, "b.example.org");
 	cr_assert_eq(nf_compiled_host_ports(c, "b.example.org", ports), 0);
-	cr_expect_arr_eq(v.portset, ports, sizeof(ports));
-	cr_expect_neq(v.portset[NF_PROTO_TCP], NF_PORTSET_NONE);
+	cr_expect_arr_eq(le.portset, ports, sizeof(ports));
+	cr_expect_neq(le.portset[NF_PROTO_TCP], NF_PORTSET_NONE);
 	/* api.example.com: TCP 443 and UDP 53, from two rules */
-	cr_assert_eq(nf_seed_entry(c, "api.example.com", v4, false, 60, 0, 1, 1, &k, &v), 0);
-	cr_expect_neq(v.portset[NF_PROTO_TCP], NF_PORTSET_NONE);
-	cr_expect_neq(v.portset[NF_PROTO_UDP], NF_PORTSET_NONE);
-	cr_expect_eq(v.portset[NF_PROTO_OTHER], NF_PORTSET_NONE);
+	cr_assert_eq(nf_seed_entry(c, "api.example.com", v4, false, 60, 0, 1, 1, &le), 0);
+	cr_expect_neq(le.portset[NF_PROTO_TCP], NF_PORTSET_NONE);
+	cr_expect_neq(le.portset[NF_PROTO_UDP], NF_PORTSET_NONE);
+	cr_expect_eq(le.portset[NF_PROTO_OTHER], NF_PORTSET_NONE);
 	nf_compiled_free(c);
 	nf_policy_free(p);
 }
@@ -106,15 +105,14 @@ Test(seed, entry_ttl_clamped)
 {
 	struct nf_policy *p = parse(doc);
 	struct nf_compiled *c = NULL;
-	struct nf_learned_key k;
-	struct nf_learned_val v;
+	struct nf_learned_entry le;
 	struct nf_err e;
 
 	cr_assert_eq(nf_compile(p, &c, &e), 0);
-	cr_assert_eq(nf_seed_entry(c, "c.example.net", v4, false, 0, 0, 1, 1, &k, &v), 0);
-	cr_expect_eq(v.expires_ns, NF_DNS_TTL_MIN * 1000000000ULL);
-	cr_assert_eq(nf_seed_entry(c, "c.example.net", v4, false, 0xffffffff, 0, 1, 1, &k, &v), 0);
-	cr_expect_eq(v.expires_ns, NF_DNS_TTL_MAX * 1000000000ULL);
+	cr_assert_eq(nf_seed_entry(c, "c.example.net", v4, false, 0, 0, 1, 1, &le), 0);
+	cr_expect_eq(le.expires_ns, NF_DNS_TTL_MIN * 1000000000ULL);
+	cr_assert_eq(nf_seed_entry(c, "c.example.net", v4, false, 0xffffffff, 0, 1, 1, &le), 0);
+	cr_expect_eq(le.expires_ns, NF_DNS_TTL_MAX * 1000000000ULL);
 	nf_compiled_free(c);
 	nf_policy_free(p);
 }
@@ -126,18 +124,16 @@ Test(seed, entry_refusals)
 	static const uint8_t lo6[16] = { [15] = 1 };
 	struct nf_policy *p = parse(doc);
 	struct nf_compiled *c = NULL;
-	struct nf_learned_key k;
-	struct nf_learned_val v;
+	struct nf_learned_entry le;
 	struct nf_err e;
 
 	cr_assert_eq(nf_compile(p, &c, &e), 0);
-	cr_expect_eq(nf_seed_entry(c, "api.example.com", meta, false, 60, 0, 1, 1, &k, &v), -EPERM);
-	cr_expect_eq(nf_seed_entry(c, "api.example.com", lo6, true, 60, 0, 1, 1, &k, &v), -EPERM);
+	cr_expect_eq(nf_seed_entry(c, "api.example.com", meta, false, 60, 0, 1, 1, &le), -EPERM);
+	cr_expect_eq(nf_seed_entry(c, "api.example.com", lo6, true, 60, 0, 1, 1, &le), -EPERM);
 	/* an IPv4-mapped address from an AAAA record */
-	cr_expect_eq(nf_seed_entry(c, "api.example.com", v4, true, 60, 0, 1, 1, &k, &v), -EPERM);
-	cr_expect_eq(nf_seed_entry(c, "other.example.com", v4, false, 60, 0, 1, 1, &k, &v),
-		     -ENOENT);
-	cr_expect_eq(nf_seed_entry(c, "example.org", v4, false, 60, 0, 1, 1, &k, &v), -ENOENT);
+	cr_expect_eq(nf_seed_entry(c, "api.example.com", v4, true, 60, 0, 1, 1, &le), -EPERM);
+	cr_expect_eq(nf_seed_entry(c, "other.example.com", v4, false, 60, 0, 1, 1, &le), -ENOENT);
+	cr_expect_eq(nf_seed_entry(c, "example.org", v4, false, 60, 0, 1, 1, &le), -ENOENT);
 	nf_compiled_free(c);
 	nf_policy_free(p);
 }
