@@ -828,6 +828,8 @@ case_seed_attach()
 	expect EPERM tcp 10.77.0.12 443 # a.wild.example.org: wildcards are not seeded
 	"${NF[@]}" --json show dns | jq -e '.learned | map(.address) | index("10.77.0.10") != null' \
 		>/dev/null || fail "show does not list 10.77.0.10: $("${NF[@]}" --json show dns)"
+	"${NF[@]}" --json show dns | jq -e '.names | map(.name) | index("api.example.com") != null' \
+		>/dev/null || fail "show does not name api.example.com: $("${NF[@]}" --json show dns)"
 	# learned for the fence's own namespace only: another namespace gets nothing
 	bash -c 'echo $BASHPID >"$0/cgroup.procs" && exec ip netns exec "$1" "${@:2}"' "$CG" \
 		"$NS_SRV" "$CLIENT" tcp 10.77.0.10 443 >"$T/other-ns.out" 2>&1
