@@ -85,6 +85,10 @@ def a(addr):
     return socket.inet_aton(addr)
 
 
+def a6(addr):
+    return socket.inet_pton(socket.AF_INET6, addr)
+
+
 Q = qname("api.example.com")
 PTR_Q = struct.pack(">H", 0xC00C)  # the question's name
 EVIL, EVIL2 = "10.77.0.20", "10.77.0.21"
@@ -125,6 +129,10 @@ CRAFTED = {
     "class-ch": lambda i: message(i, Q, [PTR_Q + struct.pack(">HHIH", 1, 3, 300, 4) + a(EVIL)]),
     # the largest TTL: learned, for at most NF_DNS_TTL_MAX (the test reads show)
     "ttl-max": lambda i: message(i, Q, [rr(PTR_Q, 1, 0xFFFFFFFF, a(EVIL))]),
+    # an AAAA record of EVIL's IPv4-mapped form: never learned (an A record opens EVIL)
+    "aaaa-mapped": lambda i: message(i, Q, [rr(PTR_Q, 28, 300, a6("::ffff:" + EVIL))]),
+    # control: an AAAA record of an IPv6 address is learned
+    "aaaa": lambda i: message(i, Q, [rr(PTR_Q, 28, 300, a6("fd77::20"))]),
 }
 
 

@@ -949,6 +949,25 @@ empty_fence_cgroup()
 	echo "warning: processes left in $1" >&2
 }
 
+# An AAAA record of an IPv4-mapped address (::ffff:10.77.0.20) teaches nothing: only an A record
+# opens an IPv4 address. The control: an AAAA record of an IPv6 address, in the same form, is
+# learned.
+case_aaaa_mapped()
+{
+	attach_dns names || return
+	query "$QUIET" 40500 5500 api.example.com
+	forge craft aaaa-mapped "$QUIET" "$CLI" 40500 5500
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	expect EPERM tcp ::ffff:10.77.0.20 443
+	wait_query
+	query "$QUIET" 40501 5501 api.example.com
+	forge craft aaaa "$QUIET" "$CLI" 40501 5501
+	sleep 0.2
+	expect_after "the control" allowed tcp fd77::20 443
+	wait_query
+}
+
 # One fresh attach per case (attach_dns), from a cgroup without processes; each case detaches
 # at the end.
 run_dns_case()
@@ -991,6 +1010,7 @@ TABLE="
 	seed-unreachable              | case_seed_unreachable
 	seed-loopback-forgery         | case_seed_loopback_forgery
 	seed-two-namespaces           | case_seed_two_namespaces
+	aaaa-mapped                   | case_aaaa_mapped
 "
 run_cases "$TABLE" run_dns_case
 test_summary
