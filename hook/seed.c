@@ -258,19 +258,38 @@ static void resolver_addr(const struct nf_prefix *p, struct sockaddr_storage *ss
 	}
 }
 
-/* A UDP socket connect()ed to resolver i, which tells the device each datagram came in on. */
+/*
+ * A socket filter that cuts a datagram which came in over the loopback device to its UDP header
+ * (an empty datagram: no answer), reading the device as the kernel's parser does (skb->dev).
+ * IP_PKTINFO and IPV6_PKTINFO would name the device of the local address it was sent to
+ * instead, and a process without any capability sends from the resolver's IPv6 address to the
+ * seeder's over loopback (IPV6_FREEBIND).
+ */
+static int filter_loopback(int fd)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_IFINDEX),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOOPBACK_IFINDEX, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* A UDP socket connect()ed to resolver i, on which a datagram over loopback arrives empty. */
 static int open_resolver(const struct nf_prefix *p)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int one = 1, fd, r;
+	int fd, r;
 
 	resolver_addr(p, &ss, &len);
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
 	if (fd < 0)
 		return -errno;
-	r = p->family == 4 ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
-			   : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	r = filter_loopback(fd);
 	if (r == 0)
 		r = connect(fd, (struct sockaddr *)&ss, len);
 	if (r < 0) {
@@ -308,18 +327,6 @@ static void next_round(struct child *c)
 		}
 		return;
 	}
-}
-
-/* The device a datagram came in on (IP_PKTINFO / IPV6_PKTINFO), 0 when not told. */
-static int arrival_ifindex(struct msghdr *m)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
-			return ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
-		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO)
-			return (int)((struct in6_pktinfo *)CMSG_DATA(cm))->ipi6_ifindex;
-	}
-	return 0;
 }
 
 static void take_answer(struct child *c, const uint8_t *b, size_t n)
@@ -362,12 +369,9 @@ static void take_answer(struct child *c, const uint8_t *b, size_t n)
 static void read_resolver(struct child *c, size_t i)
 {
 	for (;;) {
-		uint8_t b[NF_DNS_BYTES + 512], ctl[128];
+		uint8_t b[NF_DNS_BYTES + 512];
 		struct iovec iov = { b, sizeof(b) };
-		struct msghdr m = { .msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = ctl,
-				    .msg_controllen = sizeof(ctl) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n = recvmsg(c->sock[i], &m, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
@@ -382,9 +386,9 @@ static void read_resolver(struct child *c, size_t i)
 			}
 			return;
 		}
-		/* Anything in the namespace can send to its own loopback as the resolver (with
-		 * CAP_NET_ADMIN there, even from its address): never an answer. */
-		if (arrival_ifindex(&m) == LOOPBACK_IFINDEX || arrival_ifindex(&m) == 0) {
+		/* Anything in the namespace can send over loopback as the resolver (IPv6: with
+		 * IPV6_FREEBIND): filter_loopback left it empty, never an answer. */
+		if (n == 0) {
 			c->head.loopback++;
 			continue;
 		}

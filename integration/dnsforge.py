@@ -11,13 +11,20 @@
       for the file GO to exist, then send with send() (no address: no sock_addr hook runs)
   dnsforge.py answer SRC DST PORT ID NAME ADDR [TTL]
       send an answer (NAME A ADDR) from SRC:53 to DST:PORT with id ID; SRC need not be an
-      address of this host (IP_TRANSPARENT)
+      address of this host (IP_TRANSPARENT; for an IPv6 SRC, IPV6_FREEBIND, which needs no
+      capability)
   dnsforge.py frame IFACE DSTMAC SRC DST PORT ID NAME ADDR
       the same answer as a whole Ethernet frame written to IFACE with a packet socket (no
       socket hook judges it)
   dnsforge.py craft KIND SRC DST PORT ID
       an answer to a query for api.example.com made to try the parser: KIND is one of
       CRAFTED's keys
+  dnsforge.py watch ADDR LOG SECONDS
+      a resolver on ADDR:53 that answers nothing: each A query's source port, id and name, a
+      line "PORT ID NAME" appended to LOG, for SECONDS
+  dnsforge.py relay LOG SRC DST ADDR SECONDS
+      for each line of LOG (watch's), as it comes, send from SRC the answer (NAME A ADDR) to
+      DST:PORT with its id, printing "sent PORT ID" (the id a forger would have to guess)
 """
 import os
 import socket
@@ -27,6 +34,7 @@ import time
 
 IP_FREEBIND = 15
 IP_TRANSPARENT = 19
+IPV6_FREEBIND = 78
 
 
 def qname(name):
@@ -137,13 +145,54 @@ CRAFTED = {
 
 
 def send_from(src, dst, port, msg):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-    s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+    if ":" in src:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+        s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((src, 53))
     s.sendto(msg, (dst, port))
     s.close()
+
+
+def watch(addr, log, seconds):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    s.settimeout(0.1)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            msg, peer = s.recvfrom(4096)
+        except OSError:
+            continue
+        labels, off = [], 12
+        while off < len(msg) and msg[off]:
+            labels.append(msg[off + 1:off + 1 + msg[off]].decode(errors="replace"))
+            off += 1 + msg[off]
+        if msg[off + 1:off + 5] == struct.pack(">HH", 1, 1):
+            with open(log, "a") as f:
+                f.write("%d %d %s\n" % (peer[1], struct.unpack(">H", msg[:2])[0],
+                                        ".".join(labels)))
+
+
+def relay(log, src, dst, addr, seconds):
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(log) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        for line in lines[done:]:
+            port, qid, name = line.split()
+            answer(src, dst, int(port), int(qid), name, addr, 300)
+            print("sent", port, qid, flush=True)
+        done = len(lines)
+        time.sleep(0.002)
 
 
 def checksum(b):
@@ -179,6 +228,10 @@ def main(argv):
         answer(argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6], ttl)
     elif len(argv) == 9 and argv[0] == "frame":
         frame(argv[1], argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), argv[7], argv[8])
+    elif len(argv) == 4 and argv[0] == "watch":
+        watch(argv[1], argv[2], float(argv[3]))
+    elif len(argv) == 6 and argv[0] == "relay":
+        relay(argv[1], argv[2], argv[3], argv[4], float(argv[5]))
     elif len(argv) == 6 and argv[0] == "craft" and argv[1] in CRAFTED:
         send_from(argv[2], argv[3], int(argv[4]), CRAFTED[argv[1]](int(argv[5])))
     else:
