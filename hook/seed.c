@@ -492,7 +492,8 @@ static int child_fds(int out)
 /*
  * The system calls the child makes once in the namespace, and no other (EPERM): without a
  * capability it is still uid 0, the owner of the host's files, so a flaw in reading the answers
- * must not reach open() or anything like it.
+ * must not reach open() or anything like it, such as an AF_UNIX socket connecting to the
+ * container engine's: socket() for IPv4 and IPv6 only (the domain's low 32 bits: an int).
  */
 #if defined(__x86_64__)
 #define SECCOMP_ARCH AUDIT_ARCH_X86_64
@@ -500,11 +501,17 @@ static int child_fds(int out)
 #define SECCOMP_ARCH AUDIT_ARCH_AARCH64
 #endif
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SECCOMP_ARG0_LOW offsetof(struct seccomp_data, args[0])
+#else
+#define SECCOMP_ARG0_LOW (offsetof(struct seccomp_data, args[0]) + 4)
+#endif
+
 #define ALLOW(nr)                                        \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
-static int sandbox(void)
+int nf_seed_sandbox(void)
 {
 #ifdef SECCOMP_ARCH
 	struct sock_filter f[] = {
@@ -512,7 +519,12 @@ static int sandbox(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		ALLOW(__NR_socket),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 5),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SECCOMP_ARG0_LOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		ALLOW(__NR_setsockopt),
 		ALLOW(__NR_getsockopt),
 		ALLOW(__NR_connect),
@@ -548,7 +560,7 @@ static __attribute__((noreturn)) void child_main(struct child *c, int out)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (child_fds(out) == 0 && enter(c) == 0) {
-		int r = sandbox();
+		int r = nf_seed_sandbox();
 
 		c->head.netns = r < 0 ? 0 : netns_cookie();
 		if (r < 0)
