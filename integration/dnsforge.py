@@ -3,9 +3,9 @@
 """DNS messages for integration/test-dns.sh, sent by hand where a resolver would not send them.
 
   dnsforge.py query RESOLVER PORT ID NAME SECONDS
-      send an A query for NAME from local UDP port PORT to RESOLVER:53 with id ID, print
-      "sent", then keep the socket open SECONDS (answers reach a fence's ingress only through
-      an open socket)
+      send an A query for NAME from local UDP port PORT to RESOLVER:53 (IPv4 or IPv6) with id
+      ID, print "sent", then keep the socket open SECONDS (answers reach a fence's ingress only
+      through an open socket)
   dnsforge.py cquery RESOLVER PORT ID NAME SECONDS GO
       the same query from a socket connected to RESOLVER:53 first: print "connected", wait
       for the file GO to exist, then send with send() (no address: no sock_addr hook runs)
@@ -50,9 +50,9 @@ def question(name):
 
 def query(resolver, port, qid, name, hold, go=None):
     msg = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question(name)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in resolver else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s.bind(("::" if ":" in resolver else "0.0.0.0", port))
     if go is None:
         s.sendto(msg, (resolver, 53))
     else:

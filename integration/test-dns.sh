@@ -1009,6 +1009,33 @@ case_aaaa_mapped()
 	wait_query
 }
 
+# The kernel's learning against the same forger: a query of the fence to an IPv6 resolver, and
+# its answer sent, without any capability, from the resolver's address (IPV6_FREEBIND) to the
+# querying socket. It comes over loopback and teaches nothing (counted as loopback).
+case_freebind_injection()
+{
+	local res=fd77::5 before
+	write_policy quiet6k <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$res"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "cidr": "fd77::2/128", "protocol": "udp" } ] }
+EOF
+	srv ip addr add "$res/128" dev "${VETH}a" nodad
+	attach_dns quiet6k || return
+	before=$(counter loopback)
+	query "$res" 40600 5600 api.example.com
+	in_fence setpriv --inh-caps=-all,+net_bind_service --ambient-caps=+net_bind_service \
+		--bounding-set=-all,+net_bind_service python3 "$ROOT_DIR/integration/dnsforge.py" \
+		answer "$res" fd77::2 40600 5600 api.example.com 10.77.0.20 ||
+		fail "the forger could not send"
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter loopback)" -gt "$before" ] ||
+		fail "the answer was not counted as over loopback ($before before, $(counter loopback) after)"
+	wait_query
+	srv ip addr del "$res/128" dev "${VETH}a"
+}
+
 # One fresh attach per case (attach_dns), from a cgroup without processes; each case detaches
 # at the end.
 run_dns_case()
@@ -1053,6 +1080,7 @@ TABLE="
 	seed-two-namespaces           | case_seed_two_namespaces
 	seed-freebind-forgery         | case_seed_freebind_forgery
 	aaaa-mapped                   | case_aaaa_mapped
+	freebind-injection            | case_freebind_injection
 "
 run_cases "$TABLE" run_dns_case
 test_summary
