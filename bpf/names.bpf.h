@@ -633,7 +633,9 @@ static __noinline long nf_record(struct nf_ctx *c)
 	} else if (type == 28 && rdlen == 16) {
 		if (bpf_skb_load_bytes(c->skb, rd, addr, 16) < 0)
 			return 1;
-		nf_learn(c, addr, ttl);
+		/* ::/64 is never learned from AAAA: nf_learnable takes its mapped form for A */
+		if (addr[0] || addr[1])
+			nf_learn(c, addr, ttl);
 	} else if (type == 5) {
 		if (++w->chain > NF_DNS_CHAIN)
 			return 1;

@@ -255,19 +255,38 @@ static void resolver_addr(const struct nf_prefix *p, struct sockaddr_storage *ss
 	}
 }
 
-/* A UDP socket connect()ed to resolver i, which tells the device each datagram came in on. */
+/*
+ * A socket filter that cuts a datagram which came in over the loopback device to its UDP header
+ * (an empty datagram: no answer), reading the device as the kernel's parser does (skb->dev).
+ * IP_PKTINFO and IPV6_PKTINFO would name the device of the local address it was sent to
+ * instead, and a process without any capability sends from the resolver's IPv6 address to the
+ * seeder's over loopback (IPV6_FREEBIND).
+ */
+static int filter_loopback(int fd)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_IFINDEX),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LOOPBACK_IFINDEX, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* A UDP socket connect()ed to resolver i, on which a datagram over loopback arrives empty. */
 static int open_resolver(const struct nf_prefix *p)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int one = 1, fd, r;
+	int fd, r;
 
 	resolver_addr(p, &ss, &len);
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
 	if (fd < 0)
 		return -errno;
-	r = p->family == 4 ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
-			   : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	r = filter_loopback(fd);
 	if (r == 0)
 		r = connect(fd, (struct sockaddr *)&ss, len);
 	if (r < 0) {
@@ -305,18 +324,6 @@ static void next_round(struct child *c)
 		}
 		return;
 	}
-}
-
-/* The device a datagram came in on (IP_PKTINFO / IPV6_PKTINFO), 0 when not told. */
-static int arrival_ifindex(struct msghdr *m)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
-			return ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
-		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO)
-			return (int)((struct in6_pktinfo *)CMSG_DATA(cm))->ipi6_ifindex;
-	}
-	return 0;
 }
 
 static void take_answer(struct child *c, const uint8_t *b, size_t n)
@@ -359,12 +366,9 @@ static void take_answer(struct child *c, const uint8_t *b, size_t n)
 static void read_resolver(struct child *c, size_t i)
 {
 	for (;;) {
-		uint8_t b[NF_DNS_BYTES + 512], ctl[128];
+		uint8_t b[NF_DNS_BYTES + 512];
 		struct iovec iov = { b, sizeof(b) };
-		struct msghdr m = { .msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = ctl,
-				    .msg_controllen = sizeof(ctl) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n = recvmsg(c->sock[i], &m, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
@@ -379,9 +383,9 @@ static void read_resolver(struct child *c, size_t i)
 			}
 			return;
 		}
-		/* Anything in the namespace can send to its own loopback as the resolver (with
-		 * CAP_NET_ADMIN there, even from its address): never an answer. */
-		if (arrival_ifindex(&m) == LOOPBACK_IFINDEX || arrival_ifindex(&m) == 0) {
+		/* Anything in the namespace can send over loopback as the resolver (IPv6: with
+		 * IPV6_FREEBIND): filter_loopback left it empty, never an answer. */
+		if (n == 0) {
 			c->head.loopback++;
 			continue;
 		}
@@ -485,7 +489,8 @@ static int child_fds(int out)
 /*
  * The system calls the child makes once in the namespace, and no other (EPERM): without a
  * capability it is still uid 0, the owner of the host's files, so a flaw in reading the answers
- * must not reach open() or anything like it.
+ * must not reach open() or anything like it, such as an AF_UNIX socket connecting to the
+ * container engine's: socket() for IPv4 and IPv6 only (the domain's low 32 bits: an int).
  */
 #if defined(__x86_64__)
 #define SECCOMP_ARCH AUDIT_ARCH_X86_64
@@ -493,11 +498,17 @@ static int child_fds(int out)
 #define SECCOMP_ARCH AUDIT_ARCH_AARCH64
 #endif
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SECCOMP_ARG0_LOW offsetof(struct seccomp_data, args[0])
+#else
+#define SECCOMP_ARG0_LOW (offsetof(struct seccomp_data, args[0]) + 4)
+#endif
+
 #define ALLOW(nr)                                        \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
-static int sandbox(void)
+int nf_seed_sandbox(void)
 {
 #ifdef SECCOMP_ARCH
 	struct sock_filter f[] = {
@@ -505,7 +516,12 @@ static int sandbox(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		ALLOW(__NR_socket),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 5),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SECCOMP_ARG0_LOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		ALLOW(__NR_setsockopt),
 		ALLOW(__NR_getsockopt),
 		ALLOW(__NR_connect),
@@ -541,7 +557,7 @@ static __attribute__((noreturn)) void child_main(struct child *c, int out)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (child_fds(out) == 0 && enter(c) == 0) {
-		int r = sandbox();
+		int r = nf_seed_sandbox();
 
 		c->head.netns = r < 0 ? 0 : netns_cookie();
 		if (r < 0)

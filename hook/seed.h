@@ -69,6 +69,10 @@ struct nf_seed_result {
 	char why[512];
 };
 
+/* The seccomp filter the lookup child runs under once in the namespace: the system calls of a
+ * lookup over IPv4 and IPv6, nothing else (EPERM). For good: tests call it in a child. */
+int nf_seed_sandbox(void);
+
 /* Seed; never fails, the result says what it did. Drops the standby capabilities. */
 void nf_seed_run(const struct nf_seed_request *req, struct nf_seed_result *res);
 

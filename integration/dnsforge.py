@@ -3,21 +3,28 @@
 """DNS messages for integration/test-dns.sh, sent by hand where a resolver would not send them.
 
   dnsforge.py query RESOLVER PORT ID NAME SECONDS
-      send an A query for NAME from local UDP port PORT to RESOLVER:53 with id ID, print
-      "sent", then keep the socket open SECONDS (answers reach a fence's ingress only through
-      an open socket)
+      send an A query for NAME from local UDP port PORT to RESOLVER:53 (IPv4 or IPv6) with id
+      ID, print "sent", then keep the socket open SECONDS (answers reach a fence's ingress only
+      through an open socket)
   dnsforge.py cquery RESOLVER PORT ID NAME SECONDS GO
       the same query from a socket connected to RESOLVER:53 first: print "connected", wait
       for the file GO to exist, then send with send() (no address: no sock_addr hook runs)
   dnsforge.py answer SRC DST PORT ID NAME ADDR [TTL]
       send an answer (NAME A ADDR) from SRC:53 to DST:PORT with id ID; SRC need not be an
-      address of this host (IP_TRANSPARENT)
+      address of this host (IP_TRANSPARENT; for an IPv6 SRC, IPV6_FREEBIND, which needs no
+      capability)
   dnsforge.py frame IFACE DSTMAC SRC DST PORT ID NAME ADDR
       the same answer as a whole Ethernet frame written to IFACE with a packet socket (no
       socket hook judges it)
   dnsforge.py craft KIND SRC DST PORT ID
       an answer to a query for api.example.com made to try the parser: KIND is one of
       CRAFTED's keys
+  dnsforge.py watch ADDR LOG SECONDS
+      a resolver on ADDR:53 that answers nothing: each A query's source port, id and name, a
+      line "PORT ID NAME" appended to LOG, for SECONDS
+  dnsforge.py relay LOG SRC DST ADDR SECONDS
+      for each line of LOG (watch's), as it comes, send from SRC the answer (NAME A ADDR) to
+      DST:PORT with its id, printing "sent PORT ID" (the id a forger would have to guess)
 """
 import os
 import socket
@@ -27,6 +34,7 @@ import time
 
 IP_FREEBIND = 15
 IP_TRANSPARENT = 19
+IPV6_FREEBIND = 78
 
 
 def qname(name):
@@ -42,9 +50,9 @@ def question(name):
 
 def query(resolver, port, qid, name, hold, go=None):
     msg = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question(name)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in resolver else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s.bind(("::" if ":" in resolver else "0.0.0.0", port))
     if go is None:
         s.sendto(msg, (resolver, 53))
     else:
@@ -83,6 +91,10 @@ def message(qid, qwire, an=(), ns=(), ar=(), ancount=None):
 
 def a(addr):
     return socket.inet_aton(addr)
+
+
+def a6(addr):
+    return socket.inet_pton(socket.AF_INET6, addr)
 
 
 Q = qname("api.example.com")
@@ -125,17 +137,62 @@ CRAFTED = {
     "class-ch": lambda i: message(i, Q, [PTR_Q + struct.pack(">HHIH", 1, 3, 300, 4) + a(EVIL)]),
     # the largest TTL: learned, for at most NF_DNS_TTL_MAX (the test reads show)
     "ttl-max": lambda i: message(i, Q, [rr(PTR_Q, 1, 0xFFFFFFFF, a(EVIL))]),
+    # an AAAA record of EVIL's IPv4-mapped form: never learned (an A record opens EVIL)
+    "aaaa-mapped": lambda i: message(i, Q, [rr(PTR_Q, 28, 300, a6("::ffff:" + EVIL))]),
+    # control: an AAAA record of an IPv6 address is learned
+    "aaaa": lambda i: message(i, Q, [rr(PTR_Q, 28, 300, a6("fd77::20"))]),
 }
 
 
 def send_from(src, dst, port, msg):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-    s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+    if ":" in src:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+        s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((src, 53))
     s.sendto(msg, (dst, port))
     s.close()
+
+
+def watch(addr, log, seconds):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    s.settimeout(0.1)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            msg, peer = s.recvfrom(4096)
+        except OSError:
+            continue
+        labels, off = [], 12
+        while off < len(msg) and msg[off]:
+            labels.append(msg[off + 1:off + 1 + msg[off]].decode(errors="replace"))
+            off += 1 + msg[off]
+        if msg[off + 1:off + 5] == struct.pack(">HH", 1, 1):
+            with open(log, "a") as f:
+                f.write("%d %d %s\n" % (peer[1], struct.unpack(">H", msg[:2])[0],
+                                        ".".join(labels)))
+
+
+def relay(log, src, dst, addr, seconds):
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(log) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        for line in lines[done:]:
+            port, qid, name = line.split()
+            answer(src, dst, int(port), int(qid), name, addr, 300)
+            print("sent", port, qid, flush=True)
+        done = len(lines)
+        time.sleep(0.002)
 
 
 def checksum(b):
@@ -171,6 +228,10 @@ def main(argv):
         answer(argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6], ttl)
     elif len(argv) == 9 and argv[0] == "frame":
         frame(argv[1], argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), argv[7], argv[8])
+    elif len(argv) == 4 and argv[0] == "watch":
+        watch(argv[1], argv[2], float(argv[3]))
+    elif len(argv) == 6 and argv[0] == "relay":
+        relay(argv[1], argv[2], argv[3], argv[4], float(argv[5]))
     elif len(argv) == 6 and argv[0] == "craft" and argv[1] in CRAFTED:
         send_from(argv[2], argv[3], int(argv[4]), CRAFTED[argv[1]](int(argv[5])))
     else:

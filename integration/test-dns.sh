@@ -951,6 +951,93 @@ empty_fence_cgroup()
 	echo "warning: processes left in $1" >&2
 }
 
+# Without any capability over its namespace, a process of the container sends from the
+# resolver's IPv6 address: IPV6_FREEBIND needs none, and port 53 needs only
+# CAP_NET_BIND_SERVICE (or ip_unprivileged_port_start, 0 in Docker's containers). To the
+# seeder's own address the datagram goes over loopback, yet IP_PKTINFO names the device that
+# address is on, not loopback. The fence lets it through where the policy allows the
+# container's own address (here fd77::2; a pod network's prefix would do). The forger reads the
+# seeder's port (in /proc/net/udp6 of the namespace anyway) and query id (16 random bits, to
+# guess: a flood) from the silent resolver's side, to be sure of its one try; the seeder must
+# still take nothing over loopback.
+case_seed_freebind_forgery()
+{
+	local res=fd77::5 log=$T/freebind.log
+	write_policy quiet6 <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$res"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "cidr": "fd77::2/128", "protocol": "udp" } ] }
+EOF
+	hold || return
+	srv ip addr add "$res/128" dev "${VETH}a" nodad
+	rm -f "$log" "$T/relay.out"
+	srv python3 "$ROOT_DIR/integration/dnsforge.py" watch "$res" "$log" 30 &
+	BG_PIDS="${BG_PIDS:-} $!"
+	in_fence setpriv --inh-caps=-all,+net_bind_service --ambient-caps=+net_bind_service \
+		--bounding-set=-all,+net_bind_service python3 "$ROOT_DIR/integration/dnsforge.py" \
+		relay "$log" "$res" fd77::2 10.77.0.20 30 >"$T/relay.out" 2>&1 &
+	BG_PIDS="${BG_PIDS:-} $!"
+	for _ in $(seq 100); do
+		srv ss -Hun src "[$res]:53" | grep -q . && break
+		sleep 0.05
+	done
+	sleep 0.5 # the relay's python up and reading its log
+	attach_seed quiet6
+	grep -q "^sent" "$T/relay.out" ||
+		fail "the forger sent nothing: $(flat "$(cat "$T/relay.out" "$log" 2>&1)")"
+	expect EPERM tcp 10.77.0.20 443
+	[[ $SEED_OUT == *"names not seeded"*"over loopback ignored"* ]] ||
+		fail "no line saying the loopback answer was ignored: $(flat "$SEED_OUT")"
+	srv ip addr del "$res/128" dev "${VETH}a"
+	unhold
+}
+
+# An AAAA record of an IPv4-mapped address (::ffff:10.77.0.20) teaches nothing: only an A record
+# opens an IPv4 address. The control: an AAAA record of an IPv6 address, in the same form, is
+# learned.
+case_aaaa_mapped()
+{
+	attach_dns names || return
+	query "$QUIET" 40500 5500 api.example.com
+	forge craft aaaa-mapped "$QUIET" "$CLI" 40500 5500
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	expect EPERM tcp ::ffff:10.77.0.20 443
+	wait_query
+	query "$QUIET" 40501 5501 api.example.com
+	forge craft aaaa "$QUIET" "$CLI" 40501 5501
+	sleep 0.2
+	expect_after "the control" allowed tcp fd77::20 443
+	wait_query
+}
+
+# The kernel's learning against the same forger: a query of the fence to an IPv6 resolver, and
+# its answer sent, without any capability, from the resolver's address (IPV6_FREEBIND) to the
+# querying socket. It comes over loopback and teaches nothing (counted as loopback).
+case_freebind_injection()
+{
+	local res=fd77::5 before
+	write_policy quiet6k <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$res"],
+  "rules": [ { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [443] },
+    { "action": "allow", "cidr": "fd77::2/128", "protocol": "udp" } ] }
+EOF
+	srv ip addr add "$res/128" dev "${VETH}a" nodad
+	attach_dns quiet6k || return
+	before=$(counter loopback)
+	query "$res" 40600 5600 api.example.com
+	in_fence setpriv --inh-caps=-all,+net_bind_service --ambient-caps=+net_bind_service \
+		--bounding-set=-all,+net_bind_service python3 "$ROOT_DIR/integration/dnsforge.py" \
+		answer "$res" fd77::2 40600 5600 api.example.com 10.77.0.20 ||
+		fail "the forger could not send"
+	sleep 0.2
+	expect EPERM tcp 10.77.0.20 443
+	[ "$(counter loopback)" -gt "$before" ] ||
+		fail "the answer was not counted as over loopback ($before before, $(counter loopback) after)"
+	wait_query
+	srv ip addr del "$res/128" dev "${VETH}a"
+}
+
 # One fresh attach per case (attach_dns), from a cgroup without processes; each case detaches
 # at the end.
 # dns_event FILE tcp|udp ADDR PORT: the first event of `monitor` output FILE for that denial.
@@ -1135,6 +1222,9 @@ TABLE="
 	show-names                    | case_show_names
 	flood-per-fence               | case_flood_per_fence
 	gc-learned                    | case_gc_learned
+	seed-freebind-forgery         | case_seed_freebind_forgery
+	aaaa-mapped                   | case_aaaa_mapped
+	freebind-injection            | case_freebind_injection
 "
 run_cases "$TABLE" run_dns_case
 test_summary

@@ -6,8 +6,12 @@
  * themselves run against a real resolver in integration/test-dns.sh (seed-*).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <criterion/criterion.h>
 
 #include "compile.h"
@@ -161,4 +165,36 @@ Test(seed, cgroup_pids)
 	remove(path);
 	cr_expect_eq(nf_seed_cgroup_pids(dir, pids, 2, &n), -ENOENT);
 	nf_test_rmtree(dir);
+}
+
+/* What a flaw in reading an answer could reach, still uid 0: an IPv4 or IPv6 socket and nothing
+ * else, in particular no AF_UNIX socket that connects to the host's (the container engine's
+ * own, owned by uid 0) nor a file. Each call in a child, the filter being for good. */
+static int sandboxed(int domain, int type)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd;
+
+		if (nf_seed_sandbox() < 0)
+			_exit(2);
+		fd = domain < 0 ? open("/etc/hostname", O_RDONLY) : socket(domain, type, 0);
+		_exit(fd >= 0 ? 0 : errno == EPERM ? 1 : 3);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+Test(seed, sandbox)
+{
+	cr_expect_eq(sandboxed(AF_INET, SOCK_DGRAM), 0);
+	cr_expect_eq(sandboxed(AF_INET6, SOCK_DGRAM), 0);
+	cr_expect_eq(sandboxed(AF_UNIX, SOCK_STREAM), 1, "an AF_UNIX socket under the filter");
+	cr_expect_eq(sandboxed(AF_UNIX, SOCK_DGRAM), 1, "an AF_UNIX socket under the filter");
+	cr_expect_eq(sandboxed(AF_NETLINK, SOCK_RAW), 1, "a netlink socket under the filter");
+	cr_expect_eq(sandboxed(-1, 0), 1, "open() under the filter");
 }
