@@ -92,6 +92,13 @@ dns_cleanup()
 {
 	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
 	[ -n "$T" ] && [ -s "$T/dnsmasq.pid" ] && kill "$(cat "$T/dnsmasq.pid")" 2>/dev/null
+	# whatever still runs in the two namespaces (a server a failed case left) goes with them
+	local ns pid
+	for ns in $NS_SRV $NS_CLI; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+	done
 	[ -n "$NS_SRV" ] && ip netns del "$NS_SRV" 2>/dev/null
 	[ -n "$NS_CLI" ] && ip netns del "$NS_CLI" 2>/dev/null
 	return 0

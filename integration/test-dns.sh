@@ -1124,9 +1124,22 @@ learned_maps()
 # resolver it trusts answers 1100 lookups with 32 new addresses each) loses its own oldest, not
 # what a neighbour learned. (Were the learned addresses of the policy's fences in one map, the
 # flood would evict the neighbour's: a denial of service between fences.)
+# stop_flood_server PID: the background srv PID started, and the server it runs in the server
+# namespace (a child of ip netns exec, which the kill of PID does not reach).
+stop_flood_server()
+{
+	local pid
+	for pid in $(ip netns pids "$NS_SRV"); do
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'dnsflood.py serve' &&
+			kill "$pid" 2>/dev/null
+	done
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 case_flood_per_fence()
 {
-	local out last n
+	local out last n server
 	attach_dns names || return
 	mkdir "$CG-b" || {
 		fail "cannot create $CG-b"
@@ -1136,8 +1149,11 @@ case_flood_per_fence()
 		fail "attach dns-b: $out"
 	# looked up, not connected to yet: the kernel's LRU keeps an entry used since longer
 	resolve api.example.com || fail "api.example.com did not resolve"
+	# on the trusted address nothing else answers on: it goes with the case, or it would answer
+	# the next cases' queries before their forger does
 	srv python3 "$ROOT_DIR/integration/dnsflood.py" serve "$QUIET" 32 >"$T/flood.srv" 2>&1 &
-	BG_PIDS="${BG_PIDS:-} $!"
+	server=$!
+	BG_PIDS="${BG_PIDS:-} $server"
 	wait_for "$T/flood.srv" serving || return
 	out=$(FENCE_CG=$CG-b in_fence python3 "$ROOT_DIR/integration/dnsflood.py" ask "$QUIET" 1100 \
 		wild.example.org)
@@ -1151,6 +1167,7 @@ case_flood_per_fence()
 	"${NF[@]}" detach dns-b >/dev/null 2>&1
 	n=$(learned_maps)
 	[ "$n" = 1 ] || fail "$n maps of learned addresses in the table after the detach, expected 1"
+	stop_flood_server "$server"
 	remove_dns_cgroup "$CG-b"
 }
 
