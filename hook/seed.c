@@ -556,6 +556,8 @@ static __attribute__((noreturn)) void child_main(struct child *c, int out)
 	uint64_t start = mono_ms();
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Not traceable by a process of its uid while it holds the standby capabilities. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (child_fds(out) == 0 && enter(c) == 0) {
 		int r = nf_seed_sandbox();
 
