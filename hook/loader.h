@@ -131,8 +131,9 @@ struct nf_learned_entry {
 
 /* The maps of the fence pinned in pin_dir a learned address goes to (nf_loader_learn). */
 struct nf_learned_maps {
-	int learned; /* the fence's own map of learned addresses */
-	int qnames;  /* the names they were learned for (show) */
+	int learned;  /* the fence's own map of learned addresses */
+	int qnames;   /* the names they were learned for (show) */
+	uint32_t tag; /* the names tag of the fence's set, which its entries carry */
 };
 
 /* Open them: 0, or -ENOENT for a fence without name rules; closed again by

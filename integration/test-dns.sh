@@ -1090,6 +1090,114 @@ case_gc_learned()
 	remove_dns_cgroup "$CG-b"
 }
 
+# dns_prog CGROUP NAME: the id of the program NAME (nf_dns_answer, nf_dns_query) on CGROUP.
+dns_prog()
+{
+	bpftool -j cgroup show "$1" | jq -r --arg n "$2" '[.[] | select(.name == $n) | .id] | join(" ")'
+}
+
+# names_entries MAP_ID: how many patterns the host's map of them holds; "gone" once freed.
+names_entries()
+{
+	bpftool -j map dump id "$1" 2>/dev/null | jq length 2>/dev/null || echo gone
+}
+
+# names_map CGROUP: the id of the map of patterns the DNS answer program on CGROUP reads.
+names_map()
+{
+	local id m
+	id=$(dns_prog "$1" nf_dns_answer)
+	for m in $(bpftool -j prog show id "$id" | jq -r '.map_ids[]'); do
+		[ "$(bpftool -j map show id "$m" | jq -r .name)" = nf_names ] && echo "$m" && return
+	done
+}
+
+# other: another policy with host rules, of the same settings as names: api.example.com on
+# another port, and a name names does not have.
+attach_other_b()
+{
+	local out
+	write_policy other <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV"],
+  "rules": [
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [8443] },
+    { "action": "allow", "host": "other.example.com", "protocol": "tcp", "ports": [8080] }
+  ] }
+EOF
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return 1
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/other.json" 2>&1) ||
+		{
+			fail "attach dns-b: $out"
+			return 1
+		}
+}
+
+# Two different policies with host rules share the DNS programs (one program of each, linked
+# to both cgroups: the parser is verified once per host), and each fence still learns only
+# what its own policy allows, with its own ports: the other policy's names and ports teach it
+# nothing.
+case_programs_shared_per_host()
+{
+	local a b p n
+	attach_dns names || return
+	attach_other_b || return
+	for p in nf_dns_answer nf_dns_query; do
+		a=$(dns_prog "$CG" $p)
+		b=$(dns_prog "$CG-b" $p)
+		[ -n "$a" ] && [ "$a" = "$b" ] || fail "$p: program '$a' on one cgroup, '$b' on the other"
+		n=$(bpftool -j prog show | jq --arg n "$p" --arg id "${a:-0}" \
+			'[.[] | select(.name == $n and (.id | tostring) == $id)] | length')
+		[ "$n" = 1 ] || fail "$p: program $a shown $n times"
+	done
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.10 8443
+	resolve other.example.com || fail "other.example.com did not resolve"
+	expect EPERM tcp 10.77.0.21 8080
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
+	FENCE_CG=$CG-b resolve api.example.com || fail "api.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect allowed tcp 10.77.0.10 8443
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
+	FENCE_CG=$CG-b resolve short.example.com || fail "short.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.20 443
+	FENCE_CG=$CG-b resolve other.example.com || fail "other.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect allowed tcp 10.77.0.21 8080
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+}
+
+# gc takes a policy's patterns out of the host's map once no fence uses its programs, and only
+# its own: the other fence still learns; once both are gone, nothing is left of either.
+case_names_gc()
+{
+	local m before mid after i
+	attach_dns names || return
+	attach_other_b || return
+	m=$(names_map "$CG")
+	[ -n "$m" ] && [ "$m" = "$(names_map "$CG-b")" ] || fail "not one map of patterns: '$m'"
+	before=$(names_entries "$m")
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed"
+	mid=$(names_entries "$m")
+	[ "$mid" -gt 0 ] 2>/dev/null && [ "$mid" -lt "$before" ] ||
+		fail "$before patterns before, $mid after the other policy's fence went"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed"
+	# freed with its last program, which the kernel releases after a grace period
+	for i in $(seq 50); do
+		after=$(names_entries "$m")
+		[ "$after" = gone ] || [ "$after" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$after" = gone ] || [ "$after" = 0 ] || fail "$after patterns left after both fences went"
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -1135,6 +1243,8 @@ TABLE="
 	show-names                    | case_show_names
 	flood-per-fence               | case_flood_per_fence
 	gc-learned                    | case_gc_learned
+	programs-shared-per-host      | case_programs_shared_per_host
+	names-gc                      | case_names_gc
 "
 run_cases "$TABLE" run_dns_case
 test_summary
