@@ -168,9 +168,10 @@ struct nf_portset {
  * The owner says which programs count: while `update` replaces a fence, the old and the new
  * programs both judge every verdict (the old first), in the same storage. A program counts
  * only when owner_policy is its nf_policy_tag (sock_addr programs) or owner_settings its
- * nf_settings_tag (sock_create and egress, which sets of the same settings share), or when the
- * owner is not written yet (0: a new fence). The loader writes the new owner once the new
- * links are made, and that one write hands counting over from the old programs to the new.
+ * nf_settings_tag (sock_create, egress and the DNS programs, which sets of the same settings
+ * share), or when the owner is not written yet (0: a new fence). The loader writes the new
+ * owner once the new links are made, and that one write hands counting over from the old
+ * programs to the new.
  */
 struct nf_fence_counters {
 	__u64 cnt[NF_CNT_COUNT]; /* enum nf_counter */
@@ -257,6 +258,18 @@ enum nf_hook {
  * that is a suffix of a name at a label boundary is the trie's longest prefix. Each pattern's
  * value gives, per protocol class, the port set for the name itself, for a name one label below
  * it and for a name two or more below, with every shorter pattern's contribution included.
+ *
+ * The two DNS programs read no policy but through maps, and are shared by every program set of
+ * the same settings: loaded (their bpf_loop parser verified) once per host, not once per policy.
+ * nf_names, nf_resolvers, the table of learned maps, nf_qnames, nf_queries and nf_socks are one
+ * per host. Each set has a names tag (nf_names_tag, 16 bits, allocated free when the set is
+ * loaded): its patterns and resolvers sit behind it, the fence's cgroup storage carries it
+ * (nf_fence_info.names_tag, written once the fence's links are made, so an update switches it
+ * with the new links in one write), and the DNS programs look a packet's names up by the tag of
+ * the fence whose cgroup it belongs to: a tag not written (0) or gone finds nothing and learns
+ * nothing. A learned entry carries the tag of the set whose port set ids it holds, and only that
+ * set's verdict programs use it. gc takes out the names of every tag that no pinned set or fence
+ * holds, which finishes what a killed run left; a set's load does the same before it fills.
  */
 #define NF_NAME_MAX	  255  /* wire form, the root's 0 included */
 #define NF_NAME_BUF	  320  /* a name and one more label: copies need no check per byte */

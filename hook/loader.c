@@ -34,7 +34,11 @@
  * what does not depend on the policy: the sock_create and egress programs and the per-fence maps
  * (counters, fence info, events). A key is "<settings>-<policy>", and a set loaded for a new
  * policy takes those from a pinned set of the same settings, a donor, whose read-only settings
- * are read back and compared first: its kernel verifies four programs instead of six.
+ * are read back and compared first: its kernel verifies four programs instead of six. With
+ * host rules a donor of the same settings gives the two DNS programs too, and any donor with
+ * host rules the host's maps they read (bpf/netfence.h, name rules): the new set allocates a
+ * names tag, puts its patterns and resolvers in behind it, and its kernel verifies the four
+ * verdict programs of name rules, not the DNS parser again.
  */
 #define NF_PROGRAMS_DIR "@programs"
 
@@ -1242,6 +1246,27 @@ static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 	return bpf_map_update_elem(ps->map[MAP_FENCES], &key, &info, BPF_ANY) < 0 ? -errno : 0;
 }
 
+/*
+ * Name rules: the learned addresses' map of the fence pinned in pin_dir back in the host's table
+ * under its cgroup id, where a replacement that did not come into force put its own. Left as it
+ * is when it is there already (each change of the table waits for an RCU grace period).
+ */
+static int learned_back(const char *pin_dir, __u64 cgid)
+{
+	int mine = open_pin(pin_dir, NF_PIN_LEARNED),
+	    table = open_pin(pin_dir, NF_PIN_LEARNED_TABLE);
+	__u32 id = 0, cur = 0;
+	int r = mine < 0 ? mine : table < 0 ? table : map_id(mine, &id, NULL);
+
+	if (r == 0 && (bpf_map_lookup_elem(table, &cgid, &cur) < 0 || cur != id))
+		r = bpf_map_update_elem(table, &cgid, &mine, BPF_ANY) < 0 ? -errno : 0;
+	if (mine >= 0)
+		close(mine);
+	if (table >= 0)
+		close(table);
+	return r == -ENOENT ? 0 : r; /* no name rules */
+}
+
 int nf_loader_hand_over(const char *pin_dir)
 {
 	struct netfence_bpf__rodata rd = {};
@@ -1260,9 +1285,14 @@ int nf_loader_hand_over(const char *pin_dir)
 	if (r == 0 && (bpf_map_lookup_elem(rodata, &zero, &rd) < 0 ||
 		       bpf_map_lookup_elem(fences, &cgid, &info) < 0))
 		r = -errno;
+	/* The map before the tag: entries the DNS programs write into it meanwhile carry the
+	 * other tag, which the fence's programs do not use. */
+	if (r == 0)
+		r = learned_back(pin_dir, cgid);
 	if (r == 0) {
 		info.owner_policy = rd.nf_policy_tag;
 		info.owner_settings = rd.nf_settings_tag;
+		info.names_tag = rd.nf_names_tag;
 		if (bpf_map_update_elem(fences, &cgid, &info, BPF_EXIST) < 0)
 			r = -errno;
 	}

@@ -1096,10 +1096,11 @@ dns_prog()
 	bpftool -j cgroup show "$1" | jq -r --arg n "$2" '[.[] | select(.name == $n) | .id] | join(" ")'
 }
 
-# names_entries MAP_ID: how many patterns the host's map of them holds; "gone" once freed.
+# names_entries MAP_ID: how many patterns the host's map of them holds; "gone" once freed
+# (bpftool then prints an error object).
 names_entries()
 {
-	bpftool -j map dump id "$1" 2>/dev/null | jq length 2>/dev/null || echo gone
+	bpftool -j map dump id "$1" 2>/dev/null | jq -r 'if type == "array" then length else "gone" end'
 }
 
 # names_map CGROUP: the id of the map of patterns the DNS answer program on CGROUP reads.
@@ -1198,6 +1199,23 @@ case_names_gc()
 	[ "$after" = gone ] || [ "$after" = 0 ] || fail "$after patterns left after both fences went"
 }
 
+# An update that fails once the new programs are linked (its state cannot be written) leaves
+# the fence in force as it was: it learns with its own policy's names and ports, as before.
+case_update_fails_keeps_names()
+{
+	local out
+	attach_dns names || return
+	sed 's/"ports": \[443\] }/"ports": [443, 8443] }/' "$T/policies/names.json" \
+		>"$T/policies/names2.json"
+	mkdir "$T/state/dns.json.tmp"
+	out=$("${NF[@]}" update dns --policy "$T/policies/names2.json" 2>&1) &&
+		fail "the update succeeded with its state unwritable: $out"
+	rmdir "$T/state/dns.json.tmp"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.10 8443
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -1245,6 +1263,7 @@ TABLE="
 	gc-learned                    | case_gc_learned
 	programs-shared-per-host      | case_programs_shared_per_host
 	names-gc                      | case_names_gc
+	update-fails-keeps-names      | case_update_fails_keeps_names
 "
 run_cases "$TABLE" run_dns_case
 test_summary
