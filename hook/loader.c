@@ -640,17 +640,19 @@ static int fill_array(int fd, const void *vals, size_t val_size, size_t n)
 	return r;
 }
 
+#define NAMES_TAGS 65536 /* 16 bits (struct nf_tagged_name) */
+
 /*
  * The names tags in use: those of the sets pinned under root and of the fences (each pins its
  * set's read-only data), as bits of live. A set loaded but not pinned, which only its fences
  * use, is found through them.
  */
-static int tags_live(const char *root, uint64_t live[65536 / 64])
+static int tags_live(const char *root, uint64_t live[NAMES_TAGS / 64])
 {
 	char sets[4096], path[4096];
 	const char *dirs[2] = { root, sets };
 
-	memset(live, 0, 65536 / 8);
+	memset(live, 0, NAMES_TAGS / 8);
 	if (path_in(sets, sizeof(sets), root, NF_PROGRAMS_DIR) < 0)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < 2; i++) {
@@ -674,7 +676,7 @@ static int tags_live(const char *root, uint64_t live[65536 / 64])
 			fd = open_pin(path, NF_PIN_RODATA);
 			if (fd < 0)
 				continue;
-			if (rodata_read(fd, &rd) == 0 && rd.nf_names_tag < 65536)
+			if (rodata_read(fd, &rd) == 0 && rd.nf_names_tag < NAMES_TAGS)
 				live[rd.nf_names_tag / 64] |= 1ULL << (rd.nf_names_tag % 64);
 			close(fd);
 		}
@@ -683,13 +685,13 @@ static int tags_live(const char *root, uint64_t live[65536 / 64])
 	return 0;
 }
 
-static bool tag_in(const uint64_t live[65536 / 64], __u32 tag)
+static bool tag_in(const uint64_t live[NAMES_TAGS / 64], __u32 tag)
 {
-	return tag < 65536 && (live[tag / 64] >> (tag % 64) & 1);
+	return tag < NAMES_TAGS && (live[tag / 64] >> (tag % 64) & 1);
 }
 
 /* A free names tag (never 0): random, so that a tag freed is seldom taken again soon. */
-static int tag_alloc(const uint64_t live[65536 / 64], __u32 *tag)
+static int tag_alloc(const uint64_t live[NAMES_TAGS / 64], __u32 *tag)
 {
 	for (int tries = 0; tries < 256; tries++) {
 		__u16 t = 0;
@@ -718,7 +720,7 @@ static int delete_all(int fd, const char *keys, size_t key_size, size_t n)
  * of sets gone, and of sets whose load or unpinning was cut short. Idempotent: what one run
  * leaves, the next takes.
  */
-static int names_purge(int fd, bool patterns, const uint64_t live[65536 / 64])
+static int names_purge(int fd, bool patterns, const uint64_t live[NAMES_TAGS / 64])
 {
 	size_t key_size = patterns ? sizeof(struct nf_tagged_name) : sizeof(struct nf_resolver_key);
 	char key[sizeof(struct nf_tagged_name)], next[sizeof(key)], *gone = NULL;
@@ -754,7 +756,7 @@ static int names_purge(int fd, bool patterns, const uint64_t live[65536 / 64])
 /* The policy's patterns and resolvers into the host's maps, behind the set's tag, leftovers of
  * tags not live taken out first. */
 static int fill_names(int names, int resolvers, const struct nf_compiled *c, __u32 tag,
-		      const uint64_t live[65536 / 64])
+		      const uint64_t live[NAMES_TAGS / 64])
 {
 	struct nf_tagged_name k;
 	struct nf_resolver_key rk;
@@ -1139,7 +1141,7 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, struct 
 	}
 	id.names_tag = 0;
 	if (o->compiled->names) {
-		live = calloc(65536 / 64, sizeof(*live));
+		live = calloc(NAMES_TAGS / 64, sizeof(*live));
 		r = !live ? -ENOMEM : tags_live(o->root, live);
 		if (r == 0)
 			r = tag_alloc(live, &id.names_tag);
@@ -1897,7 +1899,7 @@ static void host_names_keep(const char *dir, int hosts[][2], size_t *n, size_t m
  * every tag no set nor fence pinned under root has any more. */
 static int names_gc(const char *root, int hosts[][2], size_t n)
 {
-	uint64_t *live = n ? calloc(65536 / 64, sizeof(*live)) : NULL;
+	uint64_t *live = n ? calloc(NAMES_TAGS / 64, sizeof(*live)) : NULL;
 	int r = n && !live ? -ENOMEM : 0;
 
 	if (r == 0 && n)
