@@ -1216,6 +1216,40 @@ case_update_fails_keeps_names()
 	expect EPERM tcp 10.77.0.10 8443
 }
 
+# Attaches of other policies with host rules killed at random points (SIGKILL: no cleanup of
+# their own) leave patterns in the host's map that no set holds; the next gc takes them all
+# out and leaves the live fence's, which still learns.
+case_names_gc_after_kills()
+{
+	local m before after i pid
+	attach_dns names || return
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed" # the sets of earlier cases
+	m=$(names_map "$CG")
+	before=$(names_entries "$m")
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	for i in $(seq 20); do
+		sed "s/\"ports\": \[443\] }/\"ports\": [$((9000 + i))] }/" "$T/policies/names.json" \
+			>"$T/policies/kill.json"
+		"${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/kill.json" \
+			>/dev/null 2>&1 &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	echo "    note: $before patterns before the killed attaches, $(names_entries "$m") after them"
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed"
+	after=$(names_entries "$m")
+	[ "$after" = "$before" ] || fail "$before patterns before the killed attaches, $after after gc"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -1264,6 +1298,7 @@ TABLE="
 	programs-shared-per-host      | case_programs_shared_per_host
 	names-gc                      | case_names_gc
 	update-fails-keeps-names      | case_update_fails_keeps_names
+	names-gc-after-kills          | case_names_gc_after_kills
 "
 run_cases "$TABLE" run_dns_case
 test_summary
