@@ -27,6 +27,7 @@ cleanup()
 	stop_test_work
 	[ -n "$STATS_WAS" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	dns_cleanup
+	[ -n "$CG" ] && [ -d "$CG-2" ] && rmdir "$CG-2"
 	[ -n "$CG" ] && [ -d "$CG" ] && remove_dns_cgroup "$CG"
 	unmount_bpffs
 	remove_tmp 0
@@ -94,6 +95,19 @@ start=$(date +%s%N)
 "${NF[@]}" attach --id bench --cgroup "$CG" --policy "$T/policies/names.json" >/dev/null ||
 	skip "attach of a policy with host rules failed"
 echo "attach, host rules, cold: $((($(date +%s%N) - start) / 1000000)) ms"
+# Beside it, on a second cgroup: the same policy (its programs shared), then another policy with
+# host rules (its own verdict programs; the DNS programs are the first one's).
+mkdir "$CG-2" || skip "cannot create $CG-2"
+sed 's/"ports": \[443\] } \] }/"ports": [8443] } ] }/' "$T/policies/names.json" >"$T/policies/names2.json"
+for p in names names2; do
+	start=$(date +%s%N)
+	"${NF[@]}" attach --id bench-2 --cgroup "$CG-2" --policy "$T/policies/$p.json" >/dev/null ||
+		skip "attach of $p beside the first fence failed"
+	echo "attach, host rules, beside it, $([ $p = names ] && echo "the same policy" ||
+		echo "another policy"): $((($(date +%s%N) - start) / 1000000)) ms"
+	"${NF[@]}" detach bench-2 >/dev/null
+done
+rmdir "$CG-2"
 for name in one three; do
 	# warm: one dig process asks N times (-f); cold: N getent processes
 	for i in $(seq "$N"); do echo "$name.example.com A"; done >"$T/batch"

@@ -11,10 +11,15 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 
-/* Sizes are the loader's: 1 where the policy has no name rules. */
+/*
+ * Every map below is one per host: the loader makes it with the first program set that has name
+ * rules and every later set reuses it, so that the DNS programs, which read nothing of a policy
+ * but through these maps, are loaded once per settings and shared. A set's patterns and
+ * resolvers are behind its names tag (nf_fence_info.names_tag); sizes are the loader's.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct nf_name_key);
+	__type(key, struct nf_tagged_name);
 	__type(value, struct nf_name_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
@@ -22,8 +27,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct nf_addr_key);
+	__type(key, struct nf_resolver_key);
 	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 } nf_resolvers SEC(".maps");
 
@@ -103,7 +109,7 @@ struct nf_walk {
 	/* the answer records */
 	__u32 records, ancount, chain, rdend;
 	__u32 learned;
-	__u32 pad;
+	__u32 tag;   /* the fence's names tag */
 	__u64 qname; /* the question's nf_name_hash */
 };
 
@@ -129,7 +135,8 @@ struct nf_dns_scratch {
 	__u8 name[NF_NAME_BUF];	 /* the name being read: wire form, lower case, zero padded */
 	__u8 chain[NF_NAME_BUF]; /* the name the chain has reached */
 	__u8 label[128];	 /* where each label of the name read starts in name */
-	__u32 prefixlen;	 /* with key: a struct nf_name_key and room to spare */
+	__u32 prefixlen;	 /* with tag and key: a struct nf_tagged_name and room to spare */
+	__u16 tag;
 	__u8 key[NF_NAME_BUF];
 	__u64 token; /* of the answer being parsed */
 	__u32 len;   /* bytes in name */
@@ -187,7 +194,7 @@ static __always_inline __u64 nf_learned_allows(struct bpf_sock_addr *ctx, __u64 
 	mine = bpf_map_lookup_elem(&nf_learned, &k.cgroup_id);
 	if (mine)
 		v = bpf_map_lookup_elem(mine, &k);
-	if (!v)
+	if (!v || v->tag != nf_names_tag)
 		return NF_DNS_RES(NF_WHY_NEVER, 0, 0);
 	now = bpf_ktime_get_ns();
 	if (v->expires_ns < now) {
@@ -214,7 +221,7 @@ static __always_inline __u64 nf_learned_allows(struct bpf_sock_addr *ctx, __u64 
 static __always_inline void nf_note_socket(struct bpf_sock_addr *ctx, __u64 w01, __u64 w23,
 					   __u16 port)
 {
-	struct nf_addr_key a;
+	struct nf_resolver_key a;
 	__u64 sock, netns;
 
 	if (port != NF_DNS_PORT)
@@ -223,6 +230,7 @@ static __always_inline void nf_note_socket(struct bpf_sock_addr *ctx, __u64 w01,
 	a.addr[1] = (__u32)(w01 >> 32);
 	a.addr[2] = (__u32)w23;
 	a.addr[3] = (__u32)(w23 >> 32);
+	a.tag = (__u32)nf_names_tag;
 	if (!bpf_map_lookup_elem(&nf_resolvers, &a))
 		return;
 	sock = bpf_get_socket_cookie(ctx);
@@ -262,6 +270,7 @@ struct nf_udp {
  */
 struct nf_pkt {
 	struct nf_udp u;
+	struct nf_resolver_key r; /* the resolver, behind the fence's names tag */
 	struct nf_query_key k;
 	struct nf_query_val v;
 	__u8 hdr[12];
@@ -324,11 +333,14 @@ int nf_dns_query(struct __sk_buff *skb)
 	struct nf_pkt *p;
 
 	p = bpf_map_lookup_elem(&nf_pkts, &slot);
-	if (!p || nf_udp_of(skb, &p->u) < 0 || p->u.dport != bpf_htons(NF_DNS_PORT) ||
-	    !bpf_map_lookup_elem(&nf_resolvers, p->u.dst) ||
-	    bpf_skb_load_bytes(skb, p->u.payload, p->hdr, 4) < 0 || (p->hdr[2] & 0x80))
+	if (!p || nf_udp_of(skb, &p->u) < 0 || p->u.dport != bpf_htons(NF_DNS_PORT))
 		return NF_VERDICT_ALLOW;
 	f = bpf_get_local_storage(&nf_fences, 0);
+	__builtin_memcpy(p->r.addr, p->u.dst, 16);
+	p->r.tag = (__u32)f->names_tag;
+	if (!bpf_map_lookup_elem(&nf_resolvers, &p->r) ||
+	    bpf_skb_load_bytes(skb, p->u.payload, p->hdr, 4) < 0 || (p->hdr[2] & 0x80))
+		return NF_VERDICT_ALLOW;
 	p->k.cgroup_id = f->cgroup_id;
 	__builtin_memcpy(p->k.resolver, p->u.dst, 16);
 	p->k.port = p->u.sport;
@@ -488,7 +500,7 @@ static __noinline void nf_learn(struct nf_ctx *c, const __u32 *addr, __u32 ttl)
 	v->portset[NF_PROTO_TCP] = w->portset[NF_PROTO_TCP];
 	v->portset[NF_PROTO_UDP] = w->portset[NF_PROTO_UDP];
 	v->portset[NF_PROTO_OTHER] = w->portset[NF_PROTO_OTHER];
-	v->pad = 0;
+	v->tag = w->tag;
 	v->netns = w->netns;
 	v->name = w->qname;
 	mine = bpf_map_lookup_elem(&nf_learned, &k->cgroup_id);
@@ -568,7 +580,8 @@ static __noinline long nf_match(struct nf_ctx *c)
 	__u64 self, one;
 	__u32 depth;
 
-	s->prefixlen = s->kpos * 8;
+	s->prefixlen = 16 + s->kpos * 8;
+	s->tag = (__u16)w->tag;
 	v = bpf_map_lookup_elem(&nf_names, &s->prefixlen);
 	if (!v || v->labels > w->qlab)
 		return 1;
@@ -680,7 +693,7 @@ __noinline int nf_dns_count_n(__u64 slot, __u64 n)
 {
 	struct nf_fence_counters *c;
 
-	if (!nf_owns(0) || slot >= NF_CNT_COUNT)
+	if (!nf_owns(1) || slot >= NF_CNT_COUNT)
 		return 0;
 	c = bpf_get_local_storage(&nf_counters, 0);
 	c->cnt[slot] += n;
@@ -735,7 +748,10 @@ int nf_dns_answer(struct __sk_buff *skb)
 	p = bpf_map_lookup_elem(&nf_pkts, &slot);
 	if (!p || nf_udp_of(skb, &p->u) < 0 || p->u.sport != bpf_htons(NF_DNS_PORT))
 		return NF_VERDICT_ALLOW;
-	if (!bpf_map_lookup_elem(&nf_resolvers, p->u.src)) {
+	f = bpf_get_local_storage(&nf_fences, 0);
+	__builtin_memcpy(p->r.addr, p->u.src, 16);
+	p->r.tag = (__u32)f->names_tag;
+	if (!bpf_map_lookup_elem(&nf_resolvers, &p->r)) {
 		nf_dns_count(NF_CNT_DNS_UNTRUSTED);
 		return NF_VERDICT_ALLOW;
 	}
@@ -756,7 +772,6 @@ int nf_dns_answer(struct __sk_buff *skb)
 		nf_dns_count(NF_CNT_DNS_UNSOLICITED);
 		return NF_VERDICT_ALLOW;
 	}
-	f = bpf_get_local_storage(&nf_fences, 0);
 	p->k.cgroup_id = f->cgroup_id;
 	__builtin_memcpy(p->k.resolver, p->u.src, 16);
 	p->k.port = p->u.dport;
@@ -772,6 +787,7 @@ int nf_dns_answer(struct __sk_buff *skb)
 	c.token = bpf_get_prandom_u32() | (__u64)bpf_get_prandom_u32() << 32;
 	s->token = c.token;
 	w->cgroup_id = p->k.cgroup_id;
+	w->tag = p->r.tag;
 	w->netns = *netns;
 	w->now = bpf_ktime_get_ns();
 	w->dns = p->u.payload;

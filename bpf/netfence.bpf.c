@@ -42,6 +42,9 @@ const volatile __u32 nf_ticks_per_sec = 1000;
  * settings, and of the settings and the policy. */
 const volatile __u64 nf_settings_tag = 0;
 const volatile __u64 nf_policy_tag = 0;
+/* Name rules: the set's names tag (nf_fence_info.names_tag), which its patterns, resolvers and
+ * learned entries carry in the maps every set shares. */
+const volatile __u64 nf_names_tag = 0;
 /* Where each level of the trees starts; the loader sets both (defaults: no rule). */
 const volatile struct nf_tree_layout nf_tree4_levels = { .level = { 0, 1, 2, 3 }, .nodes = 4 };
 const volatile struct nf_tree_layout nf_tree6_levels = { .level = { 0, 1, 2, 3, 4, 5 },

@@ -168,9 +168,10 @@ struct nf_portset {
  * The owner says which programs count: while `update` replaces a fence, the old and the new
  * programs both judge every verdict (the old first), in the same storage. A program counts
  * only when owner_policy is its nf_policy_tag (sock_addr programs) or owner_settings its
- * nf_settings_tag (sock_create and egress, which sets of the same settings share), or when the
- * owner is not written yet (0: a new fence). The loader writes the new owner once the new
- * links are made, and that one write hands counting over from the old programs to the new.
+ * nf_settings_tag (sock_create, egress and the DNS programs, which sets of the same settings
+ * share), or when the owner is not written yet (0: a new fence). The loader writes the new
+ * owner once the new links are made, and that one write hands counting over from the old
+ * programs to the new.
  */
 struct nf_fence_counters {
 	__u64 cnt[NF_CNT_COUNT]; /* enum nf_counter */
@@ -182,6 +183,9 @@ struct nf_fence_info {
 	__u64 sent;	 /* and the events sent in it */
 	__u64 owner_policy;   /* the counting programs' nf_policy_tag; 0: any */
 	__u64 owner_settings; /* and their nf_settings_tag */
+	/* Name rules: the names tag of the fence's program set (nf_names_tag), which the shared
+	 * DNS programs look its patterns and resolvers up by; 0: none, nothing is learned. */
+	__u64 names_tag;
 };
 
 /* Events rings, one per fence: a fence flooding its own cannot starve another's. */
@@ -254,21 +258,35 @@ enum nf_hook {
  * that is a suffix of a name at a label boundary is the trie's longest prefix. Each pattern's
  * value gives, per protocol class, the port set for the name itself, for a name one label below
  * it and for a name two or more below, with every shorter pattern's contribution included.
+ *
+ * The two DNS programs read no policy but through maps, and are shared by every program set of
+ * the same settings: loaded (their bpf_loop parser verified) once per host, not once per policy.
+ * nf_names, nf_resolvers, the table of learned maps, nf_qnames, nf_queries and nf_socks are one
+ * per host. Each set has a names tag (nf_names_tag, 16 bits, allocated free when the set is
+ * loaded): its patterns and resolvers sit behind it, the fence's cgroup storage carries it
+ * (nf_fence_info.names_tag, written once the fence's links are made, so an update switches it
+ * with the new links in one write), and the DNS programs look a packet's names up by the tag of
+ * the fence whose cgroup it belongs to: a tag not written (0) or gone finds nothing and learns
+ * nothing. A learned entry carries the tag of the set whose port set ids it holds, and only that
+ * set's verdict programs use it. gc takes out the names of every tag that no pinned set or fence
+ * holds, which finishes what a killed run left; a set's load does the same before it fills.
  */
-#define NF_NAME_MAX	 255  /* wire form, the root's 0 included */
-#define NF_NAME_BUF	 320  /* a name and one more label: copies need no check per byte */
-#define NF_NAMES_MAX	 1024 /* distinct patterns per policy */
-#define NF_RESOLVERS_MAX 16
-#define NF_DNS_PORT	 53
-#define NF_DNS_RECORDS	 32   /* answer records walked */
-#define NF_DNS_CHAIN	 8    /* CNAMEs followed */
-#define NF_DNS_BYTES	 4096 /* of the message read */
-#define NF_DNS_TTL_MIN	 5    /* seconds: an answer of TTL 0 still serves the connect after it */
-#define NF_DNS_TTL_MAX	 3600
-#define NF_DNS_WAIT	 30   /* seconds a query waits for its answer */
-#define NF_LEARNED_MAX	 4096 /* learned addresses per fence (LRU) */
-#define NF_QUERIES_MAX	 4096
-#define NF_QNAMES_MAX	 4096 /* question names kept for `show` per program set (LRU) */
+#define NF_NAME_MAX	  255  /* wire form, the root's 0 included */
+#define NF_NAME_BUF	  320  /* a name and one more label: copies need no check per byte */
+#define NF_NAMES_MAX	  1024 /* distinct patterns per policy */
+#define NF_RESOLVERS_MAX  16
+#define NF_DNS_PORT	  53
+#define NF_DNS_RECORDS	  32   /* answer records walked */
+#define NF_DNS_CHAIN	  8    /* CNAMEs followed */
+#define NF_DNS_BYTES	  4096 /* of the message read */
+#define NF_DNS_TTL_MIN	  5    /* seconds: an answer of TTL 0 still serves the connect after it */
+#define NF_DNS_TTL_MAX	  3600
+#define NF_DNS_WAIT	  30   /* seconds a query waits for its answer */
+#define NF_LEARNED_MAX	  4096 /* learned addresses per fence (LRU) */
+#define NF_QUERIES_MAX	  4096
+#define NF_QNAMES_MAX	  4096	/* question names kept for `show` per host (LRU) */
+#define NF_HOST_NAMES	  65536 /* patterns of every program set, in nf_names */
+#define NF_HOST_RESOLVERS 4096	/* resolvers of every program set, in nf_resolvers */
 
 /*
  * Why a destination a learned address could have opened (the compiled rules deny it by
@@ -285,6 +303,23 @@ enum nf_dns_why {
 struct nf_name_key {
 	__u32 prefixlen; /* bits: 8 * bytes of name */
 	__u8 name[NF_NAME_MAX - 1];
+};
+
+/*
+ * A pattern in nf_names, the map every program set shares: behind the names tag of its set, so
+ * that a lookup by one set's tag finds that set's patterns only. 16 bits: an LPM trie's data is
+ * at most 256 bytes, and a reversed name takes 254 of them.
+ */
+struct nf_tagged_name {
+	__u32 prefixlen; /* bits: 16 + 8 * bytes of name */
+	__u16 tag;
+	__u8 name[NF_NAME_MAX - 1];
+};
+
+/* A resolver in nf_resolvers, shared too, behind its set's names tag. */
+struct nf_resolver_key {
+	__u32 addr[4]; /* IPv6 form, IPv4 mapped, network order */
+	__u32 tag;
 };
 
 enum nf_name_depth {
@@ -312,7 +347,9 @@ struct nf_learned_key {
 struct nf_learned_val {
 	__u64 expires_ns; /* bpf_ktime_get_ns() */
 	__u32 portset[NF_PROTO_COUNT];
-	__u32 pad;
+	/* The names tag of the set whose port set ids these are: only that set's programs use
+	 * the entry. */
+	__u32 tag;
 	/* The network namespace the answer arrived in (its cookie): the fence's processes can
 	 * make namespaces of their own and answer themselves there. Only connects in this one
 	 * may use the address. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -33,7 +34,11 @@
  * what does not depend on the policy: the sock_create and egress programs and the per-fence maps
  * (counters, fence info, events). A key is "<settings>-<policy>", and a set loaded for a new
  * policy takes those from a pinned set of the same settings, a donor, whose read-only settings
- * are read back and compared first: its kernel verifies four programs instead of six.
+ * are read back and compared first: its kernel verifies four programs instead of six. With
+ * host rules a donor of the same settings gives the two DNS programs too, and any donor with
+ * host rules the host's maps they read (bpf/netfence.h, name rules): the new set allocates a
+ * names tag, puts its patterns and resolvers in behind it, and its kernel verifies the four
+ * verdict programs of name rules, not the DNS parser again.
  */
 #define NF_PROGRAMS_DIR "@programs"
 
@@ -41,8 +46,10 @@ struct prog_pin {
 	const char *name; /* link_<name> in a fence, prog_<name> in a program set */
 	size_t prog_off;  /* offset of the program pointer in struct netfence_bpf */
 	enum bpf_attach_type type;
-	bool settings_only; /* reads the settings, not the policy: a donor's will do */
-	int names;	    /* 0: for every policy; 1: only with name rules; -1: only without */
+	/* reads the settings, not the policy (the DNS programs read it from the host's maps,
+	 * by the fence's names tag): a donor's will do */
+	bool settings_only;
+	int names; /* 0: for every policy; 1: only with name rules; -1: only without */
 };
 
 #define PROG(name, type, settings_only, names)                                                    \
@@ -65,8 +72,8 @@ static const struct prog_pin prog_pins[] = {
 	NAMES_VARIANT(connect6, BPF_CGROUP_INET6_CONNECT),
 	NAMES_VARIANT(sendmsg4, BPF_CGROUP_UDP4_SENDMSG),
 	NAMES_VARIANT(sendmsg6, BPF_CGROUP_UDP6_SENDMSG),
-	PROG(dns_query, BPF_CGROUP_INET_EGRESS, false, 1),
-	PROG(dns_answer, BPF_CGROUP_INET_INGRESS, false, 1),
+	PROG(dns_query, BPF_CGROUP_INET_EGRESS, true, 1),
+	PROG(dns_answer, BPF_CGROUP_INET_INGRESS, true, 1),
 };
 #define NPROGS (sizeof(prog_pins) / sizeof(prog_pins[0]))
 
@@ -84,6 +91,8 @@ enum {
 	MAP_RESOLVERS,
 	MAP_LEARNED,
 	MAP_QNAMES,
+	MAP_QUERIES,
+	MAP_SOCKS,
 	NMAPS,
 };
 static const char *const map_pins[NMAPS] = {
@@ -99,6 +108,8 @@ static const char *const map_pins[NMAPS] = {
 	[MAP_RESOLVERS] = "map_resolvers",
 	[MAP_LEARNED] = NF_PIN_LEARNED_TABLE,
 	[MAP_QNAMES] = NF_PIN_QNAMES,
+	[MAP_QUERIES] = "map_queries",
+	[MAP_SOCKS] = "map_socks",
 };
 
 /* Whether the set has (and so links and pins) program i. */
@@ -110,8 +121,15 @@ static bool prog_used(size_t i, bool names)
 /* Whether the set has map i: the name rules' only for a policy with them. */
 static bool map_used(size_t i, bool names)
 {
-	return names ||
-	       (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED && i != MAP_QNAMES);
+	return names || (i != MAP_NAMES && i != MAP_RESOLVERS && i != MAP_LEARNED &&
+			 i != MAP_QNAMES && i != MAP_QUERIES && i != MAP_SOCKS);
+}
+
+/* The name rules' maps, one per host: a donor with name rules gives them all, or none. */
+static bool host_map(size_t i)
+{
+	return i == MAP_NAMES || i == MAP_RESOLVERS || i == MAP_LEARNED || i == MAP_QNAMES ||
+	       i == MAP_QUERIES || i == MAP_SOCKS;
 }
 
 /* The maps a donor gives: per fence, not per policy nor per settings. */
@@ -125,6 +143,7 @@ struct set_id {
 	char key[48];
 	__u64 settings_tag; /* hash of the object and the settings */
 	__u64 policy_tag;   /* and of the policy */
+	__u32 names_tag;    /* name rules: this set's, allocated when loaded (bpf/netfence.h) */
 };
 
 /*
@@ -284,6 +303,7 @@ static void rodata_for(struct netfence_bpf__rodata *rd, const struct nf_load_opt
 	rd->nf_tree6_levels = c->tree6;
 	rd->nf_settings_tag = id ? id->settings_tag : 0;
 	rd->nf_policy_tag = id ? id->policy_tag : 0;
+	rd->nf_names_tag = id ? id->names_tag : 0;
 }
 
 /* FNV-1a over 64-bit words (the tables are megabytes at 16384 rules), bytes for the tail. */
@@ -331,6 +351,7 @@ static void progset_key(const struct nf_load_opts *o, struct set_id *id)
 	const void *elf = object_bytes(c->small, &elf_size);
 	uint64_t h = 0xcbf29ce484222325ULL, base;
 
+	memset(id, 0, sizeof(*id));
 	rodata_for(&rd, o, NULL);
 	h = hash_bytes(h, elf, elf_size);
 	settings_of(&rd);
@@ -410,55 +431,74 @@ static int array_holds(int fd, const void *vals, size_t val_size, size_t n)
 	return same;
 }
 
-/*
- * 1 when hash or LPM map fd holds exactly the n entries whose keys are at keys (key_size bytes,
- * stride apart) and whose values at vals (val_size bytes, vstride apart; 0: one value for all).
- * n = 0: a map of one slot.
- */
-static int hash_holds(int fd, const void *keys, size_t key_size, size_t stride, const void *vals,
-		      size_t val_size, size_t vstride, size_t n)
+/* A pattern of the policy as the host's nf_names keys it, behind tag. */
+static void tagged_name(const struct nf_pattern *pt, __u32 tag, struct nf_tagged_name *k)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char got[512];
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return -errno;
-	if (info.key_size != key_size || info.value_size != val_size || val_size > sizeof(got) ||
-	    info.max_entries != (n ? n : 1))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_lookup_elem(fd, (const char *)keys + i * stride, got) < 0)
-			return errno == ENOENT ? 0 : -errno;
-		if (memcmp(got, (const char *)vals + i * vstride, val_size) != 0)
-			return 0;
-	}
-	/* n distinct keys found in a map of n slots: nothing else is in it. */
-	return 1;
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 16 + pt->key.prefixlen;
+	k->tag = (__u16)tag;
+	memcpy(k->name, pt->key.name, sizeof(k->name));
 }
 
-/* Whether a set's patterns and resolvers are the policy's. */
-static int names_hold(int names, int resolvers, const struct nf_compiled *c)
+static void resolver_key(const struct nf_addr_key *a, __u32 tag, struct nf_resolver_key *k)
 {
-	static const __u32 one = 1;
-	const struct nf_pattern *pt = c->patterns;
-	int r;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, a->addr, sizeof(k->addr));
+	k->tag = tag;
+}
+
+/*
+ * Whether the host's maps hold the policy's patterns and resolvers behind tag. Nothing else is
+ * behind it: a tag is allocated free, its leftovers purged before the set is filled.
+ */
+static int names_hold(int names, int resolvers, const struct nf_compiled *c, __u32 tag)
+{
+	struct nf_name_val got;
+	struct nf_tagged_name k;
+	struct nf_resolver_key rk;
+	__u32 one;
 
 	if (!c->names)
 		return 1; /* the programs that read them are not loaded; nf_names_on is 0 */
-	r = hash_holds(names, &pt->key, sizeof(pt->key), sizeof(*pt), &pt->val, sizeof(pt->val),
-		       sizeof(*pt), c->npatterns);
-	if (r == 1)
-		r = hash_holds(resolvers, c->resolvers, sizeof(c->resolvers[0]),
-			       sizeof(c->resolvers[0]), &one, sizeof(one), 0, c->nresolvers);
-	return r;
+	if (tag == 0)
+		return 0;
+	for (size_t i = 0; i < c->npatterns; i++) {
+		tagged_name(&c->patterns[i], tag, &k);
+		if (bpf_map_lookup_elem(names, &k, &got) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		/* an LPM lookup gives the longest match: the same length, or it is not there */
+		if (memcmp(&got, &c->patterns[i].val, sizeof(got)) != 0)
+			return 0;
+	}
+	for (size_t i = 0; i < c->nresolvers; i++) {
+		resolver_key(&c->resolvers[i], tag, &rk);
+		if (bpf_map_lookup_elem(resolvers, &rk, &one) < 0)
+			return errno == ENOENT ? 0 : -errno;
+	}
+	return 1;
+}
+
+/* The read-only data of a set (or of a fence, which pins its set's): -ESTALE when its layout is
+ * not this netfence's. */
+static int rodata_read(int fd, struct netfence_bpf__rodata *rd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(*rd) ||
+	    info.max_entries != 1)
+		return -ESTALE;
+	memset(rd, 0, sizeof(*rd));
+	return bpf_map_lookup_elem(fd, &zero, rd) < 0 ? -errno : 0;
 }
 
 /*
  * The set pinned in dir, if it is the one this policy needs: 0 with ps filled, -ENOENT when
  * there is none, -ESTALE when what is there differs (a colliding key), or another error.
  */
-static int progset_open(const char *dir, const struct nf_load_opts *o, const struct set_id *id,
+static int progset_open(const char *dir, const struct nf_load_opts *o, struct set_id *id,
 			struct progset *ps)
 {
 	const struct nf_compiled *c = o->compiled;
@@ -488,6 +528,13 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, const str
 			goto fail;
 		}
 	}
+	/* The names tag is the set's own, allocated: taken from it, the rest compared. */
+	r = rodata_read(ps->map[MAP_RODATA], &rd);
+	if (r == -ESTALE)
+		r = 0;
+	else if (r < 0)
+		goto fail;
+	id->names_tag = c->names ? rd.nf_names_tag : 0;
 	rodata_for(&rd, o, id);
 	r = array_holds(ps->map[MAP_RODATA], &rd, sizeof(rd), 1);
 	if (r == 1)
@@ -500,7 +547,7 @@ static int progset_open(const char *dir, const struct nf_load_opts *o, const str
 		r = array_holds(ps->map[MAP_PORTSETS], c->portsets, sizeof(*c->portsets),
 				c->nportsets);
 	if (r == 1)
-		r = names_hold(ps->map[MAP_NAMES], ps->map[MAP_RESOLVERS], c);
+		r = names_hold(ps->map[MAP_NAMES], ps->map[MAP_RESOLVERS], c, id->names_tag);
 	if (r == 1) {
 		ps->names = c->names;
 		return 0;
@@ -540,12 +587,11 @@ static int size_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 	     (r = bpf_map__set_autocreate(skel->maps.nf_dns_scratch, false)) ||
 	     (r = bpf_map__set_autocreate(skel->maps.nf_pkts, false))))
 		return r;
+	/* One per host, the same size whichever set makes them: a donor's are reused. */
 	if (!r)
-		r = bpf_map__set_max_entries(skel->maps.nf_names,
-					     c->npatterns ? (__u32)c->npatterns : 1);
+		r = bpf_map__set_max_entries(skel->maps.nf_names, NF_HOST_NAMES);
 	if (!r)
-		r = bpf_map__set_max_entries(skel->maps.nf_resolvers,
-					     c->nresolvers ? (__u32)c->nresolvers : 1);
+		r = bpf_map__set_max_entries(skel->maps.nf_resolvers, NF_HOST_RESOLVERS);
 	if (!r)
 		r = bpf_map__set_max_entries(skel->maps.nf_learned, c->names ? NF_RINGS_MAX : 1);
 	if (!r)
@@ -594,22 +640,143 @@ static int fill_array(int fd, const void *vals, size_t val_size, size_t n)
 	return r;
 }
 
-/* The name patterns and the resolvers, frozen like the verdict tables. */
-static int fill_names(struct netfence_bpf *skel, const struct nf_compiled *c)
-{
-	int names = bpf_map__fd(skel->maps.nf_names);
-	int resolvers = bpf_map__fd(skel->maps.nf_resolvers);
-	__u32 one = 1;
+#define NAMES_TAGS 65536 /* 16 bits (struct nf_tagged_name) */
 
-	for (size_t i = 0; i < c->npatterns; i++)
-		if (bpf_map_update_elem(names, &c->patterns[i].key, &c->patterns[i].val,
-					BPF_NOEXIST) < 0)
+/*
+ * The names tags in use: those of the sets pinned under root and of the fences (each pins its
+ * set's read-only data), as bits of live. A set loaded but not pinned, which only its fences
+ * use, is found through them.
+ */
+static int tags_live(const char *root, uint64_t live[NAMES_TAGS / 64])
+{
+	char sets[4096], path[4096];
+	const char *dirs[2] = { root, sets };
+
+	memset(live, 0, NAMES_TAGS / 8);
+	if (path_in(sets, sizeof(sets), root, NF_PROGRAMS_DIR) < 0)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < 2; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *de;
+
+		if (!d) {
+			if (errno == ENOENT)
+				continue;
 			return -errno;
-	for (size_t i = 0; i < c->nresolvers; i++)
-		if (bpf_map_update_elem(resolvers, &c->resolvers[i], &one, BPF_ANY) < 0)
+		}
+		while ((de = readdir(d))) {
+			struct netfence_bpf__rodata rd;
+			int fd;
+
+			/* Slots of an update ("<id>@old") and sets half pinned included: a tag
+			 * kept too long costs memory, one purged too soon a fence's names. */
+			if (de->d_name[0] == '.' ||
+			    path_in(path, sizeof(path), dirs[i], de->d_name) < 0)
+				continue;
+			fd = open_pin(path, NF_PIN_RODATA);
+			if (fd < 0)
+				continue;
+			if (rodata_read(fd, &rd) == 0 && rd.nf_names_tag < NAMES_TAGS)
+				live[rd.nf_names_tag / 64] |= 1ULL << (rd.nf_names_tag % 64);
+			close(fd);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static bool tag_in(const uint64_t live[NAMES_TAGS / 64], __u32 tag)
+{
+	return tag < NAMES_TAGS && (live[tag / 64] >> (tag % 64) & 1);
+}
+
+/* A free names tag (never 0): random, so that a tag freed is seldom taken again soon. */
+static int tag_alloc(const uint64_t live[NAMES_TAGS / 64], __u32 *tag)
+{
+	for (int tries = 0; tries < 256; tries++) {
+		__u16 t = 0;
+
+		if (getrandom(&t, sizeof(t), 0) != sizeof(t))
 			return -errno;
-	if (bpf_map_freeze(names) < 0 || bpf_map_freeze(resolvers) < 0)
-		return -errno;
+		if (t && !tag_in(live, t)) {
+			*tag = t;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Delete from a map of the host's the keys (key_size bytes) collected in keys. */
+static int delete_all(int fd, const char *keys, size_t key_size, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) < 0 && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+/*
+ * Take out of the host's patterns (names) or resolvers the entries of every tag not live: those
+ * of sets gone, and of sets whose load or unpinning was cut short. Idempotent: what one run
+ * leaves, the next takes.
+ */
+static int names_purge(int fd, bool patterns, const uint64_t live[NAMES_TAGS / 64])
+{
+	size_t key_size = patterns ? sizeof(struct nf_tagged_name) : sizeof(struct nf_resolver_key);
+	char key[sizeof(struct nf_tagged_name)], next[sizeof(key)], *gone = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+	int r = 0;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+		__u32 tag = patterns ? ((struct nf_tagged_name *)next)->tag
+				     : ((struct nf_resolver_key *)next)->tag;
+
+		first = false;
+		memcpy(key, next, key_size);
+		if (tag_in(live, tag))
+			continue;
+		if (n == cap) {
+			char *g = realloc(gone, (cap = cap ? 2 * cap : 64) * key_size);
+
+			if (!g) {
+				r = -ENOMEM;
+				break;
+			}
+			gone = g;
+		}
+		memcpy(gone + n++ * key_size, next, key_size);
+	}
+	if (r == 0)
+		r = delete_all(fd, gone, key_size, n);
+	free(gone);
+	return r;
+}
+
+/* The policy's patterns and resolvers into the host's maps, behind the set's tag, leftovers of
+ * tags not live taken out first. */
+static int fill_names(int names, int resolvers, const struct nf_compiled *c, __u32 tag,
+		      const uint64_t live[NAMES_TAGS / 64])
+{
+	struct nf_tagged_name k;
+	struct nf_resolver_key rk;
+	__u32 one = 1;
+	int r = names_purge(names, true, live);
+
+	if (r == 0)
+		r = names_purge(resolvers, false, live);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->npatterns; i++) {
+		tagged_name(&c->patterns[i], tag, &k);
+		if (bpf_map_update_elem(names, &k, &c->patterns[i].val, BPF_ANY) < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i < c->nresolvers; i++) {
+		resolver_key(&c->resolvers[i], tag, &rk);
+		if (bpf_map_update_elem(resolvers, &rk, &one, BPF_ANY) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -628,8 +795,6 @@ static int fill_maps(struct netfence_bpf *skel, const struct nf_compiled *c)
 		r = fill_array(fd6, c->nodes6, sizeof(*c->nodes6), c->tree6.nodes);
 	if (r == 0)
 		r = fill_array(fdc, c->classes, sizeof(*c->classes), c->nclasses);
-	if (r == 0 && c->names)
-		r = fill_names(skel, c);
 	if (r < 0)
 		return r;
 	/* Frozen maps cannot be rewritten through the syscall, by us or by anyone who finds
@@ -667,8 +832,8 @@ static struct netfence_bpf *open_skel(bool small)
 	return skel;
 }
 
-/* What a donor set gives a new one: its settings-only programs and per-fence maps, fds owned
- * (-1 for the rest). */
+/* What a donor set gives a new one: its settings-only programs, its per-fence maps and the
+ * host's maps of name rules, fds owned (-1 for the rest). */
 struct donor {
 	int prog[NPROGS];
 	int map[NMAPS];
@@ -684,20 +849,11 @@ static void donor_close(struct donor *d)
 static int donor_settings(const char *dir, const struct nf_load_opts *o, const struct set_id *id)
 {
 	struct netfence_bpf__rodata want, got;
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), zero = 0;
 	int fd = open_pin(dir, map_pins[MAP_RODATA]), r;
 
 	if (fd < 0)
 		return fd;
-	r = bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? -errno : 0;
-	/* A value of another size is not ours (and would not fit got). */
-	if (r == 0 && (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(got) ||
-		       info.max_entries != 1))
-		r = -ESTALE;
-	memset(&got, 0, sizeof(got));
-	if (r == 0 && bpf_map_lookup_elem(fd, &zero, &got) < 0)
-		r = -errno;
+	r = rodata_read(fd, &got);
 	close(fd);
 	rodata_for(&want, o, id);
 	settings_of(&want);
@@ -705,19 +861,49 @@ static int donor_settings(const char *dir, const struct nf_load_opts *o, const s
 	return r == 0 && memcmp(&want, &got, sizeof(want)) != 0 ? -ESTALE : r;
 }
 
-/* A donor in dir: its per-fence maps, and with progs its settings-only programs, which it
- * gives only when its settings are these. */
-static int donor_open(const char *dir, const struct nf_load_opts *o, const struct set_id *id,
-		      bool progs, struct donor *d)
+/* The host's maps of name rules the set in dir holds, all of them or none (-ENOENT). */
+static int donor_host_maps(const char *dir, struct donor *d)
 {
-	int r = progs ? donor_settings(dir, o, id) : 0;
+	for (size_t i = 0; i < NMAPS; i++) {
+		if (!host_map(i))
+			continue;
+		d->map[i] = open_pin(dir, map_pins[i]);
+		if (d->map[i] < 0) {
+			int r = d->map[i];
+
+			for (size_t j = 0; j < NMAPS; j++)
+				if (host_map(j) && d->map[j] >= 0) {
+					close(d->map[j]);
+					d->map[j] = -1;
+				}
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A donor in dir: its per-fence maps; for a policy with name rules the host's maps of them,
+ * when it has them; and with progs its settings-only programs, which it gives only when its
+ * settings are these (the DNS programs only with the host's maps they read). need_names: a
+ * donor without the host's maps will not do.
+ */
+static int donor_open(const char *dir, const struct nf_load_opts *o, const struct set_id *id,
+		      bool progs, bool need_names, struct donor *d)
+{
+	int r = progs ? donor_settings(dir, o, id) : 0, host = -ENOENT;
 
 	for (size_t i = 0; i < NPROGS; i++)
 		d->prog[i] = -1;
 	for (size_t i = 0; i < NMAPS; i++)
 		d->map[i] = -1;
+	if (r == 0 && o->compiled->names) {
+		host = donor_host_maps(dir, d);
+		if (need_names && host < 0)
+			r = host;
+	}
 	for (size_t i = 0; i < NPROGS && r == 0 && progs; i++) {
-		if (!prog_pins[i].settings_only)
+		if (!prog_pins[i].settings_only || (prog_pins[i].names > 0 && host < 0))
 			continue;
 		d->prog[i] = open_pin2(dir, "prog_", prog_pins[i].name);
 		r = d->prog[i] < 0 ? d->prog[i] : 0;
@@ -735,8 +921,10 @@ static int donor_open(const char *dir, const struct nf_load_opts *o, const struc
 
 /*
  * A set pinned in sets that can give: one whose key starts with the settings part of ours
- * gives programs and maps; failing that any set gives its per-fence maps, so that every set
- * counts a fence in the same storage, which `update` relies on (bpf/netfence.h: the owner).
+ * gives programs and maps (for a policy with name rules, first one with the DNS programs);
+ * failing that any set gives its per-fence maps and the host's maps of name rules, so that
+ * every set counts a fence in the same storage, which `update` relies on (bpf/netfence.h: the
+ * owner), and every set's patterns are in the maps the DNS programs read.
  */
 static int donor_find(const char *sets, const struct nf_load_opts *o, const struct set_id *id,
 		      struct donor *d)
@@ -746,17 +934,17 @@ static int donor_find(const char *sets, const struct nf_load_opts *o, const stru
 	struct dirent *de;
 	int r = -ENOENT;
 
-	for (int pass = 0; pass < 2 && r < 0; pass++) {
+	for (int pass = o->compiled->names ? 0 : 1; pass < 3 && r < 0; pass++) {
 		DIR *dir = opendir(sets);
 
 		if (!dir)
 			return -errno;
 		while (r < 0 && (de = readdir(dir))) {
 			if (de->d_name[0] == '.' || strchr(de->d_name, '@') ||
-			    (pass == 0 && strncmp(de->d_name, id->key, n) != 0) ||
+			    (pass < 2 && strncmp(de->d_name, id->key, n) != 0) ||
 			    path_in(path, sizeof(path), sets, de->d_name) < 0)
 				continue;
-			r = donor_open(path, o, id, pass == 0, d);
+			r = donor_open(path, o, id, pass < 2, pass == 0, d);
 		}
 		closedir(dir);
 	}
@@ -784,8 +972,42 @@ static int names_supported(struct nf_err *err)
  * its settings-only programs are not loaded again and its per-fence maps are used, and the
  * donor gives up its program fds to ps.
  */
+static struct bpf_map *skel_map(struct netfence_bpf *skel, size_t i)
+{
+	switch (i) {
+	case MAP_COUNTERS:
+		return skel->maps.nf_counters;
+	case MAP_FENCES:
+		return skel->maps.nf_fences;
+	case MAP_RINGS:
+		return skel->maps.nf_rings;
+	case MAP_NAMES:
+		return skel->maps.nf_names;
+	case MAP_RESOLVERS:
+		return skel->maps.nf_resolvers;
+	case MAP_LEARNED:
+		return skel->maps.nf_learned;
+	case MAP_QNAMES:
+		return skel->maps.nf_qnames;
+	case MAP_QUERIES:
+		return skel->maps.nf_queries;
+	case MAP_SOCKS:
+		return skel->maps.nf_socks;
+	case MAP_TREE4:
+		return skel->maps.nf_tree4;
+	case MAP_TREE6:
+		return skel->maps.nf_tree6;
+	case MAP_CLASSES:
+		return skel->maps.nf_classes;
+	case MAP_PORTSETS:
+		return skel->maps.nf_portsets;
+	default:
+		return skel->maps.rodata;
+	}
+}
+
 static int progset_load(const struct nf_load_opts *o, const struct set_id *id, struct donor *donor,
-			struct progset *ps, struct nf_err *err)
+			const uint64_t *live, struct progset *ps, struct nf_err *err)
 {
 	const struct nf_compiled *c = o->compiled;
 	struct netfence_bpf *skel;
@@ -814,11 +1036,15 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 			bpf_program__set_autoload(
 				*(struct bpf_program **)((char *)skel + prog_pins[i].prog_off),
 				false);
-	if (donor && ((r = bpf_map__reuse_fd(skel->maps.nf_counters, donor->map[MAP_COUNTERS])) ||
-		      (r = bpf_map__reuse_fd(skel->maps.nf_fences, donor->map[MAP_FENCES])) ||
-		      (r = bpf_map__reuse_fd(skel->maps.nf_rings, donor->map[MAP_RINGS])))) {
-		nf_err_set(err, r, "cannot use the donor's maps: %s", strerror(-r));
-		goto fail;
+	for (size_t i = 0; i < NMAPS && donor; i++) {
+		if (donor->map[i] < 0 || !map_used(i, c->names))
+			continue;
+		r = bpf_map__reuse_fd(skel_map(skel, i), donor->map[i]);
+		if (r < 0) {
+			nf_err_set(err, r, "cannot use the donor's %s: %s", map_pins[i],
+				   strerror(-r));
+			goto fail;
+		}
 	}
 	libbpf_nkept = 0;
 	r = netfence_bpf__load(skel);
@@ -831,6 +1057,9 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 		goto fail;
 	}
 	r = fill_maps(skel, c);
+	if (r == 0 && c->names)
+		r = fill_names(bpf_map__fd(skel->maps.nf_names),
+			       bpf_map__fd(skel->maps.nf_resolvers), c, id->names_tag, live);
 	if (r < 0) {
 		nf_err_set(err, r, "cannot fill the BPF maps: %s", strerror(-r));
 		goto fail;
@@ -851,18 +1080,8 @@ static int progset_load(const struct nf_load_opts *o, const struct set_id *id, s
 		if (ps->donated[i])
 			donor->prog[i] = -1;
 	}
-	ps->map[MAP_TREE4] = bpf_map__fd(skel->maps.nf_tree4);
-	ps->map[MAP_TREE6] = bpf_map__fd(skel->maps.nf_tree6);
-	ps->map[MAP_CLASSES] = bpf_map__fd(skel->maps.nf_classes);
-	ps->map[MAP_PORTSETS] = bpf_map__fd(skel->maps.nf_portsets);
-	ps->map[MAP_RODATA] = bpf_map__fd(skel->maps.rodata);
-	ps->map[MAP_COUNTERS] = bpf_map__fd(skel->maps.nf_counters);
-	ps->map[MAP_FENCES] = bpf_map__fd(skel->maps.nf_fences);
-	ps->map[MAP_RINGS] = bpf_map__fd(skel->maps.nf_rings);
-	ps->map[MAP_NAMES] = bpf_map__fd(skel->maps.nf_names);
-	ps->map[MAP_RESOLVERS] = bpf_map__fd(skel->maps.nf_resolvers);
-	ps->map[MAP_LEARNED] = bpf_map__fd(skel->maps.nf_learned);
-	ps->map[MAP_QNAMES] = bpf_map__fd(skel->maps.nf_qnames);
+	for (size_t i = 0; i < NMAPS; i++)
+		ps->map[i] = map_used(i, c->names) ? bpf_map__fd(skel_map(skel, i)) : -1;
 	return 0;
 fail:
 	netfence_bpf__destroy(skel);
@@ -904,6 +1123,7 @@ static int progset_pin(const struct progset *ps, const char *dir)
 static int progset_get(const struct nf_load_opts *o, struct progset *ps, struct nf_err *err)
 {
 	char sets[4096], dir[4096];
+	uint64_t *live = NULL;
 	struct set_id id;
 	struct donor donor;
 	int r;
@@ -919,8 +1139,20 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, struct 
 		ps->id = id;
 		return 0;
 	}
+	id.names_tag = 0;
+	if (o->compiled->names) {
+		live = calloc(NAMES_TAGS / 64, sizeof(*live));
+		r = !live ? -ENOMEM : tags_live(o->root, live);
+		if (r == 0)
+			r = tag_alloc(live, &id.names_tag);
+		if (r < 0) {
+			free(live);
+			return nf_err_set(err, r, "cannot allocate a names tag: %s", strerror(-r));
+		}
+	}
+	r = -ENOENT;
 	if (donor_find(sets, o, &id, &donor) == 0) {
-		r = progset_load(o, &id, &donor, ps, err);
+		r = progset_load(o, &id, &donor, live, ps, err);
 		donor_close(&donor);
 		if (r == 0)
 			nf_log_debug("per-fence maps (and programs of the same settings) of a "
@@ -930,7 +1162,8 @@ static int progset_get(const struct nf_load_opts *o, struct progset *ps, struct 
 				     err ? err->msg : "");
 	}
 	if (r < 0)
-		r = progset_load(o, &id, NULL, ps, err);
+		r = progset_load(o, &id, NULL, live, ps, err);
+	free(live);
 	if (r < 0)
 		return r;
 	ps->id = id;
@@ -971,7 +1204,9 @@ static size_t counters_value_size(int ncpu)
  * shares one) is left alone. A fence replacing one in force on the same cgroup keeps that
  * one's owner: the old programs go on counting until nf_loader_hand_over() names the new ones,
  * in one step, once the new fence is committed (bpf/netfence.h). A failed attach thus leaves
- * the fence in force counting.
+ * the fence in force counting. The names tag is the new set's at once, now that its links are
+ * made: from this write on, the DNS programs learn what the new policy allows, with its port
+ * sets, which only its programs read (nf_learned_val.tag).
  */
 static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 {
@@ -979,6 +1214,7 @@ static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 		.cgroup_id = o->cgroup_id,
 		.owner_policy = ps->id.policy_tag,
 		.owner_settings = ps->id.settings_tag,
+		.names_tag = ps->id.names_tag,
 	};
 	struct nf_fence_info cur = {};
 	__u64 key = o->cgroup_id;
@@ -1012,6 +1248,27 @@ static int fence_storage(const struct progset *ps, const struct nf_load_opts *o)
 	return bpf_map_update_elem(ps->map[MAP_FENCES], &key, &info, BPF_ANY) < 0 ? -errno : 0;
 }
 
+/*
+ * Name rules: the learned addresses' map of the fence pinned in pin_dir back in the host's table
+ * under its cgroup id, where a replacement that did not come into force put its own. Left as it
+ * is when it is there already (each change of the table waits for an RCU grace period).
+ */
+static int learned_back(const char *pin_dir, __u64 cgid)
+{
+	int mine = open_pin(pin_dir, NF_PIN_LEARNED),
+	    table = open_pin(pin_dir, NF_PIN_LEARNED_TABLE);
+	__u32 id = 0, cur = 0;
+	int r = mine < 0 ? mine : table < 0 ? table : map_id(mine, &id, NULL);
+
+	if (r == 0 && (bpf_map_lookup_elem(table, &cgid, &cur) < 0 || cur != id))
+		r = bpf_map_update_elem(table, &cgid, &mine, BPF_ANY) < 0 ? -errno : 0;
+	if (mine >= 0)
+		close(mine);
+	if (table >= 0)
+		close(table);
+	return r == -ENOENT ? 0 : r; /* no name rules */
+}
+
 int nf_loader_hand_over(const char *pin_dir)
 {
 	struct netfence_bpf__rodata rd = {};
@@ -1030,9 +1287,14 @@ int nf_loader_hand_over(const char *pin_dir)
 	if (r == 0 && (bpf_map_lookup_elem(rodata, &zero, &rd) < 0 ||
 		       bpf_map_lookup_elem(fences, &cgid, &info) < 0))
 		r = -errno;
+	/* The map before the tag: entries the DNS programs write into it meanwhile carry the
+	 * other tag, which the fence's programs do not use. */
+	if (r == 0)
+		r = learned_back(pin_dir, cgid);
 	if (r == 0) {
 		info.owner_policy = rd.nf_policy_tag;
 		info.owner_settings = rd.nf_settings_tag;
+		info.names_tag = rd.nf_names_tag;
 		if (bpf_map_update_elem(fences, &cgid, &info, BPF_EXIST) < 0)
 			r = -errno;
 	}
@@ -1608,12 +1870,60 @@ static int set_prog_id(const char *dir, const char *name, __u32 *id)
 	return r;
 }
 
+/* The host's maps of patterns and resolvers of the set in dir, kept in hosts (distinct maps
+ * only, at most max pairs) for names_gc(). */
+static void host_names_keep(const char *dir, int hosts[][2], size_t *n, size_t max)
+{
+	int names = open_pin(dir, map_pins[MAP_NAMES]);
+	int resolvers = open_pin(dir, map_pins[MAP_RESOLVERS]);
+	__u32 id = 0, other = 0;
+
+	for (size_t i = 0; names >= 0 && i < *n; i++)
+		if (map_id(names, &id, NULL) == 0 && map_id(hosts[i][0], &other, NULL) == 0 &&
+		    id == other) {
+			close(names);
+			names = -1;
+		}
+	if (names >= 0 && resolvers >= 0 && *n < max) {
+		hosts[*n][0] = names;
+		hosts[(*n)++][1] = resolvers;
+		return;
+	}
+	if (names >= 0)
+		close(names);
+	if (resolvers >= 0)
+		close(resolvers);
+}
+
+/* Take the patterns and resolvers of the sets unpinned out of the host's maps (hosts, closed):
+ * every tag no set nor fence pinned under root has any more. */
+static int names_gc(const char *root, int hosts[][2], size_t n)
+{
+	uint64_t *live = n ? calloc(NAMES_TAGS / 64, sizeof(*live)) : NULL;
+	int r = n && !live ? -ENOMEM : 0;
+
+	if (r == 0 && n)
+		r = tags_live(root, live);
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0)
+			r = names_purge(hosts[i][0], true, live);
+		if (r == 0)
+			r = names_purge(hosts[i][1], false, live);
+		close(hosts[i][0]);
+		close(hosts[i][1]);
+	}
+	free(live);
+	return r;
+}
+
 int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
 {
 	char dir[4096], set[4096];
+	int hosts[8][2];
+	size_t nhosts = 0;
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int r = 0, k;
 
 	if (path_in(dir, sizeof(dir), root, NF_PROGRAMS_DIR) < 0)
 		return -ENAMETOOLONG;
@@ -1627,10 +1937,15 @@ int nf_loader_prune(const char *root, const uint32_t *used, size_t n)
 		if (de->d_name[0] == '.' || path_in(set, sizeof(set), dir, de->d_name) < 0)
 			continue;
 		keep = set_prog_id(dir, de->d_name, &id) == 0 && id_in(id, used, n);
+		if (!keep)
+			host_names_keep(set, hosts, &nhosts, sizeof(hosts) / sizeof(hosts[0]));
 		if (!keep && nf_loader_unpin(set) < 0)
 			r = -EBUSY;
 	}
 	closedir(d);
+	k = names_gc(root, hosts, nhosts);
+	if (k < 0)
+		nf_log_debug("cannot take the patterns of unpinned sets out: %s", strerror(-k));
 	/* Gone with the last set, so that an idle host keeps nothing pinned. */
 	if (rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
 		r = r ? r : -errno;
@@ -1727,14 +2042,27 @@ static int name_wire(const char *text, uint8_t wire[NF_NAME_MAX + 1])
 
 int nf_loader_open_learned(const char *pin_dir, struct nf_learned_maps *m)
 {
+	struct netfence_bpf__rodata rd;
+	int rodata, r;
+
 	m->learned = open_pin(pin_dir, NF_PIN_LEARNED);
 	m->qnames = m->learned < 0 ? -1 : open_pin(pin_dir, NF_PIN_QNAMES);
 	if (m->qnames < 0) {
-		int r = m->learned < 0 ? m->learned : m->qnames;
+		r = m->learned < 0 ? m->learned : m->qnames;
 
 		nf_loader_close_learned(m);
 		return r;
 	}
+	/* The set's names tag, which its entries carry (nf_learned_val.tag). */
+	rodata = open_pin(pin_dir, NF_PIN_RODATA);
+	r = rodata < 0 ? rodata : rodata_read(rodata, &rd);
+	if (rodata >= 0)
+		close(rodata);
+	if (r < 0) {
+		nf_loader_close_learned(m);
+		return r;
+	}
+	m->tag = (uint32_t)rd.nf_names_tag;
 	return 0;
 }
 
@@ -1753,6 +2081,7 @@ int nf_loader_learn(const struct nf_learned_maps *m, const struct nf_learned_ent
 	struct nf_learned_val val = {
 		.expires_ns = e->expires_ns,
 		.portset = { e->portset[0], e->portset[1], e->portset[2] },
+		.tag = m->tag,
 		.netns = e->netns,
 	};
 	union {

@@ -53,7 +53,9 @@ int nf_loader_attach(const struct nf_load_opts *o, struct nf_err *err);
  * Hand the counting and the events of the fence's cgroup over to the programs pinned in
  * pin_dir (bpf/netfence.h: the owner). A replacement's new programs judge from the moment they
  * are linked but count only from here on: call it once the new fence is the one in force, before
- * the old one's links are released. Fences pinned by an older netfence have no owner: 0.
+ * the old one's links are released. Fences pinned by an older netfence have no owner: 0. Also
+ * where a replacement is dropped: the fence in force gets back its names tag and its map of
+ * learned addresses, which the replacement's attach had switched (bpf/netfence.h: name rules).
  */
 int nf_loader_hand_over(const char *pin_dir);
 
@@ -131,8 +133,9 @@ struct nf_learned_entry {
 
 /* The maps of the fence pinned in pin_dir a learned address goes to (nf_loader_learn). */
 struct nf_learned_maps {
-	int learned; /* the fence's own map of learned addresses */
-	int qnames;  /* the names they were learned for (show) */
+	int learned;  /* the fence's own map of learned addresses */
+	int qnames;   /* the names they were learned for (show) */
+	uint32_t tag; /* the names tag of the fence's set, which its entries carry */
 };
 
 /* Open them: 0, or -ENOENT for a fence without name rules; closed again by

@@ -143,6 +143,7 @@ static int exists(const char *path)
 int nf_pins_recover(const char *root, const char *id)
 {
 	char cur[4096], new[4096], old[4096];
+	bool had_new;
 	int r;
 
 	if (nf_pins_path(root, id, NF_PINS_CURRENT, cur, sizeof(cur)) < 0 ||
@@ -165,8 +166,13 @@ int nf_pins_recover(const char *root, const char *id)
 		if (r < 0)
 			return r;
 	}
-	/* A @new without @old never finished building: the fence in force is <id>. */
-	return nf_loader_unpin(new);
+	/* A @new without @old never finished building: the fence in force is <id>, and gets back
+	 * what the new one's attach took (its names). */
+	had_new = exists(new);
+	r = nf_loader_unpin(new);
+	if (r == 0 && had_new && exists(cur))
+		nf_loader_hand_over(cur);
+	return r;
 }
 
 int nf_pins_begin(const char *root, const char *id, char *buf, size_t size)
@@ -225,8 +231,10 @@ int nf_pins_rollback(const char *root, const char *id)
 		return nf_loader_unpin(new);
 	}
 	/* One step, so that a run killed after it finds the new fence as <id>@old and drops it. */
-	if (renameat2(AT_FDCWD, old, AT_FDCWD, cur, RENAME_EXCHANGE) == 0)
+	if (renameat2(AT_FDCWD, old, AT_FDCWD, cur, RENAME_EXCHANGE) == 0) {
+		nf_loader_hand_over(cur);
 		return nf_loader_unpin(old);
+	}
 	if (errno != EINVAL)
 		return -errno;
 	/*
@@ -242,6 +250,7 @@ int nf_pins_rollback(const char *root, const char *id)
 		rename(new, cur);
 		return r;
 	}
+	nf_loader_hand_over(cur);
 	return nf_loader_unpin(new);
 }
 
@@ -255,10 +264,15 @@ int nf_pins_release(const char *root, const char *id)
 
 int nf_pins_abort(const char *root, const char *id)
 {
-	char new[4096];
-	int r = nf_pins_path(root, id, NF_PINS_NEW, new, sizeof(new));
+	char cur[4096], new[4096], old[4096];
+	int r = slot_paths(root, id, cur, new, old);
 
-	return r < 0 ? r : nf_loader_unpin(new);
+	if (r == 0)
+		r = nf_loader_unpin(new);
+	/* The fence in force gets back what the new one's attach took (its names). */
+	if (r == 0 && exists(cur))
+		nf_loader_hand_over(cur);
+	return r;
 }
 
 int nf_pins_remove(const char *root, const char *id)

@@ -181,6 +181,7 @@ def watch(addr, log, seconds):
 def relay(log, src, dst, addr, seconds):
     done = 0
     deadline = time.monotonic() + seconds
+    print("ready", flush=True)
     while time.monotonic() < deadline:
         try:
             with open(log) as f:

@@ -977,11 +977,13 @@ EOF
 		--bounding-set=-all,+net_bind_service python3 "$ROOT_DIR/integration/dnsforge.py" \
 		relay "$log" "$res" fd77::2 10.77.0.20 30 >"$T/relay.out" 2>&1 &
 	BG_PIDS="${BG_PIDS:-} $!"
-	for _ in $(seq 100); do
-		srv ss -Hun src "[$res]:53" | grep -q . && break
+	# the watcher bound (or the seeder's query is refused) and the relay reading its log
+	for _ in $(seq $((100 * KT_TIME_SCALE))); do
+		srv ss -Huln src "[$res]:53" | grep -q . && break
 		sleep 0.05
 	done
-	sleep 0.5 # the relay's python up and reading its log
+	srv ss -Huln src "[$res]:53" | grep -q . || fail "the watcher on [$res]:53 did not start"
+	wait_for "$T/relay.out" ready || return
 	attach_seed quiet6
 	grep -q "^sent" "$T/relay.out" ||
 		fail "the forger sent nothing: $(flat "$(cat "$T/relay.out" "$log" 2>&1)")"
@@ -1194,6 +1196,166 @@ case_gc_learned()
 	remove_dns_cgroup "$CG-b"
 }
 
+# dns_prog CGROUP NAME: the id of the program NAME (nf_dns_answer, nf_dns_query) on CGROUP.
+dns_prog()
+{
+	bpftool -j cgroup show "$1" | jq -r --arg n "$2" '[.[] | select(.name == $n) | .id] | join(" ")'
+}
+
+# names_entries MAP_ID: how many patterns the host's map of them holds; "gone" once freed
+# (bpftool then prints an error object).
+names_entries()
+{
+	bpftool -j map dump id "$1" 2>/dev/null | jq -r 'if type == "array" then length else "gone" end'
+}
+
+# names_map CGROUP: the id of the map of patterns the DNS answer program on CGROUP reads.
+names_map()
+{
+	local id m
+	id=$(dns_prog "$1" nf_dns_answer)
+	for m in $(bpftool -j prog show id "$id" | jq -r '.map_ids[]'); do
+		[ "$(bpftool -j map show id "$m" | jq -r .name)" = nf_names ] && echo "$m" && return
+	done
+}
+
+# other: another policy with host rules, of the same settings as names: api.example.com on
+# another port, and a name names does not have.
+attach_other_b()
+{
+	local out
+	write_policy other <<EOF
+{ "version": 1, "default": "deny", "resolvers": ["$SRV"],
+  "rules": [
+    { "action": "allow", "host": "api.example.com", "protocol": "tcp", "ports": [8443] },
+    { "action": "allow", "host": "other.example.com", "protocol": "tcp", "ports": [8080] }
+  ] }
+EOF
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return 1
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/other.json" 2>&1) ||
+		{
+			fail "attach dns-b: $out"
+			return 1
+		}
+}
+
+# Two different policies with host rules share the DNS programs (one program of each, linked
+# to both cgroups: the parser is verified once per host), and each fence still learns only
+# what its own policy allows, with its own ports: the other policy's names and ports teach it
+# nothing.
+case_programs_shared_per_host()
+{
+	local a b p n
+	attach_dns names || return
+	attach_other_b || return
+	for p in nf_dns_answer nf_dns_query; do
+		a=$(dns_prog "$CG" $p)
+		b=$(dns_prog "$CG-b" $p)
+		[ -n "$a" ] && [ "$a" = "$b" ] || fail "$p: program '$a' on one cgroup, '$b' on the other"
+		n=$(bpftool -j prog show | jq --arg n "$p" --arg id "${a:-0}" \
+			'[.[] | select(.name == $n and (.id | tostring) == $id)] | length')
+		[ "$n" = 1 ] || fail "$p: program $a shown $n times"
+	done
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.10 8443
+	resolve other.example.com || fail "other.example.com did not resolve"
+	expect EPERM tcp 10.77.0.21 8080
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
+	FENCE_CG=$CG-b resolve api.example.com || fail "api.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect allowed tcp 10.77.0.10 8443
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
+	FENCE_CG=$CG-b resolve short.example.com || fail "short.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.20 443
+	FENCE_CG=$CG-b resolve other.example.com || fail "other.example.com did not resolve in b"
+	FENCE_CG=$CG-b expect allowed tcp 10.77.0.21 8080
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+}
+
+# gc takes a policy's patterns out of the host's map once no fence uses its programs, and only
+# its own: the other fence still learns; once both are gone, nothing is left of either.
+case_names_gc()
+{
+	local m before mid after i
+	attach_dns names || return
+	attach_other_b || return
+	m=$(names_map "$CG")
+	[ -n "$m" ] && [ "$m" = "$(names_map "$CG-b")" ] || fail "not one map of patterns: '$m'"
+	before=$(names_entries "$m")
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed"
+	mid=$(names_entries "$m")
+	[ "$mid" -gt 0 ] 2>/dev/null && [ "$mid" -lt "$before" ] ||
+		fail "$before patterns before, $mid after the other policy's fence went"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	"${NF[@]}" detach dns >/dev/null 2>&1
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed"
+	# freed with its last program, which the kernel releases after a grace period
+	for i in $(seq 50); do
+		after=$(names_entries "$m")
+		[ "$after" = gone ] || [ "$after" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$after" = gone ] || [ "$after" = 0 ] || fail "$after patterns left after both fences went"
+}
+
+# An update that fails once the new programs are linked (its state cannot be written) leaves
+# the fence in force as it was: it learns with its own policy's names and ports, as before.
+case_update_fails_keeps_names()
+{
+	local out
+	attach_dns names || return
+	sed 's/"ports": \[443\] }/"ports": [443, 8443] }/' "$T/policies/names.json" \
+		>"$T/policies/names2.json"
+	mkdir "$T/state/dns.json.tmp"
+	out=$("${NF[@]}" update dns --policy "$T/policies/names2.json" 2>&1) &&
+		fail "the update succeeded with its state unwritable: $out"
+	rmdir "$T/state/dns.json.tmp"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+	expect EPERM tcp 10.77.0.10 8443
+}
+
+# Attaches of other policies with host rules killed at random points (SIGKILL: no cleanup of
+# their own) leave patterns in the host's map that no set holds; the next gc takes them all
+# out and leaves the live fence's, which still learns.
+case_names_gc_after_kills()
+{
+	local m before after i pid
+	attach_dns names || return
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed" # the sets of earlier cases
+	m=$(names_map "$CG")
+	before=$(names_entries "$m")
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return
+	}
+	for i in $(seq 20); do
+		sed "s/\"ports\": \[443\] }/\"ports\": [$((9000 + i))] }/" "$T/policies/names.json" \
+			>"$T/policies/kill.json"
+		"${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/kill.json" \
+			>/dev/null 2>&1 &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	echo "    note: $before patterns before the killed attaches, $(names_entries "$m") after them"
+	"${NF[@]}" detach dns-b >/dev/null 2>&1
+	remove_dns_cgroup "$CG-b"
+	"${NF[@]}" gc >/dev/null 2>&1 || fail "gc failed"
+	after=$(names_entries "$m")
+	[ "$after" = "$before" ] || fail "$before patterns before the killed attaches, $after after gc"
+	resolve api.example.com || fail "api.example.com did not resolve"
+	expect allowed tcp 10.77.0.10 443
+}
+
 # One fresh attach per case (attach_dns); each case detaches at the end.
 run_dns_case()
 {
@@ -1242,6 +1404,10 @@ TABLE="
 	seed-freebind-forgery         | case_seed_freebind_forgery
 	aaaa-mapped                   | case_aaaa_mapped
 	freebind-injection            | case_freebind_injection
+	programs-shared-per-host      | case_programs_shared_per_host
+	names-gc                      | case_names_gc
+	update-fails-keeps-names      | case_update_fails_keeps_names
+	names-gc-after-kills          | case_names_gc_after_kills
 "
 run_cases "$TABLE" run_dns_case
 test_summary
