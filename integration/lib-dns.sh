@@ -104,17 +104,24 @@ dns_cleanup()
 	return 0
 }
 
+# kill_cgroup_procs DIR: SIGKILL every process of cgroup DIR (its own cgroup.procs).
+kill_cgroup_procs()
+{
+	local pid
+	while read -r pid; do
+		kill -9 "$pid" 2>/dev/null
+	done <"$1/cgroup.procs" 2>/dev/null
+}
+
 # On a loaded machine a cgroup stays busy for seconds after its last process is killed.
 remove_dns_cgroup()
 {
-	local i pid
+	local i
 	remove_cgroup "$1" 2>/dev/null
 	for i in $(seq 300); do
 		[ -d "$1" ] || return 0
 		rmdir "$1" 2>/dev/null && return 0
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$1/cgroup.procs"
+		kill_cgroup_procs "$1"
 		sleep 0.1
 	done
 	echo "warning: could not remove cgroup $1" >&2

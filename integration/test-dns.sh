@@ -940,12 +940,10 @@ case_seed_two_namespaces()
 # the fence's processes, and a case expects that only where it put one there (hold).
 empty_fence_cgroup()
 {
-	local i pid
+	local i
 	for i in $(seq 100); do
 		[ -n "$(cat "$1/cgroup.procs" 2>/dev/null)" ] || return 0
-		while read -r pid; do
-			kill -9 "$pid" 2>/dev/null
-		done <"$1/cgroup.procs"
+		kill_cgroup_procs "$1"
 		sleep 0.05
 	done
 	echo "warning: processes left in $1" >&2
