@@ -45,6 +45,19 @@ static int to_wire(const char *name, struct wname *w)
 	return 0;
 }
 
+int nf_dns_name_wire(const char *name, uint8_t *buf, size_t size)
+{
+	struct wname w;
+
+	if (to_wire(name, &w) < 0)
+		return -EINVAL;
+	if (w.len + 1 > size)
+		return -ENOSPC;
+	memset(buf, 0, size);
+	memcpy(buf, w.b, w.len);
+	return (int)w.len + 1;
+}
+
 int nf_dns_query(uint8_t *buf, size_t size, uint16_t id, const char *name, uint16_t type)
 {
 	struct wname w;

@@ -27,6 +27,13 @@ struct nf_dns_addr {
 };
 
 /*
+ * name, a host name as policy.c keeps it, in wire form, lower case, its final 0 included, zero
+ * padded to size (as the kernel's programs keep names): its length, or -EINVAL (not a name),
+ * -ENOSPC (buf too small).
+ */
+int nf_dns_name_wire(const char *name, uint8_t *buf, size_t size);
+
+/*
  * A query (recursion desired, one question of type and class IN) for name, a host name as
  * policy.c keeps it (lower case, no final dot), with id (host order), into buf. Its length, or
  * -EINVAL (not a name), -ENOSPC (buf too small).

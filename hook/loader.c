@@ -2011,35 +2011,6 @@ static void name_text(const uint8_t *wire, char *buf, size_t size)
 	buf[n < size ? n : size - 1] = '\0';
 }
 
-/* A name as text in wire form, lower case, zero padded (as the programs keep it): -EINVAL for
- * what is not a name of 1-63 byte labels, 255 bytes in all. One final dot is allowed. */
-static int name_wire(const char *text, uint8_t wire[NF_NAME_MAX + 1])
-{
-	size_t pos = 0, len = strlen(text);
-
-	memset(wire, 0, NF_NAME_MAX + 1);
-	if (len && text[len - 1] == '.')
-		len--;
-	if (!len)
-		return -EINVAL;
-	for (size_t i = 0; i <= len;) {
-		size_t j = i;
-
-		while (j < len && text[j] != '.')
-			j++;
-		if (j == i || j - i > 63 || pos + 1 + (j - i) > NF_NAME_MAX - 1)
-			return -EINVAL;
-		wire[pos++] = (uint8_t)(j - i);
-		for (; i < j; i++) {
-			char c = text[i];
-
-			wire[pos++] = (uint8_t)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-		}
-		i = j + 1;
-	}
-	return 0;
-}
-
 int nf_loader_open_learned(const char *pin_dir, struct nf_learned_maps *m)
 {
 	struct netfence_bpf__rodata rd;
@@ -2090,7 +2061,8 @@ int nf_loader_learn(const struct nf_learned_maps *m, const struct nf_learned_ent
 	} wire;
 	struct nf_qname_key nk = { .cgroup_id = e->cgroup_id };
 
-	if (!nf_dns_learnable(e->addr, false) || (e->name && name_wire(e->name, wire.b) < 0))
+	if (!nf_dns_learnable(e->addr, false) ||
+	    (e->name && nf_dns_name_wire(e->name, wire.b, sizeof(wire.b)) < 0))
 		return -EINVAL;
 	memcpy(key.addr, e->addr, 16);
 	if (e->name) {

@@ -105,6 +105,22 @@ Test(dns, query_bytes)
 	cr_assert_eq(nf_dns_query(b, sizeof(b), ID, "", 1), -EINVAL);
 }
 
+/* The form the kernel's programs keep names in: lower case, the final 0, zero padded. */
+Test(dns, name_wire)
+{
+	static const uint8_t want[] = { 3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0 };
+	uint8_t b[32];
+
+	memset(b, 0xaa, sizeof(b));
+	cr_assert_eq(nf_dns_name_wire("API.Example", b, sizeof(b)), (int)sizeof(want));
+	cr_assert_arr_eq(b, want, sizeof(want));
+	for (size_t i = sizeof(want); i < sizeof(b); i++)
+		cr_assert_eq(b[i], 0);
+	cr_assert_eq(nf_dns_name_wire("api.example", b, sizeof(want) - 1), -ENOSPC);
+	cr_assert_eq(nf_dns_name_wire("a..b", b, sizeof(b)), -EINVAL);
+	cr_assert_eq(nf_dns_name_wire("", b, sizeof(b)), -EINVAL);
+}
+
 Test(dns, a_and_aaaa)
 {
 	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
