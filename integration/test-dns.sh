@@ -495,18 +495,26 @@ case_unnoted_socket()
 	wait_query
 }
 
+# attach_b POLICY: a second fence, dns-b, on a new cgroup $CG-b, with policies/POLICY.json.
+attach_b()
+{
+	local out
+	mkdir "$CG-b" || {
+		fail "cannot create $CG-b"
+		return 1
+	}
+	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/$1.json" 2>&1) || {
+		fail "attach dns-b: $out"
+		return 1
+	}
+}
+
 # Fences of one policy share its programs and its map of learned addresses, by cgroup: what one
 # fence looked up opens nothing to the other.
 case_per_fence()
 {
-	local out
 	attach_dns names || return
-	mkdir "$CG-b" || {
-		fail "cannot create $CG-b"
-		return
-	}
-	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
-		fail "attach dns-b: $out"
+	attach_b names || return
 	resolve api.example.com || fail "api.example.com did not resolve"
 	expect allowed tcp 10.77.0.10 443
 	FENCE_CG=$CG-b expect EPERM tcp 10.77.0.10 443
@@ -584,12 +592,7 @@ case_update_forgets()
 {
 	local out
 	attach_dns names || return
-	mkdir "$CG-b" || {
-		fail "cannot create $CG-b"
-		return
-	}
-	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
-		fail "attach dns-b: $out"
+	attach_b names || return
 	resolve api.example.com || fail "api.example.com did not resolve"
 	expect allowed tcp 10.77.0.10 443
 	out=$("${NF[@]}" update dns --policy "$T/policies/plain.json" 2>&1) ||
@@ -1141,12 +1144,7 @@ case_flood_per_fence()
 {
 	local out last n server
 	attach_dns names || return
-	mkdir "$CG-b" || {
-		fail "cannot create $CG-b"
-		return
-	}
-	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
-		fail "attach dns-b: $out"
+	attach_b names || return
 	# looked up, not connected to yet: the kernel's LRU keeps an entry used since longer
 	resolve api.example.com || fail "api.example.com did not resolve"
 	# on the trusted address nothing else answers on: it goes with the case, or it would answer
@@ -1178,12 +1176,7 @@ case_gc_learned()
 {
 	local out
 	attach_dns names || return
-	mkdir "$CG-b" || {
-		fail "cannot create $CG-b"
-		return
-	}
-	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/names.json" 2>&1) ||
-		fail "attach dns-b: $out"
+	attach_b names || return
 	rm -rf "$T/bpffs/dns-b"
 	[ "$(learned_maps)" = 2 ] || fail "$(learned_maps) maps of learned addresses before gc, expected 2"
 	out=$("${NF[@]}" gc 2>&1) || fail "gc failed: $out"
@@ -1221,7 +1214,6 @@ names_map()
 # another port, and a name names does not have.
 attach_other_b()
 {
-	local out
 	write_policy other <<EOF
 { "version": 1, "default": "deny", "resolvers": ["$SRV"],
   "rules": [
@@ -1229,15 +1221,7 @@ attach_other_b()
     { "action": "allow", "host": "other.example.com", "protocol": "tcp", "ports": [8080] }
   ] }
 EOF
-	mkdir "$CG-b" || {
-		fail "cannot create $CG-b"
-		return 1
-	}
-	out=$("${NF[@]}" attach --id dns-b --cgroup "$CG-b" --policy "$T/policies/other.json" 2>&1) ||
-		{
-			fail "attach dns-b: $out"
-			return 1
-		}
+	attach_b other
 }
 
 # Two different policies with host rules share the DNS programs (one program of each, linked
