@@ -153,6 +153,11 @@ bool nf_dns_learnable(const uint8_t a[16], bool from_aaaa)
 	return memcmp(a, ec2, 16) != 0;
 }
 
+uint32_t nf_dns_clamp_ttl(uint32_t ttl)
+{
+	return ttl < NF_DNS_TTL_MIN ? NF_DNS_TTL_MIN : ttl > NF_DNS_TTL_MAX ? NF_DNS_TTL_MAX : ttl;
+}
+
 static void take(struct nf_dns_addr *out, size_t max, size_t *n, const uint8_t *rd, bool aaaa,
 		 uint32_t ttl)
 {
@@ -164,7 +169,7 @@ static void take(struct nf_dns_addr *out, size_t max, size_t *n, const uint8_t *
 		memcpy(a.addr + 12, rd, 4);
 	if (*n >= max || !nf_dns_learnable(a.addr, aaaa))
 		return;
-	a.ttl = ttl < NF_DNS_TTL_MIN ? NF_DNS_TTL_MIN : ttl > NF_DNS_TTL_MAX ? NF_DNS_TTL_MAX : ttl;
+	a.ttl = nf_dns_clamp_ttl(ttl);
 	out[(*n)++] = a;
 }
 

@@ -50,6 +50,9 @@ int nf_dns_query(uint8_t *buf, size_t size, uint16_t id, const char *name, uint1
 int nf_dns_answer(const uint8_t *msg, size_t len, uint16_t id, const char *name, uint16_t type,
 		  struct nf_dns_addr *out, size_t max, size_t *ret_n);
 
+/* A record's TTL as a learned address keeps it: NF_DNS_TTL_MIN..NF_DNS_TTL_MAX seconds. */
+uint32_t nf_dns_clamp_ttl(uint32_t ttl);
+
 /* Whether an address (IPv6 form, network order) may be learned: not unspecified, loopback,
  * link-local (cloud metadata), multicast, broadcast or reserved (240/4), not EC2's
  * fd00:ec2::254. from_aaaa: it came in an AAAA record, where no IPv4-mapped or -compatible

@@ -72,11 +72,10 @@ int nf_seed_entry(const struct nf_compiled *c, const char *name, const uint8_t a
 	memset(ret, 0, sizeof(*ret));
 	if (nf_compiled_host_ports(c, name, ret->portset) < 0)
 		return -ENOENT;
-	ttl = ttl < NF_DNS_TTL_MIN ? NF_DNS_TTL_MIN : ttl > NF_DNS_TTL_MAX ? NF_DNS_TTL_MAX : ttl;
 	ret->cgroup_id = cgroup_id;
 	ret->netns = netns;
 	memcpy(ret->addr, addr, 16);
-	ret->expires_ns = now_ns + (uint64_t)ttl * 1000000000ULL;
+	ret->expires_ns = now_ns + (uint64_t)nf_dns_clamp_ttl(ttl) * 1000000000ULL;
 	ret->name = name;
 	return 0;
 }
